@@ -137,13 +137,21 @@ export function initWeights<M extends tf.LayersModel>(model: M, options: InitOpt
     if (vars.length === 0) continue;
     const hint = options.hint?.(layer.name);
     const className = layer.getClassName();
-    const values = vars.map((v) =>
-      tf.tensor(seededWeightValues(className, layer.name, weightKind(v.originalName), v.shape, options.seed, hint), v.shape, 'float32'),
-    );
+    const values = vars.map((v) => {
+      const shape = staticShape(v.shape, v.originalName);
+      return tf.tensor(seededWeightValues(className, layer.name, weightKind(v.originalName), shape, options.seed, hint), shape, 'float32');
+    });
     layer.setWeights(values);
     tf.dispose(values);
   }
   return model;
+}
+
+function staticShape(shape: readonly (number | null)[], what: string): number[] {
+  return shape.map((d) => {
+    if (d === null) throw new Error(`weight ${what} has an unknown dimension`);
+    return d;
+  });
 }
 
 /** Parameter counts of a model, the way frameworks report them. */
@@ -158,7 +166,7 @@ export interface ParamCounts {
 
 /** Counts trainable (torchvision-style) and total (Keras-style) parameters. */
 export function countParams(model: tf.LayersModel): ParamCounts {
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 0), 1);
   const trainable = model.trainableWeights.reduce((n, w) => n + size(w.shape), 0);
   const nonTrainable = model.nonTrainableWeights.reduce((n, w) => n + size(w.shape), 0);
   return { trainable, nonTrainable, total: trainable + nonTrainable };
