@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { startDynamo, useStandInEnv, type StandIn } from '../../local/stand-ins';
+import { createDocumentClient } from '../../functions/commons/aws';
+import {
+  createRegistryTable,
+  fleetKey,
+  FleetReader,
+  InstanceRegistrar,
+  putRegistryItem,
+  ReservationLedger,
+  summariseFleet,
+  type RegistryItem,
+} from '../../functions/commons/registry';
+
+const TABLE = 'registry-test';
+
+describe('fleet registry against dynalite', () => {
+  let ddb: StandIn;
+  let restoreEnv: () => void;
+  let doc: ReturnType<typeof createDocumentClient>;
+
+  beforeAll(async () => {
+    ddb = await startDynamo();
+    restoreEnv = useStandInEnv({ dynamodb: ddb.endpoint });
+    await createRegistryTable(new DynamoDBClient({}), TABLE);
+    doc = createDocumentClient();
+  });
+
+  afterAll(async () => {
+    doc.destroy();
+    await ddb.close();
+    restoreEnv();
+  });
+
+  it('registers, marks busy then idle, and keeps the identity attributes', async () => {
+    // Prepare
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm1', cut: 2, instance: 'i-1', functionName: 'tail-m1-2' });
+    const key = { fn: fleetKey('m1', 2), instance: 'i-1' };
+
+    // Act
+    await reg.register({ initMs: 123 });
+    await reg.markBusy(Date.now() + 30_000);
+    const busy = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+    await reg.markIdle();
+    const idle = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+
+    // Assess
+    expect(busy).toMatchObject({ model: 'm1', cut: 2, state: 'busy', inFlight: 1, initMs: 123, functionName: 'tail-m1-2' });
+    expect(idle).toMatchObject({ state: 'idle', inFlight: 0, seq: 3 });
+    expect(idle?.expiresAt).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('never lets an older write overwrite a newer one', async () => {
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm2', cut: 0, instance: 'i-2' });
+    await reg.markIdle();
+    // A stale write (lower seq) arriving late, as after an SDK retry.
+    const stale = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm2', cut: 0, instance: 'i-2' });
+    await reg.markIdle(); // seq 2
+    await stale.markBusy(Date.now() + 30_000); // seq 1 → rejected by the condition
+    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m2', 0), instance: 'i-2' } }))).Item;
+    expect(item).toMatchObject({ state: 'idle', seq: 2 });
+  });
+
+  it('queued background writes land in order without being awaited', async () => {
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm3', cut: 1, instance: 'i-3' });
+    void reg.register({ initMs: 5 });
+    void reg.markBusy(Date.now() + 30_000);
+    void reg.markIdle();
+    void reg.markBusy(Date.now() + 30_000);
+    await reg.flush();
+    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m3', 1), instance: 'i-3' } }))).Item;
+    expect(item).toMatchObject({ state: 'busy', seq: 4 });
+  });
+
+  it('reads a model\'s whole fleet with one query, per cut', async () => {
+    // Prepare: two instances on cut 0 (one busy), one on cut 3, one of another model
+    const now = Date.now();
+    const a = new InstanceRegistrar({ client: doc, table: TABLE, model: 'fleet', cut: 0, instance: 'a' });
+    const b = new InstanceRegistrar({ client: doc, table: TABLE, model: 'fleet', cut: 0, instance: 'b' });
+    const c = new InstanceRegistrar({ client: doc, table: TABLE, model: 'fleet', cut: 3, instance: 'c' });
+    const other = new InstanceRegistrar({ client: doc, table: TABLE, model: 'other', cut: 0, instance: 'd' });
+    await Promise.all([a.register({ initMs: 1 }), b.markBusy(now + 30_000), c.register({ initMs: 1 }), other.register({ initMs: 1 })]);
+    const reader = new FleetReader({ client: doc, table: TABLE, cacheMs: 0 });
+
+    // Act
+    const fleet = await reader.read('fleet');
+
+    // Assess
+    expect(Object.fromEntries(fleet)).toEqual({
+      0: { idleWarm: 1, inFlight: 1, instances: 2 },
+      3: { idleWarm: 1, inFlight: 0, instances: 1 },
+    });
+  });
+
+  it('serves from its cache within cacheMs and re-reads after', async () => {
+    let clock = Date.now();
+    const reader = new FleetReader({ client: doc, table: TABLE, cacheMs: 1000, now: () => clock });
+    const before = await reader.read('cached');
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'cached', cut: 1, instance: 'x' });
+    await reg.register({ initMs: 1 });
+    const withinCache = await reader.read('cached');
+    clock += 1001;
+    const after = await reader.read('cached');
+    expect(before.size).toBe(0);
+    expect(withinCache.size).toBe(0);
+    expect(after.get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+  });
+
+  it('ignores items older than the keep-alive and items it cannot parse', async () => {
+    const now = Date.now();
+    const stale: RegistryItem = {
+      fn: fleetKey('stale', 4), instance: 'old', model: 'stale', cut: 4, state: 'idle', inFlight: 0, seq: 1,
+      lastSeen: now - 10 * 60_000, busyUntil: 0, expiresAt: Math.floor(now / 1000) + 60,
+    };
+    await putRegistryItem(doc, TABLE, stale);
+    await putRegistryItem(doc, TABLE, { ...stale, instance: 'fresh', lastSeen: now });
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { fn: fleetKey('stale', 4), instance: 'junk', model: 'stale' } }));
+    const reader = new FleetReader({ client: doc, table: TABLE, keepAliveMs: 5 * 60_000, cacheMs: 0 });
+    expect((await reader.read('stale')).get(4)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+  });
+});
+
+describe('summariseFleet', () => {
+  const base: RegistryItem = { fn: 'm#1', instance: 'i', model: 'm', cut: 1, state: 'busy', inFlight: 1, seq: 1, lastSeen: 1000, busyUntil: 5000, expiresAt: 10 };
+
+  it('counts a busy mark only until its deadline', () => {
+    expect(summariseFleet([base], 4999, 60_000).get(1)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 });
+    expect(summariseFleet([base], 5001, 60_000).get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+  });
+
+  it('drops an instance past the keep-alive', () => {
+    expect(summariseFleet([{ ...base, state: 'idle' }], 1000 + 60_001, 60_000).size).toBe(0);
+  });
+});
+
+describe('ReservationLedger', () => {
+  it('two back-to-back reservations do not both take the one idle instance', () => {
+    let clock = 0;
+    const ledger = new ReservationLedger({ now: () => clock });
+    const fleet = new Map([[2, { idleWarm: 1, inFlight: 0, instances: 1 }]]);
+    ledger.reserve('m', 2, 500);
+    expect(ledger.apply('m', fleet).get(2)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 });
+    ledger.reserve('m', 2, 500);
+    expect(ledger.apply('m', fleet).get(2)).toEqual({ idleWarm: 0, inFlight: 2, instances: 1 });
+    // other models are untouched
+    expect(ledger.apply('n', fleet).get(2)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+    clock = 501;
+    expect(ledger.apply('m', fleet).get(2)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+  });
+
+  it('a reservation on a cut with no live instance counts as in flight', () => {
+    const ledger = new ReservationLedger({ now: () => 0 });
+    ledger.reserve('m', 7, 100);
+    expect(ledger.apply('m', new Map()).get(7)).toEqual({ idleWarm: 0, inFlight: 1, instances: 0 });
+  });
+});
