@@ -1,6 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
-import { OffloadError } from '../../core/errors';
 import type { BuildOptions } from './common';
+import { buildAlexNet } from './alexnet';
+import { buildVgg16 } from './vgg16';
+import { buildResNet50 } from './resnet50';
+import { buildMobileNetV2 } from './mobilenetv2';
+import { buildGoogLeNet } from './googlenet';
 import { buildTinyChain } from './tinychain';
 import { buildTinyDag } from './tinydag';
 
@@ -23,12 +27,6 @@ export interface ZooEntry {
   build(opts?: BuildOptions): tf.LayersModel;
 }
 
-function pending(name: string): (opts?: BuildOptions) => tf.LayersModel {
-  return () => {
-    throw new OffloadError('internal', `${name} is not in the zoo yet`);
-  };
-}
-
 /** Every zoo network by name. */
 export const ZOO: Record<ZooName, ZooEntry> = {
   alexnet: {
@@ -36,35 +34,35 @@ export const ZOO: Record<ZooName, ZooEntry> = {
     description: 'AlexNet, single tower as torchvision (5 conv + 3 dense)',
     inputShape: [224, 224, 3],
     publishedParams: 61_100_840,
-    build: pending('alexnet'),
+    build: buildAlexNet,
   },
   vgg16: {
     name: 'vgg16',
     description: 'VGG16 (configuration D, no batch norm) as torchvision',
     inputShape: [224, 224, 3],
     publishedParams: 138_357_544,
-    build: pending('vgg16'),
+    build: buildVgg16,
   },
   resnet50: {
     name: 'resnet50',
     description: 'ResNet-50, bottleneck v1.5 as torchvision',
     inputShape: [224, 224, 3],
     publishedParams: 25_557_032,
-    build: pending('resnet50'),
+    build: buildResNet50,
   },
   mobilenetv2: {
     name: 'mobilenetv2',
     description: 'MobileNetV2, width 1.0 (inverted residuals, linear bottlenecks)',
     inputShape: [224, 224, 3],
     publishedParams: 3_538_984,
-    build: pending('mobilenetv2'),
+    build: buildMobileNetV2,
   },
   googlenet: {
     name: 'googlenet',
     description: 'GoogLeNet (Inception v1) as torchvision, with batch norm, without auxiliary heads',
     inputShape: [224, 224, 3],
     publishedParams: 6_624_904,
-    build: pending('googlenet'),
+    build: buildGoogLeNet,
   },
   tinychain: {
     name: 'tinychain',
