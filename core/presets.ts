@@ -1,0 +1,160 @@
+/**
+ * Built-in defaults for scenarios: network presets, cloud defaults, device
+ * power classes. Each number says where it comes from (the project's
+ * sourced facts, `docs/reference-facts.md`) or that it is assumed.
+ *
+ * These are defaults for when nothing better is known: measurements of the
+ * actual network, device and functions should override every one of them.
+ */
+import type { Network, Radio } from './scenario';
+
+/** Names of the built-in network presets. */
+export const NETWORK_PRESET_NAMES = ['3g', '4g', 'wifi'] as const;
+export type NetworkPresetName = (typeof NETWORK_PRESET_NAMES)[number];
+
+/** A network preset: the scenario's `network` group plus the radio power parameters of that technology. */
+export interface NetworkPreset extends Network {
+  name: NetworkPresetName;
+  /**
+   * Huang et al. (MobiSys 2012) data-transfer power model parameters,
+   * `P = alphaUp·up + alphaDown·down + beta` (mW, Mbit/s), as repeated by the
+   * offloading literature. Defaults to be overridden by measurement; the values
+   * are unconfirmed against the paper's own table.
+   */
+  radio: Radio;
+  /** Where each figure comes from. */
+  sources: { uplinkMbps: string; downlinkMbps: string; rttMs: string; radio: string };
+}
+
+const OPENSIGNAL_UPLINK =
+  'OpenSignal "State of Mobile Networks: USA" (Aug 2017) average uplink, as tabled by DADS (Hu et al., INFOCOM 2019, Table I)';
+const HUANG_RADIO =
+  'Huang et al., MobiSys 2012, as repeated in the offloading literature (unconfirmed against the paper\'s table); a default to be overridden by measurement';
+
+/**
+ * 3G / 4G (LTE) / WiFi. Uplinks are the spec's (sourced); only the 4G
+ * downlink has a source; the other downlinks and every RTT are assumptions
+ * (device to a nearby AWS region), stated as such.
+ */
+export const NETWORK_PRESETS: Readonly<Record<NetworkPresetName, NetworkPreset>> = Object.freeze({
+  '3g': {
+    name: '3g',
+    uplinkMbps: 1.1,
+    downlinkMbps: 3,
+    rttMs: 150,
+    radio: { alphaUp: 868.98, alphaDown: 122.12, beta: 817.88 },
+    sources: {
+      uplinkMbps: OPENSIGNAL_UPLINK,
+      downlinkMbps: 'assumed (no sourced 3G downlink in the reference facts)',
+      rttMs: 'assumed',
+      radio: HUANG_RADIO,
+    },
+  },
+  '4g': {
+    name: '4g',
+    uplinkMbps: 5.85,
+    downlinkMbps: 13,
+    rttMs: 70,
+    radio: { alphaUp: 438.39, alphaDown: 51.97, beta: 1288.04 },
+    sources: {
+      uplinkMbps: OPENSIGNAL_UPLINK,
+      downlinkMbps: 'Huang et al., MobiSys 2012: LTE median downlink 13 Mbit/s',
+      rttMs: 'assumed',
+      radio: HUANG_RADIO,
+    },
+  },
+  wifi: {
+    name: 'wifi',
+    uplinkMbps: 18.88,
+    downlinkMbps: 50,
+    rttMs: 30,
+    radio: { alphaUp: 283.17, alphaDown: 137.01, beta: 132.86 },
+    sources: {
+      uplinkMbps: OPENSIGNAL_UPLINK,
+      downlinkMbps: 'assumed (no sourced WiFi downlink in the reference facts)',
+      rttMs: 'assumed',
+      radio: HUANG_RADIO,
+    },
+  },
+});
+
+/** True when `name` is a built-in network preset. */
+export function isNetworkPresetName(name: string): name is NetworkPresetName {
+  return (NETWORK_PRESET_NAMES as readonly string[]).includes(name);
+}
+
+/** AWS Lambda on-demand prices per architecture (reference facts; AWS changes them: check the date). */
+export const LAMBDA_PRICES = Object.freeze({
+  x86_64: { requestUSD: 0.2 / 1e6, gbSecondUSD: 0.0000166667 },
+  arm64: { requestUSD: 0.2 / 1e6, gbSecondUSD: 0.0000133334 },
+});
+
+/** The cloud group of a scenario without its fleet state. */
+export interface CloudDefaults {
+  memoryMB: number;
+  coldBaseMs: number;
+  coldMsPerMB: number;
+  requestUSD: number;
+  gbSecondUSD: number;
+}
+
+/**
+ * Defaults of the tail functions.
+ *
+ * - `memoryMB` 1769: the memory that buys one full vCPU (AWS); the tfjs wasm
+ *   backend runs one thread under Node, so more memory buys no speed for one
+ *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
+ *   float32 weights). A design choice, not a measurement.
+ * - `coldBaseMs` 250 and `coldMsPerMB` 12: PLACEHOLDERS (the values of the
+ *   spec's example) until the local-stack benchmark measures the runtime
+ *   start and the per-MiB weight download and parse.
+ * - prices: x86_64 on-demand, $0.20 per million requests and $0.0000166667
+ *   per GB-s (reference facts).
+ */
+export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
+  memoryMB: 1769,
+  coldBaseMs: 250,
+  coldMsPerMB: 12,
+  requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
+  gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
+});
+
+/** A device class: the power figures a scenario's `device` group needs (radio comes from the network). */
+export interface DeviceClass {
+  name: string;
+  description: string;
+  /** Power while computing, W. */
+  computeW: number;
+  /** Power while waiting on the radio, W. */
+  idleW: number;
+  source: string;
+}
+
+/**
+ * Power of a few device classes. No reference fact gives device power, so
+ * all of these are ASSUMED round figures (the flagship matches the spec's
+ * example); per-layer speed of each class is not here but in the profiles.
+ */
+export const DEVICE_CLASSES: Readonly<Record<string, DeviceClass>> = Object.freeze({
+  'low-end-phone': {
+    name: 'low-end-phone',
+    description: 'an entry-level Android phone (4 little cores)',
+    computeW: 2,
+    idleW: 0.3,
+    source: 'assumed',
+  },
+  'flagship-phone': {
+    name: 'flagship-phone',
+    description: 'a current flagship phone (big cores busy)',
+    computeW: 3.5,
+    idleW: 0.5,
+    source: 'assumed; the values of the cost-model spec example',
+  },
+  'jetson-nano': {
+    name: 'jetson-nano',
+    description: 'a Jetson Nano–class edge board in its 10 W mode',
+    computeW: 10,
+    idleW: 1.5,
+    source: 'assumed (10 W is the board\'s higher power mode; not in the reference facts, unconfirmed)',
+  },
+});
