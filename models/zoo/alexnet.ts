@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type BuildOptions, conv, dense, dropout, finish, flatten, input, inputSizeOf, maxPool, pad, seedOf } from './common';
+import { type BuildOptions, CLASSIFIER_GAIN, conv, dense, dropout, finish, flatten, input, inputSizeOf, maxPool, pad, seedOf } from './common';
 
 /**
  * AlexNet, single tower, as torchvision's `alexnet` (61,100,840 parameters at
@@ -32,5 +32,5 @@ export function buildAlexNet(opts?: BuildOptions): tf.LayersModel {
   x = dropout(x, 'drop7', 0.5);
   x = dense(x, 'fc7', 4096, 'relu');
   x = dense(x, 'fc8', 1000);
-  return finish('alexnet', x0, x, seedOf(opts), (name) => (name === 'fc8' ? { kernelGain: Math.SQRT1_2 } : undefined));
+  return finish('alexnet', x0, x, seedOf(opts), (name) => (name === 'fc8' ? { kernelGain: CLASSIFIER_GAIN } : undefined));
 }

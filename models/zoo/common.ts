@@ -10,6 +10,12 @@ import { initWeights, type LayerInitHint } from '../init';
  * only waste seconds on the big nets.
  */
 
+/**
+ * Kernel gain of every final classifier: std 0.25·√2/√fan_in keeps the logits'
+ * RMS around 1 although ReLU features entering it are ~3–5 RMS deep in the nets.
+ */
+export const CLASSIFIER_GAIN = 0.25;
+
 /** Seed used when a build does not say otherwise. */
 export const DEFAULT_SEED = 1;
 

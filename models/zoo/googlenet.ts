@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   type BuildOptions,
+  CLASSIFIER_GAIN,
   batchNorm,
   concat,
   conv,
@@ -63,7 +64,7 @@ export function buildGoogLeNet(opts?: BuildOptions): tf.LayersModel {
   x = globalAvgPool(x, 'avgpool');
   x = dropout(x, 'dropout', 0.2);
   x = dense(x, 'fc', 1000);
-  return finish('googlenet', x0, x, seedOf(opts), (name) => (name === 'fc' ? { kernelGain: Math.SQRT1_2 } : undefined));
+  return finish('googlenet', x0, x, seedOf(opts), (name) => (name === 'fc' ? { kernelGain: CLASSIFIER_GAIN } : undefined));
 }
 
 /** torchvision's BasicConv2d: conv (no bias) + BN + ReLU; stride-1 kernels pad symmetrically (`same`). */

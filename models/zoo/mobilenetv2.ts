@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   type BuildOptions,
+  CLASSIFIER_GAIN,
   act,
   add,
   batchNorm,
@@ -69,7 +70,7 @@ export function buildMobileNetV2(opts?: BuildOptions): tf.LayersModel {
   x = dropout(x, 'dropout', 0.2);
   x = dense(x, 'classifier', 1000);
   return finish('mobilenetv2', x0, x, seedOf(opts), (name) => {
-    if (name === 'classifier') return { kernelGain: Math.SQRT1_2 };
+    if (name === 'classifier') return { kernelGain: CLASSIFIER_GAIN };
     // the projection is linear (no ReLU halves its output): He gain / √2
     if (name.endsWith('_project')) return { kernelGain: Math.SQRT1_2 };
     // residual branches add up at inference: keep each one's contribution small

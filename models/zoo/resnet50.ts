@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   type BuildOptions,
+  CLASSIFIER_GAIN,
   add,
   batchNorm,
   conv,
@@ -54,7 +55,7 @@ export function buildResNet50(opts?: BuildOptions): tf.LayersModel {
   x = globalAvgPool(x, 'avgpool');
   x = dense(x, 'fc', 1000);
   return finish('resnet50', x0, x, seedOf(opts), (name) => {
-    if (name === 'fc') return { kernelGain: Math.SQRT1_2 };
+    if (name === 'fc') return { kernelGain: CLASSIFIER_GAIN };
     // At inference BN does not renormalise, so 16 residual branches would add up;
     // a small gamma on each branch's last BN keeps activations O(1) through depth.
     if (name.endsWith('_bn3')) return { gamma: 0.2 };

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type BuildOptions, conv, dense, finish, flatten, input, inputSizeOf, maxPool, seedOf } from './common';
+import { type BuildOptions, CLASSIFIER_GAIN, conv, dense, finish, flatten, input, inputSizeOf, maxPool, seedOf } from './common';
 
 /**
  * A tiny chain network for fast tests: conv → pool → conv → pool → dense → dense
@@ -17,5 +17,5 @@ export function buildTinyChain(opts?: BuildOptions): tf.LayersModel {
   x = flatten(x, 'flatten');
   x = dense(x, 'fc1', 32, 'relu');
   x = dense(x, 'fc2', 10);
-  return finish('tinychain', x0, x, seedOf(opts), (name) => (name === 'fc2' ? { kernelGain: Math.SQRT1_2 } : undefined));
+  return finish('tinychain', x0, x, seedOf(opts), (name) => (name === 'fc2' ? { kernelGain: CLASSIFIER_GAIN } : undefined));
 }

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   type BuildOptions,
+  CLASSIFIER_GAIN,
   add,
   batchNorm,
   concat,
@@ -46,7 +47,7 @@ export function buildTinyDag(opts?: BuildOptions): tf.LayersModel {
   x = globalAvgPool(x, 'avgpool');
   x = dense(x, 'fc', 10);
   return finish('tinydag', x0, x, seedOf(opts), (name) => {
-    if (name === 'fc') return { kernelGain: Math.SQRT1_2 };
+    if (name === 'fc') return { kernelGain: CLASSIFIER_GAIN };
     if (name.endsWith('_bn2')) return { gamma: 0.5 };
     return undefined;
   });

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type BuildOptions, conv, dense, dropout, finish, flatten, input, inputSizeOf, maxPool, seedOf, type Tensor } from './common';
+import { type BuildOptions, CLASSIFIER_GAIN, conv, dense, dropout, finish, flatten, input, inputSizeOf, maxPool, seedOf, type Tensor } from './common';
 
 /** Configuration D: the filters of each stage's convolutions; every stage ends in a 2×2 max pool. */
 const STAGES: readonly (readonly number[])[] = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
@@ -30,5 +30,5 @@ export function buildVgg16(opts?: BuildOptions): tf.LayersModel {
   x = dense(x, 'fc7', 4096, 'relu');
   x = dropout(x, 'drop7', 0.5);
   x = dense(x, 'fc8', 1000);
-  return finish('vgg16', x0, x, seedOf(opts), (name) => (name === 'fc8' ? { kernelGain: Math.SQRT1_2 } : undefined));
+  return finish('vgg16', x0, x, seedOf(opts), (name) => (name === 'fc8' ? { kernelGain: CLASSIFIER_GAIN } : undefined));
 }

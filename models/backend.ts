@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { OffloadError, ValidationError } from '../core/errors';
+
+/**
+ * Which tfjs backend runs the models. Every module uses the tfjs API; the
+ * backend is a switch chosen once at start:
+ *
+ *   tensorflow (@tensorflow/tfjs-node, optional, native libtensorflow)
+ *   → wasm (@tensorflow/tfjs-backend-wasm, XNNPACK + SIMD, threads off under Node)
+ *   → cpu (pure JavaScript, always there, ~30× slower than wasm)
+ *
+ * `OFFLOAD_BACKEND=tensorflow|wasm|cpu` forces one; if the forced one cannot
+ * start, `initBackend` fails with `backend-unavailable` rather than silently
+ * running something slower. `OFFLOAD_WASM_DIR` says where the `.wasm` files are:
+ * inside an esbuild bundle the package's own lookup (relative to its JS file)
+ * no longer finds them.
+ */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** Files the wasm backend may load, depending on SIMD/thread support. */
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+// Held in a variable so that TypeScript and esbuild leave the optional package alone:
+// it is resolved at run time, where it may or may not be installed.
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+type Request = BackendName | 'auto';
+
+let state: { request: Request; promise: Promise<BackendName> } | undefined;
+let active: BackendName | null = null;
+
+/**
+ * Selects and initialises the tfjs backend (see the module comment for the
+ * order); reads `OFFLOAD_BACKEND` and `OFFLOAD_WASM_DIR`. Idempotent: later calls
+ * with the same `OFFLOAD_BACKEND` return the same answer without re-initialising;
+ * a changed `OFFLOAD_BACKEND` switches. Also turns on tfjs's production mode,
+ * which silences its console banners (CLI output stays clean).
+ *
+ * @throws ValidationError when `OFFLOAD_BACKEND` is not a backend name.
+ * @throws OffloadError `backend-unavailable` when the forced backend cannot start.
+ */
+export async function initBackend(): Promise<BackendName> {
+  const request = parseRequest(process.env.OFFLOAD_BACKEND);
+  if (state && state.request === request) return state.promise;
+  const promise = select(request).then((name) => {
+    active = name;
+    return name;
+  });
+  state = { request, promise };
+  // a failed start may be retried (e.g. after fixing the environment)
+  promise.catch(() => {
+    if (state?.promise === promise) state = undefined;
+  });
+  return promise;
+}
+
+/** The backend `initBackend` selected, or null before it has run. */
+export function currentBackend(): BackendName | null {
+  return active;
+}
+
+function parseRequest(raw: string | undefined): Request {
+  const value = raw?.trim().toLowerCase();
+  if (!value) return 'auto';
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new ValidationError('OFFLOAD_BACKEND', `must be one of ${BACKEND_NAMES.join(', ')} (got "${raw}"); unset it to pick the fastest available`);
+}
+
+async function select(request: Request): Promise<BackendName> {
+  tf.enableProdMode();
+  if (request === 'auto') {
+    for (const name of BACKEND_NAMES) {
+      if ((await tryStart(name)) === null) return name;
+    }
+    // unreachable in practice: the cpu backend is bundled with @tensorflow/tfjs
+    throw new OffloadError('backend-unavailable', 'no tfjs backend could start (tensorflow, wasm and cpu all failed)');
+  }
+  const problem = await tryStart(request);
+  if (problem !== null) {
+    throw new OffloadError('backend-unavailable', `OFFLOAD_BACKEND=${request}: ${problem}`);
+  }
+  return request;
+}
+
+/** Starts one backend; returns null on success, else why it is unavailable and what to do. */
+async function tryStart(name: BackendName): Promise<string | null> {
+  switch (name) {
+    case 'tensorflow':
+      return startTensorflow();
+    case 'wasm':
+      return startWasm();
+    case 'cpu':
+      return (await setBackend('cpu')) ? null : 'the cpu backend failed to initialise';
+  }
+}
+
+async function setBackend(name: string): Promise<boolean> {
+  if (tf.getBackend() === name) return true;
+  return tf.setBackend(name);
+}
+
+async function startTensorflow(): Promise<string | null> {
+  if (!tf.findBackendFactory('tensorflow')) {
+    try {
+      await import(/* @vite-ignore */ TFJS_NODE);
+    } catch (e) {
+      return (
+        `${TFJS_NODE} is not installed or does not load (${firstLine(e)}). ` +
+        `It is an optional dependency whose install downloads libtensorflow; install it with ` +
+        `\`npm install ${TFJS_NODE}\`, or unset OFFLOAD_BACKEND to use wasm/cpu`
+      );
+    }
+    if (!tf.findBackendFactory('tensorflow')) {
+      return `${TFJS_NODE} loaded but registered its backend with another copy of @tensorflow/tfjs-core (version mismatch); install the version matching @tensorflow/tfjs ${tf.version.tfjs}`;
+    }
+  }
+  return (await setBackend('tensorflow')) ? null : `the tensorflow backend of ${TFJS_NODE} failed to initialise (see the warning above)`;
+}
+
+async function startWasm(): Promise<string | null> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (e) {
+    return `@tensorflow/tfjs-backend-wasm does not load (${firstLine(e)}); reinstall dependencies or set OFFLOAD_BACKEND=cpu`;
+  }
+  // setWasmPaths is only allowed before the backend initialises
+  if (!backendInitialised('wasm')) {
+    const override = process.env.OFFLOAD_WASM_DIR?.trim();
+    const dir = override || packageWasmDir();
+    if (dir !== undefined) {
+      if (!WASM_FILES.some((f) => existsSync(join(dir, f)))) {
+        const source = override ? 'OFFLOAD_WASM_DIR' : 'the @tensorflow/tfjs-backend-wasm package';
+        return `no tfjs-backend-wasm*.wasm file in ${dir} (from ${source}); point OFFLOAD_WASM_DIR at the folder holding ${WASM_FILES.join(', ')}`;
+      }
+      wasm.setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+    }
+  }
+  const ok = await setBackend('wasm');
+  return ok ? null : 'the wasm backend failed to initialise; check OFFLOAD_WASM_DIR or set OFFLOAD_BACKEND=cpu';
+}
+
+function backendInitialised(name: string): boolean {
+  try {
+    // findBackend returns the instance only once the backend has been initialised
+    return tf.findBackend(name) != null;
+  } catch {
+    return false;
+  }
+}
+
+/** The dist folder of the installed wasm package, or undefined inside a bundle without node_modules. */
+function packageWasmDir(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    return dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.split('\n')[0] ?? message;
+}
