@@ -1,9 +1,52 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DTYPE_FACTOR } from '../../core/wire';
 import { FLOAT32_TOLERANCE, checkSplit } from '../../models/check-split';
 import { analyzeModel } from '../../models/graph';
-import { ZOO } from '../../models/zoo';
+import { initBackend } from '../../models/backend';
+import { ZOO, ZOO_NAMES, type ZooName } from '../../models/zoo';
 import { inceptionModel, skipFromInputModel } from './graph-fixtures';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+/** Reduced input sizes that keep each architecture intact (AlexNet's valid convolutions need ≥ 63 px); full size runs in bench/. */
+const UNIT_SIZE: Record<ZooName, number | undefined> = {
+  alexnet: 63,
+  vgg16: 32,
+  resnet50: 32,
+  mobilenetv2: 32,
+  googlenet: 32,
+  tinychain: undefined,
+  tinydag: undefined,
+};
+
+describe('split equivalence at every candidate of every zoo model (float32 through the wire)', () => {
+  for (const name of ZOO_NAMES) {
+    it(`${name}`, async () => {
+      // Prepare
+      const size = UNIT_SIZE[name];
+      const model = ZOO[name].build(size === undefined ? {} : { inputSize: size });
+      const analysis = analyzeModel(model, { name });
+      // Act
+      const rows = await checkSplit(model, analysis);
+      // Assess
+      expect(rows.map((r) => r.cut)).toEqual(analysis.candidates.map((c) => c.cut));
+      expect(rows.length).toBeGreaterThan(5);
+      for (const r of rows) expect(r.maxAbsDiff, `${name} cut ${r.cut}`).toBeLessThanOrEqual(FLOAT32_TOLERANCE);
+      model.dispose();
+    });
+  }
+
+  it('tinydag at every cut, inside the residual and inception blocks too', async () => {
+    const model = ZOO.tinydag.build();
+    const analysis = analyzeModel(model, { maxCrossing: 3 });
+    expect(analysis.candidates).toHaveLength(analysis.layers.length);
+    const rows = await checkSplit(model, analysis);
+    expect(Math.max(...rows.map((r) => r.maxAbsDiff))).toBeLessThanOrEqual(FLOAT32_TOLERANCE);
+    expect(Math.max(...rows.map((r) => analysis.candidates.find((c) => c.cut === r.cut)!.crossing.length))).toBe(3);
+  });
+});
 
 describe('checkSplit', () => {
   it('reproduces the full model exactly in float32 at every cut, also with several crossing tensors', async () => {
