@@ -251,10 +251,11 @@ export class FleetReader {
 
   constructor(opts: FleetReaderOptions) {
     this.opts = {
-      keepAliveMs: DEFAULT_KEEPALIVE_MS,
-      cacheMs: DEFAULT_FLEET_CACHE_MS,
-      now: Date.now,
-      ...opts,
+      client: opts.client,
+      table: opts.table,
+      keepAliveMs: opts.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
+      cacheMs: opts.cacheMs ?? DEFAULT_FLEET_CACHE_MS,
+      now: opts.now ?? Date.now,
     };
   }
 

@@ -1,0 +1,79 @@
+/**
+ * Reads tfjs layers artifacts (model.json + weight shards) and export
+ * manifests from S3. Only `s3:GetObject` is needed: the shard names come from
+ * model.json itself, so no bucket listing (and no ListBucket grant) is involved.
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { OffloadError } from '../../core/errors';
+
+/** The part of a tfjs model.json that names its weight files. */
+const ModelJsonSchema = z.object({
+  weightsManifest: z.array(z.object({ paths: z.array(z.string()) })).default([]),
+});
+
+/** Joins a key prefix and a file name with exactly one slash. */
+export function s3Key(prefix: string, name: string): string {
+  if (!prefix) return name;
+  return prefix.endsWith('/') ? `${prefix}${name}` : `${prefix}/${name}`;
+}
+
+function isMissing(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * Downloads one object.
+ * @throws OffloadError `unavailable` (503) naming `s3://bucket/key` when it is missing
+ *   or cannot be read — a deployment problem, not the caller's.
+ */
+export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!out.Body) throw new Error('empty body');
+    return await out.Body.transformToByteArray();
+  } catch (err) {
+    const where = `s3://${bucket}/${key}`;
+    if (isMissing(err)) throw new OffloadError('unavailable', `artifact missing: ${where}`, { cause: err });
+    throw new OffloadError('unavailable', `cannot read ${where}: ${(err as Error).name ?? 'error'}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Downloads a tfjs layers artifact stored under `prefix`: model.json, then
+ * every weight file it names, in parallel. Keys of the map are the file names
+ * as model.json spells them (what `loadModelFromFiles` expects).
+ *
+ * @example
+ * const files = await loadArtifactFiles(s3, 'bucket', 'models/resnet50/tails/57/');
+ * const tail = await loadModelFromFiles(files);
+ */
+export async function loadArtifactFiles(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, Uint8Array>> {
+  const modelJson = await getObjectBytes(s3, bucket, s3Key(prefix, 'model.json'));
+  let parsed: z.infer<typeof ModelJsonSchema>;
+  try {
+    parsed = ModelJsonSchema.parse(JSON.parse(Buffer.from(modelJson).toString('utf8')));
+  } catch (err) {
+    throw new OffloadError('unavailable', `artifact corrupt: s3://${bucket}/${s3Key(prefix, 'model.json')} is not a tfjs model.json`, {
+      cause: err,
+    });
+  }
+  const names = [...new Set(parsed.weightsManifest.flatMap((group) => group.paths))];
+  const shards = await Promise.all(names.map((name) => getObjectBytes(s3, bucket, s3Key(prefix, name))));
+  const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
+  names.forEach((name, i) => files.set(name, shards[i] as Uint8Array));
+  return files;
+}
+
+/** Downloads and parses a JSON object (e.g. an export manifest). */
+export async function getJsonObject(s3: S3Client, bucket: string, key: string): Promise<unknown> {
+  const bytes = await getObjectBytes(s3, bucket, key);
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new OffloadError('unavailable', `s3://${bucket}/${key} is not valid JSON`, { cause: err });
+  }
+}

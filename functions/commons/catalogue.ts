@@ -1,0 +1,180 @@
+/**
+ * The deployed catalogue: export manifests read from S3 (cached for the life
+ * of the warm planner instance — an export is immutable for a deployment),
+ * optional cloud profiles, and the view `GET /models` serves.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { NotFoundError, OffloadError } from '../../core/errors';
+import { filesUnder, FULL_DIR, headDir, parseManifest, tailDir, type Manifest } from '../../core/manifest';
+import { getJsonObject } from './artifacts';
+import type { DeployedFunctions } from './deployment';
+import type { CloudProfile } from './scenario';
+import { MB_PER_VCPU } from './scenario';
+
+/** Key prefix of a model's export in the artifact bucket. */
+export function modelPrefix(model: string): string {
+  return `models/${model}/`;
+}
+
+/** Key of a model's export manifest. */
+export function manifestKey(model: string): string {
+  return `${modelPrefix(model)}manifest.json`;
+}
+
+/** Key of a model's optional cloud profile: measured warm per-layer times of the tail at `memoryMB`. */
+export function cloudProfileKey(model: string): string {
+  return `${modelPrefix(model)}profiles/cloud.json`;
+}
+
+/**
+ * Cloud profile file (`models/<model>/profiles/cloud.json`): per-layer warm
+ * times, by layer name, measured at `memoryMB` (default one vCPU).
+ */
+export const CloudProfileFileSchema = z.object({
+  memoryMB: z.number().positive().default(MB_PER_VCPU),
+  layers: z.array(z.object({ name: z.string(), ms: z.number().nonnegative() })),
+});
+
+/** The route of a tail function. */
+export function inferRoute(model: string, cut: number): string {
+  return `/infer/${model}/${cut}`;
+}
+
+/** Reads manifests (and cloud profiles) once per warm instance. */
+export class Catalogue {
+  private readonly manifests = new Map<string, Promise<Manifest>>();
+  private readonly profiles = new Map<string, Promise<CloudProfile | undefined>>();
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly deployed: DeployedFunctions,
+  ) {}
+
+  /** Deployed models, sorted. */
+  models(): string[] {
+    return Object.keys(this.deployed).sort();
+  }
+
+  /** The model's deployed functions by cut; NotFoundError (404) listing the deployed models otherwise. */
+  functionsOf(model: string): DeployedFunctions[string] {
+    const fns = Object.hasOwn(this.deployed, model) ? this.deployed[model] : undefined;
+    if (!fns) {
+      throw new NotFoundError(`model "${model}" is not deployed (deployed: ${this.models().join(', ') || 'none'})`);
+    }
+    return fns;
+  }
+
+  /** The model's export manifest (a failed read is not cached, so a later request retries). */
+  manifest(model: string): Promise<Manifest> {
+    this.functionsOf(model);
+    let hit = this.manifests.get(model);
+    if (!hit) {
+      hit = getJsonObject(this.s3, this.bucket, manifestKey(model)).then((raw) => {
+        try {
+          return parseManifest(raw);
+        } catch (err) {
+          throw new OffloadError('unavailable', `s3://${this.bucket}/${manifestKey(model)}: ${(err as Error).message}`, { cause: err });
+        }
+      });
+      hit.catch(() => this.manifests.delete(model));
+      this.manifests.set(model, hit);
+    }
+    return hit;
+  }
+
+  /** The model's cloud profile aligned with its manifest, or undefined (→ FLOPs-derived times). */
+  cloudProfile(model: string, manifest: Manifest): Promise<CloudProfile | undefined> {
+    let hit = this.profiles.get(model);
+    if (!hit) {
+      hit = getJsonObject(this.s3, this.bucket, cloudProfileKey(model))
+        .then((raw) => alignProfile(CloudProfileFileSchema.parse(raw), manifest))
+        .catch(() => undefined); // absent or unreadable: derive from FLOPs (documented in scenario.ts)
+      this.profiles.set(model, hit);
+    }
+    return hit;
+  }
+
+  /** `GET /models`: one entry per deployed model. */
+  async describe(): Promise<{ models: CatalogueEntry[] }> {
+    const models = await Promise.all(this.models().map((m) => this.describeModel(m)));
+    return { models };
+  }
+
+  private async describeModel(model: string): Promise<CatalogueEntry> {
+    const fns = this.functionsOf(model);
+    const manifest = await this.manifest(model);
+    const prefix = modelPrefix(model);
+    const artifact = (dir: string) => ({
+      prefix: `${prefix}${dir}/`,
+      files: Object.entries(filesUnder(manifest, dir)).map(([path, f]) => ({ key: `${prefix}${path}`, bytes: f.bytes, sha256: f.sha256 })),
+    });
+    return {
+      name: manifest.model,
+      inputShape: manifest.inputShape,
+      inputBytes: manifest.inputBytes,
+      outputBytes: manifest.outputBytes,
+      layers: manifest.layers.length,
+      bucket: this.bucket,
+      full: artifact(FULL_DIR),
+      candidates: manifest.candidates.map((c) => {
+        const fn = fns[String(c.cut)];
+        return {
+          cut: c.cut,
+          layer: c.layer,
+          crossing: c.crossing,
+          crossingBytes: c.crossingBytes,
+          tailWeightBytes: c.tailWeightBytes,
+          deployed: fn !== undefined,
+          function: fn?.name ?? null,
+          route: fn ? inferRoute(model, c.cut) : null,
+          head: c.cut > 0 && manifest.exportedCuts.includes(c.cut) ? artifact(headDir(c.cut)) : null,
+          tail: manifest.exportedCuts.includes(c.cut) ? { prefix: `${prefix}${tailDir(c.cut)}/` } : null,
+        };
+      }),
+    };
+  }
+}
+
+function alignProfile(file: z.infer<typeof CloudProfileFileSchema>, manifest: Manifest): CloudProfile | undefined {
+  const byName = new Map(file.layers.map((l) => [l.name, l.ms]));
+  const layerMs: number[] = [];
+  for (const layer of manifest.layers) {
+    const ms = byName.get(layer.name);
+    if (ms === undefined) return undefined; // a partial profile would mix measured and derived times silently
+    layerMs.push(ms);
+  }
+  return { memoryMB: file.memoryMB, layerMs };
+}
+
+/** A file of an artifact in the bucket. */
+export interface ArtifactFile {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** One model in `GET /models`. */
+export interface CatalogueEntry {
+  name: string;
+  inputShape: number[];
+  inputBytes: number;
+  outputBytes: number;
+  layers: number;
+  bucket: string;
+  full: { prefix: string; files: ArtifactFile[] };
+  candidates: {
+    cut: number;
+    layer: string;
+    crossing: Manifest['candidates'][number]['crossing'];
+    crossingBytes: number;
+    tailWeightBytes: number;
+    deployed: boolean;
+    function: string | null;
+    route: string | null;
+    /** The device's head artifact for this cut (null at cut 0, or when not exported). */
+    head: { prefix: string; files: ArtifactFile[] } | null;
+    tail: { prefix: string } | null;
+  }[];
+}

@@ -1,0 +1,149 @@
+/**
+ * The planner function's runtime: `POST /plan` and `GET /models`.
+ *
+ * A plan folds in the live fleet: one registry query per model (cached
+ * {@link DEFAULT_FLEET_CACHE_MS}), minus the requests this instance has just
+ * sent to the cloud (the {@link ReservationLedger}), so two plans issued back
+ * to back do not both count on the same idle instance. The ledger is per
+ * planner instance: plans from other planner instances are seen only once
+ * their requests reach the registry as busy marks.
+ */
+import middy from '@middy/core';
+import httpRouterHandler from '@middy/http-router';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NotFoundError } from '../../core/errors';
+import { plan, type PlanRecord } from '../../core/planner';
+import { createDocumentClient, createS3Client } from './aws';
+import { Catalogue, inferRoute } from './catalogue';
+import { readPlannerConfig, type PlannerConfig } from './deployment';
+import { httpErrors, jsonBody, jsonResponse, logLine, type HttpEvent, type HttpResult, type JsonBodyEvent } from './http';
+import { parsePlanRequest } from './plan-request';
+import { FleetReader, ReservationLedger, type FunctionFleet } from './registry';
+import { assembleScenario } from './scenario';
+
+/**
+ * How long a reservation outlives the plan's predicted latency. By then the
+ * request has reached its tail (and shows in the registry as busy) or is done;
+ * until then the ledger stands in for it.
+ */
+export const RESERVATION_SLACK_MS = 500;
+
+/** The plan record of spec §6 plus where to send the crossing tensors. */
+export interface PlanResponse extends PlanRecord {
+  /** `/infer/<model>/<cut>` of the chosen tail; null for device-only. */
+  route: string | null;
+  /** The fleet state the plan used, per deployed cut. */
+  fleet: Record<string, { idleWarm: number; inFlight: number; limit: number }>;
+  /** `registry` when the live fleet was read; `unavailable` when the read failed and every function was planned as cold. */
+  fleetSource: 'registry' | 'unavailable' | 'none';
+}
+
+export interface PlannerRuntimeOptions {
+  env?: NodeJS.ProcessEnv;
+  s3?: S3Client;
+  dynamo?: DynamoDBDocumentClient;
+  now?: () => number;
+}
+
+export class PlannerRuntime {
+  private readonly opts: PlannerRuntimeOptions;
+  private state: { config: PlannerConfig; catalogue: Catalogue; fleet: FleetReader | undefined } | undefined;
+  readonly ledger: ReservationLedger;
+
+  constructor(opts: PlannerRuntimeOptions = {}) {
+    this.opts = opts;
+    this.ledger = new ReservationLedger({ now: opts.now });
+  }
+
+  /** Config, catalogue and registry reader, built on first use (a bad environment answers 503 and is re-read next time). */
+  private get parts() {
+    if (!this.state) {
+      const config = readPlannerConfig(this.opts.env ?? process.env);
+      const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
+      const fleet = config.table
+        ? new FleetReader({
+            client: this.opts.dynamo ?? createDocumentClient(),
+            table: config.table,
+            keepAliveMs: config.keepAliveMs,
+            cacheMs: config.fleetCacheMs,
+            now: this.opts.now,
+          })
+        : undefined;
+      this.state = { config, catalogue: new Catalogue(s3, config.bucket, config.functions), fleet };
+    }
+    return this.state;
+  }
+
+  /** `GET /models`. */
+  models() {
+    return this.parts.catalogue.describe();
+  }
+
+  /** `POST /plan`: validate, assemble the scenario, plan, reserve. */
+  async plan(body: unknown): Promise<PlanResponse> {
+    const request = parsePlanRequest(body);
+    const { config, catalogue, fleet } = this.parts;
+    const deployed = catalogue.functionsOf(request.model);
+    const manifest = await catalogue.manifest(request.model);
+    const [live, profile] = await Promise.all([this.readFleet(fleet, request.model), catalogue.cloudProfile(request.model, manifest)]);
+    const view = this.ledger.apply(request.model, live.fleet);
+    const scenario = assembleScenario({
+      request,
+      manifest,
+      deployed,
+      fleet: view,
+      cloudProfile: profile,
+      maxPayloadBytes: config.maxPayloadBytes,
+      coldBaseMs: config.coldBaseMs,
+      coldMsPerMB: config.coldMsPerMB,
+    });
+    const record = plan(scenario);
+    if (record.target === 'cloud') {
+      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS);
+    }
+    const fleetOut: PlanResponse['fleet'] = {};
+    for (const [cut, f] of Object.entries(scenario.cloud.functions)) fleetOut[cut] = { idleWarm: f.idleWarm, inFlight: f.inFlight, limit: f.limit };
+    return {
+      ...record,
+      route: record.target === 'cloud' ? inferRoute(request.model, record.cut) : null,
+      fleet: fleetOut,
+      fleetSource: live.source,
+    };
+  }
+
+  /** A registry outage must not stop planning: the fleet is then unknown and every function is planned as cold. */
+  private async readFleet(reader: FleetReader | undefined, model: string): Promise<{ fleet: Map<number, FunctionFleet>; source: PlanResponse['fleetSource'] }> {
+    if (!reader) return { fleet: new Map(), source: 'none' };
+    try {
+      return { fleet: await reader.read(model), source: 'registry' };
+    } catch (err) {
+      logLine('warn', 'fleet registry unreadable; planning every function as cold', { model, error: String(err) });
+      return { fleet: new Map(), source: 'unavailable' };
+    }
+  }
+}
+
+/**
+ * The planner handler: routes `POST /plan` and `GET /models`; anything else
+ * is a JSON 404; every error is status + JSON `{ code, message }`.
+ *
+ * @example
+ * export const handler = createPlannerHandler(new PlannerRuntime());
+ */
+export function createPlannerHandler(runtime: PlannerRuntime) {
+  const planRoute = middy<JsonBodyEvent, HttpResult>()
+    .use(jsonBody({ maxBytes: 1 << 20 }))
+    .handler(async (event) => jsonResponse(200, await runtime.plan(event.jsonBody)));
+  const modelsRoute = middy<HttpEvent, HttpResult>().handler(async () => jsonResponse(200, await runtime.models()));
+  const router = httpRouterHandler<HttpEvent, HttpResult>({
+    routes: [
+      { method: 'POST', path: '/plan', handler: planRoute as never },
+      { method: 'GET', path: '/models', handler: modelsRoute },
+    ],
+    notFoundResponse: ({ method, path }) => {
+      throw new NotFoundError(`no route ${method} ${path} (routes: POST /plan, GET /models)`);
+    },
+  });
+  return middy<HttpEvent, HttpResult>().use(httpErrors()).handler(router);
+}

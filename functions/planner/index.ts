@@ -1,0 +1,7 @@
+/**
+ * Planner function: `POST /plan` and `GET /models`. All logic lives in
+ * functions/commons (planner.ts, scenario.ts, catalogue.ts, registry.ts).
+ */
+import { createPlannerHandler, PlannerRuntime } from '../commons/planner';
+
+export const handler = createPlannerHandler(new PlannerRuntime());

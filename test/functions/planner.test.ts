@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
+import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
+import { createRegistryTable, InstanceRegistrar } from '../../functions/commons/registry';
+import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
+import { manifestKey } from '../../functions/commons/catalogue';
+import type { CatalogueEntry } from '../../functions/commons/catalogue';
+import { ZOO } from '../../models/zoo';
+import { analyzeModel } from '../../models/graph';
+import { parseManifest, type Manifest } from '../../core/manifest';
+import { httpEvent, jsonOf, lambdaContext } from './fixtures';
+
+const BUCKET = 'artifacts';
+const TABLE = 'registry';
+const MODEL = 'tinychain';
+
+/** A manifest as `offload export` writes it (no files needed: the planner reads only the analysis). */
+function tinychainManifest(): Manifest {
+  const analysis = analyzeModel(ZOO.tinychain.build(), { name: MODEL });
+  return parseManifest({
+    model: MODEL,
+    inputShape: analysis.inputShape,
+    inputBytes: analysis.inputBytes,
+    outputBytes: analysis.outputBytes,
+    layers: analysis.layers,
+    candidates: analysis.candidates,
+    exportedCuts: [0, 2],
+    files: {},
+  });
+}
+
+describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
+  let s3stand: StandIn;
+  let ddb: StandIn;
+  let restoreEnv: () => void;
+  let s3: S3Client;
+  let doc: ReturnType<typeof createDocumentClient>;
+  let manifest: Manifest;
+  let clock: number;
+  let handler: ReturnType<typeof createPlannerHandler>;
+  let runtime: PlannerRuntime;
+  const deployed = {
+    [MODEL]: {
+      '0': { name: 'offload-tinychain-tail-0', memoryMB: 1769, reservedConcurrency: 2 },
+      '2': { name: 'offload-tinychain-tail-2', memoryMB: 1769, reservedConcurrency: 2 },
+    },
+  };
+
+  const post = async (body: unknown): Promise<APIGatewayProxyStructuredResultV2> =>
+    (await handler(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      lambdaContext('planner'),
+    )) as APIGatewayProxyStructuredResultV2;
+
+  // The device is slow after layer 2 and fast before it, so cut 2 beats cloud-only by less than a cold start:
+  // cut 2 wins only while its function is warm. (Layer times: ms, one per tinychain layer.)
+  const request = {
+    model: MODEL,
+    device: { class: 'flagship-phone', deviceMs: [0.5, 0.5, 400, 400, 400, 400, 400] },
+    network: { uplinkMbps: 20, downlinkMbps: 50, rttMs: 20, technology: 'wifi' },
+    objective: 'latency',
+  };
+
+  beforeAll(async () => {
+    s3stand = await startS3({ buckets: [BUCKET] });
+    ddb = await startDynamo();
+    restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
+    await createRegistryTable(new DynamoDBClient({}), TABLE);
+    s3 = createS3Client();
+    doc = createDocumentClient();
+    manifest = tinychainManifest();
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(MODEL), Body: JSON.stringify(manifest) }));
+  });
+
+  beforeEach(() => {
+    clock = Date.now();
+    runtime = new PlannerRuntime({
+      env: {
+        ...process.env,
+        ARTIFACT_BUCKET: BUCKET,
+        REGISTRY_TABLE: TABLE,
+        OFFLOAD_FUNCTIONS: JSON.stringify(deployed),
+        FLEET_CACHE_MS: '0',
+      },
+      now: () => clock,
+    });
+    handler = createPlannerHandler(runtime);
+  });
+
+  afterAll(async () => {
+    s3.destroy();
+    doc.destroy();
+    await s3stand.close();
+    await ddb.close();
+    restoreEnv();
+  });
+
+  it('GET /models lists the deployed catalogue with candidate cuts, functions and routes', async () => {
+    const res = (await handler(httpEvent({ method: 'GET', path: '/models' }), lambdaContext('planner'))) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(200);
+    const { models } = jsonOf(res) as { models: CatalogueEntry[] };
+    expect(models.map((m) => m.name)).toEqual([MODEL]);
+    const entry = models[0] as CatalogueEntry;
+    expect(entry.inputShape).toEqual(manifest.inputShape);
+    expect(entry.candidates.map((c) => c.cut)).toEqual(manifest.candidates.map((c) => c.cut));
+    const byCut = new Map(entry.candidates.map((c) => [c.cut, c]));
+    expect(byCut.get(2)).toMatchObject({ deployed: true, function: 'offload-tinychain-tail-2', route: '/infer/tinychain/2' });
+    expect(byCut.get(2)?.head?.prefix).toBe('models/tinychain/heads/2/');
+    expect(byCut.get(3)).toMatchObject({ deployed: false, function: null, route: null });
+  });
+
+  it('plans around a cold fleet: every deployed function pays the cold start, cloud-only wins', async () => {
+    const res = await post(request);
+    expect(res.statusCode).toBe(200);
+    const record = jsonOf(res) as PlanResponse;
+    const row2 = record.candidates.find((c) => c.cut === 2);
+    expect(record.fleetSource).toBe('registry');
+    expect(record.fleet['2']).toEqual({ idleWarm: 0, inFlight: 0, limit: 2 });
+    expect(row2?.pCold).toBe(1);
+    expect(row2?.coldMs).toBeGreaterThan(0);
+    expect(record.cut).toBe(0);
+    expect(record.route).toBe('/infer/tinychain/0');
+    expect(record.function).toBe('offload-tinychain-tail-0');
+    // cuts without a function are listed but not choosable
+    expect(record.candidates.find((c) => c.cut === 3)?.reasons).toEqual(['no-function']);
+  });
+
+  it('plans around a warm function: an idle instance at cut 2 makes cut 2 the choice; back-to-back plans do not share it', async () => {
+    // Prepare: one idle instance of the cut-2 tail in the registry
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: MODEL, cut: 2, instance: 'warm-2' });
+    await reg.register({ initMs: 300 });
+
+    // Act: two plans back to back
+    const first = jsonOf(await post(request)) as PlanResponse;
+    const second = jsonOf(await post(request)) as PlanResponse;
+
+    // Assess: the first takes the warm instance, the second sees it reserved and plans cold
+    expect(first.fleet['2']).toEqual({ idleWarm: 1, inFlight: 0, limit: 2 });
+    expect(first.candidates.find((c) => c.cut === 2)?.pCold).toBe(0);
+    expect(first.cut).toBe(2);
+    expect(first.route).toBe('/infer/tinychain/2');
+    expect(second.fleet['2']).toEqual({ idleWarm: 0, inFlight: 1, limit: 2 });
+    expect(second.candidates.find((c) => c.cut === 2)?.pCold).toBe(1);
+    expect(second.cut).toBe(0);
+
+    // After the reservation lapses, the idle instance counts again
+    clock += first.predicted.latencyMs + 1000;
+    const third = jsonOf(await post(request)) as PlanResponse;
+    expect(third.cut).toBe(2);
+    await reg.markBusy(Date.now() + 60_000); // leave it busy: later tests must not see a warm cut 2 by accident
+  });
+
+  it('treats a function at its reserved concurrency as throttled', async () => {
+    const a = new InstanceRegistrar({ client: doc, table: TABLE, model: MODEL, cut: 0, instance: 'busy-a' });
+    const b = new InstanceRegistrar({ client: doc, table: TABLE, model: MODEL, cut: 0, instance: 'busy-b' });
+    await Promise.all([a.markBusy(Date.now() + 60_000), b.markBusy(Date.now() + 60_000)]);
+    const record = jsonOf(await post(request)) as PlanResponse;
+    expect(record.candidates.find((c) => c.cut === 0)?.reasons).toContain('throttled');
+    expect(record.cut).not.toBe(0);
+    await Promise.all([a.markIdle(), b.markIdle()]);
+  });
+
+  it('answers 400 naming the field for an invalid plan request', async () => {
+    const cases: [unknown, string][] = [
+      [{ ...request, network: { uplinkMbps: 0, downlinkMbps: 1, rttMs: 10 } }, 'network.uplinkMbps: must be > 0'],
+      [{ ...request, network: '5g' }, 'network: unknown network preset "5g"'],
+      [{ ...request, objective: 'speed' }, 'objective: unknown objective "speed"'],
+      [{ ...request, battery: { level: 1.5 } }, 'battery.level: must be in 0..1'],
+      [{ ...request, device: { class: 'flagship-phone', deviceMs: [1, 2] } }, 'device.deviceMs: has 2 entries; model "tinychain" has 7 layers'],
+      [{ ...request, device: 'toaster' }, 'device: unknown device class "toaster"'],
+      [{ ...request, dtype: 'float64' }, 'dtype: unknown dtype "float64"'],
+      [{ network: 'wifi', device: 'flagship-phone' }, 'model: required'],
+    ];
+    for (const [body, message] of cases) {
+      const res = await post(body);
+      expect(res.statusCode, message).toBe(400);
+      const err = jsonOf(res) as { code: string; message: string };
+      expect(err.code).toBe('invalid-input');
+      expect(err.message.startsWith(message), `${err.message} should start with ${message}`).toBe(true);
+    }
+  });
+
+  it('answers 400 for a body that is not JSON, 415 for another content type, 404 for an unknown model or route', async () => {
+    const notJson = (await handler(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: '{"model":' }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(notJson.statusCode).toBe(400);
+    expect(jsonOf(notJson)).toMatchObject({ code: 'invalid-input' });
+
+    const wrongType = (await handler(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(request) }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(wrongType.statusCode).toBe(415);
+    expect(jsonOf(wrongType)).toMatchObject({ code: 'unsupported-media-type' });
+
+    const unknownModel = await post({ ...request, model: 'resnet50' });
+    expect(unknownModel.statusCode).toBe(404);
+    expect((jsonOf(unknownModel) as { message: string }).message).toContain('model "resnet50" is not deployed (deployed: tinychain)');
+
+    const unknownRoute = (await handler(httpEvent({ method: 'GET', path: '/nope' }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+    expect(unknownRoute.statusCode).toBe(404);
+    expect(jsonOf(unknownRoute)).toMatchObject({ code: 'not-found' });
+  });
+
+  it('answers 503 when the manifest is missing from S3, and plans once it appears', async () => {
+    const missing = new PlannerRuntime({
+      env: { ...process.env, ARTIFACT_BUCKET: BUCKET, OFFLOAD_FUNCTIONS: JSON.stringify({ ghost: deployed[MODEL] }) },
+    });
+    const res = (await createPlannerHandler(missing)(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...request, model: 'ghost' }) }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(503);
+    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/models/ghost/manifest.json` });
+
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey('ghost'), Body: JSON.stringify({ ...manifest, model: 'ghost' }) }));
+    const again = (await createPlannerHandler(missing)(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...request, model: 'ghost' }) }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(again.statusCode).toBe(200);
+    expect((jsonOf(again) as PlanResponse).fleetSource).toBe('none');
+  });
+
+  it('plans every function as cold when the registry cannot be read', async () => {
+    const broken = new PlannerRuntime({
+      env: { ...process.env, ARTIFACT_BUCKET: BUCKET, REGISTRY_TABLE: 'no-such-table', OFFLOAD_FUNCTIONS: JSON.stringify(deployed) },
+    });
+    const res = (await createPlannerHandler(broken)(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(200);
+    const record = jsonOf(res) as PlanResponse;
+    expect(record.fleetSource).toBe('unavailable');
+    expect(record.candidates.find((c) => c.cut === 2)?.pCold).toBe(1);
+  });
+});
