@@ -1,0 +1,144 @@
+import { mkdtemp, readFile, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseManifest } from '../../core/manifest';
+import { loadModelFromDir } from '../../models/artifacts';
+import { initBackend } from '../../models/backend';
+import { exportModel, modelFingerprint, readManifest, splitToDir, verifyExport } from '../../models/export';
+import { analyzeModel } from '../../models/graph';
+import { ZOO } from '../../models/zoo';
+import { maxAbsDiff, seededInput } from './graph-fixtures';
+
+let root: string;
+beforeAll(async () => {
+  await initBackend();
+  root = await mkdtemp(join(tmpdir(), 'offload-export-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const mtimes = async (dir: string, paths: string[]) => Promise.all(paths.map(async (p) => (await stat(join(dir, p))).mtimeMs));
+
+describe('exportModel', () => {
+  it('writes full, every candidate tail and head, and a manifest whose sizes and hashes match the files', async () => {
+    // Prepare
+    const model = ZOO.tinydag.build();
+    const analysis = analyzeModel(model, { name: 'tinydag' });
+    const out = join(root, 'layout');
+    // Act
+    const r = await exportModel(model, out, { name: 'tinydag', source: { kind: 'zoo' } });
+    // Assess
+    const dir = join(out, 'tinydag');
+    expect(r.dir).toBe(dir);
+    expect(r.upToDate).toBe(false);
+    const cuts = analysis.candidates.map((c) => c.cut);
+    expect(r.exportedCuts).toEqual(cuts);
+    expect((await readdir(join(dir, 'tails'))).map(Number).sort((a, b) => a - b)).toEqual(cuts);
+    expect((await readdir(join(dir, 'heads'))).map(Number).sort((a, b) => a - b)).toEqual(cuts.filter((c) => c > 0));
+    const manifest = parseManifest(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+    expect(manifest.model).toBe('tinydag');
+    expect(manifest.layers).toEqual(analysis.layers);
+    expect(manifest.candidates).toEqual(analysis.candidates);
+    expect(manifest.fingerprint).toBe(await modelFingerprint(model));
+    expect(manifest.files['full/model.json']).toBeDefined();
+    for (const c of cuts) expect(manifest.files[`tails/${c}/model.json`]).toBeDefined();
+    expect(await verifyExport(dir, manifest)).toEqual([]);
+    // Every file on disk is in the manifest.
+    const listed = new Set(Object.keys(manifest.files));
+    for (const part of ['full', ...cuts.map((c) => `tails/${c}`)]) {
+      for (const f of await readdir(join(dir, part))) expect(listed.has(`${part}/${f}`)).toBe(true);
+    }
+  });
+
+  it('exports tails that hold only the tail weights, and heads and tails that reproduce the model', async () => {
+    const model = ZOO.tinydag.build();
+    const analysis = analyzeModel(model, { name: 'tinydag' });
+    const out = join(root, 'weights');
+    const r = await exportModel(model, out, { name: 'tinydag' });
+    const x = seededInput(model, 1);
+    const expected = model.predict(x) as tf.Tensor;
+    for (const c of analysis.candidates) {
+      // The weight files of a tail sum to exactly the tail layers' weight bytes.
+      const weightFiles = Object.entries(r.manifest.files).filter(([p]) => p.startsWith(`tails/${c.cut}/`) && !p.endsWith('model.json'));
+      expect(weightFiles.reduce((s, [, f]) => s + f.bytes, 0), `cut ${c.cut}`).toBe(c.tailWeightBytes);
+      const tail = await loadModelFromDir(join(r.dir, 'tails', String(c.cut)));
+      const tailLayers = new Set(analysis.layers.filter((l) => l.index >= c.cut && l.weightBytes > 0).map((l) => l.name));
+      expect(new Set(tail.weights.map((w) => w.originalName.split('/')[0]))).toEqual(tailLayers);
+      const head = c.cut > 0 ? await loadModelFromDir(join(r.dir, 'heads', String(c.cut))) : null;
+      const mid = head ? (head.predict(x) as tf.Tensor) : x;
+      expect(maxAbsDiff(expected, tail.predict(mid) as tf.Tensor), `cut ${c.cut}`).toBeLessThanOrEqual(1e-6);
+    }
+    // The tail at the last candidate is much smaller than the whole model.
+    const last = analysis.candidates.at(-1)!.cut;
+    expect(r.partBytes[`tails/${last}`]!).toBeLessThan(r.partBytes.full! / 4);
+  });
+
+  it('skips an export that is up to date, and rewrites only what changed', async () => {
+    const model = ZOO.tinychain.build();
+    const out = join(root, 'uptodate');
+    const first = await exportModel(model, out, { name: 'tinychain', cuts: [0, 2, 4] });
+    expect(first.written).toEqual(['full', 'tails/0', 'tails/2', 'heads/2', 'tails/4', 'heads/4']);
+    const dir = first.dir;
+    const files = Object.keys(first.manifest.files);
+    const before = await mtimes(dir, [...files, 'manifest.json']);
+
+    // Same model, same cuts: nothing is written.
+    const again = await exportModel(ZOO.tinychain.build(), out, { name: 'tinychain', cuts: [4, 2, 0] });
+    expect(again.upToDate).toBe(true);
+    expect(again.written).toEqual([]);
+    expect(await mtimes(dir, [...files, 'manifest.json'])).toEqual(before);
+
+    // Fewer cuts: the others are removed, the kept ones reused untouched.
+    const fewer = await exportModel(model, out, { name: 'tinychain', cuts: [2] });
+    expect(fewer.upToDate).toBe(false);
+    expect(fewer.written).toEqual([]);
+    expect(fewer.reused).toEqual(['full', 'tails/2', 'heads/2']);
+    expect((await readdir(join(dir, 'tails'))).sort()).toEqual(['2']);
+    expect((await readdir(join(dir, 'heads'))).sort()).toEqual(['2']);
+    expect((await readManifest(dir))!.exportedCuts).toEqual([2]);
+    expect(await verifyExport(dir, (await readManifest(dir))!)).toEqual([]);
+
+    // A damaged file makes its part stale; only that part is rewritten.
+    await truncate(join(dir, 'tails/2/model.json'), 10);
+    const repaired = await exportModel(model, out, { name: 'tinychain', cuts: [2] });
+    expect(repaired.written).toEqual(['tails/2']);
+    expect(await verifyExport(dir, repaired.manifest)).toEqual([]);
+
+    // Other weights (another seed): a different fingerprint rewrites everything.
+    const reseeded = await exportModel(ZOO.tinychain.build({ seed: 2 }), out, { name: 'tinychain', cuts: [2] });
+    expect(reseeded.written).toEqual(['full', 'tails/2', 'heads/2']);
+    expect(reseeded.manifest.fingerprint).not.toBe(repaired.manifest.fingerprint);
+
+    // --force rewrites even when up to date.
+    const forced = await exportModel(ZOO.tinychain.build({ seed: 2 }), out, { name: 'tinychain', cuts: [2], force: true });
+    expect(forced.written).toEqual(['full', 'tails/2', 'heads/2']);
+  });
+
+  it('can leave the heads out, and refuses a cut that is not a candidate', async () => {
+    const model = ZOO.tinydag.build();
+    const out = join(root, 'noheads');
+    const r = await exportModel(model, out, { name: 'tinydag', cuts: [3], heads: false });
+    expect(r.written).toEqual(['full', 'tails/3']);
+    await expect(exportModel(model, out, { name: 'tinydag', cuts: [4] })).rejects.toThrow(/cut 4 is not a candidate of tinydag; candidates: 0, 1, 2, 3/);
+    await expect(exportModel(model, out, { name: '../x' })).rejects.toThrow(/cannot name a folder/);
+  });
+});
+
+describe('splitToDir', () => {
+  it('writes head/ and tail/ and reports their bytes; at cut 0 there is no head', async () => {
+    const model = ZOO.tinychain.build();
+    const analysis = analyzeModel(model);
+    const out = join(root, 'split');
+    const r = await splitToDir(model, analysis, 3, out);
+    expect(r.head!.weightBytes).toBe(analysis.layers.filter((l) => l.index < 3).reduce((s, l) => s + l.weightBytes, 0));
+    expect(r.tail.weightBytes).toBe(analysis.candidates[3]!.tailWeightBytes);
+    expect((await readdir(join(out, 'head'))).sort()).toEqual([...r.head!.files].sort());
+    const zero = await splitToDir(model, analysis, 0, out);
+    expect(zero.head).toBeNull();
+    expect((await readdir(out)).sort()).toEqual(['tail']);
+    expect(zero.tail.weightBytes).toBe(analysis.layers.reduce((s, l) => s + l.weightBytes, 0));
+  });
+});
