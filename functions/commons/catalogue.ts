@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { filesUnder, FULL_DIR, headDir, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';
-import type { DeployedFunctions } from './deployment';
+import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deployment';
 import type { CloudProfile } from './scenario';
 import { MB_PER_VCPU } from './scenario';
 
@@ -57,25 +57,30 @@ export class Catalogue {
     return Object.keys(this.deployed).sort();
   }
 
-  /** The model's deployed functions by cut; NotFoundError (404) listing the deployed models otherwise. */
-  functionsOf(model: string): DeployedFunctions[string] {
-    const fns = Object.hasOwn(this.deployed, model) ? this.deployed[model] : undefined;
-    if (!fns) {
+  /** The model's deployment; NotFoundError (404) listing the deployed models otherwise. */
+  modelOf(model: string): DeployedModel {
+    const entry = Object.hasOwn(this.deployed, model) ? this.deployed[model] : undefined;
+    if (!entry) {
       throw new NotFoundError(`model "${model}" is not deployed (deployed: ${this.models().join(', ') || 'none'})`);
     }
-    return fns;
+    return entry;
+  }
+
+  /** The model's deployed functions by cut. */
+  functionsOf(model: string): Record<string, DeployedFunction> {
+    return this.modelOf(model).functions;
   }
 
   /** The model's export manifest (a failed read is not cached, so a later request retries). */
   manifest(model: string): Promise<Manifest> {
-    this.functionsOf(model);
+    const key = this.modelOf(model).manifestKey;
     let hit = this.manifests.get(model);
     if (!hit) {
-      hit = getJsonObject(this.s3, this.bucket, manifestKey(model)).then((raw) => {
+      hit = getJsonObject(this.s3, this.bucket, key).then((raw) => {
         try {
           return parseManifest(raw);
         } catch (err) {
-          throw new OffloadError('unavailable', `s3://${this.bucket}/${manifestKey(model)}: ${(err as Error).message}`, { cause: err });
+          throw new OffloadError('unavailable', `s3://${this.bucket}/${key}: ${(err as Error).message}`, { cause: err });
         }
       });
       hit.catch(() => this.manifests.delete(model));
@@ -103,9 +108,9 @@ export class Catalogue {
   }
 
   private async describeModel(model: string): Promise<CatalogueEntry> {
-    const fns = this.functionsOf(model);
+    const { functions: fns, manifestKey: key } = this.modelOf(model);
     const manifest = await this.manifest(model);
-    const prefix = modelPrefix(model);
+    const prefix = key.slice(0, key.lastIndexOf('/') + 1); // the export tree sits beside its manifest
     const artifact = (dir: string) => ({
       prefix: `${prefix}${dir}/`,
       files: Object.entries(filesUnder(manifest, dir)).map(([path, f]) => ({ key: `${prefix}${path}`, bytes: f.bytes, sha256: f.sha256 })),
@@ -128,7 +133,7 @@ export class Catalogue {
           tailWeightBytes: c.tailWeightBytes,
           deployed: fn !== undefined,
           function: fn?.name ?? null,
-          route: fn ? inferRoute(model, c.cut) : null,
+          route: fn?.route ?? null,
           head: c.cut > 0 && manifest.exportedCuts.includes(c.cut) ? artifact(headDir(c.cut)) : null,
           tail: manifest.exportedCuts.includes(c.cut) ? { prefix: `${prefix}${tailDir(c.cut)}/` } : null,
         };

@@ -1,50 +1,70 @@
 /**
- * What the CDK app tells the planner function about the deployment, through
- * its environment.
+ * What the CDK app tells the planner function about the deployment.
+ *
+ * The deployed tails come from the deployment catalogue (core/catalog.ts), a
+ * `catalog.json` file the CDK app bundles beside the handler (Lambda caps a
+ * function's whole environment at 4 KB, too small for a zoo of tails).
  *
  * | variable | meaning |
  * |---|---|
+ * | `OFFLOAD_CATALOG_FILE` | path of catalog.json, relative to `LAMBDA_TASK_ROOT` (else the working directory) unless absolute |
  * | `ARTIFACT_BUCKET` | bucket holding `models/<model>/manifest.json`, heads, tails |
  * | `REGISTRY_TABLE` | fleet registry table (unset: every function is planned as cold) |
- * | `OFFLOAD_FUNCTIONS` | JSON: model → cut → `{ name, memoryMB, reservedConcurrency?, coldStartMs? }` |
  * | `FLEET_KEEPALIVE_MS` | keep-alive rule of the registry (default 300000) |
  * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 1000) |
  * | `MAX_PAYLOAD_BYTES` | direct request limit, as the tails enforce it (default 6291456) |
  * | `COLD_BASE_MS`, `COLD_MS_PER_MB` | cold-start model overrides (defaults: core/presets CLOUD_DEFAULTS) |
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { CATALOG_FILE_ENV, parseCatalog, type DeploymentCatalog } from '../../core/catalog';
 import { OffloadError } from '../../core/errors';
 import { formatPath } from '../../core/validation';
 import { DEFAULT_FLEET_CACHE_MS, DEFAULT_KEEPALIVE_MS } from './registry';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from './http';
 
-/** One deployed tail function. */
-export const DeployedFunctionSchema = z.strictObject({
+/** One deployed tail function, as the planner uses it. */
+export interface DeployedFunction {
   /** The Lambda function name (reported as the plan's `function`). */
-  name: z.string().min(1),
-  memoryMB: z.number().int().min(128).max(10_240),
-  /** Reserved concurrency; absent or null = unreserved (the account's pool). */
-  reservedConcurrency: z.number().int().nonnegative().nullable().optional(),
+  name: string;
+  route: string;
+  memoryMB: number;
+  /** Reserved concurrency: the spec's `limit`. */
+  reservedConcurrency: number;
+  /** Instances kept initialised on the alias: never cold. */
+  provisionedConcurrency: number;
   /** Measured cold start, ms; overrides the weight-based formula. */
-  coldStartMs: z.number().nonnegative().optional(),
-});
-export type DeployedFunction = z.infer<typeof DeployedFunctionSchema>;
+  coldStartMs?: number;
+}
 
-const CUT_KEY = /^(0|[1-9][0-9]*)$/;
+/** One deployed model: where its manifest is, and its tails by cut (decimal string). */
+export interface DeployedModel {
+  manifestKey: string;
+  functions: Record<string, DeployedFunction>;
+}
 
-/** model → cut (decimal string) → function. */
-export const DeployedFunctionsSchema = z.record(
-  z.string().min(1),
-  z.record(z.string().regex(CUT_KEY, 'keys must be cut numbers'), DeployedFunctionSchema),
-);
-export type DeployedFunctions = z.infer<typeof DeployedFunctionsSchema>;
+/** model → deployed model. */
+export type DeployedFunctions = Record<string, DeployedModel>;
 
-/**
- * Concurrency assumed for an unreserved function: the default regional
- * account limit (1,000) minus the 100 that must stay unreserved is not a
- * per-function figure; 1,000 is the ceiling a single function can reach.
- */
-export const UNRESERVED_LIMIT = 1000;
+/** The catalogue in the planner's shape. */
+export function deployedFromCatalog(catalog: DeploymentCatalog): DeployedFunctions {
+  const out: DeployedFunctions = {};
+  for (const [model, entry] of Object.entries(catalog.models)) {
+    const functions: Record<string, DeployedFunction> = {};
+    for (const t of entry.tails) {
+      functions[String(t.cut)] = {
+        name: t.function,
+        route: t.route,
+        memoryMB: t.memoryMB,
+        reservedConcurrency: t.reservedConcurrency,
+        provisionedConcurrency: t.provisionedConcurrency,
+      };
+    }
+    out[model] = { manifestKey: entry.manifestKey, functions };
+  }
+  return out;
+}
 
 export interface PlannerConfig {
   bucket: string;
@@ -60,9 +80,10 @@ export interface PlannerConfig {
 const optionalNumber = z.coerce.number().finite().nonnegative().optional();
 
 const PlannerEnvSchema = z.object({
+  [CATALOG_FILE_ENV]: z.string().min(1, 'must be set (path of catalog.json)'),
+  LAMBDA_TASK_ROOT: z.string().optional(),
   ARTIFACT_BUCKET: z.string().min(1, 'must be set'),
   REGISTRY_TABLE: z.string().optional(),
-  OFFLOAD_FUNCTIONS: z.string().min(2, 'must be set (JSON: model → cut → function)'),
   FLEET_KEEPALIVE_MS: optionalNumber,
   FLEET_CACHE_MS: optionalNumber,
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
@@ -70,11 +91,11 @@ const PlannerEnvSchema = z.object({
   COLD_MS_PER_MB: optionalNumber,
 });
 
-function misconfigured(what: string): never {
-  throw new OffloadError('unavailable', `planner function misconfigured: ${what}`);
+function misconfigured(what: string, cause?: unknown): never {
+  throw new OffloadError('unavailable', `planner function misconfigured: ${what}`, { cause });
 }
 
-/** Parses the planner's environment; anything wrong is a 503 naming the variable. */
+/** Parses the planner's environment and reads its catalogue; anything wrong is a 503 naming the variable or field. */
 export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
   const parsed = PlannerEnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -82,21 +103,18 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
     misconfigured(issue ? `${formatPath(issue.path)}: ${issue.message}` : 'bad environment');
   }
   const e = parsed.data;
-  let raw: unknown;
+  const file = e[CATALOG_FILE_ENV];
+  const path = isAbsolute(file) ? file : resolve(e.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+  let catalog: DeploymentCatalog;
   try {
-    raw = JSON.parse(e.OFFLOAD_FUNCTIONS);
+    catalog = parseCatalog(readFileSync(path, 'utf8'));
   } catch (err) {
-    misconfigured(`OFFLOAD_FUNCTIONS is not JSON: ${(err as Error).message}`);
-  }
-  const functions = DeployedFunctionsSchema.safeParse(raw);
-  if (!functions.success) {
-    const issue = functions.error.issues[0];
-    misconfigured(`OFFLOAD_FUNCTIONS${issue ? `.${formatPath(issue.path)}: ${issue.message}` : ''}`);
+    misconfigured(`cannot use the catalogue ${path}: ${(err as Error).message}`, err);
   }
   return {
     bucket: e.ARTIFACT_BUCKET,
     table: e.REGISTRY_TABLE || undefined,
-    functions: functions.data,
+    functions: deployedFromCatalog(catalog),
     keepAliveMs: e.FLEET_KEEPALIVE_MS ?? DEFAULT_KEEPALIVE_MS,
     fleetCacheMs: e.FLEET_CACHE_MS ?? DEFAULT_FLEET_CACHE_MS,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,

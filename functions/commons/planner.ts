@@ -106,7 +106,7 @@ export class PlannerRuntime {
     for (const [cut, f] of Object.entries(scenario.cloud.functions)) fleetOut[cut] = { idleWarm: f.idleWarm, inFlight: f.inFlight, limit: f.limit };
     return {
       ...record,
-      route: record.target === 'cloud' ? inferRoute(request.model, record.cut) : null,
+      route: record.target === 'cloud' ? (deployed[String(record.cut)]?.route ?? inferRoute(request.model, record.cut)) : null,
       fleet: fleetOut,
       fleetSource: live.source,
     };

@@ -13,7 +13,6 @@ import { parseScenario, type Scenario, type ScenarioInput } from '../../core/sce
 import type { Manifest } from '../../core/manifest';
 import type { PlanRequest } from './plan-request';
 import type { DeployedFunction } from './deployment';
-import { UNRESERVED_LIMIT } from './deployment';
 import type { FunctionFleet } from './registry';
 
 /**
@@ -134,10 +133,12 @@ export function assembleScenario(input: AssembleInput): Scenario {
   for (const key of deployedCuts) {
     const fn = deployed[key] as DeployedFunction;
     const live = fleet.get(Number(key));
+    const inFlight = live?.inFlight ?? 0;
     functions[key] = {
-      idleWarm: live?.idleWarm ?? 0,
-      inFlight: live?.inFlight ?? 0,
-      limit: fn.reservedConcurrency ?? UNRESERVED_LIMIT,
+      // Provisioned instances stay initialised whether or not the registry has seen them lately.
+      idleWarm: Math.max(live?.idleWarm ?? 0, fn.provisionedConcurrency - inFlight),
+      inFlight,
+      limit: fn.reservedConcurrency,
       name: fn.name,
       ...(fn.coldStartMs === undefined ? {} : { coldStartMs: fn.coldStartMs }),
     };

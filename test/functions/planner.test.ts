@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -42,11 +45,23 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   let clock: number;
   let handler: ReturnType<typeof createPlannerHandler>;
   let runtime: PlannerRuntime;
-  const deployed = {
-    [MODEL]: {
-      '0': { name: 'offload-tinychain-tail-0', memoryMB: 1769, reservedConcurrency: 2 },
-      '2': { name: 'offload-tinychain-tail-2', memoryMB: 1769, reservedConcurrency: 2 },
-    },
+  let catalogDir: string;
+  const tails = [0, 2].map((cut) => ({
+    cut,
+    function: `offload-tinychain-${cut}`,
+    route: `/infer/tinychain/${cut}`,
+    memoryMB: 1769,
+    timeoutSeconds: 30,
+    reservedConcurrency: 2,
+    provisionedConcurrency: 0,
+  }));
+  const catalog = (models: Record<string, unknown>) => ({ version: 1, backend: 'wasm', artifactPrefix: 'models/', models });
+  const tinychainEntry = { manifestKey: 'models/tinychain/manifest.json', tails };
+
+  /** The planner's environment with a catalogue file written for it (as the CDK app bundles it). */
+  const plannerEnv = async (name: string, models: Record<string, unknown>, extra: Record<string, string> = {}) => {
+    await writeFile(join(catalogDir, `${name}.json`), JSON.stringify(catalog(models)));
+    return { ...process.env, LAMBDA_TASK_ROOT: catalogDir, OFFLOAD_CATALOG_FILE: `${name}.json`, ARTIFACT_BUCKET: BUCKET, ...extra };
   };
 
   const post = async (body: unknown): Promise<APIGatewayProxyStructuredResultV2> =>
@@ -65,6 +80,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   };
 
   beforeAll(async () => {
+    catalogDir = await mkdtemp(join(tmpdir(), 'offload-planner-'));
     s3stand = await startS3({ buckets: [BUCKET] });
     ddb = await startDynamo();
     restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
@@ -75,16 +91,10 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(MODEL), Body: JSON.stringify(manifest) }));
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock = Date.now();
     runtime = new PlannerRuntime({
-      env: {
-        ...process.env,
-        ARTIFACT_BUCKET: BUCKET,
-        REGISTRY_TABLE: TABLE,
-        OFFLOAD_FUNCTIONS: JSON.stringify(deployed),
-        FLEET_CACHE_MS: '0',
-      },
+      env: await plannerEnv('catalog', { [MODEL]: tinychainEntry }, { REGISTRY_TABLE: TABLE, FLEET_CACHE_MS: '0' }),
       now: () => clock,
     });
     handler = createPlannerHandler(runtime);
@@ -96,6 +106,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     await s3stand.close();
     await ddb.close();
     restoreEnv();
+    await rm(catalogDir, { recursive: true, force: true });
   });
 
   it('GET /models lists the deployed catalogue with candidate cuts, functions and routes', async () => {
@@ -107,7 +118,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(entry.inputShape).toEqual(manifest.inputShape);
     expect(entry.candidates.map((c) => c.cut)).toEqual(manifest.candidates.map((c) => c.cut));
     const byCut = new Map(entry.candidates.map((c) => [c.cut, c]));
-    expect(byCut.get(2)).toMatchObject({ deployed: true, function: 'offload-tinychain-tail-2', route: '/infer/tinychain/2' });
+    expect(byCut.get(2)).toMatchObject({ deployed: true, function: 'offload-tinychain-2', route: '/infer/tinychain/2' });
     expect(byCut.get(2)?.head?.prefix).toBe('models/tinychain/heads/2/');
     expect(byCut.get(3)).toMatchObject({ deployed: false, function: null, route: null });
   });
@@ -123,7 +134,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(row2?.coldMs).toBeGreaterThan(0);
     expect(record.cut).toBe(0);
     expect(record.route).toBe('/infer/tinychain/0');
-    expect(record.function).toBe('offload-tinychain-tail-0');
+    expect(record.function).toBe('offload-tinychain-0');
     // cuts without a function are listed but not choosable
     expect(record.candidates.find((c) => c.cut === 3)?.reasons).toEqual(['no-function']);
   });
@@ -209,7 +220,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
 
   it('answers 503 when the manifest is missing from S3, and plans once it appears', async () => {
     const missing = new PlannerRuntime({
-      env: { ...process.env, ARTIFACT_BUCKET: BUCKET, OFFLOAD_FUNCTIONS: JSON.stringify({ ghost: deployed[MODEL] }) },
+      env: await plannerEnv('ghost', { ghost: { manifestKey: 'models/ghost/manifest.json', tails } }),
     });
     const res = (await createPlannerHandler(missing)(
       httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...request, model: 'ghost' }) }),
@@ -227,9 +238,30 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect((jsonOf(again) as PlanResponse).fleetSource).toBe('none');
   });
 
+  it('counts provisioned concurrency as warm even with no registry entry', async () => {
+    const provisioned = tails.map((t) => (t.cut === 2 ? { ...t, provisionedConcurrency: 1 } : t));
+    const warmRuntime = new PlannerRuntime({ env: await plannerEnv('provisioned', { [MODEL]: { ...tinychainEntry, tails: provisioned } }) });
+    const res = (await createPlannerHandler(warmRuntime)(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    const record = jsonOf(res) as PlanResponse;
+    expect(record.fleet['2']).toEqual({ idleWarm: 1, inFlight: 0, limit: 2 });
+    expect(record.cut).toBe(2);
+  });
+
+  it('answers 503 naming the problem when its catalogue file is missing', async () => {
+    const env = { ...process.env, LAMBDA_TASK_ROOT: catalogDir, OFFLOAD_CATALOG_FILE: 'absent.json', ARTIFACT_BUCKET: BUCKET };
+    const res = (await createPlannerHandler(new PlannerRuntime({ env }))(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+    expect(res.statusCode).toBe(503);
+    const err = jsonOf(res) as { code: string; message: string };
+    expect(err.code).toBe('unavailable');
+    expect(err.message).toContain(`planner function misconfigured: cannot use the catalogue ${join(catalogDir, 'absent.json')}`);
+  });
+
   it('plans every function as cold when the registry cannot be read', async () => {
     const broken = new PlannerRuntime({
-      env: { ...process.env, ARTIFACT_BUCKET: BUCKET, REGISTRY_TABLE: 'no-such-table', OFFLOAD_FUNCTIONS: JSON.stringify(deployed) },
+      env: await plannerEnv('broken', { [MODEL]: tinychainEntry }, { REGISTRY_TABLE: 'no-such-table' }),
     });
     const res = (await createPlannerHandler(broken)(
       httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }),
