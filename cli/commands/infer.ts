@@ -1,0 +1,176 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { OffloadError, ValidationError } from '../../core/errors';
+import { note, printJson, table } from '../output';
+
+const NETWORKS = ['3g', '4g', 'wifi'];
+
+interface InferFlags {
+  url: string;
+  model: string;
+  input?: string;
+  random?: boolean;
+  seed: number;
+  network: string;
+  device: string;
+  battery?: number;
+  objective?: 'latency' | 'energy' | 'cost';
+  dtype: 'float32' | 'float16' | 'int8';
+  cut?: number;
+  token?: string;
+  timeoutMs: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('infer')
+    .description('Plan, run the head on this machine, send the crossing tensors to the tail function, and print the timing breakdown; falls back to the device on 429, 5xx or timeout.')
+    .requiredOption('--url <url>', 'base URL of the offload HTTP API (npm start prints it)')
+    .requiredOption('--model <model>', 'zoo name or folder with a tfjs layers model (must match the deployed one)')
+    .option('--input <file>', 'input tensor: a wire-format file or a JSON array of numbers (batch 1, model input shape)')
+    .option('--random', 'use a seeded random input (the default when --input is not given)')
+    .option('--seed <n>', 'seed of the random input', integer('--seed'), 7)
+    .option('--network <preset|file>', `network: ${NETWORKS.join(', ')}, or a JSON file {uplinkMbps, downlinkMbps, rttMs}`, '4g')
+    .option('--device <class|file>', 'device class name, or a JSON file with the device body of POST /plan', 'flagship-phone')
+    .option('--battery <level>', 'battery level 0..1 (instead of an energy budget)', fraction)
+    .addOption(new Option('--objective <objective>', 'what the planner minimises').choices(['latency', 'energy', 'cost']))
+    .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(['float32', 'float16', 'int8']).default('float32'))
+    .option('--cut <c>', "override the planner's cut (debugging and tests)", integer('--cut'))
+    .option('--token <jwt>', 'bearer token for the deployed API (default: $OFFLOAD_TOKEN)')
+    .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms'), 30_000)
+    .option('--json', 'print the result as JSON alone on stdout')
+    .action(async (flags: InferFlags) => {
+      if (flags.input && flags.random) throw new ValidationError('--input', 'give --input or --random, not both');
+      const [{ initBackend }, { DeviceModel }, { OffloadApi }, { collaborativeInfer }] = await Promise.all([
+        import('../../models/backend'),
+        import('../../client/device'),
+        import('../../client/api'),
+        import('../../client/infer'),
+      ]);
+      const backend = await initBackend();
+      const device = await DeviceModel.load(flags.model);
+      try {
+        const input = flags.input ? await readInput(flags.input, device.analysis.inputShape) : device.randomInput(flags.seed);
+        const token = flags.token ?? process.env.OFFLOAD_TOKEN;
+        const api = new OffloadApi({ baseUrl: flags.url, timeoutMs: flags.timeoutMs, ...(token ? { token } : {}) });
+        const result = await collaborativeInfer({
+          api,
+          device,
+          input,
+          ...(flags.cut === undefined ? {} : { cut: flags.cut }),
+          request: {
+            device: await deviceArg(flags.device),
+            network: await networkArg(flags.network),
+            dtype: flags.dtype,
+            ...(flags.battery === undefined ? {} : { battery: { level: flags.battery } }),
+            ...(flags.objective ? { objective: flags.objective } : {}),
+          },
+        });
+        input.dispose();
+        const top = topClass(result.output.data);
+        if (flags.json) {
+          const { output, plan, ...rest } = result;
+          printJson({
+            backend,
+            ...rest,
+            output: { shape: output.shape, top },
+            planFeasible: plan?.feasible ?? null,
+          });
+          return;
+        }
+        note(`backend: ${backend}`);
+        const where = result.target === 'cloud' ? `cloud (${result.cold ? 'cold' : 'warm'}${result.instance ? `, instance ${result.instance}` : ''})` : 'device';
+        console.log(`${result.model}: cut ${result.cut} of ${device.layerCount}, tail ran on the ${where}`);
+        if (result.fallback) console.log(`fallback: ${result.fallback.reason} — ${result.fallback.message}`);
+        const p = result.predicted;
+        const m = result.measured;
+        console.log(
+          table(
+            [
+              { part: 'device head', measuredMs: m.deviceHeadMs, predictedMs: p?.headMs ?? null },
+              { part: 'upload+rtt+download', measuredMs: m.networkMs, predictedMs: p ? p.latencyMs - p.headMs - p.tailMs - p.coldMs : null },
+              { part: 'cloud init (cold start)', measuredMs: m.cloudInitMs, predictedMs: p?.coldMs ?? null },
+              { part: 'cloud compute', measuredMs: m.cloudComputeMs, predictedMs: p?.tailMs ?? null },
+              { part: 'device tail / whole', measuredMs: m.deviceTailMs, predictedMs: null },
+              { part: 'total', measuredMs: m.totalMs, predictedMs: p?.latencyMs ?? null },
+            ],
+            ['part', 'measuredMs', 'predictedMs'],
+          ),
+        );
+        console.log(`output: shape [${result.output.shape.join(', ')}], top class ${top.index} (${top.value.toPrecision(4)})`);
+      } finally {
+        device.dispose();
+      }
+    });
+}
+
+function topClass(data: Float32Array): { index: number; value: number } {
+  let index = 0;
+  for (let i = 1; i < data.length; i++) if (data[i]! > data[index]!) index = i;
+  return { index, value: data[index] ?? Number.NaN };
+}
+
+async function readInput(file: string, inputShape: number[]) {
+  const tf = await import('@tensorflow/tfjs');
+  const { decodeTensors } = await import('../../core/wire');
+  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new OffloadError('invalid-input', `--input ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  const expected = inputShape.reduce((a, b) => a * b, 1);
+  let data: Float32Array;
+  const text = bytes.subarray(0, 1).toString();
+  if (text === '[') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch (e) {
+      throw new ValidationError('--input', `not valid JSON: ${(e as Error).message}`);
+    }
+    const flat = Array.isArray(parsed) ? (parsed as unknown[]).flat(Infinity) : [];
+    if (!flat.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new ValidationError('--input', 'must be an array of finite numbers');
+    data = Float32Array.from(flat as number[]);
+  } else {
+    const [first] = decodeTensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (!first) throw new ValidationError('--input', 'the payload holds no tensor');
+    data = first.data;
+  }
+  if (data.length !== expected) {
+    throw new ValidationError('--input', `has ${data.length} values; the model input [${inputShape.join(', ')}] needs ${expected}`);
+  }
+  return tf.tensor(data, [1, ...inputShape], 'float32');
+}
+
+async function networkArg(value: string) {
+  if (NETWORKS.includes(value)) return value;
+  return readJsonFile('--network', value, `a preset (${NETWORKS.join(', ')}) or a JSON file`) as Promise<{ uplinkMbps: number; downlinkMbps: number; rttMs: number }>;
+}
+
+async function deviceArg(value: string): Promise<string | Record<string, unknown>> {
+  if (!value.endsWith('.json')) return value;
+  return (await readJsonFile('--device', value, 'a device class or a JSON file')) as Record<string, unknown>;
+}
+
+async function readJsonFile(flag: string, file: string, what: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new ValidationError(flag, `${JSON.stringify(file)} is neither ${what} nor a readable file`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ValidationError(flag, `${file}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function integer(flag: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${flag} must be an integer`);
+    return Number(v);
+  };
+}
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number in 0..1');
+  return n;
+}

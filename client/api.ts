@@ -1,0 +1,147 @@
+/**
+ * The device's view of the offload HTTP API: `POST /plan`, `GET /models`,
+ * `POST /infer/{model}/{cut}`. Every failure becomes an {@link ApiError} that
+ * says whether finishing on the device is the right answer.
+ */
+import type { PlanRecord } from '../core/planner';
+import { WIRE_CONTENT_TYPE } from '../core/wire';
+
+/** What the device sends to `POST /plan` (the planner function validates it). */
+export interface PlanRequestBody {
+  model: string;
+  device: string | Record<string, unknown>;
+  network: string | { uplinkMbps: number; downlinkMbps: number; rttMs: number; technology?: string };
+  battery?: { level: number };
+  objective?: 'latency' | 'energy' | 'cost';
+  dtype?: 'float32' | 'float16' | 'int8';
+  constraints?: { maxLatencyMs?: number | null; maxEnergyJ?: number | null; maxCostUSD?: number | null };
+}
+
+/** The plan record of the spec plus the tail's route. */
+export interface PlanResponse extends PlanRecord {
+  route: string | null;
+}
+
+export interface InferResponse {
+  body: Uint8Array;
+  cold: boolean;
+  initMs: number | null;
+  computeMs: number | null;
+  instance: string | null;
+  /** Request sent → response body read, as the device saw it. */
+  roundTripMs: number;
+}
+
+/** Why a call failed: `throttled` (429), `server` (5xx), `timeout`, `network`, or `client` (4xx: our request was wrong). */
+export type ApiFailure = 'throttled' | 'server' | 'timeout' | 'network' | 'client';
+
+export class ApiError extends Error {
+  readonly failure: ApiFailure;
+  readonly status: number | null;
+  readonly code: string | null;
+
+  constructor(failure: ApiFailure, message: string, status: number | null = null, code: string | null = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.failure = failure;
+    this.status = status;
+    this.code = code;
+  }
+
+  /** 429, 5xx, a timeout or a dropped connection: the device should finish the inference itself. */
+  get shouldFallBack(): boolean {
+    return this.failure !== 'client';
+  }
+}
+
+export interface ApiOptions {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:3000` or the API Gateway URL. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>` (the deployed API's JWT authorizer). */
+  token?: string;
+  /** Per-request timeout; default 30 s, API Gateway's integration limit. */
+  timeoutMs?: number;
+}
+
+/**
+ * @example
+ * const api = new OffloadApi({ baseUrl: 'http://127.0.0.1:3000' });
+ * const plan = await api.plan({ model: 'mobilenetv2', device: 'flagship-phone', network: '4g' });
+ */
+export class OffloadApi {
+  private readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ApiOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async plan(body: PlanRequestBody): Promise<PlanResponse> {
+    const res = await this.send('/plan', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return (await res.json()) as PlanResponse;
+  }
+
+  async models(): Promise<unknown> {
+    const res = await this.send('/models', { method: 'GET' });
+    return res.json();
+  }
+
+  /** Sends wire-format crossing tensors to a tail; the answer is wire-format output tensors. */
+  async infer(route: string, payload: Uint8Array): Promise<InferResponse> {
+    const started = performance.now();
+    const res = await this.send(route, {
+      method: 'POST',
+      headers: { 'content-type': WIRE_CONTENT_TYPE, accept: WIRE_CONTENT_TYPE },
+      body: payload,
+    });
+    const body = new Uint8Array(await res.arrayBuffer());
+    const roundTripMs = performance.now() - started;
+    const num = (name: string) => {
+      const v = res.headers.get(name);
+      return v === null || v === '' || !Number.isFinite(Number(v)) ? null : Number(v);
+    };
+    return {
+      body,
+      cold: res.headers.get('x-offload-cold') === 'true',
+      initMs: num('x-offload-init-ms'),
+      computeMs: num('x-offload-compute-ms'),
+      instance: res.headers.get('x-offload-instance'),
+      roundTripMs,
+    };
+  }
+
+  private async send(path: string, init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + path, {
+        method: init.method,
+        headers: { ...this.headers, ...init.headers },
+        body: init.body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      const name = e instanceof Error ? e.name : '';
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        throw new ApiError('timeout', `${init.method} ${path}: no answer within ${this.timeoutMs} ms`);
+      }
+      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+      throw new ApiError('network', `${init.method} ${path}: ${e instanceof Error ? e.message : String(e)}${cause}`);
+    }
+    if (res.ok) return res;
+    const text = await res.text().catch(() => '');
+    let code: string | null = null;
+    let message = text.slice(0, 300) || res.statusText;
+    try {
+      const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
+      if (typeof parsed.code === 'string') code = parsed.code;
+      if (typeof parsed.message === 'string') message = parsed.message;
+    } catch {
+      // not JSON: keep the text
+    }
+    const failure: ApiFailure = res.status === 429 ? 'throttled' : res.status >= 500 ? 'server' : 'client';
+    throw new ApiError(failure, `${init.method} ${path}: HTTP ${res.status}: ${message}`, res.status, code);
+  }
+}

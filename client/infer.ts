@@ -1,0 +1,157 @@
+/**
+ * One collaborative inference, end to end: plan → head on the device → send
+ * the crossing tensors → tail in the cloud → output; and on 429, 5xx, a
+ * timeout or a dropped connection, the tail on the device from the head's
+ * output, so the caller always gets its answer.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { decodeTensors, encodeTensors, type WireDType } from '../core/wire';
+import { ApiError, type ApiFailure, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
+import type { DeviceModel, DeviceOutput } from './device';
+
+export interface CollaborativeInferOptions {
+  api: OffloadApi;
+  device: DeviceModel;
+  /** What the planner needs besides the model name. */
+  request: Omit<PlanRequestBody, 'model'>;
+  /** Overrides the planner's cut (debugging, tests); must be a candidate or L. */
+  cut?: number;
+  /** Batch-1 input of the model's shape; a seeded random one when omitted. */
+  input?: tf.Tensor;
+}
+
+/** Measured times of one inference, in ms. Cloud figures are null when no cloud call completed. */
+export interface MeasuredTiming {
+  deviceHeadMs: number;
+  /** Send → answer, as the device saw it. */
+  roundTripMs: number | null;
+  /** Round trip less the tail's reported init and compute: upload + RTT + download + API overhead. */
+  networkMs: number | null;
+  cloudInitMs: number | null;
+  cloudComputeMs: number | null;
+  /** The tail (or the whole model) on the device after a fallback or for device-only. */
+  deviceTailMs: number | null;
+  totalMs: number;
+}
+
+export interface CollaborativeResult {
+  model: string;
+  cut: number;
+  /** Where the tail actually ran. */
+  target: 'device' | 'cloud';
+  function: string | null;
+  cold: boolean | null;
+  instance: string | null;
+  /** Set when the cloud failed and the device finished: why. */
+  fallback: { reason: ApiFailure; message: string } | null;
+  output: DeviceOutput;
+  measured: MeasuredTiming;
+  /** The plan's row for the cut used (the planner's prediction), when a plan was had. */
+  predicted: PlanResponse['candidates'][number] | null;
+  plan: PlanResponse | null;
+}
+
+export async function collaborativeInfer(opts: CollaborativeInferOptions): Promise<CollaborativeResult> {
+  const { api, device } = opts;
+  const started = performance.now();
+  const input = opts.input ?? device.randomInput();
+  const ownsInput = opts.input === undefined;
+  const L = device.layerCount;
+  const dtype: WireDType = opts.request.dtype ?? 'float32';
+  try {
+    let plan: PlanResponse | null = null;
+    let planFailure: ApiError | null = null;
+    try {
+      plan = await api.plan({ model: device.name, ...opts.request });
+    } catch (e) {
+      if (!(e instanceof ApiError) || !e.shouldFallBack) throw e;
+      planFailure = e;
+    }
+    const cut = opts.cut ?? plan?.cut ?? L;
+    if (cut !== L && !device.analysis.candidates.some((c) => c.cut === cut)) {
+      const list = device.analysis.candidates.map((c) => c.cut).join(', ');
+      throw new Error(`cut ${cut} is not a candidate of ${device.name} (candidates: ${list}; ${L} is device-only)`);
+    }
+    const predicted = plan?.candidates.find((r) => r.cut === cut) ?? null;
+    const base = { model: device.name, cut, plan, predicted };
+
+    if (cut === L || planFailure) {
+      const t0 = performance.now();
+      const output = await device.runAll(input);
+      const deviceTailMs = performance.now() - t0;
+      return {
+        ...base,
+        target: 'device',
+        function: null,
+        cold: null,
+        instance: null,
+        fallback: planFailure ? { reason: planFailure.failure, message: planFailure.message } : null,
+        output,
+        measured: timing({ deviceHeadMs: 0, deviceTailMs, totalMs: performance.now() - started }),
+      };
+    }
+
+    const t0 = performance.now();
+    const crossing = await device.runHead(cut, input);
+    const deviceHeadMs = performance.now() - t0;
+    const route = opts.cut === undefined && plan?.route ? plan.route : `/infer/${encodeURIComponent(device.name)}/${cut}`;
+    const fn = opts.cut === undefined ? (plan?.function ?? null) : null;
+    try {
+      const res = await api.infer(route, encodeTensors(crossing, dtype));
+      let output: DeviceOutput;
+      try {
+        const [first] = decodeTensors(res.body);
+        if (!first) throw new Error('no output tensor');
+        output = { shape: first.shape, data: first.data };
+      } catch (e) {
+        throw new ApiError('server', `the tail's answer is not a valid tensor payload: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const cloud = (res.initMs ?? 0) + (res.computeMs ?? 0);
+      return {
+        ...base,
+        target: 'cloud',
+        function: fn,
+        cold: res.cold,
+        instance: res.instance,
+        fallback: null,
+        output,
+        measured: timing({
+          deviceHeadMs,
+          roundTripMs: res.roundTripMs,
+          networkMs: Math.max(0, res.roundTripMs - cloud),
+          cloudInitMs: res.initMs,
+          cloudComputeMs: res.computeMs,
+          totalMs: performance.now() - started,
+        }),
+      };
+    } catch (e) {
+      if (!(e instanceof ApiError) || !e.shouldFallBack) throw e;
+      const t1 = performance.now();
+      const output = await device.runTail(cut, crossing);
+      const deviceTailMs = performance.now() - t1;
+      return {
+        ...base,
+        target: 'device',
+        function: fn,
+        cold: null,
+        instance: null,
+        fallback: { reason: e.failure, message: e.message },
+        output,
+        measured: timing({ deviceHeadMs, deviceTailMs, totalMs: performance.now() - started }),
+      };
+    }
+  } finally {
+    if (ownsInput) input.dispose();
+  }
+}
+
+function timing(t: Partial<MeasuredTiming> & { deviceHeadMs: number; totalMs: number }): MeasuredTiming {
+  return {
+    roundTripMs: null,
+    networkMs: null,
+    cloudInitMs: null,
+    cloudComputeMs: null,
+    deviceTailMs: null,
+    ...t,
+  };
+}
