@@ -216,7 +216,7 @@ async function readWeightGroups(source: FileSource, modelJson: ParsedModelJson):
       const sizes = group.paths.map((p, i) => `${p} ${buffers[i]?.byteLength ?? 0} B`).join(', ');
       const which = group.paths.length === 1 ? group.paths[0] : `weight files ${group.paths.join(', ')}`;
       throw formatError(
-        `${which}: wrong size — ${MODEL_JSON} lists weights of ${expected} bytes, the file${group.paths.length === 1 ? '' : 's'} hold ${total} (${sizes}); the file is truncated or belongs to another model`,
+        `${which}: wrong size — ${MODEL_JSON} lists weights of ${expected} bytes, ${group.paths.length === 1 ? 'the file holds' : 'the files hold'} ${total} (${sizes}); the file is truncated or belongs to another model`,
       );
     }
     groups.push(buffers);
