@@ -105,8 +105,8 @@ export interface CutConstants {
   coldBaseMs: number;
   coldMsPerMB: number;
   requestUSD: number;
-  /** gbSecondUSD × memoryMB / 1024 / 1000: USD per ms of remote time. */
-  usdPerRemoteMs: number;
+  /** gbSecondUSD × memoryMB / 1024: USD per second of remote time. */
+  usdPerRemoteSecond: number;
 }
 
 /** The cut-independent part of spec §3. */
@@ -126,13 +126,13 @@ export function cutConstants(s: Scenario, L: number): CutConstants {
     coldBaseMs: cloud.coldBaseMs,
     coldMsPerMB: cloud.coldMsPerMB,
     requestUSD: cloud.requestUSD,
-    usdPerRemoteMs: ((cloud.gbSecondUSD * cloud.memoryMB) / 1024) / 1000,
+    usdPerRemoteSecond: (cloud.gbSecondUSD * cloud.memoryMB) / 1024,
   };
 }
 
 /**
- * Spec §3 figures of cut `c`, written into `out` (the planner reuses row
- * objects, so nothing is allocated here).
+ * Spec §3 figures of cut `c`, written into `out` (the planner passes the
+ * record's row object, so nothing is allocated here).
  *
  * @param crossingBytes float32 bytes crossing `c` (ignored at 0 and L)
  * @param idleWarm idle warm instances of the cut's function (0 when none is deployed: a new one would start cold)
@@ -179,6 +179,7 @@ export function computeCut(
   out.downMs = k.downMs;
   out.latencyMs = headMs + k.rttMs + upMs + remoteMs + k.downMs;
   out.energyJ = (k.computeW * headMs + k.pUpW * upMs + k.idleW * (k.rttMs + remoteMs) + k.pDownW * k.downMs) / 1000;
-  out.costUSD = k.requestUSD + k.usdPerRemoteMs * remoteMs;
+  // Evaluated left to right as the spec writes it, so hand checks reproduce it to the last bit.
+  out.costUSD = k.requestUSD + (k.usdPerRemoteSecond * remoteMs) / 1000;
   return out;
 }

@@ -10,6 +10,7 @@ import {
   type CutFigures,
 } from '../../core/cost';
 import { parseScenario } from '../../core/scenario';
+import { DTYPE_FACTOR } from '../../core/wire';
 import { handScenario } from './hand-scenario';
 
 /** |a − b| ≤ 1e-12 · max(|a|, |b|): the hand numbers are exact up to float rounding. */
@@ -43,6 +44,8 @@ describe('formulas of spec §3', () => {
 
   it('uses the spec dtype factors', () => {
     expect(CROSSING_DTYPE_FACTOR).toEqual({ float32: 1, float16: 0.5, int8: 0.25 });
+    // the planner's factors must price exactly what the wire format sends
+    expect(CROSSING_DTYPE_FACTOR).toEqual(DTYPE_FACTOR);
   });
 
   it('prepares prefix sums of device time and suffix sums of cloud time and weights', () => {

@@ -91,7 +91,7 @@ function evaluate(s: RefScenario, c: number): RefRow {
   const Pdown = (s.device.radio.alphaDown * s.network.downlinkMbps + s.device.radio.beta) / 1000;
   const energyJ =
     (s.device.computeW * headMs + Pup * upMs + s.device.idleW * (s.network.rttMs + remoteMs) + Pdown * downMs) / 1000;
-  const costUSD = s.cloud.requestUSD + ((s.cloud.gbSecondUSD * s.cloud.memoryMB) / 1024) * (remoteMs / 1000);
+  const costUSD = s.cloud.requestUSD + (s.cloud.gbSecondUSD * s.cloud.memoryMB / 1024 * remoteMs) / 1000;
   return { cut: c, layer, sentBytes, headMs, upMs, tailMs, pCold, coldStartMs, coldMs, downMs, latencyMs, energyJ, costUSD, feasible: true, reasons: [] };
 }
 

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { plan } from '../../core/planner';
+import {
+  CLOUD_DEFAULTS,
+  DEVICE_CLASSES,
+  LAMBDA_PRICES,
+  NETWORK_PRESETS,
+  NETWORK_PRESET_NAMES,
+  isNetworkPresetName,
+} from '../../core/presets';
+import { DEFAULT_LIMITS, parseScenario } from '../../core/scenario';
+import { handScenario } from './hand-scenario';
+
+describe('network presets', () => {
+  it('carry the spec uplinks and the Huang et al. radio parameters', () => {
+    expect(NETWORK_PRESET_NAMES.map((n) => NETWORK_PRESETS[n].uplinkMbps)).toEqual([1.1, 5.85, 18.88]);
+    expect(NETWORK_PRESETS['3g'].radio).toEqual({ alphaUp: 868.98, alphaDown: 122.12, beta: 817.88 });
+    expect(NETWORK_PRESETS['4g'].radio).toEqual({ alphaUp: 438.39, alphaDown: 51.97, beta: 1288.04 });
+    expect(NETWORK_PRESETS.wifi.radio).toEqual({ alphaUp: 283.17, alphaDown: 137.01, beta: 132.86 });
+  });
+
+  it('say where every figure comes from, and which are assumed', () => {
+    for (const name of NETWORK_PRESET_NAMES) {
+      const p = NETWORK_PRESETS[name];
+      expect(p.sources.uplinkMbps).toMatch(/OpenSignal/);
+      expect(p.sources.radio).toMatch(/unconfirmed/);
+      expect(p.sources.radio).toMatch(/overridden by measurement/);
+      expect(p.sources.rttMs).toMatch(/assumed/);
+    }
+    expect(NETWORK_PRESETS['4g'].sources.downlinkMbps).toMatch(/Huang/);
+    expect(NETWORK_PRESETS['4g'].downlinkMbps).toBe(13);
+    expect(NETWORK_PRESETS['3g'].sources.downlinkMbps).toMatch(/assumed/);
+    expect(NETWORK_PRESETS.wifi.sources.downlinkMbps).toMatch(/assumed/);
+  });
+
+  it('recognises preset names', () => {
+    expect(isNetworkPresetName('wifi')).toBe(true);
+    expect(isNetworkPresetName('5g')).toBe(false);
+  });
+});
+
+describe('cloud defaults', () => {
+  it('use the x86_64 Lambda prices', () => {
+    expect(CLOUD_DEFAULTS.requestUSD).toBeCloseTo(2e-7, 20);
+    expect(CLOUD_DEFAULTS.gbSecondUSD).toBe(0.0000166667);
+    expect(LAMBDA_PRICES.arm64.gbSecondUSD).toBe(0.0000133334);
+    expect(CLOUD_DEFAULTS.memoryMB).toBe(1769);
+  });
+
+  it('match the spec payload limit default', () => {
+    expect(DEFAULT_LIMITS.payloadBytes).toBe(6 * 1024 * 1024);
+  });
+});
+
+describe('presets make valid scenarios', () => {
+  it.each(NETWORK_PRESET_NAMES.flatMap((n) => Object.keys(DEVICE_CLASSES).map((d) => [n, d] as const)))(
+    '%s with %s',
+    (net, dev) => {
+      const preset = NETWORK_PRESETS[net];
+      const device = DEVICE_CLASSES[dev]!;
+      const base = handScenario();
+      const scenario = parseScenario({
+        ...base,
+        network: { uplinkMbps: preset.uplinkMbps, downlinkMbps: preset.downlinkMbps, rttMs: preset.rttMs },
+        device: { computeW: device.computeW, idleW: device.idleW, radio: preset.radio },
+        cloud: { ...CLOUD_DEFAULTS, functions: base.cloud.functions },
+      });
+      const record = plan(scenario);
+      expect(record.candidates.every((r) => Number.isFinite(r.latencyMs) && Number.isFinite(r.energyJ))).toBe(true);
+      expect(device.source.length).toBeGreaterThan(0);
+    },
+  );
+});
