@@ -111,8 +111,10 @@ describe('save → load round trip', () => {
     const model = ZOO.tinychain.build();
     const dir = join(root, 'tfjs-reads-ours');
     await saveModelToDir(model, dir);
-    const fetchFunc = async (url: string): Promise<Response> =>
-      new Response(await readFile(join(dir, new URL(url).pathname.slice(1))), { status: 200 });
+    const fetchFunc = async (input: string | URL | Request): Promise<Response> => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      return new Response(await readFile(join(dir, new URL(url).pathname.slice(1))), { status: 200 });
+    };
     const loaded = await tf.loadLayersModel(tf.io.http(`http://models.test/${MODEL_JSON}`, { fetchFunc }));
     const [a, b] = [predict(model), predict(loaded)];
     model.dispose();
