@@ -11,7 +11,12 @@ export const DEFAULT_PAYLOAD_LIMIT_BYTES = 6_291_456;
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type HttpMiddleware<E extends HttpEvent = HttpEvent> = MiddlewareObj<E, HttpResult, Error, Context>;
+/**
+ * Every middleware here is typed on the plain event so handlers accept what
+ * API Gateway sends; the fields a middleware adds are read through the
+ * extended event types below (`BinaryBodyEvent`, …) after it has run.
+ */
+export type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult, Error, Context>;
 
 /** One structured log line on stdout/stderr (CloudWatch keeps each as one event). */
 export function logLine(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
@@ -89,9 +94,9 @@ export interface BinaryBodyEvent extends HttpEvent {
  * `event.bodyBytes`. A body that is not base64-encoded is read byte for byte
  * (latin1), the only lossless way a JS string can carry binary data.
  */
-export function binaryBody(opts: { contentTypes: readonly string[]; maxBytes: number | (() => number); hint?: string }): HttpMiddleware<BinaryBodyEvent> {
-  const binaryBodyBefore: HttpMiddleware<BinaryBodyEvent>['before'] = (request) => {
-    const event = request.event;
+export function binaryBody(opts: { contentTypes: readonly string[]; maxBytes: number | (() => number); hint?: string }): HttpMiddleware {
+  const binaryBodyBefore: HttpMiddleware['before'] = (request) => {
+    const event = request.event as BinaryBodyEvent;
     const type = (header(event, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (!opts.contentTypes.includes(type)) {
       throw new OffloadError(
@@ -129,9 +134,9 @@ export interface JsonBodyEvent extends HttpEvent {
 }
 
 /** Parses a JSON body (415 for another content type, 400 for bad JSON, 413 above `maxBytes`). */
-export function jsonBody(opts: { maxBytes?: number; optional?: boolean } = {}): HttpMiddleware<JsonBodyEvent> {
-  const jsonBodyBefore: HttpMiddleware<JsonBodyEvent>['before'] = (request) => {
-    const event = request.event;
+export function jsonBody(opts: { maxBytes?: number; optional?: boolean } = {}): HttpMiddleware {
+  const jsonBodyBefore: HttpMiddleware['before'] = (request) => {
+    const event = request.event as JsonBodyEvent;
     const raw = event.body;
     if (raw === undefined || raw === null || raw === '') {
       if (opts.optional) {
@@ -168,9 +173,9 @@ export interface NegotiatedEvent extends HttpEvent {
  * `*\/*`, a missing header, or nothing acceptable → the first of `produces`,
  * the API's default rather than a 406 a device would have to handle).
  */
-export function negotiate(opts: { produces: readonly string[] }): HttpMiddleware<NegotiatedEvent> {
-  const negotiateBefore: HttpMiddleware<NegotiatedEvent>['before'] = (request) => {
-    request.event.responseType = chooseMediaType(header(request.event, 'accept'), opts.produces);
+export function negotiate(opts: { produces: readonly string[] }): HttpMiddleware {
+  const negotiateBefore: HttpMiddleware['before'] = (request) => {
+    (request.event as NegotiatedEvent).responseType = chooseMediaType(header(request.event, 'accept'), opts.produces);
   };
   return { name: 'negotiate', before: negotiateBefore };
 }

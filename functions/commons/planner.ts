@@ -132,13 +132,13 @@ export class PlannerRuntime {
  * export const handler = createPlannerHandler(new PlannerRuntime());
  */
 export function createPlannerHandler(runtime: PlannerRuntime) {
-  const planRoute = middy<JsonBodyEvent, HttpResult>()
+  const planRoute = middy<HttpEvent, HttpResult>()
     .use(jsonBody({ maxBytes: 1 << 20 }))
-    .handler(async (event) => jsonResponse(200, await runtime.plan(event.jsonBody)));
+    .handler(async (event) => jsonResponse(200, await runtime.plan((event as JsonBodyEvent).jsonBody)));
   const modelsRoute = middy<HttpEvent, HttpResult>().handler(async () => jsonResponse(200, await runtime.models()));
   const router = httpRouterHandler<HttpEvent, HttpResult>({
     routes: [
-      { method: 'POST', path: '/plan', handler: planRoute as never },
+      { method: 'POST', path: '/plan', handler: planRoute },
       { method: 'GET', path: '/models', handler: modelsRoute },
     ],
     notFoundResponse: ({ method, path }) => {

@@ -1,0 +1,297 @@
+/**
+ * The tail function's runtime: one per execution environment. It loads its
+ * tail artifact once (the cold start), keeps the model for warm invocations,
+ * registers itself in the fleet registry, and answers `POST /infer/{model}/{cut}`.
+ *
+ * Init is lazy and retried: a failed init (artifact missing, S3 unreachable,
+ * bad configuration) answers 503 and leaves nothing cached, so the next
+ * invocation in the same environment tries again instead of staying poisoned.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import * as tf from '@tensorflow/tfjs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
+import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
+import { formatPath } from '../../core/validation';
+import { initBackend } from '../../models/backend';
+import { loadModelFromFiles } from '../../models/artifacts';
+import { loadArtifactFiles } from './artifacts';
+import { createDocumentClient, createS3Client } from './aws';
+import middy from '@middy/core';
+import {
+  binaryBody,
+  binaryResponse,
+  DEFAULT_PAYLOAD_LIMIT_BYTES,
+  httpErrors,
+  jsonResponse,
+  logLine,
+  negotiate,
+  responseHeaders,
+  type BinaryBodyEvent,
+  type HttpEvent,
+  type HttpMiddleware,
+  type HttpResult,
+  type NegotiatedEvent,
+} from './http';
+import { InstanceRegistrar } from './registry';
+
+/** The tail function's environment (set by the CDK app; see CONTRACTS.md). */
+export const TailEnvSchema = z.object({
+  MODEL_NAME: z.string().min(1, 'must be set'),
+  CUT: z.coerce.number().int().nonnegative(),
+  ARTIFACT_BUCKET: z.string().min(1, 'must be set'),
+  /** Default `models/<model>/tails/<cut>/`. */
+  ARTIFACT_PREFIX: z.string().optional(),
+  /** Fleet registry table; without it the instance does not register (plain local runs). */
+  REGISTRY_TABLE: z.string().optional(),
+  /** Payload limit in bytes as delivered (after base64); default 6,291,456. */
+  MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
+  /** Set by Lambda itself; recorded in the registry. */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+});
+
+export interface TailConfig {
+  model: string;
+  cut: number;
+  bucket: string;
+  prefix: string;
+  table: string | undefined;
+  maxPayloadBytes: number;
+  functionName: string | undefined;
+}
+
+/** Parses the environment; a missing or bad variable throws OffloadError `unavailable` naming it. */
+export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
+  const parsed = TailEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new OffloadError('unavailable', `tail function misconfigured: ${issue ? `${formatPath(issue.path)}: ${issue.message}` : 'bad environment'}`);
+  }
+  const e = parsed.data;
+  return {
+    model: e.MODEL_NAME,
+    cut: e.CUT,
+    bucket: e.ARTIFACT_BUCKET,
+    prefix: e.ARTIFACT_PREFIX || `models/${e.MODEL_NAME}/tails/${e.CUT}/`,
+    table: e.REGISTRY_TABLE || undefined,
+    maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
+    functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+  };
+}
+
+/** A loaded tail, ready to serve. */
+export interface LoadedTail {
+  model: tf.LayersModel;
+  /** The crossing tensors this cut takes, in the model's input order (shapes without batch). */
+  inputs: ExpectedTensor[];
+  outputNames: string[];
+  initMs: number;
+  registrar: InstanceRegistrar | undefined;
+}
+
+export interface TailRuntimeOptions {
+  env?: NodeJS.ProcessEnv;
+  s3?: S3Client;
+  dynamo?: DynamoDBDocumentClient;
+  /** Defaults to a random UUID. */
+  instance?: string;
+}
+
+/** The event the tail handler sees after its middleware. */
+export type TailEvent = BinaryBodyEvent & NegotiatedEvent;
+
+/** Hint attached to a 413: this deployment does not stage large bodies through S3. */
+export const PAYLOAD_HINT =
+  'send the crossing tensors as float16 or int8, or choose another cut (this deployment has no S3 staging; plans mark such cuts infeasible)';
+
+export class TailRuntime {
+  readonly instance: string;
+  private readonly opts: TailRuntimeOptions;
+  private loading: Promise<LoadedTail> | undefined;
+  private served = false;
+  private cachedConfig: TailConfig | undefined;
+
+  constructor(opts: TailRuntimeOptions = {}) {
+    this.opts = opts;
+    this.instance = opts.instance ?? randomUUID();
+  }
+
+  /** The configuration (throws `unavailable` when the environment is bad). */
+  get config(): TailConfig {
+    this.cachedConfig ??= readTailConfig(this.opts.env ?? process.env);
+    return this.cachedConfig;
+  }
+
+  /** The payload limit, falling back to the default while the config is unreadable (init reports that). */
+  get maxPayloadBytes(): number {
+    try {
+      return this.config.maxPayloadBytes;
+    } catch {
+      return DEFAULT_PAYLOAD_LIMIT_BYTES;
+    }
+  }
+
+  /**
+   * Loads the tail (once). Concurrent callers share the same attempt; a
+   * failure is logged, clears the attempt, and rethrows as `unavailable`.
+   */
+  init(): Promise<LoadedTail> {
+    this.loading ??= this.load().catch((err: unknown) => {
+      this.loading = undefined;
+      const failure = isOffloadError(err) && err.status === 503 ? err : new OffloadError('unavailable', `tail init failed: ${(err as Error).message}`, { cause: err });
+      let where: Record<string, unknown> = {};
+      try {
+        where = { model: this.config.model, cut: this.config.cut, bucket: this.config.bucket, prefix: this.config.prefix };
+      } catch {
+        // the config itself is what failed; the message says so
+      }
+      logLine('error', 'tail init failed; the next invocation retries', { ...where, instance: this.instance, code: failure.code, error: failure.message });
+      throw failure;
+    });
+    return this.loading;
+  }
+
+  /** Starts init without waiting (module load, so the download overlaps Lambda's init phase). */
+  prewarm(): void {
+    this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
+  }
+
+  private async load(): Promise<LoadedTail> {
+    const started = performance.now();
+    const config = this.config;
+    const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
+    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.prefix)]);
+    let model: tf.LayersModel;
+    try {
+      model = await loadModelFromFiles(files);
+    } catch (err) {
+      throw new OffloadError('unavailable', `artifact unusable: s3://${config.bucket}/${config.prefix}: ${(err as Error).message}`, { cause: err });
+    }
+    const inputs = model.inputs.map((input, i) => ({
+      name: model.inputNames[i] ?? input.name,
+      shape: input.shape.slice(1).map((d) => d ?? -1),
+    }));
+    const initMs = performance.now() - started;
+    const registrar = config.table
+      ? new InstanceRegistrar({
+          client: this.opts.dynamo ?? createDocumentClient(),
+          table: config.table,
+          model: config.model,
+          cut: config.cut,
+          instance: this.instance,
+          functionName: config.functionName,
+        })
+      : undefined;
+    void registrar?.register({ initMs: Math.round(initMs) });
+    let weightBytes = 0;
+    for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), weightBytes });
+    return { model, inputs, outputNames: model.outputNames.slice(), initMs, registrar };
+  }
+
+  /** 404 unless the path names this function's model and cut. */
+  checkRoute(event: HttpEvent): void {
+    const { model, cut } = routeOf(event);
+    const config = this.config;
+    if (model !== config.model || cut !== String(config.cut)) {
+      throw new NotFoundError(
+        `no tail function for model "${model ?? ''}" cut ${cut ?? '(none)'} here; this function serves /infer/${config.model}/${config.cut}`,
+      );
+    }
+  }
+
+  /** One inference: decode, check against the crossing set, run the tail, encode. */
+  async infer(event: TailEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<HttpResult> {
+    const tail = await this.init();
+    const cold = !this.served;
+    this.served = true;
+    const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
+    // Not awaited: the write travels while we decode and compute; the queue keeps busy before idle.
+    void tail.registrar?.markBusy(deadline);
+    try {
+      const decoded = decodeTensors(event.bodyBytes);
+      const ordered = orderCrossing(decoded, tail.inputs);
+      const started = performance.now();
+      const outputs = await runTail(tail, ordered);
+      const computeMs = performance.now() - started;
+      const headers: Record<string, string> = {
+        'x-offload-cold': String(cold),
+        'x-offload-compute-ms': computeMs.toFixed(2),
+        'x-offload-instance': this.instance,
+      };
+      if (cold) headers['x-offload-init-ms'] = tail.initMs.toFixed(0);
+      if (event.responseType === 'application/json') {
+        return jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers);
+      }
+      return binaryResponse(200, encodeTensors(outputs, 'float32'), WIRE_CONTENT_TYPE, headers);
+    } finally {
+      // Not awaited either: the response does not wait on bookkeeping; a lost idle
+      // write costs at most a busy mark that lapses at `deadline`.
+      void tail.registrar?.markIdle();
+    }
+  }
+
+  /** Waits for queued registry writes (tests, benchmarks). */
+  async flush(): Promise<void> {
+    const tail = await this.loading?.catch(() => undefined);
+    await tail?.registrar?.flush();
+  }
+}
+
+/** The `{model}` and `{cut}` of `/infer/{model}/{cut}`, from path parameters or the raw path. */
+export function routeOf(event: HttpEvent): { model: string | undefined; cut: string | undefined } {
+  const params = event.pathParameters ?? {};
+  if (params.model !== undefined || params.cut !== undefined) return { model: params.model, cut: params.cut };
+  const parts = (event.rawPath ?? '').split('/').filter(Boolean);
+  const at = parts.indexOf('infer');
+  return at < 0 ? { model: undefined, cut: undefined } : { model: parts[at + 1], cut: parts[at + 2] };
+}
+
+async function runTail(tail: LoadedTail, inputs: readonly WireTensor[]): Promise<WireTensor[]> {
+  const xs = inputs.map((t) => tf.tensor(t.data, t.shape, 'float32'));
+  try {
+    const raw = tail.model.predict(xs.length === 1 ? (xs[0] as tf.Tensor) : xs);
+    const ys = Array.isArray(raw) ? raw : [raw];
+    try {
+      const datas = await Promise.all(ys.map((y) => y.data()));
+      return ys.map((y, i) => {
+        const d = datas[i] as tf.TypedArray;
+        return {
+          name: tail.outputNames[i] ?? `output_${i}`,
+          shape: y.shape.slice(),
+          data: d instanceof Float32Array ? d : Float32Array.from(d),
+        };
+      });
+    } finally {
+      for (const y of ys) y.dispose();
+    }
+  } finally {
+    for (const x of xs) x.dispose();
+  }
+}
+
+/**
+ * The tail handler: route check (404), content type (415) and size (413),
+ * content negotiation, then {@link TailRuntime.infer}; every error becomes
+ * status + JSON `{ code, message }` carrying the instance header.
+ *
+ * @example
+ * export const handler = createTailHandler(new TailRuntime());
+ */
+export function createTailHandler(runtime: TailRuntime) {
+  const routeGuard: HttpMiddleware = {
+    name: 'routeGuard',
+    before: (request) => runtime.checkRoute(request.event),
+  };
+  return middy<HttpEvent, HttpResult>()
+    .use(responseHeaders(() => ({ 'x-offload-instance': runtime.instance })))
+    .use(httpErrors())
+    .use(routeGuard)
+    .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT }))
+    .use(negotiate({ produces: [WIRE_CONTENT_TYPE, 'application/json'] }))
+    .handler((event, context) => runtime.infer(event as TailEvent, context));
+}

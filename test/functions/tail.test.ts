@@ -1,0 +1,298 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
+import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
+import { createRegistryTable, fleetKey } from '../../functions/commons/registry';
+import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
+import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE, type WireTensor } from '../../core/wire';
+import { bytesOf, httpEvent, jsonOf, lambdaContext } from './fixtures';
+import { maxAbsDiff, uploadSlicedTail, type SlicedFixture } from './tail-fixture';
+
+const BUCKET = 'artifacts';
+const TABLE = 'registry';
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
+  let s3stand: StandIn;
+  let ddb: StandIn;
+  let restoreEnv: () => void;
+  let s3: S3Client;
+  let doc: ReturnType<typeof createDocumentClient>;
+  let chain: SlicedFixture;
+
+  const tailEnv = (fx: { model: string; cut: number }, extra: Record<string, string> = {}) => ({
+    ...process.env,
+    MODEL_NAME: fx.model,
+    CUT: String(fx.cut),
+    ARTIFACT_BUCKET: BUCKET,
+    ARTIFACT_PREFIX: `models/${fx.model}/tails/${fx.cut}/`,
+    REGISTRY_TABLE: TABLE,
+    AWS_LAMBDA_FUNCTION_NAME: `offload-${fx.model}-${fx.cut}`,
+    ...extra,
+  });
+
+  const inferEvent = (
+    fx: { model: string; cut: number },
+    body: Uint8Array | string,
+    opts: { headers?: Record<string, string>; raw?: boolean; model?: string; cut?: string } = {},
+  ) => {
+    const model = opts.model ?? fx.model;
+    const cut = opts.cut ?? String(fx.cut);
+    return httpEvent({
+      method: 'POST',
+      path: `/infer/${model}/${cut}`,
+      routeKey: 'POST /infer/{model}/{cut}',
+      pathParameters: { model, cut },
+      headers: { 'content-type': WIRE_CONTENT_TYPE, ...opts.headers },
+      body,
+      raw: opts.raw,
+    });
+  };
+
+  /** Asserts a wire response carries the full model's output. */
+  const expectCorrectOutput = (res: Result, fx: SlicedFixture) => {
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['content-type']).toBe(WIRE_CONTENT_TYPE);
+    expect(res.isBase64Encoded).toBe(true);
+    const [out] = decodeTensors(bytesOf(res));
+    expect(out?.shape).toEqual(fx.expectedShape);
+    expect(maxAbsDiff(out?.data ?? [], fx.expected)).toBeLessThanOrEqual(1e-4);
+  };
+
+  beforeAll(async () => {
+    s3stand = await startS3({ buckets: [BUCKET] });
+    ddb = await startDynamo();
+    restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
+    await createRegistryTable(new DynamoDBClient({}), TABLE);
+    s3 = createS3Client();
+    doc = createDocumentClient();
+    chain = await uploadSlicedTail(s3, BUCKET, 'tinychain', 2);
+  });
+
+  afterAll(async () => {
+    s3.destroy();
+    doc.destroy();
+    await s3stand.close();
+    await ddb.close();
+    restoreEnv();
+  });
+
+  describe('a tinychain tail at cut 2', () => {
+    let runtime: TailRuntime;
+    let handler: ReturnType<typeof createTailHandler>;
+    let body: Uint8Array;
+
+    beforeAll(() => {
+      runtime = new TailRuntime({ env: tailEnv(chain) });
+      handler = createTailHandler(runtime);
+      body = encodeTensors(chain.headOutputs);
+    });
+
+    it('answers cold from its S3 artifact with the full model\'s output, then warm from the same instance', async () => {
+      // Act
+      const first = (await handler(inferEvent(chain, body), lambdaContext())) as Result;
+      const second = (await handler(inferEvent(chain, body), lambdaContext())) as Result;
+
+      // Assess
+      expectCorrectOutput(first, chain);
+      expectCorrectOutput(second, chain);
+      expect(first.headers?.['x-offload-cold']).toBe('true');
+      expect(Number(first.headers?.['x-offload-init-ms'])).toBeGreaterThan(0);
+      expect(Number(first.headers?.['x-offload-compute-ms'])).toBeGreaterThan(0);
+      expect(second.headers?.['x-offload-cold']).toBe('false');
+      expect(second.headers?.['x-offload-init-ms']).toBeUndefined();
+      expect(second.headers?.['x-offload-instance']).toBe(first.headers?.['x-offload-instance']);
+    });
+
+    it('registers the instance and leaves it idle after each invocation', async () => {
+      await handler(inferEvent(chain, body), lambdaContext());
+      await runtime.flush();
+      const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('tinychain', 2), instance: runtime.instance } }))).Item;
+      expect(item).toMatchObject({ model: 'tinychain', cut: 2, state: 'idle', inFlight: 0, functionName: 'offload-tinychain-2' });
+      expect(item?.initMs).toBeGreaterThan(0);
+      // register + (busy, idle) per invocation so far: 1 + 2 × 3
+      expect(item?.seq).toBe(7);
+    });
+
+    it('answers JSON when the client accepts only JSON', async () => {
+      const res = (await handler(inferEvent(chain, body, { headers: { accept: 'application/json' } }), lambdaContext())) as Result;
+      expect(res.statusCode).toBe(200);
+      expect(res.headers?.['content-type']).toBe('application/json');
+      const { outputs } = jsonOf(res) as { outputs: { name: string; shape: number[]; data: number[] }[] };
+      expect(outputs).toHaveLength(1);
+      expect(outputs[0]?.shape).toEqual(chain.expectedShape);
+      expect(maxAbsDiff(outputs[0]?.data ?? [], chain.expected)).toBeLessThanOrEqual(1e-4);
+    });
+
+    it('accepts a raw (not base64) body as well', async () => {
+      const res = (await handler(inferEvent(chain, body, { raw: true }), lambdaContext())) as Result;
+      expectCorrectOutput(res, chain);
+    });
+
+    it('accepts float16 and int8 payloads (dequantised) within their error', async () => {
+      for (const [dtype, tol] of [['float16', 1e-2], ['int8', 0.2]] as const) {
+        const res = (await handler(inferEvent(chain, encodeTensors(chain.headOutputs, dtype)), lambdaContext())) as Result;
+        expect(res.statusCode).toBe(200);
+        const [out] = decodeTensors(bytesOf(res));
+        expect(maxAbsDiff(out?.data ?? [], chain.expected), dtype).toBeLessThanOrEqual(tol);
+      }
+    });
+
+    it('answers each bad input with its status and JSON {code, message}, and stays healthy', async () => {
+      const good = chain.headOutputs[0] as WireTensor;
+      const [, ...rest] = good.shape;
+      const wrongShape = encodeTensors([{ name: good.name, shape: [1, ...rest.map((d) => d + 1)], data: new Float32Array(rest.reduce((n, d) => n * (d + 1), 1)) }]);
+      const wrongName = encodeTensors([{ ...good, name: 'not_the_crossing' }]);
+      // Same-length substitution in the JSON header: a dtype the format does not know.
+      const wrongDtype = Buffer.from(body);
+      const at = wrongDtype.indexOf('"float32"');
+      wrongDtype.write('"float64"', at, 'latin1');
+      const tooBig = new Uint8Array(4_800_000); // 6.4 MB once base64-encoded: over 6,291,456
+      const cases: { what: string; event: ReturnType<typeof inferEvent>; status: number; code: string; message: RegExp }[] = [
+        { what: 'malformed', event: inferEvent(chain, new TextEncoder().encode('definitely not tensors')), status: 400, code: 'wire-format', message: /magic|short|truncated/i },
+        { what: 'truncated', event: inferEvent(chain, body.subarray(0, body.byteLength - 17)), status: 400, code: 'wire-format', message: /truncat|length|short/i },
+        { what: 'wrong dtype', event: inferEvent(chain, wrongDtype), status: 400, code: 'wire-format', message: /dtype "float64"/ },
+        { what: 'wrong shape', event: inferEvent(chain, wrongShape), status: 400, code: 'wire-format', message: /does not match the crossing shape/ },
+        { what: 'wrong tensor', event: inferEvent(chain, wrongName), status: 400, code: 'wire-format', message: /missing "pool1".*unexpected "not_the_crossing"|crossing mismatch/ },
+        { what: 'bad base64', event: { ...inferEvent(chain, body), body: '!!not base64!!', isBase64Encoded: true }, status: 400, code: 'wire-format', message: /not valid base64/ },
+        { what: 'unknown model', event: inferEvent(chain, body, { model: 'resnet50' }), status: 404, code: 'not-found', message: /serves \/infer\/tinychain\/2/ },
+        { what: 'unknown cut', event: inferEvent(chain, body, { cut: '3' }), status: 404, code: 'not-found', message: /cut 3/ },
+        { what: 'wrong content type', event: inferEvent(chain, body, { headers: { 'content-type': 'application/json' } }), status: 415, code: 'unsupported-media-type', message: /application\/vnd\.offload\.tensors/ },
+        { what: 'no content type', event: { ...inferEvent(chain, body), headers: { accept: '*/*' } }, status: 415, code: 'unsupported-media-type', message: /none given/ },
+        { what: 'over the limit', event: inferEvent(chain, tooBig), status: 413, code: 'payload-too-large', message: /above the 6291456-byte payload limit; send the crossing tensors as float16 or int8/ },
+      ];
+      for (const c of cases) {
+        const res = (await handler(c.event, lambdaContext())) as Result;
+        expect(res.statusCode, c.what).toBe(c.status);
+        expect(res.headers?.['content-type'], c.what).toBe('application/json');
+        expect(res.headers?.['x-offload-instance'], c.what).toBe(runtime.instance);
+        const err = jsonOf(res) as { code: string; message: string };
+        expect(Object.keys(err).sort(), c.what).toEqual(['code', 'message']);
+        expect(err.code, c.what).toBe(c.code);
+        expect(err.message, c.what).toMatch(c.message);
+      }
+
+      // The warm instance still answers correctly, warm.
+      const after = (await handler(inferEvent(chain, body), lambdaContext())) as Result;
+      expectCorrectOutput(after, chain);
+      expect(after.headers?.['x-offload-cold']).toBe('false');
+      await runtime.flush();
+      const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('tinychain', 2), instance: runtime.instance } }))).Item;
+      expect(item?.state).toBe('idle');
+    });
+  });
+
+  it('a batch of several inputs is answered in one call', async () => {
+    const batch = await uploadSlicedTail(s3, BUCKET, 'tinychain', 4, 3);
+    const handler = createTailHandler(new TailRuntime({ env: tailEnv(batch) }));
+    const res = (await handler(inferEvent(batch, encodeTensors(batch.headOutputs)), lambdaContext())) as Result;
+    expectCorrectOutput(res, batch);
+    expect(batch.expectedShape[0]).toBe(3);
+  });
+
+  it('a tinydag tail (residual and inception blocks) answers like the full model', async () => {
+    const { ZOO } = await import('../../models/zoo');
+    const { analyzeModel } = await import('../../models/graph');
+    const analysis = analyzeModel(ZOO.tinydag.build({ seed: 7 }), { name: 'tinydag' });
+    const inner = analysis.candidates.map((c) => c.cut).filter((c) => c > 0);
+    const cut = inner[Math.floor(inner.length / 2)] as number;
+    const dag = await uploadSlicedTail(s3, BUCKET, 'tinydag', cut);
+    const handler = createTailHandler(new TailRuntime({ env: tailEnv(dag) }));
+    const res = (await handler(inferEvent(dag, encodeTensors(dag.headOutputs)), lambdaContext())) as Result;
+    expectCorrectOutput(res, dag);
+  });
+
+  it('answers 503 with a clear log line when its artifact is missing, and retries init on the next invocation', async () => {
+    // Prepare: a function whose artifact has not been uploaded
+    const fx = { model: 'tinychain', cut: 3 };
+    const runtime = new TailRuntime({ env: tailEnv(fx) });
+    const handler = createTailHandler(runtime);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const payload = encodeTensors([{ name: 'x', shape: [1], data: new Float32Array(1) }]);
+
+    // Act
+    const missing = (await handler(inferEvent(fx, payload), lambdaContext())) as Result;
+    const logged = errors.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+    errors.mockRestore();
+
+    // Assess: 503 with a message naming the object, one structured log line
+    expect(missing.statusCode).toBe(503);
+    expect(jsonOf(missing)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/models/tinychain/tails/3/model.json` });
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 'error', msg: 'tail init failed; the next invocation retries', model: 'tinychain', cut: 3, bucket: BUCKET, code: 'unavailable' }),
+    );
+
+    // Once the artifact is there, the same environment initialises and answers (cold).
+    const fixed = await uploadSlicedTail(s3, BUCKET, 'tinychain', 3);
+    const ok = (await handler(inferEvent(fixed, encodeTensors(fixed.headOutputs)), lambdaContext())) as Result;
+    expectCorrectOutput(ok, fixed);
+    expect(ok.headers?.['x-offload-cold']).toBe('true');
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${fixed.prefix}model.json` }));
+  });
+
+  it('answers 503 when a weight shard is missing', async () => {
+    const fx = await uploadSlicedTail(s3, BUCKET, 'tinychain', 5);
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: fx.prefix }));
+    const shard = listed.Contents?.map((o) => o.Key ?? '').find((k) => !k.endsWith('model.json'));
+    expect(shard).toBeDefined();
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: shard }));
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const res = (await createTailHandler(new TailRuntime({ env: tailEnv(fx) }))(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
+    errors.mockRestore();
+    expect(res.statusCode).toBe(503);
+    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/${shard}` });
+  });
+
+  it('answers 503 naming the variable when its environment is incomplete', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const env: NodeJS.ProcessEnv = { ...tailEnv(chain) };
+    delete env.ARTIFACT_BUCKET;
+    const res = (await createTailHandler(new TailRuntime({ env }))(inferEvent(chain, encodeTensors(chain.headOutputs)), lambdaContext())) as Result;
+    errors.mockRestore();
+    expect(res.statusCode).toBe(503);
+    expect(jsonOf(res)).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^tail function misconfigured: ARTIFACT_BUCKET/) });
+  });
+
+  it('the bundled entry point (functions/tail/index.ts) starts init at module load and serves', async () => {
+    const vars: NodeJS.ProcessEnv = tailEnv(chain);
+    const saved: Record<string, string | undefined> = {};
+    for (const key of ['MODEL_NAME', 'CUT', 'ARTIFACT_BUCKET', 'ARTIFACT_PREFIX', 'REGISTRY_TABLE', 'AWS_LAMBDA_FUNCTION_NAME']) {
+      saved[key] = process.env[key];
+      process.env[key] = vars[key];
+    }
+    try {
+      const { handler } = await import('../../functions/tail/index');
+      const res = (await handler(inferEvent(chain, encodeTensors(chain.headOutputs)), lambdaContext())) as Result;
+      expectCorrectOutput(res, chain);
+      expect(res.headers?.['x-offload-cold']).toBe('true');
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});
+
+describe('an S3 object put through the SDK survives the stand-in byte for byte', () => {
+  it('round-trips binary data (the checksum settings s3rver needs)', async () => {
+    const stand = await startS3({ buckets: ['b'] });
+    const restore = useStandInEnv({ s3: stand.endpoint });
+    const s3 = createS3Client();
+    try {
+      const bytes = new Uint8Array(300_000).map((_, i) => (i * 31) % 256);
+      await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k.bin', Body: bytes }));
+      const { getObjectBytes } = await import('../../functions/commons/artifacts');
+      expect(Buffer.from(await getObjectBytes(s3, 'b', 'k.bin')).equals(Buffer.from(bytes))).toBe(true);
+    } finally {
+      s3.destroy();
+      await stand.close();
+      restore();
+    }
+  });
+});
