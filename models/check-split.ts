@@ -7,6 +7,11 @@ import { splitModel } from './slice';
 /** float32 transport must reproduce the full model to within this absolute difference at every candidate. */
 export const FLOAT32_TOLERANCE = 1e-4;
 
+/** Rows whose float32 difference exceeds {@link FLOAT32_TOLERANCE} (NaN counts as exceeding); rows of other dtypes never do. */
+export function float32Failures(rows: readonly CheckSplitRow[]): CheckSplitRow[] {
+  return rows.filter((r) => r.dtype === 'float32' && !(r.maxAbsDiff <= FLOAT32_TOLERANCE));
+}
+
 /** One cut checked by {@link checkSplit}. */
 export interface CheckSplitRow {
   cut: number;

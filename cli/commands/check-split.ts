@@ -31,7 +31,7 @@ export function register(program: Command): void {
       ) => {
         const loaded = await loadModel(modelArg, { quiet: Boolean(opts.json), ...(opts.inputSize ? { inputSize: opts.inputSize } : {}) });
         const { analyzeModel } = await import('../../models/graph');
-        const { checkSplit, FLOAT32_TOLERANCE } = await import('../../models/check-split');
+        const { checkSplit, float32Failures, FLOAT32_TOLERANCE } = await import('../../models/check-split');
         const analysis = analyzeModel(loaded.model, { name: loaded.name, maxCrossing: opts.maxCrossing });
         const progress = await progressBar(!opts.json);
         let rows: Awaited<ReturnType<typeof checkSplit>>;
@@ -62,8 +62,8 @@ export function register(program: Command): void {
           );
           note(`${loaded.name}: ${rows.length} cuts, ${opts.dtype}, worst maxAbsDiff ${Math.max(0, ...rows.map((r) => r.maxAbsDiff)).toExponential(2)}`);
         }
-        if (opts.dtype === 'float32') {
-          const bad = rows.filter((r) => !(r.maxAbsDiff <= FLOAT32_TOLERANCE));
+        {
+          const bad = float32Failures(rows);
           if (bad.length > 0) {
             throw new OffloadError(
               'internal',

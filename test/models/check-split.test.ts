@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DTYPE_FACTOR } from '../../core/wire';
-import { FLOAT32_TOLERANCE, checkSplit } from '../../models/check-split';
+import { FLOAT32_TOLERANCE, checkSplit, float32Failures, type CheckSplitRow } from '../../models/check-split';
 import { analyzeModel } from '../../models/graph';
 import { initBackend } from '../../models/backend';
 import { ZOO, ZOO_NAMES, type ZooName } from '../../models/zoo';
@@ -94,5 +94,15 @@ describe('checkSplit', () => {
     const rows = await checkSplit(model, analysis, { cuts: [last], dtype: 'int8' });
     expect(rows.map((r) => r.cut)).toEqual([last]);
     await expect(checkSplit(model, analysis, { cuts: [2] })).rejects.toThrow(/cut 2 is not a candidate of inception; candidates: /);
+  });
+});
+
+describe('float32Failures', () => {
+  const row = (cut: number, dtype: CheckSplitRow['dtype'], maxAbsDiff: number): CheckSplitRow => ({
+    cut, layer: `l${cut}`, dtype, maxAbsDiff, maxRelDiff: maxAbsDiff, crossingBytes: 4, sentBytes: 40,
+  });
+  it('flags float32 rows above 1e-4 or NaN, never other dtypes', () => {
+    const rows = [row(0, 'float32', 0), row(1, 'float32', 1e-4), row(2, 'float32', 2e-4), row(3, 'float32', Number.NaN), row(4, 'int8', 0.5)];
+    expect(float32Failures(rows).map((r) => r.cut)).toEqual([2, 3]);
   });
 });
