@@ -48,8 +48,8 @@ export function float16Value(bits: number): number {
  * to even (IEEE 754 default). Overflow gives ±Infinity, NaN gives a quiet NaN
  * with the sign kept, subnormal halves are produced exactly.
  *
- * Works on the float32 bit patterns (integer ops only) on the hot path; the
- * rare subnormal results go through an exact float computation.
+ * Works on the float32 bit patterns with integer ops, plus one exact float64
+ * product for results in the subnormal range.
  */
 export function float32ToFloat16(src: Float32Array, dst: Uint16Array): void {
   const n = src.length;
@@ -57,28 +57,30 @@ export function float32ToFloat16(src: Float32Array, dst: Uint16Array): void {
   const bits = new Uint32Array(src.buffer, src.byteOffset, n);
   for (let i = 0; i < n; i++) {
     const u = bits[i] as number;
-    const sign = (u >>> 16) & 0x8000;
     const a = u & 0x7fffffff;
     let h: number;
     if (a >= 0x47800000) {
-      // |x| ≥ 65536, Infinity or NaN: the normal-path rounding below already
-      // maps [65520, 65536) to Infinity, so everything here is Inf or NaN.
+      // |x| ≥ 65536, Infinity or NaN (rare, so this branch predicts well); the
+      // normal-path rounding below already maps [65520, 65536) to Infinity.
       h = a > 0x7f800000 ? 0x7e00 : 0x7c00;
-    } else if (a >= 0x38800000) {
+    } else {
       // Normal half: rebias the exponent (127 → 15), then add 0xfff plus the
       // lowest kept mantissa bit so that the truncating shift rounds to
       // nearest with ties to even; a mantissa carry correctly bumps the
       // exponent (up to 0x7c00 = Infinity).
-      h = (a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13;
-    } else {
-      // |x| < 2⁻¹⁴: the half is subnormal (or zero), its bits are |x|·2²⁴
-      // rounded to an integer, ties to even. The product is exact in float64.
+      const normal = (a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13;
+      // Subnormal half (|x| < 2⁻¹⁴): its bits are |x|·2²⁴ (exact in float64)
+      // rounded to an integer, ties to even.
       const v = Math.abs(src[i] as number) * TWO_POW_24;
-      let r = Math.round(v);
-      if (r - v === 0.5 && (r & 1) === 1) r -= 1;
-      h = r;
+      let r = (v + 0.5) | 0;
+      r -= +(r - v === 0.5) & r;
+      // Both are computed and one is picked by mask: post-ReLU data mixes
+      // zeros (subnormal path) and normals at random, and a branch here
+      // mispredicts often enough to cost ~30% of the throughput.
+      const subnormal = (a - 0x38800000) >> 31;
+      h = (r & subnormal) | (normal & ~subnormal);
     }
-    dst[i] = sign | h;
+    dst[i] = ((u >>> 16) & 0x8000) | h;
   }
 }
 
@@ -137,16 +139,17 @@ export class NonFiniteValueError extends Error {
 export function chooseInt8Params(src: Float32Array): Int8Params {
   let lo = 0;
   let hi = 0;
-  let bad = -1;
+  // x·0 is ±0 for finite x and NaN for NaN/±Infinity, so one add per element
+  // flags any non-finite value without a data-dependent branch.
+  let poison = 0;
   const n = src.length;
   for (let i = 0; i < n; i++) {
     const x = src[i] as number;
     if (x < lo) lo = x;
-    else if (x > hi) hi = x;
-    else if (x !== x) bad = i;
+    if (x > hi) hi = x;
+    poison += x * 0;
   }
-  if (bad >= 0) throw new NonFiniteValueError(bad, NaN);
-  if (lo === -Infinity || hi === Infinity) {
+  if (Number.isNaN(poison)) {
     const index = src.findIndex((x) => !Number.isFinite(x));
     throw new NonFiniteValueError(index, src[index] as number);
   }
@@ -186,3 +189,30 @@ export function dequantizeInt8(src: Int8Array, params: Int8Params, dst: Float32A
   const bytes = new Uint8Array(src.buffer, src.byteOffset, n);
   for (let i = 0; i < n; i++) dst[i] = table[bytes[i] as number] as number;
 }
+
+/**
+ * V8 allocates a function's type feedback only after several calls, and
+ * compiles a long loop on-stack while the first big call is still inside it.
+ * Code before and after the loop then has no feedback, the optimised code
+ * bails out on later calls, and those calls run in the interpreter — measured
+ * 3–7× slower, at random from run to run. A few tiny calls at load time
+ * record the feedback first (well under a millisecond, plus building the
+ * 256 KiB float16 table).
+ */
+function warmUpConversions(): void {
+  const n = 32;
+  const src = new Float32Array(n).map((_, i) => (i - 12) * 0.37);
+  src[3] = 0;
+  src[5] = 1e-6; // float16 subnormal
+  const halves = new Uint16Array(n);
+  const back = new Float32Array(n);
+  const levels = new Int8Array(n);
+  for (let round = 0; round < 16; round++) {
+    float32ToFloat16(src, halves);
+    float16ToFloat32(halves, back);
+    const params = chooseInt8Params(src);
+    quantizeInt8(src, params, levels);
+    dequantizeInt8(levels, params, back);
+  }
+}
+warmUpConversions();
