@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../models/backend';
 import { note } from './output';
 
 /** commander parser for a positive integer option. */
@@ -45,7 +46,7 @@ export interface LoadedModel {
   name: string;
   model: tf.LayersModel;
   source: 'zoo' | 'folder';
-  backend: string;
+  backend: BackendName;
 }
 
 /**
