@@ -52,12 +52,20 @@ export interface PreparedModel {
   tailWeightBytes: Float64Array;
 }
 
-/** Prefix and suffix sums over the layers, O(L). */
-export function prepareModel(layers: Scenario['model']['layers']): PreparedModel {
+/**
+ * Prefix and suffix sums over the layers, O(L). With `reuse` (arrays of at
+ * least L + 1 entries) the sums are written there and nothing is allocated;
+ * entries past L are left as they were.
+ */
+export function prepareModel(layers: Scenario['model']['layers'], reuse?: PreparedModel): PreparedModel {
   const L = layers.length;
-  const headMs = new Float64Array(L + 1);
-  const tailMs = new Float64Array(L + 1);
-  const tailWeightBytes = new Float64Array(L + 1);
+  const fits = reuse !== undefined && reuse.headMs.length > L;
+  const headMs = fits ? reuse.headMs : new Float64Array(L + 1);
+  const tailMs = fits ? reuse.tailMs : new Float64Array(L + 1);
+  const tailWeightBytes = fits ? reuse.tailWeightBytes : new Float64Array(L + 1);
+  headMs[0] = 0;
+  tailMs[L] = 0;
+  tailWeightBytes[L] = 0;
   let head = 0;
   for (let l = 0; l < L; l++) {
     head += layers[l]!.deviceMs;
@@ -71,6 +79,10 @@ export function prepareModel(layers: Scenario['model']['layers']): PreparedModel
     weights += layer.weightBytes;
     tailMs[l] = tail;
     tailWeightBytes[l] = weights;
+  }
+  if (fits) {
+    reuse.L = L;
+    return reuse;
   }
   return { L, headMs, tailMs, tailWeightBytes };
 }

@@ -7,7 +7,7 @@
  * and the checks, one (two with a battery) for the choice.
  */
 import { batteryEnergyBudgetJ, batteryWeight } from './battery';
-import { computeCut, cutConstants, prepareModel, type CutFigures } from './cost';
+import { computeCut, cutConstants, prepareModel, type CutFigures, type PreparedModel } from './cost';
 import { ValidationError } from './errors';
 import { DEFAULT_LIMITS, type Candidate, type DType, type Objective, type Scenario } from './scenario';
 
@@ -77,6 +77,12 @@ export interface PlanRecord {
 export function defaultFunctionName(model: string, cut: number): string {
   return `${model}-tail-${cut}`;
 }
+
+/**
+ * Prefix/suffix sums reused from plan to plan (plan() is synchronous, so one
+ * buffer suffices); grown when a larger model comes.
+ */
+let scratch: PreparedModel | undefined;
 
 function newRow(cut: number, layer: string): CandidateRow {
   // One literal with every field, so all rows share one hidden class.
@@ -166,7 +172,8 @@ export function plan(s: Scenario): PlanRecord {
   const model = s.model;
   const layers = model.layers;
   const L = layers.length;
-  const prepared = prepareModel(layers);
+  const prepared = prepareModel(layers, scratch);
+  scratch = prepared;
   const k = cutConstants(s, L);
   const candidates = ascendingByCut(model.candidates);
   const functions = s.cloud.functions;
