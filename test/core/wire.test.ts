@@ -313,6 +313,19 @@ describe('multi-tensor payloads', () => {
   });
 });
 
+describe('views as input', () => {
+  it.each(['float32', 'float16', 'int8'] as const)('encodes a Float32Array that is a view into a larger buffer (%s)', (dtype) => {
+    // Prepare: the tensor's data starts 3 floats into a shared buffer, as tfjs dataSync() views may.
+    const backing = randomData(64, 9, 2);
+    const data = backing.subarray(3, 3 + 20);
+    // Act
+    const out = decodeTensors(encodeTensors([{ name: 'v', shape: [4, 5], data }], dtype))[0]!;
+    // Assess
+    const worst = Math.max(...Array.from(data, (x, i) => Math.abs(x - out.data[i]!)));
+    expect(worst).toBeLessThanOrEqual(dtype === 'float32' ? 0 : dtype === 'float16' ? 2 * 2 ** -11 : 4 / 255 / 2 + 1e-6);
+  });
+});
+
 describe('encode input validation', () => {
   it.each([
     ['no tensors', [], /tensors: at least one tensor/],

@@ -1,0 +1,186 @@
+/**
+ * Wire codec throughput: encode and decode of one 4 MiB float32 activation
+ * tensor in each wire dtype, against the targets of issue 2 (float32 ≥ 1 GB/s,
+ * float16/int8 conversions ≥ 300 MB/s). Throughput is always counted in
+ * float32 bytes (the tensor's size in memory), so the dtypes compare directly.
+ *
+ * Run alone with `npx tsx bench/codec.ts`, or call {@link runCodecBench}.
+ */
+import { cpus, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { decodeTensors, encodeTensors, type WireDType, type WireTensor } from '../core/wire';
+
+/** One measured figure against its target. */
+export interface BenchResult {
+  /** What was measured, e.g. `codec float32 encode`. */
+  name: string;
+  /** The measured median. */
+  value: number;
+  unit: string;
+  /** The target in the same unit. */
+  target: number;
+  /** value / target for throughputs (≥ 1 meets the target). */
+  ratio: number;
+  met: boolean;
+  /** How it was measured (sizes, repeats, spread). */
+  detail: string;
+}
+
+export interface CodecBenchOptions {
+  /** float32 elements in the tensor (default 1 Mi = 4 MiB). */
+  elements?: number;
+  /** Timed samples per figure; the median is reported (default 41). */
+  samples?: number;
+  /** Minimum duration of one sample in ms; fast operations run several times per sample (default 5). */
+  minSampleMs?: number;
+  /** Where progress lines go (default: nowhere). */
+  log?: (line: string) => void;
+}
+
+const FLOAT32_TARGET_MBPS = 1000;
+const CONVERSION_TARGET_MBPS = 300;
+
+/** A post-ReLU-like activation: about half zeros, the rest spread over a few orders of magnitude. Seeded. */
+function activation(n: number, seed = 42): Float32Array {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = next();
+    out[i] = u < 0.5 ? 0 : -Math.log(1 - next()) * 2;
+  }
+  return out;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+/**
+ * Times `op` and returns its median per-call duration in ms: warm up (JIT),
+ * pick how many calls make one sample last ≥ minSampleMs, then take `samples`
+ * samples.
+ */
+function timeOp(op: () => unknown, samples: number, minSampleMs: number): { medianMs: number; p10Ms: number; p90Ms: number; calls: number } {
+  const warmUntil = performance.now() + 300;
+  let warmCalls = 0;
+  while (performance.now() < warmUntil || warmCalls < 20) {
+    op();
+    warmCalls++;
+  }
+  let calls = 1;
+  for (;;) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) op();
+    if (performance.now() - start >= minSampleMs || calls >= 1 << 16) break;
+    calls *= 2;
+  }
+  const perCall: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) op();
+    perCall.push((performance.now() - start) / calls);
+  }
+  const sorted = [...perCall].sort((x, y) => x - y);
+  return { medianMs: median(perCall), p10Ms: quantile(sorted, 0.1), p90Ms: quantile(sorted, 0.9), calls };
+}
+
+/** Fails loudly if the codec under measurement is not round-tripping, so a fast-but-wrong path cannot pass. */
+function checkRoundTrip(tensor: WireTensor, dtype: WireDType): void {
+  const out = decodeTensors(encodeTensors([tensor], dtype))[0];
+  if (!out || out.data.length !== tensor.data.length) throw new Error(`codec bench: ${dtype} round trip lost data`);
+  const tolerance = dtype === 'float32' ? 0 : dtype === 'float16' ? 2 ** -11 : 1 / 255;
+  let max = 0;
+  for (const x of tensor.data) max = Math.max(max, Math.abs(x));
+  for (let i = 0; i < tensor.data.length; i++) {
+    const x = tensor.data[i] as number;
+    const err = Math.abs(x - (out.data[i] as number));
+    const bound = dtype === 'int8' ? tolerance * max : tolerance * Math.abs(x) + 2 ** -25;
+    if (err > bound) throw new Error(`codec bench: ${dtype} element ${i} off by ${err} (> ${bound})`);
+  }
+}
+
+/**
+ * Measures encode and decode MB/s per dtype for one tensor of `elements`
+ * float32 values and returns one {@link BenchResult} per figure.
+ */
+export async function runCodecBench(options: CodecBenchOptions = {}): Promise<BenchResult[]> {
+  const elements = options.elements ?? 1 << 20;
+  const samples = options.samples ?? 41;
+  const minSampleMs = options.minSampleMs ?? 5;
+  const log = options.log ?? (() => {});
+  const tensor: WireTensor = { name: 'activation', shape: [1, elements], data: activation(elements) };
+  const bytes = elements * 4;
+  const megabytes = bytes / 1e6;
+  const results: BenchResult[] = [];
+
+  const measure = (name: string, target: number, op: () => unknown): void => {
+    log(`measuring ${name} …`);
+    const t = timeOp(op, samples, minSampleMs);
+    const value = megabytes / (t.medianMs / 1000);
+    results.push({
+      name,
+      value,
+      unit: 'MB/s',
+      target,
+      ratio: value / target,
+      met: value >= target,
+      detail:
+        `${(bytes / 2 ** 20).toFixed(0)} MiB float32, median of ${samples} samples × ${t.calls} call(s); ` +
+        `per call ${t.medianMs.toFixed(3)} ms (p10 ${t.p10Ms.toFixed(3)}, p90 ${t.p90Ms.toFixed(3)})`,
+    });
+  };
+
+  for (const dtype of ['float32', 'float16', 'int8'] as const) {
+    checkRoundTrip(tensor, dtype);
+    const target = dtype === 'float32' ? FLOAT32_TARGET_MBPS : CONVERSION_TARGET_MBPS;
+    const encoded = encodeTensors([tensor], dtype);
+    measure(`codec ${dtype} encode`, target, () => encodeTensors([tensor], dtype));
+    measure(`codec ${dtype} decode`, target, () => decodeTensors(encoded));
+    if (dtype === 'float32') {
+      // The default float32 decode is a zero-copy view; report the copying one too.
+      measure('codec float32 decode (copy)', target, () => decodeTensors(encoded, { copy: true }));
+    }
+    // Let other async work (and the GC) run between dtypes.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return results;
+}
+
+/** Renders results as an aligned text table. */
+export function formatResults(results: readonly BenchResult[]): string {
+  const rows = results.map((r) => [
+    r.name,
+    `${r.value.toFixed(0)} ${r.unit}`,
+    `${r.target} ${r.unit}`,
+    `${r.ratio.toFixed(2)}×`,
+    r.met ? 'ok' : 'BELOW TARGET',
+  ]);
+  const head = ['figure', 'measured', 'target', 'ratio', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const [load1] = loadavg();
+  process.stdout.write(
+    `wire codec bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
+      `load average ${load1?.toFixed(2)} at start (figures drop when other work shares the cores)\n`,
+  );
+  const results = await runCodecBench({ log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`${formatResults(results)}\n`);
+  for (const r of results) process.stdout.write(`  ${r.name}: ${r.detail}\n`);
+}
