@@ -16,7 +16,17 @@ import { OffloadError, ValidationError } from '../core/errors';
  * start, `initBackend` fails with `backend-unavailable` rather than silently
  * running something slower. `OFFLOAD_WASM_DIR` says where the `.wasm` files are:
  * inside an esbuild bundle the package's own lookup (relative to its JS file)
- * no longer finds them.
+ * no longer finds them (without it, the backend looks next to the bundle file).
+ *
+ * In an ESM esbuild bundle the wasm backend's emscripten glue needs CommonJS's
+ * `require` and `__dirname`; give the bundle this banner:
+ *
+ *   import { createRequire as __cr } from 'module'; import { fileURLToPath as __fu } from 'url';
+ *   import { dirname as __dn } from 'path'; const require = __cr(import.meta.url);
+ *   const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);
+ *
+ * and copy `node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm` next to it
+ * (or into OFFLOAD_WASM_DIR). A failed start says why (e.g. `__dirname is not defined`).
  */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -72,7 +82,12 @@ function parseRequest(raw: string | undefined): Request {
 }
 
 async function select(request: Request): Promise<BackendName> {
+  const name = await selectBackend(request);
   tf.enableProdMode();
+  return name;
+}
+
+async function selectBackend(request: Request): Promise<BackendName> {
   if (request === 'auto') {
     for (const name of BACKEND_NAMES) {
       if ((await tryStart(name)) === null) return name;
@@ -95,13 +110,40 @@ async function tryStart(name: BackendName): Promise<string | null> {
     case 'wasm':
       return startWasm();
     case 'cpu':
-      return (await setBackend('cpu')) ? null : 'the cpu backend failed to initialise';
+    {
+      const { ok, reason } = await setBackend('cpu');
+      return ok ? null : `the cpu backend failed to initialise${because(reason)}`;
+    }
   }
 }
 
-async function setBackend(name: string): Promise<boolean> {
-  if (tf.getBackend() === name) return true;
-  return tf.setBackend(name);
+/**
+ * tf.setBackend answers only true/false and sends the reason of a failure to
+ * console.warn; capture it so that the error can say why.
+ */
+async function setBackend(name: string): Promise<{ ok: boolean; reason: string }> {
+  if (tf.getBackend() === name) return { ok: true, reason: '' };
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
+  };
+  try {
+    const ok = await tf.setBackend(name);
+    const reason = warnings
+      .flatMap((w) => w.split('\n'))
+      .map((l) => l.trim())
+      .filter((l, i, all) => l && !/^Initialization of backend .* failed$/.test(l) && !/^at /.test(l) && all.indexOf(l) === i)
+      .slice(0, 2)
+      .join('; ');
+    return { ok, reason };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function because(reason: string): string {
+  return reason ? ` (${reason})` : '';
 }
 
 async function startTensorflow(): Promise<string | null> {
@@ -119,7 +161,8 @@ async function startTensorflow(): Promise<string | null> {
       return `${TFJS_NODE} loaded but registered its backend with another copy of @tensorflow/tfjs-core (version mismatch); install the version matching @tensorflow/tfjs ${tf.version.tfjs}`;
     }
   }
-  return (await setBackend('tensorflow')) ? null : `the tensorflow backend of ${TFJS_NODE} failed to initialise (see the warning above)`;
+  const { ok, reason } = await setBackend('tensorflow');
+  return ok ? null : `the tensorflow backend of ${TFJS_NODE} failed to initialise${because(reason)}`;
 }
 
 async function startWasm(): Promise<string | null> {
@@ -141,8 +184,8 @@ async function startWasm(): Promise<string | null> {
       wasm.setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
     }
   }
-  const ok = await setBackend('wasm');
-  return ok ? null : 'the wasm backend failed to initialise; check OFFLOAD_WASM_DIR or set OFFLOAD_BACKEND=cpu';
+  const { ok, reason } = await setBackend('wasm');
+  return ok ? null : `the wasm backend failed to initialise${because(reason)}; check OFFLOAD_WASM_DIR or set OFFLOAD_BACKEND=cpu`;
 }
 
 function backendInitialised(name: string): boolean {
