@@ -84,10 +84,11 @@ export interface InstanceRegistrarOptions {
 }
 
 /**
- * The tail side: one per execution environment. Writes are queued in order
- * (one in flight at a time) and never throw: the registry is bookkeeping, and
- * a failing write must not fail an inference. Callers may await a write or
- * let it run in the background; {@link flush} waits for the queue.
+ * The tail side: one per execution environment. Writes go out in order, one
+ * in flight at a time (newer states queued meanwhile collapse into one), and
+ * never throw: the registry is bookkeeping, and a failing write must not fail
+ * an inference. Callers may await a write or let it run in the background;
+ * {@link flush} waits for the queue.
  *
  * @example
  * const reg = new InstanceRegistrar({ client, table, model: 'm', cut: 3 });
@@ -102,7 +103,10 @@ export class InstanceRegistrar {
   private readonly now: Clock;
   private readonly log: Logger;
   private seq = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** The newest state not yet sent, and who waits for it. */
+  private pending: { state: InstanceState; busyUntil: number | undefined; seq: number; waiters: (() => void)[] } | undefined;
+  /** The writer loop, while one runs. */
+  private running: Promise<void> | undefined;
   private startedAt: number | undefined;
   private initMs: number | undefined;
 
@@ -131,14 +135,33 @@ export class InstanceRegistrar {
 
   /** Resolves when every queued write has finished (successfully or not). */
   flush(): Promise<void> {
-    return this.queue;
+    return this.running ?? Promise.resolve();
   }
 
+  /**
+   * Queues a state. At most one write is in flight; states queued meanwhile
+   * collapse into the newest (only the latest state matters, and a busy spell
+   * shorter than one write is not worth reporting), so a fast request stream
+   * can never build an unbounded backlog of writes.
+   */
   private write(state: InstanceState, busyUntil: number | undefined): Promise<void> {
     const seq = ++this.seq;
-    const task = this.queue.then(() => this.send(state, busyUntil, seq));
-    this.queue = task;
-    return task;
+    return new Promise<void>((resolve) => {
+      const waiters = this.pending?.waiters ?? [];
+      waiters.push(resolve);
+      this.pending = { state, busyUntil, seq, waiters };
+      this.running ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending) {
+      const job = this.pending;
+      this.pending = undefined;
+      await this.send(job.state, job.busyUntil, job.seq);
+      for (const done of job.waiters) done();
+    }
+    this.running = undefined;
   }
 
   /**

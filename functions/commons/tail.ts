@@ -99,6 +99,12 @@ export interface TailRuntimeOptions {
   dynamo?: DynamoDBDocumentClient;
   /** Defaults to a random UUID. */
   instance?: string;
+  /**
+   * Wait for each registry write (busy before computing, idle before
+   * answering). Off by default: the writes travel in the background; this
+   * switch exists so the benchmark can show what waiting would cost.
+   */
+  awaitRegistry?: boolean;
 }
 
 /** The event the tail handler sees after its middleware. */
@@ -211,7 +217,8 @@ export class TailRuntime {
     this.served = true;
     const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
     // Not awaited: the write travels while we decode and compute; the queue keeps busy before idle.
-    void tail.registrar?.markBusy(deadline);
+    const busy = tail.registrar?.markBusy(deadline);
+    if (this.opts.awaitRegistry) await busy;
     try {
       const decoded = decodeTensors(event.bodyBytes);
       const ordered = orderCrossing(decoded, tail.inputs);
@@ -231,7 +238,8 @@ export class TailRuntime {
     } finally {
       // Not awaited either: the response does not wait on bookkeeping; a lost idle
       // write costs at most a busy mark that lapses at `deadline`.
-      void tail.registrar?.markIdle();
+      const idle = tail.registrar?.markIdle();
+      if (this.opts.awaitRegistry) await idle;
     }
   }
 

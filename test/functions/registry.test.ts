@@ -74,6 +74,26 @@ describe('fleet registry against dynalite', () => {
     expect(item).toMatchObject({ state: 'busy', seq: 4 });
   });
 
+  it('collapses states queued behind an in-flight write, so a fast stream cannot build a backlog', async () => {
+    // Prepare: count the requests that reach DynamoDB
+    let sends = 0;
+    const counting = { send: (cmd: Parameters<typeof doc.send>[0]) => { sends += 1; return doc.send(cmd); } } as unknown as typeof doc;
+    const reg = new InstanceRegistrar({ client: counting, table: TABLE, model: 'm4', cut: 1, instance: 'i-4' });
+
+    // Act: 101 states queued without waiting
+    void reg.register({ initMs: 1 });
+    for (let i = 0; i < 50; i++) {
+      void reg.markBusy(Date.now() + 30_000);
+      void reg.markIdle();
+    }
+    await reg.flush();
+
+    // Assess: the first write went out alone, the other 100 collapsed into one; the newest state won
+    expect(sends).toBe(2);
+    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m4', 1), instance: 'i-4' } }))).Item;
+    expect(item).toMatchObject({ state: 'idle', seq: 101 });
+  });
+
   it('reads a model\'s whole fleet with one query, per cut', async () => {
     // Prepare: two instances on cut 0 (one busy), one on cut 3, one of another model
     const now = Date.now();
