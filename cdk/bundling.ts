@@ -1,0 +1,107 @@
+/**
+ * How the Lambda handlers are bundled: NodejsFunction with the LOCAL esbuild
+ * (never Docker), ESM output `index.mjs`, one bundle per distinct entry.
+ *
+ * Every tail function gets the same entry and the same bundling options, so
+ * CDK's asset cache bundles the tail once per synth and every tail function
+ * points at the same `asset.<hash>` directory: one bundle, many functions,
+ * differing only by environment.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { CATALOG_FILE_NAME, type DeploymentCatalog } from '../core/catalog';
+
+const require = createRequire(import.meta.url);
+
+/** Handler entry files, absolute or relative to the project root. */
+export interface HandlerEntries {
+  tail: string;
+  planner: string;
+}
+
+export const DEFAULT_ENTRIES: HandlerEntries = {
+  tail: 'functions/tail/index.ts',
+  planner: 'functions/planner/index.ts',
+};
+
+/** Where Lambda puts the code; the tail's `OFFLOAD_WASM_DIR`. The local emulator maps it to the asset directory. */
+export const LAMBDA_TASK_ROOT = '/var/task';
+
+/**
+ * Bundled CommonJS dependencies (tfjs, its emscripten glue) call `require`,
+ * `__dirname` and `__filename`, which an ES module does not have: the banner
+ * defines them from `import.meta.url`.
+ */
+export const ESM_CJS_BANNER = [
+  "import { createRequire as __offloadCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __offloadFileURLToPath } from 'node:url';",
+  "import { dirname as __offloadDirname } from 'node:path';",
+  'const require = __offloadCreateRequire(import.meta.url);',
+  'const __filename = __offloadFileURLToPath(import.meta.url);',
+  'const __dirname = __offloadDirname(__filename);',
+].join(' ');
+
+/** The folder holding tfjs-backend-wasm's `.wasm` files in this checkout. */
+export function wasmDistDir(): string {
+  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Options both handlers share. */
+function common(): BundlingOptions {
+  return {
+    forceDockerBundling: false,
+    format: OutputFormat.ESM,
+    // Lambda runs nodejs22.x; the local emulator and tests run the same bundle on Node 20.
+    target: 'node20',
+    minify: true,
+    // tfjs and the handlers' errors report constructor names; keep them readable after minification.
+    keepNames: true,
+    sourceMap: false,
+    banner: ESM_CJS_BANNER,
+    // Bundle the AWS SDK instead of using the runtime's copy: the version we test is the version we ship,
+    // and the local emulator (Node 20, no Lambda runtime) runs the very same files.
+    // tfjs-node is optional and absent here: models/backend.ts imports it dynamically and falls back to wasm.
+    externalModules: ['@tensorflow/tfjs-node'],
+  };
+}
+
+/** Bundling of the tail handler: the `.wasm` files are copied next to `index.mjs`. */
+export function tailBundling(): BundlingOptions {
+  const wasmDir = wasmDistDir();
+  return {
+    ...common(),
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) => [`cp ${shellQuote(wasmDir)}/*.wasm ${shellQuote(outputDir)}/`],
+    },
+  };
+}
+
+/**
+ * Bundling of the planner handler: `catalog.json` is written next to `index.mjs`.
+ * The catalogue travels in the bundling environment (base64) rather than in the
+ * hook's closure: CDK caches bundles by their serialised options, and functions
+ * do not serialise, so a catalogue only in a closure would let a second synth in
+ * the same process reuse a bundle holding the first one's catalogue.
+ */
+export function plannerBundling(catalog: DeploymentCatalog): BundlingOptions {
+  const b64 = Buffer.from(JSON.stringify(catalog, null, 2)).toString('base64');
+  const write = `require('node:fs').writeFileSync(process.argv[1], Buffer.from(process.env.OFFLOAD_CATALOG_B64, 'base64'))`;
+  return {
+    ...common(),
+    environment: { OFFLOAD_CATALOG_B64: b64 },
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) => [
+        `node -e ${shellQuote(write)} ${shellQuote(join(outputDir, CATALOG_FILE_NAME))}`,
+      ],
+    },
+  };
+}

@@ -1,0 +1,366 @@
+/**
+ * Deployment configuration of the CDK app: which models, which cuts get tail
+ * functions, and the size and limits of every function.
+ *
+ * Sources, later ones winning:
+ * 1. `cdk/offload.config.json` (or the file named by `-c config=FILE`);
+ * 2. `-c overrides='{"tail":{"memoryMB":2048}}'` — JSON, deep-merged;
+ * 3. flat context keys: `-c stackName=… exportDir=… backend=wasm|tfjs-node
+ *    architecture=x86_64|arm64 upload=sync|deployment models=a,b,c`
+ *    (`models` keeps per-model settings from the file for the models it names
+ *    and gives the others `{ "cuts": "default" }`).
+ *
+ * Model metadata comes from the export manifests (`<exportDir>/<model>/manifest.json`,
+ * written by `offload export`). Synthesis never runs the export itself — a
+ * big model's export takes minutes and gigabytes — it fails with the command to run.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { OffloadError } from '../core/errors';
+import { parseWith } from '../core/validation';
+import { parseManifest, tailDir, type Manifest } from '../core/manifest';
+import type { DeploymentCatalog } from '../core/catalog';
+import { selectDefaultCuts, type DropReason } from './cuts';
+
+/** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
+const memoryMB = z.number().int().min(128).max(10_240);
+const timeoutSeconds = z.number().int().min(1).max(30);
+
+export const TailSettingsSchema = z.object({
+  memoryMB,
+  timeoutSeconds,
+  /** Caps the function; the planner's `limit` (spec §4 `throttled`). */
+  reservedConcurrency: z.number().int().min(1),
+  /** Instances kept initialised on the `live` alias; 0 = on demand only. Billed while deployed. */
+  provisionedConcurrency: z.number().int().min(0),
+  ephemeralStorageMB: z.number().int().min(512).max(10_240),
+});
+export type TailSettings = z.infer<typeof TailSettingsSchema>;
+
+const modelName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, 'must be letters, digits, - or _ (it becomes part of function names and routes)');
+
+export const ModelConfigSchema = z.object({
+  /** `"default"`: the dominated-cut rule of cdk/cuts.ts; or an explicit list (cut 0 is added if missing). */
+  cuts: z.union([z.literal('default'), z.array(z.number().int().min(0)).min(1)]).default('default'),
+  /** Overrides of `tail` for every function of this model. */
+  tail: TailSettingsSchema.partial().optional(),
+  /** Overrides per cut (`{ "57": { "provisionedConcurrency": 1 } }`). */
+  functions: z.record(z.string().regex(/^\d+$/, 'keys must be cut numbers'), TailSettingsSchema.partial()).optional(),
+});
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** Retention values CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export const OffloadConfigSchema = z.object({
+  /** Stack name and prefix of every function name (`<stackName>-<model>-<cut>`). */
+  stackName: z
+    .string()
+    .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,29}$/, 'must start with a letter, use letters, digits or -, at most 30 characters')
+    .default('offload'),
+  /** `offload export` output folder, relative to the project root. */
+  exportDir: z.string().min(1).default('.offload/export'),
+  /** `wasm`: ZIP function with tfjs-backend-wasm. `tfjs-node`: container image with libtensorflow (built at deploy time). */
+  backend: z.enum(['wasm', 'tfjs-node']).default('wasm'),
+  architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
+  /** `sync`: artifacts uploaded with `aws s3 sync` after deploy. `deployment`: a BucketDeployment uploads them during deploy. */
+  upload: z.enum(['sync', 'deployment']).default('sync'),
+  logRetentionDays: z
+    .number()
+    .refine((d) => (RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${RETENTION_DAYS.join(', ')}`)
+    .default(14),
+  tail: TailSettingsSchema.default({ memoryMB: 3008, timeoutSeconds: 30, reservedConcurrency: 10, provisionedConcurrency: 0, ephemeralStorageMB: 512 }),
+  planner: z
+    .object({ memoryMB, timeoutSeconds, reservedConcurrency: z.number().int().min(1).optional() })
+    .default({ memoryMB: 512, timeoutSeconds: 10 }),
+  cutRule: z
+    .object({ flopsTolerance: z.number().min(0).max(1), payloadLimitBytes: z.number().int().positive().nullable() })
+    .default({ flopsTolerance: 0.01, payloadLimitBytes: 6_291_456 }),
+  alarms: z
+    .object({
+      periodSeconds: z.number().int().refine((s) => s === 10 || s === 30 || s % 60 === 0, 'must be 10, 30 or a multiple of 60'),
+      evaluationPeriods: z.number().int().min(1),
+      /** Throttles (Sum per period) at or above which the alarm fires. */
+      throttles: z.number().int().min(1),
+      /** Errors (Sum per period) at or above which the alarm fires. */
+      errors: z.number().int().min(1),
+      /** Existing SNS topic the alarms notify; none by default. */
+      topicArn: z.string().startsWith('arn:').optional(),
+    })
+    .default({ periodSeconds: 60, evaluationPeriods: 1, throttles: 1, errors: 1 }),
+  /** The account's concurrency quota: reserved concurrency must leave 100 of it unreserved (a Lambda rule). */
+  accountConcurrency: z.number().int().min(100).default(1000),
+  /** Most tail functions in one nested stack (each tail costs ≤ 10 resources; CloudFormation allows 500 per stack). */
+  tailsPerStack: z.number().int().min(1).max(45).default(40),
+  /** HTTP API route quota (300 by default, adjustable by AWS support). */
+  apiRouteQuota: z.number().int().min(3).default(300),
+  models: z.record(modelName, ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'must name at least one model'),
+});
+export type OffloadConfig = z.infer<typeof OffloadConfigSchema>;
+
+/** Reads context values the CDK way (`app.node.tryGetContext`). */
+export type ContextReader = (key: string) => unknown;
+
+/** The default configuration file, relative to the project root. */
+export const DEFAULT_CONFIG_FILE = 'cdk/offload.config.json';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge for configuration: objects merge, everything else (arrays included) is replaced. */
+export function mergeConfig(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch === undefined ? base : patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = mergeConfig(base[k], v);
+  return out;
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new OffloadError('not-found', `${what} not found: ${path}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new OffloadError('invalid-input', `${what} ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function contextJson(value: unknown, key: string): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch (e) {
+    throw new OffloadError('invalid-input', `-c ${key}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Builds the configuration from the config file and the CDK context.
+ *
+ * @example
+ * const config = loadConfig((k) => app.node.tryGetContext(k), process.cwd());
+ */
+export function loadConfig(context: ContextReader, projectRoot: string): OffloadConfig {
+  const file = context('config');
+  const path = resolve(projectRoot, typeof file === 'string' && file ? file : DEFAULT_CONFIG_FILE);
+  let raw = readJson(path, 'configuration file');
+  const overrides = context('overrides');
+  if (overrides !== undefined) raw = mergeConfig(raw, contextJson(overrides, 'overrides'));
+  const flat: Record<string, unknown> = {};
+  for (const key of ['stackName', 'exportDir', 'backend', 'architecture', 'upload'] as const) {
+    const v = context(key);
+    if (v !== undefined) flat[key] = v;
+  }
+  raw = mergeConfig(raw, flat);
+  const models = context('models');
+  if (models !== undefined) {
+    const names = (Array.isArray(models) ? models.map(String) : String(models).split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const fromFile = isPlainObject(raw) && isPlainObject(raw['models']) ? raw['models'] : {};
+    raw = { ...(raw as object), models: Object.fromEntries(names.map((n) => [n, fromFile[n] ?? { cuts: 'default' }])) };
+  }
+  return parseWith(OffloadConfigSchema, raw, 'config');
+}
+
+/** One tail function to deploy. */
+export interface TailSpec extends TailSettings {
+  model: string;
+  cut: number;
+  /** Name of layer cut−1, or `input`. */
+  layer: string;
+  /** Physical function name, `<stackName>-<model>-<cut>` (`-tfn` appended for the tfjs-node image: a ZIP → image switch must replace the function). */
+  functionName: string;
+  /** `/infer/<model>/<cut>`. */
+  route: string;
+  /** `models/<model>/tails/<cut>/`. */
+  artifactPrefix: string;
+}
+
+/** One model's part of the deployment. */
+export interface ModelDeployment {
+  model: string;
+  /** Absolute path of `<exportDir>/<model>`. */
+  modelDir: string;
+  manifest: Manifest;
+  /** `default` rule or an `explicit` list. */
+  selection: 'default' | 'explicit';
+  /** Candidates the rule dropped (empty for an explicit list). */
+  dropped: DropReason[];
+  tails: TailSpec[];
+}
+
+/** Everything the stack builds, resolved and checked. */
+export interface Deployment {
+  config: OffloadConfig;
+  /** Absolute export folder. */
+  exportDir: string;
+  models: ModelDeployment[];
+  /** What the planner reads (core/catalog.ts). */
+  catalog: DeploymentCatalog;
+}
+
+/** S3 key prefix of all artifacts (CONTRACTS: the export tree sits under `models/`). */
+export const ARTIFACT_PREFIX = 'models/';
+/** Lambda's rule: reserved concurrency must leave this much of the account quota unreserved. */
+export const UNRESERVED_MINIMUM = 100;
+
+function exportHint(exportDirRel: string, model: string, cuts?: readonly number[]): string {
+  return `npx offload export ${model} --out ${exportDirRel}${cuts ? ` --cuts ${cuts.join(',')}` : ''}`;
+}
+
+/** Checks that every file of `tails/<cut>/` listed in the manifest is on disk with the listed size. */
+function missingTailFiles(modelDir: string, manifest: Manifest, cut: number): string[] {
+  const prefix = `${tailDir(cut)}/`;
+  const listed = Object.entries(manifest.files).filter(([p]) => p.startsWith(prefix));
+  if (listed.length === 0) return [`${prefix}model.json`];
+  return listed
+    .filter(([p, f]) => {
+      const full = join(modelDir, p);
+      return !existsSync(full) || statSync(full).size !== f.bytes;
+    })
+    .map(([p]) => p);
+}
+
+/**
+ * Reads the manifests, picks the cuts, sizes every function and checks the
+ * account-level limits. Throws an OffloadError with the command to run when
+ * an export is missing or incomplete.
+ */
+export function resolveDeployment(config: OffloadConfig, projectRoot: string): Deployment {
+  const exportDir = isAbsolute(config.exportDir) ? config.exportDir : resolve(projectRoot, config.exportDir);
+  const exportDirRel = relative(projectRoot, exportDir) || '.';
+  const models: ModelDeployment[] = [];
+  for (const [model, mc] of Object.entries(config.models)) {
+    const modelDir = join(exportDir, model);
+    const manifestPath = join(modelDir, 'manifest.json');
+    if (!existsSync(manifestPath)) {
+      throw new OffloadError(
+        'not-found',
+        `No export manifest for model "${model}" at ${relative(projectRoot, manifestPath)}. ` +
+          `Run \`${exportHint(exportDirRel, model)}\` first (synth reads the manifest; it does not run the export).`,
+      );
+    }
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(readJson(manifestPath, 'export manifest'));
+    } catch (e) {
+      throw new OffloadError('invalid-input', `${relative(projectRoot, manifestPath)}: ${(e as Error).message}`, { cause: e });
+    }
+    if (manifest.model !== model) {
+      throw new OffloadError('invalid-input', `${relative(projectRoot, manifestPath)} describes model "${manifest.model}", not "${model}"`);
+    }
+    const candidates = new Map(manifest.candidates.map((c) => [c.cut, c]));
+    let cuts: number[];
+    let dropped: DropReason[] = [];
+    if (mc.cuts === 'default') {
+      ({ cuts, dropped } = selectDefaultCuts(manifest, config.cutRule));
+    } else {
+      cuts = [...new Set([0, ...mc.cuts])].sort((a, b) => a - b);
+      const bad = cuts.filter((c) => !candidates.has(c));
+      if (bad.length > 0) {
+        throw new OffloadError(
+          'invalid-input',
+          `config.models.${model}.cuts: ${bad.join(', ')} ${bad.length === 1 ? 'is not a candidate cut' : 'are not candidate cuts'} ` +
+            `(candidates: ${[...candidates.keys()].join(', ')}; see \`npx offload cuts ${model}\`)`,
+        );
+      }
+    }
+    const exported = new Set(manifest.exportedCuts);
+    const notExported = cuts.filter((c) => !exported.has(c));
+    if (notExported.length > 0) {
+      throw new OffloadError(
+        'not-found',
+        `Cuts ${notExported.join(', ')} of ${model} have no exported tail in ${exportDirRel}/${model} ` +
+          `(exported: ${[...exported].join(', ') || 'none'}). Run \`${exportHint(exportDirRel, model, cuts)}\`.`,
+      );
+    }
+    for (const cut of cuts) {
+      const missing = missingTailFiles(modelDir, manifest, cut);
+      if (missing.length > 0) {
+        throw new OffloadError(
+          'not-found',
+          `The export of ${model} is incomplete: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''} missing or of the wrong size. ` +
+            `Run \`${exportHint(exportDirRel, model, cuts)}\` again.`,
+        );
+      }
+    }
+    for (const key of Object.keys(mc.functions ?? {})) {
+      if (!cuts.includes(Number(key))) {
+        throw new OffloadError('invalid-input', `config.models.${model}.functions.${key}: cut ${key} gets no function (deployed cuts: ${cuts.join(', ')})`);
+      }
+    }
+    const suffix = config.backend === 'tfjs-node' ? '-tfn' : '';
+    const tails = cuts.map((cut): TailSpec => {
+      const settings = { ...config.tail, ...(mc.tail ?? {}), ...(mc.functions?.[String(cut)] ?? {}) };
+      const functionName = `${config.stackName}-${model}-${cut}${suffix}`;
+      if (functionName.length > 64) {
+        throw new OffloadError('invalid-input', `function name ${functionName} is longer than Lambda's 64 characters: shorten config.stackName or the model name`);
+      }
+      if (settings.provisionedConcurrency > settings.reservedConcurrency) {
+        throw new OffloadError(
+          'invalid-input',
+          `config.models.${model}: cut ${cut} has provisionedConcurrency ${settings.provisionedConcurrency} > reservedConcurrency ${settings.reservedConcurrency}`,
+        );
+      }
+      return {
+        ...settings,
+        model,
+        cut,
+        layer: candidates.get(cut)?.layer ?? 'input',
+        functionName,
+        route: `/infer/${model}/${cut}`,
+        artifactPrefix: `${ARTIFACT_PREFIX}${model}/${tailDir(cut)}/`,
+      };
+    });
+    models.push({ model, modelDir, manifest, selection: mc.cuts === 'default' ? 'default' : 'explicit', dropped, tails });
+  }
+
+  const allTails = models.flatMap((m) => m.tails);
+  const reserved = allTails.reduce((s, t) => s + t.reservedConcurrency, 0) + (config.planner.reservedConcurrency ?? 0);
+  if (reserved > config.accountConcurrency - UNRESERVED_MINIMUM) {
+    throw new OffloadError(
+      'invalid-input',
+      `The deployment reserves ${reserved} concurrent executions (${allTails.length} tails); an account with ` +
+        `${config.accountConcurrency} must keep ${UNRESERVED_MINIMUM} unreserved. Lower tail.reservedConcurrency, deploy fewer cuts, ` +
+        `or set accountConcurrency to your account's quota.`,
+    );
+  }
+  const routes = allTails.length + 2;
+  if (routes > config.apiRouteQuota) {
+    throw new OffloadError(
+      'invalid-input',
+      `The API would have ${routes} routes, above the HTTP API quota of ${config.apiRouteQuota}. Deploy fewer cuts, or raise the quota with AWS and set apiRouteQuota.`,
+    );
+  }
+
+  const catalog: DeploymentCatalog = {
+    version: 1,
+    backend: config.backend,
+    artifactPrefix: ARTIFACT_PREFIX,
+    models: Object.fromEntries(
+      models.map((m) => [
+        m.model,
+        {
+          manifestKey: `${ARTIFACT_PREFIX}${m.model}/manifest.json`,
+          tails: m.tails.map((t) => ({
+            cut: t.cut,
+            function: t.functionName,
+            route: t.route,
+            memoryMB: t.memoryMB,
+            timeoutSeconds: t.timeoutSeconds,
+            reservedConcurrency: t.reservedConcurrency,
+            provisionedConcurrency: t.provisionedConcurrency,
+          })),
+        },
+      ]),
+    ),
+  };
+  return { config, exportDir, models, catalog };
+}

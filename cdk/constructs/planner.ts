@@ -1,0 +1,76 @@
+import { Duration } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { CATALOG_FILE_ENV, CATALOG_FILE_NAME } from '../../core/catalog';
+import { plannerBundling } from '../bundling';
+import { ARTIFACT_PREFIX, type Deployment } from '../config';
+import { Api } from './api';
+import { FunctionAlarms } from './function-alarms';
+import { FunctionBasics } from './function-basics';
+import type { ModelStore } from './model-store';
+import type { Registry } from './registry';
+
+export interface PlannerProps {
+  deployment: Deployment;
+  /** Absolute path of functions/planner/index.ts (or a stand-in in tests). */
+  entry: string;
+  projectRoot: string;
+  store: ModelStore;
+  registry: Registry;
+  api: Api;
+  runtime: lambda.Runtime;
+  architecture: lambda.Architecture;
+}
+
+/**
+ * The planner function behind `POST /plan` and `GET /models`. It reads the
+ * deployment catalogue bundled beside its handler (`catalog.json`), the
+ * models' manifests (and optional cloud profiles) from S3, and the fleet
+ * registry; it writes nothing.
+ */
+export class Planner extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: PlannerProps) {
+    super(scope, id);
+    const { deployment, store, registry } = props;
+    const { config } = deployment;
+    const functionName = `${config.stackName}-planner`;
+    const basics = new FunctionBasics(this, 'Basics', {
+      functionName,
+      retentionDays: config.logRetentionDays,
+      statements: [store.plannerReadStatement(deployment.models.map((m) => m.model)), registry.readStatement()],
+    });
+    this.role = basics.role;
+    this.fn = new NodejsFunction(this, 'Function', {
+      functionName,
+      description: 'offload planner: POST /plan, GET /models',
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      runtime: props.runtime,
+      architecture: props.architecture,
+      memorySize: config.planner.memoryMB,
+      timeout: Duration.seconds(config.planner.timeoutSeconds),
+      reservedConcurrentExecutions: config.planner.reservedConcurrency,
+      role: basics.role,
+      logGroup: basics.logGroup,
+      environment: {
+        ARTIFACT_BUCKET: store.bucket.bucketName,
+        ARTIFACT_PREFIX,
+        REGISTRY_TABLE: registry.table.tableName,
+        [CATALOG_FILE_ENV]: CATALOG_FILE_NAME,
+      },
+      bundling: plannerBundling(deployment.catalog),
+    });
+    new FunctionAlarms(this, 'Alarms', { fn: this.fn, label: 'planner', alarms: config.alarms });
+    const integration = Api.integration('PlannerIntegration', this.fn);
+    props.api.addRoute(this, 'PlanRoute', apigw.HttpMethod.POST, '/plan', integration);
+    props.api.addRoute(this, 'ModelsRoute', apigw.HttpMethod.GET, '/models', integration);
+  }
+}

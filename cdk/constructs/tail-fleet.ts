@@ -1,0 +1,158 @@
+import { Duration, NestedStack, Size } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { LAMBDA_TASK_ROOT, tailBundling } from '../bundling';
+import type { Deployment, ModelDeployment, OffloadConfig, TailSpec } from '../config';
+import { TFJS_NODE_WASM_DIR, tfjsNodeImageCode } from '../tfjs-node-image';
+import { Api } from './api';
+import { FunctionAlarms } from './function-alarms';
+import { FunctionBasics } from './function-basics';
+import type { ModelStore } from './model-store';
+import type { Registry } from './registry';
+
+/** What every tail function shares: where the code comes from and the resources it talks to. */
+export interface TailContext {
+  config: OffloadConfig;
+  /** Absolute path of functions/tail/index.ts (or a stand-in in tests). */
+  entry: string;
+  projectRoot: string;
+  store: ModelStore;
+  registry: Registry;
+  api: Api;
+  runtime: lambda.Runtime;
+  architecture: lambda.Architecture;
+}
+
+export interface TailFunctionProps {
+  spec: TailSpec;
+  context: TailContext;
+}
+
+/**
+ * One tail function: layers ≥ cut of one model, behind `POST /infer/<model>/<cut>`.
+ * Its role reads only `models/<model>/tails/<cut>/` and writes only the
+ * registry items whose partition key is `<model>#<cut>`. With provisioned
+ * concurrency, the route targets the `live` alias that holds it.
+ */
+export class TailFunction extends Construct {
+  readonly spec: TailSpec;
+  readonly fn: lambda.Function;
+  readonly role: iam.Role;
+  /** What the API invokes: the `live` alias when provisioned concurrency is set, else the function. */
+  readonly target: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: TailFunctionProps) {
+    super(scope, id);
+    const { spec, context } = props;
+    const { config, store, registry } = context;
+    this.spec = spec;
+    const basics = new FunctionBasics(this, 'Basics', {
+      functionName: spec.functionName,
+      retentionDays: config.logRetentionDays,
+      statements: [...store.readStatements(spec.artifactPrefix), registry.ownItemsStatement(`${spec.model}#${spec.cut}`)],
+    });
+    this.role = basics.role;
+    const tfjsNode = config.backend === 'tfjs-node';
+    const common = {
+      functionName: spec.functionName,
+      description: `offload tail: ${spec.model} layers >= ${spec.cut} (after ${spec.layer})`,
+      architecture: context.architecture,
+      memorySize: spec.memoryMB,
+      ephemeralStorageSize: Size.mebibytes(spec.ephemeralStorageMB),
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      reservedConcurrentExecutions: spec.reservedConcurrency,
+      role: basics.role,
+      logGroup: basics.logGroup,
+      environment: {
+        MODEL_NAME: spec.model,
+        CUT: String(spec.cut),
+        ARTIFACT_BUCKET: store.bucket.bucketName,
+        ARTIFACT_PREFIX: spec.artifactPrefix,
+        REGISTRY_TABLE: registry.table.tableName,
+        OFFLOAD_BACKEND: tfjsNode ? 'tensorflow' : 'wasm',
+        OFFLOAD_WASM_DIR: tfjsNode ? TFJS_NODE_WASM_DIR : LAMBDA_TASK_ROOT,
+      },
+    };
+    this.fn = tfjsNode
+      ? new lambda.DockerImageFunction(this, 'Function', {
+          ...common,
+          code: tfjsNodeImageCode(context.projectRoot, context.entry, context.architecture),
+        })
+      : new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: context.entry,
+          handler: 'handler',
+          projectRoot: context.projectRoot,
+          depsLockFilePath: `${context.projectRoot}/package-lock.json`,
+          runtime: context.runtime,
+          bundling: tailBundling(),
+        });
+    this.target =
+      spec.provisionedConcurrency > 0
+        ? new lambda.Alias(this, 'Live', {
+            aliasName: 'live',
+            version: this.fn.currentVersion,
+            provisionedConcurrentExecutions: spec.provisionedConcurrency,
+          })
+        : this.fn;
+    new FunctionAlarms(this, 'Alarms', { fn: this.fn, label: `tail ${spec.model} cut ${spec.cut}`, alarms: config.alarms });
+    context.api.addRoute(this, 'Route', apigw.HttpMethod.POST, spec.route, Api.integration('Integration', this.target));
+  }
+}
+
+export interface ModelTailsProps {
+  model: string;
+  tails: readonly TailSpec[];
+  context: TailContext;
+}
+
+/**
+ * A nested stack with some tail functions of one model (all of them unless
+ * the model has more than `tailsPerStack`), their routes and alarms. Each
+ * tail costs at most 10 resources, so a nested stack stays far below
+ * CloudFormation's 500 and the root stack holds one resource per nested stack.
+ */
+export class ModelTails extends NestedStack {
+  readonly functions: TailFunction[];
+
+  constructor(scope: Construct, id: string, props: ModelTailsProps) {
+    super(scope, id, { description: `offload tails of ${props.model}: cuts ${props.tails.map((t) => t.cut).join(', ')}` });
+    this.functions = props.tails.map((spec) => new TailFunction(this, `Cut${spec.cut}`, { spec, context: props.context }));
+  }
+}
+
+export interface TailFleetProps {
+  deployment: Deployment;
+  context: TailContext;
+}
+
+/** Every tail function of the deployment, one nested stack per model (or per `tailsPerStack` tails of it). */
+export class TailFleet extends Construct {
+  readonly stacks: ModelTails[] = [];
+  readonly functions: TailFunction[] = [];
+
+  constructor(scope: Construct, id: string, props: TailFleetProps) {
+    super(scope, id);
+    const size = props.deployment.config.tailsPerStack;
+    for (const m of props.deployment.models) {
+      for (const [i, tails] of chunks(m, size).entries()) {
+        const stack = new ModelTails(this, i === 0 ? `Tails-${m.model}` : `Tails-${m.model}-${i + 1}`, {
+          model: m.model,
+          tails,
+          context: props.context,
+        });
+        this.stacks.push(stack);
+        this.functions.push(...stack.functions);
+      }
+    }
+  }
+}
+
+function chunks(m: ModelDeployment, size: number): TailSpec[][] {
+  const out: TailSpec[][] = [];
+  for (let i = 0; i < m.tails.length; i += size) out.push(m.tails.slice(i, i + size));
+  return out;
+}

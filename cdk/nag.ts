@@ -1,0 +1,75 @@
+/**
+ * cdk-nag (AwsSolutions) suppressions, each on the narrowest construct and
+ * with its reason in one line. Everything not listed here must pass.
+ */
+import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { NagSuppressions } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import type { OffloadStack } from './stack';
+
+const RUNTIME_REASON =
+  'nodejs22.x is the runtime the handlers are built and tested for (CONTRACTS.md); moving to a newer one is a tested, deliberate change, not a lint fix.';
+
+function logicalId(c: IConstruct): string {
+  const element = c.node.defaultChild as CfnElement;
+  return Stack.of(element).getLogicalId(element);
+}
+
+/** Adds the app's suppressions to `stack` and its nested stacks. */
+export function addNagSuppressions(stack: OffloadStack): void {
+  const bucketId = logicalId(stack.store.bucket);
+
+  NagSuppressions.addResourceSuppressions(stack.store.bucket, [
+    {
+      id: 'AwsSolutions-S1',
+      reason: 'Objects are derived model artifacts read only by the stack’s own roles; CloudTrail data events, not a second log bucket, are the audit path if one is needed.',
+    },
+  ]);
+  NagSuppressions.addResourceSuppressions(stack.registry.table, [
+    { id: 'AwsSolutions-DDB3', reason: 'The registry holds seconds-old liveness state that rebuilds itself as instances start; there is nothing to restore.' },
+  ]);
+  NagSuppressions.addResourceSuppressions(stack.api.clientPolicy, [
+    {
+      id: 'AwsSolutions-IAM5',
+      reason: 'Callers may invoke every deployed tail route; the wildcard covers exactly POST /infer/* of this API’s $default stage.',
+      appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<.*>\\/\\$default\\/POST\\/infer\\/\\*$/g' }],
+    },
+  ]);
+  NagSuppressions.addResourceSuppressions(stack.planner.fn, [{ id: 'AwsSolutions-L1', reason: RUNTIME_REASON }]);
+  NagSuppressions.addResourceSuppressions(stack.planner.role, [
+    {
+      id: 'AwsSolutions-IAM5',
+      reason: 'The planner reads optional per-model cloud profiles (models/<model>/profiles/*), one prefix per deployed model.',
+      appliesTo: stack.deployment.models.map((m) => `Resource::<${bucketId}.Arn>/models/${m.model}/profiles/*`),
+    },
+  ]);
+  for (const tail of stack.fleet.functions) {
+    NagSuppressions.addResourceSuppressions(tail.fn, [{ id: 'AwsSolutions-L1', reason: RUNTIME_REASON }]);
+    NagSuppressions.addResourceSuppressions(tail.role, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'A tail reads every object of its own artifact prefix (model.json plus weight shards whose names only the export knows).',
+        appliesTo: [`Resource::<${bucketId}.Arn>/${tail.spec.artifactPrefix}*`],
+      },
+    ]);
+  }
+  for (const deployment of stack.store.deployments) {
+    // The BucketDeployment's handler and role are CDK's own (-c upload=deployment only).
+    NagSuppressions.addResourceSuppressionsByPath(
+      stack,
+      deployment.handlerRole.node.path,
+      [
+        { id: 'AwsSolutions-IAM4', reason: 'CDK’s BucketDeployment handler role uses AWSLambdaBasicExecutionRole; its code and role are owned by aws-cdk-lib.' },
+        { id: 'AwsSolutions-IAM5', reason: 'CDK’s BucketDeployment copies whole asset zips from the bootstrap bucket into models/<model>/ of the artifact bucket.' },
+      ],
+      true,
+    );
+  }
+  for (const child of stack.node.children) {
+    if (child.node.id.startsWith('Custom::CDKBucketDeployment')) {
+      NagSuppressions.addResourceSuppressions(child, [
+        { id: 'AwsSolutions-L1', reason: 'The BucketDeployment handler (Python) and its runtime are pinned by aws-cdk-lib, not by this app.' },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Build context of the tfjs-node tail image (see layers/README.md): staged at
+ * synth time, built by Docker only when `cdk deploy` publishes it.
+ */
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ESM_CJS_BANNER, LAMBDA_TASK_ROOT } from './bundling';
+
+/** Where the image keeps tfjs-backend-wasm's `.wasm` files (the fallback backend). */
+export const TFJS_NODE_WASM_DIR = `${LAMBDA_TASK_ROOT}/node_modules/@tensorflow/tfjs-backend-wasm/dist`;
+
+const staged = new Map<string, string>();
+
+/**
+ * Stages the context once per (project, entry) and process: Dockerfile and
+ * package.json from `layers/tfjs-node/`, and `index.mjs` bundled here with the
+ * local esbuild. Every `@tensorflow/*` package stays external: the image
+ * installs them, so tfjs-node registers its backend with the same tfjs-core
+ * the handler imports.
+ */
+export function stageTfjsNodeContext(projectRoot: string, entry: string): string {
+  const key = `${projectRoot}\0${entry}`;
+  const hit = staged.get(key);
+  if (hit) return hit;
+  const dir = mkdtempSync(join(tmpdir(), 'offload-tfjs-node-'));
+  for (const f of ['Dockerfile', 'package.json']) copyFileSync(join(projectRoot, 'layers', 'tfjs-node', f), join(dir, f));
+  buildSync({
+    entryPoints: [entry],
+    absWorkingDir: projectRoot,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    outfile: join(dir, 'index.mjs'),
+    minify: true,
+    keepNames: true,
+    banner: { js: ESM_CJS_BANNER },
+    external: ['@tensorflow/*'],
+    logLevel: 'error',
+  });
+  staged.set(key, dir);
+  return dir;
+}
+
+/** The image code of a tfjs-node tail. */
+export function tfjsNodeImageCode(projectRoot: string, entry: string, architecture: lambda.Architecture): lambda.DockerImageCode {
+  return lambda.DockerImageCode.fromImageAsset(stageTfjsNodeContext(projectRoot, entry), {
+    platform: architecture === lambda.Architecture.ARM_64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+  });
+}
