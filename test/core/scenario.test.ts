@@ -68,6 +68,8 @@ describe('scenario: every bad input names its field', () => {
     ['fractional bytes', ['model', 'layers', 0, 'weightBytes'], 1.5, 'model.layers[0].weightBytes: must be an integer'],
     ['huge bytes', ['model', 'inputBytes'], 2 ** 60, 'model.inputBytes: must be <= 2^53-1'],
     ['no layers', ['model', 'layers'], [], 'model.layers: must have at least one layer'],
+    ['missing layers', ['model', 'layers'], undefined, 'model.layers: required'],
+    ['missing candidates', ['model', 'candidates'], undefined, 'model.candidates: required'],
     ['layers not a list', ['model', 'layers'], {}, 'model.layers: must be an array, got object'],
     ['empty model name', ['model', 'name'], '', 'model.name: must not be empty'],
     ['cut out of range', ['model', 'candidates', 2, 'cut'], 3, 'model.candidates[2].cut: out of range 0..2'],
@@ -115,6 +117,11 @@ describe('scenario: every bad input names its field', () => {
         s.constraints = { maxEnergyJ: 1 };
       }),
     ).toMatch(/^battery: give battery or constraints.maxEnergyJ, not both/);
+  });
+
+  it('rejects a JSON number that overflows to Infinity (1e999)', () => {
+    const text = JSON.stringify(handScenario()).replace('"rttMs":50', '"rttMs":1e999');
+    expect(() => parseScenario(JSON.parse(text))).toThrow(/^network\.rttMs: must be a finite number$/);
   });
 
   it('rejects a non-object scenario', () => {
