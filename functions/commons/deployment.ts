@@ -80,9 +80,9 @@ export interface PlannerConfig {
 const optionalNumber = z.coerce.number().finite().nonnegative().optional();
 
 const PlannerEnvSchema = z.object({
-  [CATALOG_FILE_ENV]: z.string().min(1, 'must be set (path of catalog.json)'),
+  [CATALOG_FILE_ENV]: z.string({ error: 'must be set (path of catalog.json)' }).min(1, 'must be set (path of catalog.json)'),
   LAMBDA_TASK_ROOT: z.string().optional(),
-  ARTIFACT_BUCKET: z.string().min(1, 'must be set'),
+  ARTIFACT_BUCKET: z.string({ error: 'must be set' }).min(1, 'must be set'),
   REGISTRY_TABLE: z.string().optional(),
   FLEET_KEEPALIVE_MS: optionalNumber,
   FLEET_CACHE_MS: optionalNumber,

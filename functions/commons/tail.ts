@@ -41,9 +41,9 @@ import { InstanceRegistrar } from './registry';
 
 /** The tail function's environment (set by the CDK app; see CONTRACTS.md). */
 export const TailEnvSchema = z.object({
-  MODEL_NAME: z.string().min(1, 'must be set'),
-  CUT: z.coerce.number().int().nonnegative(),
-  ARTIFACT_BUCKET: z.string().min(1, 'must be set'),
+  MODEL_NAME: z.string({ error: 'must be set' }).min(1, 'must be set'),
+  CUT: z.coerce.number({ error: 'must be a cut number' }).int('must be a cut number').nonnegative('must be a cut number'),
+  ARTIFACT_BUCKET: z.string({ error: 'must be set' }).min(1, 'must be set'),
   /** Default `models/<model>/tails/<cut>/`. */
   ARTIFACT_PREFIX: z.string().optional(),
   /** Fleet registry table; without it the instance does not register (plain local runs). */
@@ -181,6 +181,7 @@ export class TailRuntime {
       name: model.inputNames[i] ?? input.name,
       shape: input.shape.slice(1).map((d) => d ?? -1),
     }));
+    warmUp(model, inputs);
     const initMs = performance.now() - started;
     const registrar = config.table
       ? new InstanceRegistrar({
@@ -257,6 +258,19 @@ export function routeOf(event: HttpEvent): { model: string | undefined; cut: str
   const parts = (event.rawPath ?? '').split('/').filter(Boolean);
   const at = parts.indexOf('infer');
   return at < 0 ? { model: undefined, cut: undefined } : { model: parts[at + 1], cut: parts[at + 2] };
+}
+
+/**
+ * One inference on zeros at init: the backend compiles and caches its kernels
+ * on first use, a cost that belongs to the cold start (which the planner
+ * models) rather than to the first request's compute time.
+ */
+function warmUp(model: tf.LayersModel, inputs: readonly ExpectedTensor[]): void {
+  tf.tidy(() => {
+    const xs = inputs.map((t) => tf.zeros([1, ...t.shape]));
+    const ys = model.predict(xs.length === 1 ? (xs[0] as tf.Tensor) : xs);
+    for (const y of Array.isArray(ys) ? ys : [ys]) y.dataSync();
+  });
 }
 
 async function runTail(tail: LoadedTail, inputs: readonly WireTensor[]): Promise<WireTensor[]> {
