@@ -54,11 +54,14 @@ export class ApiError extends Error {
   }
 }
 
+/** Returns the headers to send: the given ones plus whatever authorises the request (e.g. SigV4). */
+export type RequestSigner = (req: { method: string; url: string; headers: Record<string, string>; body?: string | Uint8Array }) => Promise<Record<string, string>>;
+
 export interface ApiOptions {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:3000` or the API Gateway URL. */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer <token>` (the deployed API's JWT authorizer). */
-  token?: string;
+  /** Signs each request; the deployed API requires SigV4 (see client/sigv4.ts). The local stack needs none. */
+  signer?: RequestSigner;
   /** Per-request timeout; default 30 s, API Gateway's integration limit. */
   timeoutMs?: number;
 }
@@ -70,12 +73,12 @@ export interface ApiOptions {
  */
 export class OffloadApi {
   private readonly baseUrl: string;
-  private readonly headers: Record<string, string>;
+  private readonly signer: RequestSigner | undefined;
   private readonly timeoutMs: number;
 
   constructor(opts: ApiOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+    this.signer = opts.signer;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -114,11 +117,14 @@ export class OffloadApi {
   }
 
   private async send(path: string, init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
+    const url = this.baseUrl + path;
+    let headers = init.headers ?? {};
+    if (this.signer) headers = await this.signer({ method: init.method, url, headers, ...(init.body === undefined ? {} : { body: init.body }) });
     let res: Response;
     try {
-      res = await fetch(this.baseUrl + path, {
+      res = await fetch(url, {
         method: init.method,
-        headers: { ...this.headers, ...init.headers },
+        headers,
         body: init.body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });

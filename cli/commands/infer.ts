@@ -17,7 +17,7 @@ interface InferFlags {
   objective?: 'latency' | 'energy' | 'cost';
   dtype: 'float32' | 'float16' | 'int8';
   cut?: number;
-  token?: string;
+  sigv4?: string;
   timeoutMs: number;
   json?: boolean;
 }
@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .addOption(new Option('--objective <objective>', 'what the planner minimises').choices(['latency', 'energy', 'cost']))
     .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(['float32', 'float16', 'int8']).default('float32'))
     .option('--cut <c>', "override the planner's cut (debugging and tests)", integer('--cut'))
-    .option('--token <jwt>', 'bearer token for the deployed API (default: $OFFLOAD_TOKEN)')
+    .option('--sigv4 <region>', 'sign requests with SigV4 for the deployed API (IAM auth), credentials from the default AWS chain')
     .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms'), 30_000)
     .option('--json', 'print the result as JSON alone on stdout')
     .action(async (flags: InferFlags) => {
@@ -52,8 +52,8 @@ export function register(program: Command): void {
       const device = await DeviceModel.load(flags.model);
       try {
         const input = flags.input ? await readInput(flags.input, device.analysis.inputShape) : device.randomInput(flags.seed);
-        const token = flags.token ?? process.env.OFFLOAD_TOKEN;
-        const api = new OffloadApi({ baseUrl: flags.url, timeoutMs: flags.timeoutMs, ...(token ? { token } : {}) });
+        const signer = flags.sigv4 ? (await import('../../client/sigv4')).sigV4Signer(flags.sigv4) : undefined;
+        const api = new OffloadApi({ baseUrl: flags.url, timeoutMs: flags.timeoutMs, ...(signer ? { signer } : {}) });
         const result = await collaborativeInfer({
           api,
           device,

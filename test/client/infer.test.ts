@@ -1,0 +1,160 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
+import { initBackend } from '../../models/backend';
+import { ApiError, OffloadApi } from '../../client/api';
+import { DeviceModel } from '../../client/device';
+import { collaborativeInfer } from '../../client/infer';
+
+/**
+ * The client against a real HTTP server whose tail is the real tail sub-model
+ * (the cloud side of a split), and whose behaviour each test picks: answer,
+ * throttle, fail, hang.
+ */
+type Mode = 'answer' | 'throttle' | 'fail' | 'hang' | 'plan-fail' | 'plan-bad-request';
+
+let server: Server;
+let baseUrl: string;
+let cloud: DeviceModel;
+let device: DeviceModel;
+let mode: Mode = 'answer';
+let cut = 0;
+const seen: string[] = [];
+
+async function body(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const payload = await body(req);
+  seen.push(`${req.method} ${req.url}`);
+  if (req.url === '/plan') {
+    if (mode === 'plan-fail') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal","message":"boom"}');
+    if (mode === 'plan-bad-request') {
+      return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"code":"invalid-input","message":"network.uplinkMbps: must be > 0"}');
+    }
+    const rows = [cut, cloud.layerCount].map((c) => ({ cut: c, headMs: 1, upMs: 2, tailMs: 3, coldMs: 0, downMs: 1, latencyMs: 57 }));
+    const plan = { model: device.name, cut, target: 'cloud', function: `fn-${cut}`, route: `/infer/${device.name}/${cut}`, feasible: true, candidates: rows };
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plan));
+  }
+  if (mode === 'throttle') return void res.writeHead(429, { 'content-type': 'application/json' }).end('{"code":"throttled","message":"Rate Exceeded."}');
+  if (mode === 'fail') return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"unavailable","message":"artifact missing"}');
+  if (mode === 'hang') return; // never answers; the client's timeout must end it
+  const tensors = decodeTensors(new Uint8Array(payload));
+  const out = await cloud.runTail(cut, tensors);
+  res.writeHead(200, {
+    'content-type': WIRE_CONTENT_TYPE,
+    'x-offload-cold': 'true',
+    'x-offload-init-ms': '12.5',
+    'x-offload-compute-ms': '3.25',
+    'x-offload-instance': 'env-1',
+  });
+  res.end(Buffer.from(encodeTensors([{ name: 'output', shape: out.shape, data: out.data }])));
+}
+
+beforeAll(async () => {
+  await initBackend();
+  device = await DeviceModel.load('tinydag');
+  cloud = await DeviceModel.load('tinydag');
+  server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  device.dispose();
+  cloud.dispose();
+});
+
+async function expected(): Promise<Float32Array> {
+  const x = device.randomInput();
+  const out = await device.runAll(x);
+  x.dispose();
+  return out.data;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const request = { device: 'flagship-phone', network: '4g' } as const;
+
+describe('collaborativeInfer', () => {
+  it('runs the head here and the tail on the server, and matches the whole model', async () => {
+    // Prepare: a middle candidate cut
+    const mids = device.analysis.candidates.filter((c) => c.cut > 0);
+    cut = mids[Math.floor(mids.length / 2)]!.cut;
+    mode = 'answer';
+    // Act
+    const result = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    // Assess
+    expect(result.target).toBe('cloud');
+    expect(result.cut).toBe(cut);
+    expect(result.fallback).toBeNull();
+    expect(result.cold).toBe(true);
+    expect(result.instance).toBe('env-1');
+    expect(result.measured.cloudInitMs).toBe(12.5);
+    expect(result.measured.cloudComputeMs).toBe(3.25);
+    expect(result.measured.networkMs).toBeGreaterThanOrEqual(0);
+    expect(result.predicted?.latencyMs).toBe(57);
+    expect(maxAbsDiff(result.output.data, await expected())).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each([
+    ['throttle', 'throttled'],
+    ['fail', 'server'],
+    ['hang', 'timeout'],
+  ] as const)('finishes on the device when the tail answers %s', async (m, reason) => {
+    cut = device.analysis.candidates.at(-1)!.cut;
+    mode = m;
+    const result = await collaborativeInfer({ api: new OffloadApi({ baseUrl, timeoutMs: 500 }), device, request });
+    expect(result.target).toBe('device');
+    expect(result.fallback?.reason).toBe(reason);
+    expect(result.measured.deviceTailMs).toBeGreaterThanOrEqual(0);
+    expect(maxAbsDiff(result.output.data, await expected())).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('runs the whole model on the device when the planner itself fails', async () => {
+    mode = 'plan-fail';
+    const result = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    expect(result.target).toBe('device');
+    expect(result.cut).toBe(device.layerCount);
+    expect(result.fallback?.reason).toBe('server');
+    expect(maxAbsDiff(result.output.data, await expected())).toBe(0);
+  });
+
+  it('reports a rejected plan request instead of hiding it behind a fallback', async () => {
+    mode = 'plan-bad-request';
+    const call = collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    await expect(call).rejects.toBeInstanceOf(ApiError);
+    await expect(call).rejects.toThrow(/HTTP 400: network.uplinkMbps: must be > 0/);
+  });
+
+  it('honours a cut override and rejects one that is not a candidate', async () => {
+    mode = 'answer';
+    cut = 0;
+    const result = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request, cut: 0 });
+    expect(result.cut).toBe(0);
+    expect(seen.at(-1)).toBe(`POST /infer/${device.name}/0`);
+    const notCandidate = Array.from({ length: device.layerCount }, (_, i) => i).find((c) => !device.analysis.candidates.some((k) => k.cut === c));
+    expect(notCandidate, 'tinydag has cuts inside its blocks').toBeDefined();
+    await expect(collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request, cut: notCandidate! })).rejects.toThrow(/not a candidate/);
+  });
+
+  it('disposes what it allocates', async () => {
+    mode = 'answer';
+    await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    const before = tf.memory().numTensors;
+    await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
