@@ -252,3 +252,15 @@ export function fromResultV2(payload: string): HttpResponseParts {
   }
   return { statusCode, headers, cookies, body };
 }
+
+/**
+ * The size of `JSON.stringify(event)` in bytes without serialising the body
+ * again: a base64 body needs no escaping, so only the rest is measured.
+ */
+export function eventJsonBytes(event: APIGatewayProxyEventV2): number {
+  if (event.body === undefined) return Buffer.byteLength(JSON.stringify(event), 'utf8');
+  const { body, ...rest } = event;
+  const bodyBytes = event.isBase64Encoded ? body.length + 2 : Buffer.byteLength(JSON.stringify(body), 'utf8');
+  // rest serialises as {…}; adding the body inserts `,"body":` plus the string
+  return Buffer.byteLength(JSON.stringify(rest), 'utf8') + ',"body":'.length + bodyBytes;
+}

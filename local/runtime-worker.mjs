@@ -136,7 +136,7 @@ async function invoke(message) {
   current = { id: message.id };
   let event;
   try {
-    event = JSON.parse(message.payload);
+    event = 'event' in message ? message.event : JSON.parse(message.payload);
   } catch (err) {
     send({ type: 'error', id: message.id, error: errorShape(err, 'Runtime.InvalidPayload') });
     current = null;

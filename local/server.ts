@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { NotFoundError, OffloadError, type ErrorCode } from '../core/errors';
-import { fromResultV2, MalformedResultError, RouteTable, toEventV2 } from './apigw';
+import { eventJsonBytes, fromResultV2, MalformedResultError, RouteTable, toEventV2 } from './apigw';
 import { MAX_REQUEST_PAYLOAD_BYTES, type InvokeResult, type LambdaEmulator } from './emulator';
 import type { RouteSpec } from './template';
 
@@ -104,8 +104,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       });
     }
     const payload = body.length === 0 ? '{}' : body.toString('utf8');
+    let event: unknown;
     try {
-      JSON.parse(payload);
+      event = JSON.parse(payload);
     } catch (e) {
       return awsError(400, 'InvalidRequestContentException', {
         Type: 'User',
@@ -120,7 +121,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const clientContext = header(req, 'x-amz-client-context');
     if (invocationType === 'Event') {
       // Lambda queues asynchronous events; here a throttled event is dropped (the lifecycle event tells).
-      void emulator.invoke(name, payload, { requestId, ...(clientContext ? { clientContext } : {}) }).catch(() => undefined);
+      void emulator
+        .invokeEvent(name, event, { requestId, sizeBytes: body.length, ...(clientContext ? { clientContext } : {}) })
+        .catch(() => undefined);
       res.writeHead(202, { 'x-amzn-requestid': requestId }).end();
       return;
     }
@@ -129,7 +132,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     let result: InvokeResult;
     try {
-      result = await emulator.invoke(name, payload, { requestId, ...(clientContext ? { clientContext } : {}) });
+      // already parsed (to validate it): pass the value on rather than parse it again in the environment
+      result = await emulator.invokeEvent(name, event, { requestId, sizeBytes: body.length, ...(clientContext ? { clientContext } : {}) });
     } catch (e) {
       if (e instanceof NotFoundError) return awsError(404, 'ResourceNotFoundException', { Type: 'User', Message: e.message });
       if (e instanceof OffloadError && e.code === 'payload-too-large') {
@@ -190,7 +194,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
     let result: InvokeResult | 'timeout';
     try {
-      result = await Promise.race([emulator.invoke(route.functionName, JSON.stringify(event)), integrationTimeout]);
+      result = await Promise.race([
+        emulator.invokeEvent(route.functionName, event, { requestId: randomUUID(), sizeBytes: eventJsonBytes(event) }),
+        integrationTimeout,
+      ]);
     } catch (e) {
       if (e instanceof OffloadError && e.code === 'payload-too-large') {
         return fail(413, 'payload-too-large', `the event for ${route.functionName} exceeds Lambda's 6 MB request limit (binary bodies grow by a third in base64)`);

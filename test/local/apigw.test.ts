@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromResultV2, isTextContentType, MalformedResultError, RouteTable, toEventV2 } from '../../local/apigw';
+import { eventJsonBytes, fromResultV2, isTextContentType, MalformedResultError, RouteTable, toEventV2 } from '../../local/apigw';
 import type { RouteSpec } from '../../local/template';
 
 const route = (routeKey: string, functionName = routeKey): RouteSpec => {
@@ -106,6 +106,17 @@ describe('toEventV2', () => {
     const empty = toEventV2({ ...base, body: Buffer.alloc(0) }, match, { apiId: 'a', accountId: '0', requestId: 'r', timeEpoch: 0 });
     expect(empty).not.toHaveProperty('body');
     expect(empty.isBase64Encoded).toBe(false);
+  });
+
+  it('measures the JSON size of an event without serialising its body', () => {
+    const ctx = { apiId: 'a', accountId: '0', requestId: 'r', timeEpoch: 0 };
+    const events = [
+      toEventV2({ ...base, body: Buffer.from('{"quote":"\\"é\\n"}') }, match, ctx),
+      toEventV2({ ...base, headers: { 'content-type': 'image/png' }, body: Buffer.from([1, 2, 3, 250]) }, match, ctx),
+      toEventV2({ ...base, body: Buffer.alloc(0) }, match, ctx),
+    ];
+
+    for (const event of events) expect(eventJsonBytes(event)).toBe(Buffer.byteLength(JSON.stringify(event)));
   });
 
   it('treats text-like content types as text and everything else as binary', () => {

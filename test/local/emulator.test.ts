@@ -138,6 +138,16 @@ describe('execution environments', () => {
     expect(ok(await em.invoke('cb', '{"x":true}'))).toEqual({ via: 'callback', got: { x: true } });
   });
 
+  it('invokeEvent hands the event over as a value, and checks its size like invoke', async () => {
+    const { em } = emulator([echo()]);
+    const event = { nested: { list: [1, 2.5, 'three', null, true] }, text: 'é\n' };
+
+    const r = ok(await em.invokeEvent('echo', event));
+
+    expect(r.event).toEqual(event);
+    await expect(em.invokeEvent('echo', { data: 'x'.repeat(7 * 1024 * 1024) })).rejects.toMatchObject({ code: 'payload-too-large' });
+  });
+
   it('returns a handler undefined result as null', async () => {
     const { em } = emulator([echo()]);
 
