@@ -43,6 +43,7 @@ type Request = BackendName | 'auto';
 
 let state: { request: Request; promise: Promise<BackendName> } | undefined;
 let active: BackendName | null = null;
+let skipped: { name: BackendName; reason: string }[] = [];
 
 /**
  * Selects and initialises the tfjs backend (see the module comment for the
@@ -74,6 +75,14 @@ export function currentBackend(): BackendName | null {
   return active;
 }
 
+/**
+ * The faster backends the last automatic selection passed over, and why
+ * (e.g. tfjs-node not installed); empty when one was forced or the first worked.
+ */
+export function skippedBackends(): ReadonlyArray<{ name: BackendName; reason: string }> {
+  return skipped;
+}
+
 function parseRequest(raw: string | undefined): Request {
   const value = raw?.trim().toLowerCase();
   if (!value) return 'auto';
@@ -88,9 +97,16 @@ async function select(request: Request): Promise<BackendName> {
 }
 
 async function selectBackend(request: Request): Promise<BackendName> {
+  skipped = [];
   if (request === 'auto') {
+    const passed: { name: BackendName; reason: string }[] = [];
     for (const name of BACKEND_NAMES) {
-      if ((await tryStart(name)) === null) return name;
+      const problem = await tryStart(name);
+      if (problem === null) {
+        skipped = passed;
+        return name;
+      }
+      passed.push({ name, reason: problem });
     }
     // unreachable in practice: the cpu backend is bundled with @tensorflow/tfjs
     throw new OffloadError('backend-unavailable', 'no tfjs backend could start (tensorflow, wasm and cpu all failed)');
@@ -109,8 +125,7 @@ async function tryStart(name: BackendName): Promise<string | null> {
       return startTensorflow();
     case 'wasm':
       return startWasm();
-    case 'cpu':
-    {
+    case 'cpu': {
       const { ok, reason } = await setBackend('cpu');
       return ok ? null : `the cpu backend failed to initialise${because(reason)}`;
     }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OffloadError } from '../../core/errors';
-import { currentBackend, initBackend } from '../../models/backend';
+import { currentBackend, initBackend, skippedBackends } from '../../models/backend';
 
 // The tests share one process and run in order: the wasm backend can only be
 // pointed at a folder before it first initialises, so the bad-folder case comes first.
@@ -46,6 +46,8 @@ describe('initBackend', () => {
     expect(name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(currentBackend()).toBe('wasm');
+    expect(skippedBackends().map((s) => s.name)).toEqual(['tensorflow']);
+    expect(skippedBackends()[0]!.reason).toMatch(/@tensorflow\/tfjs-node is not installed/);
     // 4×4 input of ones, 3×3 kernel of ones over 2 channels, zero padding: corners 8, edges 12, inside 18
     expect(sumOfConv()).toBe(4 * 8 + 8 * 12 + 4 * 18);
   });
