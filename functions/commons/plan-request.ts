@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DTYPES, OBJECTIVES, RadioSchema } from '../../core/scenario';
 import { NETWORK_PRESET_NAMES } from '../../core/presets';
 import { parseWith } from '../../core/validation';
+import { ValidationError } from '../../core/errors';
 
 const finiteNonNegative = z.number().finite().min(0, 'must be >= 0');
 const positive = z.number().finite().gt(0, 'must be > 0');
@@ -90,5 +91,16 @@ export type InlineDevice = z.infer<typeof InlineDeviceSchema>;
  * parsePlanRequest({ model: 'mobilenetv2', device: 'flagship-phone', network: '4g' });
  */
 export function parsePlanRequest(input: unknown): PlanRequest {
-  return parseWith(PlanRequestSchema, input);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError('body', `must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+  }
+  try {
+    return parseWith(PlanRequestSchema, input);
+  } catch (err) {
+    // A problem with the body as a whole (an unknown top-level field) has no field path of its own.
+    if (err instanceof ValidationError && err.field === '(input)') {
+      throw new ValidationError('body', err.message.replace(/^\(input\): /, ''), err);
+    }
+    throw err;
+  }
 }

@@ -184,6 +184,8 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
       [{ ...request, device: 'toaster' }, 'device: unknown device class "toaster"'],
       [{ ...request, dtype: 'float64' }, 'dtype: unknown dtype "float64"'],
       [{ network: 'wifi', device: 'flagship-phone' }, 'model: required'],
+      [{ ...request, objectiv: 'latency' }, 'body: Unrecognized key: "objectiv"'],
+      [[request], 'body: must be a JSON object, got an array'],
     ];
     for (const [body, message] of cases) {
       const res = await post(body);
