@@ -23,7 +23,14 @@ export interface ZooEntry {
   inputShape: [number, number, number];
   /** The published parameter count the zoo test checks against (see test/models/params.test.ts), null for the tiny nets. */
   publishedParams: number | null;
-  /** Builds the network with deterministic seeded weights; `inputSize` builds it at a reduced spatial size. */
+  /**
+   * Builds the network with deterministic seeded weights (models/init.ts; default seed 1).
+   * `inputSize` builds it at another spatial size (height = width): AlexNet (≥ 63), VGG16 (≥ 32)
+   * and tinychain flatten their last feature map into the first dense layer, so their parameter
+   * count follows the size (torchvision's adaptive average pool, the identity at 224, is left out);
+   * ResNet-50, MobileNetV2, GoogLeNet (≥ 32) and tinydag end in global average pooling and keep theirs.
+   * Outputs are logits (no softmax). Throws ValidationError for a size the architecture cannot take.
+   */
   build(opts?: BuildOptions): tf.LayersModel;
 }
 
