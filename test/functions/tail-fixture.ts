@@ -26,10 +26,10 @@ export interface SlicedFixture {
 }
 
 /** Builds, slices and uploads; returns what a test needs to call the tail and check its answer. */
-export async function uploadSlicedTail(s3: S3Client, bucket: string, name: ZooName, cut: number, batch = 1): Promise<SlicedFixture> {
+export async function uploadSlicedTail(s3: S3Client, bucket: string, name: ZooName, cut: number, batch = 1, maxCrossing = 1): Promise<SlicedFixture> {
   await initBackend();
   const full = ZOO[name].build({ seed: 7 });
-  const analysis = analyzeModel(full, { name });
+  const analysis = analyzeModel(full, { name, maxCrossing });
   const { head, tail, crossing } = splitModel(full, analysis, cut);
   if (!tail) throw new Error(`cut ${cut} has no tail`);
   const x = tf.randomUniform([batch, ...analysis.inputShape], -1, 1, 'float32', 11);

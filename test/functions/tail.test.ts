@@ -206,6 +206,23 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     expectCorrectOutput(res, dag);
   });
 
+  it('a tail whose cut crosses several tensors takes them all, in any order', async () => {
+    const { ZOO } = await import('../../models/zoo');
+    const { analyzeModel } = await import('../../models/graph');
+    const analysis = analyzeModel(ZOO.tinydag.build({ seed: 7 }), { name: 'tinydag', maxCrossing: 3 });
+    const multi = analysis.candidates.find((c) => c.crossing.length >= 2);
+    expect(multi).toBeDefined();
+    const fx = await uploadSlicedTail(s3, BUCKET, 'tinydag', multi?.cut as number, 1, 3);
+    const handler = createTailHandler(new TailRuntime({ env: tailEnv(fx) }));
+    const reversed = [...fx.headOutputs].reverse();
+    const res = (await handler(inferEvent(fx, encodeTensors(reversed)), lambdaContext())) as Result;
+    expectCorrectOutput(res, fx);
+    // one of them missing is a 400 naming it
+    const partial = (await handler(inferEvent(fx, encodeTensors(fx.headOutputs.slice(1))), lambdaContext())) as Result;
+    expect(partial.statusCode).toBe(400);
+    expect((jsonOf(partial) as { message: string }).message).toContain(`missing "${fx.headOutputs[0]?.name}"`);
+  });
+
   it('answers 503 with a clear log line when its artifact is missing, and retries init on the next invocation', async () => {
     // Prepare: a function whose artifact has not been uploaded
     const fx = { model: 'tinychain', cut: 3 };
