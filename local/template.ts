@@ -356,6 +356,7 @@ class Discovery {
     const props = res.Properties ?? {};
     const where = `${stack.path.join('/')}/${logicalId}`;
     const runtime = typeof props.Runtime === 'string' ? props.Runtime : '';
+    if (props.PackageType === 'Image') return { reason: 'container image function: needs Docker, which the emulator does not use' };
     if (!runtime.startsWith('nodejs')) return { reason: `runtime ${runtime || '(none)'} is not Node.js` };
     if (typeof props.Handler !== 'string') return { reason: 'no Handler' };
     const codeDir = this.codeDir(res);

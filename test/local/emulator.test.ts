@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { LambdaEmulator, type EmulatorOptions, type FunctionConfig, type InvokeResult, type LifecycleEvent } from '../../local/emulator';
@@ -130,6 +132,41 @@ describe('execution environments', () => {
     const { em } = emulator([{ name: 'cjs', handler: 'index.handler', codeDir: resolve(HANDLERS, 'commonjs') }]);
 
     expect(ok(await em.invoke('cjs', '{"a":1}'))).toMatchObject({ format: 'commonjs', event: { a: 1 } });
+  });
+
+  it('merges layers into a local /opt: later layers win, NODE_PATH and /opt paths point into it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'offload-layers-'));
+    try {
+      const first = join(root, 'first');
+      const second = join(root, 'second');
+      mkdirSync(join(first, 'nodejs/node_modules/layer-greeting'), { recursive: true });
+      writeFileSync(join(first, 'nodejs/node_modules/layer-greeting/index.js'), "module.exports = 'hello from a layer';");
+      mkdirSync(join(first, 'data'), { recursive: true });
+      writeFileSync(join(first, 'data/info.txt'), 'first');
+      mkdirSync(join(second, 'data'), { recursive: true });
+      writeFileSync(join(second, 'data/info.txt'), 'second');
+      const { em } = emulator([
+        {
+          name: 'layered',
+          handler: 'index.layer',
+          codeDir: resolve(HANDLERS, 'commonjs'),
+          layerDirs: [first, second],
+          environment: { LAYER_DATA: '/opt/data' },
+        },
+      ]);
+
+      const r = ok(await em.invoke('layered', '{}'));
+
+      expect(r.greeting).toBe('hello from a layer');
+      expect(r.data).toBe('second');
+      const optDir = String(r.dataDir).replace(/\/data$/, '');
+      expect(optDir).not.toBe('/opt');
+      expect(existsSync(optDir)).toBe(true);
+      await em.close();
+      expect(existsSync(optDir)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('runs callback-style handlers', async () => {

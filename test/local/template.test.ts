@@ -52,6 +52,8 @@ describe('discoverApp on a hand-written assembly (root stack, nested stack, seco
   it('finds the code of a function without asset metadata through the asset manifest (S3Key hash)', () => {
     const cjs = discover().functions.find((f) => f.logicalId === 'CjsFn1234ABCD');
     expect(cjs?.codeDir).toBe(join(HANDLERS, 'commonjs'));
+    // its layer's asset, found through the LayerVersion's metadata
+    expect(cjs?.layerDirs).toEqual([join(HANDLERS, 'commonjs')]);
   });
 
   it('resolves Ref, GetAtt, Join, Sub, Select/Split, If, FindInMap, ImportValue, nested outputs and parameters', () => {
@@ -117,7 +119,10 @@ describe('discoverApp on a hand-written assembly (root stack, nested stack, seco
       ['AWS::S3::Bucket', 'root-artifacts82dd59a1'],
       ['AWS::DynamoDB::Table', 'offload-dev-registry'],
     ]);
-    expect(app.skipped).toEqual([{ stackPath: ['Root'], logicalId: 'PyFn99999999', reason: 'runtime python3.12 is not Node.js' }]);
+    expect(app.skipped).toEqual([
+      { stackPath: ['Root'], logicalId: 'PyFn99999999', reason: 'runtime python3.12 is not Node.js' },
+      { stackPath: ['Root'], logicalId: 'ImageFnABCDEF01', reason: expect.stringMatching(/^container image function/) },
+    ]);
     expect(app.stacks.map((s) => s.templateFile)).toEqual(['Root.template.json', 'RootModelM.nested.template.json', 'Other.template.json']);
   });
 
