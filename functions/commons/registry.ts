@@ -16,6 +16,7 @@
  * | `seq`       | N      | per-instance write counter; every write is conditional on it growing, so a retried or reordered write never overwrites a newer state |
  * | `startedAt` | N      | epoch ms the environment registered |
  * | `initMs`    | N      | how long its init (artifact download + model build) took |
+ * | `coldStartMs` | N    | process start → ready, when init ran at module load: the function's measured cold start (minus sandbox creation) |
  * | `lastSeen`  | N      | epoch ms of its latest write |
  * | `busyUntil` | N      | epoch ms after which a `busy` mark no longer counts (the invocation's deadline) |
  * | `expiresAt` | N      | epoch SECONDS; the table's TTL attribute |
@@ -60,6 +61,7 @@ export const RegistryItemSchema = z.object({
   seq: z.number().int().nonnegative(),
   startedAt: z.number().optional(),
   initMs: z.number().optional(),
+  coldStartMs: z.number().nonnegative().optional(),
   lastSeen: z.number(),
   busyUntil: z.number().optional(),
   expiresAt: z.number(),
@@ -109,6 +111,7 @@ export class InstanceRegistrar {
   private running: Promise<void> | undefined;
   private startedAt: number | undefined;
   private initMs: number | undefined;
+  private coldStartMs: number | undefined;
 
   constructor(opts: InstanceRegistrarOptions) {
     this.opts = opts;
@@ -118,9 +121,10 @@ export class InstanceRegistrar {
   }
 
   /** Registers the instance (idle) after a successful init. */
-  register(info: { initMs: number }): Promise<void> {
+  register(info: { initMs: number; coldStartMs?: number }): Promise<void> {
     this.startedAt = this.now();
     this.initMs = info.initMs;
+    this.coldStartMs = info.coldStartMs;
     return this.write('idle', undefined);
   }
 
@@ -203,6 +207,10 @@ export class InstanceRegistrar {
       sets.push('initMs = if_not_exists(initMs, :initMs)');
       values[':initMs'] = this.initMs;
     }
+    if (this.coldStartMs !== undefined) {
+      sets.push('coldStartMs = if_not_exists(coldStartMs, :coldStartMs)');
+      values[':coldStartMs'] = this.coldStartMs;
+    }
     try {
       await client.send(
         new UpdateCommand({
@@ -228,6 +236,15 @@ export interface FunctionFleet {
   inFlight: number;
   /** Live instances (within the keep-alive). */
   instances: number;
+  /** Median measured cold start of the function's instances (live or not, within the TTL horizon), ms. */
+  coldStartMs?: number;
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /**
@@ -236,6 +253,16 @@ export interface FunctionFleet {
  */
 export function summariseFleet(items: readonly RegistryItem[], now: number, keepAliveMs: number): Map<number, FunctionFleet> {
   const out = new Map<number, FunctionFleet>();
+  // Cold-start measurements outlive their instances (a reaped instance still measured its start);
+  // the TTL horizon bounds how old a measurement may be.
+  const colds = new Map<number, number[]>();
+  for (const item of items) {
+    if (item.coldStartMs === undefined || now - item.lastSeen > TTL_SECONDS * 1000) continue;
+    colds.set(item.cut, [...(colds.get(item.cut) ?? []), item.coldStartMs]);
+  }
+  for (const [cut, values] of colds) {
+    out.set(cut, { idleWarm: 0, inFlight: 0, instances: 0, coldStartMs: median(values) });
+  }
   for (const item of items) {
     if (now - item.lastSeen > keepAliveMs) continue;
     const entry = out.get(item.cut) ?? { idleWarm: 0, inFlight: 0, instances: 0 };

@@ -140,7 +140,8 @@ export function assembleScenario(input: AssembleInput): Scenario {
       inFlight,
       limit: fn.reservedConcurrency,
       name: fn.name,
-      ...(fn.coldStartMs === undefined ? {} : { coldStartMs: fn.coldStartMs }),
+      // A configured value wins over the registry's measurement, which wins over the weight formula.
+      ...((fn.coldStartMs ?? live?.coldStartMs) === undefined ? {} : { coldStartMs: fn.coldStartMs ?? live?.coldStartMs }),
     };
   }
   const constraints = {

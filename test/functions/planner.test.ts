@@ -7,7 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
 import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
-import { createRegistryTable, InstanceRegistrar } from '../../functions/commons/registry';
+import { createRegistryTable, InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { manifestKey } from '../../functions/commons/catalogue';
 import type { CatalogueEntry } from '../../functions/commons/catalogue';
@@ -162,6 +162,19 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     const third = jsonOf(await post(request)) as PlanResponse;
     expect(third.cut).toBe(2);
     await reg.markBusy(Date.now() + 60_000); // leave it busy: later tests must not see a warm cut 2 by accident
+  });
+
+  it('uses the cold start its instances measured, even after they were reaped', async () => {
+    // Prepare: an instance of cut 0 that measured 1234 ms and went quiet 6 minutes ago (past the keep-alive)
+    const now = Date.now();
+    await putRegistryItem(doc, TABLE, {
+      fn: 'tinychain#0', instance: 'reaped-0', model: MODEL, cut: 0, state: 'idle', inFlight: 0, seq: 2,
+      coldStartMs: 1234, lastSeen: now - 6 * 60_000, busyUntil: 0, expiresAt: Math.floor(now / 1000) + 3600,
+    });
+    const record = jsonOf(await post(request)) as PlanResponse;
+    const row0 = record.candidates.find((c) => c.cut === 0);
+    expect(record.fleet['0']).toMatchObject({ idleWarm: 0, inFlight: 0 });
+    expect(row0).toMatchObject({ pCold: 1, coldStartMs: 1234, coldMs: 1234 });
   });
 
   it('treats a function at its reserved concurrency as throttled', async () => {

@@ -150,6 +150,14 @@ describe('summariseFleet', () => {
     expect(summariseFleet([base], 5001, 60_000).get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
   });
 
+  it('reports the median measured cold start per cut, from reaped instances too, within the TTL horizon', () => {
+    const measured = (instance: string, coldStartMs: number, lastSeen: number): RegistryItem => ({ ...base, instance, state: 'idle', coldStartMs, lastSeen });
+    const now = 10 * 60_000;
+    const items = [measured('a', 900, now - 1000), measured('b', 700, now - 8 * 60_000), measured('c', 800, now - 9 * 60_000), measured('old', 5, now - 2 * 3600_000)];
+    const fleet = summariseFleet(items, now, 5 * 60_000).get(1);
+    expect(fleet).toEqual({ idleWarm: 1, inFlight: 0, instances: 1, coldStartMs: 800 });
+  });
+
   it('drops an instance past the keep-alive', () => {
     expect(summariseFleet([{ ...base, state: 'idle' }], 1000 + 60_001, 60_000).size).toBe(0);
   });

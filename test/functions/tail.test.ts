@@ -287,6 +287,14 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       const res = (await handler(inferEvent(chain, encodeTensors(chain.headOutputs)), lambdaContext())) as Result;
       expectCorrectOutput(res, chain);
       expect(res.headers?.['x-offload-cold']).toBe('true');
+      // init began at module load, so the registry records process start → ready as the measured cold start
+      // (the registry writes travel in the background, so wait for them to land)
+      await vi.waitFor(async () => {
+        const key = { fn: fleetKey('tinychain', 2), instance: res.headers?.['x-offload-instance'] as string };
+        const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+        expect(item?.state).toBe('idle');
+        expect(item?.coldStartMs).toBeGreaterThanOrEqual(item?.initMs as number);
+      });
     } finally {
       for (const [key, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[key];
