@@ -29,7 +29,9 @@
  * pooling or activation layer (a few FLOPs, a smaller output, no weights)
  * absorb the cut just before it, which strict dominance would keep.
  * The relation is acyclic (equal pairs are broken by headFlops, then by cut),
- * so at least one cut besides 0 survives whenever one survives step 2.
+ * so some candidate is always undominated. That may be cut 0 alone: when the
+ * layers before every other cut hold no weights and grow the data, offloading
+ * the raw input is never worse, and no other tail is deployed.
  */
 import type { Manifest } from '../core/manifest';
 

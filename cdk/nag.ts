@@ -15,6 +15,17 @@ function logicalId(c: IConstruct): string {
   return Stack.of(element).getLogicalId(element);
 }
 
+/**
+ * `appliesTo` for "every object under `prefix` of the artifact bucket". In a
+ * nested stack the bucket ARN reaches the role as a parameter
+ * (`referenceto…ModelStoreBucket…Arn`) once references are resolved, so both
+ * spellings of the bucket are accepted; the prefix must match exactly.
+ */
+function bucketObjects(bucketId: string, prefix: string): { regex: string } {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return { regex: `/^Resource::<(${bucketId}\\.Arn|referenceto[A-Za-z0-9]*${bucketId.replace(/[0-9A-F]{8}$/, '')}[A-Za-z0-9]*Arn)>\\/${escaped}\\*$/g` };
+}
+
 /** Adds the app's suppressions to `stack` and its nested stacks. */
 export function addNagSuppressions(stack: OffloadStack): void {
   const bucketId = logicalId(stack.store.bucket);
@@ -40,7 +51,7 @@ export function addNagSuppressions(stack: OffloadStack): void {
     {
       id: 'AwsSolutions-IAM5',
       reason: 'The planner reads optional per-model cloud profiles (models/<model>/profiles/*), one prefix per deployed model.',
-      appliesTo: stack.deployment.models.map((m) => `Resource::<${bucketId}.Arn>/models/${m.model}/profiles/*`),
+      appliesTo: stack.deployment.models.map((m) => bucketObjects(bucketId, `models/${m.model}/profiles/`)),
     },
   ]);
   for (const tail of stack.fleet.functions) {
@@ -49,7 +60,7 @@ export function addNagSuppressions(stack: OffloadStack): void {
       {
         id: 'AwsSolutions-IAM5',
         reason: 'A tail reads every object of its own artifact prefix (model.json plus weight shards whose names only the export knows).',
-        appliesTo: [`Resource::<${bucketId}.Arn>/${tail.spec.artifactPrefix}*`],
+        appliesTo: [bucketObjects(bucketId, tail.spec.artifactPrefix)],
       },
     ]);
   }

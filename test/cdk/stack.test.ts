@@ -1,0 +1,310 @@
+/**
+ * Template assertions for the default deployment (wasm tails, `sync` upload)
+ * of two real exports (tinychain: a chain; tinydag: residual and inception
+ * blocks), synthesised with the real handlers and cdk-nag.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { selectDefaultCuts } from '../../cdk/cuts';
+import { REGISTRY_KEYS } from '../../cdk/constructs/registry';
+import { CATALOG_FILE_NAME, parseCatalog } from '../../core/catalog';
+import { createRegistryTable } from '../../functions/commons/registry';
+import { exportZoo, nagErrors, paramMatching, resourcesOf, synth, tempDir, type Synthesized } from './helpers';
+
+let s: Synthesized;
+let exportDir: string;
+
+beforeAll(async () => {
+  exportDir = tempDir('export');
+  await exportZoo(exportDir, ['tinychain', 'tinydag']);
+  s = synth({ exportDir, models: 'tinychain,tinydag' });
+});
+
+const tailsOf = (model: string) => s.deployment.models.find((m) => m.model === model)!.tails;
+
+describe('structure', () => {
+  it('puts each model’s tails in its own nested stack and everything else in the root', () => {
+    expect([...s.nested.keys()].sort()).toEqual(['Tails-tinychain', 'Tails-tinydag']);
+    s.root.resourceCountIs('AWS::CloudFormation::Stack', 2);
+    s.root.resourceCountIs('AWS::Lambda::Function', 1); // the planner
+    for (const m of s.deployment.models) {
+      s.nested.get(`Tails-${m.model}`)!.resourceCountIs('AWS::Lambda::Function', m.tails.length);
+    }
+  });
+
+  it('deploys exactly the cuts of the default rule, cut 0 included', () => {
+    for (const m of s.deployment.models) {
+      const expected = selectDefaultCuts(m.manifest).cuts;
+      expect(m.tails.map((t) => t.cut)).toEqual(expected);
+      expect(expected[0]).toBe(0);
+      const names = Object.values(resourcesOf(s.nested.get(`Tails-${m.model}`)!, 'AWS::Lambda::Function')).map((f) => f.Properties['FunctionName']);
+      expect(names.sort()).toEqual(expected.map((c) => `offload-${m.model}-${c}`).sort());
+    }
+  });
+
+  it('has no unsuppressed cdk-nag (AwsSolutions) error in any stack', () => {
+    // The root stack's artifact carries the annotations of its nested stacks' constructs too.
+    expect(nagErrors(s.stack)).toEqual([]);
+  });
+});
+
+describe('model store', () => {
+  it('is encrypted, private, not versioned, and retained', () => {
+    s.root.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        VersioningConfiguration: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('denies requests without TLS and below TLS 1.2', () => {
+    const statements = Object.values(resourcesOf(s.root, 'AWS::S3::BucketPolicy')).flatMap(
+      (p) => (p.Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+    );
+  });
+
+  it('has no BucketDeployment with the default sync upload', () => {
+    s.root.resourceCountIs('Custom::CDKBucketDeployment', 0);
+  });
+});
+
+describe('registry', () => {
+  it('is on-demand with TTL on expiresAt, keyed by function and instance, with the byModel index', () => {
+    s.root.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'fn', KeyType: 'HASH' },
+        { AttributeName: 'instance', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byModel',
+          KeySchema: [
+            { AttributeName: 'model', KeyType: 'HASH' },
+            { AttributeName: 'fn', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('matches the table the functions create for tests and the local stack (functions/commons/registry.ts)', async () => {
+    // Prepare: capture the CreateTable request the handlers' own helper sends.
+    let input: Record<string, unknown> | undefined;
+    const client = { send: async (cmd: { input: Record<string, unknown> }) => void (input = cmd.input) } as unknown as DynamoDBClient;
+    await createRegistryTable(client, 't');
+    const table = Object.values(resourcesOf(s.root, 'AWS::DynamoDB::Table'))[0]!.Properties;
+    // Assess: same keys, attribute types and index.
+    expect(input!['KeySchema']).toEqual(table['KeySchema']);
+    expect(new Set(input!['AttributeDefinitions'] as unknown[])).toEqual(new Set(table['AttributeDefinitions'] as unknown[]));
+    const gsi = (input!['GlobalSecondaryIndexes'] as { IndexName: string; KeySchema: unknown }[])[0]!;
+    const cdkGsi = (table['GlobalSecondaryIndexes'] as { IndexName: string; KeySchema: unknown }[])[0]!;
+    expect(gsi.IndexName).toBe(REGISTRY_KEYS.modelIndex);
+    expect(gsi.KeySchema).toEqual(cdkGsi.KeySchema);
+  });
+});
+
+describe('tail functions', () => {
+  it('run nodejs22.x from index.mjs with size, timeout, reserved concurrency and the CONTRACTS environment', () => {
+    for (const m of s.deployment.models) {
+      const t = s.nested.get(`Tails-${m.model}`)!;
+      const bucketRef = paramMatching(t, /ModelStoreBucket.*Ref$/);
+      const tableRef = paramMatching(t, /RegistryTable.*Ref$/);
+      for (const tail of m.tails) {
+        t.hasResourceProperties('AWS::Lambda::Function', {
+          FunctionName: `offload-${m.model}-${tail.cut}`,
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          MemorySize: 3008,
+          Timeout: 30,
+          ReservedConcurrentExecutions: 10,
+          Environment: {
+            Variables: {
+              MODEL_NAME: m.model,
+              CUT: String(tail.cut),
+              ARTIFACT_BUCKET: { Ref: bucketRef },
+              ARTIFACT_PREFIX: `models/${m.model}/tails/${tail.cut}/`,
+              REGISTRY_TABLE: { Ref: tableRef },
+              OFFLOAD_BACKEND: 'wasm',
+              OFFLOAD_WASM_DIR: '/var/task',
+            },
+          },
+        });
+      }
+    }
+  });
+
+  it('share ONE bundled asset holding index.mjs and the tfjs-backend-wasm binaries', () => {
+    const paths = new Set<unknown>();
+    for (const t of s.nested.values()) {
+      for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) paths.add(f.Metadata?.['aws:asset:path']);
+    }
+    expect(paths.size).toBe(1);
+    const files = readdirSync(join(s.outdir, String([...paths][0])));
+    expect(files).toContain('index.mjs');
+    expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual([
+      'tfjs-backend-wasm-simd.wasm',
+      'tfjs-backend-wasm-threaded-simd.wasm',
+      'tfjs-backend-wasm.wasm',
+    ]);
+  });
+
+  it('each read only their own artifact prefix and write only their own registry items', () => {
+    for (const m of s.deployment.models) {
+      const t = s.nested.get(`Tails-${m.model}`)!;
+      const bucketArn = paramMatching(t, /ModelStoreBucket.*Arn$/);
+      const tableArn = paramMatching(t, /RegistryTable.*Arn$/);
+      const roles = resourcesOf(t, 'AWS::IAM::Role');
+      for (const tail of m.tails) {
+        const role = Object.values(roles).find((r) => r.Properties['Description'] === `Execution role of ${tail.functionName}`)!;
+        const policies = role.Properties['Policies'] as { PolicyDocument: { Statement: Record<string, unknown>[] } }[];
+        expect(policies).toHaveLength(1);
+        expect(role.Properties['ManagedPolicyArns']).toBeUndefined();
+        const statements = policies[0]!.PolicyDocument.Statement;
+        const prefix = `models/${m.model}/tails/${tail.cut}/`;
+        expect(statements).toEqual([
+          expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow' }),
+          { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ Ref: bucketArn }, `/${prefix}*`]] } },
+          { Action: 's3:ListBucket', Effect: 'Allow', Resource: { Ref: bucketArn }, Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } } },
+          {
+            Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+            Effect: 'Allow',
+            Resource: { Ref: tableArn },
+            Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`${m.model}#${tail.cut}`] } },
+          },
+        ]);
+      }
+    }
+  });
+
+  it('are each behind POST /infer/<model>/<cut>, IAM-authorized, through a payload 2.0 proxy integration', () => {
+    for (const m of s.deployment.models) {
+      const t = s.nested.get(`Tails-${m.model}`)!;
+      const fns = resourcesOf(t, 'AWS::Lambda::Function');
+      const integrations = resourcesOf(t, 'AWS::ApiGatewayV2::Integration');
+      const routes = Object.values(resourcesOf(t, 'AWS::ApiGatewayV2::Route'));
+      expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual(m.tails.map((x) => `POST /infer/${m.model}/${x.cut}`).sort());
+      for (const tail of m.tails) {
+        const route = routes.find((r) => r.Properties['RouteKey'] === `POST ${tail.route}`)!;
+        expect(route.Properties['AuthorizationType']).toBe('AWS_IAM');
+        const integrationId = ((route.Properties['Target'] as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1]).Ref;
+        const integration = integrations[integrationId]!.Properties;
+        expect(integration).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+        const fnId = (integration['IntegrationUri'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+        expect(fns[fnId]!.Properties['FunctionName']).toBe(tail.functionName);
+      }
+    }
+  });
+});
+
+describe('planner', () => {
+  const plannerFn = () => Object.values(resourcesOf(s.root, 'AWS::Lambda::Function'))[0]!;
+
+  it('runs nodejs22.x with the bucket, table and catalogue in its environment', () => {
+    s.root.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'offload-planner',
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 10,
+      Environment: {
+        Variables: {
+          ARTIFACT_BUCKET: { Ref: Match.stringLikeRegexp('^ModelStoreBucket') },
+          ARTIFACT_PREFIX: 'models/',
+          REGISTRY_TABLE: { Ref: Match.stringLikeRegexp('^RegistryTable') },
+          OFFLOAD_CATALOG_FILE: 'catalog.json',
+        },
+      },
+    });
+  });
+
+  it('has catalog.json beside its bundle, listing every deployed tail', () => {
+    const dir = join(s.outdir, String(plannerFn().Metadata?.['aws:asset:path']));
+    expect(existsSync(join(dir, 'index.mjs'))).toBe(true);
+    const catalog = parseCatalog(readFileSync(join(dir, CATALOG_FILE_NAME), 'utf8'));
+    expect(catalog).toEqual(s.deployment.catalog);
+    expect(catalog.models['tinydag']!.tails.map((t) => t.function)).toEqual(tailsOf('tinydag').map((t) => t.functionName));
+    expect(catalog.models['tinychain']!.tails[0]).toMatchObject({ cut: 0, route: '/infer/tinychain/0', reservedConcurrency: 10, provisionedConcurrency: 0 });
+  });
+
+  it('reads manifests, profiles and the registry, and writes nothing', () => {
+    const role = Object.values(resourcesOf(s.root, 'AWS::IAM::Role')).find((r) => r.Properties['Description'] === 'Execution role of offload-planner')!;
+    const statements = (role.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[])[0]!
+      .PolicyDocument.Statement;
+    const actions = statements.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+    expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject']);
+    const s3Resources = JSON.stringify(statements.find((st) => st.Action === 's3:GetObject')!.Resource);
+    for (const m of ['tinychain', 'tinydag']) {
+      expect(s3Resources).toContain(`/models/${m}/manifest.json`);
+      expect(s3Resources).toContain(`/models/${m}/profiles/*`);
+    }
+    expect(s3Resources).not.toContain('tails');
+    const ddb = JSON.stringify(statements.find((st) => Array.isArray(st.Action) && st.Action.includes('dynamodb:Query'))!.Resource);
+    expect(ddb).toContain('/index/byModel');
+  });
+
+  it('serves POST /plan and GET /models through one integration, IAM-authorized', () => {
+    const routes = Object.values(resourcesOf(s.root, 'AWS::ApiGatewayV2::Route'));
+    expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual(['GET /models', 'POST /plan']);
+    expect(new Set(routes.map((r) => r.Properties['AuthorizationType']))).toEqual(new Set(['AWS_IAM']));
+    expect(new Set(routes.map((r) => JSON.stringify(r.Properties['Target']))).size).toBe(1);
+  });
+});
+
+describe('API', () => {
+  it('is an HTTP API with an auto-deployed $default stage writing access logs', () => {
+    s.root.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    s.root.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('offers a client policy that grants execute-api:Invoke on the API’s routes only', () => {
+    const policy = Object.values(resourcesOf(s.root, 'AWS::IAM::ManagedPolicy'))[0]!;
+    const text = JSON.stringify(policy.Properties['PolicyDocument']);
+    expect(text).toContain('execute-api:Invoke');
+    for (const route of ['$default/POST/plan', '$default/GET/models', '$default/POST/infer/*']) expect(text).toContain(route);
+    s.root.hasOutput('*', { Value: { Ref: Match.stringLikeRegexp('^ApiClientPolicy') } });
+  });
+});
+
+describe('logs and alarms', () => {
+  const everyTemplate = () => [s.root, ...s.nested.values()];
+
+  it('gives every function its own log group with the configured retention', () => {
+    for (const t of everyTemplate()) {
+      const groups = resourcesOf(t, 'AWS::Logs::LogGroup');
+      for (const [, fn] of Object.entries(resourcesOf(t, 'AWS::Lambda::Function'))) {
+        const ref = ((fn.Properties['LoggingConfig'] as { LogGroup: { Ref: string } }).LogGroup).Ref;
+        expect(groups[ref]!.Properties).toEqual({ LogGroupName: `/aws/lambda/${String(fn.Properties['FunctionName'])}`, RetentionInDays: 14 });
+      }
+    }
+  });
+
+  it('alarms on throttles and on errors of every function', () => {
+    for (const t of everyTemplate()) {
+      const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+      for (const id of Object.keys(resourcesOf(t, 'AWS::Lambda::Function'))) {
+        const mine = alarms.filter((a) => JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: id } }]));
+        expect(mine.map((a) => a['MetricName']).sort()).toEqual(['Errors', 'Throttles']);
+        for (const a of mine) expect(a).toMatchObject({ Statistic: 'Sum', Threshold: 1, Period: 60, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      }
+    }
+  });
+});
