@@ -13,7 +13,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -235,6 +235,7 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
     this.nodeArgs = options.nodeArgs ?? [];
     for (const fc of options.functions) {
       if (this.functions.has(fc.name)) throw new OffloadError('invalid-input', `function ${fc.name} is defined twice`);
+      if (!existsSync(fc.codeDir)) throw new OffloadError('invalid-input', `function ${fc.name}: code directory ${fc.codeDir} does not exist`);
       const config = {
         name: fc.name,
         arn: fc.arn ?? `arn:aws:lambda:${this.region}:${this.accountId}:function:${fc.name}`,
@@ -534,6 +535,11 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
           }),
         );
       });
+      child.once('error', (err) => {
+        if (child.pid !== undefined) return;
+        clearTimeout(timer);
+        reject(new InitFailure({ errorType: 'Runtime.ExitError', errorMessage: `the environment process did not start: ${err.message}`, trace: [] }));
+      });
     });
     // the rejection is consumed by the invocation that awaits it
     environment.ready.catch(() => undefined);
@@ -563,7 +569,11 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
       resolveExited();
     });
     child.on('error', () => {
-      // spawn failures surface as 'exit'; nothing else to do
+      // A process that never started emits no 'exit': retire it here so close() does not wait for it.
+      if (child.pid !== undefined) return;
+      environment.state = 'dead';
+      this.remove(environment);
+      resolveExited();
     });
     child.send({
       type: 'init',

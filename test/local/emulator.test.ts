@@ -288,6 +288,20 @@ describe('errors, timeouts and crashes', () => {
     await until(() => em.pids().length === 0, 'the environment to go');
   });
 
+  it('refuses a missing code directory up front, and survives one that vanishes later', async () => {
+    expect(() => new LambdaEmulator({ functions: [echo({ codeDir: '/nonexistent/offload' })] })).toThrow(/code directory .* does not exist/);
+    const dir = mkdtempSync(join(tmpdir(), 'offload-vanishing-'));
+    const { em } = emulator([echo({ codeDir: dir })]);
+    rmSync(dir, { recursive: true });
+
+    const r = await em.invoke('echo', '{}');
+
+    expect(r).toMatchObject({ status: 'function-error', errorType: 'Runtime.ExitError' });
+    expect(r.status === 'function-error' && r.errorMessage).toMatch(/did not start/);
+    expect(em.pids()).toEqual([]);
+    await em.close(); // does not wait for a process that never started
+  });
+
   it('refuses a request payload over 6 MB before starting anything', async () => {
     const { em } = emulator([echo()]);
 
