@@ -36,6 +36,9 @@ export const CloudProfileFileSchema = z.object({
   layers: z.array(z.object({ name: z.string(), ms: z.number().nonnegative() })),
 });
 
+/** How long a missing cloud profile is remembered before S3 is asked again. */
+export const PROFILE_RETRY_MS = 60_000;
+
 /** The route of a tail function. */
 export function inferRoute(model: string, cut: number): string {
   return `/infer/${model}/${cut}`;
@@ -44,7 +47,7 @@ export function inferRoute(model: string, cut: number): string {
 /** Reads manifests (and cloud profiles) once per warm instance. */
 export class Catalogue {
   private readonly manifests = new Map<string, Promise<Manifest>>();
-  private readonly profiles = new Map<string, Promise<CloudProfile | undefined>>();
+  private readonly profiles = new Map<string, { at: number; profile: Promise<CloudProfile | undefined> }>();
 
   constructor(
     private readonly s3: S3Client,
@@ -89,16 +92,19 @@ export class Catalogue {
     return hit;
   }
 
-  /** The model's cloud profile aligned with its manifest, or undefined (→ FLOPs-derived times). */
-  cloudProfile(model: string, manifest: Manifest): Promise<CloudProfile | undefined> {
-    let hit = this.profiles.get(model);
-    if (!hit) {
-      hit = getJsonObject(this.s3, this.bucket, cloudProfileKey(model))
-        .then((raw) => alignProfile(CloudProfileFileSchema.parse(raw), manifest))
-        .catch(() => undefined); // absent or unreadable: derive from FLOPs (documented in scenario.ts)
-      this.profiles.set(model, hit);
-    }
-    return hit;
+  /**
+   * The model's cloud profile aligned with its manifest, or undefined (→ FLOPs-derived times).
+   * A found profile is kept; a miss is re-checked after {@link PROFILE_RETRY_MS}, so a
+   * profile uploaded after the planner started is picked up without a redeploy.
+   */
+  async cloudProfile(model: string, manifest: Manifest, now = Date.now()): Promise<CloudProfile | undefined> {
+    const hit = this.profiles.get(model);
+    if (hit && ((await hit.profile) !== undefined || now - hit.at < PROFILE_RETRY_MS)) return hit.profile;
+    const profile = getJsonObject(this.s3, this.bucket, cloudProfileKey(model))
+      .then((raw) => alignProfile(CloudProfileFileSchema.parse(raw), manifest))
+      .catch(() => undefined); // absent or unreadable: derive from FLOPs (documented in scenario.ts)
+    this.profiles.set(model, { at: now, profile });
+    return profile;
   }
 
   /** `GET /models`: one entry per deployed model. */

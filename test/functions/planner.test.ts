@@ -3,13 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+type Result = APIGatewayProxyStructuredResultV2;
 import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
 import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
 import { createRegistryTable, InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
-import { manifestKey } from '../../functions/commons/catalogue';
+import { cloudProfileKey, manifestKey } from '../../functions/commons/catalogue';
 import type { CatalogueEntry } from '../../functions/commons/catalogue';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
@@ -175,6 +176,27 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     const row0 = record.candidates.find((c) => c.cut === 0);
     expect(record.fleet['0']).toMatchObject({ idleWarm: 0, inFlight: 0 });
     expect(row0).toMatchObject({ pCold: 1, coldStartMs: 1234, coldMs: 1234 });
+  });
+
+  it('takes cloud layer times from a profile in the export when there is one', async () => {
+    // Prepare: 10 ms per layer, measured at 1769 MB (one vCPU), the tails' memory
+    const layers = manifest.layers.map((l) => ({ name: l.name, ms: 10 }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: cloudProfileKey(MODEL), Body: JSON.stringify({ memoryMB: 1769, layers }) }));
+    try {
+      const record = jsonOf(await post(request)) as PlanResponse;
+      // cut 2 runs layers 2..6 in the cloud: 5 × 10 ms
+      expect(record.candidates.find((c) => c.cut === 2)?.tailMs).toBeCloseTo(50, 9);
+      expect(record.candidates.find((c) => c.cut === 0)?.tailMs).toBeCloseTo(70, 9);
+    } finally {
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: cloudProfileKey(MODEL) }));
+    }
+    // without it, the times are derived from FLOPs (8 GMAC/s + 0.05 ms per layer)
+    const derived = jsonOf(await createPlannerHandler(new PlannerRuntime({ env: await plannerEnv('derived', { [MODEL]: tinychainEntry }) }))(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }),
+      lambdaContext(),
+    ) as Result) as PlanResponse;
+    const expected = manifest.layers.slice(2).reduce((sum, l) => sum + (l.flops / 8e9) * 1000 + 0.05, 0);
+    expect(derived.candidates.find((c) => c.cut === 2)?.tailMs).toBeCloseTo(expected, 9);
   });
 
   it('treats a function at its reserved concurrency as throttled', async () => {
