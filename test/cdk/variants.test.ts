@@ -1,0 +1,96 @@
+/**
+ * Deployment options other than the default: the tfjs-node container image,
+ * BucketDeployment uploads, provisioned concurrency, alarm notifications,
+ * arm64, and splitting a model's tails over several nested stacks. Each must
+ * synthesise offline (no Docker) and pass cdk-nag.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { exportZoo, nagErrors, resourcesOf, synth, tempDir } from './helpers';
+
+let exportDir: string;
+beforeAll(async () => {
+  exportDir = tempDir('variants-export');
+  await exportZoo(exportDir, ['tinychain']);
+});
+
+describe('-c backend=tfjs-node', () => {
+  it('makes every tail a container image built from layers/tfjs-node, staged without Docker', () => {
+    // Act
+    const s = synth({ exportDir, models: 'tinychain', backend: 'tfjs-node' });
+    // Assess: image functions with the tensorflow backend; the planner stays a ZIP function.
+    const t = s.nested.get('Tails-tinychain')!;
+    const fns = Object.values(resourcesOf(t, 'AWS::Lambda::Function'));
+    expect(fns.length).toBe(s.deployment.models[0]!.tails.length);
+    for (const f of fns) {
+      expect(f.Properties).toMatchObject({ PackageType: 'Image', Environment: { Variables: { OFFLOAD_BACKEND: 'tensorflow' } } });
+      expect(f.Properties['Runtime']).toBeUndefined();
+      expect(String(f.Properties['FunctionName'])).toMatch(/-tfn$/);
+    }
+    s.root.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'offload-planner', Runtime: 'nodejs22.x' });
+    // One image asset whose context holds the Dockerfile, the image's package.json and the bundled handler.
+    const assets = JSON.parse(readFileSync(join(s.outdir, 'offload.assets.json'), 'utf8')) as {
+      dockerImages: Record<string, { source: { directory: string; platform?: string } }>;
+    };
+    const images = Object.values(assets.dockerImages);
+    expect(images).toHaveLength(1);
+    expect(images[0]!.source.platform).toBe('linux/amd64');
+    const ctx = join(s.outdir, images[0]!.source.directory);
+    expect(readdirSync(ctx).sort()).toEqual(['Dockerfile', 'index.mjs', 'package.json']);
+    const bundle = readFileSync(join(ctx, 'index.mjs'), 'utf8');
+    // tfjs stays external so that tfjs-node registers its backend with the tfjs the handler uses.
+    expect(bundle).toMatch(/from\s*"@tensorflow\/tfjs"/);
+    expect(JSON.parse(readFileSync(join(ctx, 'package.json'), 'utf8')).dependencies).toHaveProperty('@tensorflow/tfjs-node', '4.22.0');
+    expect(nagErrors(s.stack)).toEqual([]);
+  });
+});
+
+describe('-c upload=deployment', () => {
+  it('uploads each model’s export under models/<model>/ with a BucketDeployment that never prunes', () => {
+    const s = synth({ exportDir, models: 'tinychain', upload: 'deployment' });
+    s.root.hasResourceProperties('Custom::CDKBucketDeployment', {
+      DestinationBucketKeyPrefix: 'models/tinychain/',
+      Prune: false,
+      DestinationBucketName: { Ref: Match.stringLikeRegexp('^ModelStoreBucket') },
+    });
+    expect(nagErrors(s.stack)).toEqual([]);
+  });
+});
+
+describe('provisioned concurrency, alarm topic, arm64', () => {
+  it('routes a provisioned tail through its live alias, notifies the topic, and runs on arm64', () => {
+    const topicArn = 'arn:aws:sns:eu-west-1:123456789012:offload-alarms';
+    const s = synth({
+      exportDir,
+      models: 'tinychain',
+      architecture: 'arm64',
+      overrides: JSON.stringify({ alarms: { topicArn }, models: { tinychain: { cuts: [5], functions: { '5': { provisionedConcurrency: 2 } } } } }),
+    });
+    const t = s.nested.get('Tails-tinychain')!;
+    t.resourceCountIs('AWS::Lambda::Alias', 1);
+    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
+    const aliasId = Object.keys(resourcesOf(t, 'AWS::Lambda::Alias'))[0]!;
+    t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { Ref: aliasId } });
+    // Cut 0 has no provisioned concurrency: its route invokes the function itself.
+    t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cut0Function'), 'Arn'] } });
+    for (const a of Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'))) expect(a.Properties['AlarmActions']).toEqual([topicArn]);
+    for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) expect(f.Properties['Architectures']).toEqual(['arm64']);
+    expect(nagErrors(s.stack)).toEqual([]);
+  });
+});
+
+describe('tailsPerStack', () => {
+  it('splits a model’s tails over several nested stacks, in cut order', () => {
+    const s = synth({ exportDir, models: 'tinychain', overrides: JSON.stringify({ tailsPerStack: 2 }) });
+    const cuts = s.deployment.models[0]!.tails.map((t) => t.cut);
+    const ids = [...s.nested.keys()];
+    expect(ids).toEqual(['Tails-tinychain', 'Tails-tinychain-2', 'Tails-tinychain-3'].slice(0, Math.ceil(cuts.length / 2)));
+    const perStack = ids.map((id) =>
+      Object.values(resourcesOf(s.nested.get(id)!, 'AWS::Lambda::Function')).map((f) => Number(String(f.Properties['FunctionName']).split('-').pop())),
+    );
+    expect(perStack.flat()).toEqual(cuts);
+    expect(Math.max(...perStack.map((p) => p.length))).toBe(2);
+  });
+});

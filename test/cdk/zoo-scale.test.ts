@@ -1,0 +1,57 @@
+/**
+ * The whole zoo with its default cuts in one deployment: every stack stays
+ * under CloudFormation's 500-resource limit, by design (one nested stack per
+ * model). The manifests come from the real graph analysis of each zoo model;
+ * the tail files are small stand-ins (weights are not what is measured here).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectDefaultCuts } from '../../cdk/cuts';
+import type { Manifest } from '../../core/manifest';
+import { nagErrors, synth, tempDir, writeFixtureExport, type Synthesized } from './helpers';
+
+const ZOO_MODELS = ['alexnet', 'vgg16', 'resnet50', 'mobilenetv2', 'googlenet'] as const;
+const CFN_RESOURCE_LIMIT = 500;
+
+let s: Synthesized;
+const manifests = new Map<string, Manifest>();
+
+beforeAll(async () => {
+  const [{ ZOO }, { analyzeModel }, { initBackend }] = await Promise.all([
+    import('../../models/zoo/index'),
+    import('../../models/graph'),
+    import('../../models/backend'),
+  ]);
+  await initBackend();
+  const exportDir = tempDir('zoo');
+  for (const name of ZOO_MODELS) {
+    const model = ZOO[name].build();
+    manifests.set(name, writeFixtureExport(exportDir, analyzeModel(model, { name })));
+    model.dispose();
+  }
+  // The models of cdk/offload.config.json (the default deployment), default cuts.
+  s = synth({ exportDir });
+});
+
+describe('all zoo models, default cuts', () => {
+  it('deploys every model with the cuts of the default rule', () => {
+    expect(s.deployment.models.map((m) => m.model).sort()).toEqual([...ZOO_MODELS].sort());
+    for (const m of s.deployment.models) {
+      expect(m.tails.map((t) => t.cut)).toEqual(selectDefaultCuts(manifests.get(m.model)!).cuts);
+    }
+  });
+
+  it('keeps the root stack and every nested stack under 500 resources', () => {
+    const counts: Record<string, number> = { root: Object.keys(s.root.toJSON().Resources).length };
+    for (const [id, t] of s.nested) counts[id] = Object.keys(t.toJSON().Resources).length;
+    for (const [id, n] of Object.entries(counts)) expect(n, id).toBeLessThan(CFN_RESOURCE_LIMIT);
+    // One nested stack per model (none of the zoo models has more tails than tailsPerStack).
+    expect(Object.keys(counts).length).toBe(ZOO_MODELS.length + 1);
+    const tails = s.deployment.models.reduce((n, m) => n + m.tails.length, 0);
+    expect(tails).toBeGreaterThan(ZOO_MODELS.length); // more than the cloud-only cuts
+    console.log(`zoo deployment: ${tails} tail functions; resources per stack ${JSON.stringify(counts)}`);
+  });
+
+  it('passes cdk-nag', () => {
+    expect(nagErrors(s.stack)).toEqual([]);
+  });
+});
