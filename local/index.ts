@@ -10,7 +10,7 @@ export * from './template';
 export * from './emulator';
 export * from './server';
 export * from './shutdown';
-export { RouteTable, toEventV2, fromResultV2, isTextContentType } from './apigw';
+export { RouteTable, toEventV2, fromResultV2, isTextContentType, eventJsonBytes } from './apigw';
 
 export interface StartLocalEmulatorOptions extends DiscoverOptions, Omit<EmulatorOptions, 'functions'> {
   /** The cloud assembly directory (`cdk.out`). */
