@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../core/manifest';
-import { loadModelFromDir } from '../../models/artifacts';
+import { loadModelFromDir, loadModelFromFiles, modelToFiles } from '../../models/artifacts';
 import { initBackend } from '../../models/backend';
 import { exportModel, modelFingerprint, readManifest, splitToDir, verifyExport } from '../../models/export';
 import { analyzeModel } from '../../models/graph';
@@ -124,6 +124,19 @@ describe('exportModel', () => {
     expect(r.written).toEqual(['full', 'tails/3']);
     await expect(exportModel(model, out, { name: 'tinydag', cuts: [4] })).rejects.toThrow(/cut 4 is not a candidate of tinydag; candidates: 0, 1, 2, 3/);
     await expect(exportModel(model, out, { name: '../x' })).rejects.toThrow(/cannot name a folder/);
+  });
+});
+
+describe('layer order across save and reload', () => {
+  it('is the same for a reloaded model, so a manifest describes the artifacts it lists', async () => {
+    // GoogLeNet has the widest branching (4 parallel paths per block).
+    const model = ZOO.googlenet.build({ inputSize: 32 });
+    const reloaded = await loadModelFromFiles(await modelToFiles(model));
+    const [a, b] = [analyzeModel(model, { name: 'g', maxCrossing: 4 }), analyzeModel(reloaded, { name: 'g', maxCrossing: 4 })];
+    expect(b.layers).toEqual(a.layers);
+    expect(b.candidates).toEqual(a.candidates);
+    model.dispose();
+    reloaded.dispose();
   });
 });
 
