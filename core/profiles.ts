@@ -1,0 +1,318 @@
+/**
+ * Profiles: what a model's layers cost on a machine, the built-in device
+ * classes, and the cloud profile (tail layer times at a Lambda memory size).
+ *
+ * Pure TypeScript (no tfjs): `models/profile.ts` measures and writes the
+ * profile files; the planner, the CLI, the seed experiment and the Lambda
+ * planner function read them through this module.
+ *
+ * Where every number comes from is written next to it and in `docs/profiles.md`.
+ */
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from './errors';
+import { DEVICE_CLASSES } from './presets';
+import { parseWith } from './validation';
+
+// ---------------------------------------------------------------------------
+// Model profile files (`profiles/<model>.<backend>.json`)
+
+/** Version of the profile file format; bumped when a field changes meaning. */
+export const PROFILE_FORMAT = 1;
+
+const finiteNonNegative = () => z.number().min(0, 'must be >= 0');
+const positiveNumber = () => z.number().gt(0, 'must be > 0');
+const count = () => z.number().int('must be an integer').min(0, 'must be >= 0');
+
+/** One layer measured in isolation on its real input shape. */
+export const LayerProfileSchema = z.object({
+  /** Position in the model's topological order (models/graph.ts; InputLayers excluded). */
+  index: count(),
+  name: z.string().min(1),
+  className: z.string().min(1),
+  /** The time the planner uses: `cpuMs` or `wallMs` as the profile's `clock` says, ms. */
+  ms: finiteNonNegative(),
+  /** Median over the repeats of the elapsed time of one call of the layer on a batch of one, ms. */
+  wallMs: finiteNonNegative(),
+  /** Median over the repeats of this process's CPU time during that call, ms. */
+  cpuMs: finiteNonNegative(),
+  /** Multiply-adds counted once (models/flops.ts). */
+  flops: finiteNonNegative(),
+  /** Σ float32 bytes of the layer's inputs for one sample. */
+  inputBytes: count(),
+  /** float32 bytes of its output for one sample. */
+  outputBytes: count(),
+  /** Bytes of all its weights. */
+  weightBytes: count(),
+  /** Kernel or pool window (height, width) when the layer has one: 1×1 and 3×3 convolutions use the CPU differently. */
+  kernel: z.array(count()).optional(),
+  /** The layer's activation function when its config has one ('relu', 'relu6', …; fused or an Activation layer). */
+  activation: z.string().optional(),
+  /** Input shapes without the batch dimension. */
+  inputShapes: z.array(z.array(count())),
+  outputShape: z.array(count()),
+});
+export type LayerProfile = z.infer<typeof LayerProfileSchema>;
+
+/** Which clock a profile's `ms` figures come from. */
+export type Clock = 'wall' | 'cpu';
+
+/** Where a profile was measured. */
+export const MachineSchema = z.object({
+  cpuModel: z.string(),
+  /** Logical cores the OS shows (the wasm backend uses one under Node). */
+  cores: count(),
+  platform: z.string(),
+  node: z.string(),
+  tfjs: z.string(),
+  /** 1-minute load average when the measurement started: a shared machine makes every figure slower. */
+  loadAverage: finiteNonNegative(),
+  /** Measured copy bandwidth of one core (bytes read + bytes written per second / 1e9), GB/s. */
+  memGBps: positiveNumber(),
+});
+export type Machine = z.infer<typeof MachineSchema>;
+
+/** A model profile file: per-layer times in isolation plus the whole model's time, on one machine and backend. */
+export const ModelProfileSchema = z.object({
+  format: z.literal(PROFILE_FORMAT),
+  model: z.string().min(1),
+  backend: z.enum(['tensorflow', 'wasm', 'cpu']),
+  machine: MachineSchema,
+  /** ISO 8601 time of the measurement. */
+  date: z.string().min(1),
+  /** HWC, no batch dimension. */
+  inputShape: z.array(count()),
+  /** Bytes of the raw input (what cut 0 sends) and of the final output (what every cloud cut downloads), float32. */
+  inputBytes: count(),
+  outputBytes: count(),
+  /**
+   * Candidate cuts from models/graph.ts `analyzeModel` (default maxCrossing 1)
+   * with their float32 crossing bytes and tail weight bytes: with these the
+   * planner builds a scenario from the profile alone, without building the model.
+   */
+  candidates: z.array(z.object({ cut: count(), crossingBytes: count(), tailWeightBytes: count() })),
+  repeats: count().min(1, 'must be >= 1'),
+  warmup: count(),
+  /** Which clock `ms` and `wholeModelMs` report (see models/profile.ts `defaultClock`). */
+  clock: z.enum(['wall', 'cpu']),
+  layers: z.array(LayerProfileSchema).min(1, 'must have at least one layer'),
+  /** One `predict` of the whole model on the profile's clock, ms. */
+  wholeModelMs: finiteNonNegative(),
+  /** Median elapsed time of one `predict`, ms. */
+  wholeModelWallMs: finiteNonNegative(),
+  /** Median CPU time of one `predict`, ms. */
+  wholeModelCpuMs: finiteNonNegative(),
+  /** Σ layers[].ms. */
+  sumOfLayersMs: finiteNonNegative(),
+  /** sumOfLayersMs / wholeModelMs: how far isolated layer times over- (> 1) or under-state the model run. */
+  isolationRatio: finiteNonNegative(),
+});
+export type ModelProfile = z.infer<typeof ModelProfileSchema>;
+
+/**
+ * Parses a profile file's content; a bad field throws a ValidationError
+ * whose message starts with `source` and the field path.
+ */
+export function parseModelProfile(input: unknown, source = 'profile'): ModelProfile {
+  const profile = parseWith(ModelProfileSchema, input, source);
+  profile.layers.forEach((l, i) => {
+    if (l.index !== i) throw new ValidationError(`${source}.layers[${i}].index`, `must be ${i} (layers are in topological order)`);
+  });
+  profile.candidates.forEach((c, i) => {
+    if (c.cut >= profile.layers.length) {
+      throw new ValidationError(`${source}.candidates[${i}].cut`, `out of range 0..${profile.layers.length - 1}`);
+    }
+  });
+  return profile;
+}
+
+/** Default file of a model's profile, relative to the repository root. */
+export function profilePath(model: string, backend: string): string {
+  return `profiles/${model}.${backend}.json`;
+}
+
+/**
+ * The command that makes a missing profile: used in the error messages of
+ * everything that reads profiles.
+ */
+export function profileCommand(model: string, backend: string): string {
+  return `offload profile ${model} --backend ${backend}`;
+}
+
+// ---------------------------------------------------------------------------
+// Device classes
+
+/**
+ * A device described by a few numbers: the predictor turns this machine's
+ * measured per-layer times into the device's from them (`core/predictor.ts`).
+ */
+export const DeviceProfileSchema = z.object({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  /**
+   * Effective dense-convolution throughput, billions of multiply-adds per
+   * second: the MACs of a convolution-dominated reference network divided by
+   * its published single-image latency on the device (not the chip's peak).
+   * A GFLOP/s figure is twice this.
+   */
+  gmacPerSecond: positiveNumber(),
+  /** Memory bandwidth available to inference, GB/s. */
+  memGBps: positiveNumber(),
+  /** Per-layer runtime overhead (operator dispatch), ms. */
+  overheadMs: finiteNonNegative().default(0.01),
+  /**
+   * The device's runtime folds batch norm into convolutions and fuses
+   * activations and padding (TFLite with XNNPACK does): those layers cost 0
+   * there (core/predictor.ts FUSED_GROUPS). Default true.
+   */
+  fusesElementwise: z.boolean().default(true),
+  /** Power while computing, W. */
+  computeW: finiteNonNegative(),
+  /** Power while waiting on the radio, W. */
+  idleW: finiteNonNegative(),
+  /** The published latency `gmacPerSecond` comes from: network, its MACs (billions), ms. */
+  reference: z.object({ model: z.string().min(1), gmac: positiveNumber(), ms: positiveNumber() }).optional(),
+  /** A second published latency on the same device, used only to check the predictor (docs/profiles.md). */
+  validation: z.object({ model: z.string().min(1), ms: positiveNumber() }).optional(),
+  /** Where each number comes from. */
+  sources: z.record(z.string(), z.string()).default({}),
+});
+export type DeviceProfile = z.infer<typeof DeviceProfileSchema>;
+export type DeviceProfileInput = z.input<typeof DeviceProfileSchema>;
+
+/** Parses a device profile (e.g. from `--device FILE`); errors name the field. */
+export function parseDeviceProfile(input: unknown, source = 'device'): DeviceProfile {
+  return parseWith(DeviceProfileSchema, input, source);
+}
+
+/** Published MACs of MobileNet v1 1.0/224, billions (Howard et al. 2017; tensorflow/models research/slim/nets/mobilenet_v1.md). 95% of them are in 1×1 convolutions. */
+const MOBILENETV1_GMAC = 0.569;
+
+const XNNPACK_README =
+  'google/XNNPACK README, "Performance" tables (end2end_bench, FP32, randomized weights; phones benchmarked 27 Mar 2020, Raspberry Pi 12 Feb 2020)';
+const POWER_FROM_PRESETS = 'core/presets.ts DEVICE_CLASSES (the planner\'s power figures, marked there as assumptions)';
+const NATIVE_OVERHEAD = 'ESTIMATE: a native runtime (TFLite/XNNPACK) dispatches an operator in microseconds; 10 µs per layer assumed';
+
+/**
+ * The built-in device classes. Speed: MobileNet v1's published 569 M MACs
+ * (almost all in 1×1 convolutions) over its published latency with XNNPACK —
+ * the operator library the tfjs wasm backend here runs too. MobileNetV2's
+ * latency on the same device is kept as `validation`: the predictor never
+ * sees it, docs/profiles.md compares against it. Power: the planner's
+ * DEVICE_CLASSES. Bandwidth: sustained figures ESTIMATED at about half of the
+ * memory's peak specification (a copy loop rarely gets more).
+ */
+export const DEVICE_PROFILES: Readonly<Record<string, DeviceProfile>> = Object.freeze({
+  'low-end-phone': {
+    name: 'low-end-phone',
+    description: DEVICE_CLASSES['low-end-phone']!.description,
+    gmacPerSecond: MOBILENETV1_GMAC / 0.115,
+    memGBps: 3.5,
+    overheadMs: 0.01,
+    fusesElementwise: true,
+    computeW: DEVICE_CLASSES['low-end-phone']!.computeW,
+    idleW: DEVICE_CLASSES['low-end-phone']!.idleW,
+    reference: { model: 'mobilenet_v1', gmac: MOBILENETV1_GMAC, ms: 115 },
+    validation: { model: 'mobilenetv2', ms: 79 },
+    sources: {
+      gmacPerSecond: `${XNNPACK_README}: Raspberry Pi 3+ (BCM2837B0, 4× Cortex-A53 at 1.4 GHz, the cores of entry-level phones), multi-threaded: MobileNet v1 115 ms, v2 79 ms. A PROXY for an entry-level phone`,
+      memGBps: 'ESTIMATE: about half of a single-channel LPDDR3-1866 peak (7.5 GB/s)',
+      overheadMs: NATIVE_OVERHEAD,
+      power: POWER_FROM_PRESETS,
+    },
+  },
+  'flagship-phone': {
+    name: 'flagship-phone',
+    description: DEVICE_CLASSES['flagship-phone']!.description,
+    gmacPerSecond: MOBILENETV1_GMAC / 0.027,
+    memGBps: 15,
+    overheadMs: 0.01,
+    fusesElementwise: true,
+    computeW: DEVICE_CLASSES['flagship-phone']!.computeW,
+    idleW: DEVICE_CLASSES['flagship-phone']!.idleW,
+    reference: { model: 'mobilenet_v1', gmac: MOBILENETV1_GMAC, ms: 27 },
+    validation: { model: 'mobilenetv2', ms: 18 },
+    sources: {
+      gmacPerSecond: `${XNNPACK_README}: Pixel 2 (Snapdragon 835), multi-threaded over the big cores: MobileNet v1 27 ms, v2 18 ms. A 2017 flagship; current ones are faster (not sourced here)`,
+      memGBps: 'ESTIMATE: about half of the Snapdragon 835 LPDDR4X peak (29.8 GB/s, vendor specification as commonly listed; unconfirmed)',
+      overheadMs: NATIVE_OVERHEAD,
+      power: POWER_FROM_PRESETS,
+    },
+  },
+  'jetson-nano': {
+    name: 'jetson-nano',
+    description: `${DEVICE_CLASSES['jetson-nano']!.description}; CPU path (4× Cortex-A57), not the GPU`,
+    gmacPerSecond: MOBILENETV1_GMAC / (0.075 * 1.3),
+    memGBps: 12.8,
+    overheadMs: 0.01,
+    fusesElementwise: true,
+    computeW: DEVICE_CLASSES['jetson-nano']!.computeW,
+    idleW: DEVICE_CLASSES['jetson-nano']!.idleW,
+    reference: { model: 'mobilenet_v1', gmac: MOBILENETV1_GMAC, ms: 75 * 1.3 },
+    validation: { model: 'mobilenetv2', ms: 44 * 1.3 },
+    sources: {
+      gmacPerSecond:
+        `ESTIMATE: ${XNNPACK_README} gives Raspberry Pi 4 (4× Cortex-A72 at 1.5 GHz), multi-threaded: MobileNet v1 75 ms, v2 44 ms; ` +
+        'the Jetson Nano\'s 4× Cortex-A57 at 1.43 GHz is taken as 1.3× slower (an assumed per-clock gap between A57 and A72). ' +
+        'Its 128-core Maxwell GPU with TensorRT is several times faster and is not modelled',
+      memGBps: 'ESTIMATE: half of the 64-bit LPDDR4 peak of 25.6 GB/s (Jetson Nano specification)',
+      overheadMs: NATIVE_OVERHEAD,
+      power: `${POWER_FROM_PRESETS}; 10 W is the module's higher power mode (5 W / 10 W modes)`,
+    },
+  },
+});
+
+/** Names of the built-in device classes. */
+export const DEVICE_PROFILE_NAMES: readonly string[] = Object.keys(DEVICE_PROFILES);
+
+/** A built-in device class by name; NotFoundError listing the names otherwise. */
+export function deviceProfile(name: string): DeviceProfile {
+  const found = DEVICE_PROFILES[name];
+  if (!found) {
+    throw new NotFoundError(`unknown device profile "${name}" (built-in: ${DEVICE_PROFILE_NAMES.join(', ')}; or give a JSON file)`);
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------
+// Cloud profile
+
+/** Lambda memory that buys one full vCPU (AWS documentation; reference facts). */
+export const MB_PER_VCPU = 1769;
+
+/** Share of one vCPU that `memoryMB` buys, capped at 1: tfjs-wasm runs one thread under Node, so more vCPUs do not speed up one inference. */
+export function vcpuShare(memoryMB: number): number {
+  if (!(memoryMB > 0) || !Number.isFinite(memoryMB)) throw new ValidationError('memoryMB', `must be a positive number (got ${memoryMB})`);
+  return Math.min(1, memoryMB / MB_PER_VCPU);
+}
+
+/** Options of {@link cloudLayerMs}. */
+export interface CloudScaling {
+  /**
+   * How much faster one Lambda vCPU runs this backend than one core of the
+   * machine that measured the profile. Default 1: ASSUMED equal (both are
+   * x86_64 server cores of recent generations); nothing here measured it.
+   */
+  lambdaSpeedup?: number;
+}
+
+/**
+ * Warm per-layer times of a tail function at `memoryMB`, derived from a
+ * profile measured here: `ms / (vcpuShare(memoryMB) × lambdaSpeedup)`.
+ *
+ * Assumptions (docs/profiles.md): Lambda gives CPU in proportion to memory
+ * (1,769 MB = one vCPU); below that the function gets that share of one vCPU
+ * and a single-threaded inference slows by 1/share; above it the extra share
+ * goes to cores a single-threaded wasm inference cannot use, so the time
+ * stays that of one vCPU. The profile should come from the backend the tail
+ * runs (wasm by default).
+ *
+ * @example
+ * cloudLayerMs(parseModelProfile(json), 1769) // = the measured layer times
+ * cloudLayerMs(profile, 884.5)                // twice as long
+ */
+export function cloudLayerMs(profile: { layers: readonly { ms: number }[] }, memoryMB: number, opts: CloudScaling = {}): number[] {
+  const speedup = opts.lambdaSpeedup ?? 1;
+  if (!(speedup > 0) || !Number.isFinite(speedup)) throw new ValidationError('lambdaSpeedup', `must be a positive number (got ${speedup})`);
+  const factor = 1 / (vcpuShare(memoryMB) * speedup);
+  return profile.layers.map((l) => l.ms * factor);
+}
