@@ -67,7 +67,8 @@ export class Api extends Construct {
         }),
       ],
     });
-    new CfnOutput(this, 'Url', { value: this.stage.url, description: 'API base URL (requests must be SigV4-signed, service execute-api)' });
+    // apiEndpoint has no trailing slash, so `$URL/plan` is a valid path (stage.url ends with /).
+    new CfnOutput(this, 'Url', { value: this.httpApi.apiEndpoint, description: 'API base URL (requests must be SigV4-signed, service execute-api)' });
     new CfnOutput(this, 'ClientPolicyArn', { value: this.clientPolicy.managedPolicyArn, description: 'Attach to the IAM user/role that calls the API' });
   }
 

@@ -268,6 +268,8 @@ describe('planner', () => {
 describe('API', () => {
   it('is an HTTP API with an auto-deployed $default stage writing access logs', () => {
     s.root.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    // The URL output has no trailing slash: clients append `/plan`.
+    s.root.hasOutput('*', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiHttpApi'), 'ApiEndpoint'] } });
     s.root.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
