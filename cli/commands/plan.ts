@@ -48,6 +48,10 @@ export interface PlanOptions {
   maxEnergyJ?: number;
   maxCostUsd?: number;
   dtype?: DType;
+  /** Flag form only: fleet state file (cut → { idleWarm, inFlight, limit, coldStartMs? }); default every candidate warm. */
+  fleet?: string;
+  /** Flag form only: Lambda memory of the tails, MB. */
+  memoryMb?: number;
   json?: boolean;
 }
 
@@ -173,17 +177,14 @@ export function applyOverrides(raw: unknown, opts: PlanOptions): unknown {
 }
 
 /**
- * The flag form's model part: a scenario built from a model's profile
- * (per-layer device and cloud times, crossings, weights), the deployed-cut
- * assumption and cloud defaults. Not available yet: it needs measured or
- * predicted per-layer times, and this command never invents them.
+ * The flag form's model part: a scenario built from the model's committed
+ * profile (per-layer device times scaled by the predictor, cloud times from
+ * the cloud profile, crossings and weights); see cli/profile-plan.ts and
+ * docs/profiles.md. The overrides above then apply to what it returns.
  */
 export async function scenarioFromModel(opts: PlanOptions & { model: string }): Promise<unknown> {
-  throw new OffloadError(
-    'invalid-input',
-    `plan --model ${opts.model} requires a model profile (per-layer device and cloud times), and none is available to the planner yet; ` +
-      'write the scenario yourself and use --scenario FILE (see docs/planner.md)',
-  );
+  const { scenarioFromProfiles } = await import('../profile-plan');
+  return scenarioFromProfiles(opts);
 }
 
 /** Loads the scenarios named by the options: one (`many` false) or an array in file order. */
@@ -258,7 +259,7 @@ export function register(program: Command): void {
     .command('plan')
     .description('Choose the cut for a request: every candidate with its latency, energy and cost, the chosen one marked')
     .option('--scenario <file>', 'spec §7 scenario JSON (one object or an array); - reads stdin')
-    .option('--model <name>', 'plan from the model\'s profile instead of a scenario file (requires a model profile)')
+    .option('--model <name>', 'plan from the model\'s committed profile (profiles/<model>.wasm.json) instead of a scenario file')
     .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')} or a JSON file {uplinkMbps, downlinkMbps, rttMs, radio?}`)
     .option('--device <class|file>', `device power: ${Object.keys(DEVICE_CLASSES).join(', ')} or a JSON file {computeW, idleW, radio?}`)
     .option('--battery <level>', 'battery level 0..1, mapped to an energy budget (docs/planner.md)', batteryLevel)
@@ -267,6 +268,8 @@ export function register(program: Command): void {
     .option('--max-energy-j <J>', 'device energy constraint', nonNegativeNumber('--max-energy-j'))
     .option('--max-cost-usd <USD>', 'cloud cost constraint per inference', nonNegativeNumber('--max-cost-usd'))
     .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(DTYPES))
+    .option('--fleet <file>', 'with --model: fleet state JSON {"<cut>": {idleWarm, inFlight, limit, coldStartMs?}}; default every candidate deployed and warm')
+    .option('--memory-mb <MB>', 'with --model: Lambda memory of the tail functions (default 1769 = one vCPU)', nonNegativeNumber('--memory-mb'))
     .option('--json', 'print the plan record(s) as JSON on stdout only')
     .action(async (opts: PlanOptions) => {
       const { many, scenarios } = await loadScenarios(opts);

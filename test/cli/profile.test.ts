@@ -1,0 +1,38 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseModelProfile } from '../../core/profiles';
+import { offload } from './spawn-offload';
+
+describe('offload profile', () => {
+  it('--json prints the profile it writes to --out', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'offload-profile-')), 'tinychain.json');
+    const r = await offload(['profile', 'tinychain', '--repeats', '2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const printed = parseModelProfile(JSON.parse(r.stdout));
+    const written = parseModelProfile(JSON.parse(readFileSync(out, 'utf8')));
+    expect(written).toEqual(printed);
+    expect(printed).toMatchObject({ model: 'tinychain', backend: 'wasm', repeats: 2, inputShape: [16, 16, 3] });
+  });
+
+  it('without --json prints the slowest layers and the isolated/whole ratio', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'offload-profile-')), 'p.json');
+    const r = await offload(['profile', 'tinychain', '--repeats', '1', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ratio sum\/whole \d+\.\d{3}/);
+    expect(r.stderr).toContain(`wrote ${out}`);
+  });
+
+  it('a bad --backend is a usage error', async () => {
+    const r = await offload(['profile', 'tinychain', '--backend', 'gpu']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--backend must be one of wasm, cpu, tensorflow/);
+  });
+
+  it('an unknown model lists the zoo', async () => {
+    const r = await offload(['profile', 'lenet', '--out', join(tmpdir(), 'never.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^offload: unknown model "lenet".*alexnet/);
+  });
+});
