@@ -9,8 +9,9 @@ import { NotFoundError, OffloadError } from '../../core/errors';
 import { filesUnder, FULL_DIR, headDir, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';
 import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deployment';
+import { MB_PER_VCPU, parseModelProfile } from '../../core/profiles';
+import { predictorFromProfiles } from '../../core/profile-scenario';
 import type { CloudProfile } from './scenario';
-import { MB_PER_VCPU } from './scenario';
 
 /** Key prefix of a model's export in the artifact bucket. */
 export function modelPrefix(model: string): string {
@@ -29,7 +30,9 @@ export function cloudProfileKey(model: string): string {
 
 /**
  * Cloud profile file (`models/<model>/profiles/cloud.json`): per-layer warm
- * times, by layer name, measured at `memoryMB` (default one vCPU).
+ * times, by layer name, measured at `memoryMB` (default one vCPU). An
+ * `offload profile` file (`profiles/<model>.wasm.json`) has this shape and
+ * more (see {@link alignProfile}).
  */
 export const CloudProfileFileSchema = z.object({
   memoryMB: z.number().positive().default(MB_PER_VCPU),
@@ -101,7 +104,7 @@ export class Catalogue {
     const hit = this.profiles.get(model);
     if (hit && ((await hit.profile) !== undefined || now - hit.at < PROFILE_RETRY_MS)) return hit.profile;
     const profile = getJsonObject(this.s3, this.bucket, cloudProfileKey(model))
-      .then((raw) => alignProfile(CloudProfileFileSchema.parse(raw), manifest))
+      .then((raw) => alignProfile(raw, manifest))
       .catch(() => undefined); // absent or unreadable: derive from FLOPs (documented in scenario.ts)
     this.profiles.set(model, { at: now, profile });
     return profile;
@@ -148,15 +151,32 @@ export class Catalogue {
   }
 }
 
-function alignProfile(file: z.infer<typeof CloudProfileFileSchema>, manifest: Manifest): CloudProfile | undefined {
-  const byName = new Map(file.layers.map((l) => [l.name, l.ms]));
+/**
+ * A profile file aligned with the manifest's layers (by name), or undefined
+ * when a layer is missing: a partial profile would mix measured and derived
+ * times silently. A full `offload profile` file (core/profiles.ts) also gets
+ * a predictor fitted on its layers, so device times can be scaled from it.
+ */
+export function alignProfile(raw: unknown, manifest: Manifest): CloudProfile | undefined {
+  const file = CloudProfileFileSchema.safeParse(raw);
+  if (!file.success) return undefined;
+  const byName = new Map(file.data.layers.map((l) => [l.name, l.ms]));
   const layerMs: number[] = [];
   for (const layer of manifest.layers) {
     const ms = byName.get(layer.name);
-    if (ms === undefined) return undefined; // a partial profile would mix measured and derived times silently
+    if (ms === undefined) return undefined;
     layerMs.push(ms);
   }
-  return { memoryMB: file.memoryMB, layerMs };
+  let measured: CloudProfile['measured'];
+  try {
+    const profile = parseModelProfile(raw, 'cloud profile');
+    if (profile.layers.length === manifest.layers.length && profile.layers.every((l, i) => l.name === manifest.layers[i]?.name)) {
+      measured = { profile, predictor: predictorFromProfiles([profile]) };
+    }
+  } catch {
+    // the simple { memoryMB, layers: [{ name, ms }] } form: cloud times only
+  }
+  return { memoryMB: file.data.memoryMB, layerMs, ...(measured ? { measured } : {}) };
 }
 
 /** A file of an artifact in the bucket. */

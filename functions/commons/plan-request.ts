@@ -35,8 +35,10 @@ export const InlineDeviceSchema = z
     computeW: finiteNonNegative.optional(),
     idleW: finiteNonNegative.optional(),
     deviceMs: z.array(finiteNonNegative).min(1).optional(),
-    /** Effective multiply-adds per second, in billions, for deriving per-layer times from FLOPs. */
+    /** Effective multiply-adds per second, in billions (core/profiles.ts DeviceProfile). */
     gmacPerSecond: positive.optional(),
+    /** Memory bandwidth, GB/s (used with a measured model profile; default: the class's, else gmacPerSecond). */
+    memGBps: positive.optional(),
   })
   .refine((d) => d.class !== undefined || (d.computeW !== undefined && d.idleW !== undefined), {
     message: 'give a device class, or both computeW and idleW',
@@ -52,7 +54,7 @@ export const PlanRequestSchema = z
   .strictObject({
     model: z.string({ error: (iss) => (iss.input === undefined ? 'required' : 'must be a model name') }).min(1, 'must not be empty'),
     device: z.union([z.string().min(1, 'must not be empty'), InlineDeviceSchema], {
-      error: () => 'must be a device class name or { class?, computeW?, idleW?, deviceMs?, gmacPerSecond? }',
+      error: () => 'must be a device class name or { class?, computeW?, idleW?, deviceMs?, gmacPerSecond?, memGBps? }',
     }),
     network: z.union([z.enum(NETWORK_PRESET_NAMES), MeasuredNetworkSchema], {
       error: (iss) =>

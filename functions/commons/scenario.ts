@@ -1,14 +1,21 @@
 /**
  * Assembles the spec §7 scenario for one `POST /plan` from: the model's export
  * manifest, the device's figures, the measured network, the deployed tail
- * functions, the live fleet, and cloud per-layer times.
+ * functions, the live fleet, and per-layer times.
  *
- * Per-layer times when no measured profile is given are DERIVED from each
- * layer's multiply-adds at an assumed throughput (see {@link CLOUD_GMAC_PER_VCPU}
- * and {@link DEVICE_GMAC_PER_SECOND}); measured profiles win as soon as they exist.
+ * Per-layer times, best source first:
+ * - device: the request's `deviceMs`; else the model's measured profile
+ *   (`offload profile`, uploaded beside the export) scaled to the device by the
+ *   per-layer predictor (core/predictor.ts), as `offload plan --model` does;
+ *   else the layers' multiply-adds at the device's `gmacPerSecond`.
+ * - cloud: a measured profile scaled by vCPU share (core/profiles.ts
+ *   `cloudLayerMs`); else multiply-adds at {@link CLOUD_GMAC_PER_VCPU}.
  */
 import { ValidationError, NotFoundError } from '../../core/errors';
-import { CLOUD_DEFAULTS, DEVICE_CLASSES, NETWORK_PRESETS } from '../../core/presets';
+import { CLOUD_DEFAULTS, NETWORK_PRESETS } from '../../core/presets';
+import { cloudLayerMs as scaleToMemory, DEVICE_PROFILE_NAMES, DEVICE_PROFILES, vcpuShare, type ModelProfile } from '../../core/profiles';
+import { deviceLayerMs } from '../../core/profile-scenario';
+import type { Predictor } from '../../core/predictor';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
 import type { Manifest } from '../../core/manifest';
 import type { PlanRequest } from './plan-request';
@@ -16,35 +23,27 @@ import type { DeployedFunction } from './deployment';
 import type { FunctionFleet } from './registry';
 
 /**
- * Assumed warm throughput of a tail function with one full vCPU (1,769 MB):
- * 8 billion multiply-adds per second. Measured here with the tfjs wasm
- * backend (one thread, SIMD): ResNet-50 ran at ~10 GMAC/s, MobileNetV2 at
- * ~3-10 (depthwise layers use the CPU less well) on a shared 2-core machine;
- * 8 is a round figure between. Below 1,769 MB the time scales with the vCPU
- * share; above it nothing is gained (wasm runs one thread under Node).
+ * Assumed warm throughput of a tail function with one full vCPU (1,769 MB)
+ * when the model has no measured profile: 8 billion multiply-adds per second.
+ * Measured here with the tfjs wasm backend (one thread, SIMD): ResNet-50 ran
+ * at ~10 GMAC/s, MobileNetV2 at ~3-10 (depthwise layers use the CPU less
+ * well) on a shared 2-core machine; 8 is a round figure between. Below 1,769
+ * MB the time scales with the vCPU share; above it nothing is gained (wasm
+ * runs one thread under Node).
  */
 export const CLOUD_GMAC_PER_VCPU = 8;
-/** Fixed cost per layer (kernel dispatch, allocation) added to every derived layer time, ms. */
+/** Fixed cost per layer (kernel dispatch, allocation) added to every FLOPs-derived layer time, ms. */
 export const LAYER_OVERHEAD_MS = 0.05;
-/** Memory that buys one full vCPU on Lambda (AWS documentation). */
-export const MB_PER_VCPU = 1769;
 
 /**
- * Assumed device throughput per built-in class, billions of multiply-adds
- * per second, for deriving per-layer device times from FLOPs when the request
- * gives no `deviceMs`. ASSUMPTIONS, not measurements: orders of magnitude for
- * CPU inference on such devices; send measured `deviceMs` for real plans.
+ * A model's measured per-layer times (aligned with the manifest's layers),
+ * measured with `memoryMB` worth of CPU (one core = 1,769 MB).
  */
-export const DEVICE_GMAC_PER_SECOND: Readonly<Record<string, number>> = Object.freeze({
-  'low-end-phone': 1,
-  'flagship-phone': 5,
-  'jetson-nano': 10,
-});
-
-/** Per-layer cloud times measured for the model (e.g. a cloud profile in the export), aligned with the manifest's layers. */
 export interface CloudProfile {
   memoryMB: number;
   layerMs: number[];
+  /** The full `offload profile` file and a predictor fitted on it, when the profile is one: device times then scale from it. */
+  measured?: { profile: ModelProfile; predictor: Predictor };
 }
 
 /** Derived time of `macs` multiply-adds at `gmacPerSecond`, plus the per-layer overhead. */
@@ -52,38 +51,48 @@ export function derivedLayerMs(macs: number, gmacPerSecond: number): number {
   return (macs / (gmacPerSecond * 1e9)) * 1000 + LAYER_OVERHEAD_MS;
 }
 
-/** Cloud per-layer times at `memoryMB`: the measured profile scaled by vCPU share, else derived. */
+/** Cloud per-layer times at `memoryMB`: the measured profile scaled by vCPU share, else derived from FLOPs. */
 export function cloudLayerMs(manifest: Manifest, memoryMB: number, profile?: CloudProfile): number[] {
-  const share = (mb: number) => Math.min(1, mb / MB_PER_VCPU);
   if (profile && profile.layerMs.length === manifest.layers.length) {
-    const scale = share(profile.memoryMB) / share(memoryMB);
-    return profile.layerMs.map((ms) => ms * scale);
+    // core's scaling assumes a profile measured on one full vCPU; correct for the profile's own share.
+    const share = vcpuShare(profile.memoryMB);
+    return scaleToMemory({ layers: profile.layerMs.map((ms) => ({ ms })) }, memoryMB).map((ms) => ms * share);
   }
-  const gmacs = CLOUD_GMAC_PER_VCPU * share(memoryMB);
+  const gmacs = CLOUD_GMAC_PER_VCPU * vcpuShare(memoryMB);
   return manifest.layers.map((l) => derivedLayerMs(l.flops, gmacs));
 }
 
-function deviceFigures(request: PlanRequest, manifest: Manifest): { computeW: number; idleW: number; layerMs: number[] } {
+function deviceFigures(request: PlanRequest, manifest: Manifest, profile?: CloudProfile): { computeW: number; idleW: number; layerMs: number[] } {
   const d = typeof request.device === 'string' ? { class: request.device } : request.device;
-  const known = Object.keys(DEVICE_CLASSES).join(', ');
-  const cls = d.class === undefined ? undefined : DEVICE_CLASSES[d.class];
+  const cls = d.class === undefined ? undefined : DEVICE_PROFILES[d.class];
   if (d.class !== undefined && !cls) {
-    throw new ValidationError(typeof request.device === 'string' ? 'device' : 'device.class', `unknown device class "${d.class}" (one of ${known})`);
+    throw new ValidationError(
+      typeof request.device === 'string' ? 'device' : 'device.class',
+      `unknown device class "${d.class}" (one of ${DEVICE_PROFILE_NAMES.join(', ')})`,
+    );
   }
-  const computeW = 'computeW' in d && d.computeW !== undefined ? d.computeW : (cls?.computeW as number);
-  const idleW = 'idleW' in d && d.idleW !== undefined ? d.idleW : (cls?.idleW as number);
+  const inline = typeof request.device === 'string' ? {} : request.device;
+  const computeW = inline.computeW ?? (cls?.computeW as number);
+  const idleW = inline.idleW ?? (cls?.idleW as number);
   const L = manifest.layers.length;
-  if ('deviceMs' in d && d.deviceMs !== undefined) {
-    if (d.deviceMs.length !== L) {
-      throw new ValidationError('device.deviceMs', `has ${d.deviceMs.length} entries; model "${manifest.model}" has ${L} layers`);
+  if (inline.deviceMs !== undefined) {
+    if (inline.deviceMs.length !== L) {
+      throw new ValidationError('device.deviceMs', `has ${inline.deviceMs.length} entries; model "${manifest.model}" has ${L} layers`);
     }
-    return { computeW, idleW, layerMs: d.deviceMs };
+    return { computeW, idleW, layerMs: inline.deviceMs };
   }
-  const gmacs = ('gmacPerSecond' in d ? d.gmacPerSecond : undefined) ?? (d.class ? DEVICE_GMAC_PER_SECOND[d.class] : undefined);
-  if (gmacs === undefined) {
+  const gmacPerSecond = inline.gmacPerSecond ?? cls?.gmacPerSecond;
+  if (gmacPerSecond === undefined) {
     throw new ValidationError('device', 'give deviceMs (one per layer), gmacPerSecond, or a built-in device class');
   }
-  return { computeW, idleW, layerMs: manifest.layers.map((l) => derivedLayerMs(l.flops, gmacs)) };
+  if (profile?.measured && profile.layerMs.length === L) {
+    const { predictor } = profile.measured;
+    // Without a bandwidth figure, memory-bound work is assumed to scale like compute.
+    const memGBps = inline.memGBps ?? cls?.memGBps ?? (predictor.host.memGBps * gmacPerSecond) / predictor.host.gmacPerSecond;
+    const speed = { ...(cls ?? {}), gmacPerSecond, memGBps };
+    return { computeW, idleW, layerMs: deviceLayerMs(profile.measured.profile, speed, predictor) };
+  }
+  return { computeW, idleW, layerMs: manifest.layers.map((l) => derivedLayerMs(l.flops, gmacPerSecond)) };
 }
 
 function networkFigures(request: PlanRequest): ScenarioInput['network'] & { radio: ScenarioInput['device']['radio'] } {
@@ -127,7 +136,7 @@ export function assembleScenario(input: AssembleInput): Scenario {
   // so cost is never under-predicted when sizes differ.
   const memoryMB = Math.max(...deployedCuts.map((k) => (deployed[k] as DeployedFunction).memoryMB));
   const cloudMs = cloudLayerMs(manifest, memoryMB, input.cloudProfile);
-  const device = deviceFigures(request, manifest);
+  const device = deviceFigures(request, manifest, input.cloudProfile);
   const network = networkFigures(request);
   const functions: NonNullable<ScenarioInput['cloud']>['functions'] = {};
   for (const key of deployedCuts) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,6 +15,8 @@ import type { CatalogueEntry } from '../../functions/commons/catalogue';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
 import { parseManifest, type Manifest } from '../../core/manifest';
+import { DEVICE_PROFILES, parseModelProfile } from '../../core/profiles';
+import { deviceLayerMs, predictorFromProfiles } from '../../core/profile-scenario';
 import { httpEvent, jsonOf, lambdaContext } from './fixtures';
 
 const BUCKET = 'artifacts';
@@ -197,6 +199,35 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     ) as Result) as PlanResponse;
     const expected = manifest.layers.slice(2).reduce((sum, l) => sum + (l.flops / 8e9) * 1000 + 0.05, 0);
     expect(derived.candidates.find((c) => c.cut === 2)?.tailMs).toBeCloseTo(expected, 9);
+  });
+
+  it('with a measured model profile in the export, device times come from the predictor and cloud times from the profile', async () => {
+    // Prepare: MobileNetV2's committed wasm profile uploaded as its cloud profile, its manifest, two tails
+    const profile = parseModelProfile(JSON.parse(await readFile('profiles/mobilenetv2.wasm.json', 'utf8')));
+    const analysis = analyzeModel(ZOO.mobilenetv2.build(), { name: 'mobilenetv2' });
+    const mnManifest = parseManifest({
+      model: 'mobilenetv2', inputShape: analysis.inputShape, inputBytes: analysis.inputBytes, outputBytes: analysis.outputBytes,
+      layers: analysis.layers, candidates: analysis.candidates, exportedCuts: [], files: {},
+    });
+    const mid = (analysis.candidates[Math.floor(analysis.candidates.length / 2)] as { cut: number }).cut;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey('mobilenetv2'), Body: JSON.stringify(mnManifest) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: cloudProfileKey('mobilenetv2'), Body: JSON.stringify(profile) }));
+    const mnTails = [0, mid].map((cut) => ({ ...tails[0], cut, function: `offload-mobilenetv2-${cut}`, route: `/infer/mobilenetv2/${cut}` }));
+    const mn = createPlannerHandler(new PlannerRuntime({ env: await plannerEnv('mobilenet', { mobilenetv2: { manifestKey: 'models/mobilenetv2/manifest.json', tails: mnTails } }) }));
+
+    // Act
+    const record = jsonOf((await mn(
+      httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mobilenetv2', device: 'flagship-phone', network: '4g' }) }),
+      lambdaContext(),
+    )) as Result) as PlanResponse;
+
+    // Assess: the row of the mid cut adds up the profile-derived per-layer times
+    const device = deviceLayerMs(profile, DEVICE_PROFILES['flagship-phone']!, predictorFromProfiles([profile]));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const row = record.candidates.find((c) => c.cut === mid);
+    expect(row?.headMs).toBeCloseTo(sum(device.slice(0, mid)), 6);
+    expect(row?.tailMs).toBeCloseTo(sum(profile.layers.slice(mid).map((l) => l.ms)), 6);
+    expect(row?.headMs).not.toBeCloseTo(sum(mnManifest.layers.slice(0, mid).map((l) => (l.flops / (DEVICE_PROFILES['flagship-phone']!.gmacPerSecond * 1e9)) * 1000 + 0.05)), 3);
   });
 
   it('treats a function at its reserved concurrency as throttled', async () => {
