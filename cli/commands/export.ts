@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .argument('<model>', 'zoo name or folder with model.json')
     .requiredOption('--out <dir>', 'output folder; the model goes to <dir>/<model>/')
     .option('--cuts <list>', 'all, or comma-separated candidate cuts', parseCutList, 'all')
+    .option('--name <name>', 'name of the export folder and manifest model (default: the zoo name or the folder name)')
     .option('--no-heads', 'do not write heads/<cut>/')
     .option('--force', 'rewrite even when the export is up to date')
     .option('--max-crossing <n>', 'candidate rule (see `offload cuts --help`)', positiveInt('--max-crossing'), 1)
@@ -26,7 +27,7 @@ export function register(program: Command): void {
     .action(
       async (
         modelArg: string,
-        opts: { out: string; cuts: number[] | 'all'; heads: boolean; force?: boolean; maxCrossing: number; inputSize?: number; json?: boolean },
+        opts: { out: string; name?: string; cuts: number[] | 'all'; heads: boolean; force?: boolean; maxCrossing: number; inputSize?: number; json?: boolean },
       ) => {
         const loaded = await loadModel(modelArg, { quiet: Boolean(opts.json), ...(opts.inputSize ? { inputSize: opts.inputSize } : {}) });
         const { exportModel } = await import('../../models/export');
@@ -34,7 +35,7 @@ export function register(program: Command): void {
         let r: Awaited<ReturnType<typeof exportModel>>;
         try {
           r = await exportModel(loaded.model, opts.out, {
-            name: loaded.name,
+            name: opts.name ?? loaded.name,
             heads: opts.heads,
             maxCrossing: opts.maxCrossing,
             force: Boolean(opts.force),

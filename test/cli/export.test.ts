@@ -32,8 +32,9 @@ describe('offload export', () => {
 
   it('exports every candidate without --cuts', async () => {
     const out = join(root, 'all');
-    const r = await offload(['export', 'tinychain', '--out', out, '--no-heads', '--json']);
-    const res = JSON.parse(r.stdout) as { exportedCuts: number[]; written: string[] };
+    const r = await offload(['export', 'tinychain', '--out', out, '--no-heads', '--name', 'chain-v2', '--json']);
+    const res = JSON.parse(r.stdout) as { exportedCuts: number[]; written: string[]; dir: string };
+    expect(res.dir).toBe(join(out, 'chain-v2'));
     expect(res.exportedCuts).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(res.written.filter((p) => p.startsWith('heads/'))).toEqual([]);
   });
