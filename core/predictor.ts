@@ -226,9 +226,21 @@ function leastSquares(X: readonly (readonly number[])[], y: readonly number[], c
   return A.map((r, i) => r[m]! / r[i]! / scale[i]!);
 }
 
-function fitGroup(layers: readonly MeasuredLayer[]): GroupFit {
+/**
+ * Groups whose layers do one multiply-add per weight or per element at batch
+ * one (matrix-vector products, element-wise ops): their MACs are proportional
+ * to the bytes they move, so the fit cannot tell compute from memory, and the
+ * roofline says memory. Their compute column is left out.
+ */
+export const MEMORY_BOUND_GROUPS: ReadonlySet<LayerGroup> = new Set<LayerGroup>(['dense', 'batchnorm', 'activation', 'activation-other', 'add']);
+
+function fitGroup(layers: readonly MeasuredLayer[], memoryBound = false): GroupFit {
   const rows = layers.filter((l) => l.ms > 0);
-  const X = rows.map(layerRegressors);
+  const X = rows.map((l) => {
+    const x = layerRegressors(l);
+    if (memoryBound) x[0] = 0;
+    return x;
+  });
   const y = rows.map((l) => l.ms);
   // Relative error: each row weighted by 1/measured time.
   const w = rows.map((l) => 1 / l.ms);
@@ -266,7 +278,7 @@ export function fitPredictor(layers: readonly MeasuredLayer[], hostMemGBps: numb
   const groups = {} as Record<LayerGroup, GroupFit>;
   for (const g of LAYER_GROUPS) {
     const list = byGroup.get(g) ?? [];
-    groups[g] = list.filter((l) => l.ms > 0).length >= MIN_GROUP_SAMPLES ? fitGroup(list) : { ...pooled, samples: 0 };
+    groups[g] = list.filter((l) => l.ms > 0).length >= MIN_GROUP_SAMPLES ? fitGroup(list, MEMORY_BOUND_GROUPS.has(g)) : { ...pooled, samples: 0 };
   }
   return { host: { gmacPerSecond: convThroughput(groups, pooled), memGBps: hostMemGBps }, groups, pooled };
 }
