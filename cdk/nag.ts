@@ -45,6 +45,11 @@ export function addNagSuppressions(stack: OffloadStack): void {
       reason: 'Callers may invoke every deployed tail route; the wildcard covers exactly POST /infer/* of this API’s $default stage.',
       appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<.*>\\/\\$default\\/POST\\/infer\\/\\*$/g' }],
     },
+    {
+      id: 'AwsSolutions-IAM5',
+      reason: 'Devices download what GET /models lists for every deployed model: manifests, heads and full models (never tails).',
+      appliesTo: ['manifest.json', 'heads/*', 'full/*'].map((p) => `Resource::<${bucketId}.Arn>/models/*/${p}`),
+    },
   ]);
   NagSuppressions.addResourceSuppressions(stack.planner.fn, [{ id: 'AwsSolutions-L1', reason: RUNTIME_REASON }]);
   NagSuppressions.addResourceSuppressions(stack.planner.role, [

@@ -49,6 +49,7 @@ export class OffloadStack extends Stack {
     this.store = new ModelStore(this, 'ModelStore', { upload: config.upload === 'deployment' ? deployment.models : [] });
     this.registry = new Registry(this, 'Registry');
     this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays });
+    this.api.clientPolicy.addStatements(this.store.clientReadStatement());
     this.planner = new Planner(this, 'Planner', {
       deployment,
       entry: entry(entries.planner),

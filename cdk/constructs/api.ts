@@ -59,7 +59,7 @@ export class Api extends Construct {
     const invokeArn = (method: string, path: string): string =>
       stack.formatArn({ service: 'execute-api', resource: this.httpApi.apiId, resourceName: `$default/${method}${path}` });
     this.clientPolicy = new iam.ManagedPolicy(this, 'ClientPolicy', {
-      description: 'Lets a device or CLI call the offload API (plan, models, infer on every deployed tail)',
+      description: 'Lets a device or CLI call the offload API (plan, models, infer on every deployed tail) and download heads and full models',
       statements: [
         new iam.PolicyStatement({
           actions: ['execute-api:Invoke'],

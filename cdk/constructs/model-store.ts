@@ -79,6 +79,22 @@ export class ModelStore extends Construct {
   }
 
   /**
+   * What a device may download with the API's client policy: the artifacts
+   * `GET /models` points it at — manifests, heads (its part of a cut) and the
+   * full model (device-only inference). Never the tails.
+   */
+  clientReadStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [
+        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}*/manifest.json`),
+        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}*/heads/*`),
+        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}*/full/*`),
+      ],
+    });
+  }
+
+  /**
    * The planner's reads: each deployed model's manifest (`models/<model>/manifest.json`)
    * and optional cloud profiles (`models/<model>/profiles/*`), nothing else.
    */

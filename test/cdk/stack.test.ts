@@ -277,11 +277,19 @@ describe('API', () => {
     });
   });
 
-  it('offers a client policy that grants execute-api:Invoke on the API’s routes only', () => {
+  it('offers a client policy that grants execute-api:Invoke on the API’s routes and reads of device artifacts only', () => {
     const policy = Object.values(resourcesOf(s.root, 'AWS::IAM::ManagedPolicy'))[0]!;
     const text = JSON.stringify(policy.Properties['PolicyDocument']);
     expect(text).toContain('execute-api:Invoke');
     for (const route of ['$default/POST/plan', '$default/GET/models', '$default/POST/infer/*']) expect(text).toContain(route);
+    // ...and downloads of what GET /models lists for the device (manifests, heads, full models), never tails.
+    const statements = (policy.Properties['PolicyDocument'] as { Statement: { Action: string; Resource: unknown }[] }).Statement;
+    const s3 = statements.filter((st) => st.Action === 's3:GetObject');
+    expect(s3).toHaveLength(1);
+    const resources = JSON.stringify(s3[0]!.Resource);
+    for (const p of ['/models/*/manifest.json', '/models/*/heads/*', '/models/*/full/*']) expect(resources).toContain(p);
+    expect(resources).not.toContain('tails');
+    expect(statements.map((st) => st.Action).sort()).toEqual(['execute-api:Invoke', 's3:GetObject']);
     s.root.hasOutput('*', { Value: { Ref: Match.stringLikeRegexp('^ApiClientPolicy') } });
   });
 });
