@@ -21,7 +21,7 @@
  * emulator's keep-alive: locally the reaping rule is known exactly, so the
  * planner's view of warm instances follows the emulator's.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -72,6 +72,8 @@ export interface LocalStackOptions {
   logs?: 'inherit' | 'ignore' | LogSink;
   /** Synthesise even when the assembly is fresh. */
   forceSynth?: boolean;
+  /** Data folder of the S3 stand-in; default `<stateDir>/s3` (kept, so unchanged artifacts are not uploaded again). */
+  s3Directory?: string;
   /** Progress of the export and upload steps (for a progress bar). */
   onProgress?: (p: ArtifactProgress) => void;
   /** One line per step, for the user. */
@@ -189,17 +191,78 @@ async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   if (errors.length > 0) throw errors[0];
 }
 
+/** What {@link prepareLocalStack} did: the configuration, its exports, its cloud assembly. */
+export interface PreparedLocalStack {
+  projectRoot: string;
+  config: OffloadConfig;
+  stateDir: string;
+  models: ModelArtifacts[];
+  synth: SynthResult;
+  exportMs: number;
+}
+
+const LOCK_STALE_MS = 10 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Starts the local stack and resolves once the API answers.
- *
- * @example
- * const stack = await startLocalStack({ port: 3000 });
- * console.log(`API at ${stack.url}`);
- * // ...
- * await stack.close();
+ * Runs `work` holding `<dir>/.lock` (a directory: creating one is atomic), so
+ * two stacks sharing a state folder do not export or synthesise into it at
+ * the same time. A lock whose owner is gone is taken over.
  */
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const t0 = performance.now();
+export async function withStateLock<T>(dir: string, work: () => Promise<T>, onWait?: () => void): Promise<T> {
+  const lock = join(dir, '.lock');
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    } catch {
+      // the owner has not written its pid yet, or left none
+    }
+    const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if ((Number.isFinite(owner) && !pidAlive(owner)) || (!Number.isFinite(owner) && age > 10_000)) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() - started > LOCK_STALE_MS) {
+      throw new OffloadError('unavailable', `${dir} is locked by process ${owner} for more than ${LOCK_STALE_MS / 60_000} minutes; remove ${lock} if it is gone`);
+    }
+    if (!told) {
+      told = true;
+      onWait?.();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Steps 1 and 2: the configuration, the exports and the cloud assembly
+ * (under the state folder's lock). {@link startLocalStack} calls it; tests
+ * and benchmarks call it to prepare a state folder once.
+ */
+export async function prepareLocalStack(options: Omit<LocalStackOptions, 'port' | 'host' | 'env' | 'logs' | 'keepAliveMs'> = {}): Promise<PreparedLocalStack> {
   const step = options.onStep ?? (() => undefined);
   const projectRoot = options.projectRoot ?? PROJECT_ROOT;
   const configFile = abs(projectRoot, options.configFile ?? DEFAULT_LOCAL_CONFIG);
@@ -213,26 +276,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const config = loadConfig((key) => context[key], projectRoot);
   const exportDir = abs(projectRoot, config.exportDir);
   const stateDir = abs(projectRoot, options.stateDir ?? DEFAULT_STATE_DIR);
+  return withStateLock(
+    stateDir,
+    async () => {
+      const t = performance.now();
+      const models = await ensureExports(config, { projectRoot, exportDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      const exportMs = performance.now() - t;
+      step(`exports: ${models.map((m) => `${m.model} (${m.cuts.length} cuts, ${m.export})`).join(', ')} in ${(exportMs / 1000).toFixed(1)} s`);
+      const manifestsKey = createHash('sha256');
+      for (const m of models) manifestsKey.update(JSON.stringify(m.manifest));
+      const synth = await synthesizeLocal({
+        projectRoot,
+        config,
+        outdir: join(stateDir, 'cdk.out'),
+        extraKey: manifestsKey.digest('hex'),
+        ...(options.forceSynth ? { force: true } : {}),
+      });
+      step(`cloud assembly: ${synth.reused ? 'reused' : 'synthesised'} (${synth.reason}) in ${(synth.ms / 1000).toFixed(1)} s`);
+      return { projectRoot, config, stateDir, models, synth, exportMs };
+    },
+    () => step(`waiting for another process preparing ${stateDir}…`),
+  );
+}
+
+/**
+ * Starts the local stack and resolves once the API answers.
+ *
+ * @example
+ * const stack = await startLocalStack({ port: 3000 });
+ * console.log(`API at ${stack.url}`);
+ * // ...
+ * await stack.close();
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const t0 = performance.now();
+  const step = options.onStep ?? (() => undefined);
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
-
-  // 1. exports
-  let t = performance.now();
-  const models = await ensureExports(config, { projectRoot, exportDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  const exportMs = performance.now() - t;
-  step(`exports: ${models.map((m) => `${m.model} (${m.cuts.length} cuts, ${m.export})`).join(', ')} in ${(exportMs / 1000).toFixed(1)} s`);
-
-  // 2. synthesis
-  t = performance.now();
-  const manifestsKey = createHash('sha256');
-  for (const m of models) manifestsKey.update(JSON.stringify(m.manifest));
-  const synth = await synthesizeLocal({
-    projectRoot,
-    config,
-    outdir: join(stateDir, 'cdk.out'),
-    extraKey: manifestsKey.digest('hex'),
-    ...(options.forceSynth ? { force: true } : {}),
-  });
-  step(`cloud assembly: ${synth.reused ? 'reused' : 'synthesised'} (${synth.reason}) in ${(synth.ms / 1000).toFixed(1)} s`);
+  const { config, stateDir, models, synth, exportMs } = await prepareLocalStack(options);
   const resolveResource = localResourceNames();
   const app = discoverApp(synth.outdir, { resolveResource, region: LOCAL_REGION });
   const bucket = app.resources.find((r) => r.type === 'AWS::S3::Bucket' && r.name);
@@ -242,9 +322,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const closers: (() => Promise<void>)[] = [];
   try {
     // 3-4. stand-ins, bucket and table
-    t = performance.now();
+    let t = performance.now();
     const [s3, dynamo] = await Promise.all([
-      startS3({ directory: join(stateDir, 's3'), buckets: app.resources.filter((r) => r.type === 'AWS::S3::Bucket' && r.name).map((r) => r.name as string) }),
+      startS3({
+        directory: options.s3Directory ? abs(options.projectRoot ?? PROJECT_ROOT, options.s3Directory) : join(stateDir, 's3'),
+        buckets: app.resources.filter((r) => r.type === 'AWS::S3::Bucket' && r.name).map((r) => r.name as string),
+      }),
       startDynamo(),
     ]);
     closers.push(() => s3.close(), () => dynamo.close());
