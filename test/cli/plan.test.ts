@@ -136,11 +136,11 @@ describe('offload plan --scenario', () => {
 });
 
 describe('offload plan --model (flag form)', () => {
-  it('says it requires a model profile instead of inventing numbers', async () => {
-    const r = await offload(['plan', '--model', 'resnet50', '--network', '4g', '--device', 'flagship-phone']);
+  it('says which profile is missing instead of inventing numbers (the flag form itself: test/cli/plan-profile.test.ts)', async () => {
+    const r = await offload(['plan', '--model', 'tinychain', '--network', '4g', '--device', 'flagship-phone']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expectOneLineError(r.stderr, /^offload: plan --model resnet50 requires a model profile/);
+    expectOneLineError(r.stderr, /^offload: no wasm profile of "tinychain".*offload profile tinychain --backend wasm/);
   });
 
   it('asks for a scenario or a model when given neither', async () => {
