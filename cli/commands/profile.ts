@@ -9,7 +9,7 @@ const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
  * `offload profile MODEL [--backend wasm|cpu|tensorflow] [--repeats N] [--warmup N]
  * [--input-size N] [--out FILE] [--json]`: measures every layer alone on its real
  * input shape and the whole model on this machine, and writes the profile file
- * (`profiles/<model>.<backend>.json` by default; schema in core/profiles.ts).
+ * (`profiles/<model>.<backend>.json` by default, `<model>-<size>` with --input-size; schema in core/profiles.ts).
  *
  * Without --json: a table of the slowest layers and the isolated/whole ratio.
  * With --json: the profile itself on stdout (still written to the file).
@@ -36,10 +36,12 @@ export function register(program: Command): void {
         const loaded = await loadModel(modelArg, { quiet: true, ...(opts.inputSize ? { inputSize: opts.inputSize } : {}) });
         const { profileModel } = await import('../../models/profile');
         const { profilePath } = await import('../../core/profiles');
+        // A zoo net at another input size is another model: its own name and file, never the committed 224×224 profile.
+        const name = opts.inputSize && loaded.source === 'zoo' ? `${loaded.name}-${opts.inputSize}` : loaded.name;
         const progress = await progressBar(!opts.json);
-        if (!opts.json) note(`profiling ${loaded.name} on ${opts.backend}: ${opts.repeats} repeats after ${opts.warmup} warm-up`);
+        if (!opts.json) note(`profiling ${name} on ${opts.backend}: ${opts.repeats} repeats after ${opts.warmup} warm-up`);
         const profile = await profileModel(loaded.model, {
-          name: loaded.name,
+          name,
           backend: opts.backend,
           ...(opts.clock ? { clock: opts.clock } : {}),
           repeats: opts.repeats,
@@ -48,7 +50,7 @@ export function register(program: Command): void {
         });
         progress.stop();
         loaded.model.dispose();
-        const out = opts.out ?? profilePath(loaded.name, opts.backend);
+        const out = opts.out ?? profilePath(name, opts.backend);
         const { mkdir, writeFile } = await import('node:fs/promises');
         const { dirname } = await import('node:path');
         await mkdir(dirname(out), { recursive: true });
