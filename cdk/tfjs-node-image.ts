@@ -2,8 +2,8 @@
  * Build context of the tfjs-node tail image (see layers/README.md): staged at
  * synth time, built by Docker only when `cdk deploy` publishes it.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -16,17 +16,19 @@ export const TFJS_NODE_WASM_DIR = `${LAMBDA_TASK_ROOT}/node_modules/@tensorflow/
 const staged = new Map<string, string>();
 
 /**
- * Stages the context once per (project, entry) and process: Dockerfile and
- * package.json from `layers/tfjs-node/`, and `index.mjs` bundled here with the
- * local esbuild. Every `@tensorflow/*` package stays external: the image
- * installs them, so tfjs-node registers its backend with the same tfjs-core
- * the handler imports.
+ * Stages the context once per (project, entry, staging folder) and process:
+ * Dockerfile and package.json from `layers/tfjs-node/`, and `index.mjs`
+ * bundled here with the local esbuild. Every `@tensorflow/*` package stays
+ * external: the image installs them, so tfjs-node registers its backend with
+ * the same tfjs-core the handler imports. `stagingRoot` is the cloud assembly
+ * folder, so the staged copy goes away with `cdk.out`.
  */
-export function stageTfjsNodeContext(projectRoot: string, entry: string): string {
-  const key = `${projectRoot}\0${entry}`;
+export function stageTfjsNodeContext(projectRoot: string, entry: string, stagingRoot: string): string {
+  const key = `${projectRoot}\0${entry}\0${stagingRoot}`;
   const hit = staged.get(key);
   if (hit) return hit;
-  const dir = mkdtempSync(join(tmpdir(), 'offload-tfjs-node-'));
+  const dir = join(stagingRoot, `.tfjs-node-context-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`);
+  mkdirSync(dir, { recursive: true });
   for (const f of ['Dockerfile', 'package.json']) copyFileSync(join(projectRoot, 'layers', 'tfjs-node', f), join(dir, f));
   buildSync({
     entryPoints: [entry],
@@ -47,8 +49,8 @@ export function stageTfjsNodeContext(projectRoot: string, entry: string): string
 }
 
 /** The image code of a tfjs-node tail. */
-export function tfjsNodeImageCode(projectRoot: string, entry: string, architecture: lambda.Architecture): lambda.DockerImageCode {
-  return lambda.DockerImageCode.fromImageAsset(stageTfjsNodeContext(projectRoot, entry), {
+export function tfjsNodeImageCode(projectRoot: string, entry: string, architecture: lambda.Architecture, stagingRoot: string): lambda.DockerImageCode {
+  return lambda.DockerImageCode.fromImageAsset(stageTfjsNodeContext(projectRoot, entry, stagingRoot), {
     platform: architecture === lambda.Architecture.ARM_64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
   });
 }

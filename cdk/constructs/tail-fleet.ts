@@ -1,4 +1,4 @@
-import { Duration, NestedStack, Size } from 'aws-cdk-lib';
+import { Duration, NestedStack, Size, Stage } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -79,7 +79,7 @@ export class TailFunction extends Construct {
     this.fn = tfjsNode
       ? new lambda.DockerImageFunction(this, 'Function', {
           ...common,
-          code: tfjsNodeImageCode(context.projectRoot, context.entry, context.architecture),
+          code: tfjsNodeImageCode(context.projectRoot, context.entry, context.architecture, Stage.of(this)!.outdir),
         })
       : new NodejsFunction(this, 'Function', {
           ...common,

@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { exportZoo, PROJECT_ROOT, tempDir } from './helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportZoo, PROJECT_ROOT, tempDir, removeTempDirs } from './helpers';
 
 function cdkSynth(args: string[]) {
   return spawnSync('npx', ['cdk', 'synth', '--no-notices', '-q', ...args], {
@@ -45,3 +45,5 @@ describe('npx cdk synth', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+afterAll(removeTempDirs);

@@ -1,9 +1,9 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, mergeConfig, resolveDeployment, type OffloadConfig } from '../../cdk/config';
 import { selectDefaultCuts } from '../../cdk/cuts';
-import { exportZoo, PROJECT_ROOT, tempDir } from './helpers';
+import { exportZoo, PROJECT_ROOT, tempDir, removeTempDirs } from './helpers';
 
 const ctx = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -141,3 +141,5 @@ describe('resolveDeployment', () => {
     ).toThrow(/longer than Lambda's 64 characters/);
   });
 });
+
+afterAll(removeTempDirs);

@@ -4,7 +4,7 @@
  * runs (config from context, cdk-nag aspect, asset metadata on).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +19,18 @@ import type { ModelAnalysis } from '../../models/graph';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+const made: string[] = [];
+
+/** A fresh temporary folder, removed by {@link removeTempDirs}. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `offload-cdk-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `offload-cdktest-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder {@link tempDir} made in this test file (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Real `offload export` output of zoo models (tinychain, tinydag: well under a second each). */

@@ -16,7 +16,7 @@ import { localResourceNames, startLocalEmulator, type LocalEmulator } from '../.
 import { createRegistryTable } from '../../functions/commons/registry';
 import { encodeTensors } from '../../core/wire';
 import { loadModelFromDir } from '../../models/artifacts';
-import { exportZoo, synth, tempDir, type Synthesized } from './helpers';
+import { exportZoo, synth, tempDir, type Synthesized, removeTempDirs } from './helpers';
 
 const CREDS = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
@@ -64,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await local?.close();
   await Promise.all([s3?.close(), ddb?.close()]);
+  removeTempDirs(); // last: the environments ran code from these folders
 });
 
 describe('the synthesised app under the local emulator', () => {

@@ -5,14 +5,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { selectDefaultCuts } from '../../cdk/cuts';
 import { REGISTRY_KEYS } from '../../cdk/constructs/registry';
 import { CATALOG_FILE_NAME, parseCatalog } from '../../core/catalog';
 import { createRegistryTable } from '../../functions/commons/registry';
-import { exportZoo, nagErrors, paramMatching, resourcesOf, synth, tempDir, type Synthesized } from './helpers';
+import { exportZoo, nagErrors, paramMatching, resourcesOf, synth, tempDir, type Synthesized, removeTempDirs } from './helpers';
 
 let s: Synthesized;
 let exportDir: string;
@@ -318,3 +318,5 @@ describe('logs and alarms', () => {
     }
   });
 });
+
+afterAll(removeTempDirs);

@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { exportZoo, nagErrors, resourcesOf, synth, tempDir } from './helpers';
+import { exportZoo, nagErrors, resourcesOf, synth, tempDir, removeTempDirs } from './helpers';
 
 let exportDir: string;
 beforeAll(async () => {
@@ -94,3 +94,5 @@ describe('tailsPerStack', () => {
     expect(Math.max(...perStack.map((p) => p.length))).toBe(2);
   });
 });
+
+afterAll(removeTempDirs);

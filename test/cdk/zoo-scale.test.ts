@@ -4,10 +4,10 @@
  * model). The manifests come from the real graph analysis of each zoo model;
  * the tail files are small stand-ins (weights are not what is measured here).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectDefaultCuts } from '../../cdk/cuts';
 import type { Manifest } from '../../core/manifest';
-import { nagErrors, synth, tempDir, writeFixtureExport, type Synthesized } from './helpers';
+import { nagErrors, synth, tempDir, writeFixtureExport, type Synthesized, removeTempDirs } from './helpers';
 
 const ZOO_MODELS = ['alexnet', 'vgg16', 'resnet50', 'mobilenetv2', 'googlenet'] as const;
 const CFN_RESOURCE_LIMIT = 500;
@@ -55,3 +55,5 @@ describe('all zoo models, default cuts', () => {
     expect(nagErrors(s.stack)).toEqual([]);
   });
 });
+
+afterAll(removeTempDirs);
