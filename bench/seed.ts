@@ -358,6 +358,7 @@ async function chartSvg(cells: readonly SeedCell[]): Promise<string> {
         field: 'comparison',
         type: 'nominal',
         title: null,
+        header: { labelLimit: 0, labelFontSize: 10, labelExpr: "split(datum.label, ' vs ')" },
         sort: [
           'speedup vs status quo (warm)',
           'speedup vs Neurosurgeon-style (contended)',
@@ -367,7 +368,9 @@ async function chartSvg(cells: readonly SeedCell[]): Promise<string> {
       },
       x: { field: 'model', type: 'nominal', title: null, sort: [...SEED_MODELS] },
       xOffset: { field: 'network', type: 'nominal', sort: ['3g', '4g', 'wifi'] },
-      y: { field: 'gain', type: 'quantitative', title: 'gain (×)', scale: { type: 'log', domainMin: 1 } },
+      // Bars on a log axis need an explicit base: they rise from 1 (no gain), not from 0.
+      y: { field: 'gain', type: 'quantitative', title: 'gain (×, log)', scale: { type: 'log', domainMin: 1 } },
+      y2: { datum: 1 },
       color: { field: 'network', type: 'nominal', sort: ['3g', '4g', 'wifi'] },
       tooltip: [{ field: 'gain', format: '.2f' }],
     },
