@@ -18,6 +18,7 @@ import { allWarmFleet, buildScenario } from './profile-scenario';
 import type { Predictor } from './predictor';
 import type { NetworkPreset } from './presets';
 import type { DeviceProfile, ModelProfile } from './profiles';
+import { seededRandom } from './random';
 import { parseScenario, type FunctionState, type Scenario } from './scenario';
 
 /** Objectives of the grid (cost is not part of the seed paper's experiment). */
@@ -79,18 +80,6 @@ export interface SeedInputs {
   memoryMB?: number;
   /** Cloud speed relative to the measured profile (what-if; 1 = measured). */
   lambdaSpeedup?: number;
-}
-
-/** mulberry32: a small seeded generator, so every run draws the same fleets. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One contended fleet: each candidate's function warm, cold or throttled. */

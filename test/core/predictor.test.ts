@@ -9,18 +9,7 @@ import {
   scaleMeasuredMs,
   type MeasuredLayer,
 } from '../../core/predictor';
-
-/** A deterministic generator (mulberry32) so the synthetic data is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/random';
 
 /** Known coefficients per class: ms per GMAC, per activation MB, per weight MB, overhead ms. */
 const TRUTH: Record<string, [number, number, number, number]> = {
@@ -30,7 +19,7 @@ const TRUTH: Record<string, [number, number, number, number]> = {
 };
 
 function synthetic(n: number, seed: number, noise = 0): MeasuredLayer[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const out: MeasuredLayer[] = [];
   const classes = Object.keys(TRUTH);
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,8 @@ import { plan } from '../../core/planner';
 import { buildScenario, predictorFromProfiles } from '../../core/profile-scenario';
 import { parseDeviceProfile } from '../../core/profiles';
 import { parseScenario } from '../../core/scenario';
-import { BASELINES, drawFleet, gain, outcomeOf, runSeedExperiment, seededRandom, summarize } from '../../core/seed-experiment';
+import { seededRandom } from '../../core/random';
+import { BASELINES, drawFleet, gain, outcomeOf, runSeedExperiment, summarize } from '../../core/seed-experiment';
 import { chainProfile } from './profile-fixtures';
 
 const profiles = [chainProfile('a'), chainProfile('b', 3)];
