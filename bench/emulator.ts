@@ -26,18 +26,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { eventJsonBytes } from '../local/apigw';
 import { LambdaEmulator } from '../local/emulator';
 import { startLocalServer } from '../local/server';
-
-/** One measured figure against its target (same shape as the other bench/ results). */
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  target: number;
-  /** target / value (≥ 1 meets the target). */
-  ratio: number;
-  met: boolean;
-  detail: string;
-}
+import { formatResults, isMain, quantile, type BenchResult } from './report';
 
 export interface EmulatorBenchOptions {
   /** Timed invocations per path and event (default 400). */
@@ -52,10 +41,6 @@ const HANDLERS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../test/
 
 type Handler = (event: unknown, context: object) => Promise<unknown>;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
 async function time(samples: number, warmup: number, once: () => Promise<unknown>): Promise<{ p50: number; p90: number }> {
   for (let i = 0; i < warmup; i++) await once();
   const ms: number[] = [];
@@ -65,7 +50,7 @@ async function time(samples: number, warmup: number, once: () => Promise<unknown
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  return { p50: percentile(ms, 0.5), p90: percentile(ms, 0.9) };
+  return { p50: quantile(ms, 0.5), p90: quantile(ms, 0.9) };
 }
 
 function apiEvent(body: string, isBase64Encoded: boolean): Record<string, unknown> {
@@ -181,17 +166,7 @@ export async function runEmulatorBench(options: EmulatorBenchOptions = {}): Prom
 /** Alias: the bench's run function. */
 export const run = runEmulatorBench;
 
-/** Renders results as an aligned text table. */
-export function formatResults(results: readonly BenchResult[]): string {
-  const rows = results.map((r) => [r.name, `${r.value.toFixed(3)} ${r.unit}`, `≤ ${r.target} ${r.unit}`, `${r.ratio.toFixed(1)}×`, r.met ? 'ok' : 'ABOVE TARGET']);
-  const head = ['figure', 'measured', 'target', 'ratio', ''];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
-}
-
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
+if (isMain(import.meta.url)) {
   const [load1] = loadavg();
   process.stdout.write(
     `Lambda emulator overhead bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +

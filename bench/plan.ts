@@ -11,22 +11,11 @@
  *
  * Run alone with `npx tsx bench/plan.ts`, or call {@link runPlanBench}.
  */
-import { pathToFileURL } from 'node:url';
 import { plan } from '../core/planner';
+import { seededRandom } from '../core/random';
 import { parseScenario, type Scenario, type ScenarioInput } from '../core/scenario';
 import { referencePlan } from '../test/core/reference-planner';
-
-/** One measured figure against its target (same shape as bench/codec.ts results). */
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  target: number;
-  /** target / value for times (≥ 1 meets the target). */
-  ratio: number;
-  met: boolean;
-  detail: string;
-}
+import { isMain, quantile, type BenchResult } from './report';
 
 export interface PlanBenchOptions {
   layers?: number;
@@ -55,19 +44,9 @@ export interface PlanBenchReport {
 
 const TARGET_P99_US = 100;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 64 variants of one seeded L-layer model with C evenly spaced candidate cuts. */
 export function benchScenarios(L: number, C: number, variants = 64, seed = 7): ScenarioInput[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const layers = Array.from({ length: L }, (_, i) => ({
     name: `layer_${i}`,
     deviceMs: 0.05 + r() * 4,
@@ -113,10 +92,6 @@ export function benchScenarios(L: number, C: number, variants = 64, seed = 7): S
       ...(withBattery ? { battery: { level: (v % 10) / 10 } } : {}),
     };
   });
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 /** Times `n` calls of `op(i)` one by one; returns per-call µs, sorted. */
@@ -200,8 +175,7 @@ export async function runPlanBench(options: PlanBenchOptions = {}): Promise<Plan
   return { layers: L, candidates: C, plans, referencePlans, plan: p, reference: ref, parse, speedup, results };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
+if (isMain(import.meta.url)) {
   const r = await runPlanBench({ log: (l) => process.stderr.write(`${l}\n`) });
   const f = (x: number) => x.toFixed(1).padStart(8);
   process.stdout.write(

@@ -30,6 +30,7 @@ import { createTailHandler, TailRuntime } from '../functions/commons/tail';
 import { encodeTensors, WIRE_CONTENT_TYPE } from '../core/wire';
 import { httpEvent, lambdaContext } from '../test/functions/fixtures';
 import { uploadSlicedTail } from '../test/functions/tail-fixture';
+import { quantile } from './report';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -60,7 +61,6 @@ async function childDynamo(): Promise<StandIn> {
   };
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {

@@ -8,13 +8,14 @@
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { loadProfiles, profilesDir } from '../cli/profile-files';
 import { CLOUD_DEFAULTS, NETWORK_PRESETS, type NetworkPreset } from '../core/presets';
 import { predictorFromProfiles, deviceLayerMs } from '../core/profile-scenario';
 import { leaveOneModelOut, predictLayerMs } from '../core/predictor';
 import { DEVICE_PROFILES, MB_PER_VCPU, profileCommand, type DeviceProfile, type ModelProfile } from '../core/profiles';
 import { BASELINES, DEFAULT_CONTENTION, gain, runSeedExperiment, summarize, type Baseline, type GainSummary, type SeedCell } from '../core/seed-experiment';
+import { isMain } from './report';
 
 /** The seed paper's headline figures (reference facts; the paper's own baseline definitions were not checked). */
 export const PAPER = Object.freeze({ speedupAvg: 1.42, speedupMax: 3.07, energyAvg: 2.11, energyMax: 4.26 });
@@ -384,7 +385,7 @@ async function chartSvg(cells: readonly SeedCell[]): Promise<string> {
 
 // ---------------------------------------------------------------------------
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   const result = await runSeedBench();
   const l = result.summary.find((s) => s.fleet === 'warm' && s.objective === 'latency' && s.baseline === 'statusQuo')!;
   const e = result.summary.find((s) => s.fleet === 'warm' && s.objective === 'energy' && s.baseline === 'statusQuo')!;

@@ -10,8 +10,8 @@
  *
  *   npx tsx bench/split-overhead.ts [--repeats N] [--warmup N] [--models resnet50,mobilenetv2]
  */
-import { pathToFileURL } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
+import { isMain, median } from './report';
 
 /** One (model, cut) measurement. */
 export interface SplitOverheadResult {
@@ -167,19 +167,12 @@ function nearestCut(candidates: readonly { cut: number; headFlops: number }[], f
   return best.cut;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
+if (isMain(import.meta.url)) {
   const repeats = argValue('--repeats');
   const warmup = argValue('--warmup');
   const models = argValue('--models');
