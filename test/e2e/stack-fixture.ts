@@ -59,13 +59,27 @@ export async function startE2EStack(options: Omit<LocalStackOptions, 'configFile
   };
 }
 
-/** True when a process with this pid exists. */
+/** True when a process with this pid exists and is not a zombie (exited, waiting to be reaped). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone between the two checks
+  }
+}
+
+/** The command line of a process, for messages (empty when it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
   }
 }
 
