@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const require = createRequire(import.meta.url);
@@ -95,6 +95,9 @@ export interface DynamoStandInOptions {
 
 type DynaliteFactory = (opts: Record<string, unknown>) => Server;
 
+/** Longest close() waits for requests dynalite is still working on. */
+const CLOSE_GRACE_MS = 2000;
+
 /**
  * Starts dynalite (in-memory unless `path` is given). dynalite has no
  * UpdateTimeToLive: create tables without TTL settings and let the code that
@@ -121,10 +124,29 @@ export async function startDynamo(opts: DynamoStandInOptions = {}): Promise<Stan
     });
   });
   const { port } = server.address() as AddressInfo;
+  // dynalite keeps working on a request after its socket is gone; if its database closes meanwhile
+  // (a Lambda environment killed mid-write at shutdown), the late write throws out of dynalite
+  // uncaught. Requests are counted until their response ends, and close() waits for them.
+  let inFlight = 0;
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight += 1;
+    // dynalite ends every response it answers, even once the socket is gone: that marks its work done
+    const end = res.end as (...args: unknown[]) => ServerResponse;
+    let open = true;
+    res.end = ((...args: unknown[]) => {
+      if (open) {
+        open = false;
+        inFlight -= 1;
+      }
+      return end.apply(res, args);
+    }) as ServerResponse['end'];
+  });
   return {
     endpoint: `http://${host}:${port}`,
     port,
     async close() {
+      const deadline = Date.now() + CLOSE_GRACE_MS;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
