@@ -1,45 +1,14 @@
 /**
  * What the model commands (`cuts`, `split`, `export`, `check-split`) share:
- * option parsing, loading a zoo name or a folder, the backend note, a
- * progress bar on stderr and human-readable sizes. tfjs is imported lazily.
+ * loading a zoo name or a folder, the backend note, a progress bar on stderr
+ * and human-readable sizes (option parsers: ./options). tfjs is imported lazily.
  */
-import { InvalidArgumentError } from 'commander';
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../models/backend';
 import { note } from './output';
 
-/** commander parser for a positive integer option. */
-export function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
-      throw new InvalidArgumentError(`${flag} must be a positive integer (got "${value}")`);
-    }
-    return n;
-  };
-}
-
-/** commander parser for a non-negative integer option. */
-export function nonNegativeInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-      throw new InvalidArgumentError(`${flag} must be a non-negative integer (got "${value}")`);
-    }
-    return n;
-  };
-}
-
-/** `all` → undefined (every candidate); `0,5,18` → [0, 5, 18]. */
-export function parseCutList(value: string): number[] | 'all' {
-  const v = value.trim();
-  if (v === 'all') return 'all';
-  const parts = v.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p))) {
-    throw new InvalidArgumentError(`cuts must be "all" or a comma-separated list of cut indices such as 0,5,18 (got "${value}")`);
-  }
-  return parts.map(Number);
-}
+// cli/commands/local.ts still imports these from here; the parsers live in ./options.
+export { nonNegativeInt, positiveInt } from './options';
 
 /** A model ready for a command. */
 export interface LoadedModel {

@@ -9,7 +9,8 @@ import { allWarmFleet, buildScenario, parseFleet, predictorFromProfiles } from '
 import { DEVICE_PROFILE_NAMES, DEVICE_PROFILES, parseDeviceProfile, type DeviceProfile } from '../core/profiles';
 import { NETWORK_PRESETS, NETWORK_PRESET_NAMES } from '../core/presets';
 import type { DType, Objective, ScenarioInput } from '../core/scenario';
-import { resolveNetwork, readJsonFile } from './commands/plan';
+import { resolveNetwork } from './commands/plan';
+import { readJsonFile } from './options';
 import { loadProfile, loadProfiles } from './profile-files';
 
 /** What the flag form reads from the command line. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { note, printJson } from '../output';
-import { positiveInt } from '../model-command';
+import { positiveInt } from '../options';
 
 /**
  * `offload bench seed [--draws N] [--out DIR] [--json]`: the seed experiment

@@ -1,8 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { OffloadError } from '../../core/errors';
 import type { WireDType } from '../../core/wire';
 import { note, printJson, table } from '../output';
-import { formatBytes, loadModel, parseCutList, positiveInt, progressBar } from '../model-command';
+import { formatBytes, loadModel, progressBar } from '../model-command';
+import { oneOf, parseCutList, positiveInt } from '../options';
 
 const DTYPES = ['float32', 'float16', 'int8'] as const;
 
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .description('Check that head → wire → tail reproduces the full model at each cut')
     .argument('<model>', 'zoo name or folder with model.json')
     .option('--cuts <list>', 'all, or comma-separated candidate cuts', parseCutList, 'all')
-    .option('--dtype <dtype>', `wire dtype: ${DTYPES.join(' | ')}`, parseDtype, 'float32')
+    .option('--dtype <dtype>', `wire dtype: ${DTYPES.join(' | ')}`, oneOf<WireDType>('--dtype', DTYPES), 'float32')
     .option('--input-size <n>', 'build a zoo network at this input size (height = width)', positiveInt('--input-size'))
     .option('--max-crossing <n>', 'candidate rule (see `offload cuts --help`)', positiveInt('--max-crossing'), 1)
     .option('--seed <n>', 'seed of the uniform [-1, 1) input', positiveInt('--seed'), 7)
@@ -73,9 +74,4 @@ export function register(program: Command): void {
         }
       },
     );
-}
-
-function parseDtype(value: string): WireDType {
-  if ((DTYPES as readonly string[]).includes(value)) return value as WireDType;
-  throw new InvalidArgumentError(`--dtype must be one of ${DTYPES.join(', ')} (got "${value}")`);
 }

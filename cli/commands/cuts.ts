@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { note, printJson, table } from '../output';
-import { formatBytes, formatCount, formatShape, loadModel, positiveInt } from '../model-command';
+import { formatBytes, formatCount, formatShape, loadModel } from '../model-command';
+import { positiveInt } from '../options';
 
 /**
  * `offload cuts MODEL [--max-crossing N] [--input-size N] [--json]`: the candidate

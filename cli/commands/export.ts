@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { note, printJson, table } from '../output';
-import { formatBytes, loadModel, parseCutList, positiveInt, progressBar } from '../model-command';
+import { formatBytes, loadModel, progressBar } from '../model-command';
+import { parseCutList, positiveInt } from '../options';
 
 /**
  * `offload export MODEL --out DIR [--cuts all|LIST] [--no-heads] [--force]`: the

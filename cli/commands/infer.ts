@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { OffloadError, ValidationError } from '../../core/errors';
+import { NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
+import { fraction, integer, readJsonFile } from '../options';
 import { note, printJson, table } from '../output';
-
-const NETWORKS = ['3g', '4g', 'wifi'];
 
 interface InferFlags {
   url: string;
@@ -31,9 +31,9 @@ export function register(program: Command): void {
     .option('--input <file>', 'input tensor: a wire-format file or a JSON array of numbers (batch 1, model input shape)')
     .option('--random', 'use a seeded random input (the default when --input is not given)')
     .option('--seed <n>', 'seed of the random input', integer('--seed'), 7)
-    .option('--network <preset|file>', `network: ${NETWORKS.join(', ')}, or a JSON file {uplinkMbps, downlinkMbps, rttMs}`, '4g')
+    .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')}, or a JSON file {uplinkMbps, downlinkMbps, rttMs}`, '4g')
     .option('--device <class|file>', 'device class name, or a JSON file with the device body of POST /plan', 'flagship-phone')
-    .option('--battery <level>', 'battery level 0..1 (instead of an energy budget)', fraction)
+    .option('--battery <level>', 'battery level 0..1 (instead of an energy budget)', fraction('--battery'))
     .addOption(new Option('--objective <objective>', 'what the planner minimises').choices(['latency', 'energy', 'cost']))
     .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(['float32', 'float16', 'int8']).default('float32'))
     .option('--cut <c>', "override the planner's cut (debugging and tests)", integer('--cut'))
@@ -60,8 +60,8 @@ export function register(program: Command): void {
           input,
           ...(flags.cut === undefined ? {} : { cut: flags.cut }),
           request: {
-            device: await deviceArg(flags.device),
-            network: await networkArg(flags.network),
+            device: deviceArg(flags.device),
+            network: networkArg(flags.network),
             dtype: flags.dtype,
             ...(flags.battery === undefined ? {} : { battery: { level: flags.battery } }),
             ...(flags.objective ? { objective: flags.objective } : {}),
@@ -141,36 +141,12 @@ async function readInput(file: string, inputShape: number[]) {
   return tf.tensor(data, [1, ...inputShape], 'float32');
 }
 
-async function networkArg(value: string) {
-  if (NETWORKS.includes(value)) return value;
-  return readJsonFile('--network', value, `a preset (${NETWORKS.join(', ')}) or a JSON file`) as Promise<{ uplinkMbps: number; downlinkMbps: number; rttMs: number }>;
+function networkArg(value: string): string | { uplinkMbps: number; downlinkMbps: number; rttMs: number } {
+  if (isNetworkPresetName(value)) return value;
+  return readJsonFile(value, 'network file') as { uplinkMbps: number; downlinkMbps: number; rttMs: number };
 }
 
-async function deviceArg(value: string): Promise<string | Record<string, unknown>> {
+function deviceArg(value: string): string | Record<string, unknown> {
   if (!value.endsWith('.json')) return value;
-  return (await readJsonFile('--device', value, 'a device class or a JSON file')) as Record<string, unknown>;
-}
-
-async function readJsonFile(flag: string, file: string, what: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new ValidationError(flag, `${JSON.stringify(file)} is neither ${what} nor a readable file`);
-  });
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ValidationError(flag, `${file}: not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function integer(flag: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${flag} must be an integer`);
-    return Number(v);
-  };
-}
-
-function fraction(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number in 0..1');
-  return n;
+  return readJsonFile(value, 'device file') as Record<string, unknown>;
 }

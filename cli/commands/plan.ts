@@ -17,8 +17,7 @@
  * Bad input exits 1 with one line, `offload: <field path>: <problem>` (array
  * elements prefixed `[i]`); bad flag values exit 2 (usage).
  */
-import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { plan, type PlanRecord } from '../../core/planner';
@@ -34,6 +33,7 @@ import {
   type Scenario,
 } from '../../core/scenario';
 import { parseWith } from '../../core/validation';
+import { fraction, nonNegativeNumber, readJsonFile } from '../options';
 import { printJson, table } from '../output';
 
 /** The options of `offload plan` as commander hands them over. */
@@ -53,49 +53,6 @@ export interface PlanOptions {
   /** Flag form only: Lambda memory of the tails, MB. */
   memoryMb?: number;
   json?: boolean;
-}
-
-function nonNegativeNumber(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-      throw new InvalidArgumentError(`${flag} must be a finite number >= 0 (got "${value}")`);
-    }
-    return n;
-  };
-}
-
-function batteryLevel(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
-    throw new InvalidArgumentError(`--battery must be a level in 0..1 (got "${value}")`);
-  }
-  return n;
-}
-
-/** Reads a file (or stdin for `-`) and parses it as JSON; errors say which file and where. */
-export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(code ?? e);
-    throw new OffloadError(code === 'ENOENT' ? 'not-found' : 'invalid-input', `cannot read ${what} ${path}: ${why}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    const at = /position (\d+)/.exec(message);
-    let where = '';
-    if (at) {
-      const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
-    }
-    throw new OffloadError('invalid-input', `${what} ${path} is not valid JSON${where}: ${message}`);
-  }
 }
 
 const NetworkFileSchema = NetworkSchema.extend({ radio: RadioSchema.optional() });
@@ -262,7 +219,7 @@ export function register(program: Command): void {
     .option('--model <name>', 'plan from the model\'s committed profile (profiles/<model>.wasm.json) instead of a scenario file')
     .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')} or a JSON file {uplinkMbps, downlinkMbps, rttMs, radio?}`)
     .option('--device <class|file>', `device power: ${Object.keys(DEVICE_CLASSES).join(', ')} or a JSON file {computeW, idleW, radio?}`)
-    .option('--battery <level>', 'battery level 0..1, mapped to an energy budget (docs/planner.md)', batteryLevel)
+    .option('--battery <level>', 'battery level 0..1, mapped to an energy budget (docs/planner.md)', fraction('--battery'))
     .addOption(new Option('--objective <objective>', 'what to minimise').choices(OBJECTIVES))
     .option('--max-latency-ms <ms>', 'latency constraint', nonNegativeNumber('--max-latency-ms'))
     .option('--max-energy-j <J>', 'device energy constraint', nonNegativeNumber('--max-energy-j'))

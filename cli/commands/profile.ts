@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { note, printJson, table } from '../output';
-import { positiveInt, nonNegativeInt, progressBar } from '../model-command';
+import { progressBar } from '../model-command';
+import { nonNegativeInt, oneOf, positiveInt } from '../options';
 
 const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
 
@@ -19,10 +19,10 @@ export function register(program: Command): void {
     .command('profile')
     .description('Measure per-layer and whole-model time on this machine and write the profile file the planner reads')
     .argument('<model>', 'zoo name or folder with model.json')
-    .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, backendName, 'wasm')
+    .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, oneOf('--backend', BACKENDS), 'wasm')
     .option('--repeats <n>', 'timed calls per layer and for the whole model (the median is kept)', positiveInt('--repeats'), 5)
     .option('--warmup <n>', 'untimed calls before timing', nonNegativeInt('--warmup'), 1)
-    .option('--clock <clock>', 'which clock the planner figures use: cpu (this process\'s CPU time; default for wasm/cpu) or wall (default for tensorflow)', clockName)
+    .option('--clock <clock>', 'which clock the planner figures use: cpu (this process\'s CPU time; default for wasm/cpu) or wall (default for tensorflow)', oneOf('--clock', ['wall', 'cpu'] as const))
     .option('--input-size <n>', 'build a zoo network at this input size (height = width)', positiveInt('--input-size'))
     .option('--out <file>', 'where to write the profile (default profiles/<model>.<backend>.json)')
     .option('--json', 'print the profile as JSON on stdout only')
@@ -70,16 +70,4 @@ export function register(program: Command): void {
         note(`wrote ${out} (${profile.machine.cpuModel}, ${profile.machine.cores} cores, load ${profile.machine.loadAverage})`);
       },
     );
-}
-
-function clockName(value: string): 'wall' | 'cpu' {
-  if (value !== 'wall' && value !== 'cpu') throw new InvalidArgumentError(`--clock must be wall or cpu (got "${value}")`);
-  return value;
-}
-
-function backendName(value: string): (typeof BACKENDS)[number] {
-  if (!(BACKENDS as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`--backend must be one of ${BACKENDS.join(', ')} (got "${value}")`);
-  }
-  return value as (typeof BACKENDS)[number];
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { note, printJson, table } from '../output';
-import { formatBytes, loadModel, nonNegativeInt, positiveInt } from '../model-command';
+import { formatBytes, loadModel } from '../model-command';
+import { nonNegativeInt, positiveInt } from '../options';
 
 /**
  * `offload split MODEL --cut C --out DIR`: writes the head (`DIR/head/`, absent at
