@@ -85,10 +85,10 @@ export function tailBundling(): BundlingOptions {
 
 /**
  * Bundling of the planner handler: `catalog.json` is written next to `index.mjs`.
- * The catalogue travels in the bundling environment (base64) rather than in the
+ * The catalog travels in the bundling environment (base64) rather than in the
  * hook's closure: CDK caches bundles by their serialised options, and functions
- * do not serialise, so a catalogue only in a closure would let a second synth in
- * the same process reuse a bundle holding the first one's catalogue.
+ * do not serialise, so a catalog only in a closure would let a second synth in
+ * the same process reuse a bundle holding the first one's catalog.
  */
 export function plannerBundling(catalog: DeploymentCatalog): BundlingOptions {
   const b64 = Buffer.from(JSON.stringify(catalog, null, 2)).toString('base64');

@@ -1,5 +1,5 @@
 /**
- * The deployment catalogue: which tail functions a deployment has, and the
+ * The deployment catalog: which tail functions a deployment has, and the
  * limits the planner needs for each (spec §2 `cloud.functions`: `limit` is the
  * function's reserved concurrency). The CDK app writes it at synth time as
  * `catalog.json` next to the planner's bundled handler (`/var/task/catalog.json`
@@ -8,7 +8,7 @@
  *
  * Why a file and not an environment variable: Lambda caps ALL of a function's
  * environment at 4 KB, and a deployment of the whole zoo has dozens of tails.
- * Why not S3: the catalogue is deployment configuration, known at synth time,
+ * Why not S3: the catalog is deployment configuration, known at synth time,
  * and must change atomically with the deployment that creates the functions.
  *
  * Pure TypeScript: the planner reads the file, this module only parses it.
@@ -17,9 +17,9 @@ import { z } from 'zod';
 import { ValidationError } from './errors';
 import { parseWith } from './validation';
 
-/** Env var of the planner: path of the catalogue, relative to the handler's directory (LAMBDA_TASK_ROOT) unless absolute. */
+/** Env var of the planner: path of the catalog, relative to the handler's directory (LAMBDA_TASK_ROOT) unless absolute. */
 export const CATALOG_FILE_ENV = 'OFFLOAD_CATALOG_FILE';
-/** File name the CDK app gives the catalogue inside the planner's bundle. */
+/** File name the CDK app gives the catalog inside the planner's bundle. */
 export const CATALOG_FILE_NAME = 'catalog.json';
 
 /** One deployed tail function: the (model, cut) it serves and its limits. */
@@ -57,7 +57,7 @@ export const DeploymentCatalogSchema = z.object({
 export type DeploymentCatalog = z.infer<typeof DeploymentCatalogSchema>;
 
 /**
- * Parses catalogue JSON text; a bad file is a ValidationError naming the field
+ * Parses catalog JSON text; a bad file is a ValidationError naming the field
  * (prefixed `catalog`).
  *
  * @example

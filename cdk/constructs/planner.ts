@@ -27,7 +27,7 @@ export interface PlannerProps {
 
 /**
  * The planner function behind `POST /plan` and `GET /models`. It reads the
- * deployment catalogue bundled beside its handler (`catalog.json`), the
+ * deployment catalog bundled beside its handler (`catalog.json`), the
  * models' manifests (and optional cloud profiles) from S3, and the fleet
  * registry; it writes nothing.
  */

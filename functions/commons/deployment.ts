@@ -1,7 +1,7 @@
 /**
  * What the CDK app tells the planner function about the deployment.
  *
- * The deployed tails come from the deployment catalogue (core/catalog.ts), a
+ * The deployed tails come from the deployment catalog (core/catalog.ts), a
  * `catalog.json` file the CDK app bundles beside the handler (Lambda caps a
  * function's whole environment at 4 KB, too small for a zoo of tails).
  *
@@ -47,7 +47,7 @@ export interface DeployedModel {
 /** model → deployed model. */
 export type DeployedFunctions = Record<string, DeployedModel>;
 
-/** The catalogue in the planner's shape. */
+/** The deployment catalog in the planner's shape. */
 export function deployedFromCatalog(catalog: DeploymentCatalog): DeployedFunctions {
   const out: DeployedFunctions = {};
   for (const [model, entry] of Object.entries(catalog.models)) {
@@ -95,7 +95,7 @@ function misconfigured(what: string, cause?: unknown): never {
   throw new OffloadError('unavailable', `planner function misconfigured: ${what}`, { cause });
 }
 
-/** Parses the planner's environment and reads its catalogue; anything wrong is a 503 naming the variable or field. */
+/** Parses the planner's environment and reads its deployment catalog; anything wrong is a 503 naming the variable or field. */
 export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
   const parsed = PlannerEnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -109,7 +109,7 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
   try {
     catalog = parseCatalog(readFileSync(path, 'utf8'));
   } catch (err) {
-    misconfigured(`cannot use the catalogue ${path}: ${(err as Error).message}`, err);
+    misconfigured(`cannot use the catalog ${path}: ${(err as Error).message}`, err);
   }
   return {
     bucket: e.ARTIFACT_BUCKET,

@@ -15,7 +15,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
 import { plan, type PlanRecord } from '../../core/planner';
 import { createDocumentClient, createS3Client } from './aws';
-import { Catalogue, inferRoute } from './catalogue';
+import { ModelCatalog, inferRoute } from './model-catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
 import { httpErrors, jsonBody, jsonResponse, logLine, type HttpEvent, type HttpResult, type JsonBodyEvent } from './http';
 import { parsePlanRequest } from './plan-request';
@@ -48,7 +48,7 @@ export interface PlannerRuntimeOptions {
 
 export class PlannerRuntime {
   private readonly opts: PlannerRuntimeOptions;
-  private state: { config: PlannerConfig; catalogue: Catalogue; fleet: FleetReader | undefined } | undefined;
+  private state: { config: PlannerConfig; catalog: ModelCatalog; fleet: FleetReader | undefined } | undefined;
   readonly ledger: ReservationLedger;
 
   constructor(opts: PlannerRuntimeOptions = {}) {
@@ -56,7 +56,7 @@ export class PlannerRuntime {
     this.ledger = new ReservationLedger({ now: opts.now });
   }
 
-  /** Config, catalogue and registry reader, built on first use (a bad environment answers 503 and is re-read next time). */
+  /** Config, model catalog and registry reader, built on first use (a bad environment answers 503 and is re-read next time). */
   private get parts() {
     if (!this.state) {
       const config = readPlannerConfig(this.opts.env ?? process.env);
@@ -70,23 +70,23 @@ export class PlannerRuntime {
             now: this.opts.now,
           })
         : undefined;
-      this.state = { config, catalogue: new Catalogue(s3, config.bucket, config.functions), fleet };
+      this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions), fleet };
     }
     return this.state;
   }
 
   /** `GET /models`. */
   models() {
-    return this.parts.catalogue.describe();
+    return this.parts.catalog.describe();
   }
 
   /** `POST /plan`: validate, assemble the scenario, plan, reserve. */
   async plan(body: unknown): Promise<PlanResponse> {
     const request = parsePlanRequest(body);
-    const { config, catalogue, fleet } = this.parts;
-    const deployed = catalogue.functionsOf(request.model);
-    const manifest = await catalogue.manifest(request.model);
-    const [live, profile] = await Promise.all([this.readFleet(fleet, request.model), catalogue.cloudProfile(request.model, manifest)]);
+    const { config, catalog, fleet } = this.parts;
+    const deployed = catalog.functionsOf(request.model);
+    const manifest = await catalog.manifest(request.model);
+    const [live, profile] = await Promise.all([this.readFleet(fleet, request.model), catalog.cloudProfile(request.model, manifest)]);
     const view = this.ledger.apply(request.model, live.fleet);
     const scenario = assembleScenario({
       request,

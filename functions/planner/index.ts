@@ -1,6 +1,6 @@
 /**
  * Planner function: `POST /plan` and `GET /models`. All logic lives in
- * functions/commons (planner.ts, scenario.ts, catalogue.ts, registry.ts).
+ * functions/commons (planner.ts, scenario.ts, model-catalog.ts, registry.ts).
  */
 import { createPlannerHandler, PlannerRuntime } from '../commons/planner';
 

@@ -73,7 +73,7 @@ describe('the synthesised app under the local emulator', () => {
     expect(names).toEqual(['offload-planner', ...s.deployment.models[0]!.tails.map((t) => t.functionName)].sort());
   });
 
-  it('GET /models lists the deployed cuts of the catalogue', async () => {
+  it('GET /models lists the deployed cuts of the deployment catalog', async () => {
     const r = await fetch(`${local.url}/models`);
     expect(r.status).toBe(200);
     const body = (await r.json()) as { models: { name: string; candidates: { cut: number; deployed: boolean; function: string | null }[] }[] };

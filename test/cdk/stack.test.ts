@@ -214,7 +214,7 @@ describe('tail functions', () => {
 describe('planner', () => {
   const plannerFn = () => Object.values(resourcesOf(s.root, 'AWS::Lambda::Function'))[0]!;
 
-  it('runs nodejs22.x with the bucket, table and catalogue in its environment', () => {
+  it('runs nodejs22.x with the bucket, table and catalog in its environment', () => {
     s.root.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'offload-planner',
       Runtime: 'nodejs22.x',

@@ -17,7 +17,7 @@ const valid = {
 };
 
 describe('parseCatalog', () => {
-  it('returns the typed catalogue of a valid file', () => {
+  it('returns the typed catalog of a valid file', () => {
     const catalog = parseCatalog(JSON.stringify(valid));
     expect(catalog.models['tinychain']?.tails[0]?.function).toBe('offload-tinychain-0');
   });

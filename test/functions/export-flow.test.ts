@@ -17,7 +17,7 @@ import { createDocumentClient, createS3Client } from '../../functions/commons/aw
 import { createRegistryTable, InstanceRegistrar } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
-import type { CatalogueEntry } from '../../functions/commons/catalogue';
+import type { ModelCatalogEntry } from '../../functions/commons/model-catalog';
 import { exportModel } from '../../models/export';
 import { loadModelFromDir } from '../../models/artifacts';
 import { initBackend } from '../../models/backend';
@@ -76,7 +76,7 @@ describe('export → S3 → planner → head → tail', () => {
   });
 
   it('answers with the full model\'s output at the cut the planner chose', async () => {
-    // Prepare: the planner with a catalogue of both tails
+    // Prepare: the planner with a catalog of both tails
     const mid = cuts[1] as number;
     const tails = cuts.map((cut) => ({
       cut, function: `offload-tinydag-${cut}`, route: `/infer/tinydag/${cut}`, memoryMB: 1769, timeoutSeconds: 30, reservedConcurrency: 5, provisionedConcurrency: 0,
@@ -85,8 +85,8 @@ describe('export → S3 → planner → head → tail', () => {
     const planner = createPlannerHandler(
       new PlannerRuntime({ env: { ...process.env, LAMBDA_TASK_ROOT: work, OFFLOAD_CATALOG_FILE: 'catalog.json', ARTIFACT_BUCKET: BUCKET, REGISTRY_TABLE: TABLE } }),
     );
-    const catalogue = jsonOf((await planner(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as Result) as { models: CatalogueEntry[] };
-    const entry = catalogue.models[0] as CatalogueEntry;
+    const catalog = jsonOf((await planner(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as Result) as { models: ModelCatalogEntry[] };
+    const entry = catalog.models[0] as ModelCatalogEntry;
     const midRow = entry.candidates.find((c) => c.cut === mid);
     expect(midRow?.head?.files.length).toBeGreaterThan(0);
 

@@ -10,8 +10,7 @@ import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/s
 import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
 import { createRegistryTable, InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
-import { cloudProfileKey, manifestKey } from '../../functions/commons/catalogue';
-import type { CatalogueEntry } from '../../functions/commons/catalogue';
+import { cloudProfileKey, manifestKey, type ModelCatalogEntry } from '../../functions/commons/model-catalog';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
 import { parseManifest, type Manifest } from '../../core/manifest';
@@ -61,7 +60,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   const catalog = (models: Record<string, unknown>) => ({ version: 1, backend: 'wasm', artifactPrefix: 'models/', models });
   const tinychainEntry = { manifestKey: 'models/tinychain/manifest.json', tails };
 
-  /** The planner's environment with a catalogue file written for it (as the CDK app bundles it). */
+  /** The planner's environment with a catalog file written for it (as the CDK app bundles it). */
   const plannerEnv = async (name: string, models: Record<string, unknown>, extra: Record<string, string> = {}) => {
     await writeFile(join(catalogDir, `${name}.json`), JSON.stringify(catalog(models)));
     return { ...process.env, LAMBDA_TASK_ROOT: catalogDir, OFFLOAD_CATALOG_FILE: `${name}.json`, ARTIFACT_BUCKET: BUCKET, ...extra };
@@ -112,12 +111,12 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     await rm(catalogDir, { recursive: true, force: true });
   });
 
-  it('GET /models lists the deployed catalogue with candidate cuts, functions and routes', async () => {
+  it('GET /models lists the deployed models with candidate cuts, functions and routes', async () => {
     const res = (await handler(httpEvent({ method: 'GET', path: '/models' }), lambdaContext('planner'))) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(200);
-    const { models } = jsonOf(res) as { models: CatalogueEntry[] };
+    const { models } = jsonOf(res) as { models: ModelCatalogEntry[] };
     expect(models.map((m) => m.name)).toEqual([MODEL]);
-    const entry = models[0] as CatalogueEntry;
+    const entry = models[0] as ModelCatalogEntry;
     expect(entry.inputShape).toEqual(manifest.inputShape);
     expect(entry.candidates.map((c) => c.cut)).toEqual(manifest.candidates.map((c) => c.cut));
     const byCut = new Map(entry.candidates.map((c) => [c.cut, c]));
@@ -318,13 +317,13 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(record.cut).toBe(2);
   });
 
-  it('answers 503 naming the problem when its catalogue file is missing', async () => {
+  it('answers 503 naming the problem when its catalog file is missing', async () => {
     const env = { ...process.env, LAMBDA_TASK_ROOT: catalogDir, OFFLOAD_CATALOG_FILE: 'absent.json', ARTIFACT_BUCKET: BUCKET };
     const res = (await createPlannerHandler(new PlannerRuntime({ env }))(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(503);
     const err = jsonOf(res) as { code: string; message: string };
     expect(err.code).toBe('unavailable');
-    expect(err.message).toContain(`planner function misconfigured: cannot use the catalogue ${join(catalogDir, 'absent.json')}`);
+    expect(err.message).toContain(`planner function misconfigured: cannot use the catalog ${join(catalogDir, 'absent.json')}`);
   });
 
   it('plans every function as cold when the registry cannot be read', async () => {

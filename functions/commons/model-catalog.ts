@@ -1,7 +1,8 @@
 /**
- * The deployed catalogue: export manifests read from S3 (cached for the life
- * of the warm planner instance — an export is immutable for a deployment),
- * optional cloud profiles, and the view `GET /models` serves.
+ * The model catalog `GET /models` serves: the deployed models' export
+ * manifests read from S3 (cached for the life of the warm planner instance —
+ * an export is immutable for a deployment), their optional cloud profiles, and
+ * which cuts have functions (from the deployment catalog, core/catalog.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -48,7 +49,7 @@ export function inferRoute(model: string, cut: number): string {
 }
 
 /** Reads manifests (and cloud profiles) once per warm instance. */
-export class Catalogue {
+export class ModelCatalog {
   private readonly manifests = new Map<string, Promise<Manifest>>();
   private readonly profiles = new Map<string, { at: number; profile: Promise<CloudProfile | undefined> }>();
 
@@ -111,12 +112,12 @@ export class Catalogue {
   }
 
   /** `GET /models`: one entry per deployed model. */
-  async describe(): Promise<{ models: CatalogueEntry[] }> {
+  async describe(): Promise<{ models: ModelCatalogEntry[] }> {
     const models = await Promise.all(this.models().map((m) => this.describeModel(m)));
     return { models };
   }
 
-  private async describeModel(model: string): Promise<CatalogueEntry> {
+  private async describeModel(model: string): Promise<ModelCatalogEntry> {
     const { functions: fns, manifestKey: key } = this.modelOf(model);
     const manifest = await this.manifest(model);
     const prefix = key.slice(0, key.lastIndexOf('/') + 1); // the export tree sits beside its manifest
@@ -187,7 +188,7 @@ export interface ArtifactFile {
 }
 
 /** One model in `GET /models`. */
-export interface CatalogueEntry {
+export interface ModelCatalogEntry {
   name: string;
   inputShape: number[];
   inputBytes: number;
