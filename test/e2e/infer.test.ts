@@ -29,13 +29,14 @@ function top(data: Float32Array): { index: number; value: number } {
 }
 
 /**
- * A device that is quick on tinychain's first four layers and slow on the
- * rest, on a 1 Mbit/s uplink: every cut is cold, so the planner weighs
- * upload against device time and picks cut 4 (1,024 bytes cross, versus
- * 3,072 at cut 0 and 2,048 at cut 2; cut 6 would run two slow layers here).
+ * A device that is quick on tinychain's first four layers and slow (1 s
+ * each) on the rest, on a 1 Mbit/s uplink: every cut is cold (the same
+ * pinned cold start, within 0.1 ms), so the planner weighs upload against
+ * device time and picks cut 4 (1,024 bytes cross, versus 3,072 at cut 0 and
+ * 2,048 at cut 2; cut 6 would run two slow layers here, device-only three).
  */
 const SPLIT_FRIENDLY: Omit<PlanRequestBody, 'model'> = {
-  device: { computeW: 3.5, idleW: 0.5, deviceMs: [0.01, 0.01, 0.01, 0.01, 100, 100, 100] },
+  device: { computeW: 3.5, idleW: 0.5, deviceMs: [0.01, 0.01, 0.01, 0.01, 1000, 1000, 1000] },
   network: { uplinkMbps: 1, downlinkMbps: 10, rttMs: 10 },
 };
 
@@ -50,7 +51,8 @@ describe('collaborative inference through the local stack', () => {
 
   beforeAll(async () => {
     await initBackend();
-    e = await startE2EStack({ env: { FLEET_CACHE_MS: '0' } });
+    // the cold-start model pinned, so the plan does not move with the calibrated defaults
+    e = await startE2EStack({ env: { FLEET_CACHE_MS: '0', COLD_BASE_MS: '400', COLD_MS_PER_MB: '10' } });
     api = new OffloadApi({ baseUrl: e.stack.url, timeoutMs: 20_000 });
     chain = await DeviceModel.load('tinychain');
     dag = await DeviceModel.load('tinydag');

@@ -1,0 +1,197 @@
+/**
+ * Cold start of each tail function against the weights it loads — the data
+ * behind the cold-start model's `coldBaseMs` and `coldMsPerMB` (spec §3:
+ * coldStartMs = coldBaseMs + coldMsPerMB × tail weight MiB).
+ *
+ * Runs the local stack (default configuration: MobileNetV2 and ResNet-50, five
+ * cuts each, tails of 4.9 to 97.7 MiB), and for every tail function, `repeats`
+ * times: reap its environments, send the crossing tensors of its cut (cold),
+ * send them again (warm). The cold start is what the device sees: cold round
+ * trip − warm round trip (process start, bundle load, artifact download from
+ * the S3 stand-in, model build and the warm-up inference). The least-squares
+ * line through every (MiB, cold start) pair gives the two parameters.
+ *
+ * What the figures are: this machine's single-thread wasm backend with a full
+ * core per environment (the emulator does not scale CPU with memory size), S3
+ * on localhost. On Lambda the download is slower per MiB and a small memory
+ * size slows the parse; the fit is a local calibration, not a Lambda measurement.
+ *
+ *   npx tsx bench/cold-start.ts [--repeats N] [--config FILE] [--models a,b]
+ */
+import { parseArgs } from 'node:util';
+import { OffloadApi } from '../client/api';
+import { DeviceModel } from '../client/device';
+import { encodeTensors } from '../core/wire';
+import { initBackend } from '../models/backend';
+import { startLocalStack, type LocalTail } from '../local/stack';
+import { formatTable, isMain, median } from './report';
+
+export interface ColdStartOptions {
+  /** Cold/warm pairs per function (default 3). */
+  repeats?: number;
+  /** Local-stack configuration file (default local/offload.local.json). */
+  configFile?: string;
+  models?: string[];
+  /** State folder of the bench's stack (default `.offload/bench`, apart from `npm start`'s). */
+  stateDir?: string;
+  /** Progress lines (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** One function's figures, medians over the repeats (ms). */
+export interface ColdStartRow {
+  model: string;
+  cut: number;
+  function: string;
+  tailMiB: number;
+  coldRoundTripMs: number;
+  warmRoundTripMs: number;
+  /** cold − warm round trip: the cold start as the device sees it. */
+  coldStartMs: number;
+  /** What the tail reports in `x-offload-init-ms`: artifact download + model build + warm-up. */
+  tailInitMs: number;
+  /** Every repeat's cold start, for the fit. */
+  samples: number[];
+}
+
+export interface LinearFit {
+  /** ms */
+  coldBaseMs: number;
+  /** ms per MiB of tail weights */
+  coldMsPerMB: number;
+  /** Coefficient of determination over the samples. */
+  r2: number;
+  n: number;
+}
+
+export interface ColdStartReport {
+  rows: ColdStartRow[];
+  fit: LinearFit;
+  repeats: number;
+  /** Local stack start, ms. */
+  stackStartMs: number;
+}
+
+/** Ordinary least squares of y on x. */
+export function fitLine(points: readonly { x: number; y: number }[]): LinearFit {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (const p of points) {
+    sxx += (p.x - mx) ** 2;
+    sxy += (p.x - mx) * (p.y - my);
+    syy += (p.y - my) ** 2;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  const intercept = my - slope * mx;
+  const sse = points.reduce((s, p) => s + (p.y - (intercept + slope * p.x)) ** 2, 0);
+  return { coldBaseMs: intercept, coldMsPerMB: slope, r2: syy === 0 ? 1 : 1 - sse / syy, n };
+}
+
+/** Runs the benchmark; the stack is started and stopped here. */
+export async function runColdStart(options: ColdStartOptions = {}): Promise<ColdStartReport> {
+  const repeats = options.repeats ?? 3;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await initBackend();
+  const t0 = performance.now();
+  const stack = await startLocalStack({
+    port: 0,
+    logs: 'ignore',
+    stateDir: options.stateDir ?? '.offload/bench',
+    ...(options.configFile ? { configFile: options.configFile } : {}),
+    ...(options.models ? { models: options.models } : {}),
+    onStep: log,
+  });
+  const stackStartMs = performance.now() - t0;
+  const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 60_000 });
+  const rows: ColdStartRow[] = [];
+  try {
+    const byModel = new Map<string, LocalTail[]>();
+    for (const t of stack.tails) byModel.set(t.model, [...(byModel.get(t.model) ?? []), t]);
+    for (const [model, tails] of byModel) {
+      const device = await DeviceModel.load(model);
+      const x = device.randomInput(1);
+      try {
+        for (const tail of tails) {
+          const payload = encodeTensors(await device.runHead(tail.cut, x));
+          const cold: number[] = [];
+          const warm: number[] = [];
+          const init: number[] = [];
+          for (let i = 0; i < repeats; i++) {
+            await stack.emulator.reapIdle(tail.function);
+            const c = await api.infer(tail.route, payload);
+            const w = await api.infer(tail.route, payload);
+            if (!c.cold || w.cold) throw new Error(`${tail.function}: expected a cold then a warm invocation (got ${c.cold}, ${w.cold})`);
+            cold.push(c.roundTripMs);
+            warm.push(w.roundTripMs);
+            init.push(c.initMs ?? Number.NaN);
+          }
+          const samples = cold.map((c, i) => c - (warm[i] as number));
+          const row: ColdStartRow = {
+            model,
+            cut: tail.cut,
+            function: tail.function,
+            tailMiB: tail.tailWeightBytes / 2 ** 20,
+            coldRoundTripMs: median(cold),
+            warmRoundTripMs: median(warm),
+            coldStartMs: median(samples),
+            tailInitMs: median(init),
+            samples,
+          };
+          rows.push(row);
+          log(`${tail.function}: ${row.tailMiB.toFixed(1)} MiB, cold start ${row.coldStartMs.toFixed(0)} ms`);
+          await stack.emulator.reapIdle(tail.function); // one environment of a big tail at a time
+        }
+      } finally {
+        x.dispose();
+        device.dispose();
+      }
+    }
+  } finally {
+    await stack.close();
+  }
+  const fit = fitLine(rows.flatMap((r) => r.samples.map((y) => ({ x: r.tailMiB, y }))));
+  return { rows, fit, repeats, stackStartMs };
+}
+
+/** The report as text: one row per function, then the fitted line. */
+export function formatColdStart(report: ColdStartReport): string {
+  const table = formatTable(
+    ['model', 'cut', 'tail MiB', 'cold RTT ms', 'warm RTT ms', 'cold start ms', 'tail init ms', 'fit ms'],
+    report.rows.map((r) => [
+      r.model,
+      String(r.cut),
+      r.tailMiB.toFixed(1),
+      r.coldRoundTripMs.toFixed(0),
+      r.warmRoundTripMs.toFixed(0),
+      r.coldStartMs.toFixed(0),
+      r.tailInitMs.toFixed(0),
+      (report.fit.coldBaseMs + report.fit.coldMsPerMB * r.tailMiB).toFixed(0),
+    ]),
+  );
+  const f = report.fit;
+  return [
+    `cold start of each tail function (median of ${report.repeats} cold/warm pairs; cold start = cold − warm round trip)`,
+    '',
+    table,
+    '',
+    `least squares over ${f.n} samples: coldStartMs = ${f.coldBaseMs.toFixed(0)} + ${f.coldMsPerMB.toFixed(2)} × MiB   (r² = ${f.r2.toFixed(3)})`,
+    `local stack start: ${(report.stackStartMs / 1000).toFixed(1)} s`,
+  ].join('\n');
+}
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({
+    options: { repeats: { type: 'string' }, config: { type: 'string' }, models: { type: 'string' } },
+  });
+  const report = await runColdStart({
+    ...(values.repeats ? { repeats: Number(values.repeats) } : {}),
+    ...(values.config ? { configFile: values.config } : {}),
+    ...(values.models ? { models: values.models.split(',') } : {}),
+  });
+  process.stdout.write(`${formatColdStart(report)}\n`);
+  process.exit(0);
+}
