@@ -293,11 +293,14 @@ export interface CloudScaling {
    * x86_64 server cores of recent generations); nothing here measured it.
    */
   lambdaSpeedup?: number;
+  /** Lambda memory whose CPU share the profile was measured with (default {@link MB_PER_VCPU}: one full core). */
+  measuredAtMB?: number;
 }
 
 /**
  * Warm per-layer times of a tail function at `memoryMB`, derived from a
- * profile measured here: `ms / (vcpuShare(memoryMB) × lambdaSpeedup)`.
+ * profile measured here: `ms × vcpuShare(measuredAtMB) / (vcpuShare(memoryMB) × lambdaSpeedup)`
+ * (a profile measured on one full core has share 1).
  *
  * Assumptions (docs/profiles.md): Lambda gives CPU in proportion to memory
  * (1,769 MB = one vCPU); below that the function gets that share of one vCPU
@@ -314,5 +317,33 @@ export function cloudLayerMs(profile: { layers: readonly { ms: number }[] }, mem
   const speedup = opts.lambdaSpeedup ?? 1;
   if (!(speedup > 0) || !Number.isFinite(speedup)) throw new ValidationError('lambdaSpeedup', `must be a positive number (got ${speedup})`);
   const factor = 1 / (vcpuShare(memoryMB) * speedup);
-  return profile.layers.map((l) => l.ms * factor);
+  const measuredShare = opts.measuredAtMB === undefined ? 1 : vcpuShare(opts.measuredAtMB);
+  return profile.layers.map((l) => l.ms * factor * measuredShare);
+}
+
+/**
+ * Assumed warm throughput of a tail function with one full vCPU (1,769 MB)
+ * when the model has no measured profile: 8 billion multiply-adds per second.
+ * Measured here with the tfjs wasm backend (one thread, SIMD): ResNet-50 ran
+ * at ~10 GMAC/s, MobileNetV2 at ~3-10 (depthwise layers use the CPU less
+ * well) on a shared 2-core machine; 8 is a round figure between. Below 1,769
+ * MB the time scales with the vCPU share; above it nothing is gained (wasm
+ * runs one thread under Node).
+ */
+export const CLOUD_GMAC_PER_VCPU = 8;
+/** Fixed cost per layer (kernel dispatch, allocation) added to every FLOPs-derived layer time, ms. */
+export const LAYER_OVERHEAD_MS = 0.05;
+
+/** Derived time of `macs` multiply-adds at `gmacPerSecond`, plus the per-layer overhead. */
+export function derivedLayerMs(macs: number, gmacPerSecond: number): number {
+  return (macs / (gmacPerSecond * 1e9)) * 1000 + LAYER_OVERHEAD_MS;
+}
+
+/**
+ * Warm per-layer times of a tail function at `memoryMB` when no profile was
+ * measured: each layer's multiply-adds at {@link CLOUD_GMAC_PER_VCPU} × vCPU share.
+ */
+export function derivedCloudLayerMs(layers: readonly { flops: number }[], memoryMB: number): number[] {
+  const gmacs = CLOUD_GMAC_PER_VCPU * vcpuShare(memoryMB);
+  return layers.map((l) => derivedLayerMs(l.flops, gmacs));
 }

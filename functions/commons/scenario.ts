@@ -9,11 +9,12 @@
  *   per-layer predictor (core/predictor.ts), as `offload plan --model` does;
  *   else the layers' multiply-adds at the device's `gmacPerSecond`.
  * - cloud: a measured profile scaled by vCPU share (core/profiles.ts
- *   `cloudLayerMs`); else multiply-adds at {@link CLOUD_GMAC_PER_VCPU}.
+ *   `cloudLayerMs`); else multiply-adds at core/profiles.ts `CLOUD_GMAC_PER_VCPU`
+ *   (`derivedCloudLayerMs`).
  */
 import { ValidationError, NotFoundError } from '../../core/errors';
 import { CLOUD_DEFAULTS, NETWORK_PRESETS } from '../../core/presets';
-import { cloudLayerMs as scaleToMemory, DEVICE_PROFILE_NAMES, DEVICE_PROFILES, vcpuShare, type ModelProfile } from '../../core/profiles';
+import { cloudLayerMs, derivedCloudLayerMs, derivedLayerMs, DEVICE_PROFILE_NAMES, DEVICE_PROFILES, type ModelProfile } from '../../core/profiles';
 import { deviceLayerMs } from '../../core/profile-scenario';
 import type { Predictor } from '../../core/predictor';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
@@ -21,19 +22,6 @@ import type { Manifest } from '../../core/manifest';
 import type { PlanRequest } from './plan-request';
 import type { DeployedFunction } from './deployment';
 import type { FunctionFleet } from './registry';
-
-/**
- * Assumed warm throughput of a tail function with one full vCPU (1,769 MB)
- * when the model has no measured profile: 8 billion multiply-adds per second.
- * Measured here with the tfjs wasm backend (one thread, SIMD): ResNet-50 ran
- * at ~10 GMAC/s, MobileNetV2 at ~3-10 (depthwise layers use the CPU less
- * well) on a shared 2-core machine; 8 is a round figure between. Below 1,769
- * MB the time scales with the vCPU share; above it nothing is gained (wasm
- * runs one thread under Node).
- */
-export const CLOUD_GMAC_PER_VCPU = 8;
-/** Fixed cost per layer (kernel dispatch, allocation) added to every FLOPs-derived layer time, ms. */
-export const LAYER_OVERHEAD_MS = 0.05;
 
 /**
  * A model's measured per-layer times (aligned with the manifest's layers),
@@ -46,20 +34,12 @@ export interface CloudProfile {
   measured?: { profile: ModelProfile; predictor: Predictor };
 }
 
-/** Derived time of `macs` multiply-adds at `gmacPerSecond`, plus the per-layer overhead. */
-export function derivedLayerMs(macs: number, gmacPerSecond: number): number {
-  return (macs / (gmacPerSecond * 1e9)) * 1000 + LAYER_OVERHEAD_MS;
-}
-
 /** Cloud per-layer times at `memoryMB`: the measured profile scaled by vCPU share, else derived from FLOPs. */
-export function cloudLayerMs(manifest: Manifest, memoryMB: number, profile?: CloudProfile): number[] {
+function tailLayerMs(manifest: Manifest, memoryMB: number, profile?: CloudProfile): number[] {
   if (profile && profile.layerMs.length === manifest.layers.length) {
-    // core's scaling assumes a profile measured on one full vCPU; correct for the profile's own share.
-    const share = vcpuShare(profile.memoryMB);
-    return scaleToMemory({ layers: profile.layerMs.map((ms) => ({ ms })) }, memoryMB).map((ms) => ms * share);
+    return cloudLayerMs({ layers: profile.layerMs.map((ms) => ({ ms })) }, memoryMB, { measuredAtMB: profile.memoryMB });
   }
-  const gmacs = CLOUD_GMAC_PER_VCPU * vcpuShare(memoryMB);
-  return manifest.layers.map((l) => derivedLayerMs(l.flops, gmacs));
+  return derivedCloudLayerMs(manifest.layers, memoryMB);
 }
 
 function deviceFigures(request: PlanRequest, manifest: Manifest, profile?: CloudProfile): { computeW: number; idleW: number; layerMs: number[] } {
@@ -135,7 +115,7 @@ export function assembleScenario(input: AssembleInput): Scenario {
   // One memory size per scenario (spec §2): the largest among the model's functions,
   // so cost is never under-predicted when sizes differ.
   const memoryMB = Math.max(...deployedCuts.map((k) => (deployed[k] as DeployedFunction).memoryMB));
-  const cloudMs = cloudLayerMs(manifest, memoryMB, input.cloudProfile);
+  const cloudMs = tailLayerMs(manifest, memoryMB, input.cloudProfile);
   const device = deviceFigures(request, manifest, input.cloudProfile);
   const network = networkFigures(request);
   const functions: NonNullable<ScenarioInput['cloud']>['functions'] = {};

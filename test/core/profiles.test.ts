@@ -4,8 +4,11 @@ import {
   DEVICE_PROFILES,
   DEVICE_PROFILE_NAMES,
   DeviceProfileSchema,
+  CLOUD_GMAC_PER_VCPU,
+  LAYER_OVERHEAD_MS,
   MB_PER_VCPU,
   cloudLayerMs,
+  derivedCloudLayerMs,
   deviceProfile,
   parseDeviceProfile,
   parseModelProfile,
@@ -35,9 +38,25 @@ describe('cloudLayerMs', () => {
     cloudLayerMs(profile, MB_PER_VCPU, { lambdaSpeedup: 2 }).forEach((ms, i) => expect(ms).toBeCloseTo(measured[i]! / 2, 12));
   });
 
+  it('rescales a profile measured with less than one vCPU', () => {
+    // measured at half a vCPU, planned at one: half the measured time
+    cloudLayerMs(profile, MB_PER_VCPU, { measuredAtMB: MB_PER_VCPU / 2 }).forEach((ms, i) => expect(ms).toBeCloseTo(measured[i]! / 2, 12));
+    expect(cloudLayerMs(profile, MB_PER_VCPU / 4, { measuredAtMB: MB_PER_VCPU / 4 })).toEqual(measured);
+  });
+
   it('rejects a memory size that is not positive', () => {
     expect(() => vcpuShare(0)).toThrow(ValidationError);
     expect(() => cloudLayerMs(profile, Number.NaN)).toThrow(/memoryMB/);
+  });
+});
+
+describe('derivedCloudLayerMs', () => {
+  it('derives each layer from its multiply-adds at the vCPU share, plus the per-layer overhead', () => {
+    const layers = [{ flops: 8e9 }, { flops: 0 }];
+    expect(derivedCloudLayerMs(layers, MB_PER_VCPU)).toEqual([(8 / CLOUD_GMAC_PER_VCPU) * 1000 + LAYER_OVERHEAD_MS, LAYER_OVERHEAD_MS]);
+    const half = derivedCloudLayerMs(layers, MB_PER_VCPU / 2);
+    expect(half[0]! - LAYER_OVERHEAD_MS).toBeCloseTo(2 * (8 / CLOUD_GMAC_PER_VCPU) * 1000, 9);
+    expect(derivedCloudLayerMs(layers, 10240)).toEqual(derivedCloudLayerMs(layers, MB_PER_VCPU));
   });
 });
 
