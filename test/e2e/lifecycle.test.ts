@@ -65,6 +65,10 @@ describe('execution environment lifecycle and the planner’s view of it', () =>
     expect(first.cold).toBe(true);
     expect(first.initMs).toBeGreaterThan(0);
     expect(first.instance).toBeTruthy();
+    // the reported init is the whole Init phase: at least the runtime start and bundle load the emulator timed
+    const runtimeStartMs = fnStats()?.environments[0]?.initMs as number;
+    expect(runtimeStartMs).toBeGreaterThan(0);
+    expect(first.initMs).toBeGreaterThanOrEqual(runtimeStartMs);
 
     // The planner now counts one warm idle instance
     await until(async () => ((await plannerView()).idleWarm === 1 ? true : undefined), 'the registry to show the instance idle');
