@@ -110,10 +110,6 @@ export function maxPool(x: Tensor, name: string, size: number, strides: number, 
   return tf.layers.maxPooling2d({ name, poolSize: size, strides, padding }).apply(x) as Tensor;
 }
 
-export function avgPool(x: Tensor, name: string, size: number, strides: number, padding: 'same' | 'valid' = 'valid'): Tensor {
-  return tf.layers.averagePooling2d({ name, poolSize: size, strides, padding }).apply(x) as Tensor;
-}
-
 export function globalAvgPool(x: Tensor, name: string): Tensor {
   return tf.layers.globalAveragePooling2d({ name }).apply(x) as Tensor;
 }
