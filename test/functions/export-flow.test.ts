@@ -9,12 +9,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
-import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
-import { createRegistryTable, InstanceRegistrar } from '../../functions/commons/registry';
+import { createDocumentClient } from '../../functions/commons/aws';
+import { InstanceRegistrar } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import type { ModelCatalogEntry } from '../../functions/commons/model-catalog';
@@ -24,7 +22,7 @@ import { initBackend } from '../../models/backend';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext } from './fixtures';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
 import { maxAbsDiff } from './tail-fixture';
 
 const BUCKET = 'artifacts';
@@ -45,9 +43,7 @@ async function uploadTree(s3: S3Client, dir: string, prefix: string): Promise<vo
 }
 
 describe('export → S3 → planner → head → tail', () => {
-  let s3stand: StandIn;
-  let ddb: StandIn;
-  let restoreEnv: () => void;
+  let backend: StandInBackend;
   let s3: S3Client;
   let work: string;
   let cuts: number[];
@@ -55,11 +51,8 @@ describe('export → S3 → planner → head → tail', () => {
   beforeAll(async () => {
     await initBackend();
     work = await mkdtemp(join(tmpdir(), 'offload-export-flow-'));
-    s3stand = await startS3({ buckets: [BUCKET] });
-    ddb = await startDynamo();
-    restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
-    await createRegistryTable(new DynamoDBClient({}), TABLE);
-    s3 = createS3Client();
+    backend = await startStandInBackend({ bucket: BUCKET, table: TABLE });
+    ({ s3 } = backend);
     const model = ZOO.tinydag.build({ seed: 3 });
     const inner = analyzeModel(model, { name: 'tinydag' }).candidates.map((c) => c.cut).filter((c) => c > 0);
     cuts = [0, inner[Math.floor(inner.length / 2)] as number];
@@ -68,10 +61,7 @@ describe('export → S3 → planner → head → tail', () => {
   });
 
   afterAll(async () => {
-    s3.destroy();
-    await s3stand.close();
-    await ddb.close();
-    restoreEnv();
+    await backend.close();
     await rm(work, { recursive: true, force: true });
   });
 

@@ -5,6 +5,44 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
+import { createRegistryTable } from '../../functions/commons/registry';
+import { startDynamo, startS3, useStandInEnv } from '../../local/stand-ins';
+
+/** The AWS side of a handler test: S3 and DynamoDB stand-ins, with SDK clients pointed at them. */
+export interface StandInBackend {
+  s3: S3Client;
+  doc: DynamoDBDocumentClient;
+  /** Destroys the clients, stops both stand-ins and restores the environment. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts s3rver with `bucket` and dynalite with the registry `table`, and sets
+ * the endpoint env vars the handlers' SDK clients read (as the local stack does).
+ */
+export async function startStandInBackend(opts: { bucket: string; table: string }): Promise<StandInBackend> {
+  const s3stand = await startS3({ buckets: [opts.bucket] });
+  const ddb = await startDynamo();
+  const restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
+  await createRegistryTable(new DynamoDBClient({}), opts.table);
+  const s3 = createS3Client();
+  const doc = createDocumentClient();
+  return {
+    s3,
+    doc,
+    close: async () => {
+      s3.destroy();
+      doc.destroy();
+      await s3stand.close();
+      await ddb.close();
+      restoreEnv();
+    },
+  };
+}
 
 export interface EventOptions {
   method: 'GET' | 'POST';

@@ -2,13 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 type Result = APIGatewayProxyStructuredResultV2;
-import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
-import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
-import { createRegistryTable, InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
+import { InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { cloudProfileKey, manifestKey, type ModelCatalogEntry } from '../../functions/commons/model-catalog';
 import { ZOO } from '../../models/zoo';
@@ -16,7 +13,7 @@ import { analyzeModel } from '../../models/graph';
 import { parseManifest, type Manifest } from '../../core/manifest';
 import { DEVICE_PROFILES, parseModelProfile } from '../../core/profiles';
 import { deviceLayerMs, predictorFromProfiles } from '../../core/profile-scenario';
-import { httpEvent, jsonOf, lambdaContext } from './fixtures';
+import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -38,11 +35,9 @@ function tinychainManifest(): Manifest {
 }
 
 describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
-  let s3stand: StandIn;
-  let ddb: StandIn;
-  let restoreEnv: () => void;
+  let backend: StandInBackend;
   let s3: S3Client;
-  let doc: ReturnType<typeof createDocumentClient>;
+  let doc: StandInBackend['doc'];
   let manifest: Manifest;
   let clock: number;
   let handler: ReturnType<typeof createPlannerHandler>;
@@ -83,12 +78,8 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
 
   beforeAll(async () => {
     catalogDir = await mkdtemp(join(tmpdir(), 'offload-planner-'));
-    s3stand = await startS3({ buckets: [BUCKET] });
-    ddb = await startDynamo();
-    restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
-    await createRegistryTable(new DynamoDBClient({}), TABLE);
-    s3 = createS3Client();
-    doc = createDocumentClient();
+    backend = await startStandInBackend({ bucket: BUCKET, table: TABLE });
+    ({ s3, doc } = backend);
     manifest = tinychainManifest();
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(MODEL), Body: JSON.stringify(manifest) }));
   });
@@ -103,11 +94,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   });
 
   afterAll(async () => {
-    s3.destroy();
-    doc.destroy();
-    await s3stand.close();
-    await ddb.close();
-    restoreEnv();
+    await backend.close();
     await rm(catalogDir, { recursive: true, force: true });
   });
 

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { startDynamo, startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
-import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
-import { createRegistryTable, fleetKey } from '../../functions/commons/registry';
+import { startS3, useStandInEnv } from '../../local/stand-ins';
+import { createS3Client } from '../../functions/commons/aws';
+import { fleetKey } from '../../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE, type WireTensor } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext } from './fixtures';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
 import { maxAbsDiff, uploadSlicedTail, type SlicedFixture } from './tail-fixture';
 
 const BUCKET = 'artifacts';
@@ -17,11 +16,9 @@ const TABLE = 'registry';
 type Result = APIGatewayProxyStructuredResultV2;
 
 describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
-  let s3stand: StandIn;
-  let ddb: StandIn;
-  let restoreEnv: () => void;
+  let backend: StandInBackend;
   let s3: S3Client;
-  let doc: ReturnType<typeof createDocumentClient>;
+  let doc: StandInBackend['doc'];
   let chain: SlicedFixture;
 
   const tailEnv = (fx: { model: string; cut: number }, extra: Record<string, string> = {}) => ({
@@ -64,21 +61,13 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
   };
 
   beforeAll(async () => {
-    s3stand = await startS3({ buckets: [BUCKET] });
-    ddb = await startDynamo();
-    restoreEnv = useStandInEnv({ s3: s3stand.endpoint, dynamodb: ddb.endpoint });
-    await createRegistryTable(new DynamoDBClient({}), TABLE);
-    s3 = createS3Client();
-    doc = createDocumentClient();
+    backend = await startStandInBackend({ bucket: BUCKET, table: TABLE });
+    ({ s3, doc } = backend);
     chain = await uploadSlicedTail(s3, BUCKET, 'tinychain', 2);
   });
 
   afterAll(async () => {
-    s3.destroy();
-    doc.destroy();
-    await s3stand.close();
-    await ddb.close();
-    restoreEnv();
+    await backend.close();
   });
 
   describe('a tinychain tail at cut 2', () => {
