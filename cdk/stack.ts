@@ -50,29 +50,9 @@ export class OffloadStack extends Stack {
     this.registry = new Registry(this, 'Registry');
     this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays });
     this.api.clientPolicy.addStatements(this.store.clientReadStatement());
-    this.planner = new Planner(this, 'Planner', {
-      deployment,
-      entry: entry(entries.planner),
-      projectRoot,
-      store: this.store,
-      registry: this.registry,
-      api: this.api,
-      runtime,
-      architecture,
-    });
-    this.fleet = new TailFleet(this, 'TailFleet', {
-      deployment,
-      context: {
-        config,
-        entry: entry(entries.tail),
-        projectRoot,
-        store: this.store,
-        registry: this.registry,
-        api: this.api,
-        runtime,
-        architecture,
-      },
-    });
+    const shared = { projectRoot, store: this.store, registry: this.registry, api: this.api, runtime, architecture };
+    this.planner = new Planner(this, 'Planner', { deployment, context: { ...shared, entry: entry(entries.planner) } });
+    this.fleet = new TailFleet(this, 'TailFleet', { deployment, context: { ...shared, entry: entry(entries.tail), config } });
     addNagSuppressions(this);
   }
 }

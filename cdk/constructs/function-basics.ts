@@ -1,7 +1,35 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { Api } from './api';
+import type { ModelStore } from './model-store';
+import type { Registry } from './registry';
+
+/** What every function of the app shares: where its code comes from, how it runs, and the resources it talks to. */
+export interface FunctionContext {
+  /** Absolute path of the handler's entry (functions/<name>/index.ts, or a stand-in in tests). */
+  entry: string;
+  projectRoot: string;
+  store: ModelStore;
+  registry: Registry;
+  api: Api;
+  runtime: lambda.Runtime;
+  architecture: lambda.Architecture;
+}
+
+/** The NodejsFunction props that say which code to bundle and run, the same for every handler. */
+export function nodejsSource(context: FunctionContext): Pick<NodejsFunctionProps, 'entry' | 'handler' | 'projectRoot' | 'depsLockFilePath' | 'runtime'> {
+  return {
+    entry: context.entry,
+    handler: 'handler',
+    projectRoot: context.projectRoot,
+    depsLockFilePath: `${context.projectRoot}/package-lock.json`,
+    runtime: context.runtime,
+  };
+}
 
 export interface FunctionBasicsProps {
   functionName: string;

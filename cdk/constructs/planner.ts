@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { CATALOG_FILE_ENV, CATALOG_FILE_NAME } from '../../core/catalog';
@@ -9,20 +8,12 @@ import { plannerBundling } from '../bundling';
 import { ARTIFACT_PREFIX, type Deployment } from '../config';
 import { Api } from './api';
 import { FunctionAlarms } from './function-alarms';
-import { FunctionBasics } from './function-basics';
-import type { ModelStore } from './model-store';
-import type { Registry } from './registry';
+import { FunctionBasics, nodejsSource, type FunctionContext } from './function-basics';
 
 export interface PlannerProps {
   deployment: Deployment;
-  /** Absolute path of functions/planner/index.ts (or a stand-in in tests). */
-  entry: string;
-  projectRoot: string;
-  store: ModelStore;
-  registry: Registry;
-  api: Api;
-  runtime: lambda.Runtime;
-  architecture: lambda.Architecture;
+  /** The app's shared function context; `entry` is functions/planner/index.ts. */
+  context: FunctionContext;
 }
 
 /**
@@ -37,7 +28,8 @@ export class Planner extends Construct {
 
   constructor(scope: Construct, id: string, props: PlannerProps) {
     super(scope, id);
-    const { deployment, store, registry } = props;
+    const { deployment, context } = props;
+    const { store, registry } = context;
     const { config } = deployment;
     const functionName = `${config.stackName}-planner`;
     const basics = new FunctionBasics(this, 'Basics', {
@@ -49,12 +41,8 @@ export class Planner extends Construct {
     this.fn = new NodejsFunction(this, 'Function', {
       functionName,
       description: 'offload planner: POST /plan, GET /models',
-      entry: props.entry,
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
-      runtime: props.runtime,
-      architecture: props.architecture,
+      ...nodejsSource(context),
+      architecture: context.architecture,
       memorySize: config.planner.memoryMB,
       timeout: Duration.seconds(config.planner.timeoutSeconds),
       reservedConcurrentExecutions: config.planner.reservedConcurrency,
@@ -70,7 +58,7 @@ export class Planner extends Construct {
     });
     new FunctionAlarms(this, 'Alarms', { fn: this.fn, label: 'planner', alarms: config.alarms });
     const integration = Api.integration('PlannerIntegration', this.fn);
-    props.api.addRoute(this, 'PlanRoute', apigw.HttpMethod.POST, '/plan', integration);
-    props.api.addRoute(this, 'ModelsRoute', apigw.HttpMethod.GET, '/models', integration);
+    context.api.addRoute(this, 'PlanRoute', apigw.HttpMethod.POST, '/plan', integration);
+    context.api.addRoute(this, 'ModelsRoute', apigw.HttpMethod.GET, '/models', integration);
   }
 }

@@ -9,21 +9,11 @@ import type { Deployment, ModelDeployment, OffloadConfig, TailSpec } from '../co
 import { TFJS_NODE_WASM_DIR, tfjsNodeImageCode } from '../tfjs-node-image';
 import { Api } from './api';
 import { FunctionAlarms } from './function-alarms';
-import { FunctionBasics } from './function-basics';
-import type { ModelStore } from './model-store';
-import type { Registry } from './registry';
+import { FunctionBasics, nodejsSource, type FunctionContext } from './function-basics';
 
-/** What every tail function shares: where the code comes from and the resources it talks to. */
-export interface TailContext {
+/** What every tail function shares: the app's function context (`entry` is functions/tail/index.ts) and the config. */
+export interface TailContext extends FunctionContext {
   config: OffloadConfig;
-  /** Absolute path of functions/tail/index.ts (or a stand-in in tests). */
-  entry: string;
-  projectRoot: string;
-  store: ModelStore;
-  registry: Registry;
-  api: Api;
-  runtime: lambda.Runtime;
-  architecture: lambda.Architecture;
 }
 
 export interface TailFunctionProps {
@@ -83,11 +73,7 @@ export class TailFunction extends Construct {
         })
       : new NodejsFunction(this, 'Function', {
           ...common,
-          entry: context.entry,
-          handler: 'handler',
-          projectRoot: context.projectRoot,
-          depsLockFilePath: `${context.projectRoot}/package-lock.json`,
-          runtime: context.runtime,
+          ...nodejsSource(context),
           bundling: tailBundling(),
         });
     this.target =
