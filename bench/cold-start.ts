@@ -9,7 +9,8 @@
  * send them again (warm). The cold start is what the device sees: cold round
  * trip − warm round trip (process start, bundle load, artifact download from
  * the S3 stand-in, model build and the warm-up inference). The least-squares
- * line through every (MiB, cold start) pair gives the two parameters.
+ * line through the functions' (MiB, median cold start) points gives the two
+ * parameters.
  *
  * What the figures are: this machine's single-thread wasm backend with a full
  * core per environment (the emulator does not scale CPU with memory size), S3
@@ -153,7 +154,9 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
   } finally {
     await stack.close();
   }
-  const fit = fitLine(rows.flatMap((r) => r.samples.map((y) => ({ x: r.tailMiB, y }))));
+  // one point per function (its median): a repeat slowed by a neighbour's CPU burst on this shared
+  // machine moves a median little, a least-squares line over raw samples much
+  const fit = fitLine(rows.map((r) => ({ x: r.tailMiB, y: r.coldStartMs })));
   return { rows, fit, repeats, stackStartMs };
 }
 
@@ -178,7 +181,7 @@ export function formatColdStart(report: ColdStartReport): string {
     '',
     table,
     '',
-    `least squares over ${f.n} samples: coldStartMs = ${f.coldBaseMs.toFixed(0)} + ${f.coldMsPerMB.toFixed(2)} × MiB   (r² = ${f.r2.toFixed(3)})`,
+    `least squares over ${f.n} functions (medians): coldStartMs = ${f.coldBaseMs.toFixed(0)} + ${f.coldMsPerMB.toFixed(2)} × MiB   (r² = ${f.r2.toFixed(3)})`,
     `local stack start: ${(report.stackStartMs / 1000).toFixed(1)} s`,
   ].join('\n');
 }

@@ -191,6 +191,35 @@ async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   if (errors.length > 0) throw errors[0];
 }
 
+/**
+ * The emulator starts environments on demand only: it has no provisioned
+ * concurrency (no alias kept initialised), and a planner told otherwise would
+ * count on warm instances that do not exist. Locally every tail is on demand.
+ */
+function withoutProvisionedConcurrency(config: OffloadConfig, step: (m: string) => void): OffloadConfig {
+  const models = Object.entries(config.models);
+  const provisioned =
+    config.tail.provisionedConcurrency > 0 ||
+    models.some(([, m]) => (m.tail?.provisionedConcurrency ?? 0) > 0 || Object.values(m.functions ?? {}).some((f) => (f.provisionedConcurrency ?? 0) > 0));
+  if (!provisioned) return config;
+  step('provisioned concurrency is not emulated: every tail runs on demand locally');
+  const zero = <T extends { provisionedConcurrency?: number }>(t: T): T => (t.provisionedConcurrency === undefined ? t : { ...t, provisionedConcurrency: 0 });
+  return {
+    ...config,
+    tail: zero(config.tail),
+    models: Object.fromEntries(
+      models.map(([name, m]) => [
+        name,
+        {
+          ...m,
+          ...(m.tail ? { tail: zero(m.tail) } : {}),
+          ...(m.functions ? { functions: Object.fromEntries(Object.entries(m.functions).map(([k, f]) => [k, zero(f)])) } : {}),
+        },
+      ]),
+    ),
+  };
+}
+
 /** What {@link prepareLocalStack} did: the configuration, its exports, its cloud assembly. */
 export interface PreparedLocalStack {
   projectRoot: string;
@@ -273,7 +302,7 @@ export async function prepareLocalStack(options: Omit<LocalStackOptions, 'port' 
     if (options.models.length === 0) throw new OffloadError('invalid-input', '--models: name at least one model');
     context.models = options.models.join(',');
   }
-  const config = loadConfig((key) => context[key], projectRoot);
+  const config = withoutProvisionedConcurrency(loadConfig((key) => context[key], projectRoot), step);
   const exportDir = abs(projectRoot, config.exportDir);
   const stateDir = abs(projectRoot, options.stateDir ?? DEFAULT_STATE_DIR);
   return withStateLock(
