@@ -6,6 +6,7 @@
  * These are defaults for when nothing better is known: measurements of the
  * actual network, device and functions should override every one of them.
  */
+import { DEVICE_PROFILES } from './profiles';
 import type { Network, Radio } from './scenario';
 
 /** Names of the built-in network presets. */
@@ -131,30 +132,16 @@ export interface DeviceClass {
 }
 
 /**
- * Power of a few device classes. No reference fact gives device power, so
- * all of these are ASSUMED round figures (the flagship matches the spec's
- * example); per-layer speed of each class is not here but in the profiles.
+ * Power of the built-in device classes: a view of core/profiles.ts
+ * DEVICE_PROFILES, the one registry of device classes (speed and power, with
+ * sources). No reference fact gives device power, so all of these are ASSUMED
+ * round figures (the flagship matches the spec's example).
  */
-export const DEVICE_CLASSES: Readonly<Record<string, DeviceClass>> = Object.freeze({
-  'low-end-phone': {
-    name: 'low-end-phone',
-    description: 'an entry-level Android phone (4 little cores)',
-    computeW: 2,
-    idleW: 0.3,
-    source: 'assumed',
-  },
-  'flagship-phone': {
-    name: 'flagship-phone',
-    description: 'a current flagship phone (big cores busy)',
-    computeW: 3.5,
-    idleW: 0.5,
-    source: 'assumed; the values of the cost-model spec example',
-  },
-  'jetson-nano': {
-    name: 'jetson-nano',
-    description: 'a Jetson Nano–class edge board in its 10 W mode',
-    computeW: 10,
-    idleW: 1.5,
-    source: 'assumed (10 W is the board\'s higher power mode; not in the reference facts, unconfirmed)',
-  },
-});
+export const DEVICE_CLASSES: Readonly<Record<string, DeviceClass>> = Object.freeze(
+  Object.fromEntries(
+    Object.values(DEVICE_PROFILES).map((p) => [
+      p.name,
+      { name: p.name, description: p.description, computeW: p.computeW, idleW: p.idleW, source: p.sources.power ?? 'assumed' },
+    ]),
+  ),
+);

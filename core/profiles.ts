@@ -10,7 +10,6 @@
  */
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from './errors';
-import { DEVICE_CLASSES } from './presets';
 import { parseWith } from './validation';
 
 // ---------------------------------------------------------------------------
@@ -189,7 +188,8 @@ const MOBILENETV1_GMAC = 0.569;
 
 const XNNPACK_README =
   'google/XNNPACK README, "Performance" tables (end2end_bench, FP32, randomized weights; phones benchmarked 27 Mar 2020, Raspberry Pi 12 Feb 2020)';
-const POWER_FROM_PRESETS = 'core/presets.ts DEVICE_CLASSES (the planner\'s power figures, marked there as assumptions)';
+/** No reference fact gives device power: every computeW / idleW below is an assumed round figure. */
+const POWER_ASSUMED = 'ASSUMED round figures (no reference fact gives device power)';
 const NATIVE_OVERHEAD = 'ESTIMATE: a native runtime (TFLite/XNNPACK) dispatches an operator in microseconds; 10 µs per layer assumed';
 
 /**
@@ -197,56 +197,56 @@ const NATIVE_OVERHEAD = 'ESTIMATE: a native runtime (TFLite/XNNPACK) dispatches 
  * (almost all in 1×1 convolutions) over its published latency with XNNPACK —
  * the operator library the tfjs wasm backend here runs too. MobileNetV2's
  * latency on the same device is kept as `validation`: the predictor never
- * sees it, docs/profiles.md compares against it. Power: the planner's
- * DEVICE_CLASSES. Bandwidth: sustained figures ESTIMATED at about half of the
+ * sees it, docs/profiles.md compares against it. Power (`computeW`, `idleW`,
+ * also the planner's core/presets.ts DEVICE_CLASSES): assumed. Bandwidth: sustained figures ESTIMATED at about half of the
  * memory's peak specification (a copy loop rarely gets more).
  */
 export const DEVICE_PROFILES: Readonly<Record<string, DeviceProfile>> = Object.freeze({
   'low-end-phone': {
     name: 'low-end-phone',
-    description: DEVICE_CLASSES['low-end-phone']!.description,
+    description: 'an entry-level Android phone (4 little cores)',
     gmacPerSecond: MOBILENETV1_GMAC / 0.115,
     memGBps: 3.5,
     overheadMs: 0.01,
     fusesElementwise: true,
-    computeW: DEVICE_CLASSES['low-end-phone']!.computeW,
-    idleW: DEVICE_CLASSES['low-end-phone']!.idleW,
+    computeW: 2,
+    idleW: 0.3,
     reference: { model: 'mobilenet_v1', gmac: MOBILENETV1_GMAC, ms: 115 },
     validation: { model: 'mobilenetv2', ms: 79 },
     sources: {
       gmacPerSecond: `${XNNPACK_README}: Raspberry Pi 3+ (BCM2837B0, 4× Cortex-A53 at 1.4 GHz, the cores of entry-level phones), multi-threaded: MobileNet v1 115 ms, v2 79 ms. A PROXY for an entry-level phone`,
       memGBps: 'ESTIMATE: about half of a single-channel LPDDR3-1866 peak (7.5 GB/s)',
       overheadMs: NATIVE_OVERHEAD,
-      power: POWER_FROM_PRESETS,
+      power: POWER_ASSUMED,
     },
   },
   'flagship-phone': {
     name: 'flagship-phone',
-    description: DEVICE_CLASSES['flagship-phone']!.description,
+    description: 'a current flagship phone (big cores busy)',
     gmacPerSecond: MOBILENETV1_GMAC / 0.027,
     memGBps: 15,
     overheadMs: 0.01,
     fusesElementwise: true,
-    computeW: DEVICE_CLASSES['flagship-phone']!.computeW,
-    idleW: DEVICE_CLASSES['flagship-phone']!.idleW,
+    computeW: 3.5,
+    idleW: 0.5,
     reference: { model: 'mobilenet_v1', gmac: MOBILENETV1_GMAC, ms: 27 },
     validation: { model: 'mobilenetv2', ms: 18 },
     sources: {
       gmacPerSecond: `${XNNPACK_README}: Pixel 2 (Snapdragon 835), multi-threaded over the big cores: MobileNet v1 27 ms, v2 18 ms. A 2017 flagship; current ones are faster (not sourced here)`,
       memGBps: 'ESTIMATE: about half of the Snapdragon 835 LPDDR4X peak (29.8 GB/s, vendor specification as commonly listed; unconfirmed)',
       overheadMs: NATIVE_OVERHEAD,
-      power: POWER_FROM_PRESETS,
+      power: `${POWER_ASSUMED}; the values of the cost-model spec example`,
     },
   },
   'jetson-nano': {
     name: 'jetson-nano',
-    description: `${DEVICE_CLASSES['jetson-nano']!.description}; CPU path (4× Cortex-A57), not the GPU`,
+    description: 'a Jetson Nano–class edge board in its 10 W mode; CPU path (4× Cortex-A57), not the GPU',
     gmacPerSecond: MOBILENETV1_GMAC / (0.075 * 1.3),
     memGBps: 12.8,
     overheadMs: 0.01,
     fusesElementwise: true,
-    computeW: DEVICE_CLASSES['jetson-nano']!.computeW,
-    idleW: DEVICE_CLASSES['jetson-nano']!.idleW,
+    computeW: 10,
+    idleW: 1.5,
     reference: { model: 'mobilenet_v1', gmac: MOBILENETV1_GMAC, ms: 75 * 1.3 },
     validation: { model: 'mobilenetv2', ms: 44 * 1.3 },
     sources: {
@@ -256,7 +256,7 @@ export const DEVICE_PROFILES: Readonly<Record<string, DeviceProfile>> = Object.f
         'Its 128-core Maxwell GPU with TensorRT is several times faster and is not modelled',
       memGBps: 'ESTIMATE: half of the 64-bit LPDDR4 peak of 25.6 GB/s (Jetson Nano specification)',
       overheadMs: NATIVE_OVERHEAD,
-      power: `${POWER_FROM_PRESETS}; 10 W is the module's higher power mode (5 W / 10 W modes)`,
+      power: `${POWER_ASSUMED}; 10 W is the module's higher power mode (5 W / 10 W modes), unconfirmed`,
     },
   },
 });
