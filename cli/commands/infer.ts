@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
+import { DTYPES, OBJECTIVES, type DType, type Objective } from '../../core/scenario';
 import { fraction, integer, readJsonFile } from '../options';
 import { note, printJson, table } from '../output';
 
@@ -14,8 +15,8 @@ interface InferFlags {
   network: string;
   device: string;
   battery?: number;
-  objective?: 'latency' | 'energy' | 'cost';
-  dtype: 'float32' | 'float16' | 'int8';
+  objective?: Objective;
+  dtype: DType;
   cut?: number;
   sigv4?: string;
   timeoutMs: number;
@@ -34,8 +35,8 @@ export function register(program: Command): void {
     .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')}, or a JSON file {uplinkMbps, downlinkMbps, rttMs}`, '4g')
     .option('--device <class|file>', 'device class name, or a JSON file with the device body of POST /plan', 'flagship-phone')
     .option('--battery <level>', 'battery level 0..1 (instead of an energy budget)', fraction('--battery'))
-    .addOption(new Option('--objective <objective>', 'what the planner minimises').choices(['latency', 'energy', 'cost']))
-    .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(['float32', 'float16', 'int8']).default('float32'))
+    .addOption(new Option('--objective <objective>', 'what the planner minimises').choices(OBJECTIVES))
+    .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(DTYPES).default('float32'))
     .option('--cut <c>', "override the planner's cut (debugging and tests)", integer('--cut'))
     .option('--sigv4 <region>', 'sign requests with SigV4 for the deployed API (IAM auth), credentials from the default AWS chain')
     .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms'), 30_000)
