@@ -70,6 +70,14 @@ export function oneOf<T extends string>(flag: string, choices: readonly T[]): (v
   };
 }
 
+/**
+ * True when a flag value that may be a built-in name or a file (`--network`,
+ * `--device`) names a file: it holds `.`, `/` or `\`, which no built-in name does.
+ */
+export function looksLikePath(value: string): boolean {
+  return /[./\\]/.test(value);
+}
+
 /** `all` → every candidate; `0,5,18` → [0, 5, 18]. */
 export function parseCutList(value: string): number[] | 'all' {
   const v = value.trim();

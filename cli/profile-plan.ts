@@ -10,7 +10,7 @@ import { DEVICE_PROFILE_NAMES, DEVICE_PROFILES, parseDeviceProfile, type DeviceP
 import { NETWORK_PRESETS, NETWORK_PRESET_NAMES } from '../core/presets';
 import type { DType, Objective, ScenarioInput } from '../core/scenario';
 import { resolveNetwork } from './commands/plan';
-import { readJsonFile } from './options';
+import { looksLikePath, readJsonFile } from './options';
 import { loadProfile, loadProfiles } from './profile-files';
 
 /** What the flag form reads from the command line. */
@@ -23,8 +23,6 @@ export interface ProfilePlanOptions {
   objective?: Objective;
   dtype?: DType;
 }
-
-const looksLikePath = (v: string): boolean => /[./\\]/.test(v);
 
 /** `--device`: a built-in class or a JSON file holding a device profile (core/profiles.ts DeviceProfileSchema). */
 export function resolveDeviceProfile(value: string): DeviceProfile {

@@ -33,7 +33,7 @@ import {
   type Scenario,
 } from '../../core/scenario';
 import { parseWith } from '../../core/validation';
-import { fraction, nonNegativeNumber, readJsonFile } from '../options';
+import { fraction, looksLikePath, nonNegativeNumber, readJsonFile } from '../options';
 import { printJson, table } from '../output';
 
 /** The options of `offload plan` as commander hands them over. */
@@ -69,7 +69,7 @@ export function resolveNetwork(value: string): { network: z.infer<typeof Network
     const p = NETWORK_PRESETS[value];
     return { network: { uplinkMbps: p.uplinkMbps, downlinkMbps: p.downlinkMbps, rttMs: p.rttMs }, radio: { ...p.radio } };
   }
-  if (!/[./\\]/.test(value)) {
+  if (!looksLikePath(value)) {
     throw new ValidationError('--network', `unknown preset "${value}" (one of ${NETWORK_PRESET_NAMES.join(', ')}, or a JSON file)`);
   }
   const { radio, ...network } = parseWith(NetworkFileSchema, readJsonFile(value, 'network file'), `--network ${value}`);
@@ -80,7 +80,7 @@ export function resolveNetwork(value: string): { network: z.infer<typeof Network
 export function resolveDevice(value: string): { computeW: number; idleW: number; radio?: z.infer<typeof RadioSchema> } {
   const cls = DEVICE_CLASSES[value];
   if (cls) return { computeW: cls.computeW, idleW: cls.idleW };
-  if (!/[./\\]/.test(value)) {
+  if (!looksLikePath(value)) {
     throw new ValidationError('--device', `unknown device class "${value}" (one of ${Object.keys(DEVICE_CLASSES).join(', ')}, or a JSON file)`);
   }
   const d = parseWith(DeviceFileSchema, readJsonFile(value, 'device file'), `--device ${value}`);
