@@ -93,6 +93,22 @@ export function batchNorm(x: Tensor, name: string, epsilon: number): Tensor {
   return tf.layers.batchNormalization({ name, axis: -1, epsilon, momentum: 0.9 }).apply(x) as Tensor;
 }
 
+/** Options of {@link convBn}. */
+export interface ConvBnOptions {
+  strides?: number;
+  /** Default: `same` at stride 1, `valid` when strided (the caller pads explicitly first, as torchvision pads symmetrically). */
+  padding?: 'same' | 'valid';
+  /** Batch norm epsilon (torchvision: 1e-5, its BasicConv2d 1e-3). */
+  epsilon: number;
+}
+
+/** A convolution without bias followed by batch norm, each with its own name: the conv–BN pair of the BN networks. */
+export function convBn(x: Tensor, names: { conv: string; bn: string }, filters: number, kernel: number, o: ConvBnOptions): Tensor {
+  const strides = o.strides ?? 1;
+  const y = conv(x, names.conv, filters, kernel, { strides, padding: o.padding ?? (strides === 1 ? 'same' : 'valid'), useBias: false });
+  return batchNorm(y, names.bn, o.epsilon);
+}
+
 export function act(x: Tensor, name: string, activation: Activation): Tensor {
   return tf.layers.activation({ name, activation }).apply(x) as Tensor;
 }

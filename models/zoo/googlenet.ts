@@ -2,9 +2,8 @@ import type * as tf from '@tensorflow/tfjs';
 import {
   type BuildOptions,
   CLASSIFIER_GAIN,
-  batchNorm,
   concat,
-  conv,
+  convBn,
   dense,
   dropout,
   finish,
@@ -69,9 +68,7 @@ export function buildGoogLeNet(opts?: BuildOptions): tf.LayersModel {
 
 /** torchvision's BasicConv2d: conv (no bias) + BN + ReLU; stride-1 kernels pad symmetrically (`same`). */
 function basicConv(x: Tensor, name: string, filters: number, kernel: number, stride = 1): Tensor {
-  let y = conv(x, `${name}_conv`, filters, kernel, { strides: stride, padding: stride === 1 ? 'same' : 'valid', useBias: false });
-  y = batchNorm(y, `${name}_bn`, BN_EPS);
-  return relu(y, `${name}_relu`);
+  return relu(convBn(x, { conv: `${name}_conv`, bn: `${name}_bn` }, filters, kernel, { strides: stride, epsilon: BN_EPS }), `${name}_relu`);
 }
 
 /** torchvision's MaxPool2d(kernel, stride, ceil_mode=True) without padding. */

@@ -5,7 +5,7 @@ import {
   act,
   add,
   batchNorm,
-  conv,
+  convBn,
   dense,
   depthwise,
   dropout,
@@ -50,8 +50,7 @@ export function buildMobileNetV2(opts?: BuildOptions): tf.LayersModel {
   const size = inputSizeOf('mobilenetv2', opts, 224, 32);
   const x0 = input(size);
   let x = pad(x0, 'stem_pad', 1);
-  x = conv(x, 'stem_conv', 32, 3, { strides: 2, padding: 'valid', useBias: false });
-  x = batchNorm(x, 'stem_bn', BN_EPS);
+  x = convBn(x, { conv: 'stem_conv', bn: 'stem_bn' }, 32, 3, { strides: 2, epsilon: BN_EPS });
   x = act(x, 'stem_relu', 'relu6');
   let channels = 32;
   let block = 0;
@@ -63,8 +62,7 @@ export function buildMobileNetV2(opts?: BuildOptions): tf.LayersModel {
       block++;
     }
   }
-  x = conv(x, 'last_conv', 1280, 1, { useBias: false });
-  x = batchNorm(x, 'last_bn', BN_EPS);
+  x = convBn(x, { conv: 'last_conv', bn: 'last_bn' }, 1280, 1, { epsilon: BN_EPS });
   x = act(x, 'last_relu', 'relu6');
   x = globalAvgPool(x, 'avgpool');
   x = dropout(x, 'dropout', 0.2);
@@ -91,16 +89,14 @@ function invertedResidual(
 ): Tensor {
   let y = x;
   if (expand !== 1) {
-    y = conv(y, `${name}_expand`, inChannels * expand, 1, { useBias: false });
-    y = batchNorm(y, `${name}_expand_bn`, BN_EPS);
+    y = convBn(y, { conv: `${name}_expand`, bn: `${name}_expand_bn` }, inChannels * expand, 1, { epsilon: BN_EPS });
     y = act(y, `${name}_expand_relu`, 'relu6');
   }
   if (stride !== 1) y = pad(y, `${name}_dw_pad`, 1);
   y = depthwise(y, `${name}_dw`, 3, { strides: stride, padding: stride === 1 ? 'same' : 'valid', useBias: false });
   y = batchNorm(y, `${name}_dw_bn`, BN_EPS);
   y = act(y, `${name}_dw_relu`, 'relu6');
-  y = conv(y, `${name}_project`, outChannels, 1, { useBias: false });
-  y = batchNorm(y, `${name}_project_bn`, BN_EPS);
+  y = convBn(y, { conv: `${name}_project`, bn: `${name}_project_bn` }, outChannels, 1, { epsilon: BN_EPS });
   if (stride === 1 && inChannels === outChannels) {
     residual.add(name);
     return add([x, y], `${name}_add`);

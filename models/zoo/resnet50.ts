@@ -5,6 +5,7 @@ import {
   add,
   batchNorm,
   conv,
+  convBn,
   dense,
   finish,
   globalAvgPool,
@@ -64,19 +65,14 @@ export function buildResNet50(opts?: BuildOptions): tf.LayersModel {
 }
 
 function bottleneck(x: Tensor, name: string, planes: number, stride: number, downsample: boolean): Tensor {
-  let y = conv(x, `${name}_conv1`, planes, 1, { useBias: false });
-  y = batchNorm(y, `${name}_bn1`, BN_EPS);
+  let y = convBn(x, { conv: `${name}_conv1`, bn: `${name}_bn1` }, planes, 1, { epsilon: BN_EPS });
   y = relu(y, `${name}_relu1`);
   if (stride !== 1) y = pad(y, `${name}_conv2_pad`, 1);
-  y = conv(y, `${name}_conv2`, planes, 3, { strides: stride, padding: stride === 1 ? 'same' : 'valid', useBias: false });
-  y = batchNorm(y, `${name}_bn2`, BN_EPS);
+  y = convBn(y, { conv: `${name}_conv2`, bn: `${name}_bn2` }, planes, 3, { strides: stride, epsilon: BN_EPS });
   y = relu(y, `${name}_relu2`);
-  y = conv(y, `${name}_conv3`, planes * 4, 1, { useBias: false });
-  y = batchNorm(y, `${name}_bn3`, BN_EPS);
-  let shortcut = x;
-  if (downsample) {
-    shortcut = conv(x, `${name}_downsample_conv`, planes * 4, 1, { strides: stride, padding: 'valid', useBias: false });
-    shortcut = batchNorm(shortcut, `${name}_downsample_bn`, BN_EPS);
-  }
+  y = convBn(y, { conv: `${name}_conv3`, bn: `${name}_bn3` }, planes * 4, 1, { epsilon: BN_EPS });
+  const shortcut = downsample
+    ? convBn(x, { conv: `${name}_downsample_conv`, bn: `${name}_downsample_bn` }, planes * 4, 1, { strides: stride, padding: 'valid', epsilon: BN_EPS })
+    : x;
   return relu(add([y, shortcut], `${name}_add`), `${name}_relu3`);
 }

@@ -6,6 +6,7 @@ import {
   batchNorm,
   concat,
   conv,
+  convBn,
   dense,
   finish,
   globalAvgPool,
@@ -55,15 +56,12 @@ export function buildTinyDag(opts?: BuildOptions): tf.LayersModel {
 
 function residual(x: Tensor, name: string, filters: number, stride: number): Tensor {
   let y = stride === 1 ? x : pad(x, `${name}_pad`, 1);
-  y = conv(y, `${name}_conv1`, filters, 3, { strides: stride, padding: stride === 1 ? 'same' : 'valid', useBias: false });
-  y = batchNorm(y, `${name}_bn1`, 1e-5);
+  y = convBn(y, { conv: `${name}_conv1`, bn: `${name}_bn1` }, filters, 3, { strides: stride, epsilon: 1e-5 });
   y = relu(y, `${name}_relu1`);
-  y = conv(y, `${name}_conv2`, filters, 3, { useBias: false });
-  y = batchNorm(y, `${name}_bn2`, 1e-5);
-  let shortcut = x;
-  if (stride !== 1 || (x.shape[3] as number) !== filters) {
-    shortcut = conv(x, `${name}_down_conv`, filters, 1, { strides: stride, padding: 'valid', useBias: false });
-    shortcut = batchNorm(shortcut, `${name}_down_bn`, 1e-5);
-  }
+  y = convBn(y, { conv: `${name}_conv2`, bn: `${name}_bn2` }, filters, 3, { epsilon: 1e-5 });
+  const shortcut =
+    stride !== 1 || (x.shape[3] as number) !== filters
+      ? convBn(x, { conv: `${name}_down_conv`, bn: `${name}_down_bn` }, filters, 1, { strides: stride, padding: 'valid', epsilon: 1e-5 })
+      : x;
   return relu(add([y, shortcut], `${name}_add`), `${name}_relu2`);
 }
