@@ -5,6 +5,7 @@
  * output, so the caller always gets its answer.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { OffloadError } from '../core/errors';
 import { decodeTensors, encodeTensors, type WireDType } from '../core/wire';
 import { ApiError, type ApiFailure, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
 import type { DeviceModel, DeviceOutput } from './device';
@@ -70,7 +71,8 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
     const cut = opts.cut ?? plan?.cut ?? L;
     if (cut !== L && !device.analysis.candidates.some((c) => c.cut === cut)) {
       const list = device.analysis.candidates.map((c) => c.cut).join(', ');
-      throw new Error(`cut ${cut} is not a candidate of ${device.name} (candidates: ${list}; ${L} is device-only)`);
+      // Bad input, not a failure of ours: an OffloadError, so the CLI prints it as one line without "unexpected error".
+      throw new OffloadError('invalid-input', `cut ${cut} is not a candidate of ${device.name} (candidates: ${list}; ${L} is device-only)`, { field: 'cut' });
     }
     const predicted = plan?.candidates.find((r) => r.cut === cut) ?? null;
     const base = { model: device.name, cut, plan, predicted };

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
+import { isOffloadError } from '../../core/errors';
 import { ApiError, OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
@@ -148,6 +149,9 @@ describe('collaborativeInfer', () => {
     const notCandidate = Array.from({ length: device.layerCount }, (_, i) => i).find((c) => !device.analysis.candidates.some((k) => k.cut === c));
     expect(notCandidate, 'tinydag has cuts inside its blocks').toBeDefined();
     await expect(collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request, cut: notCandidate! })).rejects.toThrow(/not a candidate/);
+    // bad input is an OffloadError (the CLI prints it as `offload: …`, not as an unexpected error)
+    const err = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request, cut: notCandidate! }).catch((e: unknown) => e);
+    expect(isOffloadError(err) && err.code).toBe('invalid-input');
   });
 
   it('disposes what it allocates', async () => {
