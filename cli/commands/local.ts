@@ -106,7 +106,7 @@ export function register(program: Command): void {
             cut: t.cut,
             function: t.function,
             reserved: t.reservedConcurrency,
-            tailMiB: Number((t.tailWeightBytes / 2 ** 20).toFixed(1)),
+            tailMiB: (t.tailWeightBytes / 2 ** 20).toFixed(1),
           })),
         ),
         '',
