@@ -19,7 +19,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
-import { parseManifest, tailDir, type Manifest } from '../core/manifest';
+import { ARTIFACT_KEY_PREFIX, manifestKey, parseManifest, tailDir, tailKeyPrefix, type Manifest } from '../core/manifest';
 import type { DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 
@@ -206,8 +206,8 @@ export interface Deployment {
   catalog: DeploymentCatalog;
 }
 
-/** S3 key prefix of all artifacts (CONTRACTS: the export tree sits under `models/`). */
-export const ARTIFACT_PREFIX = 'models/';
+/** S3 key prefix of all artifacts (core/manifest.ts: the export trees sit under `models/`). */
+export const ARTIFACT_PREFIX = ARTIFACT_KEY_PREFIX;
 /** Lambda's rule: reserved concurrency must leave this much of the account quota unreserved. */
 export const UNRESERVED_MINIMUM = 100;
 
@@ -316,7 +316,7 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
         layer: candidates.get(cut)?.layer ?? 'input',
         functionName,
         route: `/infer/${model}/${cut}`,
-        artifactPrefix: `${ARTIFACT_PREFIX}${model}/${tailDir(cut)}/`,
+        artifactPrefix: tailKeyPrefix(model, cut),
       };
     });
     models.push({ model, modelDir, manifest, selection: mc.cuts === 'default' ? 'default' : 'explicit', dropped, tails });
@@ -348,7 +348,7 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
       models.map((m) => [
         m.model,
         {
-          manifestKey: `${ARTIFACT_PREFIX}${m.model}/manifest.json`,
+          manifestKey: manifestKey(m.model),
           tails: m.tails.map((t) => ({
             cut: t.cut,
             function: t.functionName,

@@ -109,6 +109,24 @@ export function headDir(cut: number): string {
 /** Folder of the whole model inside an export (`full`). */
 export const FULL_DIR = 'full';
 
+/** S3 key prefix under which the export trees sit in the artifact bucket (CONTRACTS: `models/<model>/…`). */
+export const ARTIFACT_KEY_PREFIX = 'models/';
+
+/** Key prefix of one model's export in the bucket: `models/<model>/`. */
+export function modelKeyPrefix(model: string): string {
+  return `${ARTIFACT_KEY_PREFIX}${model}/`;
+}
+
+/** Key of a model's export manifest: `models/<model>/manifest.json`. */
+export function manifestKey(model: string): string {
+  return `${modelKeyPrefix(model)}manifest.json`;
+}
+
+/** Key prefix of a cut's tail artifact, what a tail function loads: `models/<model>/tails/<cut>/`. */
+export function tailKeyPrefix(model: string, cut: number): string {
+  return `${modelKeyPrefix(model)}${tailDir(cut)}/`;
+}
+
 /** The files of one part of an export (`full`, `tails/3`, …): manifest entries under that folder. */
 export function filesUnder(manifest: Manifest, dir: string): Record<string, ManifestFile> {
   const prefix = `${dir}/`;

@@ -7,26 +7,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
-import { filesUnder, FULL_DIR, headDir, parseManifest, tailDir, type Manifest } from '../../core/manifest';
+import { filesUnder, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';
 import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deployment';
 import { MB_PER_VCPU, parseModelProfile } from '../../core/profiles';
 import { predictorFromProfiles } from '../../core/profile-scenario';
 import type { CloudProfile } from './scenario';
 
-/** Key prefix of a model's export in the artifact bucket. */
-export function modelPrefix(model: string): string {
-  return `models/${model}/`;
-}
-
-/** Key of a model's export manifest. */
-export function manifestKey(model: string): string {
-  return `${modelPrefix(model)}manifest.json`;
-}
-
 /** Key of a model's optional cloud profile: measured warm per-layer times of the tail at `memoryMB`. */
 export function cloudProfileKey(model: string): string {
-  return `${modelPrefix(model)}profiles/cloud.json`;
+  return `${modelKeyPrefix(model)}profiles/cloud.json`;
 }
 
 /**

@@ -16,6 +16,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
 import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
+import { tailKeyPrefix } from '../../core/manifest';
 import { formatPath } from '../../core/validation';
 import { initBackend } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
@@ -76,7 +77,7 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     model: e.MODEL_NAME,
     cut: e.CUT,
     bucket: e.ARTIFACT_BUCKET,
-    prefix: e.ARTIFACT_PREFIX || `models/${e.MODEL_NAME}/tails/${e.CUT}/`,
+    prefix: e.ARTIFACT_PREFIX || tailKeyPrefix(e.MODEL_NAME, e.CUT),
     table: e.REGISTRY_TABLE || undefined,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
