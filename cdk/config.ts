@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ARTIFACT_KEY_PREFIX, manifestKey, parseManifest, tailDir, tailKeyPrefix, type Manifest } from '../core/manifest';
-import type { DeploymentCatalog } from '../core/catalog';
+import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
@@ -315,7 +315,7 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
         cut,
         layer: candidates.get(cut)?.layer ?? 'input',
         functionName,
-        route: `/infer/${model}/${cut}`,
+        route: inferRoute(model, cut),
         artifactPrefix: tailKeyPrefix(model, cut),
       };
     });

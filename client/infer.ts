@@ -5,6 +5,7 @@
  * output, so the caller always gets its answer.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { decodeTensors, encodeTensors, type WireDType } from '../core/wire';
 import { ApiError, type ApiFailure, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
@@ -96,7 +97,7 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
     const t0 = performance.now();
     const crossing = await device.runHead(cut, input);
     const deviceHeadMs = performance.now() - t0;
-    const route = opts.cut === undefined && plan?.route ? plan.route : `/infer/${encodeURIComponent(device.name)}/${cut}`;
+    const route = opts.cut === undefined && plan?.route ? plan.route : inferRoute(encodeURIComponent(device.name), cut);
     const fn = opts.cut === undefined ? (plan?.function ?? null) : null;
     try {
       const res = await api.infer(route, encodeTensors(crossing, dtype));

@@ -33,11 +33,6 @@ export const CloudProfileFileSchema = z.object({
 /** How long a missing cloud profile is remembered before S3 is asked again. */
 export const PROFILE_RETRY_MS = 60_000;
 
-/** The route of a tail function. */
-export function inferRoute(model: string, cut: number): string {
-  return `/infer/${model}/${cut}`;
-}
-
 /** Reads manifests (and cloud profiles) once per warm instance. */
 export class ModelCatalog {
   private readonly manifests = new Map<string, Promise<Manifest>>();
