@@ -22,11 +22,9 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { OffloadConfig } from '../cdk/config';
 import { selectDefaultCuts } from '../cdk/cuts';
 import { NotFoundError, OffloadError } from '../core/errors';
-import { FULL_DIR, headDir, parseManifest, tailDir, type Manifest } from '../core/manifest';
+import { FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../core/manifest';
 import { newestMtime } from './synth';
 
-/** S3 key prefix of the export trees (CONTRACTS.md: `models/<model>/…`). */
-export const ARTIFACT_KEY_PREFIX = 'models/';
 const MANIFEST_FILE = 'manifest.json';
 
 /** One configured model, exported. */
@@ -213,7 +211,7 @@ export async function uploadArtifacts(
   }
   const items: Item[] = [];
   for (const m of models) {
-    const prefix = `${ARTIFACT_KEY_PREFIX}${m.model}/`;
+    const prefix = modelKeyPrefix(m.model);
     for (const part of partsFor(m.cuts)) {
       for (const [path, f] of Object.entries(m.manifest.files)) {
         if (path.startsWith(`${part}/`)) items.push({ key: prefix + path, path: join(m.dir, path), bytes: f.bytes, sha256: f.sha256 });
