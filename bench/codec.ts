@@ -7,29 +7,18 @@
  * Run alone with `npx tsx bench/codec.ts`, or call {@link runCodecBench}.
  */
 import { cpus, loadavg } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { seededRandom } from '../core/random';
 import { decodeTensors, encodeTensors, type WireDType, type WireTensor } from '../core/wire';
+import { formatTable, isMain, median, quantile, type BenchResult } from './report';
 
-/** One measured figure against its target. */
-export interface BenchResult {
-  /** What was measured, e.g. `codec float32 encode`. */
-  name: string;
-  /** The measured median. */
-  value: number;
-  unit: string;
-  /** The target in the same unit. */
-  target: number;
-  /** value / target for throughputs (≥ 1 meets the target). */
-  ratio: number;
+/** A throughput figure (value = median MB/s) with its fast decile. */
+export interface CodecBenchResult extends BenchResult {
   /**
    * The 10th-percentile-fastest sample in the same unit: on shared cores the
    * median drops with other load, the fast decile shows what the code does
    * when it gets a core.
    */
   bestDecile: number;
-  met: boolean;
-  /** How it was measured (sizes, repeats, spread). */
-  detail: string;
 }
 
 export interface CodecBenchOptions {
@@ -48,29 +37,13 @@ const CONVERSION_TARGET_MBPS = 300;
 
 /** A post-ReLU-like activation: about half zeros, the rest spread over a few orders of magnitude. Seeded. */
 function activation(n: number, seed = 42): Float32Array {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = next();
     out[i] = u < 0.5 ? 0 : -Math.log(1 - next()) * 2;
   }
   return out;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
 interface Timing {
@@ -138,7 +111,7 @@ function checkRoundTrip(tensor: WireTensor, dtype: WireDType): void {
  * Measures encode and decode MB/s per dtype for one tensor of `elements`
  * float32 values and returns one {@link BenchResult} per figure.
  */
-export async function runCodecBench(options: CodecBenchOptions = {}): Promise<BenchResult[]> {
+export async function runCodecBench(options: CodecBenchOptions = {}): Promise<CodecBenchResult[]> {
   const elements = options.elements ?? 1 << 20;
   const samples = options.samples ?? 41;
   const minSampleMs = options.minSampleMs ?? 5;
@@ -146,7 +119,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Be
   const tensor: WireTensor = { name: 'activation', shape: [1, elements], data: activation(elements) };
   const bytes = elements * 4;
   const megabytes = bytes / 1e6;
-  const results: BenchResult[] = [];
+  const results: CodecBenchResult[] = [];
 
   const figures: { name: string; target: number; op: () => unknown }[] = [];
   for (const dtype of ['float32', 'float16', 'int8'] as const) {
@@ -188,7 +161,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Be
 }
 
 /** Renders results as an aligned text table. */
-export function formatResults(results: readonly BenchResult[]): string {
+export function formatResults(results: readonly CodecBenchResult[]): string {
   const rows = results.map((r) => [
     r.name,
     `${r.value.toFixed(0)} ${r.unit}`,
@@ -197,14 +170,10 @@ export function formatResults(results: readonly BenchResult[]): string {
     `${r.ratio.toFixed(2)}×`,
     r.met ? 'ok' : 'BELOW TARGET',
   ]);
-  const head = ['figure', 'median', 'fast decile', 'target', 'ratio (median)', ''];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
+  return formatTable(['figure', 'median', 'fast decile', 'target', 'ratio (median)', ''], rows);
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
+if (isMain(import.meta.url)) {
   const [load1] = loadavg();
   process.stdout.write(
     `wire codec bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +

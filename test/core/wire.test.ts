@@ -19,23 +19,12 @@ import {
   type WireDType,
   type WireTensor,
 } from '../../core/wire';
+import { seededRandom } from '../../core/random';
 
 // ------------------------------------------------------------------ helpers
 
-/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomData(n: number, seed: number, spread = 10): Float32Array {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (next() * 2 - 1) * spread;
   return out;
@@ -214,7 +203,7 @@ describe('float16 round trip', () => {
 
   it('keeps random values within max(2^-11·|x|, 2^-25) through the wire', () => {
     // Prepare: magnitudes from subnormal to near the float16 maximum.
-    const next = rng(11);
+    const next = seededRandom(11);
     const data = new Float32Array(20000);
     for (let i = 0; i < data.length; i++) data[i] = (next() < 0.5 ? -1 : 1) * 2 ** (next() * 40 - 25);
     // Act
