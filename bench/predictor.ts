@@ -5,7 +5,7 @@
  * against published MobileNetV2 latencies, and each profile's isolated/whole
  * ratio. Run with `npx tsx bench/predictor.ts`. Pure computation, no timing.
  */
-import { loadProfiles } from '../cli/profile-files';
+import { loadProfiles } from '../models/profile-files';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { LAYER_GROUPS, leaveOneModelOut, predictLayerMs } from '../core/predictor';
 import { DEVICE_PROFILES } from '../core/profiles';

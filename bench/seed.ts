@@ -9,7 +9,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProfiles, profilesDir } from '../cli/profile-files';
+import { loadProfiles, profilesDir } from '../models/profile-files';
 import { CLOUD_DEFAULTS, NETWORK_PRESETS, type NetworkPreset } from '../core/presets';
 import { predictorFromProfiles, deviceLayerMs } from '../core/profile-scenario';
 import { leaveOneModelOut, predictLayerMs } from '../core/predictor';

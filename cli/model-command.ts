@@ -8,7 +8,6 @@ import type { BackendName } from '../models/backend';
 import { note } from './output';
 
 // cli/commands/local.ts still imports these from here; the parsers live in ./options.
-export { nonNegativeInt, positiveInt } from './options';
 
 /** A model ready for a command. */
 export interface LoadedModel {

@@ -11,7 +11,7 @@ import { NETWORK_PRESETS, NETWORK_PRESET_NAMES } from '../core/presets';
 import type { DType, Objective, ScenarioInput } from '../core/scenario';
 import { resolveNetwork } from './commands/plan';
 import { looksLikePath, readJsonFile } from './options';
-import { loadProfile, loadProfiles } from './profile-files';
+import { loadProfile, loadProfiles } from '../models/profile-files';
 
 /** What the flag form reads from the command line. */
 export interface ProfilePlanOptions {

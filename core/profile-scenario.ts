@@ -3,7 +3,7 @@
  * machine, wasm), a device class (scaled by the per-layer predictor), a
  * network, the cloud profile at a Lambda memory size and a fleet state.
  *
- * Pure TypeScript: the caller loads the profile files (cli/profile-files.ts).
+ * Pure TypeScript: the caller loads the profile files (models/profile-files.ts).
  */
 import { z } from 'zod';
 import { NotFoundError } from './errors';

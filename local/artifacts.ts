@@ -23,6 +23,7 @@ import type { OffloadConfig } from '../cdk/config';
 import { selectDefaultCuts } from '../cdk/cuts';
 import { NotFoundError, OffloadError } from '../core/errors';
 import { FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../core/manifest';
+import { attachCloudProfile, CLOUD_PROFILE_FILE } from '../models/profile-files';
 import { newestMtime } from './synth';
 
 const MANIFEST_FILE = 'manifest.json';
@@ -217,11 +218,15 @@ export async function uploadArtifacts(
         if (path.startsWith(`${part}/`)) items.push({ key: prefix + path, path: join(m.dir, path), bytes: f.bytes, sha256: f.sha256 });
       }
     }
+    if (attachCloudProfile(m.model, m.manifest.inputShape, m.dir)) {
+      items.push({ key: prefix + CLOUD_PROFILE_FILE, path: join(m.dir, CLOUD_PROFILE_FILE), bytes: -1, sha256: null });
+    }
     // the manifest last, so a reader that sees it finds every file it lists
     items.push({ key: prefix + MANIFEST_FILE, path: join(m.dir, MANIFEST_FILE), bytes: -1, sha256: null });
   }
   const summary = { uploaded: 0, skipped: 0, bytes: 0 };
   let done = 0;
+  // files without a recorded hash (manifests, the cloud profile) go after the parts
   const manifests = items.filter((i) => i.sha256 === null);
   const upload = async (item: Item): Promise<void> => {
     const body = item.sha256 === null ? await readFile(item.path) : undefined;

@@ -10,7 +10,8 @@ import { parseCutList, positiveInt } from '../options';
  * exported (the deployment config decides which get a function). An export
  * that already matches is left alone.
  *
- * JSON: `{ model, backend, dir, upToDate, exportedCuts, written, reused, partBytes, totalBytes }`.
+ * JSON: `{ model, backend, dir, upToDate, exportedCuts, written, reused, partBytes, totalBytes, cloudProfile }`;
+ * `cloudProfile` is `profiles/cloud.json` when the committed profile of the model fits the export (see models/profile-files.ts).
  */
 export function register(program: Command): void {
   program
@@ -48,12 +49,15 @@ export function register(program: Command): void {
           progress.stop();
         }
         const { manifest, ...summary } = r;
+        const { attachCloudProfile, CLOUD_PROFILE_FILE } = await import('../../models/profile-files');
+        const cloudProfile = attachCloudProfile(manifest.model, manifest.inputShape, r.dir) ? CLOUD_PROFILE_FILE : null;
         if (opts.json) {
-          printJson({ backend: loaded.backend, ...summary });
+          printJson({ backend: loaded.backend, ...summary, cloudProfile });
           return;
         }
         if (r.upToDate) note(`${r.dir} is up to date (${r.exportedCuts.length} cuts); nothing written (use --force to rewrite)`);
         else note(`${r.dir}: wrote ${r.written.length} parts, kept ${r.reused.length}; ${Object.keys(manifest.files).length} files, ${formatBytes(r.totalBytes)}`);
+        note(cloudProfile ? `cloud profile: ${cloudProfile} (the measured per-layer times the planner uses)` : `no committed profile at this input size: the planner will derive cloud times from FLOPs`);
         process.stdout.write(
           `${table(Object.entries(r.partBytes).map(([part, bytes]) => ({ part, bytes: formatBytes(bytes), written: r.written.includes(part) })))}\n`,
         );

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { OffloadError } from '../../core/errors';
 import { note, table } from '../output';
-import { nonNegativeInt, positiveInt, progressBar } from '../model-command';
+import { progressBar } from '../model-command';
+import { nonNegativeInt, positiveInt } from '../options';
 
 interface LocalFlags {
   models?: string;

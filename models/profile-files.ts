@@ -3,8 +3,8 @@
  * The directory is the repository's `profiles/` unless OFFLOAD_PROFILES_DIR
  * names another.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotFoundError, OffloadError } from '../core/errors';
 import { parseModelProfile, profileCommand, type ModelProfile } from '../core/profiles';
@@ -50,4 +50,34 @@ export function loadProfile(model: string, backend = 'wasm', dir = profilesDir()
     );
   }
   return readProfile(path);
+}
+
+/** Where an export keeps the model's cloud profile; the planner function reads `models/<model>/profiles/cloud.json`. */
+export const CLOUD_PROFILE_FILE = 'profiles/cloud.json';
+
+/**
+ * Puts the committed wasm profile of `model` into its export folder as the
+ * cloud profile, so that the planner function prices tails with measured
+ * per-layer times rather than times derived from FLOPs. Only a profile taken at
+ * the export's input shape fits; otherwise nothing is written (and a stale
+ * copy is removed). Returns whether the export now holds one.
+ */
+export function attachCloudProfile(model: string, inputShape: readonly number[], exportModelDir: string, dir = profilesDir()): boolean {
+  const source = join(dir, `${model}.wasm.json`);
+  const target = join(exportModelDir, CLOUD_PROFILE_FILE);
+  const fits = existsSync(source) && sameShape(readProfile(source).inputShape, inputShape);
+  if (!fits) {
+    rmSync(target, { force: true });
+    return false;
+  }
+  const text = readFileSync(source, 'utf8');
+  if (!existsSync(target) || readFileSync(target, 'utf8') !== text) {
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text);
+  }
+  return true;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
