@@ -78,7 +78,8 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
     const predicted = plan?.candidates.find((r) => r.cut === cut) ?? null;
     const base = { model: device.name, cut, plan, predicted };
 
-    if (cut === L || planFailure) {
+    // Without a plan the device keeps the whole model, unless the caller named the cut itself.
+    if (cut === L || (planFailure && opts.cut === undefined)) {
       const t0 = performance.now();
       const output = await device.runAll(input);
       const deviceTailMs = performance.now() - t0;

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
 import { DTYPES, OBJECTIVES, type DType, type Objective } from '../../core/scenario';
-import { fraction, integer, readJsonFile } from '../options';
+import { fraction, integer, nonNegativeInt, positiveInt, readJsonFile } from '../options';
 import { note, printJson, table } from '../output';
 
 interface InferFlags {
@@ -37,9 +37,9 @@ export function register(program: Command): void {
     .option('--battery <level>', 'battery level 0..1 (instead of an energy budget)', fraction('--battery'))
     .addOption(new Option('--objective <objective>', 'what the planner minimises').choices(OBJECTIVES))
     .addOption(new Option('--dtype <dtype>', 'encoding of the crossing tensors').choices(DTYPES).default('float32'))
-    .option('--cut <c>', "override the planner's cut (debugging and tests)", integer('--cut'))
+    .option('--cut <c>', "override the planner's cut (debugging and tests)", nonNegativeInt('--cut'))
     .option('--sigv4 <region>', 'sign requests with SigV4 for the deployed API (IAM auth), credentials from the default AWS chain')
-    .option('--timeout-ms <ms>', 'per-request timeout', integer('--timeout-ms'), 30_000)
+    .option('--timeout-ms <ms>', 'per-request timeout', positiveInt('--timeout-ms'), 30_000)
     .option('--json', 'print the result as JSON alone on stdout')
     .action(async (flags: InferFlags) => {
       if (flags.input && flags.random) throw new ValidationError('--input', 'give --input or --random, not both');
