@@ -106,12 +106,13 @@ export interface CloudDefaults {
  *   backend runs one thread under Node, so more memory buys no speed for one
  *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
  *   float32 weights). A design choice, not a measurement.
- * - `coldBaseMs` 420 and `coldMsPerMB` 16.5: MEASURED on the local stack by
- *   `bench/cold-start.ts` (2026-11-26, this 2-core machine, wasm backend,
- *   S3 on localhost): cold − warm round trip of the ten tails of MobileNetV2
- *   and ResNet-50 (4.9–97.7 MiB), least squares through per-function medians
- *   of 5; two runs gave 460 + 14.8/MiB (r² 0.93) and 380 + 18.2/MiB
- *   (r² 0.92), these are their mean. A local calibration: on Lambda the S3
+ * - `coldBaseMs` 384 and `coldMsPerMB` 11.4: MEASURED on the local stack by
+ *   `bench/cold-start.ts` (2026-11-26, this 2-core machine at load average
+ *   ≈ 1, wasm backend, S3 on localhost): cold − warm round trip of the ten
+ *   tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB), least squares through
+ *   per-function medians, r² 0.991. Two earlier runs under heavy load from
+ *   other jobs gave 460 + 14.8/MiB and 380 + 18.2/MiB (r² 0.92–0.93): load
+ *   inflates the slope. A local calibration: on Lambda the S3
  *   download is slower per MiB and a small memory size slows the parse;
  *   override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and measured
  *   per-function cold starts from the registry win over both.
@@ -120,8 +121,8 @@ export interface CloudDefaults {
  */
 export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   memoryMB: 1769,
-  coldBaseMs: 420,
-  coldMsPerMB: 16.5,
+  coldBaseMs: 384,
+  coldMsPerMB: 11.4,
   requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });
