@@ -244,7 +244,8 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
       throw new OffloadError(
         'not-found',
         `No export manifest for model "${model}" at ${relative(projectRoot, manifestPath)}. ` +
-          `Run \`${exportHint(exportDirRel, model)}\` first (synth reads the manifest; it does not run the export).`,
+          `Run \`${exportHint(exportDirRel, model)}\` first (synth reads the manifest; it does not run the export), ` +
+          `or \`npx offload prepare-deploy\`, which exports just the cuts this configuration deploys for every zoo model.`,
       );
     }
     let manifest: Manifest;
