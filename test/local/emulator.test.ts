@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { LambdaEmulator, type EmulatorOptions, type FunctionConfig, type InvokeResult, type LifecycleEvent } from '../../local/emulator';
+import { alive, until } from '../helpers/processes';
 
 const HANDLERS = resolve(import.meta.dirname, 'fixtures/handlers');
 
@@ -33,22 +34,7 @@ function ok(r: InvokeResult): Record<string, unknown> {
   return JSON.parse(r.payload) as Record<string, unknown>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('execution environments', () => {
   it('cold-starts an environment process once, then reuses it warm', async () => {

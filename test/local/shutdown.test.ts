@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onShutdownSignals } from '../../local/shutdown';
+import { alive, until } from '../helpers/processes';
 
 const HOST = resolve(import.meta.dirname, 'fixtures/host.ts');
 const children: ChildProcess[] = [];
@@ -9,22 +10,7 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Starts the host fixture and resolves with its pids once its environment is warm. */
 function startHost(): Promise<{ child: ChildProcess; host: number; env: number; exited: Promise<{ code: number | null; signal: string | null }> }> {
