@@ -9,7 +9,7 @@
  * network; the planner function turns it, with the model's export manifest
  * and the live fleet, into a cost-model §7 scenario (functions/commons/scenario.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DTYPES, OBJECTIVES, RadioSchema } from './scenario';
 import { NETWORK_PRESET_NAMES } from './presets';
 import { parseWith } from './validation';
