@@ -1,7 +1,7 @@
 /**
  * The body of `POST /plan`: what a device knows about itself and its network.
  * The planner function turns it, with the model's export manifest and the live
- * fleet, into a spec §7 scenario (see `scenario.ts`).
+ * fleet, into a docs/cost-model.md §7 scenario (see `scenario.ts`).
  */
 import { z } from 'zod';
 import { DTYPES, OBJECTIVES, RadioSchema } from '../../core/scenario';

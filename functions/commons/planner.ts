@@ -30,7 +30,7 @@ import { assembleScenario } from './scenario';
  */
 export const RESERVATION_SLACK_MS = 500;
 
-/** The plan record of spec §6 plus where to send the crossing tensors. */
+/** The plan record of docs/cost-model.md §6 plus where to send the crossing tensors. */
 export interface PlanResponse extends PlanRecord {
   /** `/infer/<model>/<cut>` of the chosen tail; null for device-only. */
   route: string | null;
