@@ -7,7 +7,7 @@
  * One schema for both, so a trace run through the harness and through the
  * simulator can be compared record by record and summary by summary.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { quantile } from './predictor';
 import { parseWith } from './validation';
 

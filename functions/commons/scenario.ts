@@ -19,7 +19,7 @@ import { deviceLayerMs } from '../../core/profile-scenario';
 import type { Predictor } from '../../core/predictor';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
 import type { Manifest } from '../../core/manifest';
-import type { PlanRequest } from './plan-request';
+import type { PlanRequest } from '../../core/api';
 import type { DeployedFunction } from './deployment';
 import type { FunctionFleet } from './registry';
 
