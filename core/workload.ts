@@ -12,7 +12,7 @@
  * (a new `kind`), its time generator to {@link ARRIVAL_PROCESSES}, and its
  * one-line description to {@link describeArrivalProcess}.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors';
 import { NETWORK_PRESET_NAMES } from './presets';
 import { DEVICE_PROFILE_NAMES } from './profiles';
