@@ -202,7 +202,7 @@ interface OneRequest extends LoadRunOptions {
   body: Omit<PlanRequestBody, 'model'>;
 }
 
-/** Power and prices of a device class on a network (spec §3), with the default cloud prices. */
+/** Power and prices of a device class on a network (docs/cost-model.md §3), with the default cloud prices. */
 export function energyPrices(deviceClass: string, network: NetworkPresetName): EnergyPrices {
   const power = deviceClass === THIS_MACHINE ? THIS_MACHINE_POWER : DEVICE_CLASSES[deviceClass];
   if (!power) throw new OffloadError('invalid-input', `unknown device class "${deviceClass}"`);
