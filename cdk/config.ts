@@ -16,7 +16,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ARTIFACT_KEY_PREFIX, manifestKey, parseManifest, tailDir, tailKeyPrefix, type Manifest } from '../core/manifest';

@@ -13,7 +13,7 @@
  *
  * Pure TypeScript: the planner reads the file, this module only parses it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors';
 import { parseWith } from './validation';
 

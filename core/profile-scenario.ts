@@ -5,7 +5,7 @@
  *
  * Pure TypeScript: the caller loads the profile files (models/profile-files.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from './errors';
 import { fitPredictor, scaleMeasuredMs, type MachineSpeed, type Predictor } from './predictor';
 import { CLOUD_DEFAULTS, type CloudDefaults } from './presets';

@@ -13,7 +13,7 @@
  * strictly positive, byte counts are safe integers. The planner still checks
  * its totals, because a finite input can overflow (1e308 ms per layer).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './validation';
 
 /** Encodings of the crossing tensors (spec §2); the factor is in `core/cost.ts`. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { FULL_DIR, ManifestSchema, headDir, tailDir, type Manifest, type ManifestFile } from '../core/manifest';
 import { saveModelToDir } from './artifacts';

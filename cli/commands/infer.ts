@@ -113,7 +113,7 @@ function topClass(data: Float32Array): { index: number; value: number } {
 }
 
 async function readInput(file: string, inputShape: number[]) {
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('../../models/tfjs');
   const { decodeTensors } = await import('../../core/wire');
   const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
     throw new OffloadError('invalid-input', `--input ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);

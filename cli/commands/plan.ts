@@ -18,7 +18,7 @@
  * elements prefixed `[i]`); bad flag values exit 2 (usage).
  */
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { plan, type PlanRecord } from '../../core/planner';
 import { DEVICE_CLASSES, NETWORK_PRESETS, NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';

@@ -5,7 +5,7 @@
  * which cuts have functions (from the deployment catalog, core/catalog.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { filesUnder, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';

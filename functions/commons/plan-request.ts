@@ -3,7 +3,7 @@
  * The planner function turns it, with the model's export manifest and the live
  * fleet, into a spec §7 scenario (see `scenario.ts`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DTYPES, OBJECTIVES, RadioSchema } from '../../core/scenario';
 import { NETWORK_PRESET_NAMES } from '../../core/presets';
 import { parseWith } from '../../core/validation';

@@ -27,7 +27,7 @@
  * mark stops counting at `busyUntil`, so an idle write lost to a frozen
  * environment makes the instance look busy for at most one invocation timeout.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
