@@ -20,7 +20,7 @@ import type { Predictor } from '../../core/predictor';
 import { ownValue } from '../../core/validation';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
 import type { Manifest } from '../../core/manifest';
-import type { PlanRequest } from './plan-request';
+import type { PlanRequest } from '../../core/api';
 import type { DeployedFunction } from './deployment';
 import type { FunctionFleet } from './registry';
 

@@ -29,6 +29,7 @@ import {
 } from '../../core/wire';
 import { tailKeyPrefix } from '../../core/manifest';
 import { DEFAULT_MAX_BATCH } from '../../core/presets';
+import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { formatPath } from '../../core/validation';
 import { initBackend } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
@@ -300,14 +301,14 @@ export class TailRuntime {
       const started = performance.now();
       const outputs = await runTail(tail, ordered);
       const computeMs = performance.now() - started;
-      const headers: Record<string, string> = {
-        'x-offload-cold': String(cold),
-        'x-offload-compute-ms': computeMs.toFixed(2),
-        'x-offload-instance': this.instance,
-      };
-      // The whole Init phase when known (runtime start and bundle load included): what the caller waited
-      // for beyond a warm request, which the client reports as the cold start, not as network time.
-      if (cold) headers['x-offload-init-ms'] = (tail.coldStartMs ?? tail.initMs).toFixed(0);
+      const headers = inferHeaders({
+        cold,
+        computeMs,
+        instance: this.instance,
+        // The whole Init phase when known (runtime start and bundle load included): what the caller waited
+        // for beyond a warm request, which the client reports as the cold start, not as network time.
+        initMs: cold ? (tail.coldStartMs ?? tail.initMs) : null,
+      });
       const response =
         event.responseType === 'application/json'
           ? jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers)
@@ -417,7 +418,7 @@ export function createTailHandler(runtime: TailRuntime) {
     before: (request) => runtime.checkRoute(request.event),
   };
   return middy<HttpEvent, HttpResult>()
-    .use(responseHeaders(() => ({ 'x-offload-instance': runtime.instance })))
+    .use(responseHeaders(() => ({ [INFER_HEADERS.instance]: runtime.instance })))
     .use(httpErrors())
     .use(routeGuard)
     .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT, peek: (prefix) => runtime.checkBatch(prefix) }))
