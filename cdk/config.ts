@@ -31,7 +31,7 @@ const timeoutSeconds = z.number().int().min(1).max(30);
 export const TailSettingsSchema = z.object({
   memoryMB,
   timeoutSeconds,
-  /** Caps the function; the planner's `limit` (spec §4 `throttled`). */
+  /** Caps the function; the planner's `limit` (docs/cost-model.md §4 `throttled`). */
   reservedConcurrency: z.number().int().min(1),
   /** Instances kept initialised on the `live` alias; 0 = on demand only. Billed while deployed. */
   provisionedConcurrency: z.number().int().min(0),

@@ -14,7 +14,7 @@ import { parseWith } from './validation';
 const ms = () => z.number().min(0, 'must be >= 0');
 const nullableMs = () => ms().nullable();
 
-/** The figures a policy expected of its request (spec §3 parts of the cut it used). */
+/** The figures a policy expected of its request (docs/cost-model.md §3 parts of the cut it used). */
 export const PredictedSchema = z.strictObject({
   headMs: ms(),
   rttMs: ms(),
@@ -109,7 +109,7 @@ export function parseLoadRecord(input: unknown, source = 'record'): LoadRecord {
   return parseWith(LoadRecordSchema, input, source);
 }
 
-/** Power and prices to turn measured times into device energy and cloud cost (spec §3 formulas). */
+/** Power and prices to turn measured times into device energy and cloud cost (docs/cost-model.md §3 formulas). */
 export interface EnergyPrices {
   computeW: number;
   idleW: number;
@@ -122,7 +122,7 @@ export interface EnergyPrices {
 }
 
 /**
- * Device energy of measured parts, by spec §3's formula: compute power over
+ * Device energy of measured parts, by docs/cost-model.md §3's formula: compute power over
  * device compute, upload/download radio power over the transfers, idle power
  * over the RTT and the wait for the cloud.
  */

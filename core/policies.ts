@@ -111,7 +111,7 @@ function asBelieved(row: CandidateRow): PolicyChoice {
 /**
  * The warm, unthrottled choice from a plan's rows: every deployed cut whose
  * payload fits (and device-only) may be chosen, at its latency without the
- * cold-start term; ties as spec §5 breaks them (less sent, then the larger
+ * cold-start term; ties as docs/cost-model.md §5 breaks them (less sent, then the larger
  * cut). User constraints are not applied (the harness sends none). The latency objective only: a row does not carry the power figures
  * needed to remove the cold start from energy (use {@link fleetBlindScenario}
  * with the planner for other objectives).
@@ -146,7 +146,7 @@ export function fleetBlindChoice(record: Pick<PlanRecord, 'L' | 'candidates' | '
   };
 }
 
-/** Spec §5 order on warm latency: lower, then (tied) fewer bytes sent, then the larger cut. */
+/** docs/cost-model.md §5 order on warm latency: lower, then (tied) fewer bytes sent, then the larger cut. */
 function better(row: CandidateRow, latencyMs: number, best: CandidateRow, bestMs: number): boolean {
   const tied = latencyMs === bestMs || Math.abs(latencyMs - bestMs) < TIE_RELATIVE * Math.max(latencyMs, bestMs);
   if (!tied) return latencyMs < bestMs;

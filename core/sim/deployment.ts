@@ -43,7 +43,7 @@ export interface ModelDeploymentSpec {
 export interface DeploymentInput {
   models: readonly ModelDeploymentSpec[];
   predictor: Predictor;
-  /** Cold-start formula (spec §3); default CLOUD_DEFAULTS (the local calibration). */
+  /** Cold-start formula (docs/cost-model.md §3); default CLOUD_DEFAULTS (the local calibration). */
   cold?: { coldBaseMs: number; coldMsPerMB: number };
   prices?: { requestUSD: number; gbSecondUSD: number };
 }

@@ -53,7 +53,7 @@ import {
 } from './http';
 import { InstanceRegistrar } from './registry';
 
-/** The tail function's environment (set by the CDK app; see CONTRACTS.md). */
+/** The tail function's environment (set by the CDK app; see docs/functions.md). */
 export const TailEnvSchema = z.object({
   MODEL_NAME: z.string({ error: 'must be set' }).min(1, 'must be set'),
   CUT: z.coerce.number({ error: 'must be a cut number' }).int('must be a cut number').nonnegative('must be a cut number'),

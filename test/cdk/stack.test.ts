@@ -120,7 +120,7 @@ describe('registry', () => {
 });
 
 describe('tail functions', () => {
-  it('run nodejs22.x from index.mjs with size, timeout, reserved concurrency and the CONTRACTS environment', () => {
+  it('run nodejs22.x from index.mjs with size, timeout, reserved concurrency and the documented tail environment', () => {
     for (const m of s.deployment.models) {
       const t = s.nested.get(`Tails-${m.model}`)!;
       const bucketRef = paramMatching(t, /ModelStoreBucket.*Ref$/);

@@ -100,7 +100,7 @@ describe('summarize', () => {
 describe('measured energy and cost', () => {
   const p = { computeW: 2, idleW: 0.5, pUpW: 1, pDownW: 1, requestUSD: 2e-7, usdPerRemoteSecond: 2e-5 };
 
-  it('follow the spec §3 formulas on measured parts', () => {
+  it('follow the docs/cost-model.md §3 formulas on measured parts', () => {
     // (2·(40+0) + 1·4 + 0.5·(50+10) + 1·0.5) / 1000
     expect(measuredEnergyJ(p, { headMs: 40, deviceTailMs: 0, rttMs: 50, upMs: 4, cloudWaitMs: 10, downMs: 0.5 })).toBeCloseTo(0.1145, 12);
     expect(measuredCostUSD(p, { initMs: 100, computeMs: 50 })).toBeCloseTo(2e-7 + 2e-5 * 0.15, 15);
