@@ -51,7 +51,7 @@ export class OffloadStack extends Stack {
       allowOrigins: config.browser.allowOrigins,
     });
     this.registry = new Registry(this, 'Registry');
-    this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays, allowOrigins: config.browser.allowOrigins });
+    this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays, throttle: config.throttle, allowOrigins: config.browser.allowOrigins });
     this.api.clientPolicy.addStatements(this.store.clientReadStatement());
     const shared = { projectRoot, store: this.store, registry: this.registry, api: this.api, runtime, architecture };
     this.planner = new Planner(this, 'Planner', { deployment, context: { ...shared, entry: entry(entries.planner) } });

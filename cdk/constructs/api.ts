@@ -13,6 +13,8 @@ export interface ApiProps {
   retentionDays: number;
   /** Origins a page may call the API from (CORS); empty = no CORS. */
   allowOrigins: readonly string[];
+  /** Stage throttling for every route, and a tighter one for `POST /plan` (cdk/config.ts `throttle`). */
+  throttle: { rateLimit: number; burstLimit: number; plan: { rateLimit: number; burstLimit: number } };
 }
 
 /**
@@ -55,6 +57,7 @@ export class Api extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.jsonWithStandardFields({
@@ -69,6 +72,10 @@ export class Api extends Construct {
           user: true,
         }),
       },
+    });
+    // HttpStage has no per-route throttle option; CloudFormation's RouteSettings has.
+    (this.stage.node.defaultChild as apigw.CfnStage).addPropertyOverride('RouteSettings', {
+      'POST /plan': { ThrottlingRateLimit: props.throttle.plan.rateLimit, ThrottlingBurstLimit: props.throttle.plan.burstLimit },
     });
     const stack = Stack.of(this);
     const invokeArn = (method: string, path: string): string =>

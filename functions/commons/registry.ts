@@ -230,7 +230,7 @@ export class InstanceRegistrar {
   }
 }
 
-/** What the planner needs of one tail function: spec §2 fleet state (limit comes from deployment config). */
+/** What the planner needs of one tail function: docs/cost-model.md §2 fleet state (limit comes from deployment config). */
 export interface FunctionFleet {
   idleWarm: number;
   inFlight: number;
