@@ -16,7 +16,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ARTIFACT_KEY_PREFIX, manifestKey, parseManifest, tailDir, tailKeyPrefix, type Manifest } from '../core/manifest';
@@ -30,7 +30,7 @@ const timeoutSeconds = z.number().int().min(1).max(30);
 export const TailSettingsSchema = z.object({
   memoryMB,
   timeoutSeconds,
-  /** Caps the function; the planner's `limit` (spec §4 `throttled`). */
+  /** Caps the function; the planner's `limit` (docs/cost-model.md §4 `throttled`). */
   reservedConcurrency: z.number().int().min(1),
   /** Instances kept initialised on the `live` alias; 0 = on demand only. Billed while deployed. */
   provisionedConcurrency: z.number().int().min(0),

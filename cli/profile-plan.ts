@@ -1,5 +1,5 @@
 /**
- * The model part of `offload plan --model M --network N --device D`: a spec §7
+ * The model part of `offload plan --model M --network N --device D`: a docs/cost-model.md §7
  * scenario built from the committed profiles (core/profile-scenario.ts).
  * The plan command then applies its overrides (network and radio, device
  * power, objective, constraints, battery, dtype) and plans it.

@@ -8,7 +8,7 @@
  *
  * Where every number comes from is written next to it and in `docs/profiles.md`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, ValidationError } from './errors';
 import { parseWith } from './validation';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError } from './errors';
 
 /** Joins a zod issue path the way users write it: `layers[3].deviceMs`. */

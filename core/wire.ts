@@ -11,7 +11,7 @@
  *         16   H bytes  UTF-8 JSON header, padded with spaces
  *       16+H   D bytes  tensor data, each tensor at an 8-aligned offset
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, WireFormatError } from './errors';
 import {
   NonFiniteValueError,

@@ -33,7 +33,7 @@ import { functionNameFromArn } from './template';
 /**
  * Idle environments are reaped after this long. Lambda does not document it;
  * measurements put it near 10 minutes after the last request
- * (mikhail.io 2019, see docs/reference/facts.md).
+ * (mikhail.io 2019, see docs/reference-facts.md).
  */
 export const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000;
 /**

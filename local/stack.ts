@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig, type OffloadConfig } from '../cdk/config';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { FULL_DIR, ManifestSchema, headDir, tailDir, type Manifest, type ManifestFile } from '../core/manifest';
 import { saveModelToDir } from './artifacts';
@@ -49,7 +49,7 @@ export interface ExportResult {
 export const MANIFEST_FILE = 'manifest.json';
 
 /**
- * Exports a model for serving, in the layout of CONTRACTS.md:
+ * Exports a model for serving, in the layout of docs/graph-analysis.md ("Export layout"):
  * `DIR/<model>/manifest.json`, `full/`, `tails/<cut>/` (only the tail's weights)
  * and `heads/<cut>/` for cut > 0.
  *

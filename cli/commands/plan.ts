@@ -2,7 +2,7 @@
  * `offload plan`: the planner from the command line.
  *
  * - Scenario form: `offload plan --scenario FILE [--json]`. FILE (or `-` for
- *   stdin) holds one spec §7 scenario or a JSON array of them; the output is
+ *   stdin) holds one docs/cost-model.md §7 scenario or a JSON array of them; the output is
  *   one plan record or an array in the same order.
  * - Overrides: `--network 3g|4g|wifi|FILE`, `--device CLASS|FILE`,
  *   `--battery 0..1`, `--objective`, `--max-latency-ms`, `--max-energy-j`,
@@ -18,7 +18,7 @@
  * elements prefixed `[i]`); bad flag values exit 2 (usage).
  */
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { plan, type PlanRecord } from '../../core/planner';
 import { DEVICE_CLASSES, NETWORK_PRESETS, NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
@@ -215,7 +215,7 @@ export function register(program: Command): void {
   program
     .command('plan')
     .description('Choose the cut for a request: every candidate with its latency, energy and cost, the chosen one marked')
-    .option('--scenario <file>', 'spec §7 scenario JSON (one object or an array); - reads stdin')
+    .option('--scenario <file>', 'docs/cost-model.md §7 scenario JSON (one object or an array); - reads stdin')
     .option('--model <name>', 'plan from the model\'s committed profile (profiles/<model>.wasm.json) instead of a scenario file')
     .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')} or a JSON file {uplinkMbps, downlinkMbps, rttMs, radio?}`)
     .option('--device <class|file>', `device power: ${Object.keys(DEVICE_CLASSES).join(', ')} or a JSON file {computeW, idleW, radio?}`)

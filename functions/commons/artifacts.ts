@@ -4,7 +4,7 @@
  * model.json itself, so no bucket listing (and no ListBucket grant) is involved.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError } from '../../core/errors';
 
 /** The part of a tfjs model.json that names its weight files. */

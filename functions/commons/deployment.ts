@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CATALOG_FILE_ENV, parseCatalog, type DeploymentCatalog } from '../../core/catalog';
 import { OffloadError } from '../../core/errors';
 import { formatPath } from '../../core/validation';

@@ -14,13 +14,13 @@ import httpRouterHandler from '@middy/http-router';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
-import { plan, type PlanRecord } from '../../core/planner';
+import { plan } from '../../core/planner';
 import { createDocumentClient, createS3Client } from './aws';
 import { ModelCatalog } from './model-catalog';
 import { inferRoute } from '../../core/catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
 import { httpErrors, jsonBody, jsonResponse, logLine, type HttpEvent, type HttpResult, type JsonBodyEvent } from './http';
-import { parsePlanRequest } from './plan-request';
+import { parsePlanRequest, type PlanResponse } from '../../core/api';
 import { FleetReader, ReservationLedger, summariseFleet, type FunctionFleet, type RegistryItem } from './registry';
 import { assembleScenario } from './scenario';
 
@@ -31,15 +31,7 @@ import { assembleScenario } from './scenario';
  */
 export const RESERVATION_SLACK_MS = 500;
 
-/** The plan record of spec §6 plus where to send the crossing tensors. */
-export interface PlanResponse extends PlanRecord {
-  /** `/infer/<model>/<cut>` of the chosen tail; null for device-only. */
-  route: string | null;
-  /** The fleet state the plan used, per deployed cut. */
-  fleet: Record<string, { idleWarm: number; inFlight: number; limit: number }>;
-  /** `registry` when the live fleet was read; `unavailable` when the read failed and every function was planned as cold. */
-  fleetSource: 'registry' | 'unavailable' | 'none';
-}
+export type { PlanResponse } from '../../core/api';
 
 export interface PlannerRuntimeOptions {
   env?: NodeJS.ProcessEnv;

@@ -32,7 +32,7 @@
  * is treated as reaped: the backstop for an environment that ended without a
  * word. A `busy` mark stops counting at `busyUntil`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -328,7 +328,7 @@ export async function markEnvironmentGone(client: DynamoDBDocumentClient, table:
   }
 }
 
-/** What the planner needs of one tail function: spec §2 fleet state (limit comes from deployment config). */
+/** What the planner needs of one tail function: docs/cost-model.md §2 fleet state (limit comes from deployment config). */
 export interface FunctionFleet {
   idleWarm: number;
   inFlight: number;

@@ -9,14 +9,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
-import * as tf from '@tensorflow/tfjs';
+import * as z from 'zod';
+import * as tf from '../../models/tfjs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
 import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
 import { tailKeyPrefix } from '../../core/manifest';
+import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { formatPath } from '../../core/validation';
 import { initBackend } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
@@ -50,7 +51,7 @@ export const INIT_LEASE_MS = 15_000;
  */
 export const SHUTDOWN_WRITE_MS = 1_000;
 
-/** The tail function's environment (set by the CDK app; see CONTRACTS.md). */
+/** The tail function's environment (set by the CDK app; see docs/functions.md). */
 export const TailEnvSchema = z.object({
   MODEL_NAME: z.string({ error: 'must be set' }).min(1, 'must be set'),
   CUT: z.coerce.number({ error: 'must be a cut number' }).int('must be a cut number').nonnegative('must be a cut number'),
@@ -321,14 +322,14 @@ export class TailRuntime {
       const started = performance.now();
       const outputs = await runTail(tail, ordered);
       const computeMs = performance.now() - started;
-      const headers: Record<string, string> = {
-        'x-offload-cold': String(cold),
-        'x-offload-compute-ms': computeMs.toFixed(2),
-        'x-offload-instance': this.instance,
-      };
-      // The whole Init phase when known (runtime start and bundle load included): what the caller waited
-      // for beyond a warm request, which the client reports as the cold start, not as network time.
-      if (cold) headers['x-offload-init-ms'] = (this.coldStartMs ?? tail.initMs).toFixed(0);
+      const headers = inferHeaders({
+        cold,
+        computeMs,
+        instance: this.instance,
+        // The whole Init phase when known (runtime start and bundle load included): what the caller waited
+        // for beyond a warm request, which the client reports as the cold start, not as network time.
+        initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
+      });
       if (event.responseType === 'application/json') {
         return jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers);
       }
@@ -419,7 +420,7 @@ export function createTailHandler(runtime: TailRuntime) {
     before: (request) => runtime.checkRoute(request.event),
   };
   return middy<HttpEvent, HttpResult>()
-    .use(responseHeaders(() => ({ 'x-offload-instance': runtime.instance })))
+    .use(responseHeaders(() => ({ [INFER_HEADERS.instance]: runtime.instance })))
     .use(httpErrors())
     .use(routeGuard)
     .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT }))

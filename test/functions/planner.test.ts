@@ -8,6 +8,7 @@ type Result = APIGatewayProxyStructuredResultV2;
 import { InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { cloudProfileKey, type ModelCatalogEntry } from '../../functions/commons/model-catalog';
+import { ModelsResponseSchema, PlanResponseSchema } from '../../core/api';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
 import { manifestKey, parseManifest, type Manifest } from '../../core/manifest';
@@ -101,7 +102,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   it('GET /models lists the deployed models with candidate cuts, functions and routes', async () => {
     const res = (await handler(httpEvent({ method: 'GET', path: '/models' }), lambdaContext('planner'))) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(200);
-    const { models } = jsonOf(res) as { models: ModelCatalogEntry[] };
+    const { models } = ModelsResponseSchema.parse(jsonOf(res));
     expect(models.map((m) => m.name)).toEqual([MODEL]);
     const entry = models[0] as ModelCatalogEntry;
     expect(entry.inputShape).toEqual(manifest.inputShape);
@@ -115,7 +116,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   it('plans around a cold fleet: every deployed function pays the cold start, cloud-only wins', async () => {
     const res = await post(request);
     expect(res.statusCode).toBe(200);
-    const record = jsonOf(res) as PlanResponse;
+    const record = PlanResponseSchema.parse(jsonOf(res));
     const row2 = record.candidates.find((c) => c.cut === 2);
     expect(record.fleetSource).toBe('registry');
     expect(record.fleet['2']).toEqual({ idleWarm: 0, inFlight: 0, limit: 2 });
