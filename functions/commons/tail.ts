@@ -15,8 +15,20 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
-import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
+import {
+  decodeTensors,
+  encodedSize,
+  encodeTensors,
+  firstNonFinite,
+  orderCrossing,
+  peekWireHeader,
+  wireBatchSize,
+  WIRE_CONTENT_TYPE,
+  type ExpectedTensor,
+  type WireTensor,
+} from '../../core/wire';
 import { tailKeyPrefix } from '../../core/manifest';
+import { DEFAULT_MAX_BATCH } from '../../core/presets';
 import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { formatPath } from '../../core/validation';
 import { initBackend } from '../../models/backend';
@@ -60,8 +72,10 @@ export const TailEnvSchema = z.object({
   ARTIFACT_PREFIX: z.string().optional(),
   /** Fleet registry table; without it the instance does not register (plain local runs). */
   REGISTRY_TABLE: z.string().optional(),
-  /** Payload limit in bytes as delivered (after base64); default 6,291,456. */
+  /** Payload limit in bytes as delivered (after base64), for requests and responses; default 6,291,456. */
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
+  /** Largest batch accepted (413 above, before decoding); default core/presets.ts DEFAULT_MAX_BATCH. */
+  MAX_BATCH: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1').optional(),
   /** How long an invocation waits for its busy and idle marks, ms; default {@link DEFAULT_REGISTRY_WAIT_MS}. */
   REGISTRY_WAIT_MS: z.coerce.number({ error: 'must be a number of ms' }).nonnegative('must be >= 0').optional(),
   /** Set by Lambda itself; recorded in the registry. */
@@ -77,6 +91,7 @@ export interface TailConfig {
   prefix: string;
   table: string | undefined;
   maxPayloadBytes: number;
+  maxBatch: number;
   functionName: string | undefined;
   registryWaitMs: number;
   /** An on-demand environment is started by an invocation that waits for its init (provisioned ones are not). */
@@ -98,6 +113,7 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     prefix: e.ARTIFACT_PREFIX || tailKeyPrefix(e.MODEL_NAME, e.CUT),
     table: e.REGISTRY_TABLE || undefined,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
+    maxBatch: e.MAX_BATCH ?? DEFAULT_MAX_BATCH,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
     registryWaitMs: e.REGISTRY_WAIT_MS ?? DEFAULT_REGISTRY_WAIT_MS,
     onDemand: (e.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand') === 'on-demand',
@@ -211,14 +227,24 @@ export class TailRuntime {
   init(): Promise<LoadedTail> {
     this.loading ??= this.load().catch((err: unknown) => {
       this.loading = undefined;
-      const failure = isOffloadError(err) && err.status === 503 ? err : new OffloadError('unavailable', `tail init failed: ${(err as Error).message}`, { cause: err });
+      // The caller learns what failed; where (bucket, key, SDK error) goes to the log only.
+      const failure =
+        isOffloadError(err) && err.status === 503
+          ? err
+          : new OffloadError('unavailable', 'tail init failed (see the function log)', { cause: err, detail: (err as Error).message });
       let where: Record<string, unknown> = {};
       try {
         where = { model: this.config.model, cut: this.config.cut, bucket: this.config.bucket, prefix: this.config.prefix };
       } catch {
         // the config itself is what failed; the message says so
       }
-      logLine('error', 'tail init failed; the next invocation retries', { ...where, instance: this.instance, code: failure.code, error: failure.message });
+      logLine('error', 'tail init failed; the next invocation retries', {
+        ...where,
+        instance: this.instance,
+        code: failure.code,
+        error: failure.message,
+        ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+      });
       throw failure;
     });
     return this.loading;
@@ -264,7 +290,10 @@ export class TailRuntime {
     try {
       model = await loadModelFromFiles(files);
     } catch (err) {
-      throw new OffloadError('unavailable', `artifact unusable: s3://${config.bucket}/${config.prefix}: ${(err as Error).message}`, { cause: err });
+      throw new OffloadError('unavailable', 'tail artifact unusable: tfjs cannot build the model from it', {
+        cause: err,
+        detail: `s3://${config.bucket}/${config.prefix}: ${(err as Error).message}`,
+      });
     }
     const inputs = model.inputs.map((input, i) => ({
       name: model.inputNames[i] ?? input.name,
@@ -281,6 +310,29 @@ export class TailRuntime {
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
     logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), weightBytes });
     return { model, inputs, outputNames: model.outputNames.slice(), initMs };
+  }
+
+  /**
+   * 413 when the payload's header announces a batch above `MAX_BATCH`: read
+   * from the body's first bytes, before it is decoded and before init is
+   * awaited, so an oversized request costs no compute. A malformed header is
+   * left to the full decode, which names the problem.
+   */
+  checkBatch(prefix: (bytes: number) => Uint8Array): void {
+    let batch: number | undefined;
+    try {
+      const header = peekWireHeader(prefix);
+      batch = header && wireBatchSize(header);
+    } catch {
+      return;
+    }
+    const { maxBatch } = this.config;
+    if (batch !== undefined && batch > maxBatch) {
+      throw new OffloadError(
+        'payload-too-large',
+        `batch size ${batch} is above this function's limit of ${maxBatch} (MAX_BATCH); split the batch into requests of at most ${maxBatch}`,
+      );
+    }
   }
 
   /** 404 unless the path names this function's model and cut. */
@@ -318,6 +370,14 @@ export class TailRuntime {
       }
       const decoded = decodeTensors(event.bodyBytes);
       const ordered = orderCrossing(decoded, tail.inputs);
+      for (const t of ordered) {
+        const at = firstNonFinite(t.data);
+        if (at >= 0) {
+          throw new OffloadError('invalid-input', `tensor "${t.name}": element ${at} is ${t.data[at]}; crossing tensors must be finite (no NaN or Infinity)`);
+        }
+      }
+      const batch = ordered[0]?.shape[0] ?? 1;
+      this.checkResponseSize(tail, batch);
       if (busy && waitMs > 0) await withinMs(busy, waitMs);
       const started = performance.now();
       const outputs = await runTail(tail, ordered);
@@ -330,15 +390,46 @@ export class TailRuntime {
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
       });
-      if (event.responseType === 'application/json') {
-        return jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers);
+      const response =
+        event.responseType === 'application/json'
+          ? jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers)
+          : binaryResponse(200, encodeTensors(outputs, 'float32'), WIRE_CONTENT_TYPE, headers);
+      // JSON numbers have no size known before computing them; Lambda would drop an oversized answer as an error.
+      const size = response.body?.length ?? 0;
+      if (size > this.config.maxPayloadBytes) {
+        throw new OffloadError(
+          'payload-too-large',
+          `the response is ${size} bytes, above the ${this.config.maxPayloadBytes}-byte payload limit; send a smaller batch` +
+            (event.responseType === 'application/json' ? ` or accept ${WIRE_CONTENT_TYPE}` : ''),
+        );
       }
-      return binaryResponse(200, encodeTensors(outputs, 'float32'), WIRE_CONTENT_TYPE, headers);
+      return response;
     } finally {
       // Awaited (bounded) before the response leaves: Lambda freezes the environment once the
       // handler returns, and a write still queued then would land only at the next thaw.
       const idle = registrar?.markIdle();
       if (idle && waitMs > 0) await withinMs(idle, waitMs);
+    }
+  }
+
+  /**
+   * 413 before computing when the binary answer for `batch` (base64, as
+   * Lambda returns it) would exceed the payload limit: its size follows from
+   * the output shapes alone.
+   */
+  private checkResponseSize(tail: LoadedTail, batch: number): void {
+    const perExample = tail.model.outputs.map((o) => o.shape.slice(1));
+    if (!perExample.every((shape) => shape.every((d) => typeof d === 'number'))) return; // dynamic: checked after computing
+    const shapes = perExample.map((shape, i) => ({ name: tail.outputNames[i] ?? `output_${i}`, shape: [batch, ...(shape as number[])] }));
+    const bytes = Math.ceil(encodedSize(shapes, 'float32') / 3) * 4;
+    const limit = this.config.maxPayloadBytes;
+    if (bytes > limit) {
+      const exampleBytes = perExample.reduce((sum, shape) => sum + 4 * (shape as number[]).reduce((a, b) => a * b, 1), 0);
+      const fits = Math.max(1, Math.floor((limit * 3) / 4 / Math.max(1, exampleBytes)));
+      throw new OffloadError(
+        'payload-too-large',
+        `the response for batch ${batch} would be ${bytes} bytes after base64, above the ${limit}-byte payload limit; send batches of at most about ${fits}`,
+      );
     }
   }
 
@@ -423,7 +514,7 @@ export function createTailHandler(runtime: TailRuntime) {
     .use(responseHeaders(() => ({ [INFER_HEADERS.instance]: runtime.instance })))
     .use(httpErrors())
     .use(routeGuard)
-    .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT }))
+    .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT, peek: (prefix) => runtime.checkBatch(prefix) }))
     .use(negotiate({ produces: [WIRE_CONTENT_TYPE, 'application/json'] }))
     .handler((event, context) => runtime.infer(event as TailEvent, context));
 }

@@ -40,7 +40,7 @@ describe('the planner’s fleet view follows the emulator', () => {
 
   beforeAll(async () => {
     await initBackend();
-    e = await startE2EStack({ keepAliveMs: 120_000 });
+    e = await startE2EStack({ keepAliveMs: 120_000, env: { MAX_BATCH: '256' } });
     api = new OffloadApi({ baseUrl: e.stack.url, timeoutMs: 30_000 });
     device = await DeviceModel.load(MODEL);
     const x = tf.concat(Array.from({ length: 256 }, (_, i) => device.randomInput(i)));
