@@ -3,8 +3,9 @@
  * against the emulator's truth (`GET /_local/functions`), while requests run,
  * after a `kill -9` of an environment's process, and after a reap.
  *
- * Requests carry a batch of 256 inputs so each one computes for about a
- * second: long enough to look at the fleet while it runs.
+ * Requests carry a batch of 256 inputs (the tails' batch limit raised to
+ * allow it) so each one computes for about a second: long enough to look at
+ * the fleet while it runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -40,7 +41,7 @@ describe('the planner’s fleet view follows the emulator', () => {
 
   beforeAll(async () => {
     await initBackend();
-    e = await startE2EStack({ keepAliveMs: 120_000, env: { MAX_BATCH: '256' } });
+    e = await startE2EStack({ keepAliveMs: 120_000, overrides: { tail: { maxBatch: 256 } } });
     api = new OffloadApi({ baseUrl: e.stack.url, timeoutMs: 30_000 });
     device = await DeviceModel.load(MODEL);
     const x = tf.concat(Array.from({ length: 256 }, (_, i) => device.randomInput(i)));
