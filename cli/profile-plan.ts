@@ -9,7 +9,7 @@ import { allWarmFleet, buildScenario, parseFleet, predictorFromProfiles } from '
 import { DEVICE_PROFILE_NAMES, DEVICE_PROFILES, parseDeviceProfile, type DeviceProfile } from '../core/profiles';
 import { NETWORK_PRESETS, NETWORK_PRESET_NAMES } from '../core/presets';
 import type { DType, Objective, ScenarioInput } from '../core/scenario';
-import { resolveNetwork } from './commands/plan';
+import { resolveNetwork } from './network-option';
 import { looksLikePath, readJsonFile } from './options';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 
