@@ -31,7 +31,7 @@ import {
   type Objective,
   type Scenario,
 } from '../../core/scenario';
-import { parseWith } from '../../core/validation';
+import { ownValue, parseWith } from '../../core/validation';
 import { resolveNetwork } from '../network-option';
 import { fraction, looksLikePath, nonNegativeNumber, readJsonFile } from '../options';
 import { printJson, table } from '../output';
@@ -64,7 +64,7 @@ const DeviceFileSchema = z.looseObject({
 
 /** `--device`: a device class name or a JSON file `{ computeW, idleW, radio? }`. */
 export function resolveDevice(value: string): { computeW: number; idleW: number; radio?: z.infer<typeof RadioSchema> } {
-  const cls = DEVICE_CLASSES[value];
+  const cls = ownValue(DEVICE_CLASSES, value);
   if (cls) return { computeW: cls.computeW, idleW: cls.idleW };
   if (!looksLikePath(value)) {
     throw new ValidationError('--device', `unknown device class "${value}" (one of ${Object.keys(DEVICE_CLASSES).join(', ')}, or a JSON file)`);

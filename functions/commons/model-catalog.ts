@@ -69,11 +69,14 @@ export class ModelCatalog {
     const key = this.modelOf(model).manifestKey;
     let hit = this.manifests.get(model);
     if (!hit) {
-      hit = getJsonObject(this.s3, this.bucket, key).then((raw) => {
+      hit = getJsonObject(this.s3, this.bucket, key, `export manifest of "${model}"`).then((raw) => {
         try {
           return parseManifest(raw);
         } catch (err) {
-          throw new OffloadError('unavailable', `s3://${this.bucket}/${key}: ${(err as Error).message}`, { cause: err });
+          throw new OffloadError('unavailable', `the export manifest of "${model}" is unusable: ${(err as Error).message}`, {
+            cause: err,
+            detail: `s3://${this.bucket}/${key}`,
+          });
         }
       });
       hit.catch(() => this.manifests.delete(model));

@@ -72,6 +72,13 @@ describe('summarize', () => {
     expect(s.latencyError.warmMedian).toBe(0);
   });
 
+  it('leaves the plan round trip out of the prediction error (the cost model does not predict it)', () => {
+    const r = record({ latencyMs: 300, predictedMs: 200 });
+    const asked = { ...r, measured: { ...r.measured, planMs: 100 } };
+    expect(summarize([asked]).latencyError.median).toBe(0);
+    expect(summarize([r]).latencyError.median).toBeCloseTo(1 / 3, 12);
+  });
+
   it('groups by policy in first-seen order', () => {
     const rs = [record({ latencyMs: 1, policy: 'fleet-blind' }), record({ latencyMs: 2 }), record({ latencyMs: 3, policy: 'fleet-blind' })];
     const ss = summarizeByPolicy(rs);
