@@ -18,7 +18,7 @@ import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
 import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
 import { tailKeyPrefix } from '../../core/manifest';
 import { formatPath } from '../../core/validation';
-import { initBackend } from '../../models/backend';
+import { initBackend, wasmThreads } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
 import { loadArtifactFiles } from './artifacts';
 import { createDocumentClient, createS3Client } from './aws';
@@ -94,6 +94,8 @@ export interface LoadedTail {
   /** Process start → ready, when init began at module load (the whole Init phase); else undefined. */
   coldStartMs?: number;
   registrar: InstanceRegistrar | undefined;
+  /** The engine that runs the tail, e.g. `wasm; threads=2` (`x-offload-backend`): a single-threaded fallback shows here. */
+  engine: string;
 }
 
 export interface TailRuntimeOptions {
@@ -210,8 +212,10 @@ export class TailRuntime {
     void registrar?.register({ initMs: Math.round(initMs), coldStartMs });
     let weightBytes = 0;
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), coldStartMs, weightBytes });
-    return { model, inputs, outputNames: model.outputNames.slice(), initMs, ...(coldStartMs === undefined ? {} : { coldStartMs }), registrar };
+    const threads = wasmThreads();
+    const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, initMs: Math.round(initMs), coldStartMs, weightBytes });
+    return { model, inputs, outputNames: model.outputNames.slice(), initMs, ...(coldStartMs === undefined ? {} : { coldStartMs }), registrar, engine };
   }
 
   /** 404 unless the path names this function's model and cut. */
@@ -244,6 +248,7 @@ export class TailRuntime {
         'x-offload-cold': String(cold),
         'x-offload-compute-ms': computeMs.toFixed(2),
         'x-offload-instance': this.instance,
+        'x-offload-backend': tail.engine,
       };
       // The whole Init phase when known (runtime start and bundle load included): what the caller waited
       // for beyond a warm request, which the client reports as the cold start, not as network time.
