@@ -316,7 +316,7 @@ ${networks.map((n) => `| ${n.name} | ${n.uplinkMbps} | ${n.downlinkMbps} | ${n.r
 Cloud: tails at ${CLOUD_DEFAULTS.memoryMB} MB (${f2(Math.min(1, CLOUD_DEFAULTS.memoryMB / MB_PER_VCPU))} vCPU), per-layer times = the measured
 profile (core/profiles.ts cloudLayerMs); cold start ${CLOUD_DEFAULTS.coldBaseMs} ms + ${CLOUD_DEFAULTS.coldMsPerMB} ms per MiB of tail weights
 (measured on the local stack by bench/cold-start.ts, core/presets.ts); float32 crossings; payload limit 6 MiB after
-base64 (spec §4), which rules out the early cuts of VGG16 and AlexNet.
+base64 (docs/cost-model.md §4), which rules out the early cuts of VGG16 and AlexNet.
 
 Fleets: *warm* — every candidate cut has a deployed tail with an idle instance
 and a limit of 1,000. *Contended* — each candidate's tail independently warm

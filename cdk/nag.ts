@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import type { OffloadStack } from './stack';
 
 const RUNTIME_REASON =
-  'nodejs22.x is the runtime the handlers are built and tested for (CONTRACTS.md); moving to a newer one is a tested, deliberate change, not a lint fix.';
+  'nodejs22.x is the runtime the handlers are built and tested for (docs/deploy.md); moving to a newer one is a tested, deliberate change, not a lint fix.';
 
 function logicalId(c: IConstruct): string {
   const element = c.node.defaultChild as CfnElement;

@@ -14,7 +14,7 @@ import { parseWith } from './validation';
 const ms = () => z.number().min(0, 'must be >= 0');
 const nullableMs = () => ms().nullable();
 
-/** The figures a policy expected of its request (spec §3 parts of the cut it used). */
+/** The figures a policy expected of its request (docs/cost-model.md §3 parts of the cut it used). */
 export const PredictedSchema = z.strictObject({
   headMs: ms(),
   rttMs: ms(),
@@ -109,7 +109,7 @@ export function parseLoadRecord(input: unknown, source = 'record'): LoadRecord {
   return parseWith(LoadRecordSchema, input, source);
 }
 
-/** Power and prices to turn measured times into device energy and cloud cost (spec §3 formulas). */
+/** Power and prices to turn measured times into device energy and cloud cost (docs/cost-model.md §3 formulas). */
 export interface EnergyPrices {
   computeW: number;
   idleW: number;
@@ -122,7 +122,7 @@ export interface EnergyPrices {
 }
 
 /**
- * Device energy of measured parts, by spec §3's formula: compute power over
+ * Device energy of measured parts, by docs/cost-model.md §3's formula: compute power over
  * device compute, upload/download radio power over the transfers, idle power
  * over the RTT and the wait for the cloud.
  */
@@ -165,9 +165,11 @@ export interface LoadSummary {
   /** Outputs checked against the full model that did not match. */
   mismatches: number;
   /**
-   * |predicted − measured| / measured of the whole-request latency: median
-   * over all records with a prediction, and over warm cloud-served ones (the
-   * cost model's warm path alone). NaN when there are none.
+   * |predicted − measured| / measured of the whole-request latency without
+   * the plan round trip (the cost model predicts the inference, not the
+   * asking; see {@link inferenceMs}): median over all records with a
+   * prediction, and over warm cloud-served ones (the cost model's warm path
+   * alone). NaN when there are none.
    */
   latencyError: { median: number; warmMedian: number };
 }
@@ -186,8 +188,8 @@ export function summarize(records: readonly LoadRecord[], policy = policyOf(reco
   const lat = ok.map((r) => r.measured.latencyMs);
   const sent = ok.filter((r) => r.status !== null || r.fallback !== null);
   const throttled = ok.filter((r) => r.fallback === 'throttled').length;
-  const relErr = (r: LoadRecord) => Math.abs(r.predicted!.latencyMs - r.measured.latencyMs) / r.measured.latencyMs;
-  const predicted = ok.filter((r) => r.predicted !== null && r.measured.latencyMs > 0);
+  const relErr = (r: LoadRecord) => Math.abs(r.predicted!.latencyMs - inferenceMs(r)) / inferenceMs(r);
+  const predicted = ok.filter((r) => r.predicted !== null && inferenceMs(r) > 0);
   const warm = predicted.filter((r) => r.target === 'cloud' && !r.cold && r.fallback === null);
   return {
     policy,
@@ -209,6 +211,11 @@ export function summarize(records: readonly LoadRecord[], policy = policyOf(reco
     mismatches: ok.filter((r) => r.output === 'mismatch').length,
     latencyError: { median: quantile(predicted.map(relErr), 0.5), warmMedian: quantile(warm.map(relErr), 0.5) },
   };
+}
+
+/** A request's measured latency less its `POST /plan` round trip: what the cost model's `latencyMs` predicts. */
+export function inferenceMs(r: LoadRecord): number {
+  return r.measured.latencyMs - (r.measured.planMs ?? 0);
 }
 
 function policyOf(records: readonly LoadRecord[]): string {

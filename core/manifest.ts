@@ -109,7 +109,7 @@ export function headDir(cut: number): string {
 /** Folder of the whole model inside an export (`full`). */
 export const FULL_DIR = 'full';
 
-/** S3 key prefix under which the export trees sit in the artifact bucket (CONTRACTS: `models/<model>/…`). */
+/** S3 key prefix under which the export trees sit in the artifact bucket (docs/deploy.md: `models/<model>/…`). */
 export const ARTIFACT_KEY_PREFIX = 'models/';
 
 /** Key prefix of one model's export in the bucket: `models/<model>/`. */

@@ -73,14 +73,17 @@ export interface PolicyChoice {
   /** The plan's row of that cut (live fleet figures: pCold and coldMs as the planner saw them). */
   row: CandidateRow;
   /**
-   * What the policy itself expects of that cut: the row for `planner` and the
-   * static cuts; for `fleet-blind`, the row with the cold-start term removed
-   * (its belief that every tail is warm).
+   * What the policy itself expects of that cut: the row for `planner` (the
+   * fleet folded in); for every other policy, which does not look at the
+   * fleet, the row as if its tail were warm (cold-start term removed).
    */
-  believed: Pick<CandidateRow, 'headMs' | 'upMs' | 'tailMs' | 'coldMs' | 'downMs' | 'latencyMs' | 'energyJ' | 'costUSD'>;
+  believed: Believed;
 }
 
-/** The plan's rows this policy may choose from and the cut it takes; throws a ValidationError for a cut that is not a candidate. */
+/** The figures a policy expects of its cut. */
+export type Believed = Pick<CandidateRow, 'headMs' | 'upMs' | 'tailMs' | 'coldMs' | 'downMs' | 'latencyMs' | 'energyJ' | 'costUSD'>;
+
+/** The cut a policy takes from the plan's rows; throws a ValidationError for a cut that is not a candidate. */
 export function choosePolicyCut(policy: Policy, record: Pick<PlanRecord, 'cut' | 'L' | 'model' | 'candidates' | 'objective'>): PolicyChoice {
   const rowOf = (cut: number): CandidateRow => {
     const row = record.candidates.find((r) => r.cut === cut);
@@ -91,27 +94,34 @@ export function choosePolicyCut(policy: Policy, record: Pick<PlanRecord, 'cut' |
     return row;
   };
   switch (policy.kind) {
-    case 'planner':
-      return asBelieved(rowOf(record.cut));
+    case 'planner': {
+      const row = rowOf(record.cut);
+      return { cut: row.cut, row, believed: row };
+    }
     case 'device-only':
-      return asBelieved(rowOf(record.L));
+      return warmChoice(rowOf(record.L));
     case 'cloud-only':
-      return asBelieved(rowOf(0));
+      return warmChoice(rowOf(0));
     case 'cut':
-      return asBelieved(rowOf(policy.cut));
+      return warmChoice(rowOf(policy.cut));
     case 'fleet-blind':
       return fleetBlindChoice(record);
   }
 }
 
-function asBelieved(row: CandidateRow): PolicyChoice {
-  return { cut: row.cut, row, believed: row };
+/** A row as a policy that assumes a warm tail sees it. Energy and cost keep the row's cold-start share: a row lacks the idle power and price to remove it. */
+function warmChoice(row: CandidateRow): PolicyChoice {
+  return {
+    cut: row.cut,
+    row,
+    believed: { headMs: row.headMs, upMs: row.upMs, tailMs: row.tailMs, coldMs: 0, downMs: row.downMs, latencyMs: row.latencyMs - row.coldMs, energyJ: row.energyJ, costUSD: row.costUSD },
+  };
 }
 
 /**
  * The warm, unthrottled choice from a plan's rows: every deployed cut whose
  * payload fits (and device-only) may be chosen, at its latency without the
- * cold-start term; ties as spec §5 breaks them (less sent, then the larger
+ * cold-start term; ties as docs/cost-model.md §5 breaks them (less sent, then the larger
  * cut). User constraints are not applied (the harness sends none). The latency objective only: a row does not carry the power figures
  * needed to remove the cold start from energy (use {@link fleetBlindScenario}
  * with the planner for other objectives).
@@ -127,26 +137,10 @@ export function fleetBlindChoice(record: Pick<PlanRecord, 'L' | 'candidates' | '
     if (!best || better(row, latencyMs, best.row, best.latencyMs)) best = { row, latencyMs };
   }
   // Device-only never has no-function or payload, so there is always a choice.
-  const row = best!.row;
-  const cold = row.coldMs;
-  return {
-    cut: row.cut,
-    row,
-    believed: {
-      headMs: row.headMs,
-      upMs: row.upMs,
-      tailMs: row.tailMs,
-      coldMs: 0,
-      downMs: row.downMs,
-      latencyMs: row.latencyMs - cold,
-      // Energy and cost keep the row's cold-start share: a row lacks the idle power and price to remove it.
-      energyJ: row.energyJ,
-      costUSD: row.costUSD,
-    },
-  };
+  return warmChoice(best!.row);
 }
 
-/** Spec §5 order on warm latency: lower, then (tied) fewer bytes sent, then the larger cut. */
+/** docs/cost-model.md §5 order on warm latency: lower, then (tied) fewer bytes sent, then the larger cut. */
 function better(row: CandidateRow, latencyMs: number, best: CandidateRow, bestMs: number): boolean {
   const tied = latencyMs === bestMs || Math.abs(latencyMs - bestMs) < TIE_RELATIVE * Math.max(latencyMs, bestMs);
   if (!tied) return latencyMs < bestMs;

@@ -49,7 +49,7 @@ export interface ExportResult {
 export const MANIFEST_FILE = 'manifest.json';
 
 /**
- * Exports a model for serving, in the layout of CONTRACTS.md:
+ * Exports a model for serving, in the layout of docs/graph-analysis.md ("Export layout"):
  * `DIR/<model>/manifest.json`, `full/`, `tails/<cut>/` (only the tail's weights)
  * and `heads/<cut>/` for cut > 0.
  *

@@ -2,7 +2,7 @@
  * `offload plan`: the planner from the command line.
  *
  * - Scenario form: `offload plan --scenario FILE [--json]`. FILE (or `-` for
- *   stdin) holds one spec §7 scenario or a JSON array of them; the output is
+ *   stdin) holds one docs/cost-model.md §7 scenario or a JSON array of them; the output is
  *   one plan record or an array in the same order.
  * - Overrides: `--network 3g|4g|wifi|FILE`, `--device CLASS|FILE`,
  *   `--battery 0..1`, `--objective`, `--max-latency-ms`, `--max-energy-j`,
@@ -32,7 +32,7 @@ import {
   type Objective,
   type Scenario,
 } from '../../core/scenario';
-import { parseWith } from '../../core/validation';
+import { ownValue, parseWith } from '../../core/validation';
 import { fraction, looksLikePath, nonNegativeNumber, readJsonFile } from '../options';
 import { printJson, table } from '../output';
 
@@ -78,7 +78,7 @@ export function resolveNetwork(value: string): { network: z.infer<typeof Network
 
 /** `--device`: a device class name or a JSON file `{ computeW, idleW, radio? }`. */
 export function resolveDevice(value: string): { computeW: number; idleW: number; radio?: z.infer<typeof RadioSchema> } {
-  const cls = DEVICE_CLASSES[value];
+  const cls = ownValue(DEVICE_CLASSES, value);
   if (cls) return { computeW: cls.computeW, idleW: cls.idleW };
   if (!looksLikePath(value)) {
     throw new ValidationError('--device', `unknown device class "${value}" (one of ${Object.keys(DEVICE_CLASSES).join(', ')}, or a JSON file)`);
@@ -215,7 +215,7 @@ export function register(program: Command): void {
   program
     .command('plan')
     .description('Choose the cut for a request: every candidate with its latency, energy and cost, the chosen one marked')
-    .option('--scenario <file>', 'spec §7 scenario JSON (one object or an array); - reads stdin')
+    .option('--scenario <file>', 'docs/cost-model.md §7 scenario JSON (one object or an array); - reads stdin')
     .option('--model <name>', 'plan from the model\'s committed profile (profiles/<model>.wasm.json) instead of a scenario file')
     .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')} or a JSON file {uplinkMbps, downlinkMbps, rttMs, radio?}`)
     .option('--device <class|file>', `device power: ${Object.keys(DEVICE_CLASSES).join(', ')} or a JSON file {computeW, idleW, radio?}`)

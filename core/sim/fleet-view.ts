@@ -48,7 +48,7 @@ export interface FleetViewOptions {
   initVisible?: boolean;
 }
 
-/** What one plan sees of one function (spec §2 fleet state). */
+/** What one plan sees of one function (docs/cost-model.md §2 fleet state). */
 export interface ViewedFunction {
   idleWarm: number;
   inFlight: number;

@@ -51,7 +51,7 @@ export interface TailFunctionSpec {
   reservedConcurrency: number | null;
   /** Environments initialised ahead on the alias; never cold, never reaped. At most the reserved concurrency. */
   provisionedConcurrency: number;
-  /** What a cold call costs the client over a warm one (spec §3 definition), ms. */
+  /** What a cold call costs the client over a warm one (docs/cost-model.md §3 definition), ms. */
   coldStartMs: number;
   /** Warm compute time of the tail, ms. */
   tailMs: number;

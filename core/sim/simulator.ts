@@ -18,13 +18,13 @@
  *   429:       + throttleOverheadMs, then the tail on the device (Σ deviceMs of layers ≥ cut)
  * ```
  *
- * Energy and cost of a record follow spec §3 on the parts that happened
+ * Energy and cost of a record follow docs/cost-model.md §3 on the parts that happened
  * (core/load-record.ts `measuredEnergyJ`); a request on a provisioned
  * environment is billed at the provisioned duration price, and the run's
  * fixed provisioned-concurrency charge is reported beside the summary.
  *
  * Plans are cached: a plan depends on the fleet only through, per deployed
- * function, whether `idleWarm ≥ 1` and whether `inFlight ≥ limit` (spec §3,
+ * function, whether `idleWarm ≥ 1` and whether `inFlight ≥ limit` (docs/cost-model.md §3,
  * §4), so the plan of a (model, device class, network) scenario is keyed by
  * those bits. The cache returns exactly what `plan()` would, at a hash
  * lookup per request instead of ~10 µs of planning.

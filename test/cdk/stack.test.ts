@@ -120,7 +120,7 @@ describe('registry', () => {
 });
 
 describe('tail functions', () => {
-  it('run nodejs22.x from index.mjs with size, timeout, reserved concurrency and the CONTRACTS environment', () => {
+  it('run nodejs22.x from index.mjs with size, timeout, reserved concurrency and the documented tail environment', () => {
     for (const m of s.deployment.models) {
       const t = s.nested.get(`Tails-${m.model}`)!;
       const bucketRef = paramMatching(t, /ModelStoreBucket.*Ref$/);
@@ -137,6 +137,7 @@ describe('tail functions', () => {
             Variables: {
               MODEL_NAME: m.model,
               CUT: String(tail.cut),
+              MAX_BATCH: '16',
               ARTIFACT_BUCKET: { Ref: bucketRef },
               ARTIFACT_PREFIX: `models/${m.model}/tails/${tail.cut}/`,
               REGISTRY_TABLE: { Ref: tableRef },
@@ -234,6 +235,7 @@ describe('planner', () => {
       Handler: 'index.handler',
       MemorySize: 512,
       Timeout: 10,
+      ReservedConcurrentExecutions: 5,
       Environment: {
         Variables: {
           ARTIFACT_BUCKET: { Ref: Match.stringLikeRegexp('^ModelStoreBucket') },
@@ -295,6 +297,30 @@ describe('API', () => {
       StageName: '$default',
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('throttles every route at the stage (50/s, burst 100) and POST /plan tighter (20/s, burst 40) by default', () => {
+    s.root.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      RouteSettings: { 'POST /plan': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } },
+    });
+  });
+
+  it('takes the throttling, the planner cap and the batch limit from the configuration', () => {
+    const custom = synth({
+      exportDir,
+      models: 'tinychain',
+      overrides: JSON.stringify({ throttle: { rateLimit: 7, burstLimit: 9, plan: { rateLimit: 2, burstLimit: 3 } }, planner: { reservedConcurrency: 2 }, tail: { maxBatch: 4 } }),
+    });
+    custom.root.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
+      RouteSettings: { 'POST /plan': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 3 } },
+    });
+    custom.root.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'offload-planner', ReservedConcurrentExecutions: 2 });
+    custom.nested.get('Tails-tinychain')!.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_BATCH: '4' }) },
     });
   });
 

@@ -72,6 +72,13 @@ describe('summarize', () => {
     expect(s.latencyError.warmMedian).toBe(0);
   });
 
+  it('leaves the plan round trip out of the prediction error (the cost model does not predict it)', () => {
+    const r = record({ latencyMs: 300, predictedMs: 200 });
+    const asked = { ...r, measured: { ...r.measured, planMs: 100 } };
+    expect(summarize([asked]).latencyError.median).toBe(0);
+    expect(summarize([r]).latencyError.median).toBeCloseTo(1 / 3, 12);
+  });
+
   it('groups by policy in first-seen order', () => {
     const rs = [record({ latencyMs: 1, policy: 'fleet-blind' }), record({ latencyMs: 2 }), record({ latencyMs: 3, policy: 'fleet-blind' })];
     const ss = summarizeByPolicy(rs);
@@ -100,7 +107,7 @@ describe('summarize', () => {
 describe('measured energy and cost', () => {
   const p = { computeW: 2, idleW: 0.5, pUpW: 1, pDownW: 1, requestUSD: 2e-7, usdPerRemoteSecond: 2e-5 };
 
-  it('follow the spec §3 formulas on measured parts', () => {
+  it('follow the docs/cost-model.md §3 formulas on measured parts', () => {
     // (2·(40+0) + 1·4 + 0.5·(50+10) + 1·0.5) / 1000
     expect(measuredEnergyJ(p, { headMs: 40, deviceTailMs: 0, rttMs: 50, upMs: 4, cloudWaitMs: 10, downMs: 0.5 })).toBeCloseTo(0.1145, 12);
     expect(measuredCostUSD(p, { initMs: 100, computeMs: 50 })).toBeCloseTo(2e-7 + 2e-5 * 0.15, 15);

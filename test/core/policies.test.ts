@@ -40,7 +40,9 @@ describe('choosePolicyCut', () => {
     expect(choosePolicyCut({ kind: 'device-only' }, record).cut).toBe(3);
     expect(choosePolicyCut({ kind: 'cloud-only' }, record).cut).toBe(0);
     expect(choosePolicyCut({ kind: 'cut', cut: 2 }, record).cut).toBe(2);
-    expect(choosePolicyCut({ kind: 'cut', cut: 2 }, record).believed.latencyMs).toBe(183.5);
+    // A static policy believes its cut warm: cut 2 at 183.5 − 30 (its measured cold start) = 153.5 ms.
+    expect(choosePolicyCut({ kind: 'cut', cut: 2 }, record).believed.latencyMs).toBe(153.5);
+    expect(choosePolicyCut({ kind: 'planner' }, record).believed).toBe(record.candidates[3]);
   });
 
   it('fleet-blind takes the best warm cut whatever the fleet: cut 0 at 66.5 ms, believing it warm', () => {
