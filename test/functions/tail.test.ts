@@ -7,8 +7,9 @@ import { createS3Client } from '../../functions/commons/aws';
 import { fleetKey } from '../../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE, type WireTensor } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
-import { maxAbsDiff, uploadSlicedTail, type SlicedFixture } from './tail-fixture';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
+import { uploadSlicedTail, type SlicedFixture } from '../../testkit/tail-fixture';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
