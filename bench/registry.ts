@@ -30,8 +30,8 @@ import { createS3Client } from '../functions/commons/aws';
 import { createRegistryTable } from '../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../functions/commons/tail';
 import { encodeTensors, WIRE_CONTENT_TYPE } from '../core/wire';
-import { httpEvent, lambdaContext } from '../test/functions/fixtures';
-import { uploadSlicedTail } from '../test/functions/tail-fixture';
+import { httpEvent, lambdaContext } from '../testkit/lambda';
+import { uploadSlicedTail } from '../testkit/tail-fixture';
 import { quantile } from './report';
 
 const args = process.argv.slice(2);

@@ -7,8 +7,9 @@ import { createS3Client } from '../../functions/commons/aws';
 import { fleetKey } from '../../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE, type WireTensor } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
-import { maxAbsDiff, uploadSlicedTail, type SlicedFixture } from './tail-fixture';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
+import { uploadSlicedTail, type SlicedFixture } from '../../testkit/tail-fixture';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -95,6 +96,8 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       expect(second.headers?.['x-offload-cold']).toBe('false');
       expect(second.headers?.['x-offload-init-ms']).toBeUndefined();
       expect(second.headers?.['x-offload-instance']).toBe(first.headers?.['x-offload-instance']);
+      // the engine that ran it: outside Lambda, without OFFLOAD_WASM_THREADS, one thread (or another backend)
+      expect(first.headers?.['x-offload-backend']).toMatch(/^(wasm; threads=1|cpu|tensorflow)$/);
     });
 
     it('registers the instance and leaves it idle after each invocation', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { LambdaEmulator, type EmulatorOptions, type FunctionConfig, type InvokeResult, type LifecycleEvent } from '../../local/emulator';
-import { alive, until } from '../helpers/processes';
+import { alive, until } from '../../testkit/processes';
 
 const HANDLERS = resolve(import.meta.dirname, 'fixtures/handlers');
 
