@@ -239,6 +239,8 @@ export const INFER_HEADERS = Object.freeze({
   computeMs: 'x-offload-compute-ms',
   /** The execution environment that answered (the registry's `instance`). */
   instance: 'x-offload-instance',
+  /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
+  backend: 'x-offload-backend',
 });
 
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */
