@@ -239,6 +239,8 @@ export const INFER_HEADERS = Object.freeze({
   computeMs: 'x-offload-compute-ms',
   /** The execution environment that answered (the registry's `instance`). */
   instance: 'x-offload-instance',
+  /** The function that answered (Lambda's function name), so a client that chose the cut itself can say which. */
+  functionName: 'x-offload-function',
 });
 
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */
@@ -250,6 +252,8 @@ export interface InferTiming {
   initMs: number | null;
   computeMs: number | null;
   instance: string | null;
+  /** Absent from older tails' answers. */
+  functionName?: string | null;
 }
 
 const msHeader = z
@@ -275,7 +279,13 @@ export function parseInferHeaders(get: (name: string) => string | null | undefin
     const v = read(name);
     return v === null ? null : parseWith(msHeader, v, name);
   };
-  return { cold: cold === 'true', initMs: ms(INFER_HEADERS.initMs), computeMs: ms(INFER_HEADERS.computeMs), instance: read(INFER_HEADERS.instance) };
+  return {
+    cold: cold === 'true',
+    initMs: ms(INFER_HEADERS.initMs),
+    computeMs: ms(INFER_HEADERS.computeMs),
+    instance: read(INFER_HEADERS.instance),
+    functionName: read(INFER_HEADERS.functionName),
+  };
 }
 
 /**
@@ -290,5 +300,6 @@ export function inferHeaders(t: InferTiming): Record<string, string> {
   if (t.computeMs !== null) h[INFER_HEADERS.computeMs] = t.computeMs.toFixed(2);
   if (t.instance !== null) h[INFER_HEADERS.instance] = t.instance;
   if (t.initMs !== null) h[INFER_HEADERS.initMs] = t.initMs.toFixed(0);
+  if (t.functionName != null) h[INFER_HEADERS.functionName] = t.functionName;
   return h;
 }

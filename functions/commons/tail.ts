@@ -308,6 +308,7 @@ export class TailRuntime {
         // The whole Init phase when known (runtime start and bundle load included): what the caller waited
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (tail.coldStartMs ?? tail.initMs) : null,
+        functionName: this.config.functionName ?? null,
       });
       const response =
         event.responseType === 'application/json'
