@@ -10,7 +10,7 @@ import { DEVICE_PROFILE_NAMES, DEVICE_PROFILES, parseDeviceProfile, type DeviceP
 import { NETWORK_PRESETS, NETWORK_PRESET_NAMES } from '../core/presets';
 import type { DType, Objective, ScenarioInput } from '../core/scenario';
 import { ownValue } from '../core/validation';
-import { resolveNetwork } from './commands/plan';
+import { resolveNetwork } from './network-option';
 import { looksLikePath, readJsonFile } from './options';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 

@@ -22,15 +22,6 @@ export interface SimFlags {
   planMs?: number;
 }
 
-/** commander parser of a finite number > 0. */
-export function positiveNumberArg(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a number > 0 (got "${value}")`);
-    return n;
-  };
-}
-
 /** commander parser of `--model`: a model with a committed profile (profiles/<model>.wasm.json). */
 export function modelArg(value: string): string {
   // Synchronous (commander parsers are): the profile files are read later, only their presence is checked here.

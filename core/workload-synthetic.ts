@@ -41,7 +41,7 @@
  * execution-time and memory distributions (the tail's time comes from the
  * model, not from the trace).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors';
 import { seededRandom } from './random';
 import { parseWith } from './validation';

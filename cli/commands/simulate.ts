@@ -15,11 +15,11 @@ import type { TailFunctionSpec } from '../../core/sim/fleet';
 import { simulate, type SimulationResult } from '../../core/sim/simulator';
 import { formatTrace } from '../../core/workload';
 import { progressBar } from '../model-command';
-import { integer, nonNegativeInt, positiveInt } from '../options';
+import { integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 import { buildSimDeployment, cutsArg, type DeploymentFlags } from '../sim-deployment';
 import { arrivalsOf, parseDevices, parseTraffic, type DeviceMix, type Traffic } from '../traffic';
-import { modelArg, positiveNumberArg, simOptions, type SimFlags } from '../sim-flags';
+import { modelArg, simOptions, type SimFlags } from '../sim-flags';
 
 interface SimulateFlags extends DeploymentFlags, SimFlags {
   model?: string;
@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('--devices <mix>', 'N or N:class/network[=weight],… (e.g. 10000:low-end-phone/4g=3,flagship-phone/wifi)', (v: string) => parseDevices(v), parseDevices('100'))
     .option('--policy <list>', 'comma-separated policies: planner, fleet-blind, cloud-only, device-only, cut:C', policiesArg, [{ kind: 'planner' }, { kind: 'fleet-blind' }] as Policy[])
     .option('--requests <n>', 'at most this many requests', positiveInt('--requests'), 1_000_000)
-    .option('--duration <s>', 'no arrival after this many simulated seconds', positiveNumberArg('--duration'), 86_400)
+    .option('--duration <s>', 'no arrival after this many simulated seconds', positiveNumber('--duration'), 86_400)
     .option('--seed <n>', 'seed of the arrivals and device draws', integer('--seed'), 1)
     .option('--config <file>', 'deployment configuration (default cdk/offload.config.json)')
     .option('--cuts <list>', 'cuts that get a tail function: default (the CDK rule) or C,C,… (0 is always added)', cutsArg)

@@ -51,7 +51,17 @@ import {
   type HttpResult,
   type NegotiatedEvent,
 } from './http';
-import { InstanceRegistrar } from './registry';
+import { DEFAULT_REGISTRY_WAIT_MS, environmentIdFromEnv, InstanceRegistrar, processStartedAt, withinMs } from './registry';
+
+/** Lease of the busy mark written at module load, before the invocation's deadline is known: Lambda's 10 s init cap plus a margin. */
+export const INIT_LEASE_MS = 15_000;
+/**
+ * How long the SIGTERM handler waits for the `gone` mark. Lambda allows
+ * 2,000 ms for the Shutdown phase with an external extension registered
+ * (500 ms with internal ones only): a write takes a few ms, this leaves the
+ * rest as margin.
+ */
+export const SHUTDOWN_WRITE_MS = 1_000;
 
 /** The tail function's environment (set by the CDK app; see docs/functions.md). */
 export const TailEnvSchema = z.object({
@@ -66,8 +76,12 @@ export const TailEnvSchema = z.object({
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
   /** Largest batch accepted (413 above, before decoding); default core/presets.ts DEFAULT_MAX_BATCH. */
   MAX_BATCH: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1').optional(),
+  /** How long an invocation waits for its busy and idle marks, ms; default {@link DEFAULT_REGISTRY_WAIT_MS}. */
+  REGISTRY_WAIT_MS: z.coerce.number({ error: 'must be a number of ms' }).nonnegative('must be >= 0').optional(),
   /** Set by Lambda itself; recorded in the registry. */
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  /** Set by Lambda: `on-demand`, `provisioned-concurrency` or `snap-start`. */
+  AWS_LAMBDA_INITIALIZATION_TYPE: z.string().optional(),
 });
 
 export interface TailConfig {
@@ -79,6 +93,9 @@ export interface TailConfig {
   maxPayloadBytes: number;
   maxBatch: number;
   functionName: string | undefined;
+  registryWaitMs: number;
+  /** An on-demand environment is started by an invocation that waits for its init (provisioned ones are not). */
+  onDemand: boolean;
 }
 
 /** Parses the environment; a missing or bad variable throws OffloadError `unavailable` naming it. */
@@ -98,6 +115,8 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     maxBatch: e.MAX_BATCH ?? DEFAULT_MAX_BATCH,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+    registryWaitMs: e.REGISTRY_WAIT_MS ?? DEFAULT_REGISTRY_WAIT_MS,
+    onDemand: (e.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand') === 'on-demand',
   };
 }
 
@@ -108,23 +127,21 @@ export interface LoadedTail {
   inputs: ExpectedTensor[];
   outputNames: string[];
   initMs: number;
-  /** Process start → ready, when init began at module load (the whole Init phase); else undefined. */
-  coldStartMs?: number;
-  registrar: InstanceRegistrar | undefined;
 }
 
 export interface TailRuntimeOptions {
   env?: NodeJS.ProcessEnv;
   s3?: S3Client;
   dynamo?: DynamoDBDocumentClient;
-  /** Defaults to a random UUID. */
+  /** Defaults to the environment's id (from its log stream name), else a random UUID. */
   instance?: string;
   /**
-   * Wait for each registry write (busy before computing, idle before
-   * answering). Off by default: the writes travel in the background; this
-   * switch exists so the benchmark can show what waiting would cost.
+   * How long an invocation waits for its busy mark (before computing) and its
+   * idle mark (before answering); default `REGISTRY_WAIT_MS` or
+   * {@link DEFAULT_REGISTRY_WAIT_MS}. 0 sends them in the background (what
+   * the tail did before: the busy mark then lands after the compute).
    */
-  awaitRegistry?: boolean;
+  registryWaitMs?: number;
 }
 
 /** The event the tail handler sees after its middleware. */
@@ -142,10 +159,50 @@ export class TailRuntime {
   private cachedConfig: TailConfig | undefined;
   private attempts = 0;
   private prewarmedAtLoad = false;
+  /** The invocation that started this on-demand environment was counted at module load (and no handler call has run yet). */
+  private coldArrivalCounted = false;
+  private registrarCache: InstanceRegistrar | null | undefined;
+  private coldStartMs: number | undefined;
+  private ready = false;
+  private initialMark: Promise<void> | undefined;
 
   constructor(opts: TailRuntimeOptions = {}) {
     this.opts = opts;
-    this.instance = opts.instance ?? randomUUID();
+    this.instance = opts.instance ?? environmentIdFromEnv(opts.env ?? process.env) ?? randomUUID();
+  }
+
+  /** The registry writer, once the configuration names a table (undefined without one or with a bad config). */
+  get registrar(): InstanceRegistrar | undefined {
+    if (this.registrarCache === undefined) {
+      let config: TailConfig;
+      try {
+        config = this.config;
+      } catch {
+        return undefined; // init reports the bad config; try again next time
+      }
+      this.registrarCache = config.table
+        ? new InstanceRegistrar({
+            client: this.opts.dynamo ?? createDocumentClient(),
+            table: config.table,
+            model: config.model,
+            cut: config.cut,
+            instance: this.instance,
+            functionName: config.functionName,
+            boot: processStartedAt(),
+          })
+        : null;
+      this.registrarCache?.setInfo({ startedAt: processStartedAt() });
+    }
+    return this.registrarCache ?? undefined;
+  }
+
+  private get registryWaitMs(): number {
+    if (this.opts.registryWaitMs !== undefined) return this.opts.registryWaitMs;
+    try {
+      return this.config.registryWaitMs;
+    } catch {
+      return DEFAULT_REGISTRY_WAIT_MS;
+    }
   }
 
   /** The configuration (throws `unavailable` when the environment is bad). */
@@ -195,16 +252,36 @@ export class TailRuntime {
 
   /**
    * Starts init without waiting. Call it at module load: the download then
-   * overlaps Lambda's init phase, and the time from process start to ready is
-   * recorded in the registry as the function's measured cold start.
+   * overlaps Lambda's init phase. In an on-demand environment an invocation is
+   * already waiting for this init (it is what started the environment): the
+   * instance is marked busy now, so the planner counts it in flight from the
+   * moment our code runs, and the first response measures the cold start.
    */
   prewarm(): void {
     if (this.attempts === 0) this.prewarmedAtLoad = true;
+    const registrar = this.registrar;
+    if (registrar && this.config.onDemand && this.attempts === 0 && !this.served) {
+      this.coldArrivalCounted = true;
+      // The invocation's deadline is not known before the handler runs; Lambda caps init at 10 s.
+      // Init waits for this write (bounded): the model build would starve it for seconds otherwise.
+      this.initialMark = withinMs(registrar.markBusy(Date.now() + INIT_LEASE_MS), this.registryWaitMs);
+    }
     this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
+  }
+
+  /**
+   * The Shutdown phase (SIGTERM): marks the instance `gone` so the planner
+   * stops counting it at once, waiting at most `graceMs` for the write.
+   */
+  async shutdown(graceMs = SHUTDOWN_WRITE_MS): Promise<void> {
+    const registrar = this.registrarCache ?? undefined;
+    if (!registrar) return;
+    await withinMs(registrar.markGone(), graceMs);
   }
 
   private async load(): Promise<LoadedTail> {
     this.attempts += 1;
+    if (this.initialMark) await this.initialMark;
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
@@ -224,24 +301,15 @@ export class TailRuntime {
     }));
     warmUp(model, inputs);
     const initMs = performance.now() - started;
-    const registrar = config.table
-      ? new InstanceRegistrar({
-          client: this.opts.dynamo ?? createDocumentClient(),
-          table: config.table,
-          model: config.model,
-          cut: config.cut,
-          instance: this.instance,
-          functionName: config.functionName,
-        })
-      : undefined;
-    // Process start → ready covers the runtime start, module load (tfjs) and this init: the cold
-    // start the planner should expect, minus sandbox creation. Only meaningful for a first attempt begun at load.
-    const coldStartMs = this.attempts === 1 && this.prewarmedAtLoad ? Math.round(process.uptime() * 1000) : undefined;
-    void registrar?.register({ initMs: Math.round(initMs), coldStartMs });
+    this.ready = true;
+    const registrar = this.registrar;
+    registrar?.setInfo({ initMs: Math.round(initMs) });
+    // A provisioned environment initialises with no invocation waiting: it is idle and warm now.
+    if (registrar && !config.onDemand && !this.served) void registrar.register({ initMs: Math.round(initMs) });
     let weightBytes = 0;
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), coldStartMs, weightBytes });
-    return { model, inputs, outputNames: model.outputNames.slice(), initMs, ...(coldStartMs === undefined ? {} : { coldStartMs }), registrar };
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), weightBytes });
+    return { model, inputs, outputNames: model.outputNames.slice(), initMs };
   }
 
   /**
@@ -280,14 +348,26 @@ export class TailRuntime {
 
   /** One inference: decode, check against the crossing set, run the tail, encode. */
   async infer(event: TailEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<HttpResult> {
-    const tail = await this.init();
-    const cold = !this.served;
-    this.served = true;
+    const initWaited = !this.ready;
     const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
-    // Not awaited: the write travels while we decode and compute; the queue keeps busy before idle.
-    const busy = tail.registrar?.markBusy(deadline);
-    if (this.opts.awaitRegistry) await busy;
+    const registrar = this.registrar;
+    const waitMs = this.registryWaitMs;
+    // Busy from the moment the invocation is here, before init and decode; awaited (bounded) before the
+    // compute. The invocation that started this environment was counted at module load already.
+    const busy = registrar?.markBusy(deadline, { arrival: !this.coldArrivalCounted });
+    this.coldArrivalCounted = false;
     try {
+      const tail = await this.init();
+      const cold = !this.served;
+      this.served = true;
+      // The cold start as the client sees it: environment start until this first invocation can start
+      // its own work (a warm one starts at once). Measured only when init began at module load in an
+      // environment this invocation started; a provisioned one was ready before it came.
+      // An environment Lambda initialised ahead of demand was ready before the invocation came: no cold start to measure.
+      if (cold && initWaited && this.prewarmedAtLoad && this.attempts === 1 && this.config.onDemand) {
+        this.coldStartMs = Math.round(process.uptime() * 1000);
+        registrar?.setInfo({ coldStartMs: this.coldStartMs });
+      }
       const decoded = decodeTensors(event.bodyBytes);
       const ordered = orderCrossing(decoded, tail.inputs);
       for (const t of ordered) {
@@ -298,6 +378,7 @@ export class TailRuntime {
       }
       const batch = ordered[0]?.shape[0] ?? 1;
       this.checkResponseSize(tail, batch);
+      if (busy && waitMs > 0) await withinMs(busy, waitMs);
       const started = performance.now();
       const outputs = await runTail(tail, ordered);
       const computeMs = performance.now() - started;
@@ -307,7 +388,7 @@ export class TailRuntime {
         instance: this.instance,
         // The whole Init phase when known (runtime start and bundle load included): what the caller waited
         // for beyond a warm request, which the client reports as the cold start, not as network time.
-        initMs: cold ? (tail.coldStartMs ?? tail.initMs) : null,
+        initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
         functionName: this.config.functionName ?? null,
       });
       const response =
@@ -325,10 +406,10 @@ export class TailRuntime {
       }
       return response;
     } finally {
-      // Not awaited either: the response does not wait on bookkeeping; a lost idle
-      // write costs at most a busy mark that lapses at `deadline`.
-      const idle = tail.registrar?.markIdle();
-      if (this.opts.awaitRegistry) await idle;
+      // Awaited (bounded) before the response leaves: Lambda freezes the environment once the
+      // handler returns, and a write still queued then would land only at the next thaw.
+      const idle = registrar?.markIdle();
+      if (idle && waitMs > 0) await withinMs(idle, waitMs);
     }
   }
 
@@ -355,9 +436,21 @@ export class TailRuntime {
 
   /** Waits for queued registry writes (tests, benchmarks). */
   async flush(): Promise<void> {
-    const tail = await this.loading?.catch(() => undefined);
-    await tail?.registrar?.flush();
+    await this.loading?.catch(() => undefined);
+    await this.registrarCache?.flush();
   }
+}
+
+/**
+ * Installs the Shutdown-phase handler: on SIGTERM, mark the instance gone
+ * (bounded by {@link SHUTDOWN_WRITE_MS}) and exit 0, as Lambda expects a
+ * runtime to do with the time it is given before SIGKILL.
+ */
+export function onShutdownSignal(runtime: TailRuntime, exit: (code: number) => void = (code) => process.exit(code)): void {
+  process.once('SIGTERM', () => {
+    logLine('info', 'shutdown: SIGTERM received', { instance: runtime.instance });
+    void runtime.shutdown().finally(() => exit(0));
+  });
 }
 
 /** The `{model}` and `{cut}` of `/infer/{model}/{cut}`, from path parameters or the raw path. */

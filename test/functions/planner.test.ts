@@ -14,7 +14,7 @@ import { analyzeModel } from '../../models/graph';
 import { manifestKey, parseManifest, type Manifest } from '../../core/manifest';
 import { DEVICE_PROFILES, parseModelProfile } from '../../core/profiles';
 import { deviceLayerMs, predictorFromProfiles } from '../../core/profile-scenario';
-import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
+import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';

@@ -7,8 +7,9 @@ import { createS3Client } from '../../functions/commons/aws';
 import { fleetKey } from '../../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE, type WireTensor } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
-import { maxAbsDiff, uploadSlicedTail, type SlicedFixture } from './tail-fixture';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
+import { uploadSlicedTail, type SlicedFixture } from '../../testkit/tail-fixture';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -104,8 +105,41 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('tinychain', 2), instance: runtime.instance } }))).Item;
       expect(item).toMatchObject({ model: 'tinychain', cut: 2, state: 'idle', inFlight: 0, functionName: 'offload-tinychain-2' });
       expect(item?.initMs).toBeGreaterThan(0);
-      // register + (busy, idle) per invocation so far: 1 + 2 × 3
-      expect(item?.seq).toBe(7);
+      // (busy, idle) per invocation so far: 2 × 3 (an on-demand environment has nothing to register before its first invocation)
+      expect(item?.seq).toBe(6);
+      expect(item?.invocations).toBe(3);
+    });
+
+    it('has its busy mark stored before the compute starts and its idle mark before it answers', async () => {
+      // Prepare: a registry client and the model's predict that log when each happens
+      const events: string[] = [];
+      const logging = {
+        send: async (cmd: Parameters<typeof doc.send>[0]) => {
+          const state = (cmd.input as { ExpressionAttributeValues?: Record<string, unknown> }).ExpressionAttributeValues?.[':state'];
+          const out = await doc.send(cmd);
+          events.push(`${String(state)} stored`);
+          return out;
+        },
+      } as unknown as typeof doc;
+      const observed = new TailRuntime({ env: tailEnv(chain), dynamo: logging });
+      const h = createTailHandler(observed);
+      await h(inferEvent(chain, body), lambdaContext()); // cold: init (and its warm-up predict) out of the way
+      const model = (await observed.init()).model;
+      const original = model.predict.bind(model);
+      const predict = vi.spyOn(model, 'predict').mockImplementation((...args: Parameters<typeof model.predict>) => {
+        events.push('compute');
+        return original(...args);
+      });
+      events.length = 0;
+
+      // Act
+      const res = (await h(inferEvent(chain, body), lambdaContext())) as Result;
+      events.push('answered');
+
+      // Assess
+      expectCorrectOutput(res, chain);
+      expect(events).toEqual(['busy stored', 'compute', 'idle stored', 'answered']);
+      predict.mockRestore();
     });
 
     it('answers JSON when the client accepts only JSON', async () => {
