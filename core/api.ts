@@ -241,6 +241,8 @@ export const INFER_HEADERS = Object.freeze({
   instance: 'x-offload-instance',
   /** The function that answered (Lambda's function name), so a client that chose the cut itself can say which. */
   functionName: 'x-offload-function',
+  /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
+  backend: 'x-offload-backend',
 });
 
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */

@@ -160,7 +160,7 @@ describe('tail functions', () => {
     expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(1.5 * MIB);
   });
 
-  it('share ONE bundled asset holding index.mjs and the tfjs-backend-wasm binaries', () => {
+  it('share ONE bundled asset holding index.mjs, the tfjs-backend-wasm binaries and the threaded main script', () => {
     const paths = new Set<unknown>();
     for (const t of s.nested.values()) {
       for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) paths.add(f.Metadata?.['aws:asset:path']);
@@ -168,6 +168,8 @@ describe('tail functions', () => {
     expect(paths.size).toBe(1);
     const files = readdirSync(join(s.outdir, String([...paths][0])));
     expect(files).toContain('index.mjs');
+    // read from disk by the threaded engine's pthread workers (models/wasm-threads.ts)
+    expect(files).toContain('tfjs-backend-wasm-threaded-simd.js');
     expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual([
       'tfjs-backend-wasm-simd.wasm',
       'tfjs-backend-wasm-threaded-simd.wasm',
