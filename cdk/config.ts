@@ -22,6 +22,7 @@ import { parseWith } from '../core/validation';
 import { ARTIFACT_KEY_PREFIX, manifestKey, parseManifest, tailDir, tailKeyPrefix, type Manifest } from '../core/manifest';
 import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
+import { DEFAULT_MAX_BATCH } from '../core/presets';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
 const memoryMB = z.number().int().min(128).max(10_240);
@@ -35,6 +36,8 @@ export const TailSettingsSchema = z.object({
   /** Instances kept initialised on the `live` alias; 0 = on demand only. Billed while deployed. */
   provisionedConcurrency: z.number().int().min(0),
   ephemeralStorageMB: z.number().int().min(512).max(10_240),
+  /** Largest batch one request may carry (the tail answers 413 above it); default core/presets.ts DEFAULT_MAX_BATCH. */
+  maxBatch: z.number().int().min(1).optional(),
 });
 export type TailSettings = z.infer<typeof TailSettingsSchema>;
 
@@ -49,6 +52,27 @@ export const ModelConfigSchema = z.object({
   functions: z.record(z.string().regex(/^\d+$/, 'keys must be cut numbers'), TailSettingsSchema.partial()).optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** `*`, or `scheme://host[:port]` as a browser sends it in `Origin` (no path, no trailing slash). */
+const corsOrigin = z.string().regex(/^(\*|https?:\/\/[^/\s*]+(:\d+)?)$/, 'must be * or an origin like https://example.com (no path)');
+
+/** Defaults of the `browser` block; `npm start` gets the same (its stack is synthesised from this app). */
+export const DEFAULT_BROWSER = Object.freeze({
+  allowOrigins: Object.freeze(['*']),
+  artifactUrlSeconds: 3600,
+  identityPool: Object.freeze({ enabled: false, allowUnauthenticated: true }),
+});
+
+/** Default reserved concurrency of the planner function. */
+export const DEFAULT_PLANNER_RESERVED_CONCURRENCY = 5;
+
+/**
+ * Default HTTP API throttling: 50 requests/s with bursts of 100 on every
+ * route, 20/s with bursts of 40 on `POST /plan` (a device plans once per
+ * inference at most). Far below the account's 10,000/s, so one runaway client
+ * cannot exhaust it; raise them for a large fleet.
+ */
+export const DEFAULT_THROTTLE = Object.freeze({ rateLimit: 50, burstLimit: 100, plan: Object.freeze({ rateLimit: 20, burstLimit: 40 }) });
 
 /** Retention values CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -72,8 +96,30 @@ export const OffloadConfigSchema = z.object({
     .default(14),
   tail: TailSettingsSchema.default({ memoryMB: 3008, timeoutSeconds: 30, reservedConcurrency: 10, provisionedConcurrency: 0, ephemeralStorageMB: 512 }),
   planner: z
-    .object({ memoryMB, timeoutSeconds, reservedConcurrency: z.number().int().min(1).optional() })
-    .default({ memoryMB: 512, timeoutSeconds: 10 }),
+    .object({
+      memoryMB,
+      timeoutSeconds,
+      /**
+       * Caps the planner's environments (429 past it): without a cap a burst of
+       * plans draws on the account's unreserved concurrency (20 concurrent plans
+       * made 20 environments here). A plan computes in milliseconds, so 5 serve
+       * hundreds of plans a second.
+       */
+      reservedConcurrency: z.number().int().min(1).default(DEFAULT_PLANNER_RESERVED_CONCURRENCY),
+    })
+    .default({ memoryMB: 512, timeoutSeconds: 10, reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY }),
+  /**
+   * HTTP API throttling (steady requests per second and burst): the stage's
+   * default for every route, and a tighter one for `POST /plan`. API Gateway
+   * answers 429 past them, before any function runs.
+   */
+  throttle: z
+    .object({
+      rateLimit: z.number().positive(),
+      burstLimit: z.number().int().min(0),
+      plan: z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().min(0) }),
+    })
+    .default(DEFAULT_THROTTLE),
   cutRule: z
     .object({ flopsTolerance: z.number().min(0).max(1), payloadLimitBytes: z.number().int().positive().nullable() })
     .default({ flopsTolerance: 0.01, payloadLimitBytes: 6_291_456 }),
@@ -93,6 +139,27 @@ export const OffloadConfigSchema = z.object({
   accountConcurrency: z.number().int().min(100).default(1000),
   /** Most tail functions in one nested stack (each tail costs ≤ 10 resources; CloudFormation allows 500 per stack). */
   tailsPerStack: z.number().int().min(1).max(45).default(40),
+  /** What a web page needs to be a device (docs/browser.md). */
+  browser: z
+    .object({
+      /**
+       * Origins allowed to call the API and fetch artifacts from a page (CORS on the HTTP API and on the
+       * artifact bucket). `*` is the default: every route needs a SigV4 signature, and the browser sends
+       * no ambient credentials (no cookies), so an origin by itself grants nothing. `[]` turns CORS off.
+       */
+      allowOrigins: z.array(corsOrigin).default([...DEFAULT_BROWSER.allowOrigins]),
+      /** Lifetime of the presigned artifact URLs `GET /models` hands out; 0 hands out none. */
+      artifactUrlSeconds: z.number().int().min(0).max(43_200).default(DEFAULT_BROWSER.artifactUrlSeconds),
+      /** A Cognito identity pool whose roles get the client policy, so a page gets temporary credentials. */
+      identityPool: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Guest (unauthenticated) identities get the client policy too: any visitor can plan and infer. */
+          allowUnauthenticated: z.boolean().default(true),
+        })
+        .default({ ...DEFAULT_BROWSER.identityPool }),
+    })
+    .default({ ...DEFAULT_BROWSER, allowOrigins: [...DEFAULT_BROWSER.allowOrigins], identityPool: { ...DEFAULT_BROWSER.identityPool } }),
   /** HTTP API route quota (300 by default, adjustable by AWS support). */
   apiRouteQuota: z.number().int().min(3).default(300),
   models: z.record(modelName, ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'must name at least one model'),
@@ -171,6 +238,7 @@ export function loadConfig(context: ContextReader, projectRoot: string): Offload
 
 /** One tail function to deploy. */
 export interface TailSpec extends TailSettings {
+  maxBatch: number;
   model: string;
   cut: number;
   /** Name of layer cut−1, or `input`. */
@@ -312,6 +380,7 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
       }
       return {
         ...settings,
+        maxBatch: settings.maxBatch ?? DEFAULT_MAX_BATCH,
         model,
         cut,
         layer: candidates.get(cut)?.layer ?? 'input',
@@ -324,11 +393,11 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
   }
 
   const allTails = models.flatMap((m) => m.tails);
-  const reserved = allTails.reduce((s, t) => s + t.reservedConcurrency, 0) + (config.planner.reservedConcurrency ?? 0);
+  const reserved = allTails.reduce((s, t) => s + t.reservedConcurrency, 0) + config.planner.reservedConcurrency;
   if (reserved > config.accountConcurrency - UNRESERVED_MINIMUM) {
     throw new OffloadError(
       'invalid-input',
-      `The deployment reserves ${reserved} concurrent executions (${allTails.length} tails); an account with ` +
+      `The deployment reserves ${reserved} concurrent executions (${allTails.length} tails and the planner); an account with ` +
         `${config.accountConcurrency} must keep ${UNRESERVED_MINIMUM} unreserved. Lower tail.reservedConcurrency, deploy fewer cuts, ` +
         `or set accountConcurrency to your account's quota.`,
     );

@@ -20,19 +20,27 @@
  * The planner's registry keep-alive (`FLEET_KEEPALIVE_MS`) is set to the
  * emulator's keep-alive: locally the reaping rule is known exactly, so the
  * planner's view of warm instances follows the emulator's.
+ *
+ * A reaped or closed environment marks itself gone in the registry (SIGTERM,
+ * as in Lambda's Shutdown phase). One that dies without that chance — killed
+ * (kill -9), crashed, timed out, failed its init, or outlived its grace — is
+ * marked gone here, from the emulator's `exit` event: the platform's side of
+ * the bookkeeping. In AWS nothing plays this part (docs/functions.md).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { loadConfig, type OffloadConfig } from '../cdk/config';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ensureExports, uploadArtifacts, type ArtifactProgress, type ModelArtifacts, type UploadSummary } from './artifacts';
-import { DEFAULT_KEEP_ALIVE_MS, type LogSink } from './emulator';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { markEnvironmentGone } from '../functions/commons/registry';
+import { DEFAULT_KEEP_ALIVE_MS, type LifecycleEvent, type LogSink } from './emulator';
 import { startLocalEmulator, type LocalEmulator } from './index';
 import { startDynamo, startS3, type StandIn } from './stand-ins';
 import { synthesizeLocal, type SynthResult } from './synth';
@@ -161,6 +169,67 @@ export async function createTableFromTemplate(client: DynamoDBClient, resource: 
       ...(p.LocalSecondaryIndexes?.length ? { LocalSecondaryIndexes: p.LocalSecondaryIndexes } : {}),
     }),
   );
+}
+
+/** `AWS::S3::Bucket` `CorsConfiguration.CorsRules`, as CDK writes them. */
+const BucketCorsSchema = z.object({
+  CorsRules: z.array(
+    z.object({
+      AllowedMethods: z.array(z.enum(['GET', 'PUT', 'HEAD', 'POST', 'DELETE'])),
+      AllowedOrigins: z.array(z.string()),
+      AllowedHeaders: z.array(z.string()).optional(),
+      ExposedHeaders: z.array(z.string()).optional(),
+      MaxAge: z.number().int().optional(),
+    }),
+  ),
+});
+
+/** The template's bucket CORS rules on the stand-in, so a page can fetch presigned artifact URLs as in AWS. */
+async function applyBucketCors(client: S3Client, bucket: ResourceSpec): Promise<void> {
+  const raw = bucket.properties['CorsConfiguration'];
+  if (raw === undefined || !bucket.name) return;
+  const cors = parseWith(BucketCorsSchema, raw, `bucket ${bucket.logicalId} CorsConfiguration`);
+  await client.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket.name,
+      CORSConfiguration: {
+        CORSRules: cors.CorsRules.map((r) => ({
+          AllowedMethods: r.AllowedMethods,
+          AllowedOrigins: r.AllowedOrigins,
+          ...(r.AllowedHeaders ? { AllowedHeaders: r.AllowedHeaders } : {}),
+          ...(r.ExposedHeaders ? { ExposeHeaders: r.ExposedHeaders } : {}),
+          ...(r.MaxAge === undefined ? {} : { MaxAgeSeconds: r.MaxAge }),
+        })),
+      },
+    }),
+  );
+}
+
+/**
+ * Marks gone, in the registry, every tail environment that ended without its
+ * graceful shutdown (the emulator's `exit` events); returns the closer that
+ * stops listening and waits for the writes in flight.
+ */
+function retireDeadEnvironments(emulator: LocalStack['emulator'], tails: readonly LocalTail[], table: string, endpoint: string): () => Promise<void> {
+  const byFunction = new Map(tails.map((t) => [t.function, t]));
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 }));
+  const writes = new Set<Promise<void>>();
+  const onLifecycle = (e: LifecycleEvent): void => {
+    if (e.type !== 'exit' || e.graceful) return;
+    const tail = byFunction.get(e.function);
+    if (!tail) return;
+    const write = markEnvironmentGone(client, table, { model: tail.model, cut: tail.cut, instance: e.envId }).catch((err: unknown) => {
+      process.stderr.write(`offload local: could not retire environment ${e.envId} of ${e.function} in the registry: ${String(err)}\n`);
+    });
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
+  };
+  emulator.on('lifecycle', onLifecycle);
+  return async () => {
+    emulator.off('lifecycle', onLifecycle);
+    await Promise.all([...writes]);
+    client.destroy();
+  };
 }
 
 function localS3Client(endpoint: string): S3Client {
@@ -374,6 +443,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const client = localS3Client(s3.endpoint);
     let upload: UploadSummary;
     try {
+      await applyBucketCors(client, bucket);
       upload = await uploadArtifacts(client, bucket.name, models, options.onProgress ? { onProgress: options.onProgress } : {});
     } finally {
       client.destroy();
@@ -424,6 +494,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       }
     }
+
+    closers.push(retireDeadEnvironments(local.emulator, tails, table.name, dynamo.endpoint));
 
     let closed: Promise<void> | undefined;
     return {

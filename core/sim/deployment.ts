@@ -20,6 +20,7 @@ import type { TailFunctionSpec } from './fleet';
 
 /** How one tail function is deployed. */
 export interface TailSettings {
+  memoryMB: number;
   reservedConcurrency: number | null;
   provisionedConcurrency: number;
 }
@@ -29,9 +30,7 @@ export interface ModelDeploymentSpec {
   profile: ModelProfile;
   /** Cuts that get a tail function (candidates of the profile). */
   cuts: readonly number[];
-  /** Memory of the model's tail functions, MB (one size per model, as the planner's scenario has one). */
-  memoryMB: number;
-  /** Settings of every tail, then per cut. */
+  /** Settings of every tail, then per cut. The planner's scenario uses the largest memory of the model's tails (as functions/commons/scenario.ts does). */
   tail: TailSettings;
   functions?: Readonly<Record<number, Partial<TailSettings>>>;
   /** True cold start per cut, ms (a calibration); else the weight formula with `cold`. */
@@ -57,7 +56,7 @@ export interface SimDeployment {
  * The functions and the scenario factory of a deployment.
  *
  * @example
- * const { functions, scenarioFor } = simDeployment({ models: [{ profile, cuts: [0, 93], memoryMB: 1769, tail: { reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor });
+ * const { functions, scenarioFor } = simDeployment({ models: [{ profile, cuts: [0, 93], tail: { memoryMB: 1769, reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor });
  */
 export function simDeployment(input: DeploymentInput): SimDeployment {
   const cold = input.cold ?? { coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB };
@@ -68,10 +67,13 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
     const { profile } = m;
     if (byName.has(profile.model)) throw new ValidationError(`models.${profile.model}`, 'is given twice');
     byName.set(profile.model, m);
-    const layerMs = cloudLayerMs(profile, m.memoryMB);
     const L = profile.layers.length;
-    const suffix = new Float64Array(L + 1);
-    for (let l = L - 1; l >= 0; l--) suffix[l] = suffix[l + 1]! + layerMs[l]!;
+    const suffixAt = (memoryMB: number): Float64Array => {
+      const layerMs = cloudLayerMs(profile, memoryMB);
+      const suffix = new Float64Array(L + 1);
+      for (let l = L - 1; l >= 0; l--) suffix[l] = suffix[l + 1]! + layerMs[l]!;
+      return suffix;
+    };
     const candidates = new Map(profile.candidates.map((c) => [c.cut, c]));
     for (const cut of [...new Set(m.cuts)].sort((a, b) => a - b)) {
       const cand = candidates.get(cut);
@@ -82,14 +84,16 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
       functions.push({
         model: profile.model,
         cut,
-        memoryMB: m.memoryMB,
+        memoryMB: settings.memoryMB,
         reservedConcurrency: settings.reservedConcurrency,
         provisionedConcurrency: settings.provisionedConcurrency,
         coldStartMs: m.coldStartMs?.[cut] ?? coldStartFromWeights(cold.coldBaseMs, cold.coldMsPerMB, cand.tailWeightBytes),
-        tailMs: m.tailMs?.[cut] ?? suffix[cut]!,
+        tailMs: m.tailMs?.[cut] ?? suffixAt(settings.memoryMB)[cut]!,
       });
     }
   }
+  const memoryOf = new Map<string, number>();
+  for (const f of functions) memoryOf.set(f.model, Math.max(memoryOf.get(f.model) ?? 0, f.memoryMB));
   const scenarioFor = (model: string, deviceClass: string, network: string): Scenario => {
     const m = byName.get(model);
     if (!m) throw new ValidationError('model', `unknown model ${JSON.stringify(model)} (deployed: ${[...byName.keys()].join(', ')})`);
@@ -104,7 +108,7 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
       device,
       network: net,
       radio: net.radio,
-      memoryMB: m.memoryMB,
+      memoryMB: memoryOf.get(model)!,
       fleet: {},
       cloud: { ...cold, ...prices },
     });

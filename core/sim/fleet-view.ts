@@ -15,11 +15,14 @@
  *   (DEFAULT_FLEET_CACHE_MS, 1 s): a snapshot is taken at the first plan
  *   after the previous one is that old, and every plan until the next one
  *   sees it.
- * - **Ledger.** Every cloud plan reserves its function until the plan's
- *   predicted latency plus `reservationSlackMs` (RESERVATION_SLACK_MS,
- *   500 ms): it takes one idle instance if one is left and counts as in
- *   flight, on top of the snapshot (a request already visible as busy counts
- *   twice, as in the real planner).
+ * - **Ledger.** Every cloud plan reserves its function: it takes one idle
+ *   instance if one is left and counts as in flight, on top of the snapshot.
+ *   It expires at the plan's predicted latency plus `reservationSlackMs`
+ *   (RESERVATION_SLACK_MS, 500 ms). With `retireOnArrival`, a reservation
+ *   whose request reached its tail is retired at the first registry read
+ *   after that (the read shows the invocation, which then counts as busy
+ *   there); without it, a request already visible as busy counts twice until
+ *   its reservation expires.
  * - **Provisioned.** `idleWarm = max(idleWarm, provisioned − inFlight)`
  *   after the ledger, as functions/commons/scenario.ts does.
  *
@@ -27,7 +30,6 @@
  * whose planner runs several environments has one ledger per environment,
  * so its plans see less of each other than here.
  */
-import { EventQueue } from './event-queue';
 import type { Fleet, FunctionState } from './fleet';
 
 /** functions/commons/registry.ts DEFAULT_FLEET_CACHE_MS (core cannot import functions/; a test keeps them equal). */
@@ -46,6 +48,15 @@ export interface FleetViewOptions {
   reservationSlackMs?: number;
   /** Count initialising environments as busy (a tail that marks itself before its init). Default false. */
   initVisible?: boolean;
+  /** Retire a reservation at the first registry read that shows its request (see the module doc). Default false. */
+  retireOnArrival?: boolean;
+}
+
+/** One plan's hold on a function, until it expires or (with `retireOnArrival`) its request shows. */
+export interface Reservation {
+  expiresAt: number;
+  /** When its request reached the tail and was served; Infinity until then (and for a 429). */
+  arrivedAt: number;
 }
 
 /** What one plan sees of one function (docs/cost-model.md §2 fleet state). */
@@ -62,12 +73,13 @@ export class FleetView {
   readonly reapVisibleMs: number;
   readonly reservationSlackMs: number;
   readonly initVisible: boolean;
+  readonly retireOnArrival: boolean;
   private readonly fleet: Fleet;
   private readonly fns: FunctionState[];
   private snapshotAt = -Infinity;
   private readonly snapIdle: Float64Array;
   private readonly snapBusy: Float64Array;
-  private readonly ledgers: EventQueue<number>[];
+  private readonly ledgers: Reservation[][];
   /** The view of the last {@link read}, one entry per function (reused between calls). */
   readonly viewed: ViewedFunction[];
   /** Snapshots taken (registry reads). */
@@ -82,9 +94,10 @@ export class FleetView {
     this.reapVisibleMs = opts.reapVisibleMs ?? Infinity;
     this.reservationSlackMs = opts.reservationSlackMs ?? PLANNER_RESERVATION_SLACK_MS;
     this.initVisible = opts.initVisible ?? false;
+    this.retireOnArrival = opts.retireOnArrival ?? false;
     this.snapIdle = new Float64Array(this.fns.length);
     this.snapBusy = new Float64Array(this.fns.length);
-    this.ledgers = this.fns.map(() => new EventQueue<number>());
+    this.ledgers = this.fns.map(() => []);
     if (Math.min(this.keepAliveMs, fleet.keepAliveMs + this.reapVisibleMs) > fleet.keepAliveMs) fleet.trackReaped = true;
     this.viewed = this.fns.map((f) => ({ idleWarm: 0, inFlight: 0, limit: f.spec.reservedConcurrency ?? fleet.unreservedPool }));
   }
@@ -129,9 +142,7 @@ export class FleetView {
   read(now: number): ViewedFunction[] {
     this.refresh(now);
     for (let i = 0; i < this.fns.length; i++) {
-      const ledger = this.ledgers[i]!;
-      while (ledger.size > 0 && ledger.peekTime() <= now) ledger.pop();
-      const held = ledger.size;
+      const held = this.held(i, now);
       let idle = this.snapIdle[i]!;
       let busy = this.snapBusy[i]!;
       const taken = Math.min(idle, held);
@@ -146,7 +157,22 @@ export class FleetView {
   }
 
   /** A cloud plan to function `i` (view order) at `now`, predicted to take `predictedMs`. */
-  reserve(i: number, now: number, predictedMs: number): void {
-    this.ledgers[i]!.push(now + Math.max(0, predictedMs + this.reservationSlackMs), 0);
+  reserve(i: number, now: number, predictedMs: number): Reservation {
+    const r: Reservation = { expiresAt: now + Math.max(0, predictedMs + this.reservationSlackMs), arrivedAt: Infinity };
+    this.ledgers[i]!.push(r);
+    return r;
+  }
+
+  /** Reservations of function `i` still held at `now` (expired and retired ones are dropped). */
+  private held(i: number, now: number): number {
+    const ledger = this.ledgers[i]!;
+    const seen = this.retireOnArrival ? this.snapshotAt : -Infinity;
+    let kept = 0;
+    for (let k = 0; k < ledger.length; k++) {
+      const r = ledger[k]!;
+      if (r.expiresAt > now && !(r.arrivedAt <= seen)) ledger[kept++] = r;
+    }
+    ledger.length = kept;
+    return kept;
   }
 }

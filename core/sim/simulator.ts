@@ -40,7 +40,7 @@ import type { Arrival } from '../workload';
 import { CROSSING_DTYPE_FACTOR, radioPowerW, transferMs } from '../cost';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
-import { FleetView, type FleetViewOptions } from './fleet-view';
+import { FleetView, type FleetViewOptions, type Reservation } from './fleet-view';
 import { SummaryAccumulator } from './summary';
 
 /**
@@ -171,6 +171,7 @@ interface Req {
   fleetSeen: { idleWarm: number; inFlight: number; limit: number } | null;
   how: Acquired | null;
   billedMs: number;
+  reservation: Reservation | null;
 }
 
 const USD_PER_MB_S = (gbSecondUSD: number, memoryMB: number) => (gbSecondUSD * memoryMB) / 1024;
@@ -357,13 +358,14 @@ export function simulate(input: SimulationInput): SimulationResult {
       fleetSeen: viewPos < 0 ? null : { ...viewed[viewPos]! },
       how: null,
       billedMs: 0,
+      reservation: null,
     };
     if (viewPos < 0) {
       // Device-only: the whole model here, nothing sent.
       finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: e.headMs[e.L]! - e.headMs[cut]!, costUSD: 0 });
       return;
     }
-    if (livePlan) e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs);
+    if (livePlan) req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs);
     const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs + e.upMs[cut]!;
     queue.push(sendAt, { kind: 'invoke', req });
   };
@@ -386,6 +388,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       });
       return;
     }
+    if (req.reservation) req.reservation.arrivedAt = now;
     const spec = fleet.functions[req.fleetIndex]!.spec;
     const cold = how === 'cold';
     const initMs = cold ? spec.coldStartMs : 0;

@@ -25,19 +25,21 @@ function isMissing(err: unknown): boolean {
 
 /**
  * Downloads one object.
- * @throws OffloadError `unavailable` (503) naming `s3://bucket/key` when it is missing
- *   or cannot be read — a deployment problem, not the caller's.
+ * @throws OffloadError `unavailable` (503) when it is missing or cannot be read — a
+ *   deployment problem, not the caller's. The message says which kind of file
+ *   (`what`); `s3://bucket/key` and the SDK's error go to `detail` (the log only).
  */
-export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+export async function getObjectBytes(s3: S3Client, bucket: string, key: string, what = 'artifact'): Promise<Uint8Array> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!out.Body) throw new Error('empty body');
     return await out.Body.transformToByteArray();
   } catch (err) {
     const where = `s3://${bucket}/${key}`;
-    if (isMissing(err)) throw new OffloadError('unavailable', `artifact missing: ${where}`, { cause: err });
-    throw new OffloadError('unavailable', `cannot read ${where}: ${(err as Error).name ?? 'error'}: ${(err as Error).message}`, {
+    if (isMissing(err)) throw new OffloadError('unavailable', `${what} missing from the artifact store`, { cause: err, detail: where });
+    throw new OffloadError('unavailable', `artifact store unreachable while reading the ${what}`, {
       cause: err,
+      detail: `${where}: ${(err as Error).name ?? 'error'}: ${(err as Error).message}`,
     });
   }
 }
@@ -52,28 +54,29 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string):
  * const tail = await loadModelFromFiles(files);
  */
 export async function loadArtifactFiles(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, Uint8Array>> {
-  const modelJson = await getObjectBytes(s3, bucket, s3Key(prefix, 'model.json'));
+  const modelJson = await getObjectBytes(s3, bucket, s3Key(prefix, 'model.json'), "artifact's model.json");
   let parsed: z.infer<typeof ModelJsonSchema>;
   try {
     parsed = ModelJsonSchema.parse(JSON.parse(Buffer.from(modelJson).toString('utf8')));
   } catch (err) {
-    throw new OffloadError('unavailable', `artifact corrupt: s3://${bucket}/${s3Key(prefix, 'model.json')} is not a tfjs model.json`, {
+    throw new OffloadError('unavailable', 'artifact corrupt: its model.json is not a tfjs model.json', {
       cause: err,
+      detail: `s3://${bucket}/${s3Key(prefix, 'model.json')}`,
     });
   }
   const names = [...new Set(parsed.weightsManifest.flatMap((group) => group.paths))];
-  const shards = await Promise.all(names.map((name) => getObjectBytes(s3, bucket, s3Key(prefix, name))));
+  const shards = await Promise.all(names.map((name) => getObjectBytes(s3, bucket, s3Key(prefix, name), `artifact's weight file ${name}`)));
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
   names.forEach((name, i) => files.set(name, shards[i] as Uint8Array));
   return files;
 }
 
 /** Downloads and parses a JSON object (e.g. an export manifest). */
-export async function getJsonObject(s3: S3Client, bucket: string, key: string): Promise<unknown> {
-  const bytes = await getObjectBytes(s3, bucket, key);
+export async function getJsonObject(s3: S3Client, bucket: string, key: string, what = 'file'): Promise<unknown> {
+  const bytes = await getObjectBytes(s3, bucket, key, what);
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw new OffloadError('unavailable', `s3://${bucket}/${key} is not valid JSON`, { cause: err });
+    throw new OffloadError('unavailable', `${what} in the artifact store is not valid JSON`, { cause: err, detail: `s3://${bucket}/${key}` });
   }
 }

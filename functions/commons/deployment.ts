@@ -11,7 +11,7 @@
  * | `ARTIFACT_BUCKET` | bucket holding `models/<model>/manifest.json`, heads, tails |
  * | `REGISTRY_TABLE` | fleet registry table (unset: every function is planned as cold) |
  * | `FLEET_KEEPALIVE_MS` | keep-alive rule of the registry (default 300000) |
- * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 1000) |
+ * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 100) |
  * | `MAX_PAYLOAD_BYTES` | direct request limit, as the tails enforce it (default 6291456) |
  * | `COLD_BASE_MS`, `COLD_MS_PER_MB` | cold-start model overrides (defaults: core/presets CLOUD_DEFAULTS) |
  */
@@ -75,6 +75,8 @@ export interface PlannerConfig {
   maxPayloadBytes: number;
   coldBaseMs: number | undefined;
   coldMsPerMB: number | undefined;
+  /** Lifetime of the presigned artifact URLs of `GET /models`; 0: none handed out. */
+  artifactUrlSeconds: number;
 }
 
 const optionalNumber = z.coerce.number().finite().nonnegative().optional();
@@ -89,6 +91,7 @@ const PlannerEnvSchema = z.object({
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
   COLD_BASE_MS: optionalNumber,
   COLD_MS_PER_MB: optionalNumber,
+  ARTIFACT_URL_SECONDS: z.coerce.number().int().min(0).max(43_200).optional(),
 });
 
 function misconfigured(what: string, cause?: unknown): never {
@@ -120,5 +123,6 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     coldBaseMs: e.COLD_BASE_MS,
     coldMsPerMB: e.COLD_MS_PER_MB,
+    artifactUrlSeconds: e.ARTIFACT_URL_SECONDS ?? 0,
   };
 }

@@ -2,15 +2,17 @@
  * The planner function's runtime: `POST /plan` and `GET /models`.
  *
  * A plan folds in the live fleet: one registry query per model (cached
- * {@link DEFAULT_FLEET_CACHE_MS}), minus the requests this instance has just
- * sent to the cloud (the {@link ReservationLedger}), so two plans issued back
- * to back do not both count on the same idle instance. The ledger is per
+ * {@link DEFAULT_FLEET_CACHE_MS}), plus the requests this instance has just
+ * sent to the cloud and the registry does not show yet (the
+ * {@link ReservationLedger}), so two plans issued back to back do not both
+ * count on the same idle instance. The ledger is per
  * planner instance: plans from other planner instances are seen only once
  * their requests reach the registry as busy marks.
  */
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
 import { plan } from '../../core/planner';
@@ -20,13 +22,13 @@ import { inferRoute } from '../../core/catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
 import { httpErrors, jsonBody, jsonResponse, logLine, type HttpEvent, type HttpResult, type JsonBodyEvent } from './http';
 import { parsePlanRequest, type PlanResponse } from '../../core/api';
-import { FleetReader, ReservationLedger, type FunctionFleet } from './registry';
+import { FleetReader, ReservationLedger, summariseFleet, type FunctionFleet, type RegistryItem } from './registry';
 import { assembleScenario } from './scenario';
 
 /**
- * How long a reservation outlives the plan's predicted latency. By then the
- * request has reached its tail (and shows in the registry as busy) or is done;
- * until then the ledger stands in for it.
+ * How long a reservation outlives the plan's predicted latency when its
+ * request never shows in the registry (a 429, a device that gave up); one
+ * that arrives is retired as soon as a registry read shows it.
  */
 export const RESERVATION_SLACK_MS = 500;
 
@@ -63,7 +65,11 @@ export class PlannerRuntime {
             now: this.opts.now,
           })
         : undefined;
-      this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions), fleet };
+      const presign =
+        config.artifactUrlSeconds > 0
+          ? (key: string) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.artifactUrlSeconds })
+          : undefined;
+      this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions, presign), fleet };
     }
     return this.state;
   }
@@ -80,7 +86,7 @@ export class PlannerRuntime {
     const deployed = catalog.functionsOf(request.model);
     const manifest = await catalog.manifest(request.model);
     const [live, profile] = await Promise.all([this.readFleet(fleet, request.model), catalog.cloudProfile(request.model, manifest)]);
-    const view = this.ledger.apply(request.model, live.fleet);
+    const view = this.ledger.apply(request.model, live.fleet, live.items);
     const scenario = assembleScenario({
       request,
       manifest,
@@ -93,7 +99,7 @@ export class PlannerRuntime {
     });
     const record = plan(scenario);
     if (record.target === 'cloud') {
-      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS);
+      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS, live.items);
     }
     const fleetOut: PlanResponse['fleet'] = {};
     for (const [cut, f] of Object.entries(scenario.cloud.functions)) fleetOut[cut] = { idleWarm: f.idleWarm, inFlight: f.inFlight, limit: f.limit };
@@ -106,10 +112,15 @@ export class PlannerRuntime {
   }
 
   /** A registry outage must not stop planning: the fleet is then unknown and every function is planned as cold. */
-  private async readFleet(reader: FleetReader | undefined, model: string): Promise<{ fleet: Map<number, FunctionFleet>; source: PlanResponse['fleetSource'] }> {
+  private async readFleet(
+    reader: FleetReader | undefined,
+    model: string,
+  ): Promise<{ fleet: Map<number, FunctionFleet>; items?: RegistryItem[]; source: PlanResponse['fleetSource'] }> {
     if (!reader) return { fleet: new Map(), source: 'none' };
     try {
-      return { fleet: await reader.read(model), source: 'registry' };
+      const now = this.opts.now?.() ?? Date.now();
+      const { items } = await reader.snapshot(model, now);
+      return { fleet: summariseFleet(items, now, reader.keepAliveMs), items, source: 'registry' };
     } catch (err) {
       logLine('warn', 'fleet registry unreadable; planning every function as cold', { model, error: String(err) });
       return { fleet: new Map(), source: 'unavailable' };

@@ -17,6 +17,7 @@ import { CLOUD_DEFAULTS, NETWORK_PRESETS } from '../../core/presets';
 import { cloudLayerMs, derivedCloudLayerMs, derivedLayerMs, DEVICE_PROFILE_NAMES, DEVICE_PROFILES, type ModelProfile } from '../../core/profiles';
 import { deviceLayerMs } from '../../core/profile-scenario';
 import type { Predictor } from '../../core/predictor';
+import { ownValue } from '../../core/validation';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
 import type { Manifest } from '../../core/manifest';
 import type { PlanRequest } from '../../core/api';
@@ -44,7 +45,7 @@ function tailLayerMs(manifest: Manifest, memoryMB: number, profile?: CloudProfil
 
 function deviceFigures(request: PlanRequest, manifest: Manifest, profile?: CloudProfile): { computeW: number; idleW: number; layerMs: number[] } {
   const d = typeof request.device === 'string' ? { class: request.device } : request.device;
-  const cls = d.class === undefined ? undefined : DEVICE_PROFILES[d.class];
+  const cls = d.class === undefined ? undefined : ownValue(DEVICE_PROFILES, d.class);
   if (d.class !== undefined && !cls) {
     throw new ValidationError(
       typeof request.device === 'string' ? 'device' : 'device.class',

@@ -8,6 +8,7 @@ import { isOffloadError } from '../../core/errors';
 import { ApiError, OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 /**
  * The client against a real HTTP server whose tail is the real tail sub-model
@@ -98,12 +99,6 @@ async function expected(): Promise<Float32Array> {
   return out.data;
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 const request = { device: 'flagship-phone', network: '4g' } as const;
 

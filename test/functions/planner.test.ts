@@ -14,7 +14,7 @@ import { analyzeModel } from '../../models/graph';
 import { manifestKey, parseManifest, type Manifest } from '../../core/manifest';
 import { DEVICE_PROFILES, parseModelProfile } from '../../core/profiles';
 import { deviceLayerMs, predictorFromProfiles } from '../../core/profile-scenario';
-import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
+import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -235,6 +235,10 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
       [{ ...request, battery: { level: 1.5 } }, 'battery.level: must be in 0..1'],
       [{ ...request, device: { class: 'flagship-phone', deviceMs: [1, 2] } }, 'device.deviceMs: has 2 entries; model "tinychain" has 7 layers'],
       [{ ...request, device: 'toaster' }, 'device: unknown device class "toaster"'],
+      // names of Object.prototype are no device classes (nor models, below)
+      [{ ...request, device: 'hasOwnProperty' }, 'device: unknown device class "hasOwnProperty"'],
+      [{ ...request, device: 'constructor' }, 'device: unknown device class "constructor"'],
+      [{ ...request, device: { class: '__proto__', computeW: 1, idleW: 1 } }, 'device.class: unknown device class "__proto__"'],
       [{ ...request, dtype: 'float64' }, 'dtype: unknown dtype "float64"'],
       [{ network: 'wifi', device: 'flagship-phone' }, 'model: required'],
       [{ ...request, objectiv: 'latency' }, 'body: Unrecognized key: "objectiv"'],
@@ -268,6 +272,12 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(unknownModel.statusCode).toBe(404);
     expect((jsonOf(unknownModel) as { message: string }).message).toContain('model "resnet50" is not deployed (deployed: tinychain)');
 
+    for (const name of ['constructor', 'hasOwnProperty', '__proto__', 'toString']) {
+      const res = await post({ ...request, model: name });
+      expect(res.statusCode, name).toBe(404);
+      expect((jsonOf(res) as { message: string }).message).toContain(`model "${name}" is not deployed (deployed: tinychain)`);
+    }
+
     const unknownRoute = (await handler(httpEvent({ method: 'GET', path: '/nope' }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
     expect(unknownRoute.statusCode).toBe(404);
     expect(jsonOf(unknownRoute)).toMatchObject({ code: 'not-found' });
@@ -282,7 +292,8 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
       lambdaContext(),
     )) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(503);
-    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/models/ghost/manifest.json` });
+    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: 'export manifest of "ghost" missing from the artifact store' });
+    expect(res.body).not.toContain(BUCKET);
 
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey('ghost'), Body: JSON.stringify({ ...manifest, model: 'ghost' }) }));
     const again = (await createPlannerHandler(missing)(

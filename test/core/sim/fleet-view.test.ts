@@ -84,6 +84,22 @@ describe('FleetView', () => {
     expect(view.read(620)[0]).toMatchObject({ idleWarm: 1, inFlight: 0 });
   });
 
+  it('with retireOnArrival, retires a reservation at the first registry read after its request arrived', () => {
+    const fleet = new Fleet([spec()]);
+    const view = new FleetView(fleet, [0], { cacheMs: 100, reservationSlackMs: 500, retireOnArrival: true });
+    const r = view.reserve(0, 0, 1000); // would expire at 1,500
+    expect(view.read(0)[0]).toMatchObject({ inFlight: 1 });
+    fleet.acquire(0, 50); // the request reaches its tail at 50 (cold: busy from now on)
+    fleet.initDone(0);
+    r.arrivedAt = 50;
+    expect(view.read(60)[0]).toMatchObject({ inFlight: 1 }); // cached read of 0: ledger only
+    expect(view.read(100)[0]).toMatchObject({ inFlight: 1 }); // read at 100 shows the busy mark; the reservation is retired
+    const lost = view.reserve(0, 200, 100); // a request that never arrives (a 429) expires at 800
+    expect(view.read(300)[0]).toMatchObject({ inFlight: 2 });
+    expect(view.read(800)[0]).toMatchObject({ inFlight: 1 });
+    expect(lost.arrivedAt).toBe(Infinity);
+  });
+
   it('plans provisioned environments as warm when not busy: max(idleWarm, provisioned - inFlight)', () => {
     const fleet = new Fleet([spec({ provisionedConcurrency: 2 })]);
     const view = new FleetView(fleet, [0], { cacheMs: 0 });
