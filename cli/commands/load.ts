@@ -16,7 +16,7 @@ import {
   type ArrivalProcess,
 } from '../../core/workload';
 import { progressBar } from '../model-command';
-import { integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
+import { httpUrl, integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 
 interface LoadFlags {
@@ -46,18 +46,6 @@ interface LoadFlags {
   out?: string;
   traceOut?: string;
   json?: boolean;
-}
-
-/** `--url`: an http(s) URL, else a usage error. */
-function urlArg(value: string): string {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    throw new InvalidArgumentError(`--url must be an http(s) URL such as http://127.0.0.1:3000 (got "${value}")`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`--url must be an http(s) URL (got "${value}")`);
-  return value;
 }
 
 function policiesArg(value: string): Policy[] {
@@ -105,7 +93,7 @@ export function register(program: Command): void {
     .description(
       'Load the API with simulated devices (steady, bursty or sparse arrivals, or a trace) under one or more policies; real tails, waited-out device and network; per-request JSONL and a summary table',
     )
-    .requiredOption('--url <url>', 'base URL of the offload HTTP API (npm start prints it, or the deployed API)', urlArg)
+    .requiredOption('--url <url>', 'base URL of the offload HTTP API (npm start prints it, or the deployed API)', httpUrl('--url'))
     .option('--model <model>', 'model every generated request asks for (zoo name, as deployed); not with --trace')
     .option('--policy <list>', 'comma-separated policies, run one after the other: planner, fleet-blind, cloud-only, device-only, cut:C', policiesArg, [{ kind: 'planner' }] as Policy[])
     .addOption(new Option('--arrival <process>', 'arrival process').choices(['steady', 'bursty', 'sparse']).default('steady'))
