@@ -43,7 +43,11 @@ export function register(program: Command): void {
     .action(async (flags: LocalFlags) => {
       // The SDK warns once per process that Node 20 support ends in 2027; the banner is not the place for it.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      const [{ startLocalStack }, { onShutdownSignals }] = await Promise.all([import('../../local/stack'), import('../../local/shutdown')]);
+      const [{ startLocalStack }, { onShutdownSignals }, { browserPages }] = await Promise.all([
+        import('../../local/stack'),
+        import('../../local/shutdown'),
+        import('../../client/browser/build'),
+      ]);
       const progress = await progressBar(!flags.json);
       let stack: Awaited<ReturnType<typeof startLocalStack>>;
       try {
@@ -55,6 +59,7 @@ export function register(program: Command): void {
           port: flags.port,
           host: flags.host,
           logs: flags.quiet ? 'ignore' : 'inherit',
+          pages: browserPages(),
           ...(flags.resynth ? { forceSynth: true } : {}),
           onProgress: (p) =>
             p.phase === 'export'
@@ -96,6 +101,7 @@ export function register(program: Command): void {
         `offload local stack ready in ${seconds} s`,
         `  API:        ${stack.url}   (POST /plan, GET /models, POST /infer/{model}/{cut}; no auth locally)`,
         `  Invoke API: ${stack.url}/2015-03-31/functions/{name}/invocations`,
+        `  demo page:  ${stack.url}/_local/demo/   (plan, split and infer from this browser)`,
         `  state:      ${stack.url}/_local/functions`,
         `  S3:         ${stack.s3.endpoint} (bucket ${stack.bucket})`,
         `  DynamoDB:   ${stack.dynamo.endpoint} (table ${stack.table})`,
