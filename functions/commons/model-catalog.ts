@@ -7,7 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
-import { filesUnder, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
+import { filesOfPart, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';
 import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deployment';
 import { MB_PER_VCPU, parseModelProfile } from '../../core/profiles';
@@ -106,9 +106,11 @@ export class ModelCatalog {
     const { functions: fns, manifestKey: key } = this.modelOf(model);
     const manifest = await this.manifest(model);
     const prefix = key.slice(0, key.lastIndexOf('/') + 1); // the export tree sits beside its manifest
+    // weight paths in a part's model.json are relative to the model's folder (`prefix`), not to the part's
     const artifact = (dir: string) => ({
       prefix: `${prefix}${dir}/`,
-      files: Object.entries(filesUnder(manifest, dir)).map(([path, f]) => ({ key: `${prefix}${path}`, bytes: f.bytes, sha256: f.sha256 })),
+      weightPrefix: prefix,
+      files: Object.entries(filesOfPart(manifest, dir)).map(([path, f]) => ({ key: `${prefix}${path}`, bytes: f.bytes, sha256: f.sha256 })),
     });
     return {
       name: manifest.model,
@@ -180,7 +182,8 @@ export interface ModelCatalogEntry {
   outputBytes: number;
   layers: number;
   bucket: string;
-  full: { prefix: string; files: ArtifactFile[] };
+  /** `prefix` holds the part's model.json; its weight paths are relative to `weightPrefix` (the model's folder, tfjs `weightPathPrefix`). */
+  full: { prefix: string; weightPrefix: string; files: ArtifactFile[] };
   candidates: {
     cut: number;
     layer: string;
@@ -191,7 +194,7 @@ export interface ModelCatalogEntry {
     function: string | null;
     route: string | null;
     /** The device's head artifact for this cut (null at cut 0, or when not exported). */
-    head: { prefix: string; files: ArtifactFile[] } | null;
+    head: { prefix: string; weightPrefix: string; files: ArtifactFile[] } | null;
     tail: { prefix: string } | null;
   }[];
 }

@@ -16,11 +16,11 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
 import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
-import { tailKeyPrefix } from '../../core/manifest';
+import { modelKeyPrefix, partModelJson, tailDir } from '../../core/manifest';
 import { formatPath } from '../../core/validation';
 import { initBackend } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
-import { loadArtifactFiles } from './artifacts';
+import { loadArtifactFiles, s3Key } from './artifacts';
 import { createDocumentClient, createS3Client } from './aws';
 import middy from '@middy/core';
 import {
@@ -45,7 +45,7 @@ export const TailEnvSchema = z.object({
   MODEL_NAME: z.string({ error: 'must be set' }).min(1, 'must be set'),
   CUT: z.coerce.number({ error: 'must be a cut number' }).int('must be a cut number').nonnegative('must be a cut number'),
   ARTIFACT_BUCKET: z.string({ error: 'must be set' }).min(1, 'must be set'),
-  /** Default `models/<model>/tails/<cut>/`. */
+  /** The model's folder in the bucket, default `models/<model>/`: the tail reads `tails/<cut>/model.json` and the segments it names there. */
   ARTIFACT_PREFIX: z.string().optional(),
   /** Fleet registry table; without it the instance does not register (plain local runs). */
   REGISTRY_TABLE: z.string().optional(),
@@ -59,7 +59,10 @@ export interface TailConfig {
   model: string;
   cut: number;
   bucket: string;
+  /** The model's folder in the bucket (`models/<model>/`). */
   prefix: string;
+  /** The tail's model.json (`models/<model>/tails/<cut>/model.json`). */
+  modelJsonKey: string;
   table: string | undefined;
   maxPayloadBytes: number;
   functionName: string | undefined;
@@ -77,7 +80,8 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     model: e.MODEL_NAME,
     cut: e.CUT,
     bucket: e.ARTIFACT_BUCKET,
-    prefix: e.ARTIFACT_PREFIX || tailKeyPrefix(e.MODEL_NAME, e.CUT),
+    prefix: e.ARTIFACT_PREFIX || modelKeyPrefix(e.MODEL_NAME),
+    modelJsonKey: s3Key(e.ARTIFACT_PREFIX || modelKeyPrefix(e.MODEL_NAME), partModelJson(tailDir(e.CUT))),
     table: e.REGISTRY_TABLE || undefined,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
@@ -181,12 +185,12 @@ export class TailRuntime {
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
-    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.prefix)]);
+    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix)]);
     let model: tf.LayersModel;
     try {
       model = await loadModelFromFiles(files);
     } catch (err) {
-      throw new OffloadError('unavailable', `artifact unusable: s3://${config.bucket}/${config.prefix}: ${(err as Error).message}`, { cause: err });
+      throw new OffloadError('unavailable', `artifact unusable: s3://${config.bucket}/${config.modelJsonKey}: ${(err as Error).message}`, { cause: err });
     }
     const inputs = model.inputs.map((input, i) => ({
       name: model.inputNames[i] ?? input.name,
