@@ -1,6 +1,6 @@
 /**
  * Cold start of each tail function against the weights it loads — the data
- * behind the cold-start model's `coldBaseMs` and `coldMsPerMB` (spec §3:
+ * behind the cold-start model's `coldBaseMs` and `coldMsPerMB` (docs/cost-model.md §3:
  * coldStartMs = coldBaseMs + coldMsPerMB × tail weight MiB).
  *
  * Runs the local stack (default configuration: MobileNetV2 and ResNet-50, five

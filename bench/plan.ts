@@ -14,7 +14,7 @@
 import { plan } from '../core/planner';
 import { seededRandom } from '../core/random';
 import { parseScenario, type Scenario, type ScenarioInput } from '../core/scenario';
-import { referencePlan } from '../test/core/reference-planner';
+import { referencePlan } from '../testkit/reference-planner';
 import { isMain, quantile, type BenchResult } from './report';
 
 export interface PlanBenchOptions {

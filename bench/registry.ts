@@ -6,8 +6,10 @@
  * drift hits all alike:
  *
  *   none        no registry (REGISTRY_TABLE unset)
- *   background  the shipped behaviour: busy and idle writes queued, not awaited
- *   awaited     busy awaited before computing, idle awaited before answering
+ *   background  busy and idle writes queued, not awaited (REGISTRY_WAIT_MS=0;
+ *               the busy mark then lands after the compute)
+ *   awaited     the shipped behaviour: busy awaited before computing, idle
+ *               awaited before answering, each bounded by REGISTRY_WAIT_MS
  *
  * dynalite runs in a child process, as DynamoDB is a remote service to a
  * Lambda environment (and as the local stack's handlers are separate
@@ -16,7 +18,7 @@
  *
  *   npx tsx bench/registry.ts [--n 400] [--gap-ms 5] [--inprocess]
  *
- * Target (issue 4): background − none ≤ 5 ms at p50.
+ * Target (issue 4): the shipped variant − none ≤ 5 ms at p50.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -28,8 +30,8 @@ import { createS3Client } from '../functions/commons/aws';
 import { createRegistryTable } from '../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../functions/commons/tail';
 import { encodeTensors, WIRE_CONTENT_TYPE } from '../core/wire';
-import { httpEvent, lambdaContext } from '../test/functions/fixtures';
-import { uploadSlicedTail } from '../test/functions/tail-fixture';
+import { httpEvent, lambdaContext } from '../testkit/lambda';
+import { uploadSlicedTail } from '../testkit/tail-fixture';
 import { quantile } from './report';
 
 const args = process.argv.slice(2);
@@ -81,8 +83,8 @@ async function main(): Promise<void> {
     });
     const variants = {
       none: new TailRuntime({ env: env(false) }),
-      background: new TailRuntime({ env: env(true) }),
-      awaited: new TailRuntime({ env: env(true), awaitRegistry: true }),
+      background: new TailRuntime({ env: env(true), registryWaitMs: 0 }),
+      awaited: new TailRuntime({ env: env(true) }),
     };
     const handlers = Object.fromEntries(Object.entries(variants).map(([k, r]) => [k, createTailHandler(r)]));
     const event = () =>
@@ -122,8 +124,8 @@ async function main(): Promise<void> {
     const none = stats.none as { p50: number };
     const overhead = (stats.background as { p50: number }).p50 - none.p50;
     const awaited = (stats.awaited as { p50: number }).p50 - none.p50;
-    console.log(`busy-marking overhead at p50: background ${overhead.toFixed(3)} ms (target ≤ 5 ms: ${overhead <= 5 ? 'met' : 'NOT met'}), awaited ${awaited.toFixed(3)} ms`);
-    console.log(`ratio background/none at p50: ${((stats.background as { p50: number }).p50 / none.p50).toFixed(3)}`);
+    console.log(`busy-marking overhead at p50: awaited (shipped) ${awaited.toFixed(3)} ms (target ≤ 5 ms: ${awaited <= 5 ? 'met' : 'NOT met'}), background ${overhead.toFixed(3)} ms`);
+    console.log(`ratio awaited/none at p50: ${((stats.awaited as { p50: number }).p50 / none.p50).toFixed(3)}`);
     s3.destroy();
   } finally {
     restore();

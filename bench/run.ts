@@ -6,7 +6,7 @@
  * figures and the registry overhead (which starts S3 and DynamoDB stand-ins)
  * run on their own.
  *
- *   npx tsx bench/run.ts [plan] [codec] [emulator] [split-overhead]   (default: all four)
+ *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [split-overhead]   (default: all five)
  */
 import { cpus, loadavg } from 'node:os';
 import { formatResults } from './report';
@@ -28,6 +28,11 @@ const BENCHES: Record<string, Bench> = {
     const { runEmulatorBench } = await import('./emulator');
     const results = await runEmulatorBench();
     return { table: formatResults(results), met: results.every((r) => r.met) };
+  },
+  limits: async () => {
+    const { runLimitsBench } = await import('./limits');
+    const results = await runLimitsBench();
+    return { table: formatResults(results, { digits: 2 }), met: results.every((r) => r.met) };
   },
   'split-overhead': async () => {
     const { runSplitOverhead, formatSplitOverhead, SPLIT_OVERHEAD_TARGET } = await import('./split-overhead');

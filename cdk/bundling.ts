@@ -66,7 +66,12 @@ function common(): BundlingOptions {
     // Bundle the AWS SDK instead of using the runtime's copy: the version we test is the version we ship,
     // and the local emulator (Node 20, no Lambda runtime) runs the very same files.
     // tfjs-node is optional and absent here: models/backend.ts imports it dynamically and falls back to wasm.
-    externalModules: ['@tensorflow/tfjs-node'],
+    // node-fetch: tfjs-core's Node platform requires it only where no global fetch exists (Node < 18), never on
+    // nodejs20+; bundled, it drags in tr46/whatwg-url (~300 KiB) that every cold start would parse.
+    externalModules: ['@tensorflow/tfjs-node', 'node-fetch'],
+    // The ES module builds (package.json `module`) before the CommonJS `main`: esbuild can drop what the
+    // handlers never reach (AWS SDK v3, tfjs), where the CommonJS builds come as one indivisible file.
+    mainFields: ['module', 'main'],
   };
 }
 

@@ -17,12 +17,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ARTIFACT_KEY_PREFIX, manifestKey, modelKeyPrefix, parseManifest, partFiles, tailDir, type Manifest } from '../core/manifest';
 import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
+import { DEFAULT_MAX_BATCH } from '../core/presets';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
 const memoryMB = z.number().int().min(128).max(10_240);
@@ -31,11 +32,13 @@ const timeoutSeconds = z.number().int().min(1).max(30);
 export const TailSettingsSchema = z.object({
   memoryMB,
   timeoutSeconds,
-  /** Caps the function; the planner's `limit` (spec §4 `throttled`). */
+  /** Caps the function; the planner's `limit` (docs/cost-model.md §4 `throttled`). */
   reservedConcurrency: z.number().int().min(1),
   /** Instances kept initialised on the `live` alias; 0 = on demand only. Billed while deployed. */
   provisionedConcurrency: z.number().int().min(0),
   ephemeralStorageMB: z.number().int().min(512).max(10_240),
+  /** Largest batch one request may carry (the tail answers 413 above it); default core/presets.ts DEFAULT_MAX_BATCH. */
+  maxBatch: z.number().int().min(1).optional(),
 });
 export type TailSettings = z.infer<typeof TailSettingsSchema>;
 
@@ -52,6 +55,17 @@ export const ModelConfigSchema = z.object({
   functions: z.record(z.string().regex(/^\d+$/, 'keys must be cut numbers'), TailSettingsSchema.partial()).optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** Default reserved concurrency of the planner function. */
+export const DEFAULT_PLANNER_RESERVED_CONCURRENCY = 5;
+
+/**
+ * Default HTTP API throttling: 50 requests/s with bursts of 100 on every
+ * route, 20/s with bursts of 40 on `POST /plan` (a device plans once per
+ * inference at most). Far below the account's 10,000/s, so one runaway client
+ * cannot exhaust it; raise them for a large fleet.
+ */
+export const DEFAULT_THROTTLE = Object.freeze({ rateLimit: 50, burstLimit: 100, plan: Object.freeze({ rateLimit: 20, burstLimit: 40 }) });
 
 /** Retention values CloudWatch Logs accepts. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -75,8 +89,30 @@ export const OffloadConfigSchema = z.object({
     .default(14),
   tail: TailSettingsSchema.default({ memoryMB: 3008, timeoutSeconds: 30, reservedConcurrency: 10, provisionedConcurrency: 0, ephemeralStorageMB: 512 }),
   planner: z
-    .object({ memoryMB, timeoutSeconds, reservedConcurrency: z.number().int().min(1).optional() })
-    .default({ memoryMB: 512, timeoutSeconds: 10 }),
+    .object({
+      memoryMB,
+      timeoutSeconds,
+      /**
+       * Caps the planner's environments (429 past it): without a cap a burst of
+       * plans draws on the account's unreserved concurrency (20 concurrent plans
+       * made 20 environments here). A plan computes in milliseconds, so 5 serve
+       * hundreds of plans a second.
+       */
+      reservedConcurrency: z.number().int().min(1).default(DEFAULT_PLANNER_RESERVED_CONCURRENCY),
+    })
+    .default({ memoryMB: 512, timeoutSeconds: 10, reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY }),
+  /**
+   * HTTP API throttling (steady requests per second and burst): the stage's
+   * default for every route, and a tighter one for `POST /plan`. API Gateway
+   * answers 429 past them, before any function runs.
+   */
+  throttle: z
+    .object({
+      rateLimit: z.number().positive(),
+      burstLimit: z.number().int().min(0),
+      plan: z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().min(0) }),
+    })
+    .default(DEFAULT_THROTTLE),
   cutRule: z
     .object({ flopsTolerance: z.number().min(0).max(1), payloadLimitBytes: z.number().int().positive().nullable() })
     .default({ flopsTolerance: 0.01, payloadLimitBytes: 6_291_456 }),
@@ -174,6 +210,7 @@ export function loadConfig(context: ContextReader, projectRoot: string): Offload
 
 /** One tail function to deploy. */
 export interface TailSpec extends TailSettings {
+  maxBatch: number;
   model: string;
   cut: number;
   /** Name of layer cut−1, or `input`. */
@@ -326,6 +363,7 @@ function tailSpecs(config: OffloadConfig, model: string, manifest: Manifest, cut
     }
     return {
       ...settings,
+      maxBatch: settings.maxBatch ?? DEFAULT_MAX_BATCH,
       model,
       cut,
       layer: manifest.candidates.find((c) => c.cut === cut)?.layer ?? 'input',
@@ -357,11 +395,11 @@ function resolveModel(config: OffloadConfig, model: string, paths: ExportPaths):
 /** The account-level limits every deployment must fit: unreserved concurrency and the API's route quota. */
 function checkAccountLimits(config: OffloadConfig, models: readonly ModelDeployment[]): void {
   const allTails = models.flatMap((m) => m.tails);
-  const reserved = allTails.reduce((s, t) => s + t.reservedConcurrency, 0) + (config.planner.reservedConcurrency ?? 0);
+  const reserved = allTails.reduce((s, t) => s + t.reservedConcurrency, 0) + config.planner.reservedConcurrency;
   if (reserved > config.accountConcurrency - UNRESERVED_MINIMUM) {
     throw new OffloadError(
       'invalid-input',
-      `The deployment reserves ${reserved} concurrent executions (${allTails.length} tails); an account with ` +
+      `The deployment reserves ${reserved} concurrent executions (${allTails.length} tails and the planner); an account with ` +
         `${config.accountConcurrency} must keep ${UNRESERVED_MINIMUM} unreserved. Lower tail.reservedConcurrency, deploy fewer cuts, ` +
         `or set accountConcurrency to your account's quota.`,
     );

@@ -8,7 +8,7 @@
  * 1. Cut 0 (cloud-only) is always kept.
  * 2. Payload: a cut c > 0 is dropped when even its smallest wire encoding
  *    cannot travel in one request: `crossingBytes(c) × 1/4 (int8) × 4/3
- *    (API Gateway's base64) > payloadLimitBytes` (spec §4). Off when
+ *    (API Gateway's base64) > payloadLimitBytes` (docs/cost-model.md §4). Off when
  *    `payloadLimitBytes` is null (a staging transport carries big bodies).
  * 3. Dominance: among the remaining cuts, c > 0 is dropped when another
  *    remaining cut d (cut 0 included) is at least as good on all three things
@@ -19,9 +19,9 @@
  *      headFlops(d)       ≤ headFlops(c) + ε
  *    and strictly better somewhere: crossingBytes(d) < crossingBytes(c), or
  *    tailWeightBytes(d) < tailWeightBytes(c), or headFlops(d) < headFlops(c),
- *    or all three equal and d > c (ties go to the later cut, as in spec §5).
+ *    or all three equal and d > c (ties go to the later cut, as in docs/cost-model.md §5).
  *
- * Why these three: under the cost model (spec §3) latency and device energy
+ * Why these three: under the cost model (docs/cost-model.md §3) latency and device energy
  * of a cut grow with headFlops (device compute), crossingBytes (uplink) and
  * tailWeightBytes (cold start), and tailFlops = F − headFlops; a cut that is
  * no better than another on all three is never the unique optimum for the

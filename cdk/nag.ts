@@ -5,10 +5,25 @@
 import { Stack, type CfnElement } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import type { OffloadStack } from './stack';
+import type { Deployment } from './config';
+import type { Api } from './constructs/api';
+import type { ModelStore } from './constructs/model-store';
+import type { Planner } from './constructs/planner';
+import type { Registry } from './constructs/registry';
+import type { TailFleet } from './constructs/tail-fleet';
+
+/** The parts of the app's stack that carry suppressions (OffloadStack has them; named here so nag.ts need not import stack.ts, which calls it). */
+export interface NaggedStack extends Stack {
+  readonly deployment: Deployment;
+  readonly store: ModelStore;
+  readonly registry: Registry;
+  readonly api: Api;
+  readonly planner: Planner;
+  readonly fleet: TailFleet;
+}
 
 const RUNTIME_REASON =
-  'nodejs22.x is the runtime the handlers are built and tested for (CONTRACTS.md); moving to a newer one is a tested, deliberate change, not a lint fix.';
+  'nodejs22.x is the runtime the handlers are built and tested for (docs/deploy.md); moving to a newer one is a tested, deliberate change, not a lint fix.';
 
 function logicalId(c: IConstruct): string {
   const element = c.node.defaultChild as CfnElement;
@@ -27,7 +42,7 @@ function bucketObjects(bucketId: string, prefix: string): { regex: string } {
 }
 
 /** Adds the app's suppressions to `stack` and its nested stacks. */
-export function addNagSuppressions(stack: OffloadStack): void {
+export function addNagSuppressions(stack: NaggedStack): void {
   const bucketId = logicalId(stack.store.bucket);
 
   NagSuppressions.addResourceSuppressions(stack.store.bucket, [

@@ -48,7 +48,7 @@ export class OffloadStack extends Stack {
 
     this.store = new ModelStore(this, 'ModelStore', { upload: config.upload === 'deployment' ? deployment.models : [] });
     this.registry = new Registry(this, 'Registry');
-    this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays });
+    this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays, throttle: config.throttle });
     this.api.clientPolicy.addStatements(this.store.clientReadStatement());
     const shared = { projectRoot, store: this.store, registry: this.registry, api: this.api, runtime, architecture };
     this.planner = new Planner(this, 'Planner', { deployment, context: { ...shared, entry: entry(entries.planner) } });

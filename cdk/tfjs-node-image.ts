@@ -1,5 +1,5 @@
 /**
- * Build context of the tfjs-node tail image (see layers/README.md): staged at
+ * Build context of the tfjs-node tail image (see layers/tfjs-node/README.md): staged at
  * synth time, built by Docker only when `cdk deploy` publishes it.
  */
 import { createHash } from 'node:crypto';

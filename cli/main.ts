@@ -38,7 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (isOffloadError(e)) {
-      process.stderr.write(`offload: ${e.message}\n`);
+      // Local runs may name the internals an HTTP answer keeps to the log.
+      process.stderr.write(`offload: ${e.message}${e.detail ? ` (${e.detail})` : ''}\n`);
       return 1;
     }
     const message = e instanceof Error ? e.message : String(e);

@@ -49,6 +49,17 @@ export function nonNegativeNumber(flag: string): (value: string) => number {
   };
 }
 
+/** commander parser for a finite number > 0 (rates, durations). */
+export function positiveNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} must be a number > 0 (got "${value}")`);
+    }
+    return n;
+  };
+}
+
 /** commander parser for a level in 0..1 (a battery level). */
 export function fraction(flag: string): (value: string) => number {
   return (value) => {

@@ -1,5 +1,5 @@
 /**
- * The model part of `offload plan --model M --network N --device D`: a spec §7
+ * The model part of `offload plan --model M --network N --device D`: a docs/cost-model.md §7
  * scenario built from the committed profiles (core/profile-scenario.ts).
  * The plan command then applies its overrides (network and radio, device
  * power, objective, constraints, battery, dtype) and plans it.
@@ -9,7 +9,8 @@ import { allWarmFleet, buildScenario, parseFleet, predictorFromProfiles } from '
 import { DEVICE_PROFILE_NAMES, DEVICE_PROFILES, parseDeviceProfile, type DeviceProfile } from '../core/profiles';
 import { NETWORK_PRESETS, NETWORK_PRESET_NAMES } from '../core/presets';
 import type { DType, Objective, ScenarioInput } from '../core/scenario';
-import { resolveNetwork } from './commands/plan';
+import { ownValue } from '../core/validation';
+import { resolveNetwork } from './network-option';
 import { looksLikePath, readJsonFile } from './options';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 
@@ -26,7 +27,7 @@ export interface ProfilePlanOptions {
 
 /** `--device`: a built-in class or a JSON file holding a device profile (core/profiles.ts DeviceProfileSchema). */
 export function resolveDeviceProfile(value: string): DeviceProfile {
-  const builtIn = DEVICE_PROFILES[value];
+  const builtIn = ownValue(DEVICE_PROFILES, value);
   if (builtIn) return builtIn;
   if (!looksLikePath(value)) {
     throw new NotFoundError(`unknown device profile "${value}" (built-in: ${DEVICE_PROFILE_NAMES.join(', ')}; or a JSON file)`);

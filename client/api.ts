@@ -3,31 +3,27 @@
  * `POST /infer/{model}/{cut}`. Every failure becomes an {@link ApiError} that
  * says whether finishing on the device is the right answer.
  */
-import type { PlanRecord } from '../core/planner';
+import type { z } from 'zod';
+import {
+  ErrorBodySchema,
+  ModelsResponseSchema,
+  parseInferHeaders,
+  PlanRequestSchema,
+  PlanResponseSchema,
+  type InferTiming,
+  type ModelsResponse,
+  type PlanRequestInput,
+  type PlanResponse,
+} from '../core/api';
+import { parseWith } from '../core/validation';
 import { WIRE_CONTENT_TYPE } from '../core/wire';
 
-/** What the device sends to `POST /plan` (the planner function validates it). */
-export interface PlanRequestBody {
-  model: string;
-  device: string | Record<string, unknown>;
-  network: string | { uplinkMbps: number; downlinkMbps: number; rttMs: number; technology?: string };
-  battery?: { level: number };
-  objective?: 'latency' | 'energy' | 'cost';
-  dtype?: 'float32' | 'float16' | 'int8';
-  constraints?: { maxLatencyMs?: number | null; maxEnergyJ?: number | null; maxCostUSD?: number | null };
-}
+/** What the device sends to `POST /plan` (core/api.ts PlanRequestSchema). */
+export type PlanRequestBody = PlanRequestInput;
+export type { PlanResponse, ModelsResponse } from '../core/api';
 
-/** The plan record of the spec plus the tail's route. */
-export interface PlanResponse extends PlanRecord {
-  route: string | null;
-}
-
-export interface InferResponse {
+export interface InferResponse extends InferTiming {
   body: Uint8Array;
-  cold: boolean;
-  initMs: number | null;
-  computeMs: number | null;
-  instance: string | null;
   /** Request sent → response body read, as the device saw it. */
   roundTripMs: number;
 }
@@ -82,14 +78,17 @@ export class OffloadApi {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
+  /** `POST /plan`. A request the contract rejects throws its ValidationError here, before any round trip. */
   async plan(body: PlanRequestBody): Promise<PlanResponse> {
+    parseWith(PlanRequestSchema, body, 'plan request');
     const res = await this.send('/plan', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return (await res.json()) as PlanResponse;
+    return answer(PlanResponseSchema, await readJson(res, 'POST /plan'), 'POST /plan');
   }
 
-  async models(): Promise<unknown> {
+  /** `GET /models`: the deployed models, their cuts and where their artifacts are. */
+  async models(): Promise<ModelsResponse> {
     const res = await this.send('/models', { method: 'GET' });
-    return res.json();
+    return answer(ModelsResponseSchema, await readJson(res, 'GET /models'), 'GET /models');
   }
 
   /** Sends wire-format crossing tensors to a tail; the answer is wire-format output tensors. */
@@ -102,18 +101,13 @@ export class OffloadApi {
     });
     const body = new Uint8Array(await res.arrayBuffer());
     const roundTripMs = performance.now() - started;
-    const num = (name: string) => {
-      const v = res.headers.get(name);
-      return v === null || v === '' || !Number.isFinite(Number(v)) ? null : Number(v);
-    };
-    return {
-      body,
-      cold: res.headers.get('x-offload-cold') === 'true',
-      initMs: num('x-offload-init-ms'),
-      computeMs: num('x-offload-compute-ms'),
-      instance: res.headers.get('x-offload-instance'),
-      roundTripMs,
-    };
+    let timing: InferTiming;
+    try {
+      timing = parseInferHeaders((name) => res.headers.get(name));
+    } catch (e) {
+      throw new ApiError('server', `POST ${route}: the answer breaks the API contract: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return { body, ...timing, roundTripMs };
   }
 
   private async send(path: string, init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
@@ -141,13 +135,29 @@ export class OffloadApi {
     let code: string | null = null;
     let message = text.slice(0, 300) || res.statusText;
     try {
-      const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
-      if (typeof parsed.code === 'string') code = parsed.code;
-      if (typeof parsed.message === 'string') message = parsed.message;
+      const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
+      if (parsed.success) ({ code, message } = parsed.data);
     } catch {
-      // not JSON: keep the text
+      // not JSON (a proxy's error page): keep the text
     }
     const failure: ApiFailure = res.status === 429 ? 'throttled' : res.status >= 500 ? 'server' : 'client';
     throw new ApiError(failure, `${init.method} ${path}: HTTP ${res.status}: ${message}`, res.status, code);
+  }
+}
+
+async function readJson(res: Response, what: string): Promise<unknown> {
+  try {
+    return await res.json();
+  } catch (e) {
+    throw new ApiError('server', `${what}: the answer is not JSON: ${e instanceof Error ? e.message : String(e)}`, res.status);
+  }
+}
+
+/** The server's answer checked against the contract: a mismatch is the server's fault (and a reason to fall back). */
+function answer<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  try {
+    return parseWith(schema, body, 'answer');
+  } catch (e) {
+    throw new ApiError('server', `${what}: the answer breaks the API contract: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

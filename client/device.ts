@@ -4,7 +4,7 @@
  * tensors to send; the tail is kept for finishing on the device when the cloud
  * throttles, fails or times out.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../models/tfjs';
 import type { WireTensor } from '../core/wire';
 import { analyzeModel, type ModelAnalysis } from '../models/graph';
 import { resolveModel } from '../models/load';

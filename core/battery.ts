@@ -1,5 +1,5 @@
 /**
- * The battery rule (spec §5 leaves it to us, with one requirement: lower
+ * The battery rule (docs/cost-model.md §5 leaves it to us, with one requirement: lower
  * battery never yields a plan that uses more device energy).
  *
  * A request may give `battery: { level }` (0 = empty, 1 = full) instead of
@@ -9,7 +9,7 @@
  * ```
  * base     = the cuts that pass every check except the energy budget
  * Emin     = min energyJ over base
- * Eobj     = energyJ of the cut the objective would choose from base (spec §5, tie rule included)
+ * Eobj     = energyJ of the cut the objective would choose from base (docs/cost-model.md §5, tie rule included)
  * w(level) = clamp((level − 0.2) / (0.8 − 0.2), 0, 1)
  * budget   = w = 1 ? Eobj : min(Eobj, Emin + w × (Eobj − Emin))
  * ```
@@ -27,7 +27,7 @@
  * respects. The budget is never below Emin, so a lower level never empties a
  * set that a higher level found non-empty (which would fall back to
  * device-only, possibly using more energy). The one gap: the tie tolerance of
- * spec §5 (1e-9 relative) is not transitive, so if objective values of
+ * docs/cost-model.md §5 (1e-9 relative) is not transitive, so if objective values of
  * several cuts sit within ~1e-9 of each other without being equal, removing
  * the minimum can reshape the tie set; no realistic profile produces that.
  */

@@ -1,6 +1,6 @@
 /**
  * The deployment catalog: which tail functions a deployment has, and the
- * limits the planner needs for each (spec §2 `cloud.functions`: `limit` is the
+ * limits the planner needs for each (docs/cost-model.md §2 `cloud.functions`: `limit` is the
  * function's reserved concurrency). The CDK app writes it at synth time as
  * `catalog.json` next to the planner's bundled handler (`/var/task/catalog.json`
  * on Lambda; inside the planner's asset directory in `cdk.out` for the local
@@ -13,7 +13,7 @@
  *
  * Pure TypeScript: the planner reads the file, this module only parses it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors';
 import { parseWith } from './validation';
 
@@ -36,7 +36,7 @@ export const CatalogTailSchema = z.object({
   route: z.string().startsWith('/'),
   memoryMB: z.number().int().positive(),
   timeoutSeconds: z.number().positive(),
-  /** Reserved concurrency: past this many in-flight requests the function answers 429 (spec §4 `throttled`). */
+  /** Reserved concurrency: past this many in-flight requests the function answers 429 (docs/cost-model.md §4 `throttled`). */
   reservedConcurrency: z.number().int().positive(),
   /** Instances kept initialised on the `live` alias (0 = none); they are never cold. */
   provisionedConcurrency: z.number().int().nonnegative(),

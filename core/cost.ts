@@ -1,5 +1,5 @@
 /**
- * Spec §3: the per-cut figures of one inference. Pure arithmetic; the
+ * docs/cost-model.md §3: the per-cut figures of one inference. Pure arithmetic; the
  * planner (`core/planner.ts`) adds feasibility and the choice.
  *
  * The sums over layers are prepared once per plan ({@link prepareModel}):
@@ -12,7 +12,7 @@
 import type { DType, Scenario } from './scenario';
 
 /**
- * Bytes per float32 byte for each crossing encoding (spec §2). Same values as
+ * Bytes per float32 byte for each crossing encoding (docs/cost-model.md §2). Same values as
  * `DTYPE_FACTOR` of the wire format; kept here so the planner does not depend
  * on the encoder.
  */
@@ -25,7 +25,7 @@ export const CROSSING_DTYPE_FACTOR: Readonly<Record<DType, number>> = Object.fre
 /** 2^20: the cold-start slope is per MiB of tail weights. */
 export const BYTES_PER_MB = 1_048_576;
 
-/** The per-cut numbers of spec §3 (all for one inference). */
+/** The per-cut numbers of docs/cost-model.md §3 (all for one inference). */
 export interface CutFigures {
   sentBytes: number;
   headMs: number;
@@ -97,7 +97,7 @@ export function radioPowerW(alphaMwPerMbps: number, mbps: number, betaMw: number
   return (alphaMwPerMbps * mbps + betaMw) / 1000;
 }
 
-/** Spec §3: coldBaseMs + coldMsPerMB × tailWeightBytes / 2^20 (used unless a measured value is known). */
+/** docs/cost-model.md §3: coldBaseMs + coldMsPerMB × tailWeightBytes / 2^20 (used unless a measured value is known). */
 export function coldStartFromWeights(coldBaseMs: number, coldMsPerMB: number, tailWeightBytes: number): number {
   return coldBaseMs + (coldMsPerMB * tailWeightBytes) / BYTES_PER_MB;
 }
@@ -121,7 +121,7 @@ export interface CutConstants {
   usdPerRemoteSecond: number;
 }
 
-/** The cut-independent part of spec §3. */
+/** The cut-independent part of docs/cost-model.md §3. */
 export function cutConstants(s: Scenario, L: number): CutConstants {
   const { network, device, cloud } = s;
   return {
@@ -143,7 +143,7 @@ export function cutConstants(s: Scenario, L: number): CutConstants {
 }
 
 /**
- * Spec §3 figures of cut `c`, written into `out` (the planner passes the
+ * docs/cost-model.md §3 figures of cut `c`, written into `out` (the planner passes the
  * record's row object, so nothing is allocated here).
  *
  * @param crossingBytes float32 bytes crossing `c` (ignored at 0 and L)

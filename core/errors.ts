@@ -32,17 +32,26 @@ export interface OffloadErrorOptions {
   /** Dotted path of the offending input field, e.g. `network.uplinkMbps`. */
   field?: string;
   cause?: unknown;
+  /**
+   * Internal specifics (S3 endpoint, bucket, key, SDK error) for the log and
+   * the local CLI only: an HTTP answer carries `message` alone, which says what
+   * failed without naming the deployment's internals.
+   */
+  detail?: string;
 }
 
 export class OffloadError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** Log-only specifics (see {@link OffloadErrorOptions.detail}); never in {@link toJSON}. */
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: OffloadErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OffloadError';
     this.code = code;
     this.field = options.field;
+    this.detail = options.detail;
   }
 
   get status(): number {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './validation';
 
 /**
@@ -176,7 +176,7 @@ export function partFiles(manifest: Manifest, part: string): string[] {
   return [partModelJson(part), ...segments.map((s) => s.path)];
 }
 
-/** S3 key prefix under which the export trees sit in the artifact bucket (CONTRACTS: `models/<model>/…`). */
+/** S3 key prefix under which the export trees sit in the artifact bucket (docs/deploy.md: `models/<model>/…`). */
 export const ARTIFACT_KEY_PREFIX = 'models/';
 
 /** Key prefix of one model's export in the bucket: `models/<model>/`. */

@@ -1,5 +1,5 @@
 /**
- * The planner: spec §4 feasibility, §5 choice and §6 plan record over the
+ * The planner: docs/cost-model.md §4 feasibility, §5 choice and §6 plan record over the
  * per-cut figures of `core/cost.ts`.
  *
  * One plan is O(L + C) for L layers and C candidates: one pass over the layers
@@ -38,10 +38,10 @@ const MAX_COST = 32;
 /** Everything but the energy budget: the "base" feasible set of the battery rule. */
 const BASE_MASK = NO_FUNCTION | THROTTLED | PAYLOAD | MAX_LATENCY | MAX_COST;
 
-/** Spec §5: objective values whose relative difference is below this are tied. */
+/** docs/cost-model.md §5: objective values whose relative difference is below this are tied. */
 export const TIE_RELATIVE = 1e-9;
 
-/** One row of the plan record: spec §6 plus `coldStartMs` (so `coldMs = pCold × coldStartMs` can be checked). */
+/** One row of the plan record: docs/cost-model.md §6 plus `coldStartMs` (so `coldMs = pCold × coldStartMs` can be checked). */
 export interface CandidateRow extends CutFigures {
   cut: number;
   /** Name of layer cut−1, or 'input' for cut 0. */
@@ -50,7 +50,7 @@ export interface CandidateRow extends CutFigures {
   reasons: Reason[];
 }
 
-/** Spec §6 plan record. */
+/** docs/cost-model.md §6 plan record. */
 export interface PlanRecord {
   model: string;
   objective: Objective;
@@ -110,7 +110,7 @@ function objectiveValue(row: CandidateRow, objective: Objective): number {
 }
 
 /**
- * Spec §5 over the rows whose `masks[i] & blocking` is 0: the minimum m of the
+ * docs/cost-model.md §5 over the rows whose `masks[i] & blocking` is 0: the minimum m of the
  * objective; the rows tied with it (`o === m` or `(o − m) / o < 1e-9`, all
  * values being ≥ 0); among those the smaller `sentBytes`, then the larger cut.
  * Returns the row index, or −1 when no row is allowed.
@@ -158,7 +158,7 @@ function ascendingByCut(candidates: readonly Candidate[]): readonly Candidate[] 
 }
 
 /**
- * Plans one request: every candidate's figures (spec §3), its feasibility
+ * Plans one request: every candidate's figures (docs/cost-model.md §3), its feasibility
  * (§4), the choice (§5) and the record (§6). The scenario must come from
  * {@link parseScenario} (or satisfy the same checks); a total that overflows
  * to a non-finite number is reported as a ValidationError, so no NaN or

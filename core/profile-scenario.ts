@@ -1,11 +1,11 @@
 /**
- * Builds a spec §7 scenario from profiles: the model's measured profile (this
+ * Builds a docs/cost-model.md §7 scenario from profiles: the model's measured profile (this
  * machine, wasm), a device class (scaled by the per-layer predictor), a
  * network, the cloud profile at a Lambda memory size and a fleet state.
  *
  * Pure TypeScript: the caller loads the profile files (models/profile-files.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from './errors';
 import { fitPredictor, scaleMeasuredMs, type MachineSpeed, type Predictor } from './predictor';
 import { CLOUD_DEFAULTS, type CloudDefaults } from './presets';
@@ -31,7 +31,7 @@ export function deviceLayerMs(profile: ModelProfile, device: MachineSpeed, predi
   return profile.layers.map((l) => scaleMeasuredMs(predictor, l, device));
 }
 
-/** A fleet file: cut → function state (spec §7 `cloud.functions`). */
+/** A fleet file: cut → function state (docs/cost-model.md §7 `cloud.functions`). */
 export const FleetFileSchema = z.record(z.string(), FunctionStateSchema);
 export type FleetFile = z.infer<typeof FleetFileSchema>;
 
@@ -70,7 +70,7 @@ export interface BuildScenarioInput {
 }
 
 /**
- * The scenario (spec §7, before parsing) for planning `profile`'s model on
+ * The scenario (docs/cost-model.md §7, before parsing) for planning `profile`'s model on
  * `device` over `network`: device times from the predictor, cloud times from
  * the cloud profile at `memoryMB`, crossings and weights from the profile.
  */

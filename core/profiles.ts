@@ -8,9 +8,9 @@
  *
  * Where every number comes from is written next to it and in `docs/profiles.md`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, ValidationError } from './errors';
-import { parseWith } from './validation';
+import { ownValue, parseWith } from './validation';
 
 // ---------------------------------------------------------------------------
 // Model profile files (`profiles/<model>.<backend>.json`)
@@ -266,7 +266,7 @@ export const DEVICE_PROFILE_NAMES: readonly string[] = Object.keys(DEVICE_PROFIL
 
 /** A built-in device class by name; NotFoundError listing the names otherwise. */
 export function deviceProfile(name: string): DeviceProfile {
-  const found = DEVICE_PROFILES[name];
+  const found = ownValue(DEVICE_PROFILES, name);
   if (!found) {
     throw new NotFoundError(`unknown device profile "${name}" (built-in: ${DEVICE_PROFILE_NAMES.join(', ')}; or give a JSON file)`);
   }

@@ -1,5 +1,5 @@
 /**
- * The scenario: every input of the cost model (spec §2, file form §7) in one
+ * The scenario: every input of the cost model (docs/cost-model.md §2, file form §7) in one
  * JSON object, so that a plan can be reproduced offline with no server.
  *
  * Shape checks live in the zod schema; the checks that need the whole
@@ -13,18 +13,18 @@
  * strictly positive, byte counts are safe integers. The planner still checks
  * its totals, because a finite input can overflow (1e308 ms per layer).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './validation';
 
-/** Encodings of the crossing tensors (spec §2); the factor is in `core/cost.ts`. */
+/** Encodings of the crossing tensors (docs/cost-model.md §2); the factor is in `core/cost.ts`. */
 export const DTYPES = ['float32', 'float16', 'int8'] as const;
 export type DType = (typeof DTYPES)[number];
 
-/** What the planner minimises (spec §5). */
+/** What the planner minimises (docs/cost-model.md §5). */
 export const OBJECTIVES = ['latency', 'energy', 'cost'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
-/** Spec §7 defaults of the optional `limits` group. */
+/** docs/cost-model.md §7 defaults of the optional `limits` group. */
 export const DEFAULT_LIMITS = Object.freeze({
   /** Lambda's synchronous request payload limit, 6 MiB. */
   payloadBytes: 6_291_456,
@@ -89,7 +89,7 @@ function list<T extends z.ZodType>(item: T) {
 }
 
 // ---------------------------------------------------------------------------
-// Groups of spec §2 / §7.
+// Groups of docs/cost-model.md §2 / §7.
 
 /** One layer of the model, in topological order. */
 export const LayerSchema = group({
@@ -188,7 +188,7 @@ export const LimitsSchema = group({
   staging: z.boolean({ error: 'must be true or false' }).default(DEFAULT_LIMITS.staging),
 });
 
-/** Extension (not in spec §7): battery level in 0..1, mapped to an energy budget by `core/battery.ts`. */
+/** Extension (not in docs/cost-model.md §7): battery level in 0..1, mapped to an energy budget by `core/battery.ts`. */
 export const BatterySchema = group({
   level: z.number({ error: numberError }).min(0, 'must be in 0..1').max(1, 'must be in 0..1'),
 });
@@ -203,7 +203,7 @@ const objectiveSchema = z.enum(OBJECTIVES, {
 const CUT_KEY = /^(0|[1-9][0-9]*)$/;
 
 /**
- * Spec §7 scenario. Optional groups and their defaults: `constraints` (all
+ * docs/cost-model.md §7 scenario. Optional groups and their defaults: `constraints` (all
  * null), `limits` ({@link DEFAULT_LIMITS}), `encoding` (float32 — an
  * extension: the spec's example always states it), `battery` (absent).
  */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError } from './errors';
 
 /** Joins a zod issue path the way users write it: `layers[3].deviceMs`. */
@@ -25,4 +25,16 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, root =
   const inner = issue ? formatPath(issue.path) : '';
   const field = root && inner ? (inner.startsWith('[') ? root + inner : `${root}.${inner}`) : root || inner;
   throw new ValidationError(field || '(input)', issue?.message ?? 'invalid', result.error);
+}
+
+/**
+ * `record[key]` when `key` is the record's own property, else undefined: a
+ * name that comes from a request or the command line must never reach
+ * `Object.prototype` (`"constructor"`, `"hasOwnProperty"`, `"__proto__"`).
+ *
+ * @example
+ * const cls = ownValue(DEVICE_PROFILES, request.device); // undefined for "constructor"
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }

@@ -11,7 +11,7 @@
  *         16   H bytes  UTF-8 JSON header, padded with spaces
  *       16+H   D bytes  tensor data, each tensor at an 8-aligned offset
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, WireFormatError } from './errors';
 import {
   NonFiniteValueError,
@@ -256,7 +256,8 @@ function fail(message: string): never {
   throw new WireFormatError(message);
 }
 
-function checkPreamble(bytes: Uint8Array): { headerLength: number; dataLength: number } {
+/** The preamble's fields, checked on their own (magic, version, reserved, header length bounds). */
+function readPreamble(bytes: Uint8Array): { headerLength: number; dataLength: number } {
   const head = bytes.subarray(0, 4);
   for (let i = 0; i < head.length; i++) {
     if (head[i] !== WIRE_MAGIC[i]) {
@@ -278,6 +279,11 @@ function checkPreamble(bytes: Uint8Array): { headerLength: number; dataLength: n
       `header length ${headerLength} out of bounds (must be a multiple of ${WIRE_ALIGNMENT} in 8..${WIRE_MAX_HEADER_BYTES})`,
     );
   }
+  return { headerLength, dataLength };
+}
+
+function checkPreamble(bytes: Uint8Array): { headerLength: number; dataLength: number } {
+  const { headerLength, dataLength } = readPreamble(bytes);
   if (WIRE_PREAMBLE_BYTES + headerLength > bytes.length) {
     fail(
       `header length ${headerLength} out of bounds: only ${bytes.length - WIRE_PREAMBLE_BYTES} bytes follow the preamble`,
@@ -424,6 +430,68 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeOptions = {}): D
     }
     return tensor;
   });
+}
+
+/**
+ * Reads the preamble and JSON header from the first bytes of a payload, before
+ * (or without) the rest: what a server needs to check limits such as the batch
+ * size before it decodes a body. `prefix(n)` returns the payload's first `n`
+ * bytes (fewer when the payload is shorter).
+ *
+ * @returns the header, or undefined when the payload is too short to hold it.
+ * @throws WireFormatError for a malformed preamble or header (as {@link decodeTensors} would).
+ * @example
+ * const header = peekWireHeader((n) => body.subarray(0, n));
+ * const batch = header && wireBatchSize(header);
+ */
+export function peekWireHeader(prefix: (bytes: number) => Uint8Array): WireHeader | undefined {
+  const preamble = prefix(WIRE_PREAMBLE_BYTES);
+  if (preamble.length < WIRE_PREAMBLE_BYTES) return undefined;
+  const { headerLength } = readPreamble(preamble);
+  const head = prefix(WIRE_PREAMBLE_BYTES + headerLength);
+  if (head.length < WIRE_PREAMBLE_BYTES + headerLength) return undefined;
+  return parseHeader(head.subarray(WIRE_PREAMBLE_BYTES));
+}
+
+/** The largest leading (batch) dimension among a header's tensors; undefined when none has a dimension. */
+export function wireBatchSize(header: WireHeader): number | undefined {
+  let batch: number | undefined;
+  for (const t of header.tensors) {
+    const b = t.shape[0];
+    if (b !== undefined && (batch === undefined || b > batch)) batch = b;
+  }
+  return batch;
+}
+
+/**
+ * Bytes {@link encodeTensors} would write for tensors of these names and
+ * shapes, without the data: lets a server refuse a response too large to send
+ * before computing it.
+ */
+export function encodedSize(tensors: readonly { name: string; shape: readonly number[] }[], dtype: WireDType = 'float32'): number {
+  let end = 0;
+  const entries = tensors.map((t) => {
+    const offset = alignUp(end);
+    const length = elementCount(t.shape) * DTYPE_BYTES[dtype];
+    end = offset + length;
+    // int8 adds scale and zero point; their longest spelling bounds the header
+    return dtype === 'int8' ? { name: t.name, dtype, shape: t.shape, offset, length, scale: -1.2345678901234567e-300, zeroPoint: -128 } : { name: t.name, dtype, shape: t.shape, offset, length };
+  });
+  const json = TEXT_ENCODER.encode(JSON.stringify({ tensors: entries }));
+  return WIRE_PREAMBLE_BYTES + alignUp(json.length) + end;
+}
+
+/**
+ * Index of the first NaN or ±Infinity in `data`, or -1. Float payloads can
+ * carry them (int8 cannot); a tail answers 400 rather than computing garbage.
+ */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    // v - v is NaN exactly for NaN and ±Infinity, and faster than Number.isFinite in this loop
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
 
 // ---------------------------------------------------------------- crossing check

@@ -10,6 +10,15 @@
  * machine, so compute times are not those of a small Lambda. Nothing freezes
  * an idle environment between invocations (timers in the handler keep
  * running). IAM is not checked.
+ *
+ * Shutdown: an environment that is reaped or closed gets SIGTERM and
+ * {@link DEFAULT_SHUTDOWN_GRACE_MS} to exit before SIGKILL, as a Lambda
+ * runtime does in the Shutdown phase when an extension is registered (the
+ * offload CDK app registers one). A timed-out invocation or a failed init
+ * gets SIGKILL at once. Every end of an environment is reported as a
+ * lifecycle `exit` event saying whether the process had its graceful
+ * shutdown, so the platform's side (local/stack.ts) can retire what a dead
+ * process could not.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -24,9 +33,15 @@ import { functionNameFromArn } from './template';
 /**
  * Idle environments are reaped after this long. Lambda does not document it;
  * measurements put it near 10 minutes after the last request
- * (mikhail.io 2019, see docs/reference/facts.md).
+ * (mikhail.io 2019, see docs/reference-facts.md).
  */
 export const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000;
+/**
+ * SIGTERM → SIGKILL grace on reap and close: Lambda's Shutdown phase lasts
+ * 2,000 ms with an external extension registered (300 ms with none, 500 ms
+ * with internal ones only; docs/reference-facts.md "Lambda lifecycle details").
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 2_000;
 /** Lambda caps the init phase of on-demand functions at 10 s. */
 export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** Lambda's default account concurrency per Region. */
@@ -77,6 +92,8 @@ export interface EmulatorOptions {
   logs?: 'inherit' | 'ignore' | LogSink;
   /** Extra node flags for every environment process (e.g. `--enable-source-maps`). */
   nodeArgs?: readonly string[];
+  /** SIGTERM → SIGKILL grace when an environment is reaped or closed; default {@link DEFAULT_SHUTDOWN_GRACE_MS}. */
+  shutdownGraceMs?: number;
 }
 
 /** The result of one invocation, in Lambda's terms. */
@@ -125,7 +142,13 @@ export type LifecycleEvent =
   | { type: 'throttled'; function: string; requestId: string; reason: string; at: number }
   | { type: 'timeout'; function: string; envId: string; requestId: string; at: number }
   | { type: 'crash'; function: string; envId: string; exitCode: number | null; signal: string | null; at: number }
-  | { type: 'reaped'; function: string; envId: string; idleMs: number; at: number };
+  | { type: 'reaped'; function: string; envId: string; idleMs: number; at: number }
+  /**
+   * The environment's process is gone. `reason`: why it ended; `graceful`:
+   * it got SIGTERM and exited within the grace (false: it crashed, was killed
+   * at once, or outlived the grace).
+   */
+  | { type: 'exit'; function: string; envId: string; reason: 'crash' | 'timeout' | 'init' | 'reap' | 'close'; graceful: boolean; at: number };
 
 export type EnvironmentState = 'init' | 'idle' | 'busy';
 
@@ -188,6 +211,8 @@ interface Environment {
   pending: Pending | null;
   /** Why we killed it, so its exit is not reported as a crash. */
   killedFor: 'timeout' | 'reap' | 'close' | 'init' | null;
+  /** Set when the grace after SIGTERM ran out and SIGKILL followed. */
+  forced: boolean;
   exited: Promise<void>;
 }
 
@@ -216,6 +241,7 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
   readonly keepAliveMs: number;
   readonly initTimeoutMs: number;
   readonly accountConcurrency: number;
+  readonly shutdownGraceMs: number;
   readonly region: string;
   readonly accountId: string;
   private readonly functions = new Map<string, FunctionState>();
@@ -229,6 +255,7 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
     this.keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
     this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
     this.accountConcurrency = options.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY;
+    this.shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '000000000000';
     this.logs = options.logs ?? 'inherit';
@@ -487,6 +514,7 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
       reapTimer: null,
       pending: null,
       killedFor: null,
+      forced: false,
       exited,
     };
     fn.envs.push(environment);
@@ -554,6 +582,9 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
         fn.counters.crashes += 1;
         this.emit('lifecycle', { type: 'crash', function: c.name, envId: id, exitCode: code, signal, at: Date.now() });
       }
+      const reason = environment.killedFor ?? (was === 'init' ? 'init' : 'crash');
+      const graceful = (reason === 'reap' || reason === 'close') && !environment.forced;
+      this.emit('lifecycle', { type: 'exit', function: c.name, envId: id, reason, graceful, at: Date.now() });
       const p = environment.pending;
       if (p) {
         environment.pending = null;
@@ -695,7 +726,11 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
     this.kill(env, 'reap');
   }
 
-  /** Removes the environment from service at once (its slot frees now) and kills its process. */
+  /**
+   * Removes the environment from service at once (its slot frees now) and
+   * ends its process: SIGTERM then SIGKILL after the grace for a reap or a
+   * close (Lambda's Shutdown phase), SIGKILL at once otherwise.
+   */
   private kill(env: Environment, why: NonNullable<Environment['killedFor']>): void {
     if (env.killedFor === null) env.killedFor = why;
     if (env.reapTimer) clearTimeout(env.reapTimer);
@@ -704,7 +739,19 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
       env.state = 'dead';
       this.remove(env);
     }
-    if (env.child.exitCode === null && env.child.signalCode === null) env.child.kill('SIGKILL');
+    if (env.child.exitCode !== null || env.child.signalCode !== null) return;
+    if ((why === 'reap' || why === 'close') && this.shutdownGraceMs > 0) {
+      env.child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        if (env.child.exitCode === null && env.child.signalCode === null) {
+          env.forced = true;
+          env.child.kill('SIGKILL');
+        }
+      }, this.shutdownGraceMs);
+      void env.exited.then(() => clearTimeout(timer));
+    } else {
+      env.child.kill('SIGKILL');
+    }
   }
 
   private remove(env: Environment): void {

@@ -20,6 +20,12 @@
  * The planner's registry keep-alive (`FLEET_KEEPALIVE_MS`) is set to the
  * emulator's keep-alive: locally the reaping rule is known exactly, so the
  * planner's view of warm instances follows the emulator's.
+ *
+ * A reaped or closed environment marks itself gone in the registry (SIGTERM,
+ * as in Lambda's Shutdown phase). One that dies without that chance — killed
+ * (kill -9), crashed, timed out, failed its init, or outlived its grace — is
+ * marked gone here, from the emulator's `exit` event: the platform's side of
+ * the bookkeeping. In AWS nothing plays this part (docs/functions.md).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -27,12 +33,14 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig, type OffloadConfig } from '../cdk/config';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ensureExports, uploadArtifacts, type ArtifactProgress, type ModelArtifacts, type UploadSummary } from './artifacts';
-import { DEFAULT_KEEP_ALIVE_MS, type LogSink } from './emulator';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { markEnvironmentGone } from '../functions/commons/registry';
+import { DEFAULT_KEEP_ALIVE_MS, type LifecycleEvent, type LogSink } from './emulator';
 import { startLocalEmulator, type LocalEmulator } from './index';
 import { startDynamo, startS3, type StandIn } from './stand-ins';
 import { synthesizeLocal, type SynthResult } from './synth';
@@ -161,6 +169,33 @@ export async function createTableFromTemplate(client: DynamoDBClient, resource: 
       ...(p.LocalSecondaryIndexes?.length ? { LocalSecondaryIndexes: p.LocalSecondaryIndexes } : {}),
     }),
   );
+}
+
+/**
+ * Marks gone, in the registry, every tail environment that ended without its
+ * graceful shutdown (the emulator's `exit` events); returns the closer that
+ * stops listening and waits for the writes in flight.
+ */
+function retireDeadEnvironments(emulator: LocalStack['emulator'], tails: readonly LocalTail[], table: string, endpoint: string): () => Promise<void> {
+  const byFunction = new Map(tails.map((t) => [t.function, t]));
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 }));
+  const writes = new Set<Promise<void>>();
+  const onLifecycle = (e: LifecycleEvent): void => {
+    if (e.type !== 'exit' || e.graceful) return;
+    const tail = byFunction.get(e.function);
+    if (!tail) return;
+    const write = markEnvironmentGone(client, table, { model: tail.model, cut: tail.cut, instance: e.envId }).catch((err: unknown) => {
+      process.stderr.write(`offload local: could not retire environment ${e.envId} of ${e.function} in the registry: ${String(err)}\n`);
+    });
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
+  };
+  emulator.on('lifecycle', onLifecycle);
+  return async () => {
+    emulator.off('lifecycle', onLifecycle);
+    await Promise.all([...writes]);
+    client.destroy();
+  };
 }
 
 function localS3Client(endpoint: string): S3Client {
@@ -426,6 +461,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       }
     }
+
+    closers.push(retireDeadEnvironments(local.emulator, tails, table.name, dynamo.endpoint));
 
     let closed: Promise<void> | undefined;
     return {

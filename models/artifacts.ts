@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
+import * as tf from './tfjs';
+import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { formatPath } from '../core/validation';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { checkCrossing, decodeTensors, encodeTensors, type WireDType, type WireTensor } from '../core/wire';
 import { candidateAt, type ModelAnalysis } from './graph';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import {
   FULL_DIR,
@@ -68,7 +68,7 @@ interface WeightLayout {
 }
 
 /**
- * Exports a model for serving (layout in core/manifest.ts):
+ * Exports a model for serving (layout in core/manifest.ts and docs/graph-analysis.md, "Export layout"):
  * `DIR/<model>/manifest.json`; `segments/<from>-<to>.bin`, the model's weights
  * stored once, cut at the exported cuts; and `full/model.json`,
  * `tails/<cut>/model.json`, `heads/<cut>/model.json` (cut > 0), each a

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 
 /**
  * Seeded, deterministic weights for zoo models — no downloads.

@@ -11,7 +11,7 @@
  * profile records both and their ratio (docs/profiles.md).
  */
 import { cpus, loadavg, platform, arch } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { PROFILE_FORMAT, type Clock, type LayerProfile, type ModelProfile } from '../core/profiles';
 import { OffloadError } from '../core/errors';
 import { analyzeModel, modelGraph, type GraphNode } from './graph';

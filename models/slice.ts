@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { candidateAt, crossingNames, modelGraph, type CrossingTensor, type GraphNode, type ModelAnalysis, type ModelGraph } from './graph';
 

@@ -10,6 +10,8 @@ import { Construct } from 'constructs';
 
 export interface ApiProps {
   retentionDays: number;
+  /** Stage throttling for every route, and a tighter one for `POST /plan` (cdk/config.ts `throttle`). */
+  throttle: { rateLimit: number; burstLimit: number; plan: { rateLimit: number; burstLimit: number } };
 }
 
 /**
@@ -40,6 +42,7 @@ export class Api extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.jsonWithStandardFields({
@@ -54,6 +57,10 @@ export class Api extends Construct {
           user: true,
         }),
       },
+    });
+    // HttpStage has no per-route throttle option; CloudFormation's RouteSettings has.
+    (this.stage.node.defaultChild as apigw.CfnStage).addPropertyOverride('RouteSettings', {
+      'POST /plan': { ThrottlingRateLimit: props.throttle.plan.rateLimit, ThrottlingBurstLimit: props.throttle.plan.burstLimit },
     });
     const stack = Stack.of(this);
     const invokeArn = (method: string, path: string): string =>

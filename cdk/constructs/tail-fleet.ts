@@ -60,6 +60,7 @@ export class TailFunction extends Construct {
       environment: {
         MODEL_NAME: spec.model,
         CUT: String(spec.cut),
+        MAX_BATCH: String(spec.maxBatch),
         ARTIFACT_BUCKET: store.bucket.bucketName,
         ARTIFACT_PREFIX: spec.artifactPrefix,
         REGISTRY_TABLE: registry.table.tableName,

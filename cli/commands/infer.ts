@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
 import { DTYPES, OBJECTIVES, type DType, type Objective } from '../../core/scenario';
+import type { PlanRequestInput } from '../../core/api';
 import { fraction, integer, nonNegativeInt, positiveInt, readJsonFile } from '../options';
 import { note, printJson, table } from '../output';
 
@@ -113,7 +114,7 @@ function topClass(data: Float32Array): { index: number; value: number } {
 }
 
 async function readInput(file: string, inputShape: number[]) {
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('../../models/tfjs');
   const { decodeTensors } = await import('../../core/wire');
   const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
     throw new OffloadError('invalid-input', `--input ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
@@ -142,12 +143,14 @@ async function readInput(file: string, inputShape: number[]) {
   return tf.tensor(data, [1, ...inputShape], 'float32');
 }
 
-function networkArg(value: string): string | { uplinkMbps: number; downlinkMbps: number; rttMs: number } {
+/** A preset name or a measured-network file; the client checks the file against the plan request schema. */
+function networkArg(value: string): PlanRequestInput['network'] {
   if (isNetworkPresetName(value)) return value;
-  return readJsonFile(value, 'network file') as { uplinkMbps: number; downlinkMbps: number; rttMs: number };
+  return readJsonFile(value, 'network file') as PlanRequestInput['network'];
 }
 
-function deviceArg(value: string): string | Record<string, unknown> {
+/** A class name or a device file; the client checks the file against the plan request schema. */
+function deviceArg(value: string): PlanRequestInput['device'] {
   if (!value.endsWith('.json')) return value;
-  return readJsonFile(value, 'device file') as Record<string, unknown>;
+  return readJsonFile(value, 'device file') as PlanRequestInput['device'];
 }

@@ -2,7 +2,7 @@
  * `offload plan`: the planner from the command line.
  *
  * - Scenario form: `offload plan --scenario FILE [--json]`. FILE (or `-` for
- *   stdin) holds one spec §7 scenario or a JSON array of them; the output is
+ *   stdin) holds one docs/cost-model.md §7 scenario or a JSON array of them; the output is
  *   one plan record or an array in the same order.
  * - Overrides: `--network 3g|4g|wifi|FILE`, `--device CLASS|FILE`,
  *   `--battery 0..1`, `--objective`, `--max-latency-ms`, `--max-energy-j`,
@@ -18,13 +18,12 @@
  * elements prefixed `[i]`); bad flag values exit 2 (usage).
  */
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError, ValidationError } from '../../core/errors';
 import { plan, type PlanRecord } from '../../core/planner';
-import { DEVICE_CLASSES, NETWORK_PRESETS, NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
+import { DEVICE_CLASSES, NETWORK_PRESET_NAMES } from '../../core/presets';
 import {
   DTYPES,
-  NetworkSchema,
   OBJECTIVES,
   RadioSchema,
   parseScenario,
@@ -32,7 +31,8 @@ import {
   type Objective,
   type Scenario,
 } from '../../core/scenario';
-import { parseWith } from '../../core/validation';
+import { ownValue, parseWith } from '../../core/validation';
+import { resolveNetwork } from '../network-option';
 import { fraction, looksLikePath, nonNegativeNumber, readJsonFile } from '../options';
 import { printJson, table } from '../output';
 
@@ -55,7 +55,6 @@ export interface PlanOptions {
   json?: boolean;
 }
 
-const NetworkFileSchema = NetworkSchema.extend({ radio: RadioSchema.optional() });
 /** A device file: its power figures (and optionally radio); other fields (speed figures of a device profile) are ignored here. */
 const DeviceFileSchema = z.looseObject({
   computeW: z.number().min(0, 'must be >= 0'),
@@ -63,22 +62,9 @@ const DeviceFileSchema = z.looseObject({
   radio: RadioSchema.optional(),
 });
 
-/** `--network`: a preset name or a JSON file `{ uplinkMbps, downlinkMbps, rttMs, radio? }`. */
-export function resolveNetwork(value: string): { network: z.infer<typeof NetworkSchema>; radio?: z.infer<typeof RadioSchema> } {
-  if (isNetworkPresetName(value)) {
-    const p = NETWORK_PRESETS[value];
-    return { network: { uplinkMbps: p.uplinkMbps, downlinkMbps: p.downlinkMbps, rttMs: p.rttMs }, radio: { ...p.radio } };
-  }
-  if (!looksLikePath(value)) {
-    throw new ValidationError('--network', `unknown preset "${value}" (one of ${NETWORK_PRESET_NAMES.join(', ')}, or a JSON file)`);
-  }
-  const { radio, ...network } = parseWith(NetworkFileSchema, readJsonFile(value, 'network file'), `--network ${value}`);
-  return radio ? { network, radio } : { network };
-}
-
 /** `--device`: a device class name or a JSON file `{ computeW, idleW, radio? }`. */
 export function resolveDevice(value: string): { computeW: number; idleW: number; radio?: z.infer<typeof RadioSchema> } {
-  const cls = DEVICE_CLASSES[value];
+  const cls = ownValue(DEVICE_CLASSES, value);
   if (cls) return { computeW: cls.computeW, idleW: cls.idleW };
   if (!looksLikePath(value)) {
     throw new ValidationError('--device', `unknown device class "${value}" (one of ${Object.keys(DEVICE_CLASSES).join(', ')}, or a JSON file)`);
@@ -215,7 +201,7 @@ export function register(program: Command): void {
   program
     .command('plan')
     .description('Choose the cut for a request: every candidate with its latency, energy and cost, the chosen one marked')
-    .option('--scenario <file>', 'spec §7 scenario JSON (one object or an array); - reads stdin')
+    .option('--scenario <file>', 'docs/cost-model.md §7 scenario JSON (one object or an array); - reads stdin')
     .option('--model <name>', 'plan from the model\'s committed profile (profiles/<model>.wasm.json) instead of a scenario file')
     .option('--network <preset|file>', `network: ${NETWORK_PRESET_NAMES.join(', ')} or a JSON file {uplinkMbps, downlinkMbps, rttMs, radio?}`)
     .option('--device <class|file>', `device power: ${Object.keys(DEVICE_CLASSES).join(', ')} or a JSON file {computeW, idleW, radio?}`)

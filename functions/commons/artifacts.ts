@@ -4,7 +4,7 @@
  * model.json itself, so no bucket listing (and no ListBucket grant) is involved.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OffloadError } from '../../core/errors';
 
 /** The part of a tfjs model.json that names its weight files. */
@@ -25,30 +25,33 @@ function isMissing(err: unknown): boolean {
 
 /**
  * Downloads one object.
- * @throws OffloadError `unavailable` (503) naming `s3://bucket/key` when it is missing
- *   or cannot be read — a deployment problem, not the caller's.
+ * @throws OffloadError `unavailable` (503) when it is missing or cannot be read — a
+ *   deployment problem, not the caller's. The message says which kind of file
+ *   (`what`); `s3://bucket/key` and the SDK's error go to `detail` (the log only).
  */
-export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+export async function getObjectBytes(s3: S3Client, bucket: string, key: string, what = 'artifact'): Promise<Uint8Array> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!out.Body) throw new Error('empty body');
     return await out.Body.transformToByteArray();
   } catch (err) {
     const where = `s3://${bucket}/${key}`;
-    if (isMissing(err)) throw new OffloadError('unavailable', `artifact missing: ${where}`, { cause: err });
-    throw new OffloadError('unavailable', `cannot read ${where}: ${(err as Error).name ?? 'error'}: ${(err as Error).message}`, {
+    if (isMissing(err)) throw new OffloadError('unavailable', `${what} missing from the artifact store`, { cause: err, detail: where });
+    throw new OffloadError('unavailable', `artifact store unreachable while reading the ${what}`, {
       cause: err,
+      detail: `${where}: ${(err as Error).name ?? 'error'}: ${(err as Error).message}`,
     });
   }
 }
 
 /**
- * Downloads objects of one bucket, all in parallel, in the order of `keys`.
+ * Downloads objects of one bucket, all in parallel, in the order of `keys`
+ * (`what[i]` names the kind of file in an error message, see {@link getObjectBytes}).
  * The one place a tail's weights are fetched: a faster download path
  * (ranged GETs, streaming into final buffers) belongs here.
  */
-export async function downloadObjects(s3: S3Client, bucket: string, keys: readonly string[]): Promise<Uint8Array[]> {
-  return Promise.all(keys.map((key) => getObjectBytes(s3, bucket, key)));
+export async function downloadObjects(s3: S3Client, bucket: string, keys: readonly string[], what: readonly string[] = []): Promise<Uint8Array[]> {
+  return Promise.all(keys.map((key, i) => getObjectBytes(s3, bucket, key, what[i])));
 }
 
 /**
@@ -63,13 +66,14 @@ export async function downloadObjects(s3: S3Client, bucket: string, keys: readon
  * const tail = await loadModelFromFiles(files);
  */
 export async function loadArtifactFiles(s3: S3Client, bucket: string, modelJsonKey: string, weightPrefix: string): Promise<Map<string, Uint8Array>> {
-  const modelJson = await getObjectBytes(s3, bucket, modelJsonKey);
+  const modelJson = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
   let parsed: z.infer<typeof ModelJsonSchema>;
   try {
     parsed = ModelJsonSchema.parse(JSON.parse(Buffer.from(modelJson).toString('utf8')));
   } catch (err) {
-    throw new OffloadError('unavailable', `artifact corrupt: s3://${bucket}/${modelJsonKey} is not a tfjs model.json`, {
+    throw new OffloadError('unavailable', 'artifact corrupt: its model.json is not a tfjs model.json', {
       cause: err,
+      detail: `s3://${bucket}/${modelJsonKey}`,
     });
   }
   const names = [...new Set(parsed.weightsManifest.flatMap((group) => group.paths))];
@@ -77,6 +81,7 @@ export async function loadArtifactFiles(s3: S3Client, bucket: string, modelJsonK
     s3,
     bucket,
     names.map((name) => s3Key(weightPrefix, name)),
+    names.map((name) => `artifact's weight file ${name}`),
   );
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
   names.forEach((name, i) => files.set(name, weights[i] as Uint8Array));
@@ -84,11 +89,11 @@ export async function loadArtifactFiles(s3: S3Client, bucket: string, modelJsonK
 }
 
 /** Downloads and parses a JSON object (e.g. an export manifest). */
-export async function getJsonObject(s3: S3Client, bucket: string, key: string): Promise<unknown> {
-  const bytes = await getObjectBytes(s3, bucket, key);
+export async function getJsonObject(s3: S3Client, bucket: string, key: string, what = 'file'): Promise<unknown> {
+  const bytes = await getObjectBytes(s3, bucket, key, what);
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw new OffloadError('unavailable', `s3://${bucket}/${key} is not valid JSON`, { cause: err });
+    throw new OffloadError('unavailable', `${what} in the artifact store is not valid JSON`, { cause: err, detail: `s3://${bucket}/${key}` });
   }
 }

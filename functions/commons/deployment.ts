@@ -11,13 +11,13 @@
  * | `ARTIFACT_BUCKET` | bucket holding `models/<model>/manifest.json`, heads, tails |
  * | `REGISTRY_TABLE` | fleet registry table (unset: every function is planned as cold) |
  * | `FLEET_KEEPALIVE_MS` | keep-alive rule of the registry (default 300000) |
- * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 1000) |
+ * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 100) |
  * | `MAX_PAYLOAD_BYTES` | direct request limit, as the tails enforce it (default 6291456) |
  * | `COLD_BASE_MS`, `COLD_MS_PER_MB` | cold-start model overrides (defaults: core/presets CLOUD_DEFAULTS) |
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CATALOG_FILE_ENV, parseCatalog, type DeploymentCatalog } from '../../core/catalog';
 import { OffloadError } from '../../core/errors';
 import { formatPath } from '../../core/validation';

@@ -67,7 +67,11 @@ export function httpErrors(opts: { headers?: () => Record<string, string> } = {}
     const err = request.error;
     const extra = opts.headers?.() ?? {};
     if (isOffloadError(err)) {
-      if (err.status >= 500) logLine('error', err.message, { code: err.code, path: request.event.rawPath });
+      if (err.status >= 500) {
+        logLine('error', err.message, { code: err.code, path: request.event.rawPath, ...(err.detail === undefined ? {} : { detail: err.detail }) });
+        request.response = jsonResponse(err.status, { ...err.toJSON(), message: withoutInternals(err.message) }, extra);
+        return;
+      }
       request.response = jsonResponse(err.status, err.toJSON(), extra);
       return;
     }
@@ -79,6 +83,14 @@ export function httpErrors(opts: { headers?: () => Record<string, string> } = {}
     request.response = jsonResponse(500, { code: 'internal', message: 'internal error (see the function log)' }, extra);
   };
   return { name: 'httpErrors', onError: httpErrorsOnError };
+}
+
+/**
+ * A 5xx message as a caller sees it: S3 URLs and endpoints are cut out as a
+ * backstop (throw sites put them in `detail`, which only the log sees).
+ */
+export function withoutInternals(message: string): string {
+  return message.replace(/\b(?:s3|https?):\/\/\S+/g, '(internal location)');
 }
 
 /** What {@link binaryBody} adds to the event. */
@@ -94,7 +106,17 @@ export interface BinaryBodyEvent extends HttpEvent {
  * `event.bodyBytes`. A body that is not base64-encoded is read byte for byte
  * (latin1), the only lossless way a JS string can carry binary data.
  */
-export function binaryBody(opts: { contentTypes: readonly string[]; maxBytes: number | (() => number); hint?: string }): HttpMiddleware {
+export function binaryBody(opts: {
+  contentTypes: readonly string[];
+  maxBytes: number | (() => number);
+  hint?: string;
+  /**
+   * Called after the type and size checks and before the body is decoded, with
+   * a reader of the body's first bytes (decoding only those): a limit that the
+   * start of a payload reveals (its batch size) is refused without decoding the rest.
+   */
+  peek?: (prefix: (bytes: number) => Uint8Array, event: HttpEvent) => void;
+}): HttpMiddleware {
   const binaryBodyBefore: HttpMiddleware['before'] = (request) => {
     const event = request.event as BinaryBodyEvent;
     const type = (header(event, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -113,9 +135,16 @@ export function binaryBody(opts: { contentTypes: readonly string[]; maxBytes: nu
           (opts.hint ? `; ${opts.hint}` : ''),
       );
     }
+    opts.peek?.((bytes) => bodyPrefix(body, event.isBase64Encoded, bytes), event);
     event.bodyBytes = event.isBase64Encoded ? decodeBase64Strict(body) : Buffer.from(body, 'latin1');
   };
   return { name: 'binaryBody', before: binaryBodyBefore };
+}
+
+/** The first `bytes` bytes of a body, decoding only the base64 characters that carry them (lenient: the full decode is strict). */
+function bodyPrefix(body: string, base64: boolean, bytes: number): Uint8Array {
+  if (!base64) return Buffer.from(body.slice(0, bytes), 'latin1');
+  return Buffer.from(body.slice(0, Math.ceil(bytes / 3) * 4), 'base64').subarray(0, bytes);
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

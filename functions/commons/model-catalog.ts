@@ -5,7 +5,7 @@
  * which cuts have functions (from the deployment catalog, core/catalog.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { filesOfPart, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';
@@ -13,6 +13,7 @@ import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deplo
 import { MB_PER_VCPU, parseModelProfile } from '../../core/profiles';
 import { predictorFromProfiles } from '../../core/profile-scenario';
 import type { CloudProfile } from './scenario';
+import type { ModelCatalogEntry, ModelsResponse } from '../../core/api';
 
 /** Key of a model's optional cloud profile: measured warm per-layer times of the tail at `memoryMB`. */
 export function cloudProfileKey(model: string): string {
@@ -68,11 +69,14 @@ export class ModelCatalog {
     const key = this.modelOf(model).manifestKey;
     let hit = this.manifests.get(model);
     if (!hit) {
-      hit = getJsonObject(this.s3, this.bucket, key).then((raw) => {
+      hit = getJsonObject(this.s3, this.bucket, key, `export manifest of "${model}"`).then((raw) => {
         try {
           return parseManifest(raw);
         } catch (err) {
-          throw new OffloadError('unavailable', `s3://${this.bucket}/${key}: ${(err as Error).message}`, { cause: err });
+          throw new OffloadError('unavailable', `the export manifest of "${model}" is unusable: ${(err as Error).message}`, {
+            cause: err,
+            detail: `s3://${this.bucket}/${key}`,
+          });
         }
       });
       hit.catch(() => this.manifests.delete(model));
@@ -97,7 +101,7 @@ export class ModelCatalog {
   }
 
   /** `GET /models`: one entry per deployed model. */
-  async describe(): Promise<{ models: ModelCatalogEntry[] }> {
+  async describe(): Promise<ModelsResponse> {
     const models = await Promise.all(this.models().map((m) => this.describeModel(m)));
     return { models };
   }
@@ -167,34 +171,4 @@ export function alignProfile(raw: unknown, manifest: Manifest): CloudProfile | u
   return { memoryMB: file.data.memoryMB, layerMs, ...(measured ? { measured } : {}) };
 }
 
-/** A file of an artifact in the bucket. */
-export interface ArtifactFile {
-  key: string;
-  bytes: number;
-  sha256: string;
-}
-
-/** One model in `GET /models`. */
-export interface ModelCatalogEntry {
-  name: string;
-  inputShape: number[];
-  inputBytes: number;
-  outputBytes: number;
-  layers: number;
-  bucket: string;
-  /** `prefix` holds the part's model.json; its weight paths are relative to `weightPrefix` (the model's folder, tfjs `weightPathPrefix`). */
-  full: { prefix: string; weightPrefix: string; files: ArtifactFile[] };
-  candidates: {
-    cut: number;
-    layer: string;
-    crossing: Manifest['candidates'][number]['crossing'];
-    crossingBytes: number;
-    tailWeightBytes: number;
-    deployed: boolean;
-    function: string | null;
-    route: string | null;
-    /** The device's head artifact for this cut (null at cut 0, or when not exported). */
-    head: { prefix: string; weightPrefix: string; files: ArtifactFile[] } | null;
-    tail: { prefix: string } | null;
-  }[];
-}
+export type { ArtifactFile, ModelCatalogEntry } from '../../core/api';

@@ -2,9 +2,10 @@
  * The planner function's runtime: `POST /plan` and `GET /models`.
  *
  * A plan folds in the live fleet: one registry query per model (cached
- * {@link DEFAULT_FLEET_CACHE_MS}), minus the requests this instance has just
- * sent to the cloud (the {@link ReservationLedger}), so two plans issued back
- * to back do not both count on the same idle instance. The ledger is per
+ * {@link DEFAULT_FLEET_CACHE_MS}), plus the requests this instance has just
+ * sent to the cloud and the registry does not show yet (the
+ * {@link ReservationLedger}), so two plans issued back to back do not both
+ * count on the same idle instance. The ledger is per
  * planner instance: plans from other planner instances are seen only once
  * their requests reach the registry as busy marks.
  */
@@ -13,32 +14,24 @@ import httpRouterHandler from '@middy/http-router';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
-import { plan, type PlanRecord } from '../../core/planner';
+import { plan } from '../../core/planner';
 import { createDocumentClient, createS3Client } from './aws';
 import { ModelCatalog } from './model-catalog';
 import { inferRoute } from '../../core/catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
 import { httpErrors, jsonBody, jsonResponse, logLine, type HttpEvent, type HttpResult, type JsonBodyEvent } from './http';
-import { parsePlanRequest } from './plan-request';
-import { FleetReader, ReservationLedger, type FunctionFleet } from './registry';
+import { parsePlanRequest, type PlanResponse } from '../../core/api';
+import { FleetReader, ReservationLedger, summariseFleet, type FunctionFleet, type RegistryItem } from './registry';
 import { assembleScenario } from './scenario';
 
 /**
- * How long a reservation outlives the plan's predicted latency. By then the
- * request has reached its tail (and shows in the registry as busy) or is done;
- * until then the ledger stands in for it.
+ * How long a reservation outlives the plan's predicted latency when its
+ * request never shows in the registry (a 429, a device that gave up); one
+ * that arrives is retired as soon as a registry read shows it.
  */
 export const RESERVATION_SLACK_MS = 500;
 
-/** The plan record of spec §6 plus where to send the crossing tensors. */
-export interface PlanResponse extends PlanRecord {
-  /** `/infer/<model>/<cut>` of the chosen tail; null for device-only. */
-  route: string | null;
-  /** The fleet state the plan used, per deployed cut. */
-  fleet: Record<string, { idleWarm: number; inFlight: number; limit: number }>;
-  /** `registry` when the live fleet was read; `unavailable` when the read failed and every function was planned as cold. */
-  fleetSource: 'registry' | 'unavailable' | 'none';
-}
+export type { PlanResponse } from '../../core/api';
 
 export interface PlannerRuntimeOptions {
   env?: NodeJS.ProcessEnv;
@@ -88,7 +81,7 @@ export class PlannerRuntime {
     const deployed = catalog.functionsOf(request.model);
     const manifest = await catalog.manifest(request.model);
     const [live, profile] = await Promise.all([this.readFleet(fleet, request.model), catalog.cloudProfile(request.model, manifest)]);
-    const view = this.ledger.apply(request.model, live.fleet);
+    const view = this.ledger.apply(request.model, live.fleet, live.items);
     const scenario = assembleScenario({
       request,
       manifest,
@@ -101,7 +94,7 @@ export class PlannerRuntime {
     });
     const record = plan(scenario);
     if (record.target === 'cloud') {
-      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS);
+      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS, live.items);
     }
     const fleetOut: PlanResponse['fleet'] = {};
     for (const [cut, f] of Object.entries(scenario.cloud.functions)) fleetOut[cut] = { idleWarm: f.idleWarm, inFlight: f.inFlight, limit: f.limit };
@@ -114,10 +107,15 @@ export class PlannerRuntime {
   }
 
   /** A registry outage must not stop planning: the fleet is then unknown and every function is planned as cold. */
-  private async readFleet(reader: FleetReader | undefined, model: string): Promise<{ fleet: Map<number, FunctionFleet>; source: PlanResponse['fleetSource'] }> {
+  private async readFleet(
+    reader: FleetReader | undefined,
+    model: string,
+  ): Promise<{ fleet: Map<number, FunctionFleet>; items?: RegistryItem[]; source: PlanResponse['fleetSource'] }> {
     if (!reader) return { fleet: new Map(), source: 'none' };
     try {
-      return { fleet: await reader.read(model), source: 'registry' };
+      const now = this.opts.now?.() ?? Date.now();
+      const { items } = await reader.snapshot(model, now);
+      return { fleet: summariseFleet(items, now, reader.keepAliveMs), items, source: 'registry' };
     } catch (err) {
       logLine('warn', 'fleet registry unreadable; planning every function as cold', { model, error: String(err) });
       return { fleet: new Map(), source: 'unavailable' };

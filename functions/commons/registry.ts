@@ -7,27 +7,32 @@
  * | attribute   | type   | meaning |
  * |-------------|--------|---------|
  * | `fn`        | S (PK) | `<model>#<cut>`; a tail's IAM policy limits it to its own key (`dynamodb:LeadingKeys`) |
- * | `instance`  | S (SK) | the environment's id (also the `x-offload-instance` header) |
+ * | `instance`  | S (SK) | the execution environment's id: the hex id of its log stream (`AWS_LAMBDA_LOG_STREAM_NAME`), which the platform (and the local emulator) can name too; also the `x-offload-instance` header |
  * | `model`     | S      | partition key of the GSI `byModel` (sort key `fn`): the planner reads a model's fleet in ONE query |
  * | `cut`       | N      | the cut the function serves |
  * | `functionName` | S   | the Lambda function name, when known |
- * | `state`     | S      | `busy` \| `idle` |
+ * | `state`     | S      | `busy` \| `idle` \| `gone` (the environment shut down or crashed; kept for its cold-start measurement) |
  * | `inFlight`  | N      | 1 while busy, else 0 (a Lambda environment serves one request at a time) |
- * | `seq`       | N      | per-instance write counter; every write is conditional on it growing, so a retried or reordered write never overwrites a newer state |
- * | `startedAt` | N      | epoch ms the environment registered |
- * | `initMs`    | N      | how long its init (artifact download + model build) took |
- * | `coldStartMs` | N    | process start → ready, when init ran at module load: the function's measured cold start (minus sandbox creation) |
+ * | `invocations` | N    | invocations that reached this environment so far (the planner's ledger matches its reservations against it) |
+ * | `boot`      | N      | epoch ms the writing process started: a newer process in the same environment (a re-init after a crash) takes the item over |
+ * | `seq`       | N      | per-process write counter; every write is conditional on (`boot`, `seq`) growing, so a retried or reordered write never overwrites a newer state |
+ * | `startedAt` | N      | epoch ms the environment's process started |
+ * | `initMs`    | N      | how long its init (artifact download + model build + warm-up) took |
+ * | `coldStartMs` | N    | environment start → first response ready, minus that response's compute: the cold start as the client sees it (minus sandbox creation) |
  * | `lastSeen`  | N      | epoch ms of its latest write |
  * | `busyUntil` | N      | epoch ms after which a `busy` mark no longer counts (the invocation's deadline) |
  * | `expiresAt` | N      | epoch SECONDS; the table's TTL attribute |
  *
- * Keep-alive rule: an instance whose `lastSeen` is older than the keep-alive
- * (default {@link DEFAULT_KEEPALIVE_MS}) is treated as reaped and ignored; TTL
- * deletes it later (`expiresAt` = lastSeen + {@link TTL_SECONDS}). A `busy`
- * mark stops counting at `busyUntil`, so an idle write lost to a frozen
- * environment makes the instance look busy for at most one invocation timeout.
+ * Rules (docs/functions.md "Fleet registry"): an environment is `busy` from
+ * the moment an invocation reaches it (before any compute, and before its
+ * init when the invocation is what started it) until that invocation's
+ * compute has ended; `gone` once it shuts down (SIGTERM in the Shutdown
+ * phase) or, locally, once the emulator saw it crash. An instance whose
+ * `lastSeen` is older than the keep-alive (default {@link DEFAULT_KEEPALIVE_MS})
+ * is treated as reaped: the backstop for an environment that ended without a
+ * word. A `busy` mark stops counting at `busyUntil`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -35,19 +40,45 @@ import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } 
 /** Name of the GSI keyed by `model` (sort key `fn`). */
 export const REGISTRY_MODEL_INDEX = 'byModel';
 /**
- * Default keep-alive: 5 minutes. Lambda keeps idle environments for an
- * undocumented time (about 10 min measured in 2019); half of that errs on the
- * side of predicting a cold start that does not happen rather than missing one.
+ * Default keep-alive: 5 minutes. Only a backstop now: an environment that
+ * Lambda reaps marks itself `gone` when it gets SIGTERM (the CDK app registers
+ * the extension that makes Lambda send it), so this rule only retires
+ * environments that ended without a word (a crash in AWS). Lambda keeps idle
+ * environments for an undocumented time: 10 min measured in 2019
+ * (mikhail.io), SIGTERM ≈6.5 min after the last invocation in the aws-samples
+ * graceful-shutdown log (docs/reference-facts.md, "Lambda lifecycle
+ * details"); 5 min errs on the side of predicting a cold start that does not
+ * happen. Set `FLEET_KEEPALIVE_MS` (cdk config `planner.fleetKeepAliveMs`) to change it.
  */
 export const DEFAULT_KEEPALIVE_MS = 5 * 60_000;
 /** TTL horizon after the last write; DynamoDB deletes lazily (up to days), readers filter anyway. */
 export const TTL_SECONDS = 3600;
+/**
+ * How long an invocation waits for its busy mark (before computing) and its
+ * idle mark (before answering). A DynamoDB write takes a few ms; past this
+ * bound the invocation goes on and the write lands when it lands: the
+ * registry is bookkeeping and must never stall an inference.
+ */
+export const DEFAULT_REGISTRY_WAIT_MS = 250;
+/** The `seq` of a `gone` mark written by the platform for a dead environment: no late write of that process can follow it. */
+export const GONE_SEQ = Number.MAX_SAFE_INTEGER;
 
-export type InstanceState = 'busy' | 'idle';
+export type InstanceState = 'busy' | 'idle' | 'gone';
 
 /** The registry key of a tail function. */
 export function fleetKey(model: string, cut: number): string {
   return `${model}#${cut}`;
+}
+
+/**
+ * The execution environment's id from its log stream name
+ * (`2026/11/30/[$LATEST]3f1c…`): one stream per environment in Lambda, and
+ * the local emulator names its environments the same way. Undefined when the
+ * variable is absent or not of that shape.
+ */
+export function environmentIdFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const m = /\]([0-9a-f]{8,})$/i.exec(env.AWS_LAMBDA_LOG_STREAM_NAME ?? '');
+  return m?.[1];
 }
 
 export const RegistryItemSchema = z.object({
@@ -56,8 +87,10 @@ export const RegistryItemSchema = z.object({
   model: z.string(),
   cut: z.number().int().nonnegative(),
   functionName: z.string().optional(),
-  state: z.enum(['busy', 'idle']),
+  state: z.enum(['busy', 'idle', 'gone']),
   inFlight: z.number().int().nonnegative(),
+  invocations: z.number().int().nonnegative().optional(),
+  boot: z.number().optional(),
   seq: z.number().int().nonnegative(),
   startedAt: z.number().optional(),
   initMs: z.number().optional(),
@@ -73,6 +106,13 @@ type Logger = (line: Record<string, unknown>) => void;
 
 const warnLine: Logger = (line) => console.warn(JSON.stringify({ level: 'warn', ...line }));
 
+const PROCESS_STARTED_AT = Math.round(Date.now() - process.uptime() * 1000);
+
+/** Epoch ms this process started (the registrar's default `boot`; one value per process). */
+export function processStartedAt(): number {
+  return PROCESS_STARTED_AT;
+}
+
 export interface InstanceRegistrarOptions {
   client: DynamoDBDocumentClient;
   table: string;
@@ -81,60 +121,93 @@ export interface InstanceRegistrarOptions {
   /** Defaults to a random UUID. */
   instance?: string;
   functionName?: string;
+  /** Epoch ms the writing process started; default {@link processStartedAt}. */
+  boot?: number;
   now?: Clock;
   log?: Logger;
+}
+
+/** Resolves with `p` or after `ms`, whichever is first (never rejects when `p` never does). */
+export function withinMs(p: Promise<void>, ms: number): Promise<void> {
+  if (!Number.isFinite(ms)) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms));
+  });
+  return Promise.race([p, bound]).finally(() => clearTimeout(timer));
 }
 
 /**
  * The tail side: one per execution environment. Writes go out in order, one
  * in flight at a time (newer states queued meanwhile collapse into one), and
  * never throw: the registry is bookkeeping, and a failing write must not fail
- * an inference. Callers may await a write or let it run in the background;
- * {@link flush} waits for the queue.
+ * an inference. The tail awaits its busy and idle marks with a bound
+ * ({@link withinMs}, {@link DEFAULT_REGISTRY_WAIT_MS}); {@link flush} waits for the queue.
  *
  * @example
  * const reg = new InstanceRegistrar({ client, table, model: 'm', cut: 3 });
- * reg.register({ initMs: 812 });
- * const busy = reg.markBusy(Date.now() + context.getRemainingTimeInMillis());
+ * await withinMs(reg.markBusy(Date.now() + context.getRemainingTimeInMillis()), 250);
  * // ... compute ...
- * reg.markIdle(); // not awaited: the response does not wait for it
+ * await withinMs(reg.markIdle(), 250);
  */
 export class InstanceRegistrar {
   readonly instance: string;
+  readonly boot: number;
   private readonly opts: InstanceRegistrarOptions;
   private readonly now: Clock;
   private readonly log: Logger;
   private seq = 0;
+  private invocations = 0;
+  private gone = false;
   /** The newest state not yet sent, and who waits for it. */
   private pending: { state: InstanceState; busyUntil: number | undefined; seq: number; waiters: (() => void)[] } | undefined;
   /** The writer loop, while one runs. */
   private running: Promise<void> | undefined;
-  private startedAt: number | undefined;
-  private initMs: number | undefined;
-  private coldStartMs: number | undefined;
+  private info: { startedAt?: number; initMs?: number; coldStartMs?: number } = {};
 
   constructor(opts: InstanceRegistrarOptions) {
     this.opts = opts;
     this.instance = opts.instance ?? randomUUID();
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? warnLine;
+    this.boot = opts.boot ?? processStartedAt();
   }
 
-  /** Registers the instance (idle) after a successful init. */
+  /** Invocations counted so far (busy marks with `arrival`). */
+  get invocationCount(): number {
+    return this.invocations;
+  }
+
+  /** Attaches measurements to this and every later write (each is written once: `if_not_exists`). */
+  setInfo(info: { startedAt?: number; initMs?: number; coldStartMs?: number }): void {
+    this.info = { ...this.info, ...Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) };
+  }
+
+  /** Registers the instance idle (an environment initialised with no invocation waiting: provisioned concurrency). */
   register(info: { initMs: number; coldStartMs?: number }): Promise<void> {
-    this.startedAt = this.now();
-    this.initMs = info.initMs;
-    this.coldStartMs = info.coldStartMs;
+    this.setInfo({ startedAt: this.info.startedAt ?? this.now(), ...info });
     return this.write('idle', undefined);
   }
 
-  /** Marks the instance busy until `busyUntil` (epoch ms; use the invocation's deadline). */
-  markBusy(busyUntil: number): Promise<void> {
+  /**
+   * Marks the instance busy until `busyUntil` (epoch ms; use the invocation's
+   * deadline). `arrival` (default true) counts one more invocation; false
+   * re-marks the invocation already counted (its deadline became known).
+   */
+  markBusy(busyUntil: number, options: { arrival?: boolean } = {}): Promise<void> {
+    if (options.arrival ?? true) this.invocations += 1;
     return this.write('busy', busyUntil);
   }
 
   markIdle(): Promise<void> {
     return this.write('idle', undefined);
+  }
+
+  /** The environment is shutting down: the last write; later marks are dropped. */
+  markGone(): Promise<void> {
+    const last = this.write('gone', undefined);
+    this.gone = true;
+    return last;
   }
 
   /** Resolves when every queued write has finished (successfully or not). */
@@ -149,6 +222,7 @@ export class InstanceRegistrar {
    * can never build an unbounded backlog of writes.
    */
   private write(state: InstanceState, busyUntil: number | undefined): Promise<void> {
+    if (this.gone) return Promise.resolve();
     const seq = ++this.seq;
     return new Promise<void>((resolve) => {
       const waiters = this.pending?.waiters ?? [];
@@ -180,6 +254,8 @@ export class InstanceRegistrar {
       ':cut': cut,
       ':state': state,
       ':inFlight': state === 'busy' ? 1 : 0,
+      ':invocations': this.invocations,
+      ':boot': this.boot,
       ':seq': seq,
       ':now': now,
       ':busyUntil': busyUntil ?? 0,
@@ -190,6 +266,8 @@ export class InstanceRegistrar {
       'cut = :cut',
       '#state = :state',
       'inFlight = :inFlight',
+      'invocations = :invocations',
+      'boot = :boot',
       'seq = :seq',
       'lastSeen = :now',
       'busyUntil = :busyUntil',
@@ -199,17 +277,10 @@ export class InstanceRegistrar {
       sets.push('functionName = :functionName');
       values[':functionName'] = functionName;
     }
-    if (this.startedAt !== undefined) {
-      sets.push('startedAt = if_not_exists(startedAt, :startedAt)');
-      values[':startedAt'] = this.startedAt;
-    }
-    if (this.initMs !== undefined) {
-      sets.push('initMs = if_not_exists(initMs, :initMs)');
-      values[':initMs'] = this.initMs;
-    }
-    if (this.coldStartMs !== undefined) {
-      sets.push('coldStartMs = if_not_exists(coldStartMs, :coldStartMs)');
-      values[':coldStartMs'] = this.coldStartMs;
+    for (const [name, value] of Object.entries(this.info)) {
+      // written once per process; a newer process (re-init) rewrites them through `boot`
+      sets.push(`${name} = :${name}`);
+      values[`:${name}`] = value;
     }
     try {
       await client.send(
@@ -217,7 +288,8 @@ export class InstanceRegistrar {
           TableName: table,
           Key: { fn: fleetKey(model, cut), instance: this.instance },
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
+          // A newer process of the same environment wins; within a process the newer write wins.
+          ConditionExpression: 'attribute_not_exists(seq) OR attribute_not_exists(boot) OR boot < :boot OR (boot = :boot AND seq < :seq)',
           ExpressionAttributeNames: { '#model': 'model', '#state': 'state' },
           ExpressionAttributeValues: values,
         }),
@@ -230,7 +302,33 @@ export class InstanceRegistrar {
   }
 }
 
-/** What the planner needs of one tail function: spec §2 fleet state (limit comes from deployment config). */
+/**
+ * The platform's word for an environment that died without writing its own
+ * `gone` mark (a crash, a timeout, a failed init). Locally the stack calls it
+ * when the emulator reports such an end (local/stack.ts); in AWS nothing
+ * does (see docs/functions.md): the busy lease and the keep-alive retire it.
+ * Only an existing item is touched, and no late write of the dead process
+ * can follow it ({@link GONE_SEQ}); a newer process of the same environment still can.
+ */
+export async function markEnvironmentGone(client: DynamoDBDocumentClient, table: string, key: { model: string; cut: number; instance: string }, now = Date.now()): Promise<void> {
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { fn: fleetKey(key.model, key.cut), instance: key.instance },
+        UpdateExpression: 'SET #state = :gone, inFlight = :zero, seq = :seq, lastSeen = :now, busyUntil = :zero, expiresAt = :expiresAt',
+        ConditionExpression: 'attribute_exists(fn)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':gone': 'gone', ':zero': 0, ':seq': GONE_SEQ, ':now': now, ':expiresAt': Math.floor(now / 1000) + TTL_SECONDS },
+      }),
+    );
+  } catch (err) {
+    // never registered (died in init before its first write): nothing to retire
+    if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+  }
+}
+
+/** What the planner needs of one tail function: docs/cost-model.md §2 fleet state (limit comes from deployment config). */
 export interface FunctionFleet {
   idleWarm: number;
   inFlight: number;
@@ -248,8 +346,9 @@ function median(values: number[]): number | undefined {
 }
 
 /**
- * Folds registry items into per-cut fleet state at time `now`, applying the
- * keep-alive rule (stale → ignored) and the busy lease (expired busy → idle).
+ * Folds registry items into per-cut fleet state at time `now`: `gone` items
+ * and items past the keep-alive are not live; a busy mark counts until its
+ * lease (`busyUntil`) ends.
  */
 export function summariseFleet(items: readonly RegistryItem[], now: number, keepAliveMs: number): Map<number, FunctionFleet> {
   const out = new Map<number, FunctionFleet>();
@@ -264,7 +363,7 @@ export function summariseFleet(items: readonly RegistryItem[], now: number, keep
     out.set(cut, { idleWarm: 0, inFlight: 0, instances: 0, coldStartMs: median(values) });
   }
   for (const item of items) {
-    if (now - item.lastSeen > keepAliveMs) continue;
+    if (item.state === 'gone' || now - item.lastSeen > keepAliveMs) continue;
     const entry = out.get(item.cut) ?? { idleWarm: 0, inFlight: 0, instances: 0 };
     const busy = item.state === 'busy' && (item.busyUntil ?? 0) > now;
     if (busy) entry.inFlight += 1;
@@ -285,19 +384,28 @@ export interface FleetReaderOptions {
 }
 
 /**
- * Default cache: 1 s. A warm instance stays warm for minutes, so a second-old
- * view rarely misjudges warmth; what changes faster — instances turning busy
- * because of plans this planner just issued — is covered by the
- * {@link ReservationLedger}. Without a cache every plan would pay one
- * DynamoDB query (several ms); with a longer one, other planners' assignments
- * would go unseen for longer.
+ * Default cache: 100 ms. Busy and idle marks land before compute starts and
+ * before the response leaves, so the registry follows the fleet within a
+ * write; the cache is what delays the planner's view, by up to its period.
+ * bench/fleet-truth.ts measures the agreement of plans with the emulator's
+ * truth (plans every 100 ms during bursts): the period is chosen to keep it at
+ * ≥ 95 % exact while sparing a query to plans issued back to back (a burst
+ * of devices planning at once). What changes within the period because of
+ * this planner's own plans is covered by the {@link ReservationLedger}.
  */
-export const DEFAULT_FLEET_CACHE_MS = 1000;
+export const DEFAULT_FLEET_CACHE_MS = 100;
+
+/** One read of a model's fleet: the items and when they were read. */
+export interface FleetSnapshot {
+  items: RegistryItem[];
+  /** Epoch ms of the query (older than now when served from the cache). */
+  readAt: number;
+}
 
 /** The planner side: reads a model's fleet with one GSI query, cached briefly. */
 export class FleetReader {
   private readonly opts: Required<Omit<FleetReaderOptions, 'now'>> & { now: Clock };
-  private readonly cache = new Map<string, { at: number; items: RegistryItem[] }>();
+  private readonly cache = new Map<string, FleetSnapshot>();
 
   constructor(opts: FleetReaderOptions) {
     this.opts = {
@@ -316,14 +424,19 @@ export class FleetReader {
   /** Per-cut fleet state of `model` now. */
   async read(model: string): Promise<Map<number, FunctionFleet>> {
     const now = this.opts.now();
-    const items = await this.items(model, now);
+    const { items } = await this.snapshot(model, now);
     return summariseFleet(items, now, this.opts.keepAliveMs);
   }
 
   /** The raw items of `model` (cached for `cacheMs`). */
   async items(model: string, now = this.opts.now()): Promise<RegistryItem[]> {
+    return (await this.snapshot(model, now)).items;
+  }
+
+  /** The raw items of `model` and when they were read (cached for `cacheMs`). */
+  async snapshot(model: string, now = this.opts.now()): Promise<FleetSnapshot> {
     const hit = this.cache.get(model);
-    if (hit && now - hit.at < this.opts.cacheMs) return hit.items;
+    if (hit && now - hit.readAt < this.opts.cacheMs) return hit;
     const items: RegistryItem[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -343,8 +456,9 @@ export class FleetReader {
       }
       start = page.LastEvaluatedKey;
     } while (start);
-    this.cache.set(model, { at: now, items });
-    return items;
+    const snap = { items, readAt: now };
+    this.cache.set(model, snap);
+    return snap;
   }
 
   /** Drops cached results (tests, or after a deployment change). */
@@ -360,25 +474,50 @@ interface Reservation {
   expiresAt: number;
 }
 
+/** Invocations per instance of one cut, as a registry read showed them. */
+type Arrivals = Map<string, number>;
+
+function arrivalsOf(items: readonly RegistryItem[], cut: number): Arrivals {
+  const out: Arrivals = new Map();
+  for (const item of items) if (item.cut === cut && item.invocations !== undefined) out.set(item.instance, item.invocations);
+  return out;
+}
+
 /**
  * The planner's memory of the requests it just sent to the cloud, so that two
  * plans issued back to back do not both count on the same idle instance.
  * Each reservation takes one idle instance if one is left (else it adds a
- * request that will start a new one) and counts as in flight until it
- * expires: at the plan's predicted latency plus a slack, by which time the
- * request has either reached the registry as a busy mark or finished.
+ * request that will start a new one) and counts as in flight until its
+ * request shows in the registry — an invocation counted (`invocations`) on
+ * some instance of the cut after the read the reservation was made on; from
+ * then on the registry's busy mark counts it, and counting both would see
+ * one request twice. A reservation whose request never arrives (a 429, a
+ * device that gave up) expires at the plan's predicted latency plus a slack.
+ *
+ * Arrivals are matched oldest reservation first, and every arrival after the
+ * baseline read is taken for one of ours: a request from a device this
+ * planner did not plan for (another planner instance, a fixed `--cut`) may
+ * retire one of our reservations early. The registry shows that request as
+ * busy, so the count stays right; only which request is which is guessed.
  */
 export class ReservationLedger {
   private reservations: Reservation[] = [];
+  /** Per `model#cut`: invocations per instance at the read reservations are matched from. */
+  private readonly baselines = new Map<string, Arrivals>();
   private readonly now: Clock;
 
   constructor(opts: { now?: Clock } = {}) {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Records one request planned to `model`/`cut`, held for `holdMs`. */
-  reserve(model: string, cut: number, holdMs: number): void {
+  /**
+   * Records one request planned to `model`/`cut`, held for at most `holdMs`.
+   * `items`: the registry read the plan used; arrivals are counted from it.
+   */
+  reserve(model: string, cut: number, holdMs: number, items?: readonly RegistryItem[]): void {
     this.prune();
+    const key = fleetKey(model, cut);
+    if (items && !this.reservations.some((r) => r.model === model && r.cut === cut)) this.baselines.set(key, arrivalsOf(items, cut));
     this.reservations.push({ model, cut, expiresAt: this.now() + Math.max(0, holdMs) });
   }
 
@@ -390,8 +529,40 @@ export class ReservationLedger {
     return out;
   }
 
-  /** The fleet as the planner should see it: registry state minus what was just handed out. */
-  apply(model: string, fleet: ReadonlyMap<number, FunctionFleet>): Map<number, FunctionFleet> {
+  /**
+   * Retires the reservations of `model` whose requests `items` (a newer
+   * registry read) shows as arrived.
+   */
+  reconcile(model: string, items: readonly RegistryItem[]): void {
+    this.prune();
+    const cuts = new Set(this.reservations.filter((r) => r.model === model).map((r) => r.cut));
+    for (const cut of cuts) {
+      const key = fleetKey(model, cut);
+      const baseline = this.baselines.get(key);
+      if (!baseline) continue;
+      const current = arrivalsOf(items, cut);
+      let arrived = 0;
+      for (const [instance, n] of current) arrived += Math.max(0, n - (baseline.get(instance) ?? 0));
+      if (arrived === 0) continue;
+      // every arrival since the baseline is accounted for (ours, or traffic the registry shows anyway)
+      this.baselines.set(key, current);
+      for (let i = 0; i < this.reservations.length && arrived > 0; ) {
+        const r = this.reservations[i] as Reservation;
+        if (r.model === model && r.cut === cut) {
+          this.reservations.splice(i, 1);
+          arrived -= 1;
+        } else i += 1;
+      }
+    }
+  }
+
+  /**
+   * The fleet as the planner should see it: registry state plus the requests
+   * handed out and not yet shown there. With `items` (the read `fleet` was
+   * summarised from) reservations whose requests have arrived are retired first.
+   */
+  apply(model: string, fleet: ReadonlyMap<number, FunctionFleet>, items?: readonly RegistryItem[]): Map<number, FunctionFleet> {
+    if (items) this.reconcile(model, items);
     const out = new Map<number, FunctionFleet>();
     for (const [cut, f] of fleet) out.set(cut, { ...f });
     for (const [cut, count] of this.active(model)) {
@@ -408,6 +579,9 @@ export class ReservationLedger {
     const now = this.now();
     if (this.reservations.some((r) => r.expiresAt <= now)) {
       this.reservations = this.reservations.filter((r) => r.expiresAt > now);
+      for (const key of [...this.baselines.keys()]) {
+        if (!this.reservations.some((r) => fleetKey(r.model, r.cut) === key)) this.baselines.delete(key);
+      }
     }
   }
 }

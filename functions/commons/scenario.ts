@@ -1,5 +1,5 @@
 /**
- * Assembles the spec §7 scenario for one `POST /plan` from: the model's export
+ * Assembles the docs/cost-model.md §7 scenario for one `POST /plan` from: the model's export
  * manifest, the device's figures, the measured network, the deployed tail
  * functions, the live fleet, and per-layer times.
  *
@@ -17,9 +17,10 @@ import { CLOUD_DEFAULTS, NETWORK_PRESETS } from '../../core/presets';
 import { cloudLayerMs, derivedCloudLayerMs, derivedLayerMs, DEVICE_PROFILE_NAMES, DEVICE_PROFILES, type ModelProfile } from '../../core/profiles';
 import { deviceLayerMs } from '../../core/profile-scenario';
 import type { Predictor } from '../../core/predictor';
+import { ownValue } from '../../core/validation';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
 import type { Manifest } from '../../core/manifest';
-import type { PlanRequest } from './plan-request';
+import type { PlanRequest } from '../../core/api';
 import type { DeployedFunction } from './deployment';
 import type { FunctionFleet } from './registry';
 
@@ -44,7 +45,7 @@ function tailLayerMs(manifest: Manifest, memoryMB: number, profile?: CloudProfil
 
 function deviceFigures(request: PlanRequest, manifest: Manifest, profile?: CloudProfile): { computeW: number; idleW: number; layerMs: number[] } {
   const d = typeof request.device === 'string' ? { class: request.device } : request.device;
-  const cls = d.class === undefined ? undefined : DEVICE_PROFILES[d.class];
+  const cls = d.class === undefined ? undefined : ownValue(DEVICE_PROFILES, d.class);
   if (d.class !== undefined && !cls) {
     throw new ValidationError(
       typeof request.device === 'string' ? 'device' : 'device.class',
@@ -101,7 +102,7 @@ export interface AssembleInput {
 /**
  * The scenario for one plan, parsed and validated by core's ScenarioSchema.
  * `limits.staging` is false: the tails answer 413 above the direct limit, so
- * plans must rule such cuts out (spec §4 `payload`).
+ * plans must rule such cuts out (docs/cost-model.md §4 `payload`).
  *
  * @throws NotFoundError when no function of the model is deployed at any candidate cut
  */
@@ -112,7 +113,7 @@ export function assembleScenario(input: AssembleInput): Scenario {
   if (deployedCuts.length === 0) {
     throw new NotFoundError(`model "${manifest.model}" has no deployed tail function at a candidate cut`);
   }
-  // One memory size per scenario (spec §2): the largest among the model's functions,
+  // One memory size per scenario (docs/cost-model.md §2): the largest among the model's functions,
   // so cost is never under-predicted when sizes differ.
   const memoryMB = Math.max(...deployedCuts.map((k) => (deployed[k] as DeployedFunction).memoryMB));
   const cloudMs = tailLayerMs(manifest, memoryMB, input.cloudProfile);

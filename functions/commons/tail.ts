@@ -9,14 +9,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
-import * as tf from '@tensorflow/tfjs';
+import * as z from 'zod';
+import * as tf from '../../models/tfjs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { NotFoundError, OffloadError, isOffloadError } from '../../core/errors';
-import { decodeTensors, encodeTensors, orderCrossing, WIRE_CONTENT_TYPE, type ExpectedTensor, type WireTensor } from '../../core/wire';
+import {
+  decodeTensors,
+  encodedSize,
+  encodeTensors,
+  firstNonFinite,
+  orderCrossing,
+  peekWireHeader,
+  wireBatchSize,
+  WIRE_CONTENT_TYPE,
+  type ExpectedTensor,
+  type WireTensor,
+} from '../../core/wire';
 import { modelKeyPrefix, partModelJson, tailDir } from '../../core/manifest';
+import { DEFAULT_MAX_BATCH } from '../../core/presets';
+import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { formatPath } from '../../core/validation';
 import { initBackend } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
@@ -38,9 +51,19 @@ import {
   type HttpResult,
   type NegotiatedEvent,
 } from './http';
-import { InstanceRegistrar } from './registry';
+import { DEFAULT_REGISTRY_WAIT_MS, environmentIdFromEnv, InstanceRegistrar, processStartedAt, withinMs } from './registry';
 
-/** The tail function's environment (set by the CDK app; see CONTRACTS.md). */
+/** Lease of the busy mark written at module load, before the invocation's deadline is known: Lambda's 10 s init cap plus a margin. */
+export const INIT_LEASE_MS = 15_000;
+/**
+ * How long the SIGTERM handler waits for the `gone` mark. Lambda allows
+ * 2,000 ms for the Shutdown phase with an external extension registered
+ * (500 ms with internal ones only): a write takes a few ms, this leaves the
+ * rest as margin.
+ */
+export const SHUTDOWN_WRITE_MS = 1_000;
+
+/** The tail function's environment (set by the CDK app; see docs/functions.md). */
 export const TailEnvSchema = z.object({
   MODEL_NAME: z.string({ error: 'must be set' }).min(1, 'must be set'),
   CUT: z.coerce.number({ error: 'must be a cut number' }).int('must be a cut number').nonnegative('must be a cut number'),
@@ -49,10 +72,16 @@ export const TailEnvSchema = z.object({
   ARTIFACT_PREFIX: z.string().optional(),
   /** Fleet registry table; without it the instance does not register (plain local runs). */
   REGISTRY_TABLE: z.string().optional(),
-  /** Payload limit in bytes as delivered (after base64); default 6,291,456. */
+  /** Payload limit in bytes as delivered (after base64), for requests and responses; default 6,291,456. */
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
+  /** Largest batch accepted (413 above, before decoding); default core/presets.ts DEFAULT_MAX_BATCH. */
+  MAX_BATCH: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1').optional(),
+  /** How long an invocation waits for its busy and idle marks, ms; default {@link DEFAULT_REGISTRY_WAIT_MS}. */
+  REGISTRY_WAIT_MS: z.coerce.number({ error: 'must be a number of ms' }).nonnegative('must be >= 0').optional(),
   /** Set by Lambda itself; recorded in the registry. */
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  /** Set by Lambda: `on-demand`, `provisioned-concurrency` or `snap-start`. */
+  AWS_LAMBDA_INITIALIZATION_TYPE: z.string().optional(),
 });
 
 export interface TailConfig {
@@ -65,7 +94,11 @@ export interface TailConfig {
   modelJsonKey: string;
   table: string | undefined;
   maxPayloadBytes: number;
+  maxBatch: number;
   functionName: string | undefined;
+  registryWaitMs: number;
+  /** An on-demand environment is started by an invocation that waits for its init (provisioned ones are not). */
+  onDemand: boolean;
 }
 
 /** Parses the environment; a missing or bad variable throws OffloadError `unavailable` naming it. */
@@ -84,7 +117,10 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     modelJsonKey: s3Key(e.ARTIFACT_PREFIX || modelKeyPrefix(e.MODEL_NAME), partModelJson(tailDir(e.CUT))),
     table: e.REGISTRY_TABLE || undefined,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
+    maxBatch: e.MAX_BATCH ?? DEFAULT_MAX_BATCH,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+    registryWaitMs: e.REGISTRY_WAIT_MS ?? DEFAULT_REGISTRY_WAIT_MS,
+    onDemand: (e.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand') === 'on-demand',
   };
 }
 
@@ -95,23 +131,21 @@ export interface LoadedTail {
   inputs: ExpectedTensor[];
   outputNames: string[];
   initMs: number;
-  /** Process start → ready, when init began at module load (the whole Init phase); else undefined. */
-  coldStartMs?: number;
-  registrar: InstanceRegistrar | undefined;
 }
 
 export interface TailRuntimeOptions {
   env?: NodeJS.ProcessEnv;
   s3?: S3Client;
   dynamo?: DynamoDBDocumentClient;
-  /** Defaults to a random UUID. */
+  /** Defaults to the environment's id (from its log stream name), else a random UUID. */
   instance?: string;
   /**
-   * Wait for each registry write (busy before computing, idle before
-   * answering). Off by default: the writes travel in the background; this
-   * switch exists so the benchmark can show what waiting would cost.
+   * How long an invocation waits for its busy mark (before computing) and its
+   * idle mark (before answering); default `REGISTRY_WAIT_MS` or
+   * {@link DEFAULT_REGISTRY_WAIT_MS}. 0 sends them in the background (what
+   * the tail did before: the busy mark then lands after the compute).
    */
-  awaitRegistry?: boolean;
+  registryWaitMs?: number;
 }
 
 /** The event the tail handler sees after its middleware. */
@@ -129,10 +163,50 @@ export class TailRuntime {
   private cachedConfig: TailConfig | undefined;
   private attempts = 0;
   private prewarmedAtLoad = false;
+  /** The invocation that started this on-demand environment was counted at module load (and no handler call has run yet). */
+  private coldArrivalCounted = false;
+  private registrarCache: InstanceRegistrar | null | undefined;
+  private coldStartMs: number | undefined;
+  private ready = false;
+  private initialMark: Promise<void> | undefined;
 
   constructor(opts: TailRuntimeOptions = {}) {
     this.opts = opts;
-    this.instance = opts.instance ?? randomUUID();
+    this.instance = opts.instance ?? environmentIdFromEnv(opts.env ?? process.env) ?? randomUUID();
+  }
+
+  /** The registry writer, once the configuration names a table (undefined without one or with a bad config). */
+  get registrar(): InstanceRegistrar | undefined {
+    if (this.registrarCache === undefined) {
+      let config: TailConfig;
+      try {
+        config = this.config;
+      } catch {
+        return undefined; // init reports the bad config; try again next time
+      }
+      this.registrarCache = config.table
+        ? new InstanceRegistrar({
+            client: this.opts.dynamo ?? createDocumentClient(),
+            table: config.table,
+            model: config.model,
+            cut: config.cut,
+            instance: this.instance,
+            functionName: config.functionName,
+            boot: processStartedAt(),
+          })
+        : null;
+      this.registrarCache?.setInfo({ startedAt: processStartedAt() });
+    }
+    return this.registrarCache ?? undefined;
+  }
+
+  private get registryWaitMs(): number {
+    if (this.opts.registryWaitMs !== undefined) return this.opts.registryWaitMs;
+    try {
+      return this.config.registryWaitMs;
+    } catch {
+      return DEFAULT_REGISTRY_WAIT_MS;
+    }
   }
 
   /** The configuration (throws `unavailable` when the environment is bad). */
@@ -157,14 +231,24 @@ export class TailRuntime {
   init(): Promise<LoadedTail> {
     this.loading ??= this.load().catch((err: unknown) => {
       this.loading = undefined;
-      const failure = isOffloadError(err) && err.status === 503 ? err : new OffloadError('unavailable', `tail init failed: ${(err as Error).message}`, { cause: err });
+      // The caller learns what failed; where (bucket, key, SDK error) goes to the log only.
+      const failure =
+        isOffloadError(err) && err.status === 503
+          ? err
+          : new OffloadError('unavailable', 'tail init failed (see the function log)', { cause: err, detail: (err as Error).message });
       let where: Record<string, unknown> = {};
       try {
         where = { model: this.config.model, cut: this.config.cut, bucket: this.config.bucket, prefix: this.config.prefix };
       } catch {
         // the config itself is what failed; the message says so
       }
-      logLine('error', 'tail init failed; the next invocation retries', { ...where, instance: this.instance, code: failure.code, error: failure.message });
+      logLine('error', 'tail init failed; the next invocation retries', {
+        ...where,
+        instance: this.instance,
+        code: failure.code,
+        error: failure.message,
+        ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+      });
       throw failure;
     });
     return this.loading;
@@ -172,16 +256,36 @@ export class TailRuntime {
 
   /**
    * Starts init without waiting. Call it at module load: the download then
-   * overlaps Lambda's init phase, and the time from process start to ready is
-   * recorded in the registry as the function's measured cold start.
+   * overlaps Lambda's init phase. In an on-demand environment an invocation is
+   * already waiting for this init (it is what started the environment): the
+   * instance is marked busy now, so the planner counts it in flight from the
+   * moment our code runs, and the first response measures the cold start.
    */
   prewarm(): void {
     if (this.attempts === 0) this.prewarmedAtLoad = true;
+    const registrar = this.registrar;
+    if (registrar && this.config.onDemand && this.attempts === 0 && !this.served) {
+      this.coldArrivalCounted = true;
+      // The invocation's deadline is not known before the handler runs; Lambda caps init at 10 s.
+      // Init waits for this write (bounded): the model build would starve it for seconds otherwise.
+      this.initialMark = withinMs(registrar.markBusy(Date.now() + INIT_LEASE_MS), this.registryWaitMs);
+    }
     this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
+  }
+
+  /**
+   * The Shutdown phase (SIGTERM): marks the instance `gone` so the planner
+   * stops counting it at once, waiting at most `graceMs` for the write.
+   */
+  async shutdown(graceMs = SHUTDOWN_WRITE_MS): Promise<void> {
+    const registrar = this.registrarCache ?? undefined;
+    if (!registrar) return;
+    await withinMs(registrar.markGone(), graceMs);
   }
 
   private async load(): Promise<LoadedTail> {
     this.attempts += 1;
+    if (this.initialMark) await this.initialMark;
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
@@ -190,7 +294,10 @@ export class TailRuntime {
     try {
       model = await loadModelFromFiles(files);
     } catch (err) {
-      throw new OffloadError('unavailable', `artifact unusable: s3://${config.bucket}/${config.modelJsonKey}: ${(err as Error).message}`, { cause: err });
+      throw new OffloadError('unavailable', 'tail artifact unusable: tfjs cannot build the model from it', {
+        cause: err,
+        detail: `s3://${config.bucket}/${config.modelJsonKey}: ${(err as Error).message}`,
+      });
     }
     const inputs = model.inputs.map((input, i) => ({
       name: model.inputNames[i] ?? input.name,
@@ -198,24 +305,38 @@ export class TailRuntime {
     }));
     warmUp(model, inputs);
     const initMs = performance.now() - started;
-    const registrar = config.table
-      ? new InstanceRegistrar({
-          client: this.opts.dynamo ?? createDocumentClient(),
-          table: config.table,
-          model: config.model,
-          cut: config.cut,
-          instance: this.instance,
-          functionName: config.functionName,
-        })
-      : undefined;
-    // Process start → ready covers the runtime start, module load (tfjs) and this init: the cold
-    // start the planner should expect, minus sandbox creation. Only meaningful for a first attempt begun at load.
-    const coldStartMs = this.attempts === 1 && this.prewarmedAtLoad ? Math.round(process.uptime() * 1000) : undefined;
-    void registrar?.register({ initMs: Math.round(initMs), coldStartMs });
+    this.ready = true;
+    const registrar = this.registrar;
+    registrar?.setInfo({ initMs: Math.round(initMs) });
+    // A provisioned environment initialises with no invocation waiting: it is idle and warm now.
+    if (registrar && !config.onDemand && !this.served) void registrar.register({ initMs: Math.round(initMs) });
     let weightBytes = 0;
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), coldStartMs, weightBytes });
-    return { model, inputs, outputNames: model.outputNames.slice(), initMs, ...(coldStartMs === undefined ? {} : { coldStartMs }), registrar };
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), weightBytes });
+    return { model, inputs, outputNames: model.outputNames.slice(), initMs };
+  }
+
+  /**
+   * 413 when the payload's header announces a batch above `MAX_BATCH`: read
+   * from the body's first bytes, before it is decoded and before init is
+   * awaited, so an oversized request costs no compute. A malformed header is
+   * left to the full decode, which names the problem.
+   */
+  checkBatch(prefix: (bytes: number) => Uint8Array): void {
+    let batch: number | undefined;
+    try {
+      const header = peekWireHeader(prefix);
+      batch = header && wireBatchSize(header);
+    } catch {
+      return;
+    }
+    const { maxBatch } = this.config;
+    if (batch !== undefined && batch > maxBatch) {
+      throw new OffloadError(
+        'payload-too-large',
+        `batch size ${batch} is above this function's limit of ${maxBatch} (MAX_BATCH); split the batch into requests of at most ${maxBatch}`,
+      );
+    }
   }
 
   /** 404 unless the path names this function's model and cut. */
@@ -231,44 +352,108 @@ export class TailRuntime {
 
   /** One inference: decode, check against the crossing set, run the tail, encode. */
   async infer(event: TailEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<HttpResult> {
-    const tail = await this.init();
-    const cold = !this.served;
-    this.served = true;
+    const initWaited = !this.ready;
     const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
-    // Not awaited: the write travels while we decode and compute; the queue keeps busy before idle.
-    const busy = tail.registrar?.markBusy(deadline);
-    if (this.opts.awaitRegistry) await busy;
+    const registrar = this.registrar;
+    const waitMs = this.registryWaitMs;
+    // Busy from the moment the invocation is here, before init and decode; awaited (bounded) before the
+    // compute. The invocation that started this environment was counted at module load already.
+    const busy = registrar?.markBusy(deadline, { arrival: !this.coldArrivalCounted });
+    this.coldArrivalCounted = false;
     try {
+      const tail = await this.init();
+      const cold = !this.served;
+      this.served = true;
+      // The cold start as the client sees it: environment start until this first invocation can start
+      // its own work (a warm one starts at once). Measured only when init began at module load in an
+      // environment this invocation started; a provisioned one was ready before it came.
+      // An environment Lambda initialised ahead of demand was ready before the invocation came: no cold start to measure.
+      if (cold && initWaited && this.prewarmedAtLoad && this.attempts === 1 && this.config.onDemand) {
+        this.coldStartMs = Math.round(process.uptime() * 1000);
+        registrar?.setInfo({ coldStartMs: this.coldStartMs });
+      }
       const decoded = decodeTensors(event.bodyBytes);
       const ordered = orderCrossing(decoded, tail.inputs);
+      for (const t of ordered) {
+        const at = firstNonFinite(t.data);
+        if (at >= 0) {
+          throw new OffloadError('invalid-input', `tensor "${t.name}": element ${at} is ${t.data[at]}; crossing tensors must be finite (no NaN or Infinity)`);
+        }
+      }
+      const batch = ordered[0]?.shape[0] ?? 1;
+      this.checkResponseSize(tail, batch);
+      if (busy && waitMs > 0) await withinMs(busy, waitMs);
       const started = performance.now();
       const outputs = await runTail(tail, ordered);
       const computeMs = performance.now() - started;
-      const headers: Record<string, string> = {
-        'x-offload-cold': String(cold),
-        'x-offload-compute-ms': computeMs.toFixed(2),
-        'x-offload-instance': this.instance,
-      };
-      // The whole Init phase when known (runtime start and bundle load included): what the caller waited
-      // for beyond a warm request, which the client reports as the cold start, not as network time.
-      if (cold) headers['x-offload-init-ms'] = (tail.coldStartMs ?? tail.initMs).toFixed(0);
-      if (event.responseType === 'application/json') {
-        return jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers);
+      const headers = inferHeaders({
+        cold,
+        computeMs,
+        instance: this.instance,
+        // The whole Init phase when known (runtime start and bundle load included): what the caller waited
+        // for beyond a warm request, which the client reports as the cold start, not as network time.
+        initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
+      });
+      const response =
+        event.responseType === 'application/json'
+          ? jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers)
+          : binaryResponse(200, encodeTensors(outputs, 'float32'), WIRE_CONTENT_TYPE, headers);
+      // JSON numbers have no size known before computing them; Lambda would drop an oversized answer as an error.
+      const size = response.body?.length ?? 0;
+      if (size > this.config.maxPayloadBytes) {
+        throw new OffloadError(
+          'payload-too-large',
+          `the response is ${size} bytes, above the ${this.config.maxPayloadBytes}-byte payload limit; send a smaller batch` +
+            (event.responseType === 'application/json' ? ` or accept ${WIRE_CONTENT_TYPE}` : ''),
+        );
       }
-      return binaryResponse(200, encodeTensors(outputs, 'float32'), WIRE_CONTENT_TYPE, headers);
+      return response;
     } finally {
-      // Not awaited either: the response does not wait on bookkeeping; a lost idle
-      // write costs at most a busy mark that lapses at `deadline`.
-      const idle = tail.registrar?.markIdle();
-      if (this.opts.awaitRegistry) await idle;
+      // Awaited (bounded) before the response leaves: Lambda freezes the environment once the
+      // handler returns, and a write still queued then would land only at the next thaw.
+      const idle = registrar?.markIdle();
+      if (idle && waitMs > 0) await withinMs(idle, waitMs);
+    }
+  }
+
+  /**
+   * 413 before computing when the binary answer for `batch` (base64, as
+   * Lambda returns it) would exceed the payload limit: its size follows from
+   * the output shapes alone.
+   */
+  private checkResponseSize(tail: LoadedTail, batch: number): void {
+    const perExample = tail.model.outputs.map((o) => o.shape.slice(1));
+    if (!perExample.every((shape) => shape.every((d) => typeof d === 'number'))) return; // dynamic: checked after computing
+    const shapes = perExample.map((shape, i) => ({ name: tail.outputNames[i] ?? `output_${i}`, shape: [batch, ...(shape as number[])] }));
+    const bytes = Math.ceil(encodedSize(shapes, 'float32') / 3) * 4;
+    const limit = this.config.maxPayloadBytes;
+    if (bytes > limit) {
+      const exampleBytes = perExample.reduce((sum, shape) => sum + 4 * (shape as number[]).reduce((a, b) => a * b, 1), 0);
+      const fits = Math.max(1, Math.floor((limit * 3) / 4 / Math.max(1, exampleBytes)));
+      throw new OffloadError(
+        'payload-too-large',
+        `the response for batch ${batch} would be ${bytes} bytes after base64, above the ${limit}-byte payload limit; send batches of at most about ${fits}`,
+      );
     }
   }
 
   /** Waits for queued registry writes (tests, benchmarks). */
   async flush(): Promise<void> {
-    const tail = await this.loading?.catch(() => undefined);
-    await tail?.registrar?.flush();
+    await this.loading?.catch(() => undefined);
+    await this.registrarCache?.flush();
   }
+}
+
+/**
+ * Installs the Shutdown-phase handler: on SIGTERM, mark the instance gone
+ * (bounded by {@link SHUTDOWN_WRITE_MS}) and exit 0, as Lambda expects a
+ * runtime to do with the time it is given before SIGKILL.
+ */
+export function onShutdownSignal(runtime: TailRuntime, exit: (code: number) => void = (code) => process.exit(code)): void {
+  process.once('SIGTERM', () => {
+    logLine('info', 'shutdown: SIGTERM received', { instance: runtime.instance });
+    void runtime.shutdown().finally(() => exit(0));
+  });
 }
 
 /** The `{model}` and `{cut}` of `/infer/{model}/{cut}`, from path parameters or the raw path. */
@@ -330,10 +515,10 @@ export function createTailHandler(runtime: TailRuntime) {
     before: (request) => runtime.checkRoute(request.event),
   };
   return middy<HttpEvent, HttpResult>()
-    .use(responseHeaders(() => ({ 'x-offload-instance': runtime.instance })))
+    .use(responseHeaders(() => ({ [INFER_HEADERS.instance]: runtime.instance })))
     .use(httpErrors())
     .use(routeGuard)
-    .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT }))
+    .use(binaryBody({ contentTypes: [WIRE_CONTENT_TYPE], maxBytes: () => runtime.maxPayloadBytes, hint: PAYLOAD_HINT, peek: (prefix) => runtime.checkBatch(prefix) }))
     .use(negotiate({ produces: [WIRE_CONTENT_TYPE, 'application/json'] }))
     .handler((event, context) => runtime.infer(event as TailEvent, context));
 }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs';
 import { ValidationError } from '../../core/errors';
 import { initWeights, type LayerInitHint } from '../init';
 

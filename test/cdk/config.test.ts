@@ -136,7 +136,7 @@ describe('resolveDeployment', () => {
       /cut 1 has provisionedConcurrency 11 > reservedConcurrency 10/,
     );
     expect(() => resolveDeployment(config({ accountConcurrency: 120, models: { tinychain: { cuts: [1, 2] } } }), PROJECT_ROOT)).toThrow(
-      /reserves 30 concurrent executions \(3 tails\); an account with 120 must keep 100 unreserved/,
+      /reserves 35 concurrent executions \(3 tails and the planner\); an account with 120 must keep 100 unreserved/,
     );
   });
 

@@ -30,7 +30,7 @@ function expectOneLineError(stderr: string, pattern: RegExp): void {
 }
 
 describe('offload plan --scenario', () => {
-  it('plans one scenario as a spec §6 record with --json', async () => {
+  it('plans one scenario as a docs/cost-model.md §6 record with --json', async () => {
     const path = file('one.json', handScenario());
     const r = await offload(['plan', '--scenario', path, '--json']);
     expect(r.code).toBe(0);

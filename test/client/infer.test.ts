@@ -8,13 +8,14 @@ import { isOffloadError } from '../../core/errors';
 import { ApiError, OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 /**
  * The client against a real HTTP server whose tail is the real tail sub-model
  * (the cloud side of a split), and whose behaviour each test picks: answer,
  * throttle, fail, hang.
  */
-type Mode = 'answer' | 'throttle' | 'fail' | 'hang' | 'plan-fail' | 'plan-bad-request';
+type Mode = 'answer' | 'throttle' | 'fail' | 'hang' | 'plan-fail' | 'plan-bad-request' | 'plan-off-contract' | 'bad-header';
 
 let server: Server;
 let baseUrl: string;
@@ -38,8 +39,26 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     if (mode === 'plan-bad-request') {
       return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"code":"invalid-input","message":"network.uplinkMbps: must be > 0"}');
     }
-    const rows = [cut, cloud.layerCount].map((c) => ({ cut: c, headMs: 1, upMs: 2, tailMs: 3, coldMs: 0, downMs: 1, latencyMs: 57 }));
-    const plan = { model: device.name, cut, target: 'cloud', function: `fn-${cut}`, route: `/infer/${device.name}/${cut}`, feasible: true, candidates: rows };
+    const figures = { sentBytes: 10, headMs: 1, upMs: 2, tailMs: 3, pCold: 0, coldStartMs: 0, coldMs: 0, downMs: 1, latencyMs: 57, energyJ: 0.1, costUSD: 1e-6 };
+    const rows = [cut, cloud.layerCount].map((c) => ({ cut: c, layer: `l${c}`, ...figures, feasible: true, reasons: [] }));
+    const plan = {
+      model: device.name,
+      objective: 'latency',
+      cut,
+      L: cloud.layerCount,
+      target: 'cloud',
+      function: `fn-${cut}`,
+      feasible: true,
+      reasons: [],
+      dtype: 'float32',
+      predicted: { latencyMs: 57, energyJ: 0.1, costUSD: 1e-6 },
+      candidates: rows,
+      route: `/infer/${device.name}/${cut}`,
+      fleet: {},
+      fleetSource: 'none',
+    };
+    // a server that drifted from the contract: a row without its energy
+    if (mode === 'plan-off-contract') delete (rows[0] as Partial<typeof figures>).energyJ;
     return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plan));
   }
   if (mode === 'throttle') return void res.writeHead(429, { 'content-type': 'application/json' }).end('{"code":"throttled","message":"Rate Exceeded."}');
@@ -51,7 +70,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     'content-type': WIRE_CONTENT_TYPE,
     'x-offload-cold': 'true',
     'x-offload-init-ms': '12.5',
-    'x-offload-compute-ms': '3.25',
+    'x-offload-compute-ms': mode === 'bad-header' ? 'soon' : '3.25',
     'x-offload-instance': 'env-1',
   });
   res.end(Buffer.from(encodeTensors([{ name: 'output', shape: out.shape, data: out.data }])));
@@ -80,12 +99,6 @@ async function expected(): Promise<Float32Array> {
   return out.data;
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 const request = { device: 'flagship-phone', network: '4g' } as const;
 
@@ -131,6 +144,31 @@ describe('collaborativeInfer', () => {
     expect(result.cut).toBe(device.layerCount);
     expect(result.fallback?.reason).toBe('server');
     expect(maxAbsDiff(result.output.data, await expected())).toBe(0);
+  });
+
+  it('falls back when the planner answers off the contract, naming the field', async () => {
+    mode = 'plan-off-contract';
+    const result = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    expect(result.target).toBe('device');
+    expect(result.fallback?.reason).toBe('server');
+    expect(result.fallback?.message).toMatch(/answer\.candidates\[0\]\.energyJ/);
+  });
+
+  it('treats a malformed timing header as a failed cloud call and finishes on the device', async () => {
+    mode = 'bad-header';
+    cut = device.analysis.candidates.at(-1)!.cut;
+    const result = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
+    expect(result.target).toBe('device');
+    expect(result.fallback?.message).toMatch(/x-offload-compute-ms: must be a non-negative number of ms/);
+    expect(maxAbsDiff(result.output.data, await expected())).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('rejects a plan request the contract refuses before sending it', async () => {
+    mode = 'answer';
+    const before = seen.length;
+    const bad = { device: 'flagship-phone', network: { uplinkMbps: -1, downlinkMbps: 5, rttMs: 20 } };
+    await expect(collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request: bad })).rejects.toThrow(/plan request\.network/);
+    expect(seen.length).toBe(before);
   });
 
   it('reports a rejected plan request instead of hiding it behind a fallback', async () => {

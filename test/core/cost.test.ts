@@ -24,7 +24,7 @@ function figures(cut: number, crossingBytes: number, idleWarm: number, coldStart
   return computeCut(cutConstants(s, 3), prepareModel(s.model.layers), cut, crossingBytes, idleWarm, coldStartMs, out);
 }
 
-describe('formulas of spec §3', () => {
+describe('formulas of docs/cost-model.md §3', () => {
   it('moves bytes at Mbit/s: 8·B / (Mbps·1e6) · 1000 ms', () => {
     // 1 MB at 8 Mbit/s = 8e6 bit / 8e6 bit/s = 1 s
     expect(transferMs(1_000_000, 8)).toBe(1000);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { plan, type PlanRecord } from '../../core/planner';
 import { parseScenario } from '../../core/scenario';
-import { referencePlan, type RefPlan } from './reference-planner';
+import { referencePlan, type RefPlan } from '../../testkit/reference-planner';
 import { scenarioArbitrary } from './scenario-arbitrary';
 
 const FIGURES = [

@@ -23,7 +23,7 @@ function row(record: ReturnType<typeof plan>, cut: number) {
   return r;
 }
 
-describe('plan record (spec §6)', () => {
+describe('plan record (docs/cost-model.md §6)', () => {
   it('lists every candidate in ascending order plus L, with layer names', () => {
     const record = planOf();
     expect(record.candidates.map((c) => [c.cut, c.layer])).toEqual([
@@ -68,7 +68,7 @@ describe('plan record (spec §6)', () => {
   });
 });
 
-describe('feasibility (spec §4)', () => {
+describe('feasibility (docs/cost-model.md §4)', () => {
   it('marks a function at its concurrency limit as throttled and moves on', () => {
     // cut 0 throttled → L (120) beats cut 2 (183.5) and cut 1 (228.5)
     const record = planOf((s) => { s.cloud.functions['0'] = { idleWarm: 1, inFlight: 5, limit: 5 }; });
@@ -189,7 +189,7 @@ function tieScenario(opts: { cloudMs0: number; crossing1: number; gbSecondUSD?: 
   });
 }
 
-describe('choice and tie rule (spec §5)', () => {
+describe('choice and tie rule (docs/cost-model.md §5)', () => {
   it('breaks an exact tie by the smaller sentBytes', () => {
     // cloudMs0 = 0: both cuts cost 1e-7 + 1e-5·1·10/1000 = 2e-7; cut 1 sends 500 < 1000
     expect(plan(tieScenario({ cloudMs0: 0, crossing1: 500 })).cut).toBe(1);

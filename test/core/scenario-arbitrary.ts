@@ -43,7 +43,7 @@ const fleetEntry = (degenerate: boolean) =>
     name: fc.option(fc.constantFrom('tail-a', 'tail-b'), { nil: undefined, freq: 2 }),
   });
 
-/** Random spec §7 scenario inputs (valid by construction). */
+/** Random docs/cost-model.md §7 scenario inputs (valid by construction). */
 export function scenarioArbitrary(opts: ArbitraryOptions = {}): fc.Arbitrary<ScenarioInput> {
   const maxLayers = opts.maxLayers ?? 30;
   return fc

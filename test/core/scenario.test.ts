@@ -28,7 +28,7 @@ function set(s: Editable, path: (string | number)[], value: unknown): void {
 }
 
 describe('scenario: valid input and defaults', () => {
-  it('parses the spec §7 example shape and fills the optional groups', () => {
+  it('parses the docs/cost-model.md §7 example shape and fills the optional groups', () => {
     const s = parseScenario(handScenario());
     expect(s.limits).toEqual(DEFAULT_LIMITS);
     expect(s.limits).toEqual({ payloadBytes: 6_291_456, base64: true, staging: false });

@@ -12,6 +12,10 @@ import {
   WIRE_CONTENT_TYPE,
   WIRE_MAX_HEADER_BYTES,
   checkCrossing,
+  encodedSize,
+  firstNonFinite,
+  peekWireHeader,
+  wireBatchSize,
   decodeTensors,
   encodeTensors,
   orderCrossing,
@@ -553,5 +557,40 @@ describe('fuzzing: malformed payloads decode or throw WireFormatError, never any
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('reading limits before decoding', () => {
+  const tensors = [
+    { name: 'a', shape: [3, 2, 5], data: Float32Array.from({ length: 30 }, (_, i) => i / 7) },
+    { name: 'b', shape: [3, 7], data: Float32Array.from({ length: 21 }, (_, i) => -i) },
+  ];
+
+  it('peekWireHeader reads the header from the first bytes alone, and wireBatchSize the batch', () => {
+    const bytes = encodeTensors(tensors, 'float16');
+    const asked: number[] = [];
+    const header = peekWireHeader((n) => {
+      asked.push(n);
+      return bytes.subarray(0, n);
+    });
+    expect(header?.tensors.map((t) => [t.name, t.shape])).toEqual([['a', [3, 2, 5]], ['b', [3, 7]]]);
+    expect(wireBatchSize(header!)).toBe(3);
+    expect(Math.max(...asked)).toBeLessThan(bytes.byteLength); // the data section was never read
+    expect(peekWireHeader((n) => bytes.subarray(0, Math.min(n, 20)))).toBeUndefined(); // too short: undefined
+    expect(() => peekWireHeader(() => new TextEncoder().encode('not a payload at all'))).toThrow(/bad magic/);
+  });
+
+  it('encodedSize equals the size encodeTensors writes', () => {
+    for (const dtype of ['float32', 'float16'] as const) {
+      expect(encodedSize(tensors, dtype)).toBe(encodeTensors(tensors, dtype).byteLength);
+    }
+    expect(encodedSize(tensors, 'int8')).toBeGreaterThanOrEqual(encodeTensors(tensors, 'int8').byteLength);
+  });
+
+  it('firstNonFinite finds NaN and ±Infinity, and nothing in finite data', () => {
+    expect(firstNonFinite(Float32Array.from([0, -0, 3.4e38, -1e-45]))).toBe(-1);
+    expect(firstNonFinite(Float32Array.from([1, Number.NaN, 2]))).toBe(1);
+    expect(firstNonFinite(Float32Array.from([1, 2, Number.NEGATIVE_INFINITY]))).toBe(2);
+    expect(firstNonFinite(Float32Array.from([Number.POSITIVE_INFINITY]))).toBe(0);
   });
 });

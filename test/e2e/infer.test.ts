@@ -14,13 +14,8 @@ import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
 import { initBackend } from '../../models/backend';
 import { alive, runOffload, startE2EStack, type E2EStack } from './stack-fixture';
+import { maxAbsDiff } from '../../testkit/tensors';
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
 
 function top(data: Float32Array): { index: number; value: number } {
   let index = 0;

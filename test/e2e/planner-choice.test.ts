@@ -2,7 +2,7 @@
  * One tail warm, another cold: the planner of the running stack picks the
  * warm cut while the cold one's advantage is smaller than its cold start,
  * and the cold cut once the advantage outweighs it — with every figure of
- * both rows checked against the spec's formulas (spec/cost-model.md §3).
+ * both rows checked against the spec's formulas (docs/cost-model.md §3).
  *
  * The situation, on tinychain (7 layers): a device that computes layers 0-5
  * for free and needs 10 s for the last one, so cut 6 (128 bytes cross) costs
@@ -80,7 +80,7 @@ describe('warm versus cold in the plan of the running planner', () => {
     return { plan, warm: plan.candidates.find((c) => c.cut === WARM) as Row, cold: plan.candidates.find((c) => c.cut === COLD) as Row };
   }
 
-  /** Spec §3, from the request, the manifest, the plan's fleet and the function's tail time. */
+  /** docs/cost-model.md §3, from the request, the manifest, the plan's fleet and the function's tail time. */
   function checkAgainstSpec(plan: Plan, row: Row, uplinkMbps: number): void {
     const c = row.cut;
     const sent = c === 0 ? model.inputBytes : (model.candidates.find((k) => k.cut === c)?.crossingBytes as number);

@@ -59,7 +59,7 @@ export async function startE2EStack(options: Omit<LocalStackOptions, 'configFile
   };
 }
 
-export { alive, commandLine, descendants, until } from '../helpers/processes';
+export { alive, commandLine, descendants, until } from '../../testkit/processes';
 
 /** A real `node bin/offload.js …` process. */
 export interface OffloadProcess {

@@ -22,8 +22,8 @@ import { initBackend } from '../../models/backend';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
-import { maxAbsDiff } from './tail-fixture';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';

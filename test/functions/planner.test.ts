@@ -8,12 +8,13 @@ type Result = APIGatewayProxyStructuredResultV2;
 import { InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { cloudProfileKey, type ModelCatalogEntry } from '../../functions/commons/model-catalog';
+import { ModelsResponseSchema, PlanResponseSchema } from '../../core/api';
 import { ZOO } from '../../models/zoo';
 import { analyzeModel } from '../../models/graph';
 import { manifestKey, parseManifest, type Manifest } from '../../core/manifest';
 import { DEVICE_PROFILES, parseModelProfile } from '../../core/profiles';
 import { deviceLayerMs, predictorFromProfiles } from '../../core/profile-scenario';
-import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
+import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -103,7 +104,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   it('GET /models lists the deployed models with candidate cuts, functions and routes', async () => {
     const res = (await handler(httpEvent({ method: 'GET', path: '/models' }), lambdaContext('planner'))) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(200);
-    const { models } = jsonOf(res) as { models: ModelCatalogEntry[] };
+    const { models } = ModelsResponseSchema.parse(jsonOf(res));
     expect(models.map((m) => m.name)).toEqual([MODEL]);
     const entry = models[0] as ModelCatalogEntry;
     expect(entry.inputShape).toEqual(manifest.inputShape);
@@ -117,7 +118,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   it('plans around a cold fleet: every deployed function pays the cold start, cloud-only wins', async () => {
     const res = await post(request);
     expect(res.statusCode).toBe(200);
-    const record = jsonOf(res) as PlanResponse;
+    const record = PlanResponseSchema.parse(jsonOf(res));
     const row2 = record.candidates.find((c) => c.cut === 2);
     expect(record.fleetSource).toBe('registry');
     expect(record.fleet['2']).toEqual({ idleWarm: 0, inFlight: 0, limit: 2 });
@@ -237,6 +238,10 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
       [{ ...request, battery: { level: 1.5 } }, 'battery.level: must be in 0..1'],
       [{ ...request, device: { class: 'flagship-phone', deviceMs: [1, 2] } }, 'device.deviceMs: has 2 entries; model "tinychain" has 7 layers'],
       [{ ...request, device: 'toaster' }, 'device: unknown device class "toaster"'],
+      // names of Object.prototype are no device classes (nor models, below)
+      [{ ...request, device: 'hasOwnProperty' }, 'device: unknown device class "hasOwnProperty"'],
+      [{ ...request, device: 'constructor' }, 'device: unknown device class "constructor"'],
+      [{ ...request, device: { class: '__proto__', computeW: 1, idleW: 1 } }, 'device.class: unknown device class "__proto__"'],
       [{ ...request, dtype: 'float64' }, 'dtype: unknown dtype "float64"'],
       [{ network: 'wifi', device: 'flagship-phone' }, 'model: required'],
       [{ ...request, objectiv: 'latency' }, 'body: Unrecognized key: "objectiv"'],
@@ -270,6 +275,12 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(unknownModel.statusCode).toBe(404);
     expect((jsonOf(unknownModel) as { message: string }).message).toContain('model "resnet50" is not deployed (deployed: tinychain)');
 
+    for (const name of ['constructor', 'hasOwnProperty', '__proto__', 'toString']) {
+      const res = await post({ ...request, model: name });
+      expect(res.statusCode, name).toBe(404);
+      expect((jsonOf(res) as { message: string }).message).toContain(`model "${name}" is not deployed (deployed: tinychain)`);
+    }
+
     const unknownRoute = (await handler(httpEvent({ method: 'GET', path: '/nope' }), lambdaContext())) as APIGatewayProxyStructuredResultV2;
     expect(unknownRoute.statusCode).toBe(404);
     expect(jsonOf(unknownRoute)).toMatchObject({ code: 'not-found' });
@@ -284,7 +295,8 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
       lambdaContext(),
     )) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(503);
-    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/models/ghost/manifest.json` });
+    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: 'export manifest of "ghost" missing from the artifact store' });
+    expect(res.body).not.toContain(BUCKET);
 
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey('ghost'), Body: JSON.stringify({ ...manifest, model: 'ghost' }) }));
     const again = (await createPlannerHandler(missing)(

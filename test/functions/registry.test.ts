@@ -8,6 +8,8 @@ import {
   fleetKey,
   FleetReader,
   InstanceRegistrar,
+  environmentIdFromEnv,
+  markEnvironmentGone,
   putRegistryItem,
   ReservationLedger,
   summariseFleet,
@@ -94,6 +96,38 @@ describe('fleet registry against dynalite', () => {
     expect(item).toMatchObject({ state: 'idle', seq: 101 });
   });
 
+  it('a gone mark is final for its process, and a newer process of the same environment takes the item over', async () => {
+    const key = { fn: fleetKey('m5', 1), instance: 'env-5' };
+    const get = async () => (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+    const first = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm5', cut: 1, instance: 'env-5', boot: 1000 });
+    await first.markBusy(Date.now() + 30_000);
+    await first.markGone();
+    await first.markIdle(); // dropped: the process said it is gone
+    expect(await get()).toMatchObject({ state: 'gone', inFlight: 0, invocations: 1 });
+
+    // a re-init in the same environment (Lambda resets a crashed runtime in place) registers again
+    const second = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm5', cut: 1, instance: 'env-5', boot: 2000 });
+    await second.markBusy(Date.now() + 30_000);
+    expect(await get()).toMatchObject({ state: 'busy', boot: 2000, seq: 1, invocations: 1 });
+    // while a late write of the older process cannot overwrite it
+    const late = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm5', cut: 1, instance: 'env-5', boot: 1000 });
+    for (let i = 0; i < 5; i++) await late.markIdle();
+    expect(await get()).toMatchObject({ state: 'busy', boot: 2000 });
+  });
+
+  it('the platform retires a dead environment: no late write of that process revives it, and an unknown one is not created', async () => {
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm6', cut: 0, instance: 'env-6' });
+    await reg.markBusy(Date.now() + 30_000);
+
+    await markEnvironmentGone(doc, TABLE, { model: 'm6', cut: 0, instance: 'env-6' });
+    await reg.markIdle(); // a write that was still in flight when the process died
+
+    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m6', 0), instance: 'env-6' } }))).Item;
+    expect(item).toMatchObject({ state: 'gone', inFlight: 0 });
+    await markEnvironmentGone(doc, TABLE, { model: 'm6', cut: 0, instance: 'never-registered' });
+    expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m6', 0), instance: 'never-registered' } }))).Item).toBeUndefined();
+  });
+
   it('reads a model\'s whole fleet with one query, per cut', async () => {
     // Prepare: two instances on cut 0 (one busy), one on cut 3, one of another model
     const now = Date.now();
@@ -158,6 +192,17 @@ describe('summariseFleet', () => {
     expect(fleet).toEqual({ idleWarm: 1, inFlight: 0, instances: 1, coldStartMs: 800 });
   });
 
+  it('does not count a gone instance, but keeps its cold-start measurement', () => {
+    const items: RegistryItem[] = [{ ...base, state: 'gone', inFlight: 0, coldStartMs: 700 }, { ...base, instance: 'j', state: 'idle', inFlight: 0 }];
+    expect(summariseFleet(items, 2000, 60_000).get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1, coldStartMs: 700 });
+  });
+
+  it('names the environment from its log stream, as Lambda writes it', () => {
+    expect(environmentIdFromEnv({ AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/30/[$LATEST]3f1c0a9b2e4d4c6f8a7b6c5d4e3f2a1b' })).toBe('3f1c0a9b2e4d4c6f8a7b6c5d4e3f2a1b');
+    expect(environmentIdFromEnv({ AWS_LAMBDA_LOG_STREAM_NAME: 'no-id-here' })).toBeUndefined();
+    expect(environmentIdFromEnv({})).toBeUndefined();
+  });
+
   it('drops an instance past the keep-alive', () => {
     expect(summariseFleet([{ ...base, state: 'idle' }], 1000 + 60_001, 60_000).size).toBe(0);
   });
@@ -182,5 +227,38 @@ describe('ReservationLedger', () => {
     const ledger = new ReservationLedger({ now: () => 0 });
     ledger.reserve('m', 7, 100);
     expect(ledger.apply('m', new Map()).get(7)).toEqual({ idleWarm: 0, inFlight: 1, instances: 0 });
+  });
+});
+
+describe('ReservationLedger matched against the registry', () => {
+  const item = (instance: string, invocations: number, state: RegistryItem['state'] = 'idle'): RegistryItem => ({
+    fn: 'm#2', instance, model: 'm', cut: 2, state, inFlight: state === 'busy' ? 1 : 0, invocations, seq: 1, lastSeen: 0, busyUntil: 10_000, expiresAt: 10,
+  });
+
+  it('retires a reservation once its request shows in the registry, so it is not counted twice', () => {
+    const ledger = new ReservationLedger({ now: () => 0 });
+    const before = [item('a', 3), item('b', 1)];
+    ledger.reserve('m', 2, 10_000, before);
+    // not arrived yet: the reservation stands in for it
+    expect(ledger.apply('m', summariseFleet(before, 0, 60_000), before).get(2)).toMatchObject({ idleWarm: 1, inFlight: 1 });
+    // arrived on a: the registry's busy mark counts it, the reservation is gone
+    const after = [item('a', 4, 'busy'), item('b', 1)];
+    expect(ledger.apply('m', summariseFleet(after, 0, 60_000), after).get(2)).toMatchObject({ idleWarm: 1, inFlight: 1 });
+    expect(ledger.active('m').get(2)).toBeUndefined();
+  });
+
+  it('matches arrivals oldest reservation first, counts a new instance\'s invocations, and keeps the rest', () => {
+    const ledger = new ReservationLedger({ now: () => 0 });
+    const before = [item('a', 3)];
+    ledger.reserve('m', 2, 10_000, before);
+    ledger.reserve('m', 2, 10_000, before);
+    ledger.reserve('m', 2, 10_000, before);
+    // one cold start (new instance c, its first invocation): two of ours still on their way
+    const after = [item('a', 3), item('c', 1, 'busy')];
+    expect(ledger.apply('m', summariseFleet(after, 0, 60_000), after).get(2)).toMatchObject({ idleWarm: 0, inFlight: 3 });
+    expect(ledger.active('m').get(2)).toBe(2);
+    // the same read again retires nothing more
+    ledger.apply('m', summariseFleet(after, 0, 60_000), after);
+    expect(ledger.active('m').get(2)).toBe(2);
   });
 });

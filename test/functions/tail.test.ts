@@ -7,8 +7,9 @@ import { createS3Client } from '../../functions/commons/aws';
 import { fleetKey } from '../../functions/commons/registry';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE, type WireTensor } from '../../core/wire';
-import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from './fixtures';
-import { maxAbsDiff, uploadSlicedTail, type SlicedFixture } from './tail-fixture';
+import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
+import { uploadSlicedTail, type SlicedFixture } from '../../testkit/tail-fixture';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -103,8 +104,41 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('tinychain', 2), instance: runtime.instance } }))).Item;
       expect(item).toMatchObject({ model: 'tinychain', cut: 2, state: 'idle', inFlight: 0, functionName: 'offload-tinychain-2' });
       expect(item?.initMs).toBeGreaterThan(0);
-      // register + (busy, idle) per invocation so far: 1 + 2 × 3
-      expect(item?.seq).toBe(7);
+      // (busy, idle) per invocation so far: 2 × 3 (an on-demand environment has nothing to register before its first invocation)
+      expect(item?.seq).toBe(6);
+      expect(item?.invocations).toBe(3);
+    });
+
+    it('has its busy mark stored before the compute starts and its idle mark before it answers', async () => {
+      // Prepare: a registry client and the model's predict that log when each happens
+      const events: string[] = [];
+      const logging = {
+        send: async (cmd: Parameters<typeof doc.send>[0]) => {
+          const state = (cmd.input as { ExpressionAttributeValues?: Record<string, unknown> }).ExpressionAttributeValues?.[':state'];
+          const out = await doc.send(cmd);
+          events.push(`${String(state)} stored`);
+          return out;
+        },
+      } as unknown as typeof doc;
+      const observed = new TailRuntime({ env: tailEnv(chain), dynamo: logging });
+      const h = createTailHandler(observed);
+      await h(inferEvent(chain, body), lambdaContext()); // cold: init (and its warm-up predict) out of the way
+      const model = (await observed.init()).model;
+      const original = model.predict.bind(model);
+      const predict = vi.spyOn(model, 'predict').mockImplementation((...args: Parameters<typeof model.predict>) => {
+        events.push('compute');
+        return original(...args);
+      });
+      events.length = 0;
+
+      // Act
+      const res = (await h(inferEvent(chain, body), lambdaContext())) as Result;
+      events.push('answered');
+
+      // Assess
+      expectCorrectOutput(res, chain);
+      expect(events).toEqual(['busy stored', 'compute', 'idle stored', 'answered']);
+      predict.mockRestore();
     });
 
     it('answers JSON when the client accepts only JSON', async () => {
@@ -183,6 +217,96 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(batch.expectedShape[0]).toBe(3);
   });
 
+  describe('limits checked before work', () => {
+    it('refuses a batch above MAX_BATCH with 413 naming the limit, before init and without decoding the body', async () => {
+      // Prepare: a function whose artifact does not exist, so any attempt to compute would answer 503
+      const ghost = { model: 'tinychain', cut: 6 };
+      const runtime = new TailRuntime({ env: tailEnv(ghost, { MAX_BATCH: '4' }) });
+      const handler = createTailHandler(runtime);
+      const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const batch5 = encodeTensors([{ name: 'x', shape: [5, 3], data: new Float32Array(15) }]);
+      // A body whose header announces batch 5 and whose data part is not even valid base64: only the header was read.
+      const b64 = Buffer.from(batch5).toString('base64');
+      const headerChars = Math.ceil((16 + new DataView(batch5.buffer).getUint32(8, true)) / 3) * 4 + 4;
+      const corruptTail = b64.slice(0, headerChars) + '!'.repeat(b64.length - headerChars);
+
+      // Act
+      const res = (await handler(inferEvent(ghost, batch5), lambdaContext())) as Result;
+      const corrupt = (await handler({ ...inferEvent(ghost, batch5), body: corruptTail, isBase64Encoded: true }, lambdaContext())) as Result;
+      errors.mockRestore();
+
+      // Assess
+      expect(res.statusCode).toBe(413);
+      expect(jsonOf(res)).toEqual({
+        code: 'payload-too-large',
+        message: "batch size 5 is above this function's limit of 4 (MAX_BATCH); split the batch into requests of at most 4",
+      });
+      expect(corrupt.statusCode).toBe(413);
+      expect(errors).not.toHaveBeenCalled(); // no init was attempted (it would have logged its failure)
+    });
+
+    it('defaults MAX_BATCH to 16 and answers a batch at the limit', async () => {
+      const runtime = new TailRuntime({ env: tailEnv(chain) });
+      expect(runtime.config.maxBatch).toBe(16);
+      const handler = createTailHandler(runtime);
+      const one = chain.headOutputs[0] as WireTensor;
+      const perExample = one.data.length;
+      const data = new Float32Array(perExample * 16);
+      for (let i = 0; i < 16; i++) data.set(one.data, i * perExample);
+      const ok = (await handler(inferEvent(chain, encodeTensors([{ ...one, shape: [16, ...one.shape.slice(1)], data }])), lambdaContext())) as Result;
+      expect(ok.statusCode).toBe(200);
+      const over = new Float32Array(perExample * 17);
+      const res = (await handler(inferEvent(chain, encodeTensors([{ ...one, shape: [17, ...one.shape.slice(1)], data: over }])), lambdaContext())) as Result;
+      expect(res.statusCode).toBe(413);
+      expect((jsonOf(res) as { message: string }).message).toMatch(/batch size 17 .* limit of 16 \(MAX_BATCH\)/);
+    });
+
+    it('refuses with 413 a batch whose answer would exceed the payload limit, before computing', async () => {
+      // Prepare: a tail that widens 4 inputs into 2,048 outputs (8 KiB per example), under a 4 KiB limit
+      const tf = await import('@tensorflow/tfjs');
+      const { modelToFiles } = await import('../../models/artifacts');
+      const input = tf.input({ shape: [4], name: 'crossing' });
+      const widen = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2048, name: 'widen' }).apply(input) as import('@tensorflow/tfjs').SymbolicTensor });
+      const wide = { model: 'widener', cut: 1 };
+      for (const [file, bytes] of await modelToFiles(widen)) {
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/widener/tails/1/${file}`, Body: bytes }));
+      }
+      const runtime = new TailRuntime({ env: tailEnv(wide, { MAX_PAYLOAD_BYTES: '4096' }) });
+      const handler = createTailHandler(runtime);
+      const request = encodeTensors([{ name: 'crossing', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) }]);
+
+      // Act
+      const res = (await handler(inferEvent(wide, request), lambdaContext())) as Result;
+      const json = (await handler(inferEvent(wide, request, { headers: { accept: 'application/json' } }), lambdaContext())) as Result;
+
+      // Assess: a 413 naming the limit, with no compute time (nothing was computed)
+      expect(res.statusCode).toBe(413);
+      expect((jsonOf(res) as { message: string }).message).toMatch(
+        /^the response for batch 1 would be \d+ bytes after base64, above the 4096-byte payload limit; send batches of at most about 1$/,
+      );
+      expect(res.headers?.['x-offload-compute-ms']).toBeUndefined();
+      expect(json.statusCode).toBe(413);
+      widen.dispose();
+    });
+
+    it('answers 400 for NaN or Infinity in a float32 or float16 payload, and stays healthy', async () => {
+      const runtime = new TailRuntime({ env: tailEnv(chain) });
+      const handler = createTailHandler(runtime);
+      const one = chain.headOutputs[0] as WireTensor;
+      for (const [bad, dtype] of [[Number.NaN, 'float32'], [Number.POSITIVE_INFINITY, 'float16'], [Number.NEGATIVE_INFINITY, 'float32']] as const) {
+        const data = Float32Array.from(one.data);
+        data[3] = bad;
+        const res = (await handler(inferEvent(chain, encodeTensors([{ ...one, data }], dtype)), lambdaContext())) as Result;
+        expect(res.statusCode, `${bad} ${dtype}`).toBe(400);
+        expect(jsonOf(res)).toEqual({
+          code: 'invalid-input',
+          message: `tensor "${one.name}": element 3 is ${bad}; crossing tensors must be finite (no NaN or Infinity)`,
+        });
+      }
+      expectCorrectOutput((await handler(inferEvent(chain, encodeTensors([one])), lambdaContext())) as Result, chain);
+    });
+  });
+
   it('a tinydag tail (residual and inception blocks) answers like the full model', async () => {
     const { ZOO } = await import('../../models/zoo');
     const { analyzeModel } = await import('../../models/graph');
@@ -225,11 +349,20 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     const logged = errors.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
     errors.mockRestore();
 
-    // Assess: 503 with a message naming the object, one structured log line
+    // Assess: 503 saying what is missing without the bucket or key, which one structured log line names
     expect(missing.statusCode).toBe(503);
-    expect(jsonOf(missing)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/models/tinychain/tails/3/model.json` });
+    expect(jsonOf(missing)).toEqual({ code: 'unavailable', message: "artifact's model.json missing from the artifact store" });
+    expect(missing.body).not.toContain(BUCKET);
     expect(logged).toContainEqual(
-      expect.objectContaining({ level: 'error', msg: 'tail init failed; the next invocation retries', model: 'tinychain', cut: 3, bucket: BUCKET, code: 'unavailable' }),
+      expect.objectContaining({
+        level: 'error',
+        msg: 'tail init failed; the next invocation retries',
+        model: 'tinychain',
+        cut: 3,
+        bucket: BUCKET,
+        code: 'unavailable',
+        detail: `s3://${BUCKET}/models/tinychain/tails/3/model.json`,
+      }),
     );
 
     // Once the artifact is there, the same environment initialises and answers (cold).
@@ -270,7 +403,8 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     const res = (await createTailHandler(new TailRuntime({ env: tailEnv(fx) }))(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
     errors.mockRestore();
     expect(res.statusCode).toBe(503);
-    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact missing: s3://${BUCKET}/${shard}` });
+    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact's weight file ${shard!.slice(fx.prefix.length)} missing from the artifact store` });
+    expect(res.body).not.toContain(BUCKET);
   });
 
   it('answers 503 naming the variable when its environment is incomplete', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { LambdaEmulator, type EmulatorOptions, type FunctionConfig, type InvokeResult, type LifecycleEvent } from '../../local/emulator';
-import { alive, until } from '../helpers/processes';
+import { alive, until } from '../../testkit/processes';
 
 const HANDLERS = resolve(import.meta.dirname, 'fixtures/handlers');
 
@@ -365,5 +365,45 @@ describe('shutdown', () => {
     expect(await inFlight).toMatchObject({ status: 'function-error', errorType: 'Runtime.ExitError' });
     await expect(em.invoke('echo', '{}')).rejects.toBeInstanceOf(OffloadError);
     await em.close(); // idempotent
+  });
+
+  it('gives a reaped environment SIGTERM and lets it finish within the grace, as Lambda\'s Shutdown phase', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'offload-shutdown-'));
+    const file = join(dir, 'signal');
+    try {
+      const { em, events } = emulator([echo({ environment: { SHUTDOWN_FILE: file } })], { shutdownGraceMs: 5000 });
+      const first = ok(await em.invoke('echo', '{}'));
+
+      await em.reapIdle('echo');
+
+      expect(alive(first.pid as number)).toBe(false);
+      expect(existsSync(file)).toBe(true);
+      expect(events.find((e) => e.type === 'exit')).toMatchObject({ reason: 'reap', graceful: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kills an environment that outlives the shutdown grace, and says it was not graceful', async () => {
+    const { em, events } = emulator([echo({ environment: { SHUTDOWN_IGNORE: '1' } })], { shutdownGraceMs: 300 });
+    const first = ok(await em.invoke('echo', '{}'));
+    const t0 = performance.now();
+
+    await em.close();
+
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(alive(first.pid as number)).toBe(false);
+    expect(events.find((e) => e.type === 'exit')).toMatchObject({ reason: 'close', graceful: false });
+  });
+
+  it('reports a process killed from outside (kill -9) as a crash exit, out of service at once', async () => {
+    const { em, events } = emulator([echo()]);
+    const first = ok(await em.invoke('echo', '{}'));
+
+    process.kill(first.pid as number, 'SIGKILL');
+
+    await until(() => events.some((e) => e.type === 'exit'), 'the exit event');
+    expect(events.find((e) => e.type === 'exit')).toMatchObject({ function: 'echo', reason: 'crash', graceful: false });
+    expect(em.stats().functions[0]).toMatchObject({ crashes: 1, environments: [] });
   });
 });

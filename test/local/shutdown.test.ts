@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onShutdownSignals } from '../../local/shutdown';
-import { alive, until } from '../helpers/processes';
+import { alive, until } from '../../testkit/processes';
 
 const HOST = resolve(import.meta.dirname, 'fixtures/host.ts');
 const children: ChildProcess[] = [];

@@ -9,7 +9,8 @@ import { initBackend } from '../../models/backend';
 import { exportModel, modelFingerprint, readManifest, splitToDir, verifyExport } from '../../models/export';
 import { analyzeModel } from '../../models/graph';
 import { ZOO } from '../../models/zoo';
-import { maxAbsDiff, seededInput } from './graph-fixtures';
+import { seededInput } from './graph-fixtures';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 let root: string;
 beforeAll(async () => {

@@ -72,7 +72,3 @@ export function seededInput(model: tf.LayersModel, batch = 2, seed = 7): tf.Tens
   return tf.randomUniform([batch, ...shape], -1, 1, 'float32', seed);
 }
 
-/** max |a − b| over all elements. */
-export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-}

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { analyzeModel } from '../../models/graph';
 import { splitModel } from '../../models/slice';
 import { ZOO } from '../../models/zoo';
-import { chainModel, inceptionModel, maxAbsDiff, residualModel, seededInput, skipFromInputModel } from './graph-fixtures';
+import { chainModel, inceptionModel, residualModel, seededInput, skipFromInputModel } from './graph-fixtures';
+import { maxAbsDiff } from '../../testkit/tensors';
 
 /** Runs head then tail; a null head passes the input through. */
 function runSplit(head: tf.LayersModel | null, tail: tf.LayersModel | null, x: tf.Tensor): tf.Tensor {

@@ -101,7 +101,7 @@ function objectiveOf(row: RefRow, objective: RefScenario['objective']): number {
   return row.costUSD;
 }
 
-/** Spec §5: the minimum; ties (relative difference < 1e-9) → smaller sentBytes → larger cut. */
+/** docs/cost-model.md §5: the minimum; ties (relative difference < 1e-9) → smaller sentBytes → larger cut. */
 function pick(rows: RefRow[], objective: RefScenario['objective']): RefRow | undefined {
   if (rows.length === 0) return undefined;
   const min = Math.min(...rows.map((r) => objectiveOf(r, objective)));

@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createS3Client } from '../../functions/commons/aws';
-import { createRegistryTable } from '../../functions/commons/registry';
-import { startDynamo, startS3, useStandInEnv } from '../../local/stand-ins';
+import { createDocumentClient, createS3Client } from '../functions/commons/aws';
+import { createRegistryTable } from '../functions/commons/registry';
+import { startDynamo, startS3, useStandInEnv } from '../local/stand-ins';
 
 /** The AWS side of a handler test: S3 and DynamoDB stand-ins, with SDK clients pointed at them. */
 export interface StandInBackend {

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { modelKeyPrefix, partFiles, tailDir } from '../../core/manifest';
-import { exportModel } from '../../models/export';
-import { ZOO, type ZooName } from '../../models/zoo';
-import { analyzeModel, type CrossingTensor } from '../../models/graph';
-import { splitModel } from '../../models/slice';
-import { initBackend } from '../../models/backend';
-import type { WireTensor } from '../../core/wire';
+import { modelKeyPrefix, partFiles, tailDir } from '../core/manifest';
+import { exportModel } from '../models/export';
+import { ZOO, type ZooName } from '../models/zoo';
+import { analyzeModel, type CrossingTensor } from '../models/graph';
+import { splitModel } from '../models/slice';
+import { initBackend } from '../models/backend';
+import type { WireTensor } from '../core/wire';
 
 export interface SlicedFixture {
   model: ZooName;
@@ -81,10 +81,3 @@ export async function uploadSlicedTail(
   return { model: name, cut, prefix, tailKeys, crossing, headOutputs, expected, expectedShape: shape, tailWeightBytes };
 }
 
-/** Largest absolute difference between two arrays of the same length. */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}

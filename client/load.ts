@@ -1,0 +1,435 @@
+/**
+ * The load harness behind `offload load`: replays a workload (core/workload.ts)
+ * against the offload HTTP API under one policy (core/policies.ts) and records
+ * every request (core/load-record.ts).
+ *
+ * What is real and what is waited out:
+ * - The tail compute is real: each request POSTs real crossing tensors of the
+ *   right shape to `/infer/<model>/<cut>` and the answer is checked against
+ *   the full model's output on the same input.
+ * - A simulated device does not compute: it waits its device class's
+ *   predicted head time (and, after a fallback, its predicted tail time), and
+ *   waits out the RTT and the upload/download time of its network. The
+ *   crossing tensors are computed once per (model, cut) on this machine before
+ *   the clock starts (one seeded input per model) and the same bytes are sent
+ *   by every request at that cut.
+ * - With the `this-machine` device class and `computeHead`, the head (and a
+ *   fallback tail, or the whole model for device-only) really runs here, on
+ *   that request's clock; the network is still waited out.
+ * - Policies that need the live fleet (`planner`) POST /plan for every request
+ *   and pay that round trip plus the network RTT; the others decide on the
+ *   device from one plan made before the clock starts (their choice does not
+ *   depend on the fleet).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { inferRoute } from '../core/catalog';
+import { OffloadError } from '../core/errors';
+import { measuredCostUSD, measuredEnergyJ, type EnergyPrices, type LoadRecord, type Measured } from '../core/load-record';
+import type { CandidateRow } from '../core/planner';
+import { choosePolicyCut, needsLivePlan, policyName, type Policy } from '../core/policies';
+import { CLOUD_DEFAULTS, DEVICE_CLASSES, NETWORK_PRESETS, type NetworkPresetName } from '../core/presets';
+import type { ModelProfile } from '../core/profiles';
+import type { DType } from '../core/scenario';
+import { THIS_MACHINE_POWER, thisMachineDevice } from '../core/this-machine';
+import { decodeTensors, encodeTensors } from '../core/wire';
+import { THIS_MACHINE, type Arrival } from '../core/workload';
+import { ApiError, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
+import type { DeviceModel } from './device';
+
+/** What the harness needs of the models: loading them and, for `this-machine`, their measured profiles. */
+export interface LoadModels {
+  load(model: string): Promise<DeviceModel>;
+  profile(model: string): ModelProfile;
+}
+
+export interface LoadRunOptions {
+  api: OffloadApi;
+  arrivals: readonly Arrival[];
+  policy: Policy;
+  models: LoadModels;
+  dtype?: DType;
+  /** `this-machine` requests really compute the head (and any device tail) here. */
+  computeHead?: boolean;
+  /** Seed of each model's random input (default 7, as `offload infer`). */
+  inputSeed?: number;
+  /**
+   * Keep this many planner environments warm for policies that plan every
+   * request: that many concurrent `GET /models` before the clock starts and
+   * every {@link PLANNER_PING_MS} during the run (what provisioned concurrency
+   * on the planner function does in a deployment). Default 0: the planner
+   * function's own cold starts count in the plan round trip.
+   */
+  keepPlannerWarm?: number;
+  /** Stops scheduling new arrivals; requests in flight are finished. */
+  signal?: AbortSignal;
+  /** Each record as soon as its request is done. */
+  onRecord?: (record: LoadRecord) => void;
+  /** Notes on what is being prepared. */
+  onStep?: (message: string) => void;
+}
+
+export interface LoadRunResult {
+  records: LoadRecord[];
+  /** Arrivals not started because the run was stopped. */
+  notStarted: number;
+  /** True when the signal stopped the run. */
+  stopped: boolean;
+}
+
+interface Prepared {
+  device: DeviceModel;
+  input: tf.Tensor;
+  reference: Float32Array;
+  /** Encoded crossing tensors by cut. */
+  payloads: Map<number, Uint8Array>;
+}
+
+type PlanWithFleet = PlanResponse & { fleet?: Record<string, { idleWarm: number; inFlight: number; limit: number }> };
+
+/** Period of the keep-warm pings of {@link LoadRunOptions.keepPlannerWarm}, ms. */
+export const PLANNER_PING_MS = 1000;
+
+/** Absolute tolerance of the output check for float32 crossings, relative to the largest reference value. */
+export const OUTPUT_TOLERANCE = 1e-3;
+
+/**
+ * Runs one policy over the arrivals. Everything that burns CPU on this machine
+ * (loading the models, the full-model reference outputs, the crossing
+ * tensors) happens before the clock starts.
+ *
+ * @example
+ * const { records } = await runLoad({ api, arrivals, policy: parsePolicy('planner'), models });
+ * summarize(records);
+ */
+export async function runLoad(opts: LoadRunOptions): Promise<LoadRunResult> {
+  const { api, arrivals, policy } = opts;
+  const dtype = opts.dtype ?? 'float32';
+  const prepared = new Map<string, Prepared>();
+  const staticPlans = new Map<string, PlanWithFleet>();
+  const bodies = new Map<string, Omit<PlanRequestBody, 'model'>>();
+  const keyOf = (a: Arrival) => `${a.model}|${a.class}|${a.network}`;
+  let pinger: NodeJS.Timeout | undefined;
+  try {
+    for (const a of arrivals) {
+      if (!prepared.has(a.model)) {
+        opts.onStep?.(`loading ${a.model} and computing its reference output`);
+        const device = await opts.models.load(a.model);
+        const input = device.randomInput(opts.inputSeed ?? 7);
+        const reference = (await device.runAll(input)).data;
+        prepared.set(a.model, { device, input, reference, payloads: new Map() });
+      }
+      const key = keyOf(a);
+      if (staticPlans.has(key)) continue;
+      const body: Omit<PlanRequestBody, 'model'> = {
+        device: a.class === THIS_MACHINE ? { ...thisMachineDevice(opts.models.profile(a.model)) } : a.class,
+        network: a.network as NetworkPresetName,
+        dtype,
+        objective: 'latency',
+      };
+      bodies.set(key, body);
+      let plan: PlanWithFleet;
+      try {
+        plan = (await api.plan({ model: a.model, ...body })) as PlanWithFleet;
+      } catch (e) {
+        throw new OffloadError('unavailable', `cannot plan ${a.model} for ${a.class} on ${a.network} before the run: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      staticPlans.set(key, plan);
+      // Fails here, before the clock, for a cut:C that is not a candidate.
+      const cuts = needsLivePlan(policy)
+        ? plan.candidates.filter((r) => r.cut !== plan.L && !r.reasons.includes('no-function') && !r.reasons.includes('payload')).map((r) => r.cut)
+        : [choosePolicyCut(policy, plan).cut];
+      const p = prepared.get(a.model)!;
+      for (const cut of cuts) {
+        if (cut === plan.L || p.payloads.has(cut)) continue;
+        opts.onStep?.(`computing the crossing tensors of ${a.model} at cut ${cut}`);
+        p.payloads.set(cut, encodeTensors(await p.device.runHead(cut, p.input), dtype));
+      }
+    }
+    // The plans above reserved instances in the planner's ledger; let those reservations lapse before the clock starts.
+    const longest = Math.max(0, ...[...staticPlans.values()].map((p) => p.predicted.latencyMs));
+    if (needsLivePlan(policy)) await sleep(Math.min(longest + 1000, 30_000), opts.signal);
+    const warm = needsLivePlan(policy) ? (opts.keepPlannerWarm ?? 0) : 0;
+    const ping = () => Promise.all(Array.from({ length: warm }, () => api.models().catch(() => undefined)));
+    if (warm > 0) {
+      opts.onStep?.(`keeping ${warm} planner environment${warm > 1 ? 's' : ''} warm`);
+      await ping();
+      pinger = setInterval(() => void ping(), PLANNER_PING_MS);
+    }
+
+    const records: LoadRecord[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const t0 = performance.now();
+    let started = 0;
+    for (const a of arrivals) {
+      await sleep(t0 + a.t - performance.now(), opts.signal);
+      if (opts.signal?.aborted) break;
+      const i = started++;
+      const job = runOne({
+        ...opts,
+        dtype,
+        arrival: a,
+        index: i,
+        t0,
+        prepared: prepared.get(a.model)!,
+        staticPlan: staticPlans.get(keyOf(a))!,
+        body: bodies.get(keyOf(a))!,
+      }).then((r) => {
+        records.push(r);
+        opts.onRecord?.(r);
+      });
+      inFlight.add(job);
+      void job.finally(() => inFlight.delete(job));
+    }
+    await Promise.all(inFlight);
+    records.sort((x, y) => x.i - y.i);
+    return { records, notStarted: arrivals.length - started, stopped: opts.signal?.aborted ?? false };
+  } finally {
+    clearInterval(pinger);
+    for (const p of prepared.values()) {
+      p.input.dispose();
+      p.device.dispose();
+    }
+  }
+}
+
+interface OneRequest extends LoadRunOptions {
+  dtype: DType;
+  arrival: Arrival;
+  index: number;
+  t0: number;
+  prepared: Prepared;
+  staticPlan: PlanWithFleet;
+  body: Omit<PlanRequestBody, 'model'>;
+}
+
+/** Power and prices of a device class on a network (docs/cost-model.md §3), with the default cloud prices. */
+export function energyPrices(deviceClass: string, network: NetworkPresetName): EnergyPrices {
+  const power = deviceClass === THIS_MACHINE ? THIS_MACHINE_POWER : DEVICE_CLASSES[deviceClass];
+  if (!power) throw new OffloadError('invalid-input', `unknown device class "${deviceClass}"`);
+  const n = NETWORK_PRESETS[network];
+  return {
+    computeW: power.computeW,
+    idleW: power.idleW,
+    pUpW: (n.radio.alphaUp * n.uplinkMbps + n.radio.beta) / 1000,
+    pDownW: (n.radio.alphaDown * n.downlinkMbps + n.radio.beta) / 1000,
+    requestUSD: CLOUD_DEFAULTS.requestUSD,
+    usdPerRemoteSecond: (CLOUD_DEFAULTS.gbSecondUSD * CLOUD_DEFAULTS.memoryMB) / 1024,
+  };
+}
+
+async function runOne(o: OneRequest): Promise<LoadRecord> {
+  const { api, arrival: a, prepared: p } = o;
+  const net = NETWORK_PRESETS[a.network as NetworkPresetName];
+  const prices = energyPrices(a.class, a.network as NetworkPresetName);
+  const real = o.computeHead === true && a.class === THIS_MACHINE;
+  const begin = performance.now();
+  const base = {
+    i: o.index,
+    t: a.t,
+    startMs: begin - o.t0,
+    device: a.device,
+    class: a.class,
+    network: a.network,
+    model: a.model,
+    policy: policyName(o.policy),
+  };
+
+  let plan: PlanWithFleet = o.staticPlan;
+  let planMs: number | null = null;
+  let planFailure: ApiError | null = null;
+  if (needsLivePlan(o.policy)) {
+    try {
+      plan = (await api.plan({ model: a.model, ...o.body })) as PlanWithFleet;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      if (!e.shouldFallBack) return errorRecord(base, o.staticPlan, e, performance.now() - begin);
+      planFailure = e;
+    }
+    await sleep(net.rttMs);
+    planMs = performance.now() - begin;
+  }
+  const L = plan.L;
+  // Without a plan the device keeps the whole model, as client/infer.ts does.
+  const choice = planFailure ? choosePolicyCut({ kind: 'device-only' }, o.staticPlan) : choosePolicyCut(o.policy, plan);
+  const row: CandidateRow = choice.row;
+  const deviceOnly = plan.candidates.find((r) => r.cut === L)!;
+  const predicted = {
+    headMs: choice.believed.headMs,
+    rttMs: choice.cut === L ? 0 : net.rttMs,
+    upMs: choice.believed.upMs,
+    coldMs: choice.believed.coldMs,
+    tailMs: choice.believed.tailMs,
+    downMs: choice.believed.downMs,
+    latencyMs: choice.believed.latencyMs,
+    energyJ: choice.believed.energyJ,
+    costUSD: choice.believed.costUSD,
+  };
+  const common = {
+    ...base,
+    cut: choice.cut,
+    L,
+    planCut: planFailure ? null : plan.cut,
+    fleet: plan.fleet?.[String(choice.cut)] ?? null,
+    predicted: planFailure ? null : predicted,
+  };
+
+  if (choice.cut === L) {
+    const h0 = performance.now();
+    let output: LoadRecord['output'] = 'simulated';
+    if (real) output = check((await p.device.runAll(p.input)).data, p.reference, o.dtype);
+    else await sleep(deviceOnly.headMs);
+    const headMs = performance.now() - h0;
+    const measured = finish({ planMs, headMs, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null }, begin, prices, {
+      rttMs: 0,
+      uploadMs: 0,
+      cloudWaitMs: planMs ?? 0,
+      served: null,
+    });
+    return { ...common, target: 'device', cold: false, status: null, fallback: planFailure ? fallbackOf(planFailure) : null, measured, output, error: null };
+  }
+
+  // Head: waited out from the device class's prediction, or computed here for this-machine.
+  const h0 = performance.now();
+  let payload = p.payloads.get(choice.cut);
+  let crossing: Awaited<ReturnType<DeviceModel['runHead']>> | undefined;
+  if (real) {
+    crossing = await p.device.runHead(choice.cut, p.input);
+    payload = encodeTensors(crossing, o.dtype);
+  } else await sleep(row.headMs);
+  const headMs = performance.now() - h0;
+  if (!payload) throw new OffloadError('internal', `no crossing tensors prepared for ${a.model} cut ${choice.cut}`);
+
+  // Half the RTT and the upload before the request reaches the tail, the other half on the way back.
+  const u0 = performance.now();
+  await sleep(net.rttMs / 2 + row.upMs);
+  let upMs = performance.now() - u0;
+  const route = plan.route && choice.cut === plan.cut ? plan.route : inferRoute(encodeURIComponent(a.model), choice.cut);
+  const r0 = performance.now();
+  try {
+    const res = await api.infer(route, payload);
+    const roundTripMs = res.roundTripMs;
+    const b0 = performance.now();
+    await sleep(net.rttMs / 2);
+    upMs += performance.now() - b0;
+    const d0 = performance.now();
+    await sleep(row.downMs);
+    const downMs = performance.now() - d0;
+    let output: LoadRecord['output'];
+    try {
+      const [first] = decodeTensors(res.body);
+      output = first ? check(first.data, p.reference, o.dtype) : 'mismatch';
+    } catch {
+      output = 'mismatch';
+    }
+    const measured = finish(
+      { planMs, headMs, upMs, roundTripMs, initMs: res.initMs, computeMs: res.computeMs, downMs, deviceTailMs: null },
+      begin,
+      prices,
+      { rttMs: net.rttMs, uploadMs: row.upMs, cloudWaitMs: roundTripMs + (planMs ?? 0), served: { initMs: res.initMs, computeMs: res.computeMs } },
+    );
+    return { ...common, target: 'cloud', cold: res.cold, status: 200, fallback: null, measured, output, error: null };
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    const roundTripMs = performance.now() - r0;
+    if (!e.shouldFallBack) return errorRecord(base, plan, e, performance.now() - begin, { cut: choice.cut, predicted: common.predicted, planMs });
+    const b0 = performance.now();
+    await sleep(net.rttMs / 2);
+    upMs += performance.now() - b0;
+    const t1 = performance.now();
+    let output: LoadRecord['output'] = 'simulated';
+    if (real && crossing) output = check((await p.device.runTail(choice.cut, crossing)).data, p.reference, o.dtype);
+    else await sleep(Math.max(0, deviceOnly.headMs - row.headMs));
+    const deviceTailMs = performance.now() - t1;
+    const measured = finish({ planMs, headMs, upMs, roundTripMs, initMs: null, computeMs: null, downMs: 0, deviceTailMs }, begin, prices, {
+      rttMs: net.rttMs,
+      uploadMs: row.upMs,
+      cloudWaitMs: roundTripMs + (planMs ?? 0),
+      served: null,
+    });
+    return { ...common, target: 'device', cold: false, status: e.status, fallback: fallbackOf(e), measured, output, error: null };
+  }
+}
+
+function finish(
+  parts: Omit<Measured, 'latencyMs' | 'energyJ' | 'costUSD'>,
+  begin: number,
+  prices: EnergyPrices,
+  x: { rttMs: number; uploadMs: number; cloudWaitMs: number; served: { initMs: number | null; computeMs: number | null } | null },
+): Measured {
+  return {
+    ...parts,
+    latencyMs: performance.now() - begin,
+    energyJ: measuredEnergyJ(prices, {
+      headMs: parts.headMs,
+      deviceTailMs: parts.deviceTailMs ?? 0,
+      rttMs: x.rttMs,
+      upMs: x.uploadMs,
+      cloudWaitMs: x.cloudWaitMs,
+      downMs: parts.downMs,
+    }),
+    costUSD: measuredCostUSD(prices, x.served),
+  };
+}
+
+function fallbackOf(e: ApiError): LoadRecord['fallback'] {
+  return e.failure === 'client' ? null : e.failure;
+}
+
+function errorRecord(
+  base: Pick<LoadRecord, 'i' | 't' | 'startMs' | 'device' | 'class' | 'network' | 'model' | 'policy'>,
+  plan: PlanWithFleet,
+  e: ApiError,
+  latencyMs: number,
+  at: { cut: number; predicted: LoadRecord['predicted']; planMs: number | null } = { cut: plan.L, predicted: null, planMs: null },
+): LoadRecord {
+  return {
+    ...base,
+    cut: at.cut,
+    L: plan.L,
+    planCut: null,
+    target: 'device',
+    cold: false,
+    status: e.status,
+    fallback: null,
+    fleet: null,
+    predicted: at.predicted,
+    measured: { planMs: at.planMs, headMs: 0, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null, latencyMs, energyJ: 0, costUSD: 0 },
+    output: 'none',
+    error: e.message,
+  };
+}
+
+/**
+ * `match` when the output has the reference's top class and, for float32
+ * crossings, every value within {@link OUTPUT_TOLERANCE} × the largest
+ * reference magnitude (quantised crossings are held to the top class only).
+ */
+export function check(output: Float32Array, reference: Float32Array, dtype: DType): 'match' | 'mismatch' {
+  if (output.length !== reference.length) return 'mismatch';
+  let top = 0;
+  let refTop = 0;
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < output.length; i++) {
+    if (output[i]! > output[top]!) top = i;
+    if (reference[i]! > reference[refTop]!) refTop = i;
+    scale = Math.max(scale, Math.abs(reference[i]!));
+    diff = Math.max(diff, Math.abs(output[i]! - reference[i]!));
+  }
+  if (top !== refTop) return 'mismatch';
+  return dtype !== 'float32' || diff <= OUTPUT_TOLERANCE * Math.max(scale, 1e-6) ? 'match' : 'mismatch';
+}
+
+/** Resolves after `ms` (at once for ms ≤ 0), or as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!(ms > 0) || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

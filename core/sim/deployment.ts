@@ -1,0 +1,127 @@
+/**
+ * A simulated deployment from the committed profiles: which tail functions
+ * exist (model, cut, memory, reserved and provisioned concurrency), what they
+ * truly cost (warm tail time at the memory size, cold start by tail weight),
+ * and the planner's scenario for each (model, device class, network) — the
+ * same construction as `offload plan --model` (core/profile-scenario.ts).
+ *
+ * Pure: the caller loads the profiles.
+ */
+import { ValidationError } from '../errors';
+import { coldStartFromWeights } from '../cost';
+import { CLOUD_DEFAULTS, NETWORK_PRESETS, isNetworkPresetName } from '../presets';
+import { buildScenario } from '../profile-scenario';
+import { DEVICE_PROFILES, cloudLayerMs, type ModelProfile } from '../profiles';
+import type { Predictor } from '../predictor';
+import { parseScenario, type Scenario } from '../scenario';
+import { THIS_MACHINE_POWER } from '../this-machine';
+import { THIS_MACHINE } from '../workload';
+import type { TailFunctionSpec } from './fleet';
+
+/** How one tail function is deployed. */
+export interface TailSettings {
+  memoryMB: number;
+  reservedConcurrency: number | null;
+  provisionedConcurrency: number;
+}
+
+/** One model's part of a simulated deployment. */
+export interface ModelDeploymentSpec {
+  profile: ModelProfile;
+  /** Cuts that get a tail function (candidates of the profile). */
+  cuts: readonly number[];
+  /** Settings of every tail, then per cut. The planner's scenario uses the largest memory of the model's tails (as functions/commons/scenario.ts does). */
+  tail: TailSettings;
+  functions?: Readonly<Record<number, Partial<TailSettings>>>;
+  /** True cold start per cut, ms (a calibration); else the weight formula with `cold`. */
+  coldStartMs?: Readonly<Record<number, number>>;
+  /** True warm tail time per cut, ms (a calibration); else the profile's cloud layer times at `memoryMB`. */
+  tailMs?: Readonly<Record<number, number>>;
+}
+
+export interface DeploymentInput {
+  models: readonly ModelDeploymentSpec[];
+  predictor: Predictor;
+  /** Cold-start formula (docs/cost-model.md §3); default CLOUD_DEFAULTS (the local calibration). */
+  cold?: { coldBaseMs: number; coldMsPerMB: number };
+  prices?: { requestUSD: number; gbSecondUSD: number };
+}
+
+export interface SimDeployment {
+  functions: TailFunctionSpec[];
+  scenarioFor: (model: string, deviceClass: string, network: string) => Scenario;
+}
+
+/**
+ * The functions and the scenario factory of a deployment.
+ *
+ * @example
+ * const { functions, scenarioFor } = simDeployment({ models: [{ profile, cuts: [0, 93], tail: { memoryMB: 1769, reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor });
+ */
+export function simDeployment(input: DeploymentInput): SimDeployment {
+  const cold = input.cold ?? { coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB };
+  const prices = input.prices ?? { requestUSD: CLOUD_DEFAULTS.requestUSD, gbSecondUSD: CLOUD_DEFAULTS.gbSecondUSD };
+  const functions: TailFunctionSpec[] = [];
+  const byName = new Map<string, ModelDeploymentSpec>();
+  for (const m of input.models) {
+    const { profile } = m;
+    if (byName.has(profile.model)) throw new ValidationError(`models.${profile.model}`, 'is given twice');
+    byName.set(profile.model, m);
+    const L = profile.layers.length;
+    const suffixAt = (memoryMB: number): Float64Array => {
+      const layerMs = cloudLayerMs(profile, memoryMB);
+      const suffix = new Float64Array(L + 1);
+      for (let l = L - 1; l >= 0; l--) suffix[l] = suffix[l + 1]! + layerMs[l]!;
+      return suffix;
+    };
+    const candidates = new Map(profile.candidates.map((c) => [c.cut, c]));
+    for (const cut of [...new Set(m.cuts)].sort((a, b) => a - b)) {
+      const cand = candidates.get(cut);
+      if (!cand) {
+        throw new ValidationError(`models.${profile.model}.cuts`, `${cut} is not a candidate cut (candidates: ${[...candidates.keys()].join(', ')})`);
+      }
+      const settings = { ...m.tail, ...(m.functions?.[cut] ?? {}) };
+      functions.push({
+        model: profile.model,
+        cut,
+        memoryMB: settings.memoryMB,
+        reservedConcurrency: settings.reservedConcurrency,
+        provisionedConcurrency: settings.provisionedConcurrency,
+        coldStartMs: m.coldStartMs?.[cut] ?? coldStartFromWeights(cold.coldBaseMs, cold.coldMsPerMB, cand.tailWeightBytes),
+        tailMs: m.tailMs?.[cut] ?? suffixAt(settings.memoryMB)[cut]!,
+      });
+    }
+  }
+  const memoryOf = new Map<string, number>();
+  for (const f of functions) memoryOf.set(f.model, Math.max(memoryOf.get(f.model) ?? 0, f.memoryMB));
+  const scenarioFor = (model: string, deviceClass: string, network: string): Scenario => {
+    const m = byName.get(model);
+    if (!m) throw new ValidationError('model', `unknown model ${JSON.stringify(model)} (deployed: ${[...byName.keys()].join(', ')})`);
+    if (!isNetworkPresetName(network)) throw new ValidationError('network', `unknown network ${JSON.stringify(network)}`);
+    const net = NETWORK_PRESETS[network];
+    const thisMachine = deviceClass === THIS_MACHINE;
+    const device = thisMachine ? DEVICE_PROFILES['flagship-phone']! : DEVICE_PROFILES[deviceClass];
+    if (!device) throw new ValidationError('class', `unknown device class ${JSON.stringify(deviceClass)}`);
+    const raw = buildScenario({
+      profile: m.profile,
+      predictor: input.predictor,
+      device,
+      network: net,
+      radio: net.radio,
+      memoryMB: memoryOf.get(model)!,
+      fleet: {},
+      cloud: { ...cold, ...prices },
+    });
+    const scenario = parseScenario(raw, 'scenario');
+    if (thisMachine) {
+      // This machine's own measured layer times and its assumed power (core/this-machine.ts).
+      scenario.model.layers.forEach((l, i) => (l.deviceMs = m.profile.layers[i]!.ms));
+      scenario.device.computeW = THIS_MACHINE_POWER.computeW;
+      scenario.device.idleW = THIS_MACHINE_POWER.idleW;
+    }
+    // The planner prices the tails with what the fleet really does (a measured cold start wins over the
+    // formula, as in functions/commons/scenario.ts); the warm tail comes from the cloud profile.
+    return scenario;
+  };
+  return { functions, scenarioFor };
+}

@@ -1,0 +1,178 @@
+/**
+ * The planner's picture of the fleet, with the staleness of the real one
+ * (functions/commons/registry.ts and planner.ts), rebuilt from the simulated
+ * fleet instead of DynamoDB:
+ *
+ * - **Registry.** An environment appears once its init has ended (a tail
+ *   registers after init; `initVisible` counts initialising environments as
+ *   busy instead). A request marks it busy before its compute and idle after.
+ *   An idle environment counts as warm while its last write is within the
+ *   planner's keep-alive assumption (`keepAliveMs`, FLEET_KEEPALIVE_MS); a
+ *   reaped one leaves the view `reapVisibleMs` after the reap, or when the
+ *   keep-alive rule drops it, whichever comes first. Provisioned environments
+ *   count as idle whenever they are not busy.
+ * - **Cache.** The planner reuses one registry read for `cacheMs`
+ *   (DEFAULT_FLEET_CACHE_MS, 1 s): a snapshot is taken at the first plan
+ *   after the previous one is that old, and every plan until the next one
+ *   sees it.
+ * - **Ledger.** Every cloud plan reserves its function: it takes one idle
+ *   instance if one is left and counts as in flight, on top of the snapshot.
+ *   It expires at the plan's predicted latency plus `reservationSlackMs`
+ *   (RESERVATION_SLACK_MS, 500 ms). With `retireOnArrival`, a reservation
+ *   whose request reached its tail is retired at the first registry read
+ *   after that (the read shows the invocation, which then counts as busy
+ *   there); without it, a request already visible as busy counts twice until
+ *   its reservation expires.
+ * - **Provisioned.** `idleWarm = max(idleWarm, provisioned − inFlight)`
+ *   after the ledger, as functions/commons/scenario.ts does.
+ *
+ * One planner instance (one cache, one ledger) is modelled; a deployment
+ * whose planner runs several environments has one ledger per environment,
+ * so its plans see less of each other than here.
+ */
+import type { Fleet, FunctionState } from './fleet';
+
+/** functions/commons/registry.ts DEFAULT_FLEET_CACHE_MS (core cannot import functions/; a test keeps them equal). */
+export const PLANNER_FLEET_CACHE_MS = 1000;
+/** functions/commons/registry.ts DEFAULT_KEEPALIVE_MS: the planner's default keep-alive assumption in AWS. */
+export const PLANNER_KEEPALIVE_MS = 5 * 60_000;
+/** functions/commons/planner.ts RESERVATION_SLACK_MS. */
+export const PLANNER_RESERVATION_SLACK_MS = 500;
+
+export interface FleetViewOptions {
+  cacheMs?: number;
+  /** The planner's keep-alive rule; default {@link PLANNER_KEEPALIVE_MS}. */
+  keepAliveMs?: number;
+  /** How long a reaped environment stays in the registry; default Infinity (only the keep-alive rule drops it). */
+  reapVisibleMs?: number;
+  reservationSlackMs?: number;
+  /** Count initialising environments as busy (a tail that marks itself before its init). Default false. */
+  initVisible?: boolean;
+  /** Retire a reservation at the first registry read that shows its request (see the module doc). Default false. */
+  retireOnArrival?: boolean;
+}
+
+/** One plan's hold on a function, until it expires or (with `retireOnArrival`) its request shows. */
+export interface Reservation {
+  expiresAt: number;
+  /** When its request reached the tail and was served; Infinity until then (and for a 429). */
+  arrivedAt: number;
+}
+
+/** What one plan sees of one function (docs/cost-model.md §2 fleet state). */
+export interface ViewedFunction {
+  idleWarm: number;
+  inFlight: number;
+  limit: number;
+}
+
+/** The planner's view of the functions of one model. */
+export class FleetView {
+  readonly cacheMs: number;
+  readonly keepAliveMs: number;
+  readonly reapVisibleMs: number;
+  readonly reservationSlackMs: number;
+  readonly initVisible: boolean;
+  readonly retireOnArrival: boolean;
+  private readonly fleet: Fleet;
+  private readonly fns: FunctionState[];
+  private snapshotAt = -Infinity;
+  private readonly snapIdle: Float64Array;
+  private readonly snapBusy: Float64Array;
+  private readonly ledgers: Reservation[][];
+  /** The view of the last {@link read}, one entry per function (reused between calls). */
+  readonly viewed: ViewedFunction[];
+  /** Snapshots taken (registry reads). */
+  reads = 0;
+
+  /** @param functionIndexes the fleet indexes of this model's functions, in the order the view reports them */
+  constructor(fleet: Fleet, functionIndexes: readonly number[], opts: FleetViewOptions = {}) {
+    this.fleet = fleet;
+    this.fns = functionIndexes.map((i) => fleet.functions[i]!);
+    this.cacheMs = opts.cacheMs ?? PLANNER_FLEET_CACHE_MS;
+    this.keepAliveMs = opts.keepAliveMs ?? PLANNER_KEEPALIVE_MS;
+    this.reapVisibleMs = opts.reapVisibleMs ?? Infinity;
+    this.reservationSlackMs = opts.reservationSlackMs ?? PLANNER_RESERVATION_SLACK_MS;
+    this.initVisible = opts.initVisible ?? false;
+    this.retireOnArrival = opts.retireOnArrival ?? false;
+    this.snapIdle = new Float64Array(this.fns.length);
+    this.snapBusy = new Float64Array(this.fns.length);
+    this.ledgers = this.fns.map(() => []);
+    if (Math.min(this.keepAliveMs, fleet.keepAliveMs + this.reapVisibleMs) > fleet.keepAliveMs) fleet.trackReaped = true;
+    this.viewed = this.fns.map((f) => ({ idleWarm: 0, inFlight: 0, limit: f.spec.reservedConcurrency ?? fleet.unreservedPool }));
+  }
+
+  /**
+   * How long after its last request an idle environment still counts as warm:
+   * alive ones while within the planner's keep-alive; reaped ones (the fleet
+   * reaps at its own keep-alive) until `reapVisibleMs` after the reap.
+   */
+  private visibleIdle(fn: FunctionState, now: number): number {
+    this.fleet.reap(fn, now);
+    // Idle times are sorted oldest first: count those with now − lastUsed ≤ keepAliveMs.
+    const horizon = now - this.keepAliveMs;
+    let lo = 0;
+    let hi = fn.idleCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (fn.idleAt(mid) < horizon) lo = mid + 1;
+      else hi = mid;
+    }
+    let count = fn.idleCount - lo;
+    // Reaped environments still in the registry: reaped at lastUsed + fleet keep-alive, visible while
+    // within both the planner's keep-alive and reapVisibleMs of the reap.
+    const ghostWindow = Math.min(this.keepAliveMs, this.fleet.keepAliveMs + this.reapVisibleMs);
+    if (ghostWindow > this.fleet.keepAliveMs) count += fn.reapedSince(now - ghostWindow);
+    return count + fn.provisionedIdle;
+  }
+
+  /** Takes a registry snapshot now if the cached one is `cacheMs` old. */
+  private refresh(now: number): void {
+    if (now - this.snapshotAt < this.cacheMs) return;
+    this.snapshotAt = now;
+    this.reads++;
+    for (let i = 0; i < this.fns.length; i++) {
+      const fn = this.fns[i]!;
+      this.snapIdle[i] = this.visibleIdle(fn, now);
+      this.snapBusy[i] = fn.provisionedBusy + fn.onDemandBusy - (this.initVisible ? 0 : fn.initialising);
+    }
+  }
+
+  /** The fleet state a plan at `now` uses: cached snapshot, minus the ledger, plus provisioned. Returns {@link viewed}. */
+  read(now: number): ViewedFunction[] {
+    this.refresh(now);
+    for (let i = 0; i < this.fns.length; i++) {
+      const held = this.held(i, now);
+      let idle = this.snapIdle[i]!;
+      let busy = this.snapBusy[i]!;
+      const taken = Math.min(idle, held);
+      idle -= taken;
+      busy += held;
+      const provisioned = this.fns[i]!.spec.provisionedConcurrency;
+      const v = this.viewed[i]!;
+      v.idleWarm = Math.max(idle, provisioned - busy);
+      v.inFlight = busy;
+    }
+    return this.viewed;
+  }
+
+  /** A cloud plan to function `i` (view order) at `now`, predicted to take `predictedMs`. */
+  reserve(i: number, now: number, predictedMs: number): Reservation {
+    const r: Reservation = { expiresAt: now + Math.max(0, predictedMs + this.reservationSlackMs), arrivedAt: Infinity };
+    this.ledgers[i]!.push(r);
+    return r;
+  }
+
+  /** Reservations of function `i` still held at `now` (expired and retired ones are dropped). */
+  private held(i: number, now: number): number {
+    const ledger = this.ledgers[i]!;
+    const seen = this.retireOnArrival ? this.snapshotAt : -Infinity;
+    let kept = 0;
+    for (let k = 0; k < ledger.length; k++) {
+      const r = ledger[k]!;
+      if (r.expiresAt > now && !(r.arrivedAt <= seen)) ledger[kept++] = r;
+    }
+    ledger.length = kept;
+    return kept;
+  }
+}

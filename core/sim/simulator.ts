@@ -1,0 +1,510 @@
+/**
+ * The fleet simulator: a workload (core/workload.ts arrivals) through a policy
+ * (core/policies.ts) against a simulated Lambda fleet (./fleet.ts) seen by the
+ * planner through its stale view (./fleet-view.ts), one request at a time, in
+ * simulated time. Each request yields the load harness's record
+ * (core/load-record.ts) and the run the harness's summary, so one trace runs
+ * through both and the figures compare line by line.
+ *
+ * A request, as the harness waits it (docs/evaluation.md, "the simulator"):
+ *
+ * ```
+ * t            arrival; the plan is made on the fleet view at t
+ * + planMs     POST /plan round trip (policy `planner` only)
+ * + headMs     head on the device (the device class's predicted layer times)
+ * + rttMs+upMs the crossing tensors go up
+ *              → the tail function: an environment is taken (warm, provisioned, cold) or 429
+ *   served:    + coldStartMs (cold only) + tailMs + invokeOverheadMs, then + downMs
+ *   429:       + throttleOverheadMs, then the tail on the device (Σ deviceMs of layers ≥ cut)
+ * ```
+ *
+ * Energy and cost of a record follow docs/cost-model.md §3 on the parts that happened
+ * (core/load-record.ts `measuredEnergyJ`); a request on a provisioned
+ * environment is billed at the provisioned duration price, and the run's
+ * fixed provisioned-concurrency charge is reported beside the summary.
+ *
+ * Plans are cached: a plan depends on the fleet only through, per deployed
+ * function, whether `idleWarm ≥ 1` and whether `inFlight ≥ limit` (docs/cost-model.md §3,
+ * §4), so the plan of a (model, device class, network) scenario is keyed by
+ * those bits. The cache returns exactly what `plan()` would, at a hash
+ * lookup per request instead of ~10 µs of planning.
+ *
+ * Pure: no I/O, no clock, no randomness (the workload carries the seed).
+ */
+import { ValidationError } from '../errors';
+import type { LoadRecord, LoadSummary, Predicted } from '../load-record';
+import { plan, type PlanRecord } from '../planner';
+import { choosePolicyCut, policyName, type Policy, type PolicyChoice } from '../policies';
+import type { Scenario } from '../scenario';
+import type { Arrival } from '../workload';
+import { CROSSING_DTYPE_FACTOR, radioPowerW, transferMs } from '../cost';
+import { EventQueue } from './event-queue';
+import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
+import { FleetView, type FleetViewOptions, type Reservation } from './fleet-view';
+import { SummaryAccumulator } from './summary';
+
+/**
+ * Provisioned-concurrency prices, x86_64, US East (N. Virginia): $0.0000041667
+ * per GB-s configured, and $0.0000097222 per GB-s of duration on provisioned
+ * environments (instead of the on-demand $0.0000166667). ASSUMED from the
+ * figures widely quoted from the AWS Lambda pricing page, whose tables were
+ * not readable here: check aws.amazon.com/lambda/pricing before relying on
+ * them. Requests cost the same $0.20 per million either way.
+ */
+export const PROVISIONED_PRICES = Object.freeze({ gbSecondConfiguredUSD: 0.0000041667, gbSecondDurationUSD: 0.0000097222 });
+
+/**
+ * Assumed service time of `POST /plan` at the planner (warm, fleet read
+ * cached), ms; the round trip adds the device's network RTT. An assumption,
+ * not a measurement of a deployment: give `timing.planMs` when one is known.
+ */
+export const PLANNER_SERVICE_MS = 10;
+
+/** Fixed times of a request that the cost model leaves out. */
+export interface SimTiming {
+  /** `POST /plan` round trip of a device on a network with `rttMs`; default rttMs + {@link PLANNER_SERVICE_MS}. */
+  planMs?: (rttMs: number) => number;
+  /** Added to a served invocation's round trip (API and runtime overhead), ms; default 0. */
+  invokeOverheadMs?: number;
+  /** Round trip of a refused (429) invocation past the RTT already waited, ms; default 0. */
+  throttleOverheadMs?: number;
+}
+
+/** Inputs of {@link simulate}. */
+export interface SimulationInput {
+  /** Arrivals in time order (a trace, or core/workload.ts generateWorkload). */
+  arrivals: readonly Arrival[];
+  policy: Policy;
+  /** The deployed tail functions: what the fleet runs (their true cold start and warm tail time). */
+  functions: readonly TailFunctionSpec[];
+  /**
+   * The planner's scenario for a request of `model` from a device of `deviceClass`
+   * on `network` (layers, candidates, network, device, cloud prices; its fleet
+   * part is replaced per request). Called once per distinct triple.
+   */
+  scenarioFor: (model: string, deviceClass: string, network: string) => Scenario;
+  fleet?: FleetOptions;
+  view?: FleetViewOptions;
+  timing?: SimTiming;
+  /** Receives every record as it is made (JSONL output, tests). Without it no record object is built. */
+  onRecord?: (record: LoadRecord) => void;
+  /** Called every `progressEvery` arrivals with (arrivals done, total). */
+  onProgress?: (done: number, total: number) => void;
+  progressEvery?: number;
+}
+
+/** Per-function figures of a run. */
+export interface FunctionReport extends FunctionCounters {
+  model: string;
+  cut: number;
+  memoryMB: number;
+  reservedConcurrency: number | null;
+  provisionedConcurrency: number;
+  /** Provisioned concurrency charge over the simulated span, USD. */
+  provisionedUSD: number;
+}
+
+/** What a run gives. */
+export interface SimulationResult {
+  /** The load harness's summary of the run's records. */
+  summary: LoadSummary;
+  functions: FunctionReport[];
+  /** Simulated span: from 0 to the last event, ms. */
+  spanMs: number;
+  /** Fixed provisioned-concurrency charge over the span, USD (not in summary.costUSD, which is per request). */
+  provisionedUSD: number;
+  /** Plans computed (cache misses) and plan lookups. */
+  plans: { computed: number; lookups: number };
+  /** Registry reads of the planner's view. */
+  viewReads: number;
+}
+
+/** Precomputed figures of one (model, device class, network). */
+interface Entry {
+  model: string;
+  deviceClass: string;
+  network: string;
+  scenario: Scenario;
+  L: number;
+  rttMs: number;
+  downMs: number;
+  planMs: number;
+  computeW: number;
+  idleW: number;
+  pUpW: number;
+  pDownW: number;
+  /** By cut 0 … L. */
+  headMs: Float64Array;
+  deviceTailMs: Float64Array;
+  upMs: Float64Array;
+  /** Deployed cut → position in the model's view, −1 when not deployed. */
+  viewIndexOfCut: Int32Array;
+  /** Position in the model's view → the scenario's fleet entry to fill. */
+  fleetEntries: Scenario['cloud']['functions'][string][];
+  model_: ModelState;
+  cache: Map<number | string, PolicyChoice & { record: PlanRecord }>;
+}
+
+interface ModelState {
+  view: FleetView;
+  /** View position → fleet index. */
+  fleetIndex: number[];
+  /** View position → cut. */
+  cuts: number[];
+}
+
+interface Pending {
+  kind: 'invoke' | 'init-done' | 'release';
+  req: Req;
+}
+
+interface Req {
+  i: number;
+  arrival: Arrival;
+  entry: Entry;
+  cut: number;
+  planCut: number;
+  viewPos: number;
+  fleetIndex: number;
+  planMs: number | null;
+  choice: PolicyChoice;
+  fleetSeen: { idleWarm: number; inFlight: number; limit: number } | null;
+  how: Acquired | null;
+  billedMs: number;
+  reservation: Reservation | null;
+}
+
+const USD_PER_MB_S = (gbSecondUSD: number, memoryMB: number) => (gbSecondUSD * memoryMB) / 1024;
+
+/**
+ * Runs one policy over the arrivals.
+ *
+ * @example
+ * const result = simulate({ arrivals, policy: { kind: 'planner' }, functions, scenarioFor });
+ * result.summary.latencyMs.p95;
+ */
+export function simulate(input: SimulationInput): SimulationResult {
+  const { arrivals, policy } = input;
+  const fleet = new Fleet(input.functions, input.fleet);
+  const timing = input.timing ?? {};
+  const planMsOf = timing.planMs ?? ((rtt: number) => rtt + PLANNER_SERVICE_MS);
+  const invokeOverheadMs = timing.invokeOverheadMs ?? 0;
+  const throttleOverheadMs = timing.throttleOverheadMs ?? 0;
+  const livePlan = policy.kind === 'planner';
+  const name = policyName(policy);
+  const acc = new SummaryAccumulator(name, arrivals.length);
+
+  // Functions by model, in cut order: the model's view.
+  const models = new Map<string, ModelState>();
+  const byModel = new Map<string, number[]>();
+  input.functions.forEach((f, i) => byModel.set(f.model, [...(byModel.get(f.model) ?? []), i]));
+  for (const [model, indexes] of byModel) {
+    indexes.sort((a, b) => input.functions[a]!.cut - input.functions[b]!.cut);
+    const cuts = indexes.map((i) => input.functions[i]!.cut);
+    const dup = cuts.find((c, k) => cuts.indexOf(c) !== k);
+    if (dup !== undefined) throw new ValidationError(`functions.${model}#${dup}`, 'is deployed twice');
+    models.set(model, { view: new FleetView(fleet, indexes, input.view), fleetIndex: indexes, cuts });
+  }
+
+  const entries = new Map<string, Entry>();
+  const entryOf = (a: Arrival): Entry => {
+    const key = `${a.model}\u0000${a.class}\u0000${a.network}`;
+    let e = entries.get(key);
+    if (!e) {
+      e = makeEntry(a, models, input, planMsOf);
+      if (policy.kind === 'cut' && policy.cut !== e.L && (policy.cut >= e.viewIndexOfCut.length || e.viewIndexOfCut[policy.cut]! < 0)) {
+        throw new ValidationError('policy', `cut:${policy.cut}: no tail function of ${a.model} is deployed at cut ${policy.cut} (deployed: ${models.get(a.model)!.cuts.join(', ')}; ${e.L} is device-only)`);
+      }
+      if (policy.kind === 'cloud-only' && e.viewIndexOfCut[0]! < 0) {
+        throw new ValidationError('policy', `cloud-only: ${a.model} has no tail function at cut 0`);
+      }
+      entries.set(key, e);
+    }
+    return e;
+  };
+
+  let computed = 0;
+  let lookups = 0;
+  const choose = (e: Entry, now: number): { choice: PolicyChoice; record: PlanRecord; viewed: ReturnType<FleetView['read']> } => {
+    const m = e.model_;
+    const viewed = m.view.read(now);
+    // Two bits per function; past 26 functions the number would lose bits, so the key becomes a string.
+    let key: number | string = 0;
+    if (viewed.length <= 26) {
+      for (let k = 0; k < viewed.length; k++) {
+        const v = viewed[k]!;
+        key = key * 4 + (v.idleWarm >= 1 ? 1 : 0) + (v.inFlight >= v.limit ? 2 : 0);
+      }
+    } else {
+      key = viewed.map((v) => (v.idleWarm >= 1 ? 1 : 0) + (v.inFlight >= v.limit ? 2 : 0)).join('');
+    }
+    lookups++;
+    let hit = e.cache.get(key);
+    if (!hit) {
+      computed++;
+      for (let k = 0; k < viewed.length; k++) {
+        const f = e.fleetEntries[k]!;
+        f.idleWarm = viewed[k]!.idleWarm >= 1 ? 1 : 0;
+        f.inFlight = viewed[k]!.inFlight >= viewed[k]!.limit ? f.limit : 0;
+      }
+      const record = plan(e.scenario);
+      hit = { ...choosePolicyCut(policy, record), record };
+      e.cache.set(key, hit);
+    }
+    return { choice: hit, record: hit.record, viewed };
+  };
+
+  const queue = new EventQueue<Pending>();
+  let lastTime = 0;
+  const progressEvery = input.progressEvery ?? 10_000;
+
+  const finish = (req: Req, end: {
+    target: 'cloud' | 'device';
+    cold: boolean;
+    status: number | null;
+    fallback: 'throttled' | null;
+    initMs: number | null;
+    computeMs: number | null;
+    roundTripMs: number | null;
+    deviceTailMs: number | null;
+    costUSD: number;
+  }): void => {
+    const e = req.entry;
+    const c = req.cut;
+    const device = c === e.L;
+    const headMs = e.headMs[c]!;
+    const upMs = device ? 0 : e.rttMs + e.upMs[c]!;
+    const downMs = end.target === 'cloud' ? e.downMs : 0;
+    const planMs = req.planMs ?? 0;
+    const latencyMs = planMs + headMs + upMs + (end.roundTripMs ?? 0) + downMs + (end.deviceTailMs ?? 0);
+    const energyJ =
+      (e.computeW * (headMs + (end.deviceTailMs ?? 0)) +
+        (device ? 0 : e.pUpW * e.upMs[c]! + e.idleW * (e.rttMs + (end.roundTripMs ?? 0))) +
+        e.pDownW * downMs) /
+      1000;
+    const believed = req.choice.believed;
+    const predictedLatency = believed.latencyMs;
+    const warmServed = end.target === 'cloud' && !end.cold && end.fallback === null;
+    acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed);
+    if (input.onRecord) {
+      const predicted: Predicted = {
+        headMs: believed.headMs,
+        rttMs: device ? 0 : e.rttMs,
+        upMs: believed.upMs,
+        coldMs: believed.coldMs,
+        tailMs: believed.tailMs,
+        downMs: believed.downMs,
+        latencyMs: believed.latencyMs,
+        energyJ: believed.energyJ,
+        costUSD: believed.costUSD,
+      };
+      input.onRecord({
+        i: req.i,
+        t: req.arrival.t,
+        startMs: req.arrival.t,
+        device: req.arrival.device,
+        class: req.arrival.class,
+        network: req.arrival.network,
+        model: req.arrival.model,
+        policy: name,
+        cut: c,
+        L: e.L,
+        planCut: req.planCut,
+        target: end.target,
+        cold: end.cold,
+        status: end.status,
+        fallback: end.fallback,
+        fleet: req.fleetSeen,
+        predicted,
+        measured: {
+          planMs: req.planMs,
+          headMs,
+          upMs,
+          roundTripMs: end.roundTripMs,
+          initMs: end.initMs,
+          computeMs: end.computeMs,
+          downMs,
+          deviceTailMs: end.deviceTailMs,
+          latencyMs,
+          energyJ,
+          costUSD: end.costUSD,
+        },
+        output: 'simulated',
+        error: null,
+      });
+    }
+  };
+
+  const arrive = (i: number): void => {
+    const a = arrivals[i]!;
+    if (i > 0 && a.t < arrivals[i - 1]!.t) {
+      throw new ValidationError(`arrivals[${i}].t`, `must be >= ${arrivals[i - 1]!.t} (the previous arrival's t): a trace must be in time order`);
+    }
+    const e = entryOf(a);
+    const { choice, record, viewed } = choose(e, a.t);
+    const cut = choice.cut;
+    const viewPos = cut === e.L ? -1 : e.viewIndexOfCut[cut]!;
+    const planMs = livePlan ? e.planMs : null;
+    const req: Req = {
+      i,
+      arrival: a,
+      entry: e,
+      cut,
+      planCut: record.cut,
+      viewPos,
+      fleetIndex: viewPos < 0 ? -1 : e.model_.fleetIndex[viewPos]!,
+      planMs,
+      choice,
+      fleetSeen: viewPos < 0 ? null : { ...viewed[viewPos]! },
+      how: null,
+      billedMs: 0,
+      reservation: null,
+    };
+    if (viewPos < 0) {
+      // Device-only: the whole model here, nothing sent.
+      finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: e.headMs[e.L]! - e.headMs[cut]!, costUSD: 0 });
+      return;
+    }
+    if (livePlan) req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs);
+    const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs + e.upMs[cut]!;
+    queue.push(sendAt, { kind: 'invoke', req });
+  };
+
+  const invoke = (req: Req, now: number): void => {
+    const how = fleet.acquire(req.fleetIndex, now);
+    req.how = how;
+    const e = req.entry;
+    if (how === 'throttled-reserved' || how === 'throttled-account' || how === 'throttled-scaling') {
+      finish(req, {
+        target: 'device',
+        cold: false,
+        status: 429,
+        fallback: 'throttled',
+        initMs: null,
+        computeMs: null,
+        roundTripMs: throttleOverheadMs,
+        deviceTailMs: e.deviceTailMs[req.cut]!,
+        costUSD: 0,
+      });
+      return;
+    }
+    if (req.reservation) req.reservation.arrivedAt = now;
+    const spec = fleet.functions[req.fleetIndex]!.spec;
+    const cold = how === 'cold';
+    const initMs = cold ? spec.coldStartMs : 0;
+    const billedMs = initMs + spec.tailMs;
+    req.billedMs = billedMs;
+    if (cold) queue.push(now + initMs, { kind: 'init-done', req });
+    queue.push(now + billedMs, { kind: 'release', req });
+    const price = how === 'provisioned' ? PROVISIONED_PRICES.gbSecondDurationUSD : e.scenario.cloud.gbSecondUSD;
+    finish(req, {
+      target: 'cloud',
+      cold,
+      status: 200,
+      fallback: null,
+      initMs: cold ? initMs : null,
+      computeMs: spec.tailMs,
+      roundTripMs: billedMs + invokeOverheadMs,
+      deviceTailMs: null,
+      costUSD: e.scenario.cloud.requestUSD + (USD_PER_MB_S(price, spec.memoryMB) * billedMs) / 1000,
+    });
+  };
+
+  let next = 0;
+  const n = arrivals.length;
+  while (next < n || queue.size > 0) {
+    // Events due at an arrival's time go first: an environment freed at t serves a request arriving at t.
+    if (next < n && arrivals[next]!.t < queue.peekTime()) {
+      lastTime = Math.max(lastTime, arrivals[next]!.t);
+      arrive(next++);
+      if (input.onProgress && next % progressEvery === 0) input.onProgress(next, n);
+      continue;
+    }
+    const now = queue.peekTime();
+    const ev = queue.pop()!;
+    lastTime = Math.max(lastTime, now);
+    if (ev.kind === 'invoke') invoke(ev.req, now);
+    else if (ev.kind === 'init-done') fleet.initDone(ev.req.fleetIndex);
+    else fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
+  }
+  input.onProgress?.(n, n);
+
+  const spanS = lastTime / 1000;
+  const functions: FunctionReport[] = fleet.functions.map((f) => ({
+    model: f.spec.model,
+    cut: f.spec.cut,
+    memoryMB: f.spec.memoryMB,
+    reservedConcurrency: f.spec.reservedConcurrency,
+    provisionedConcurrency: f.spec.provisionedConcurrency,
+    ...f.counters,
+    provisionedUSD: f.spec.provisionedConcurrency * (f.spec.memoryMB / 1024) * spanS * PROVISIONED_PRICES.gbSecondConfiguredUSD,
+  }));
+  let viewReads = 0;
+  for (const m of models.values()) viewReads += m.view.reads;
+  return {
+    summary: acc.summary(),
+    functions,
+    spanMs: lastTime,
+    provisionedUSD: functions.reduce((s, f) => s + f.provisionedUSD, 0),
+    plans: { computed, lookups },
+    viewReads,
+  };
+}
+
+function makeEntry(a: Arrival, models: Map<string, ModelState>, input: SimulationInput, planMsOf: (rtt: number) => number): Entry {
+  const m = models.get(a.model);
+  if (!m) {
+    throw new ValidationError('model', `no tail function of model ${JSON.stringify(a.model)} is deployed (deployed models: ${[...models.keys()].join(', ') || 'none'})`);
+  }
+  const base = input.scenarioFor(a.model, a.class, a.network);
+  const layers = base.model.layers;
+  const L = layers.length;
+  const headMs = new Float64Array(L + 1);
+  const deviceTailMs = new Float64Array(L + 1);
+  for (let l = 0; l < L; l++) headMs[l + 1] = headMs[l]! + layers[l]!.deviceMs;
+  for (let l = L - 1; l >= 0; l--) deviceTailMs[l] = deviceTailMs[l + 1]! + layers[l]!.deviceMs;
+  const upMs = new Float64Array(L + 1);
+  const factor = CROSSING_DTYPE_FACTOR[base.encoding.dtype];
+  const candidates = new Map(base.model.candidates.map((c) => [c.cut, c.crossingBytes]));
+  for (let c = 0; c < L; c++) {
+    const bytes = c === 0 ? base.model.inputBytes : (candidates.get(c) ?? 0) * factor;
+    upMs[c] = transferMs(bytes, base.network.uplinkMbps);
+  }
+  const viewIndexOfCut = new Int32Array(L + 1).fill(-1);
+  const functions: Scenario['cloud']['functions'] = {};
+  const fleetEntries: Entry['fleetEntries'] = [];
+  m.cuts.forEach((cut, k) => {
+    if (cut >= L || (cut !== 0 && !candidates.has(cut)) || (cut === 0 && !candidates.has(0))) {
+      throw new ValidationError(`functions.${a.model}#${cut}`, `cut ${cut} is not a candidate of ${a.model}`);
+    }
+    viewIndexOfCut[cut] = k;
+    const spec = input.functions[m.fleetIndex[k]!]!;
+    const limit = m.view.viewed[k]!.limit;
+    const entry = { idleWarm: 0, inFlight: 0, limit, coldStartMs: spec.coldStartMs, name: `${a.model}-tail-${cut}` };
+    functions[String(cut)] = entry;
+    fleetEntries.push(entry);
+  });
+  const scenario: Scenario = { ...base, cloud: { ...base.cloud, functions } };
+  const { network, device } = base;
+  return {
+    model: a.model,
+    deviceClass: a.class,
+    network: a.network,
+    scenario,
+    L,
+    rttMs: network.rttMs,
+    downMs: transferMs(base.model.outputBytes, network.downlinkMbps),
+    planMs: planMsOf(network.rttMs),
+    computeW: device.computeW,
+    idleW: device.idleW,
+    pUpW: radioPowerW(device.radio.alphaUp, network.uplinkMbps, device.radio.beta),
+    pDownW: radioPowerW(device.radio.alphaDown, network.downlinkMbps, device.radio.beta),
+    headMs,
+    deviceTailMs,
+    upMs,
+    viewIndexOfCut,
+    fleetEntries,
+    model_: m,
+    cache: new Map(),
+  };
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LoadRecordSchema, summarize, type LoadSummary } from '../../core/load-record';
+import { offload } from './spawn-offload';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'offload-simulate-'));
+});
+
+/** A usage error: exit 2, the first line names the flag and the field, no stack trace. */
+function expectUsage(r: { code: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.code).toBe(2);
+  expect(r.stderr.split('\n')[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('offload simulate', () => {
+  it('runs a seeded workload per policy: the JSONL records are the load harness records and give its summary', async () => {
+    const out = join(dir, 'records.jsonl');
+    const args = ['simulate', '--model', 'resnet50', '--traffic', 'bursty:rate=30,on=2000,off=20000', '--devices', '40:low-end-phone/wifi', '--requests', '400', '--duration', '600', '--policy', 'planner,cut:0', '--seed', '7'];
+    const r = await offload([...args, '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { requests: number; results: { summary: LoadSummary; requestsPerSecond: number }[] };
+    expect(result.requests).toBe(400);
+    const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => LoadRecordSchema.parse(JSON.parse(l)));
+    expect(records).toHaveLength(800);
+    for (const [k, policy] of ['planner', 'cut:0'].entries()) {
+      const mine = records.filter((x) => x.policy === policy);
+      expect(result.results[k]!.summary).toEqual(JSON.parse(JSON.stringify(summarize(mine))));
+    }
+    // The static cut sends every request to cut 0: bursts of 30/s over reserved 10 get 429s.
+    expect(result.results[1]!.summary.throttled).toBeGreaterThan(0);
+    // Same seed, same figures.
+    const again = await offload([...args, '--json']);
+    expect((JSON.parse(again.stdout) as typeof result).results.map((x) => x.summary)).toEqual(result.results.map((x) => x.summary));
+  });
+
+  it('replays a trace file and writes one', async () => {
+    const trace = join(dir, 'trace.jsonl');
+    const first = await offload(['simulate', '--model', 'alexnet', '--traffic', 'steady:rate=5', '--devices', '3:low-end-phone/wifi', '--requests', '20', '--policy', 'device-only', '--trace-out', trace, '--json']);
+    expect(first.code).toBe(0);
+    const replay = await offload(['simulate', '--traffic', trace, '--policy', 'device-only', '--json']);
+    expect(replay.code).toBe(0);
+    expect((JSON.parse(replay.stdout) as { results: { summary: unknown }[] }).results[0]!.summary).toEqual((JSON.parse(first.stdout) as { results: { summary: unknown }[] }).results[0]!.summary);
+  });
+
+  it('prints the summary table and the simulation speed', async () => {
+    const r = await offload(['simulate', '--model', 'alexnet', '--traffic', 'azure:rate=3', '--devices', '50', '--requests', '300', '--duration', '3600']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/policy\s+requests\s+p50 ms\s+p95 ms/);
+    expect(r.stdout).toMatch(/^planner\s+300\s/m);
+    expect(r.stderr).toMatch(/planner: simulated in [\d.]+ s \([\d,]+ requests\/s of simulation\)/);
+  });
+
+  it('refuses bad input with a one-line usage error naming the field', async () => {
+    expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=-2']), /--traffic: rate must be > 0/);
+    expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'bursty:rate=2']), /--traffic: bursty needs on=, off=/);
+    expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'poisson:rate=2']), /--traffic: unknown arrival process "poisson"/);
+    expectUsage(await offload(['simulate', '--model', 'nosuch']), /--model: unknown model "nosuch"/);
+    expectUsage(await offload(['simulate', '--model', 'resnet50', '--policy', 'planner,magic']), /policy: unknown policy "magic"/);
+    expectUsage(await offload(['simulate', '--model', 'resnet50', '--devices', '10:low-end-phone/5g']), /--devices: unknown network "5g"/);
+    const trace = join(dir, 'backwards.jsonl');
+    writeFileSync(trace, ['{"t":5,"device":"d0","class":"low-end-phone","network":"wifi","model":"resnet50"}', '{"t":4,"device":"d0","class":"low-end-phone","network":"wifi","model":"resnet50"}', ''].join('\n'));
+    expectUsage(await offload(['simulate', '--traffic', trace]), /line 2: t: must be >= 5/);
+    const other = join(dir, 'other-model.jsonl');
+    writeFileSync(other, '{"t":5,"device":"d0","class":"low-end-phone","network":"wifi","model":"nosuch"}\n');
+    expectUsage(await offload(['simulate', '--traffic', other]), /unknown model "nosuch"/);
+  });
+});

@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LoadRecordSchema, summarize, type LoadRecord } from '../../../core/load-record';
+import type { Policy } from '../../../core/policies';
+import { simulate, type SimulationInput } from '../../../core/sim/simulator';
+import { generateWorkload, makeDevices } from '../../../core/workload';
+import { handArrivals, handFunctions, handScenarioFor } from './hand-fleet';
+
+function run(over: Partial<SimulationInput> & { policy: Policy }) {
+  const records: LoadRecord[] = [];
+  const result = simulate({
+    arrivals: handArrivals([0]),
+    functions: handFunctions(),
+    scenarioFor: handScenarioFor,
+    onRecord: (r) => records.push(r),
+    ...over,
+  });
+  return { result, records };
+}
+
+describe('simulate: one request at a time, by hand', () => {
+  it('a cold start then warm reuse at a static cut', () => {
+    // cut 1: head 40 + RTT 50 + up 4 + (cold 130) + tail 4 + down 0.5
+    const { records, result } = run({ policy: { kind: 'cut', cut: 1 }, arrivals: handArrivals([0, 1000]) });
+    expect(records.map((r) => [r.cold, r.measured.latencyMs, r.measured.initMs, r.measured.computeMs])).toEqual([
+      [true, 228.5, 130, 4],
+      [false, 98.5, null, 4],
+    ]);
+    // cost: 2e-7 + 1e-5 × 2 GB × billed s
+    expect(records[0]!.measured.costUSD).toBeCloseTo(2e-7 + 2e-5 * 0.134, 15);
+    expect(result.functions.find((f) => f.cut === 1)).toMatchObject({ cold: 1, warm: 1, invocations: 2 });
+  });
+
+  it('a 429 at the reserved concurrency: the device finishes the tail (fallback as the client does)', () => {
+    const { records, result } = run({
+      policy: { kind: 'cut', cut: 2 },
+      functions: handFunctions({ reservedConcurrency: 1 }),
+      arrivals: handArrivals([0, 0]),
+    });
+    const refused = records[1]!;
+    expect(refused).toMatchObject({ status: 429, fallback: 'throttled', target: 'device', cold: false });
+    // head 100 + RTT 50 + up 2 + device tail 20; energy 2 W × 120 ms + 1 W × 2 ms + 0.5 W × 50 ms
+    expect(refused.measured.latencyMs).toBe(172);
+    expect(refused.measured.energyJ).toBeCloseTo(0.267, 12);
+    expect(refused.measured.costUSD).toBe(0);
+    expect(result.summary).toMatchObject({ throttled: 1, fallbacks: 1, rate429: 0.5, coldStarts: 1 });
+  });
+
+  it('provisioned concurrency is never cold, and its fixed charge is reported', () => {
+    const functions = handFunctions({ provisionedConcurrency: 2 });
+    const { records, result } = run({ policy: { kind: 'cloud-only' }, functions, arrivals: handArrivals([0, 0, 3_600_000]) });
+    expect(records.every((r) => r.target === 'cloud' && !r.cold)).toBe(true);
+    // 3 functions × 2 environments × 2 GB × 3,600 s (and a little) × $0.0000041667
+    expect(result.provisionedUSD).toBeCloseTo(3 * 2 * 2 * (result.spanMs / 1000) * 0.0000041667, 9);
+  });
+
+  it('the planner sees a cold fleet and keeps the model on the device; fleet-blind sends it and pays the cold start', () => {
+    const planner = run({ policy: { kind: 'planner' } }).records[0]!;
+    const blind = run({ policy: { kind: 'fleet-blind' } }).records[0]!;
+    // All cold: cut 0 costs 206.5 ms, device-only 120 ms. Warm, cut 0 would be 66.5 ms.
+    expect([planner.cut, planner.target, planner.measured.planMs]).toEqual([3, 'device', 60]);
+    expect(planner.measured.latencyMs).toBe(60 + 120);
+    expect([blind.cut, blind.cold, blind.measured.latencyMs, blind.predicted!.latencyMs]).toEqual([0, true, 206.5, 66.5]);
+  });
+
+  it('the planner avoids a function it sees throttled, within its cache period', () => {
+    // Two provisioned at cut 0 with reserved 2: after two plans the ledger shows the function full.
+    const functions = handFunctions({ reservedConcurrency: 2, provisionedConcurrency: 2 }, [0]);
+    const records = run({ policy: { kind: 'planner' }, functions, arrivals: handArrivals([0, 1, 2]) }).records.sort((a, b) => a.i - b.i);
+    expect(records.map((r) => r.cut)).toEqual([0, 0, 3]);
+    expect(records[2]!.fleet).toBeNull();
+    expect(records[1]!.fleet).toEqual({ idleWarm: 1, inFlight: 1, limit: 2 });
+  });
+});
+
+describe('simulate: seeded and reproducible', () => {
+  const arrivals = generateWorkload({
+    process: { kind: 'bursty', ratePerS: 40, onMs: 2000, offMs: 30_000 },
+    devices: makeDevices(50, [{ class: 'flagship-phone', network: 'wifi' }]),
+    model: 'hand',
+    seed: 42,
+    durationMs: 600_000,
+    maxRequests: 5000,
+  });
+
+  it('reproduces its summary exactly, and the summary is the load harness summary of its records', () => {
+    for (const policy of [{ kind: 'planner' }, { kind: 'fleet-blind' }, { kind: 'cut', cut: 1 }] as Policy[]) {
+      const a = run({ policy, arrivals, functions: handFunctions({ reservedConcurrency: 3 }) });
+      const b = run({ policy, arrivals, functions: handFunctions({ reservedConcurrency: 3 }) });
+      expect(a.result).toEqual(b.result);
+      expect(a.records).toEqual(b.records);
+      expect(a.result.summary).toEqual(summarize(a.records));
+      expect(a.records).toHaveLength(arrivals.length);
+      for (const r of a.records.slice(0, 50)) expect(LoadRecordSchema.parse(JSON.parse(JSON.stringify(r)))).toEqual(r);
+    }
+  });
+
+  it('caches plans: far fewer plans computed than looked up, the same records as without reuse', () => {
+    const { result } = run({ policy: { kind: 'planner' }, arrivals, functions: handFunctions({ reservedConcurrency: 3 }) });
+    expect(result.plans.lookups).toBe(arrivals.length);
+    expect(result.plans.computed).toBeLessThanOrEqual(4 ** 3);
+  });
+
+  it('refuses arrivals out of time order, naming the arrival', () => {
+    expect(() => run({ policy: { kind: 'device-only' }, arrivals: handArrivals([5, 4]) })).toThrow(/arrivals\[1\]\.t: must be >= 5/);
+  });
+
+  it('refuses a model with no deployed function and a cut with none', () => {
+    expect(() => run({ policy: { kind: 'device-only' }, arrivals: [{ ...handArrivals([0])[0]!, model: 'other' }] })).toThrow(/model: no tail function of model "other"/);
+    expect(() => run({ policy: { kind: 'cut', cut: 2 }, functions: handFunctions({}, [0, 1]) })).toThrow(/policy: cut:2: no tail function/);
+  });
+});
+
+describe('simulate: properties', () => {
+  const arrivalsArb = fc
+    .array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 120 })
+    .map((ts) => handArrivals([...ts].sort((a, b) => a - b)));
+
+  it('more reserved concurrency never raises the 429 count of a static policy', () => {
+    fc.assert(
+      fc.property(arrivalsArb, fc.constantFrom(0, 1, 2), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), (arrivals, cut, reserved, more) => {
+        const at = (r: number) => simulate({ arrivals, policy: { kind: 'cut', cut }, functions: handFunctions({ reservedConcurrency: r }), scenarioFor: handScenarioFor }).summary.throttled;
+        expect(at(reserved + more)).toBeLessThanOrEqual(at(reserved));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a policy that never offloads sees no cold start, no 429 and no cloud cost', () => {
+    fc.assert(
+      fc.property(arrivalsArb, fc.integer({ min: 1, max: 3 }), (arrivals, reserved) => {
+        const { summary, functions } = simulate({ arrivals, policy: { kind: 'device-only' }, functions: handFunctions({ reservedConcurrency: reserved }), scenarioFor: handScenarioFor });
+        expect([summary.coldStarts, summary.throttled, summary.cloud, summary.costUSD]).toEqual([0, 0, 0, 0]);
+        expect(functions.every((f) => f.invocations === 0)).toBe(true);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
