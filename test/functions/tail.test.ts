@@ -268,8 +268,10 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       const input = tf.input({ shape: [4], name: 'crossing' });
       const widen = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2048, name: 'widen' }).apply(input) as import('@tensorflow/tfjs').SymbolicTensor });
       const wide = { model: 'widener', cut: 1 };
+      // the export layout: the tail's model.json under tails/1/, its weight paths relative to the model's folder
       for (const [file, bytes] of await modelToFiles(widen)) {
-        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/widener/tails/1/${file}`, Body: bytes }));
+        const key = file === 'model.json' ? 'models/widener/tails/1/model.json' : `models/widener/${file}`;
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bytes }));
       }
       const runtime = new TailRuntime({ env: tailEnv(wide, { MAX_PAYLOAD_BYTES: '4096' }) });
       const handler = createTailHandler(runtime);
