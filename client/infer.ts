@@ -114,7 +114,8 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
       return {
         ...base,
         target: 'cloud',
-        function: fn,
+        // The function that answered; the plan's name when the tail does not say (with --cut there is no plan's name).
+        function: res.functionName ?? fn,
         cold: res.cold,
         instance: res.instance,
         fallback: null,
