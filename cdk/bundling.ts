@@ -75,7 +75,15 @@ function common(): BundlingOptions {
   };
 }
 
-/** Bundling of the tail handler: the `.wasm` files are copied next to `index.mjs`. */
+/**
+ * The threaded engine's main script in this checkout: its pthread workers read it from disk
+ * (models/wasm-threads.ts), so it ships next to the `.wasm` files.
+ */
+export function wasmThreadedMainScript(): string {
+  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
+}
+
+/** Bundling of the tail handler: the `.wasm` files and the threaded engine's main script are copied next to `index.mjs`. */
 export function tailBundling(): BundlingOptions {
   const wasmDir = wasmDistDir();
   return {
@@ -83,7 +91,10 @@ export function tailBundling(): BundlingOptions {
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
-      afterBundling: (_inputDir: string, outputDir: string) => [`cp ${shellQuote(wasmDir)}/*.wasm ${shellQuote(outputDir)}/`],
+      afterBundling: (_inputDir: string, outputDir: string) => [
+        `cp ${shellQuote(wasmDir)}/*.wasm ${shellQuote(outputDir)}/`,
+        `cp ${shellQuote(wasmThreadedMainScript())} ${shellQuote(outputDir)}/`,
+      ],
     },
   };
 }

@@ -239,10 +239,25 @@ export const INFER_HEADERS = Object.freeze({
   computeMs: 'x-offload-compute-ms',
   /** The execution environment that answered (the registry's `instance`). */
   instance: 'x-offload-instance',
+  /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
+  backend: 'x-offload-backend',
 });
 
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */
 export const EXPOSED_HEADERS: readonly string[] = Object.freeze(Object.values(INFER_HEADERS));
+
+/** Request headers a browser sends to the API (CORS `Access-Control-Allow-Headers`): bodies, and SigV4's. */
+export const CORS_REQUEST_HEADERS: readonly string[] = Object.freeze([
+  'content-type',
+  'accept',
+  'authorization',
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+]);
+
+/** How long a browser may cache a preflight answer, s. */
+export const CORS_MAX_AGE_SECONDS = 3600;
 
 /** What the tail reports about one inference. */
 export interface InferTiming {

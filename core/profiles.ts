@@ -279,6 +279,18 @@ export function deviceProfile(name: string): DeviceProfile {
 /** Lambda memory that buys one full vCPU (AWS documentation; reference facts). */
 export const MB_PER_VCPU = 1769;
 
+/**
+ * Cores a Lambda function of `memoryMB` sees (`os.cpus().length`): 2 up to
+ * 3,008 MB, then one more per {@link MB_PER_VCPU} (3 to 5,307 MB, 4 to 7,076,
+ * 5 to 8,845, 6 to 10,240), as measured by github.com/rwnx/lambda-cpuinfo
+ * (reference facts). The tail's wasm engine runs this many threads; the CPU
+ * time they share still scales with memory (1,769 MB per vCPU).
+ */
+export function lambdaVisibleCores(memoryMB: number): number {
+  if (!(memoryMB > 0) || !Number.isFinite(memoryMB)) throw new ValidationError('memoryMB', `must be a positive number (got ${memoryMB})`);
+  return memoryMB <= 3008 ? 2 : Math.min(6, Math.max(3, Math.ceil(memoryMB / MB_PER_VCPU)));
+}
+
 /** Share of one vCPU that `memoryMB` buys, capped at 1: tfjs-wasm runs one thread under Node, so more vCPUs do not speed up one inference. */
 export function vcpuShare(memoryMB: number): number {
   if (!(memoryMB > 0) || !Number.isFinite(memoryMB)) throw new ValidationError('memoryMB', `must be a positive number (got ${memoryMB})`);

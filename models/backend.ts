@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from './tfjs';
 import { OffloadError, ValidationError } from '../core/errors';
+import { prepareThreadedStart, requestedWasmThreads, THREADED_MAIN_SCRIPT, threadedMainScript } from './wasm-threads';
 
 /**
  * Which tfjs backend runs the models. Every module uses the tfjs API; the
@@ -44,6 +45,27 @@ type Request = BackendName | 'auto';
 let state: { request: Request; promise: Promise<BackendName> } | undefined;
 let active: BackendName | null = null;
 let skipped: { name: BackendName; reason: string }[] = [];
+
+/** Threads of the wasm engine: how many run, how many were asked for (and by what), and why fewer, if so. */
+export interface WasmThreads {
+  threads: number;
+  requested: number;
+  source: string;
+  /** Why the single-threaded build runs although more threads were asked for. */
+  fallback?: string;
+}
+
+let threads: WasmThreads | null = null;
+
+/**
+ * Threads of the wasm engine once `initBackend` started it (null before, or
+ * when another backend runs). A `fallback` means threads were asked for
+ * (`OFFLOAD_WASM_THREADS`, or the Lambda memory size) and could not start; it
+ * is also logged as a warning.
+ */
+export function wasmThreads(): WasmThreads | null {
+  return active === 'wasm' ? threads : null;
+}
 
 /**
  * Selects and initialises the tfjs backend (see the module comment for the
@@ -187,7 +209,7 @@ async function startWasm(): Promise<string | null> {
   } catch (e) {
     return `@tensorflow/tfjs-backend-wasm does not load (${firstLine(e)}); reinstall dependencies or set OFFLOAD_BACKEND=cpu`;
   }
-  // setWasmPaths is only allowed before the backend initialises
+  // setWasmPaths and the thread set-up are only possible before the backend initialises
   if (!backendInitialised('wasm')) {
     const override = process.env.OFFLOAD_WASM_DIR?.trim();
     const dir = override || packageWasmDir();
@@ -198,18 +220,65 @@ async function startWasm(): Promise<string | null> {
       }
       wasm.setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
     }
+    const request = requestedWasmThreads();
+    if (request.threads > 1) {
+      const problem = await startThreadedWasm(wasm, request.threads, override || undefined);
+      if (problem === null) {
+        const running = wasm.getThreadsCount();
+        threads = { threads: running, requested: request.threads, source: request.source };
+        if (running < request.threads) threads.fallback = `the engine capped its pool at ${running} threads`;
+        return null;
+      }
+      threads = { threads: 1, requested: request.threads, source: request.source, fallback: problem };
+      console.warn(
+        JSON.stringify({ level: 'warn', msg: 'tfjs wasm threads unavailable: running single-threaded', requested: request.threads, source: request.source, reason: problem }),
+      );
+    } else {
+      threads = { threads: 1, requested: 1, source: request.source };
+    }
   }
   const { ok, reason } = await setBackend('wasm');
   return ok ? null : `the wasm backend failed to initialise${because(reason)}; check OFFLOAD_WASM_DIR or set OFFLOAD_BACKEND=cpu`;
 }
 
-function backendInitialised(name: string): boolean {
-  try {
-    // findBackend returns the instance only once the backend has been initialised
-    return tf.findBackend(name) != null;
-  } catch {
-    return false;
+/**
+ * Starts the threaded-SIMD build with `n` threads (models/wasm-threads.ts);
+ * null on success, else why not. On failure the flag is turned off again so
+ * that the caller's next start (tfjs keeps the factory of a backend whose
+ * start failed) is the single-threaded build.
+ */
+async function startThreadedWasm(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), n: number, wasmDir: string | undefined): Promise<string | null> {
+  const mainScript = threadedMainScript(wasmDir);
+  if (mainScript === undefined) {
+    return `${THREADED_MAIN_SCRIPT} is neither in OFFLOAD_WASM_DIR nor in the installed @tensorflow/tfjs-backend-wasm (bundles copy it next to the .wasm files)`;
   }
+  let workerContents: string;
+  try {
+    ({ wasmWorkerContents: workerContents } = await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js'));
+  } catch (e) {
+    return `the tfjs-backend-wasm pthread worker source does not load (${firstLine(e)})`;
+  }
+  const prepared = prepareThreadedStart(n, workerContents, mainScript);
+  if (typeof prepared === 'string') return prepared;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasm.setThreadsCount(n);
+  let result: { ok: boolean; reason: string };
+  try {
+    result = await setBackend('wasm');
+  } finally {
+    prepared.restore();
+  }
+  if (result.ok) return null;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  wasm.setThreadsCount(1);
+  const workerErrors = prepared.workerErrors();
+  return `the threaded build failed to initialise${because(workerErrors[0] ?? result.reason)}`;
+}
+
+function backendInitialised(name: string): boolean {
+  // not tf.findBackend: for a registered but not yet initialised backend it STARTS the initialisation,
+  // before the wasm paths and the thread set-up are in place
+  return tf.engine().registry[name] != null;
 }
 
 /** The dist folder of the installed wasm package, or undefined inside a bundle without node_modules. */

@@ -31,7 +31,7 @@ import { tailKeyPrefix } from '../../core/manifest';
 import { DEFAULT_MAX_BATCH } from '../../core/presets';
 import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { formatPath } from '../../core/validation';
-import { initBackend } from '../../models/backend';
+import { initBackend, wasmThreads } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
 import { loadArtifactFiles } from './artifacts';
 import { createDocumentClient, createS3Client } from './aws';
@@ -127,6 +127,8 @@ export interface LoadedTail {
   inputs: ExpectedTensor[];
   outputNames: string[];
   initMs: number;
+  /** The engine that runs the tail, e.g. `wasm; threads=2` (`x-offload-backend`): a single-threaded fallback shows here. */
+  engine: string;
 }
 
 export interface TailRuntimeOptions {
@@ -308,8 +310,10 @@ export class TailRuntime {
     if (registrar && !config.onDemand && !this.served) void registrar.register({ initMs: Math.round(initMs) });
     let weightBytes = 0;
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, initMs: Math.round(initMs), weightBytes });
-    return { model, inputs, outputNames: model.outputNames.slice(), initMs };
+    const threads = wasmThreads();
+    const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, initMs: Math.round(initMs), weightBytes });
+    return { model, inputs, outputNames: model.outputNames.slice(), initMs, engine };
   }
 
   /**
@@ -390,6 +394,7 @@ export class TailRuntime {
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
       });
+      headers[INFER_HEADERS.backend] = tail.engine;
       const response =
         event.responseType === 'application/json'
           ? jsonResponse(200, { outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) })) }, headers)

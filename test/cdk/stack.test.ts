@@ -11,6 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { selectDefaultCuts } from '../../cdk/cuts';
 import { REGISTRY_KEYS } from '../../cdk/constructs/registry';
 import { CATALOG_FILE_NAME, parseCatalog } from '../../core/catalog';
+import { EXPOSED_HEADERS } from '../../core/api';
 import { createRegistryTable } from '../../functions/commons/registry';
 import { exportZoo, nagErrors, paramMatching, resourcesOf, synth, tempDir, type Synthesized, removeTempDirs } from './helpers';
 
@@ -160,7 +161,7 @@ describe('tail functions', () => {
     expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(1.5 * MIB);
   });
 
-  it('share ONE bundled asset holding index.mjs and the tfjs-backend-wasm binaries', () => {
+  it('share ONE bundled asset holding index.mjs, the tfjs-backend-wasm binaries and the threaded main script', () => {
     const paths = new Set<unknown>();
     for (const t of s.nested.values()) {
       for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) paths.add(f.Metadata?.['aws:asset:path']);
@@ -168,6 +169,8 @@ describe('tail functions', () => {
     expect(paths.size).toBe(1);
     const files = readdirSync(join(s.outdir, String([...paths][0])));
     expect(files).toContain('index.mjs');
+    // read from disk by the threaded engine's pthread workers (models/wasm-threads.ts)
+    expect(files).toContain('tfjs-backend-wasm-threaded-simd.js');
     expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual([
       'tfjs-backend-wasm-simd.wasm',
       'tfjs-backend-wasm-threaded-simd.wasm',
@@ -272,6 +275,9 @@ describe('planner', () => {
     for (const m of ['tinychain', 'tinydag']) {
       expect(s3Resources).toContain(`/models/${m}/manifest.json`);
       expect(s3Resources).toContain(`/models/${m}/profiles/*`);
+      // the device artifacts GET /models presigns for pages
+      expect(s3Resources).toContain(`/models/${m}/full/*`);
+      expect(s3Resources).toContain(`/models/${m}/heads/*`);
     }
     expect(s3Resources).not.toContain('tails');
     const ddb = JSON.stringify(statements.find((st) => Array.isArray(st.Action) && st.Action.includes('dynamodb:Query'))!.Resource);
@@ -295,6 +301,25 @@ describe('API', () => {
       StageName: '$default',
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('lets pages call it from the configured origins (CORS), reading the x-offload headers', () => {
+    s.root.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowMethods: Match.arrayWith(['GET', 'POST', 'OPTIONS']),
+        AllowHeaders: Match.arrayWith(['content-type', 'authorization', 'x-amz-date', 'x-amz-security-token']),
+        ExposeHeaders: [...EXPOSED_HEADERS],
+      },
+    });
+    // ...and fetch presigned artifact URLs from the bucket, which GET /models hands out
+    s.root.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] })] },
+    });
+    s.root.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'offload planner: POST /plan, GET /models',
+      Environment: { Variables: Match.objectLike({ ARTIFACT_URL_SECONDS: '3600' }) },
     });
   });
 

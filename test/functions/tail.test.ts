@@ -96,6 +96,8 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       expect(second.headers?.['x-offload-cold']).toBe('false');
       expect(second.headers?.['x-offload-init-ms']).toBeUndefined();
       expect(second.headers?.['x-offload-instance']).toBe(first.headers?.['x-offload-instance']);
+      // the engine that ran it: outside Lambda, without OFFLOAD_WASM_THREADS, one thread (or another backend)
+      expect(first.headers?.['x-offload-backend']).toMatch(/^(wasm; threads=1|cpu|tensorflow)$/);
     });
 
     it('registers the instance and leaves it idle after each invocation', async () => {

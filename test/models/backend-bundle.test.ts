@@ -20,11 +20,13 @@ const BANNER =
 
 let root: string;
 let bundle: string;
+let threadsBundle: string;
 let wasmDir: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'offload-bundle-'));
   bundle = join(root, 'out', 'index.mjs');
+  threadsBundle = join(root, 'out', 'threads.mjs');
   await build({
     stdin: {
       contents: [
@@ -53,6 +55,34 @@ beforeAll(async () => {
     external: ['@tensorflow/tfjs-node', 'node-fetch'],
     logLevel: 'silent',
   });
+  await build({
+    stdin: {
+      contents: [
+        "import * as tf from './models/tfjs';",
+        "import { initBackend, wasmThreads } from './models/backend';",
+        "import { ZOO } from './models/zoo';",
+        'const name = await initBackend();',
+        // MobileNetV2 at 224: convolutions, depthwise convolutions and a dense layer, large enough for XNNPACK to split work
+        'const model = ZOO.mobilenetv2.build();',
+        'const x = tf.randomUniform([1, 224, 224, 3], 0, 1, "float32", 11);',
+        'const y = model.predict(x);',
+        'console.log(JSON.stringify({ name, threads: wasmThreads(), output: Array.from(y.dataSync()) }));',
+        'process.exit(0);',
+      ].join('\n'),
+      resolveDir: projectRoot,
+      sourcefile: 'threads.ts',
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: threadsBundle,
+    banner: { js: BANNER },
+    mainFields: ['module', 'main'],
+    external: ['@tensorflow/tfjs-node', 'node-fetch'],
+    logLevel: 'silent',
+  });
   wasmDir = join(root, 'wasm');
   await mkdir(wasmDir);
   const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
@@ -63,9 +93,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function runBundle(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const { OFFLOAD_BACKEND: _b, OFFLOAD_WASM_DIR: _d, ...rest } = process.env;
-  const r = spawnSync(process.execPath, [bundle], { cwd: root, env: { ...rest, ...env }, encoding: 'utf8', timeout: 60_000 });
+function runBundle(env: Record<string, string>, file = bundle): { status: number | null; stdout: string; stderr: string } {
+  const { OFFLOAD_BACKEND: _b, OFFLOAD_WASM_DIR: _d, OFFLOAD_WASM_THREADS: _t, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: _m, ...rest } = process.env;
+  const r = spawnSync(process.execPath, [file], { cwd: root, env: { ...rest, ...env }, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -86,5 +116,59 @@ describe('initBackend inside an esbuild bundle', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/OFFLOAD_BACKEND=wasm: the wasm backend failed to initialise \(.*ENOENT.*tfjs-backend-wasm.*\.wasm/);
     expect(r.stderr).toContain('check OFFLOAD_WASM_DIR');
+  });
+});
+
+interface ThreadsRun {
+  name: string;
+  threads: { threads: number; requested: number; source: string; fallback?: string } | null;
+  output: number[];
+}
+
+function runThreads(env: Record<string, string>): ThreadsRun {
+  const r = runBundle({ OFFLOAD_WASM_DIR: wasmDir, ...env }, threadsBundle);
+  if (r.status !== 0) throw new Error(`threads bundle failed (${r.status}): ${r.stderr.slice(0, 2000)}`);
+  return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as ThreadsRun), stderr: r.stderr } as ThreadsRun & { stderr: string };
+}
+
+function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+}
+
+describe('the multi-threaded wasm engine inside a bundle (issue 11)', () => {
+  it('runs 2 threads when asked, with the output of the single-threaded engine (maxAbsDiff <= 1e-5)', async () => {
+    // Prepare: the threaded main script sits next to the .wasm files, as cdk/bundling.ts copies it
+    const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    await copyFile(join(dist, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js'), join(wasmDir, 'tfjs-backend-wasm-threaded-simd.js'));
+    // Act
+    const one = runThreads({ OFFLOAD_WASM_THREADS: '1' });
+    const two = runThreads({ OFFLOAD_WASM_THREADS: '2' });
+    // Assess
+    expect(one.threads).toEqual({ threads: 1, requested: 1, source: 'OFFLOAD_WASM_THREADS' });
+    expect(two.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS' });
+    expect(two.output.length).toBe(1000);
+    expect(maxAbsDiff(one.output, two.output)).toBeLessThanOrEqual(1e-5);
+  }, 300_000);
+
+  it('follows the Lambda memory size: 2 threads at 3,008 MB', () => {
+    const r = runThreads({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' });
+    expect(r.threads).toEqual({ threads: 2, requested: 2, source: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3008' });
+  }, 300_000);
+
+  it('falls back to one thread, loudly, when the threaded main script is missing', async () => {
+    await rm(join(wasmDir, 'tfjs-backend-wasm-threaded-simd.js'), { force: true });
+    const r = runThreads({ OFFLOAD_WASM_THREADS: '2' }) as ThreadsRun & { stderr: string };
+    expect(r.name).toBe('wasm');
+    expect(r.threads).toMatchObject({ threads: 1, requested: 2 });
+    expect(r.threads?.fallback).toContain('tfjs-backend-wasm-threaded-simd.js is neither in OFFLOAD_WASM_DIR');
+    expect(r.stderr).toContain('tfjs wasm threads unavailable: running single-threaded');
+  }, 300_000);
+
+  it('rejects a thread count it cannot run, naming the variable', () => {
+    const r = runBundle({ OFFLOAD_WASM_DIR: wasmDir, OFFLOAD_WASM_THREADS: 'many' }, threadsBundle);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('OFFLOAD_WASM_THREADS');
+    expect(r.stderr).toContain('must be an integer from 1 to 8');
   });
 });

@@ -1,0 +1,235 @@
+/**
+ * Multi-threaded tfjs wasm under Node.
+ *
+ * tfjs turns threads off under Node (tensorflow/tfjs issue 3830): its
+ * threaded-SIMD build hands emscripten's pthread worker and main script over
+ * as Blob URLs, which `worker_threads` cannot load. What it takes here
+ * (reference facts, "tfjs wasm threads under Node"):
+ *
+ * 1. the worker source (`wasmWorkerContents`) written to a file (Lambda: under
+ *    /tmp), changed to read the threaded main script from the package's own
+ *    file on disk (`wasm-out/tfjs-backend-wasm-threaded-simd.js`, copied next
+ *    to the `.wasm` files in a bundle) instead of the Blob;
+ * 2. `WASM_HAS_MULTITHREAD_SUPPORT` set true before the backend initialises;
+ * 3. the thread cap raised: the engine caps XNNPACK's pool at half of
+ *    `os.cpus().length`, which is 1 on a 2-core machine and on a Lambda up to
+ *    3,008 MB; `os.cpus` reports 2 × threads while the engine initialises.
+ *
+ * And one thing for cold starts: emscripten pre-creates 8 workers, each
+ * loading the whole engine. Workers here are created lazily instead: a
+ * stand-in answers "loaded" at once and becomes a real `worker_threads`
+ * Worker only when a thread is started on it, so a 2-thread engine starts 1
+ * worker, not 8. The stand-ins never keep the process alive (`ref` is a no-op),
+ * so a CLI using threads still exits.
+ *
+ * Each step is checked before the threaded build is tried (the worker source
+ * still has the expected text, the main script exists and parses, Node has
+ * `worker_threads` and shared wasm memory); a failed check or a failed start
+ * leaves the caller to fall back to the single-threaded build, with the reason.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+import workerThreads from 'node:worker_threads';
+import { lambdaVisibleCores } from '../core/profiles';
+import { ValidationError } from '../core/errors';
+
+/** The threaded build's main script, as the package ships it and as bundles copy it next to the `.wasm` files. */
+export const THREADED_MAIN_SCRIPT = 'tfjs-backend-wasm-threaded-simd.js';
+
+/** The emscripten pool size compiled into tfjs-backend-wasm 4.x (`pthreadPoolSize=8`) and the engine's thread cap. */
+export const MAX_WASM_THREADS = 8;
+
+/** How the worker source loads the main script; replaced by a read of the file on disk. */
+const WORKER_LOADS_MAIN_SCRIPT =
+  'if(typeof e.data.urlOrBlob=="string"){importScripts(e.data.urlOrBlob)}else{var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)}';
+
+/** How many threads the wasm engine should use, and where that figure came from. */
+export interface ThreadRequest {
+  threads: number;
+  source: string;
+}
+
+/**
+ * Threads wanted: `OFFLOAD_WASM_THREADS` when set (1–8); else, inside Lambda,
+ * the cores a function of `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` sees (2 up to
+ * 3,008 MB, then one more per 1,769 MB, 6 at 10,240 MB: core/profiles.ts
+ * `lambdaVisibleCores`); else 1, so local tools and profiles measure what they
+ * always measured unless asked (`offload profile --threads N`).
+ *
+ * @throws ValidationError when `OFFLOAD_WASM_THREADS` is not an integer from 1 to 8.
+ */
+export function requestedWasmThreads(env: NodeJS.ProcessEnv = process.env): ThreadRequest {
+  const raw = env.OFFLOAD_WASM_THREADS?.trim();
+  if (raw) {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+      throw new ValidationError('OFFLOAD_WASM_THREADS', `must be an integer from 1 to ${MAX_WASM_THREADS} (got "${raw}"); unset it to follow the function's memory size`);
+    }
+    return { threads: n, source: 'OFFLOAD_WASM_THREADS' };
+  }
+  const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  if (env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE && memory > 0) {
+    return { threads: Math.min(MAX_WASM_THREADS, lambdaVisibleCores(memory)), source: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE=${memory}` };
+  }
+  return { threads: 1, source: 'default outside Lambda' };
+}
+
+/** The threaded main script: OFFLOAD_WASM_DIR (bundles), else the installed package; undefined when neither has it. */
+export function threadedMainScript(wasmDir: string | undefined): string | undefined {
+  const candidates: string[] = [];
+  if (wasmDir) candidates.push(join(wasmDir, THREADED_MAIN_SCRIPT));
+  try {
+    const require = createRequire(import.meta.url);
+    candidates.push(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out', THREADED_MAIN_SCRIPT));
+  } catch {
+    // inside a bundle without node_modules: only OFFLOAD_WASM_DIR can have it
+  }
+  return candidates.find((c) => existsSync(c));
+}
+
+/** What the caller undoes after the engine has initialised (successfully or not). */
+export interface ThreadedStart {
+  /** Restores `os.cpus`, `URL.createObjectURL` and `worker_threads.Worker`. */
+  restore(): void;
+  /** Errors real pthread workers reported (empty when all went well). */
+  workerErrors(): readonly string[];
+}
+
+/**
+ * Prepares the process for the threaded build (see the module comment) and
+ * returns how to undo the temporary hooks once `tf.setBackend('wasm')` has
+ * settled; or a string saying why threads cannot be used here.
+ *
+ * @param workerContents tfjs's `wasmWorkerContents` (the pthread worker source).
+ * @param mainScript the threaded main script on disk ({@link threadedMainScript}).
+ */
+export function prepareThreadedStart(threads: number, workerContents: string, mainScript: string, scratchDir = os.tmpdir()): ThreadedStart | string {
+  if (typeof SharedArrayBuffer !== 'function') return 'this Node has no SharedArrayBuffer (needed by wasm threads)';
+  if (!workerContents.includes(WORKER_LOADS_MAIN_SCRIPT)) {
+    return 'the tfjs-backend-wasm pthread worker source is not the one this project patches (tfjs version changed?)';
+  }
+  try {
+    new Script(readFileSync(mainScript, 'utf8'), { filename: mainScript });
+  } catch (e) {
+    return `the threaded main script ${mainScript} does not load: ${(e as Error).message}`;
+  }
+  let workerFile: string;
+  try {
+    const dir = join(scratchDir, `offload-wasm-threads-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    workerFile = join(dir, 'tfjs-pthread-worker.cjs');
+    // The source is the text of a template literal: its "\n" escapes arrived as newlines (tfjs escapes them too).
+    const source = workerContents.replace(/\n/g, '\\n').replace(WORKER_LOADS_MAIN_SCRIPT, `importScripts(${JSON.stringify(mainScript)});`);
+    writeFileSync(workerFile, source);
+  } catch (e) {
+    return `cannot write the pthread worker file under ${scratchDir}: ${(e as Error).message}`;
+  }
+
+  const errors: string[] = [];
+  const cpus = os.cpus;
+  const createObjectURL = URL.createObjectURL;
+  const RealWorker = workerThreads.Worker;
+  // (3) the engine caps its pool at os.cpus().length / 2
+  os.cpus = () => {
+    const real = cpus();
+    return Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]!);
+  };
+  // (1) tfjs asks for a blob URL of the worker source (type application/javascript); answer with the file
+  URL.createObjectURL = ((obj: Blob) =>
+    obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : createObjectURL(obj)) as typeof URL.createObjectURL;
+  // lazy workers: emscripten's `global.Worker = require("worker_threads").Worker` reads this at engine start
+  (workerThreads as { Worker: unknown }).Worker = function LazyPthreadWorker(file: string) {
+    return new LazyWorker(RealWorker, file, errors);
+  };
+  return {
+    restore() {
+      os.cpus = cpus;
+      URL.createObjectURL = createObjectURL;
+      (workerThreads as { Worker: unknown }).Worker = RealWorker;
+    },
+    workerErrors: () => errors,
+  };
+}
+
+type Listener = (value: unknown) => void;
+
+/**
+ * Stands in for one of emscripten's pool workers: answers the "load" command
+ * at once and starts the real worker (replaying "load") on the first other
+ * command, i.e. when a thread is actually started on it.
+ */
+class LazyWorker {
+  private real: InstanceType<typeof workerThreads.Worker> | undefined;
+  private load: { message: unknown; transfer: unknown } | undefined;
+  private readonly listeners = new Map<string, Listener[]>();
+  private swallowLoaded = false;
+
+  constructor(
+    private readonly RealWorker: typeof workerThreads.Worker,
+    private readonly file: string,
+    private readonly errors: string[],
+  ) {}
+
+  on(event: string, listener: Listener): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    this.real?.on(event, listener);
+    return this;
+  }
+
+  postMessage(message: unknown, transfer?: unknown): void {
+    if (!this.real && isCommand(message, 'load')) {
+      this.load = { message, transfer };
+      setImmediate(() => this.emit('message', { cmd: 'loaded' }));
+      return;
+    }
+    this.start().postMessage(message, transfer as never);
+  }
+
+  ref(): void {
+    // a thread pool never keeps the process alive (emscripten refs a worker while it runs a thread)
+  }
+
+  unref(): void {
+    this.real?.unref();
+  }
+
+  terminate(): Promise<number> {
+    return this.real ? this.real.terminate() : Promise.resolve(0);
+  }
+
+  private start(): InstanceType<typeof workerThreads.Worker> {
+    if (this.real) return this.real;
+    const real = new this.RealWorker(this.file);
+    real.unref();
+    this.swallowLoaded = true;
+    real.on('message', (data: unknown) => {
+      // the real worker confirms the replayed "load"; emscripten already had its "loaded"
+      if (this.swallowLoaded && isCommand(data, 'loaded')) {
+        this.swallowLoaded = false;
+        return;
+      }
+      this.emit('message', data);
+    });
+    real.on('error', (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      this.errors.push(message);
+      console.error(JSON.stringify({ level: 'error', msg: 'tfjs wasm pthread worker failed', error: message }));
+      this.emit('error', e);
+    });
+    for (const [event, ls] of this.listeners) if (event !== 'message' && event !== 'error') for (const l of ls) real.on(event, l);
+    this.real = real;
+    if (this.load) real.postMessage(this.load.message, this.load.transfer as never);
+    return real;
+  }
+
+  private emit(event: string, value: unknown): void {
+    for (const l of this.listeners.get(event) ?? []) l(value);
+  }
+}
+
+function isCommand(message: unknown, cmd: string): boolean {
+  return typeof message === 'object' && message !== null && (message as { cmd?: unknown }).cmd === cmd;
+}
