@@ -3,7 +3,7 @@
  * of two real exports (tinychain: a chain; tinydag: residual and inception
  * blocks), synthesised with the real handlers and cdk-nag.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -147,6 +147,20 @@ describe('tail functions', () => {
             },
           },
         });
+      }
+    }
+  });
+
+  it('carry the shutdown extension layer, so Lambda sends them SIGTERM in the Shutdown phase', () => {
+    for (const t of s.nested.values()) {
+      const layers = Object.entries(resourcesOf(t, 'AWS::Lambda::LayerVersion'));
+      expect(layers).toHaveLength(1);
+      const [layerId, layer] = layers[0]!;
+      const extension = join(s.outdir, String(layer.Metadata?.['aws:asset:path']), 'extensions', 'offload-shutdown');
+      expect(existsSync(extension)).toBe(true);
+      expect(statSync(extension).mode & 0o111).not.toBe(0); // Lambda starts what is executable in /opt/extensions
+      for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
+        expect(f.Properties?.Layers).toEqual([{ Ref: layerId }]);
       }
     }
   });
