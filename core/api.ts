@@ -239,6 +239,8 @@ export const INFER_HEADERS = Object.freeze({
   computeMs: 'x-offload-compute-ms',
   /** The execution environment that answered (the registry's `instance`). */
   instance: 'x-offload-instance',
+  /** The function that answered (Lambda's function name), so a client that chose the cut itself can say which. */
+  functionName: 'x-offload-function',
   /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
   backend: 'x-offload-backend',
 });
@@ -265,6 +267,8 @@ export interface InferTiming {
   initMs: number | null;
   computeMs: number | null;
   instance: string | null;
+  /** Absent from older tails' answers. */
+  functionName?: string | null;
 }
 
 const msHeader = z
@@ -290,7 +294,13 @@ export function parseInferHeaders(get: (name: string) => string | null | undefin
     const v = read(name);
     return v === null ? null : parseWith(msHeader, v, name);
   };
-  return { cold: cold === 'true', initMs: ms(INFER_HEADERS.initMs), computeMs: ms(INFER_HEADERS.computeMs), instance: read(INFER_HEADERS.instance) };
+  return {
+    cold: cold === 'true',
+    initMs: ms(INFER_HEADERS.initMs),
+    computeMs: ms(INFER_HEADERS.computeMs),
+    instance: read(INFER_HEADERS.instance),
+    functionName: read(INFER_HEADERS.functionName),
+  };
 }
 
 /**
@@ -305,5 +315,6 @@ export function inferHeaders(t: InferTiming): Record<string, string> {
   if (t.computeMs !== null) h[INFER_HEADERS.computeMs] = t.computeMs.toFixed(2);
   if (t.instance !== null) h[INFER_HEADERS.instance] = t.instance;
   if (t.initMs !== null) h[INFER_HEADERS.initMs] = t.initMs.toFixed(0);
+  if (t.functionName != null) h[INFER_HEADERS.functionName] = t.functionName;
   return h;
 }

@@ -393,6 +393,7 @@ export class TailRuntime {
         // The whole Init phase when known (runtime start and bundle load included): what the caller waited
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
+        functionName: this.config.functionName ?? null,
       });
       headers[INFER_HEADERS.backend] = tail.engine;
       const response =

@@ -96,6 +96,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       expect(second.headers?.['x-offload-cold']).toBe('false');
       expect(second.headers?.['x-offload-init-ms']).toBeUndefined();
       expect(second.headers?.['x-offload-instance']).toBe(first.headers?.['x-offload-instance']);
+      expect(first.headers?.['x-offload-function']).toBe('offload-tinychain-2'); // who answered, for a client that chose the cut
       // the engine that ran it: outside Lambda, without OFFLOAD_WASM_THREADS, one thread (or another backend)
       expect(first.headers?.['x-offload-backend']).toMatch(/^(wasm; threads=1|cpu|tensorflow)$/);
     });
