@@ -42,6 +42,7 @@ interface LoadFlags {
   timeoutMs: number;
   pauseMs: number;
   keepPlannerWarm: number;
+  sequential?: boolean;
   out?: string;
   traceOut?: string;
   json?: boolean;
@@ -114,6 +115,7 @@ export function register(program: Command): void {
     .option('--timeout-ms <ms>', 'per-request timeout (then the device falls back)', positiveInt('--timeout-ms'), 30_000)
     .option('--pause-ms <ms>', 'wait between two policies (e.g. longer than the keep-alive, so each starts on a cold fleet)', positiveInt('--pause-ms'), 0)
     .option('--keep-planner-warm <n>', 'planner policy: keep n planner environments warm with pings, as provisioned concurrency would (0: its cold starts count)', nonNegativeInt('--keep-planner-warm'), 0)
+    .option('--sequential', 'each request waits for the previous one to end (a closed loop; with one device, always warm after the first)')
     .option('--out <file>', 'write one JSON record per request (JSONL), as each finishes')
     .option('--trace-out <file>', 'write the workload as a trace file (replayable with --trace, and by the fleet simulator)')
     .option('--json', 'print the summaries as JSON alone on stdout');
@@ -173,6 +175,7 @@ export function register(program: Command): void {
             dtype: flags.dtype,
             computeHead: flags.computeHead === true,
             keepPlannerWarm: flags.keepPlannerWarm,
+            sequential: flags.sequential === true,
             signal: controller.signal,
             models: { load: (m) => DeviceModel.load(m), profile: (m) => loadProfile(m, 'wasm') },
             onStep: (m) => note(`${policyName(policy)}: ${m}`),
