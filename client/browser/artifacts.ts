@@ -6,7 +6,7 @@
  */
 import { NotFoundError, OffloadError } from '../../core/errors';
 import type { ModelCatalogEntry, ModelsResponse } from '../../core/api';
-import { loadModelFromFiles } from '../../models/artifacts';
+import { loadModelFromFiles, MODEL_JSON } from '../../models/artifacts';
 import { DeviceModel } from '../device-model';
 
 export interface LoadProgress {
@@ -52,7 +52,8 @@ export async function loadDeviceModel(entry: ModelCatalogEntry, opts: { onProgre
   const out = new Map<string, Uint8Array>();
   await Promise.all(
     files.map(async (f) => {
-      const name = f.key.slice(entry.full.prefix.length);
+      // model.json sits in the part's folder; the weight paths it lists are relative to weightPrefix (shared segments)
+      const name = f.key === `${entry.full.prefix}${MODEL_JSON}` ? MODEL_JSON : f.key.slice(entry.full.weightPrefix.length);
       let res: Response;
       try {
         res = await fetch(f.url as string, { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) });

@@ -42,11 +42,15 @@ const demo = (page: Page) =>
     return { backend, model, message, last: brief(last), lastBurst: lastBurst?.map(brief) ?? null } as DemoState;
   });
 
+/** Polls the page's state; an error line on the page ends the wait at once unless `pred` is waiting for one. */
 async function until(page: Page, what: string, pred: (s: DemoState) => boolean, timeoutMs = 60_000): Promise<DemoState> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const s = await demo(page);
     if (pred(s)) return s;
+    if (s.message.kind === 'error' && !s.message.text.startsWith('burst') && !s.message.text.startsWith('fell back')) {
+      throw new Error(`${what}: the page says "${s.message.text}"`);
+    }
     if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms; page says "${s.message.text}"`);
     await new Promise((r) => setTimeout(r, 100));
   }
