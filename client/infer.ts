@@ -9,7 +9,7 @@ import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { decodeTensors, encodeTensors, type WireDType } from '../core/wire';
 import { ApiError, type ApiFailure, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
-import type { DeviceModel, DeviceOutput } from './device';
+import type { DeviceModel, DeviceOutput } from './device-model';
 
 export interface CollaborativeInferOptions {
   api: OffloadApi;

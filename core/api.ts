@@ -187,7 +187,11 @@ export const ArtifactFileSchema = z.object({
 });
 export type ArtifactFile = z.infer<typeof ArtifactFileSchema>;
 
-export const ArtifactSchema = z.object({ prefix: z.string(), files: z.array(ArtifactFileSchema) });
+/**
+ * One part of an export in the bucket: `prefix` holds its model.json, whose weight paths are relative
+ * to `weightPrefix` (the model's folder, where the shared segments sit: tfjs `weightPathPrefix`).
+ */
+export const ArtifactSchema = z.object({ prefix: z.string(), weightPrefix: z.string(), files: z.array(ArtifactFileSchema) });
 
 /** One model in `GET /models`. */
 export const ModelCatalogEntrySchema = z.object({
