@@ -4,10 +4,16 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', '**/*.test.ts'],
     exclude: ['node_modules/**', 'cdk.out/**'],
-    // tfjs model builds and process-spawning integration tests are slow on 2 cores;
-    // timeouts are generous, correctness is asserted, speed is measured in bench/.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
     pool: 'forks',
+    // vitest's default on a 2-core machine is ONE worker, which leaves a core idle
+    // while a file waits on a child process (the CLI, cdk synth, the local stack).
+    // Two files at a time; files that share prepared state take its lock
+    // (test/e2e/stack-fixture.ts), everything else works in temporary folders.
+    maxWorkers: 2,
+    // A test that hangs fails after a minute, not two. Files whose tests build
+    // zoo networks or run the CDK CLI raise their own limit (vi.setConfig at the
+    // top of the file); child processes are killed by their spawn helpers first.
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
   },
 });

@@ -53,6 +53,16 @@ export const ModelConfigSchema = z.object({
 });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
+/** `*`, or `scheme://host[:port]` as a browser sends it in `Origin` (no path, no trailing slash). */
+const corsOrigin = z.string().regex(/^(\*|https?:\/\/[^/\s*]+(:\d+)?)$/, 'must be * or an origin like https://example.com (no path)');
+
+/** Defaults of the `browser` block; `npm start` gets the same (its stack is synthesised from this app). */
+export const DEFAULT_BROWSER = Object.freeze({
+  allowOrigins: Object.freeze(['*']),
+  artifactUrlSeconds: 3600,
+  identityPool: Object.freeze({ enabled: false, allowUnauthenticated: true }),
+});
+
 /** Default reserved concurrency of the planner function. */
 export const DEFAULT_PLANNER_RESERVED_CONCURRENCY = 5;
 
@@ -129,6 +139,27 @@ export const OffloadConfigSchema = z.object({
   accountConcurrency: z.number().int().min(100).default(1000),
   /** Most tail functions in one nested stack (each tail costs ≤ 10 resources; CloudFormation allows 500 per stack). */
   tailsPerStack: z.number().int().min(1).max(45).default(40),
+  /** What a web page needs to be a device (docs/browser.md). */
+  browser: z
+    .object({
+      /**
+       * Origins allowed to call the API and fetch artifacts from a page (CORS on the HTTP API and on the
+       * artifact bucket). `*` is the default: every route needs a SigV4 signature, and the browser sends
+       * no ambient credentials (no cookies), so an origin by itself grants nothing. `[]` turns CORS off.
+       */
+      allowOrigins: z.array(corsOrigin).default([...DEFAULT_BROWSER.allowOrigins]),
+      /** Lifetime of the presigned artifact URLs `GET /models` hands out; 0 hands out none. */
+      artifactUrlSeconds: z.number().int().min(0).max(43_200).default(DEFAULT_BROWSER.artifactUrlSeconds),
+      /** A Cognito identity pool whose roles get the client policy, so a page gets temporary credentials. */
+      identityPool: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Guest (unauthenticated) identities get the client policy too: any visitor can plan and infer. */
+          allowUnauthenticated: z.boolean().default(true),
+        })
+        .default({ ...DEFAULT_BROWSER.identityPool }),
+    })
+    .default({ ...DEFAULT_BROWSER, allowOrigins: [...DEFAULT_BROWSER.allowOrigins], identityPool: { ...DEFAULT_BROWSER.identityPool } }),
   /** HTTP API route quota (300 by default, adjustable by AWS support). */
   apiRouteQuota: z.number().int().min(3).default(300),
   models: z.record(modelName, ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'must name at least one model'),

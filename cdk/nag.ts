@@ -70,8 +70,9 @@ export function addNagSuppressions(stack: NaggedStack): void {
   NagSuppressions.addResourceSuppressions(stack.planner.role, [
     {
       id: 'AwsSolutions-IAM5',
-      reason: 'The planner reads optional per-model cloud profiles (models/<model>/profiles/*), one prefix per deployed model.',
-      appliesTo: stack.deployment.models.map((m) => bucketObjects(bucketId, `models/${m.model}/profiles/`)),
+      reason:
+        'The planner reads optional per-model cloud profiles (models/<model>/profiles/*), and presigns the device artifacts (heads/*, full/*) GET /models hands to pages, one prefix each per deployed model; never tails.',
+      appliesTo: stack.deployment.models.flatMap((m) => ['profiles/', 'heads/', 'full/'].map((p) => bucketObjects(bucketId, `models/${m.model}/${p}`))),
     },
   ]);
   for (const tail of stack.fleet.functions) {

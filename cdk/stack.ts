@@ -46,9 +46,12 @@ export class OffloadStack extends Stack {
     const runtime = lambda.Runtime.NODEJS_22_X;
     const architecture = config.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
 
-    this.store = new ModelStore(this, 'ModelStore', { upload: config.upload === 'deployment' ? deployment.models : [] });
+    this.store = new ModelStore(this, 'ModelStore', {
+      upload: config.upload === 'deployment' ? deployment.models : [],
+      allowOrigins: config.browser.allowOrigins,
+    });
     this.registry = new Registry(this, 'Registry');
-    this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays, throttle: config.throttle });
+    this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays, throttle: config.throttle, allowOrigins: config.browser.allowOrigins });
     this.api.clientPolicy.addStatements(this.store.clientReadStatement());
     const shared = { projectRoot, store: this.store, registry: this.registry, api: this.api, runtime, architecture };
     this.planner = new Planner(this, 'Planner', { deployment, context: { ...shared, entry: entry(entries.planner) } });

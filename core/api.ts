@@ -246,6 +246,19 @@ export const INFER_HEADERS = Object.freeze({
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */
 export const EXPOSED_HEADERS: readonly string[] = Object.freeze(Object.values(INFER_HEADERS));
 
+/** Request headers a browser sends to the API (CORS `Access-Control-Allow-Headers`): bodies, and SigV4's. */
+export const CORS_REQUEST_HEADERS: readonly string[] = Object.freeze([
+  'content-type',
+  'accept',
+  'authorization',
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+]);
+
+/** How long a browser may cache a preflight answer, s. */
+export const CORS_MAX_AGE_SECONDS = 3600;
+
 /** What the tail reports about one inference. */
 export interface InferTiming {
   cold: boolean;

@@ -4,7 +4,7 @@
  */
 import { discoverApp, type DiscoverOptions, type DiscoveredApp } from './template';
 import { LambdaEmulator, type EmulatorOptions } from './emulator';
-import { startLocalServer, type LocalServer } from './server';
+import { startLocalServer, type LocalServer, type LocalServerOptions } from './server';
 
 export * from './template';
 export * from './emulator';
@@ -17,6 +17,8 @@ export interface StartLocalEmulatorOptions extends DiscoverOptions, Omit<Emulato
   cdkOut: string;
   port?: number;
   host?: string;
+  /** Files of the demo page (see LocalServerOptions.pages). */
+  pages?: LocalServerOptions['pages'];
 }
 
 export interface LocalEmulator {
@@ -37,7 +39,7 @@ export interface LocalEmulator {
  * console.log(`API at ${local.url}`);
  */
 export async function startLocalEmulator(options: StartLocalEmulatorOptions): Promise<LocalEmulator> {
-  const { cdkOut, port, host, resolveResource, parameters, region, accountId, stacks, ...emulatorOptions } = options;
+  const { cdkOut, port, host, resolveResource, parameters, region, accountId, stacks, pages, ...emulatorOptions } = options;
   const app = discoverApp(cdkOut, {
     ...(resolveResource ? { resolveResource } : {}),
     ...(parameters ? { parameters } : {}),
@@ -48,7 +50,14 @@ export async function startLocalEmulator(options: StartLocalEmulatorOptions): Pr
   const emulator = new LambdaEmulator({ ...emulatorOptions, ...(region ? { region } : {}), ...(accountId ? { accountId } : {}), functions: app.functions });
   let server: LocalServer;
   try {
-    server = await startLocalServer({ emulator, routes: app.routes, ...(port !== undefined ? { port } : {}), ...(host ? { host } : {}) });
+    server = await startLocalServer({
+      emulator,
+      routes: app.routes,
+      cors: app.cors,
+      ...(pages ? { pages } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(host ? { host } : {}),
+    });
   } catch (e) {
     await emulator.close();
     throw e;

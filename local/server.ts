@@ -17,6 +17,7 @@ import { NotFoundError, OffloadError, type ErrorCode } from '../core/errors';
 import { eventJsonBytes, fromResultV2, MalformedResultError, RouteTable, toEventV2 } from './apigw';
 import { MAX_REQUEST_PAYLOAD_BYTES, type InvokeOptions, type InvokeResult, type LambdaEmulator } from './emulator';
 import type { RouteSpec } from './template';
+import { isPreflight, preflightHeaders, responseCorsHeaders, type CorsConfiguration } from './cors';
 
 /** HTTP API request payload limit. */
 export const MAX_HTTP_API_BODY_BYTES = 10 * 1024 * 1024;
@@ -29,7 +30,20 @@ export interface LocalServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** The HTTP API's CORS configuration (from the template); null/absent: no CORS, as without one in AWS. */
+  cors?: CorsConfiguration | null;
+  /** Files served under {@link DEMO_PATH} (the demo page); null for a path it does not have. */
+  pages?: (path: string) => Promise<StaticFile | null>;
 }
+
+/** A file the server hands out as is. */
+export interface StaticFile {
+  body: Uint8Array;
+  contentType: string;
+}
+
+/** Where the local stack serves the demo page (docs/browser.md). */
+export const DEMO_PATH = '/_local/demo/';
 
 export interface LocalServer {
   /** `http://host:port` */
@@ -45,6 +59,8 @@ interface ServerContext {
   emulator: LambdaEmulator;
   routes: readonly RouteSpec[];
   table: RouteTable;
+  cors: CorsConfiguration | null;
+  pages: ((path: string) => Promise<StaticFile | null>) | null;
 }
 
 /** One parsed request line. */
@@ -65,7 +81,13 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const routes = options.routes ?? [];
-  const ctx: ServerContext = { emulator: options.emulator, routes, table: new RouteTable(routes) };
+  const ctx: ServerContext = {
+    emulator: options.emulator,
+    routes,
+    table: new RouteTable(routes),
+    cors: options.cors ?? null,
+    pages: options.pages ?? null,
+  };
   const server = createServer((req, res) => {
     dispatch(ctx, req, res).catch((e: unknown) => answerUnexpected(res, e));
   });
@@ -119,12 +141,29 @@ function parseTarget(req: IncomingMessage): RequestTarget {
 /** Routes a request: `/_local/*`, then the Invoke API, then the HTTP API routes. */
 async function dispatch(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = parseTarget(req);
+  if (target.rawPath.startsWith(DEMO_PATH) && target.method === 'GET') return getDemoFile(ctx, target.rawPath.slice(DEMO_PATH.length), res);
   if (target.rawPath.startsWith('/_local/')) return handleLocal(ctx, target, res);
   const invokeMatch = target.rawPath.match(INVOKE_PATH);
   if (invokeMatch && target.method === 'POST') {
     return handleInvoke(ctx, req, res, decodeURIComponent(invokeMatch[1] as string), new URLSearchParams(target.rawQueryString));
   }
+  if (ctx.cors) {
+    if (isPreflight(target.method, req.headers)) {
+      const h = preflightHeaders(ctx.cors, header(req, 'origin') as string, header(req, 'access-control-request-method') as string, header(req, 'access-control-request-headers'));
+      res.writeHead(204, h).end();
+      return;
+    }
+    // added to whatever the route answers, errors included, as API Gateway does
+    for (const [k, v] of Object.entries(responseCorsHeaders(ctx.cors, header(req, 'origin')))) res.setHeader(k, v);
+  }
   return handleRoute(ctx, req, res, target);
+}
+
+/** `GET /_local/demo/<path>`: the demo page and its bundle. */
+async function getDemoFile(ctx: ServerContext, path: string, res: ServerResponse): Promise<void> {
+  const file = ctx.pages && !path.split('/').includes('..') ? await ctx.pages(path === '' ? 'index.html' : path) : null;
+  if (!file) return sendJson(res, 404, { code: 'not-found', message: `no demo file ${DEMO_PATH}${path}` });
+  res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.body.length), 'cache-control': 'no-cache' }).end(file.body);
 }
 
 // ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { loadConfig, type OffloadConfig } from '../cdk/config';
@@ -167,6 +167,40 @@ export async function createTableFromTemplate(client: DynamoDBClient, resource: 
           }
         : {}),
       ...(p.LocalSecondaryIndexes?.length ? { LocalSecondaryIndexes: p.LocalSecondaryIndexes } : {}),
+    }),
+  );
+}
+
+/** `AWS::S3::Bucket` `CorsConfiguration.CorsRules`, as CDK writes them. */
+const BucketCorsSchema = z.object({
+  CorsRules: z.array(
+    z.object({
+      AllowedMethods: z.array(z.enum(['GET', 'PUT', 'HEAD', 'POST', 'DELETE'])),
+      AllowedOrigins: z.array(z.string()),
+      AllowedHeaders: z.array(z.string()).optional(),
+      ExposedHeaders: z.array(z.string()).optional(),
+      MaxAge: z.number().int().optional(),
+    }),
+  ),
+});
+
+/** The template's bucket CORS rules on the stand-in, so a page can fetch presigned artifact URLs as in AWS. */
+async function applyBucketCors(client: S3Client, bucket: ResourceSpec): Promise<void> {
+  const raw = bucket.properties['CorsConfiguration'];
+  if (raw === undefined || !bucket.name) return;
+  const cors = parseWith(BucketCorsSchema, raw, `bucket ${bucket.logicalId} CorsConfiguration`);
+  await client.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket.name,
+      CORSConfiguration: {
+        CORSRules: cors.CorsRules.map((r) => ({
+          AllowedMethods: r.AllowedMethods,
+          AllowedOrigins: r.AllowedOrigins,
+          ...(r.AllowedHeaders ? { AllowedHeaders: r.AllowedHeaders } : {}),
+          ...(r.ExposedHeaders ? { ExposeHeaders: r.ExposedHeaders } : {}),
+          ...(r.MaxAge === undefined ? {} : { MaxAgeSeconds: r.MaxAge }),
+        })),
+      },
     }),
   );
 }
@@ -409,6 +443,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const client = localS3Client(s3.endpoint);
     let upload: UploadSummary;
     try {
+      await applyBucketCors(client, bucket);
       upload = await uploadArtifacts(client, bucket.name, models, options.onProgress ? { onProgress: options.onProgress } : {});
     } finally {
       client.destroy();

@@ -10,6 +10,7 @@
  * get their local names from a {@link ResourceResolver} the caller supplies;
  * {@link localResourceNames} is a ready one.
  */
+import { CorsConfigurationSchema, type CorsConfiguration } from './cors';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -115,6 +116,8 @@ export interface DiscoveredApp {
   stacks: { name: string; path: string[]; templateFile: string }[];
   functions: FunctionSpec[];
   routes: RouteSpec[];
+  /** The HTTP API's CORS configuration, null when it has none. */
+  cors: CorsConfiguration | null;
   /** S3 buckets and DynamoDB tables, so a local stack can create them. */
   resources: ResourceSpec[];
   /** Functions that cannot run here (non-Node runtime, inline code, …) and why. */
@@ -286,7 +289,9 @@ class Discovery {
     }
     const routes = this.describeRoutes(all, functions);
     const resources = this.describeResources(all);
+    const cors = this.describeCors(all);
     return {
+      cors,
       cdkOutDir: this.dir,
       stacks: all.map((s) => ({ name: s.name, path: s.path, templateFile: s.templateFile })),
       functions,
@@ -505,6 +510,25 @@ class Discovery {
       }
     }
     return routes;
+  }
+
+  /** The HTTP API's CORS configuration (one API per app; the first with one wins, others are warned about). */
+  private describeCors(stacks: StackNode[]): CorsConfiguration | null {
+    let found: CorsConfiguration | null = null;
+    for (const stack of stacks) {
+      for (const [logicalId, res] of Object.entries(stack.template.Resources)) {
+        if (res.Type !== 'AWS::ApiGatewayV2::Api' || res.Properties?.CorsConfiguration === undefined) continue;
+        const parsed = CorsConfigurationSchema.safeParse(res.Properties.CorsConfiguration);
+        if (!parsed.success) {
+          this.warnings.push(`API ${stack.path.join('/')}/${logicalId}: CorsConfiguration is not literal; CORS is not emulated`);
+        } else if (found) {
+          this.warnings.push(`API ${stack.path.join('/')}/${logicalId}: a second API's CORS configuration is ignored`);
+        } else {
+          found = parsed.data;
+        }
+      }
+    }
+    return found;
   }
 
   private describeResources(stacks: StackNode[]): ResourceSpec[] {

@@ -2,7 +2,9 @@
  * Helpers for tests that start real processes (the emulator's execution
  * environments, the local stack, the CLI) and must prove none outlives them.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { onTestFinished } from 'vitest';
 
 /** True when a process with this pid exists and is not a zombie (exited, waiting to be reaped). */
 export function alive(pid: number): boolean {
@@ -66,5 +68,20 @@ export async function until<T>(check: () => Promise<T | undefined | false> | T |
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Kills `child` when the running test ends, passed, failed or timed out, so a
+ * hung CLI costs the test's timeout and never outlives it. Outside a test
+ * (a hook) the caller waits for the process as before.
+ */
+export function killWhenTestEnds(child: ChildProcess): void {
+  try {
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+  } catch {
+    // not inside a test
   }
 }

@@ -1,4 +1,5 @@
-import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CORS_MAX_AGE_SECONDS, CORS_REQUEST_HEADERS, EXPOSED_HEADERS } from '../../core/api';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -10,6 +11,8 @@ import { Construct } from 'constructs';
 
 export interface ApiProps {
   retentionDays: number;
+  /** Origins a page may call the API from (CORS); empty = no CORS. */
+  allowOrigins: readonly string[];
   /** Stage throttling for every route, and a tighter one for `POST /plan` (cdk/config.ts `throttle`). */
   throttle: { rateLimit: number; burstLimit: number; plan: { rateLimit: number; burstLimit: number } };
 }
@@ -33,6 +36,18 @@ export class Api extends Construct {
       description: 'offload: planner and tail functions',
       createDefaultStage: false,
       defaultAuthorizer: new HttpIamAuthorizer(),
+      // API Gateway answers preflights itself (no authorizer runs) and adds the CORS headers to every answer.
+      ...(props.allowOrigins.length === 0
+        ? {}
+        : {
+            corsPreflight: {
+              allowOrigins: [...props.allowOrigins],
+              allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
+              allowHeaders: [...CORS_REQUEST_HEADERS],
+              exposeHeaders: [...EXPOSED_HEADERS],
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+            },
+          }),
     });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.retentionDays as logs.RetentionDays,

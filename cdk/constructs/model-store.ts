@@ -4,10 +4,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { ARTIFACT_PREFIX, type ModelDeployment } from '../config';
+import { CORS_MAX_AGE_SECONDS } from '../../core/api';
 
 export interface ModelStoreProps {
   /** The models whose exports a BucketDeployment uploads; none = upload with `aws s3 sync` (see docs/deploy.md). */
   upload?: readonly ModelDeployment[];
+  /** Origins a page may fetch artifacts from (CORS GET/HEAD, for presigned URLs); empty = no CORS. */
+  allowOrigins?: readonly string[];
 }
 
 /**
@@ -40,6 +43,19 @@ export class ModelStore extends Construct {
       minimumTLSVersion: 1.2,
       versioned: false,
       removalPolicy: RemovalPolicy.RETAIN,
+      ...(props.allowOrigins?.length
+        ? {
+            cors: [
+              {
+                allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowedOrigins: [...props.allowOrigins],
+                allowedHeaders: ['*'],
+                exposedHeaders: ['content-length', 'etag'],
+                maxAge: CORS_MAX_AGE_SECONDS,
+              },
+            ],
+          }
+        : {}),
     });
     for (const m of props.upload ?? []) {
       // One deployment per model so that a changed model re-uploads only itself; prune stays off so a
@@ -86,25 +102,25 @@ export class ModelStore extends Construct {
   clientReadStatement(): iam.PolicyStatement {
     return new iam.PolicyStatement({
       actions: ['s3:GetObject'],
-      resources: [
-        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}*/manifest.json`),
-        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}*/heads/*`),
-        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}*/full/*`),
-      ],
+      resources: this.deviceArtifactArns('*'),
     });
   }
 
+  /** The device artifacts of a model (what {@link clientReadStatement} grants), `*` for every model. */
+  private deviceArtifactArns(model: string): string[] {
+    return ['manifest.json', 'heads/*', 'full/*'].map((p) => this.bucket.arnForObjects(`${ARTIFACT_PREFIX}${model}/${p}`));
+  }
+
   /**
-   * The planner's reads: each deployed model's manifest (`models/<model>/manifest.json`)
-   * and optional cloud profiles (`models/<model>/profiles/*`), nothing else.
+   * The planner's reads: each deployed model's manifest and optional cloud profiles
+   * (`models/<model>/profiles/*`) to plan with, and its device artifacts, whose presigned
+   * URLs `GET /models` hands to pages (a presigned URL carries its signer's permissions).
+   * Never the tails.
    */
   plannerReadStatement(models: readonly string[]): iam.PolicyStatement {
     return new iam.PolicyStatement({
       actions: ['s3:GetObject'],
-      resources: models.flatMap((m) => [
-        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}${m}/manifest.json`),
-        this.bucket.arnForObjects(`${ARTIFACT_PREFIX}${m}/profiles/*`),
-      ]),
+      resources: models.flatMap((m) => [...this.deviceArtifactArns(m), this.bucket.arnForObjects(`${ARTIFACT_PREFIX}${m}/profiles/*`)]),
     });
   }
 }

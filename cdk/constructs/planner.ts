@@ -53,6 +53,7 @@ export class Planner extends Construct {
         ARTIFACT_PREFIX,
         REGISTRY_TABLE: registry.table.tableName,
         [CATALOG_FILE_ENV]: CATALOG_FILE_NAME,
+        ARTIFACT_URL_SECONDS: String(config.browser.artifactUrlSeconds),
       },
       bundling: plannerBundling(deployment.catalog),
     });

@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { join } from 'node:path';
 import { Construct } from 'constructs';
 import { LAMBDA_TASK_ROOT, tailBundling } from '../bundling';
 import type { Deployment, ModelDeployment, OffloadConfig, TailSpec } from '../config';
@@ -19,6 +20,22 @@ export interface TailContext extends FunctionContext {
 export interface TailFunctionProps {
   spec: TailSpec;
   context: TailContext;
+  /** The shutdown extension layer (ZIP functions only; {@link shutdownExtensionLayer}). */
+  shutdownExtension?: lambda.ILayerVersion;
+}
+
+/**
+ * The layer holding layers/shutdown-extension: a minimal external extension
+ * registered for SHUTDOWN. With an extension registered, Lambda sends the
+ * runtime SIGTERM in the Shutdown phase (2,000 ms before SIGKILL), which the
+ * tail uses to mark its environment gone in the fleet registry; without one
+ * the environment would vanish silently (docs/functions.md, "Fleet registry").
+ */
+export function shutdownExtensionLayer(scope: Construct, id: string, projectRoot: string): lambda.LayerVersion {
+  return new lambda.LayerVersion(scope, id, {
+    code: lambda.Code.fromAsset(join(projectRoot, 'layers', 'shutdown-extension')),
+    description: 'offload: registers for SHUTDOWN so the tail runtime gets SIGTERM and can leave the fleet registry',
+  });
 }
 
 /**
@@ -36,7 +53,7 @@ export class TailFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: TailFunctionProps) {
     super(scope, id);
-    const { spec, context } = props;
+    const { spec, context, shutdownExtension } = props;
     const { config, store, registry } = context;
     this.spec = spec;
     const basics = new FunctionBasics(this, 'Basics', {
@@ -76,6 +93,7 @@ export class TailFunction extends Construct {
           ...common,
           ...nodejsSource(context),
           bundling: tailBundling(),
+          ...(shutdownExtension ? { layers: [shutdownExtension] } : {}),
         });
     this.target =
       spec.provisionedConcurrency > 0
@@ -107,7 +125,9 @@ export class ModelTails extends NestedStack {
 
   constructor(scope: Construct, id: string, props: ModelTailsProps) {
     super(scope, id, { description: `offload tails of ${props.model}: cuts ${props.tails.map((t) => t.cut).join(', ')}` });
-    this.functions = props.tails.map((spec) => new TailFunction(this, `Cut${spec.cut}`, { spec, context: props.context }));
+    // Container-image tails (tfjs-node) take no layers; their image would have to carry the extension.
+    const shutdownExtension = props.context.config.backend === 'tfjs-node' ? undefined : shutdownExtensionLayer(this, 'ShutdownExtension', props.context.projectRoot);
+    this.functions = props.tails.map((spec) => new TailFunction(this, `Cut${spec.cut}`, { spec, context: props.context, ...(shutdownExtension ? { shutdownExtension } : {}) }));
   }
 }
 

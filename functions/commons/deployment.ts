@@ -75,6 +75,8 @@ export interface PlannerConfig {
   maxPayloadBytes: number;
   coldBaseMs: number | undefined;
   coldMsPerMB: number | undefined;
+  /** Lifetime of the presigned artifact URLs of `GET /models`; 0: none handed out. */
+  artifactUrlSeconds: number;
 }
 
 const optionalNumber = z.coerce.number().finite().nonnegative().optional();
@@ -89,6 +91,7 @@ const PlannerEnvSchema = z.object({
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
   COLD_BASE_MS: optionalNumber,
   COLD_MS_PER_MB: optionalNumber,
+  ARTIFACT_URL_SECONDS: z.coerce.number().int().min(0).max(43_200).optional(),
 });
 
 function misconfigured(what: string, cause?: unknown): never {
@@ -120,5 +123,6 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     coldBaseMs: e.COLD_BASE_MS,
     coldMsPerMB: e.COLD_MS_PER_MB,
+    artifactUrlSeconds: e.ARTIFACT_URL_SECONDS ?? 0,
   };
 }

@@ -39,10 +39,15 @@ export class ModelCatalog {
   private readonly manifests = new Map<string, Promise<Manifest>>();
   private readonly profiles = new Map<string, { at: number; profile: Promise<CloudProfile | undefined> }>();
 
+  /**
+   * @param presign a time-limited GET URL for a key, handed out with every artifact file so
+   *   that a page without AWS credentials of its own can download its model (docs/browser.md)
+   */
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly deployed: DeployedFunctions,
+    private readonly presign?: (key: string) => Promise<string>,
   ) {}
 
   /** Deployed models, sorted. */
@@ -110,10 +115,20 @@ export class ModelCatalog {
     const { functions: fns, manifestKey: key } = this.modelOf(model);
     const manifest = await this.manifest(model);
     const prefix = key.slice(0, key.lastIndexOf('/') + 1); // the export tree sits beside its manifest
-    const artifact = (dir: string) => ({
+    const presign = this.presign;
+    const file = async (key: string, f: { bytes: number; sha256: string }) =>
+      presign ? { key, bytes: f.bytes, sha256: f.sha256, url: await presign(key) } : { key, bytes: f.bytes, sha256: f.sha256 };
+    const artifact = async (dir: string) => ({
       prefix: `${prefix}${dir}/`,
-      files: Object.entries(filesUnder(manifest, dir)).map(([path, f]) => ({ key: `${prefix}${path}`, bytes: f.bytes, sha256: f.sha256 })),
+      files: await Promise.all(Object.entries(filesUnder(manifest, dir)).map(([path, f]) => file(`${prefix}${path}`, f))),
     });
+    const heads = new Map(
+      await Promise.all(
+        manifest.candidates
+          .filter((c) => c.cut > 0 && manifest.exportedCuts.includes(c.cut))
+          .map(async (c) => [c.cut, await artifact(headDir(c.cut))] as const),
+      ),
+    );
     return {
       name: manifest.model,
       inputShape: manifest.inputShape,
@@ -121,7 +136,7 @@ export class ModelCatalog {
       outputBytes: manifest.outputBytes,
       layers: manifest.layers.length,
       bucket: this.bucket,
-      full: artifact(FULL_DIR),
+      full: await artifact(FULL_DIR),
       candidates: manifest.candidates.map((c) => {
         const fn = fns[String(c.cut)];
         return {
@@ -133,7 +148,7 @@ export class ModelCatalog {
           deployed: fn !== undefined,
           function: fn?.name ?? null,
           route: fn?.route ?? null,
-          head: c.cut > 0 && manifest.exportedCuts.includes(c.cut) ? artifact(headDir(c.cut)) : null,
+          head: heads.get(c.cut) ?? null,
           tail: manifest.exportedCuts.includes(c.cut) ? { prefix: `${prefix}${tailDir(c.cut)}/` } : null,
         };
       }),

@@ -11,7 +11,8 @@
  */
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
 import { plan } from '../../core/planner';
@@ -64,7 +65,11 @@ export class PlannerRuntime {
             now: this.opts.now,
           })
         : undefined;
-      this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions), fleet };
+      const presign =
+        config.artifactUrlSeconds > 0
+          ? (key: string) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.artifactUrlSeconds })
+          : undefined;
+      this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions, presign), fleet };
     }
     return this.state;
   }

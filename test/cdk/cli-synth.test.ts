@@ -5,8 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportZoo, PROJECT_ROOT, tempDir, removeTempDirs } from './helpers';
+
+// This file runs the CDK CLI (synth and esbuild bundling): minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 function cdkSynth(args: string[]) {
   return spawnSync('npx', ['cdk', 'synth', '--no-notices', '-q', ...args], {

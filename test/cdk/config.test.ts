@@ -43,6 +43,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig(ctx({ overrides: '{"tail":{"timeoutSeconds":60}}' }), PROJECT_ROOT)).toThrow(/^config\.tail\.timeoutSeconds: /);
     expect(() => loadConfig(ctx({ backend: 'gpu' }), PROJECT_ROOT)).toThrow(/^config\.backend: /);
     expect(() => loadConfig(ctx({ overrides: '{nope' }), PROJECT_ROOT)).toThrow(/-c overrides: not valid JSON/);
+    expect(() => loadConfig(ctx({ overrides: '{"browser":{"allowOrigins":["https://a.example/app"]}}' }), PROJECT_ROOT)).toThrow(
+      /^config\.browser\.allowOrigins\[0\]: must be \* or an origin/,
+    );
+  });
+
+  it('opens the API to pages from any origin by default, with hour-long artifact URLs and no identity pool', () => {
+    expect(config().browser).toEqual({ allowOrigins: ['*'], artifactUrlSeconds: 3600, identityPool: { enabled: false, allowUnauthenticated: true } });
+    expect(config({ browser: { allowOrigins: ['https://app.example', 'http://localhost:8080'] } }).browser.allowOrigins).toEqual([
+      'https://app.example',
+      'http://localhost:8080',
+    ]);
   });
 
   it('merges objects deeply and replaces arrays', () => {

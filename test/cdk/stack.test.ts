@@ -3,7 +3,7 @@
  * of two real exports (tinychain: a chain; tinydag: residual and inception
  * blocks), synthesised with the real handlers and cdk-nag.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -11,6 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { selectDefaultCuts } from '../../cdk/cuts';
 import { REGISTRY_KEYS } from '../../cdk/constructs/registry';
 import { CATALOG_FILE_NAME, parseCatalog } from '../../core/catalog';
+import { EXPOSED_HEADERS } from '../../core/api';
 import { createRegistryTable } from '../../functions/commons/registry';
 import { exportZoo, nagErrors, paramMatching, resourcesOf, synth, tempDir, type Synthesized, removeTempDirs } from './helpers';
 
@@ -150,6 +151,20 @@ describe('tail functions', () => {
     }
   });
 
+  it('carry the shutdown extension layer, so Lambda sends them SIGTERM in the Shutdown phase', () => {
+    for (const t of s.nested.values()) {
+      const layers = Object.entries(resourcesOf(t, 'AWS::Lambda::LayerVersion'));
+      expect(layers).toHaveLength(1);
+      const [layerId, layer] = layers[0]!;
+      const extension = join(s.outdir, String(layer.Metadata?.['aws:asset:path']), 'extensions', 'offload-shutdown');
+      expect(existsSync(extension)).toBe(true);
+      expect(statSync(extension).mode & 0o111).not.toBe(0); // Lambda starts what is executable in /opt/extensions
+      for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
+        expect(f.Properties?.Layers).toEqual([{ Ref: layerId }]);
+      }
+    }
+  });
+
   it('share ONE lean bundle: no webgl backend, converter, URL polyfills or zod locales, at most 1.5 MiB', () => {
     const f = Object.values(resourcesOf([...s.nested.values()][0]!, 'AWS::Lambda::Function'))[0]!;
     const bundle = readFileSync(join(s.outdir, String(f.Metadata?.['aws:asset:path']), 'index.mjs'), 'utf8');
@@ -274,6 +289,9 @@ describe('planner', () => {
     for (const m of ['tinychain', 'tinydag']) {
       expect(s3Resources).toContain(`/models/${m}/manifest.json`);
       expect(s3Resources).toContain(`/models/${m}/profiles/*`);
+      // the device artifacts GET /models presigns for pages
+      expect(s3Resources).toContain(`/models/${m}/full/*`);
+      expect(s3Resources).toContain(`/models/${m}/heads/*`);
     }
     expect(s3Resources).not.toContain('tails');
     const ddb = JSON.stringify(statements.find((st) => Array.isArray(st.Action) && st.Action.includes('dynamodb:Query'))!.Resource);
@@ -297,6 +315,25 @@ describe('API', () => {
       StageName: '$default',
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('lets pages call it from the configured origins (CORS), reading the x-offload headers', () => {
+    s.root.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowMethods: Match.arrayWith(['GET', 'POST', 'OPTIONS']),
+        AllowHeaders: Match.arrayWith(['content-type', 'authorization', 'x-amz-date', 'x-amz-security-token']),
+        ExposeHeaders: [...EXPOSED_HEADERS],
+      },
+    });
+    // ...and fetch presigned artifact URLs from the bucket, which GET /models hands out
+    s.root.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] })] },
+    });
+    s.root.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'offload planner: POST /plan, GET /models',
+      Environment: { Variables: Match.objectLike({ ARTIFACT_URL_SECONDS: '3600' }) },
     });
   });
 

@@ -6,9 +6,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { exportZoo, nagErrors, resourcesOf, synth, tempDir, removeTempDirs } from './helpers';
+
+// This file synthesizes the app several times, bundling every function: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 let exportDir: string;
 beforeAll(async () => {

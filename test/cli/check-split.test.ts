@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { offload } from './spawn-offload';
+
+// This file runs every cut of a zoo network through the real CLI: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 interface Row { cut: number; layer: string; dtype: string; maxAbsDiff: number; maxRelDiff: number; crossingBytes: number; sentBytes: number; backend: string }
 

@@ -1,9 +1,12 @@
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseManifest } from '../../core/manifest';
 import { offload } from './spawn-offload';
+
+// This file exports zoo networks through the real CLI: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 let root: string;
 beforeAll(async () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { killWhenTestEnds } from '../../testkit/processes';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -14,6 +15,7 @@ export interface OffloadRun {
 export function offload(args: string[], env: Record<string, string> = {}): Promise<OffloadRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/offload.js', ...args], { cwd: repo, env: { ...process.env, ...env } });
+    killWhenTestEnds(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OffloadApi, type PlanRequestBody } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
@@ -16,6 +16,8 @@ import { initBackend } from '../../models/backend';
 import { alive, runOffload, startE2EStack, type E2EStack } from './stack-fixture';
 import { maxAbsDiff } from '../../testkit/tensors';
 
+// This file runs a local stack and every deployed cut: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 function top(data: Float32Array): { index: number; value: number } {
   let index = 0;

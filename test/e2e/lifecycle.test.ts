@@ -3,12 +3,15 @@
  * and as the planner sees it through the fleet registry.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OffloadApi, type PlanResponse } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { decodeTensors, encodeTensors } from '../../core/wire';
 import { initBackend } from '../../models/backend';
 import { alive, startE2EStack, until, type E2EStack } from './stack-fixture';
+
+// This file waits out keep-alive and reaping on a local stack: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 const KEEP_ALIVE_MS = 3000;
 const CUT = 10;

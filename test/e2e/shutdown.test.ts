@@ -3,11 +3,14 @@
  * real process that serves until Ctrl-C, then leaves no process behind.
  */
 import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DeviceModel } from '../../client/device';
 import { encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
 import { alive, commandLine, descendants, E2E_CONFIG, preparedStateDir, spawnOffload, until, type OffloadProcess } from './stack-fixture';
+
+// This file starts and stops a whole local stack: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 interface Ready {
   url: string;

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareLocalStack, startLocalStack, withStateLock, type LocalStack, type LocalStackOptions } from '../../local/stack';
+import { killWhenTestEnds } from '../../testkit/processes';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const E2E_CONFIG = 'test/e2e/fixtures/e2e.config.json';
@@ -72,6 +73,7 @@ export interface OffloadProcess {
 /** Spawns the CLI as a user would (repo as working directory). */
 export function spawnOffload(args: string[], env: Record<string, string> = {}): OffloadProcess {
   const child = spawn(process.execPath, ['bin/offload.js', ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  killWhenTestEnds(child);
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -16,6 +16,8 @@ import { InstanceRegistrar } from '../../functions/commons/registry';
 import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
 import { createTailHandler, TailRuntime } from '../../functions/commons/tail';
 import type { ModelCatalogEntry } from '../../functions/commons/model-catalog';
+import { ModelsResponseSchema } from '../../core/api';
+import { createHash } from 'node:crypto';
 import { exportModel } from '../../models/export';
 import { loadModelFromDir } from '../../models/artifacts';
 import { initBackend } from '../../models/backend';
@@ -63,6 +65,27 @@ describe('export → S3 → planner → head → tail', () => {
   afterAll(async () => {
     await backend.close();
     await rm(work, { recursive: true, force: true });
+  });
+
+  it('hands out presigned artifact URLs that fetch exactly the listed bytes, when configured to', async () => {
+    await writeFile(join(work, 'catalog-urls.json'), JSON.stringify({ version: 1, backend: 'wasm', artifactPrefix: 'models/', models: { tinydag: { manifestKey: 'models/tinydag/manifest.json', tails: [] } } }));
+    const env = { ...process.env, LAMBDA_TASK_ROOT: work, OFFLOAD_CATALOG_FILE: 'catalog-urls.json', ARTIFACT_BUCKET: BUCKET };
+    const withUrls = createPlannerHandler(new PlannerRuntime({ env: { ...env, ARTIFACT_URL_SECONDS: '600' } }));
+    const { models } = ModelsResponseSchema.parse(jsonOf((await withUrls(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as Result));
+    const files = models[0]!.full.files;
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) {
+      expect(f.url).toMatch(/X-Amz-Expires=600/);
+      const res = await fetch(f.url!);
+      expect(res.status, f.key).toBe(200);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      expect(bytes.length).toBe(f.bytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+    }
+    // without the setting (the handler's default), none
+    const without = createPlannerHandler(new PlannerRuntime({ env }));
+    const plain = ModelsResponseSchema.parse(jsonOf((await without(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as Result));
+    expect(plain.models[0]!.full.files.every((f) => f.url === undefined)).toBe(true);
   });
 
   it('answers with the full model\'s output at the cut the planner chose', async () => {

@@ -1,10 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startLocalEmulator, type LocalEmulator } from '../../local/index';
 import { discoverApp, localResourceNames } from '../../local/template';
 import { synthTinyApp } from './fixtures/cdk-app/app';
+
+// This file synthesizes a CDK app with bundling: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 const dirs: string[] = [];
 const stacks: LocalEmulator[] = [];

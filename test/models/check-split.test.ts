@@ -1,10 +1,13 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DTYPE_FACTOR } from '../../core/wire';
 import { FLOAT32_TOLERANCE, checkSplit, float32Failures, type CheckSplitRow } from '../../models/check-split';
 import { analyzeModel } from '../../models/graph';
 import { initBackend } from '../../models/backend';
 import { ZOO, ZOO_NAMES, type ZooName } from '../../models/zoo';
 import { inceptionModel, skipFromInputModel } from './graph-fixtures';
+
+// This file splits every zoo network at every cut: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
+vi.setConfig({ testTimeout: 240_000 });
 
 beforeAll(async () => {
   await initBackend();
