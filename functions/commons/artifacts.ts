@@ -58,7 +58,7 @@ export interface ParallelGetOptions {
  * 8–16 MB parts); a Lambda's network and one Node event loop saturate well
  * before 16 streams.
  */
-export const DEFAULT_GET_CONCURRENCY = 8;
+export const DEFAULT_GET_CONCURRENCY = 16;
 /** Part size of ranged GETs (AWS performance guidelines: 8 MB or 16 MB). */
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 
@@ -153,17 +153,35 @@ async function getRange(s3: S3Client, bucket: string, key: string, start: number
     async into(target, offset) {
       let at = offset;
       const end = offset + expected;
-      for await (const chunk of body) {
-        if (at + chunk.byteLength > end) {
-          body.destroy?.();
-          throw new Error(`ranged response longer than announced (${expected} bytes from ${start})`);
-        }
+      const take = (chunk: Uint8Array) => {
+        if (at + chunk.byteLength > end) throw new Error(`ranged response longer than announced (${expected} bytes from ${start})`);
         target.set(chunk, at);
         at += chunk.byteLength;
+      };
+      if (isReadable(body)) {
+        // 'data' events, not `for await`: a promise per 16-64 KiB chunk costs a third of the throughput
+        await new Promise<void>((resolve, reject) => {
+          body.on('data', (chunk: Uint8Array) => {
+            try {
+              take(chunk);
+            } catch (e) {
+              body.destroy?.();
+              reject(e as Error);
+            }
+          });
+          body.once('end', () => resolve());
+          body.once('error', reject);
+        });
+      } else {
+        for await (const chunk of body) take(chunk);
       }
       if (at !== end) throw new Error(`ranged response cut short: ${at - offset} of ${expected} bytes from ${start}`);
     },
   };
+}
+
+function isReadable(body: unknown): body is NodeJS.ReadableStream & { destroy?: () => void } {
+  return typeof (body as { on?: unknown }).on === 'function' && typeof (body as { once?: unknown }).once === 'function';
 }
 
 /** At most `n` of the given tasks run at once. */
