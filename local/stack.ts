@@ -42,6 +42,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { markEnvironmentGone } from '../functions/commons/registry';
 import { DEFAULT_KEEP_ALIVE_MS, type LifecycleEvent, type LogSink } from './emulator';
 import { startLocalEmulator, type LocalEmulator } from './index';
+import { assertPortFree } from './port';
 import { startDynamo, startS3, type StandIn } from './stand-ins';
 import { synthesizeLocal, type SynthResult } from './synth';
 import { discoverApp, localResourceNames, type DiscoveredApp, type ResourceSpec } from './template';
@@ -371,7 +372,9 @@ export async function prepareLocalStack(options: Omit<LocalStackOptions, 'port' 
     if (options.models.length === 0) throw new OffloadError('invalid-input', '--models: name at least one model');
     context.models = options.models.join(',');
   }
-  const config = withoutProvisionedConcurrency(loadConfig((key) => context[key], projectRoot), step);
+  // The local stack copies the exports into the S3 stand-in itself (uploadArtifacts: the same keys a
+  // deployment's BucketDeployment writes), so its assembly needs no upload asset (no staged copy of the weights).
+  const config = { ...withoutProvisionedConcurrency(loadConfig((key) => context[key], projectRoot), step), upload: 'sync' as const };
   const exportDir = abs(projectRoot, config.exportDir);
   const stateDir = abs(projectRoot, options.stateDir ?? DEFAULT_STATE_DIR);
   return withStateLock(
@@ -410,6 +413,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const t0 = performance.now();
   const step = options.onStep ?? (() => undefined);
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  // before a minute of export and synthesis, not after
+  await assertPortFree(options.port ?? 0, options.host ?? '127.0.0.1');
   const { config, stateDir, models, synth, exportMs } = await prepareLocalStack(options);
   const resolveResource = localResourceNames();
   const app = discoverApp(synth.outdir, { resolveResource, region: LOCAL_REGION });

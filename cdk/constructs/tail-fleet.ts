@@ -40,7 +40,8 @@ export function shutdownExtensionLayer(scope: Construct, id: string, projectRoot
 
 /**
  * One tail function: layers ≥ cut of one model, behind `POST /infer/<model>/<cut>`.
- * Its role reads only `models/<model>/tails/<cut>/` and writes only the
+ * Its role reads only its model.json and the weight segments of layers ≥ cut
+ * (`spec.artifactKeys`), and writes only the
  * registry items whose partition key is `<model>#<cut>`. With provisioned
  * concurrency, the route targets the `live` alias that holds it.
  */
@@ -59,7 +60,7 @@ export class TailFunction extends Construct {
     const basics = new FunctionBasics(this, 'Basics', {
       functionName: spec.functionName,
       retentionDays: config.logRetentionDays,
-      statements: [...store.readStatements(spec.artifactPrefix), registry.ownItemsStatement(`${spec.model}#${spec.cut}`)],
+      statements: [...store.readStatements(spec.artifactKeys), registry.ownItemsStatement(`${spec.model}#${spec.cut}`)],
     });
     this.role = basics.role;
     const tfjsNode = config.backend === 'tfjs-node';
