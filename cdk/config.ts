@@ -10,16 +10,17 @@
  *    (`models` keeps per-model settings from the file for the models it names
  *    and gives the others `{ "cuts": "default" }`).
  *
- * Model metadata comes from the export manifests (`<exportDir>/<model>/manifest.json`,
- * written by `offload export`). Synthesis never runs the export itself — a
- * big model's export takes minutes and gigabytes — it fails with the command to run.
+ * Model metadata comes from the export manifests (`<exportDir>/<model>/manifest.json`),
+ * which cdk/app.ts produces before it calls {@link resolveDeployment}
+ * (cdk/exports.ts: exported when missing or stale, reused otherwise).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
-import { ARTIFACT_KEY_PREFIX, manifestKey, parseManifest, tailDir, tailKeyPrefix, type Manifest } from '../core/manifest';
+import { ARTIFACT_KEY_PREFIX, manifestKey, modelKeyPrefix, parseManifest, partFiles, tailDir, type Manifest } from '../core/manifest';
 import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 import { DEFAULT_MAX_BATCH } from '../core/presets';
@@ -44,6 +45,8 @@ export type TailSettings = z.infer<typeof TailSettingsSchema>;
 const modelName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, 'must be letters, digits, - or _ (it becomes part of function names and routes)');
 
 export const ModelConfigSchema = z.object({
+  /** A folder holding a tfjs layers model (model.json + weight files), relative to the project root; without it, the zoo network of this name. */
+  source: z.string().min(1).optional(),
   /** `"default"`: the dominated-cut rule of cdk/cuts.ts; or an explicit list (cut 0 is added if missing). */
   cuts: z.union([z.literal('default'), z.array(z.number().int().min(0)).min(1)]).default('default'),
   /** Overrides of `tail` for every function of this model. */
@@ -88,8 +91,8 @@ export const OffloadConfigSchema = z.object({
   /** `wasm`: ZIP function with tfjs-backend-wasm. `tfjs-node`: container image with libtensorflow (built at deploy time). */
   backend: z.enum(['wasm', 'tfjs-node']).default('wasm'),
   architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
-  /** `sync`: artifacts uploaded with `aws s3 sync` after deploy. `deployment`: a BucketDeployment uploads them during deploy. */
-  upload: z.enum(['sync', 'deployment']).default('sync'),
+  /** `deployment`: each model's export is a CDK asset that a BucketDeployment copies into the bucket during deploy. `sync`: you upload it with `aws s3 sync` after deploy. */
+  upload: z.enum(['sync', 'deployment']).default('deployment'),
   logRetentionDays: z
     .number()
     .refine((d) => (RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${RETENTION_DAYS.join(', ')}`)
@@ -247,8 +250,10 @@ export interface TailSpec extends TailSettings {
   functionName: string;
   /** `/infer/<model>/<cut>`. */
   route: string;
-  /** `models/<model>/tails/<cut>/`. */
+  /** The model's folder in the bucket, `models/<model>/`: the tail's model.json and the segments it names sit under it. */
   artifactPrefix: string;
+  /** Every object the tail reads: `models/<model>/tails/<cut>/model.json` and the segments of layers ≥ cut. Its role may read these and nothing else. */
+  artifactKeys: string[];
 }
 
 /** One model's part of the deployment. */
@@ -257,6 +262,10 @@ export interface ModelDeployment {
   /** Absolute path of `<exportDir>/<model>`. */
   modelDir: string;
   manifest: Manifest;
+  /** sha256 of the manifest file as on disk: it lists every file's sha256, so it identifies the whole export. */
+  exportHash: string;
+  /** Bytes of every file of the export (what the bucket holds for this model). */
+  exportBytes: number;
   /** `default` rule or an `explicit` list. */
   selection: 'default' | 'explicit';
   /** Candidates the rule dropped (empty for an explicit list). */
@@ -279,119 +288,143 @@ export const ARTIFACT_PREFIX = ARTIFACT_KEY_PREFIX;
 /** Lambda's rule: reserved concurrency must leave this much of the account quota unreserved. */
 export const UNRESERVED_MINIMUM = 100;
 
-function exportHint(exportDirRel: string, model: string, cuts?: readonly number[]): string {
-  return `npx offload export ${model} --out ${exportDirRel}${cuts ? ` --cuts ${cuts.join(',')}` : ''}`;
+/** What the resolvers of one model share: where the project and its export are. */
+interface ExportPaths {
+  projectRoot: string;
+  /** Absolute export folder. */
+  exportDir: string;
+  /** The export folder as the user sees it (relative to the project root), for messages. */
+  exportDirRel: string;
 }
 
-/** Checks that every file of `tails/<cut>/` listed in the manifest is on disk with the listed size. */
+function exportHint(paths: ExportPaths, model: string): string {
+  return `\`npx cdk synth\` exports it again (or \`npx offload prepare-deploy\`); remove ${paths.exportDirRel}/${model} if it stays broken`;
+}
+
+/** Files of a cut's tail listed in the manifest that are not on disk with the listed size. */
 function missingTailFiles(modelDir: string, manifest: Manifest, cut: number): string[] {
-  const prefix = `${tailDir(cut)}/`;
-  const listed = Object.entries(manifest.files).filter(([p]) => p.startsWith(prefix));
-  if (listed.length === 0) return [`${prefix}model.json`];
-  return listed
-    .filter(([p, f]) => {
-      const full = join(modelDir, p);
-      return !existsSync(full) || statSync(full).size !== f.bytes;
-    })
-    .map(([p]) => p);
+  return partFiles(manifest, tailDir(cut)).filter((p) => {
+    const f = manifest.files[p];
+    const full = join(modelDir, p);
+    return f === undefined || !existsSync(full) || statSync(full).size !== f.bytes;
+  });
 }
 
-/**
- * Reads the manifests, picks the cuts, sizes every function and checks the
- * account-level limits. Throws an OffloadError with the command to run when
- * an export is missing or incomplete.
- */
-export function resolveDeployment(config: OffloadConfig, projectRoot: string): Deployment {
-  const exportDir = isAbsolute(config.exportDir) ? config.exportDir : resolve(projectRoot, config.exportDir);
-  const exportDirRel = relative(projectRoot, exportDir) || '.';
-  const models: ModelDeployment[] = [];
-  for (const [model, mc] of Object.entries(config.models)) {
-    const modelDir = join(exportDir, model);
-    const manifestPath = join(modelDir, 'manifest.json');
-    if (!existsSync(manifestPath)) {
-      throw new OffloadError(
-        'not-found',
-        `No export manifest for model "${model}" at ${relative(projectRoot, manifestPath)}. ` +
-          `Run \`${exportHint(exportDirRel, model)}\` first (synth reads the manifest; it does not run the export), ` +
-          `or \`npx offload prepare-deploy\`, which exports just the cuts this configuration deploys for every zoo model.`,
-      );
-    }
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(readJson(manifestPath, 'export manifest'));
-    } catch (e) {
-      throw new OffloadError('invalid-input', `${relative(projectRoot, manifestPath)}: ${(e as Error).message}`, { cause: e });
-    }
-    if (manifest.model !== model) {
-      throw new OffloadError('invalid-input', `${relative(projectRoot, manifestPath)} describes model "${manifest.model}", not "${model}"`);
-    }
-    const candidates = new Map(manifest.candidates.map((c) => [c.cut, c]));
-    let cuts: number[];
-    let dropped: DropReason[] = [];
-    if (mc.cuts === 'default') {
-      ({ cuts, dropped } = selectDefaultCuts(manifest, config.cutRule));
-    } else {
-      cuts = [...new Set([0, ...mc.cuts])].sort((a, b) => a - b);
-      const bad = cuts.filter((c) => !candidates.has(c));
-      if (bad.length > 0) {
-        throw new OffloadError(
-          'invalid-input',
-          `config.models.${model}.cuts: ${bad.join(', ')} ${bad.length === 1 ? 'is not a candidate cut' : 'are not candidate cuts'} ` +
-            `(candidates: ${[...candidates.keys()].join(', ')}; see \`npx offload cuts ${model}\`)`,
-        );
-      }
-    }
-    const exported = new Set(manifest.exportedCuts);
-    const notExported = cuts.filter((c) => !exported.has(c));
-    if (notExported.length > 0) {
-      throw new OffloadError(
-        'not-found',
-        `Cuts ${notExported.join(', ')} of ${model} have no exported tail in ${exportDirRel}/${model} ` +
-          `(exported: ${[...exported].join(', ') || 'none'}). Run \`${exportHint(exportDirRel, model, cuts)}\`.`,
-      );
-    }
-    for (const cut of cuts) {
-      const missing = missingTailFiles(modelDir, manifest, cut);
-      if (missing.length > 0) {
-        throw new OffloadError(
-          'not-found',
-          `The export of ${model} is incomplete: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''} missing or of the wrong size. ` +
-            `Run \`${exportHint(exportDirRel, model, cuts)}\` again.`,
-        );
-      }
-    }
-    for (const key of Object.keys(mc.functions ?? {})) {
-      if (!cuts.includes(Number(key))) {
-        throw new OffloadError('invalid-input', `config.models.${model}.functions.${key}: cut ${key} gets no function (deployed cuts: ${cuts.join(', ')})`);
-      }
-    }
-    const suffix = config.backend === 'tfjs-node' ? '-tfn' : '';
-    const tails = cuts.map((cut): TailSpec => {
-      const settings = { ...config.tail, ...(mc.tail ?? {}), ...(mc.functions?.[String(cut)] ?? {}) };
-      const functionName = `${config.stackName}-${model}-${cut}${suffix}`;
-      if (functionName.length > 64) {
-        throw new OffloadError('invalid-input', `function name ${functionName} is longer than Lambda's 64 characters: shorten config.stackName or the model name`);
-      }
-      if (settings.provisionedConcurrency > settings.reservedConcurrency) {
-        throw new OffloadError(
-          'invalid-input',
-          `config.models.${model}: cut ${cut} has provisionedConcurrency ${settings.provisionedConcurrency} > reservedConcurrency ${settings.reservedConcurrency}`,
-        );
-      }
-      return {
-        ...settings,
-        maxBatch: settings.maxBatch ?? DEFAULT_MAX_BATCH,
-        model,
-        cut,
-        layer: candidates.get(cut)?.layer ?? 'input',
-        functionName,
-        route: inferRoute(model, cut),
-        artifactPrefix: tailKeyPrefix(model, cut),
-      };
-    });
-    models.push({ model, modelDir, manifest, selection: mc.cuts === 'default' ? 'default' : 'explicit', dropped, tails });
+/** Reads and checks `<exportDir>/<model>/manifest.json`. */
+function readModelManifest(model: string, paths: ExportPaths): { manifest: Manifest; exportHash: string } {
+  const manifestPath = join(paths.exportDir, model, 'manifest.json');
+  const shown = relative(paths.projectRoot, manifestPath);
+  if (!existsSync(manifestPath)) {
+    throw new OffloadError('not-found', `No export manifest for model "${model}" at ${shown}: ${exportHint(paths, model)}.`);
   }
+  const text = readFileSync(manifestPath, 'utf8');
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(JSON.parse(text));
+  } catch (e) {
+    throw new OffloadError('invalid-input', `${shown}: ${(e as Error).message}; ${exportHint(paths, model)}`, { cause: e });
+  }
+  if (manifest.model !== model) {
+    throw new OffloadError('invalid-input', `${shown} describes model "${manifest.model}", not "${model}"`);
+  }
+  return { manifest, exportHash: createHash('sha256').update(text).digest('hex') };
+}
 
+/** The cuts that get functions: the default rule's, or the explicit list (cut 0 added), each checked against the candidates. */
+function selectCuts(config: OffloadConfig, model: string, manifest: Manifest): { cuts: number[]; dropped: DropReason[] } {
+  const mc = config.models[model]!;
+  if (mc.cuts === 'default') return selectDefaultCuts(manifest, config.cutRule);
+  const candidates = new Set(manifest.candidates.map((c) => c.cut));
+  const cuts = [...new Set([0, ...mc.cuts])].sort((a, b) => a - b);
+  const bad = cuts.filter((c) => !candidates.has(c));
+  if (bad.length > 0) {
+    throw new OffloadError(
+      'invalid-input',
+      `config.models.${model}.cuts: ${bad.join(', ')} ${bad.length === 1 ? 'is not a candidate cut' : 'are not candidate cuts'} ` +
+        `(candidates: ${[...candidates].join(', ')}; see \`npx offload cuts ${model}\`)`,
+    );
+  }
+  return { cuts, dropped: [] };
+}
+
+/** Every cut to deploy has its tail in the export, with all its files on disk. */
+function checkExportHolds(model: string, manifest: Manifest, cuts: readonly number[], paths: ExportPaths): void {
+  const exported = new Set(manifest.exportedCuts);
+  const notExported = cuts.filter((c) => !exported.has(c));
+  if (notExported.length > 0) {
+    throw new OffloadError(
+      'not-found',
+      `Cuts ${notExported.join(', ')} of ${model} have no exported tail in ${paths.exportDirRel}/${model} ` +
+        `(exported: ${[...exported].join(', ') || 'none'}): ${exportHint(paths, model)}.`,
+    );
+  }
+  for (const cut of cuts) {
+    const missing = missingTailFiles(join(paths.exportDir, model), manifest, cut);
+    if (missing.length > 0) {
+      throw new OffloadError(
+        'not-found',
+        `The export of ${model} is incomplete: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''} missing or of the wrong size: ` +
+          `${exportHint(paths, model)}.`,
+      );
+    }
+  }
+}
+
+/** One tail function per cut, with its settings (global → model → cut), name, route and the exact objects it reads. */
+function tailSpecs(config: OffloadConfig, model: string, manifest: Manifest, cuts: readonly number[]): TailSpec[] {
+  const mc = config.models[model]!;
+  for (const key of Object.keys(mc.functions ?? {})) {
+    if (!cuts.includes(Number(key))) {
+      throw new OffloadError('invalid-input', `config.models.${model}.functions.${key}: cut ${key} gets no function (deployed cuts: ${cuts.join(', ')})`);
+    }
+  }
+  const suffix = config.backend === 'tfjs-node' ? '-tfn' : '';
+  const prefix = modelKeyPrefix(model);
+  return cuts.map((cut): TailSpec => {
+    const settings = { ...config.tail, ...(mc.tail ?? {}), ...(mc.functions?.[String(cut)] ?? {}) };
+    const functionName = `${config.stackName}-${model}-${cut}${suffix}`;
+    if (functionName.length > 64) {
+      throw new OffloadError('invalid-input', `function name ${functionName} is longer than Lambda's 64 characters: shorten config.stackName or the model name`);
+    }
+    if (settings.provisionedConcurrency > settings.reservedConcurrency) {
+      throw new OffloadError(
+        'invalid-input',
+        `config.models.${model}: cut ${cut} has provisionedConcurrency ${settings.provisionedConcurrency} > reservedConcurrency ${settings.reservedConcurrency}`,
+      );
+    }
+    return {
+      ...settings,
+      maxBatch: settings.maxBatch ?? DEFAULT_MAX_BATCH,
+      model,
+      cut,
+      layer: manifest.candidates.find((c) => c.cut === cut)?.layer ?? 'input',
+      functionName,
+      route: inferRoute(model, cut),
+      artifactPrefix: prefix,
+      artifactKeys: partFiles(manifest, tailDir(cut)).map((p) => `${prefix}${p}`),
+    };
+  });
+}
+
+/** One model's deployment: its manifest, its cuts, its tail functions. */
+function resolveModel(config: OffloadConfig, model: string, paths: ExportPaths): ModelDeployment {
+  const { manifest, exportHash } = readModelManifest(model, paths);
+  const { cuts, dropped } = selectCuts(config, model, manifest);
+  checkExportHolds(model, manifest, cuts, paths);
+  return {
+    model,
+    modelDir: join(paths.exportDir, model),
+    manifest,
+    exportHash,
+    exportBytes: Object.values(manifest.files).reduce((sum, f) => sum + f.bytes, 0),
+    selection: config.models[model]!.cuts === 'default' ? 'default' : 'explicit',
+    dropped,
+    tails: tailSpecs(config, model, manifest, cuts),
+  };
+}
+
+/** The account-level limits every deployment must fit: unreserved concurrency and the API's route quota. */
+function checkAccountLimits(config: OffloadConfig, models: readonly ModelDeployment[]): void {
   const allTails = models.flatMap((m) => m.tails);
   const reserved = allTails.reduce((s, t) => s + t.reservedConcurrency, 0) + config.planner.reservedConcurrency;
   if (reserved > config.accountConcurrency - UNRESERVED_MINIMUM) {
@@ -409,8 +442,11 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
       `The API would have ${routes} routes, above the HTTP API quota of ${config.apiRouteQuota}. Deploy fewer cuts, or raise the quota with AWS and set apiRouteQuota.`,
     );
   }
+}
 
-  const catalog: DeploymentCatalog = {
+/** What the planner reads: per model its manifest key and its tails' functions, routes and limits. */
+function deploymentCatalog(config: OffloadConfig, models: readonly ModelDeployment[]): DeploymentCatalog {
+  return {
     version: 1,
     backend: config.backend,
     artifactPrefix: ARTIFACT_PREFIX,
@@ -432,5 +468,17 @@ export function resolveDeployment(config: OffloadConfig, projectRoot: string): D
       ]),
     ),
   };
-  return { config, exportDir, models, catalog };
+}
+
+/**
+ * Reads the manifests, picks the cuts, sizes every function and checks the
+ * account-level limits. Throws an OffloadError saying what to do when an
+ * export is missing or incomplete (cdk/app.ts exports before calling this).
+ */
+export function resolveDeployment(config: OffloadConfig, projectRoot: string): Deployment {
+  const exportDir = isAbsolute(config.exportDir) ? config.exportDir : resolve(projectRoot, config.exportDir);
+  const paths: ExportPaths = { projectRoot, exportDir, exportDirRel: relative(projectRoot, exportDir) || '.' };
+  const models = Object.keys(config.models).map((model) => resolveModel(config, model, paths));
+  checkAccountLimits(config, models);
+  return { config, exportDir, models, catalog: deploymentCatalog(config, models) };
 }

@@ -62,8 +62,8 @@ export function addNagSuppressions(stack: NaggedStack): void {
     },
     {
       id: 'AwsSolutions-IAM5',
-      reason: 'Devices download what GET /models lists for every deployed model: manifests, heads and full models (never tails).',
-      appliesTo: ['manifest.json', 'heads/*', 'full/*'].map((p) => `Resource::<${bucketId}.Arn>/models/*/${p}`),
+      reason: 'Devices download what GET /models lists for every deployed model: manifests, heads, full models and the weight segments they name (never a tail’s model.json).',
+      appliesTo: ['manifest.json', 'heads/*', 'full/*', 'segments/*'].map((p) => `Resource::<${bucketId}.Arn>/models/*/${p}`),
     },
   ]);
   NagSuppressions.addResourceSuppressions(stack.planner.fn, [{ id: 'AwsSolutions-L1', reason: RUNTIME_REASON }]);
@@ -71,22 +71,16 @@ export function addNagSuppressions(stack: NaggedStack): void {
     {
       id: 'AwsSolutions-IAM5',
       reason:
-        'The planner reads optional per-model cloud profiles (models/<model>/profiles/*), and presigns the device artifacts (heads/*, full/*) GET /models hands to pages, one prefix each per deployed model; never tails.',
-      appliesTo: stack.deployment.models.flatMap((m) => ['profiles/', 'heads/', 'full/'].map((p) => bucketObjects(bucketId, `models/${m.model}/${p}`))),
+        'The planner reads optional per-model cloud profiles (models/<model>/profiles/*), and presigns the device artifacts (heads/*, full/*, the weight segments/* they name) GET /models hands to pages, one prefix each per deployed model; never tails.',
+      appliesTo: stack.deployment.models.flatMap((m) => ['profiles/', 'heads/', 'full/', 'segments/'].map((p) => bucketObjects(bucketId, `models/${m.model}/${p}`))),
     },
   ]);
   for (const tail of stack.fleet.functions) {
+    // A tail's role names each object it reads (its model.json and segments): no wildcard to suppress.
     NagSuppressions.addResourceSuppressions(tail.fn, [{ id: 'AwsSolutions-L1', reason: RUNTIME_REASON }]);
-    NagSuppressions.addResourceSuppressions(tail.role, [
-      {
-        id: 'AwsSolutions-IAM5',
-        reason: 'A tail reads every object of its own artifact prefix (model.json plus weight shards whose names only the export knows).',
-        appliesTo: [bucketObjects(bucketId, tail.spec.artifactPrefix)],
-      },
-    ]);
   }
   for (const deployment of stack.store.deployments) {
-    // The BucketDeployment's handler and role are CDK's own (-c upload=deployment only).
+    // The BucketDeployment's handler and role are CDK's own (the default `upload: "deployment"`).
     NagSuppressions.addResourceSuppressionsByPath(
       stack,
       deployment.handlerRole.node.path,

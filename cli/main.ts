@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
@@ -12,9 +13,16 @@ export type RegisterCommand = (program: Command) => void;
 
 const commandsDir = fileURLToPath(new URL('./commands/', import.meta.url));
 
+/** The package's version, as `offload --version` prints it. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 async function buildProgram(): Promise<Command> {
   const program = new Command('offload')
     .description('Plan and run collaborative DNN inference between a device and AWS Lambda.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const files = (await readdir(commandsDir)).filter((f) => /\.ts$/.test(f) && !f.endsWith('.test.ts')).sort();

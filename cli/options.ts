@@ -127,3 +127,22 @@ export function readJsonFile(path: string, what: string): unknown {
     throw new OffloadError('invalid-input', `${what} ${path} is not valid JSON${where}: ${message}`);
   }
 }
+
+/**
+ * commander parser for `--url`: an http(s) URL, else a usage error. A value
+ * without a scheme (`127.0.0.1:3017`) is refused with the URL it probably
+ * meant: fetch would fail on it and the CLI would fall back to the device in silence.
+ */
+export function httpUrl(flag: string): (value: string) => string {
+  return (value) => {
+    let u: URL | undefined;
+    try {
+      u = new URL(value);
+    } catch {
+      u = undefined;
+    }
+    if (u?.protocol === 'http:' || u?.protocol === 'https:') return value;
+    const hint = /^[\w.-]+(:\d+)?(\/.*)?$/.test(value) ? `; did you mean http://${value}?` : ' such as http://127.0.0.1:3000';
+    throw new InvalidArgumentError(`${flag} must be an http(s) URL (got "${value}")${hint}`);
+  };
+}

@@ -9,7 +9,7 @@ import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { decodeTensors, encodeTensors, type WireDType } from '../core/wire';
 import { ApiError, type ApiFailure, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
-import type { DeviceModel, DeviceOutput } from './device';
+import type { DeviceModel, DeviceOutput } from './device-model';
 
 export interface CollaborativeInferOptions {
   api: OffloadApi;
@@ -114,7 +114,8 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
       return {
         ...base,
         target: 'cloud',
-        function: fn,
+        // The function that answered; the plan's name when the tail does not say (with --cut there is no plan's name).
+        function: res.functionName ?? fn,
         cold: res.cold,
         instance: res.instance,
         fallback: null,

@@ -54,12 +54,15 @@ export interface LoadRunOptions {
   inputSeed?: number;
   /**
    * Keep this many planner environments warm for policies that plan every
-   * request: that many concurrent `GET /models` before the clock starts and
+   * request: that many concurrent plans that no cut can meet (so nothing is
+   * reserved) before the clock starts and
    * every {@link PLANNER_PING_MS} during the run (what provisioned concurrency
    * on the planner function does in a deployment). Default 0: the planner
    * function's own cold starts count in the plan round trip.
    */
   keepPlannerWarm?: number;
+  /** Each request starts when the previous one has ended (and not before its arrival time): a closed loop of one device. */
+  sequential?: boolean;
   /** Stops scheduling new arrivals; requests in flight are finished. */
   signal?: AbortSignal;
   /** Each record as soon as its request is done. */
@@ -149,7 +152,10 @@ export async function runLoad(opts: LoadRunOptions): Promise<LoadRunResult> {
     const longest = Math.max(0, ...[...staticPlans.values()].map((p) => p.predicted.latencyMs));
     if (needsLivePlan(policy)) await sleep(Math.min(longest + 1000, 30_000), opts.signal);
     const warm = needsLivePlan(policy) ? (opts.keepPlannerWarm ?? 0) : 0;
-    const ping = () => Promise.all(Array.from({ length: warm }, () => api.models().catch(() => undefined)));
+    // A plan no cut can meet (maxLatencyMs 0) warms the planner's per-model caches without reserving anything in its ledger.
+    const [first] = arrivals;
+    const pingBody = first ? { model: first.model, ...bodies.get(keyOf(first))!, constraints: { maxLatencyMs: 0 } } : undefined;
+    const ping = () => Promise.all(Array.from({ length: warm }, () => (pingBody ? api.plan(pingBody) : api.models()).catch(() => undefined)));
     if (warm > 0) {
       opts.onStep?.(`keeping ${warm} planner environment${warm > 1 ? 's' : ''} warm`);
       await ping();
@@ -179,6 +185,7 @@ export async function runLoad(opts: LoadRunOptions): Promise<LoadRunResult> {
       });
       inFlight.add(job);
       void job.finally(() => inFlight.delete(job));
+      if (opts.sequential) await job;
     }
     await Promise.all(inFlight);
     records.sort((x, y) => x.i - y.i);

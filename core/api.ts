@@ -187,7 +187,11 @@ export const ArtifactFileSchema = z.object({
 });
 export type ArtifactFile = z.infer<typeof ArtifactFileSchema>;
 
-export const ArtifactSchema = z.object({ prefix: z.string(), files: z.array(ArtifactFileSchema) });
+/**
+ * One part of an export in the bucket: `prefix` holds its model.json, whose weight paths are relative
+ * to `weightPrefix` (the model's folder, where the shared segments sit: tfjs `weightPathPrefix`).
+ */
+export const ArtifactSchema = z.object({ prefix: z.string(), weightPrefix: z.string(), files: z.array(ArtifactFileSchema) });
 
 /** One model in `GET /models`. */
 export const ModelCatalogEntrySchema = z.object({
@@ -239,6 +243,8 @@ export const INFER_HEADERS = Object.freeze({
   computeMs: 'x-offload-compute-ms',
   /** The execution environment that answered (the registry's `instance`). */
   instance: 'x-offload-instance',
+  /** The function that answered (Lambda's function name), so a client that chose the cut itself can say which. */
+  functionName: 'x-offload-function',
   /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
   backend: 'x-offload-backend',
 });
@@ -265,6 +271,8 @@ export interface InferTiming {
   initMs: number | null;
   computeMs: number | null;
   instance: string | null;
+  /** Absent from older tails' answers. */
+  functionName?: string | null;
 }
 
 const msHeader = z
@@ -290,7 +298,13 @@ export function parseInferHeaders(get: (name: string) => string | null | undefin
     const v = read(name);
     return v === null ? null : parseWith(msHeader, v, name);
   };
-  return { cold: cold === 'true', initMs: ms(INFER_HEADERS.initMs), computeMs: ms(INFER_HEADERS.computeMs), instance: read(INFER_HEADERS.instance) };
+  return {
+    cold: cold === 'true',
+    initMs: ms(INFER_HEADERS.initMs),
+    computeMs: ms(INFER_HEADERS.computeMs),
+    instance: read(INFER_HEADERS.instance),
+    functionName: read(INFER_HEADERS.functionName),
+  };
 }
 
 /**
@@ -305,5 +319,6 @@ export function inferHeaders(t: InferTiming): Record<string, string> {
   if (t.computeMs !== null) h[INFER_HEADERS.computeMs] = t.computeMs.toFixed(2);
   if (t.instance !== null) h[INFER_HEADERS.instance] = t.instance;
   if (t.initMs !== null) h[INFER_HEADERS.initMs] = t.initMs.toFixed(0);
+  if (t.functionName != null) h[INFER_HEADERS.functionName] = t.functionName;
   return h;
 }

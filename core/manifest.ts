@@ -48,11 +48,32 @@ export const ManifestFileSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256'),
 });
 
-/** `DIR/<model>/manifest.json`. Paths in `files` are relative to `DIR/<model>/`, with `/` separators. */
+/**
+ * One weight segment: the weights of layers [from, to) in one object
+ * (`segments/<from>-<to>.bin`), shared by every part that holds those layers.
+ * Segments lie between consecutive exported cuts; intervals without weights
+ * have none.
+ */
+export const SegmentSchema = z.object({
+  from: count,
+  to: count,
+  path: z.string().regex(/^segments\/\d+-\d+\.bin$/, 'must be segments/<from>-<to>.bin'),
+});
+export type Segment = z.infer<typeof SegmentSchema>;
+
+/**
+ * `DIR/<model>/manifest.json`. Paths in `files` are relative to `DIR/<model>/`, with `/` separators.
+ *
+ * Layout (version 2): each model's weights are stored once, in `segments/`;
+ * `full/model.json`, `tails/<cut>/model.json` and `heads/<cut>/model.json` hold
+ * only a topology and a weights manifest whose paths are relative to the model
+ * folder (tfjs `weightPathPrefix` = `DIR/<model>/`): a part reads exactly the
+ * segments of its layers.
+ */
 export const ManifestSchema = z
   .object({
-    /** Format version of this manifest. */
-    manifestVersion: z.literal(1).default(1),
+    /** Format version of this manifest (2: weights in shared segments). */
+    manifestVersion: z.literal(2),
     model: z.string().min(1),
     inputShape: shape,
     inputBytes: count,
@@ -62,6 +83,8 @@ export const ManifestSchema = z
     /** Cuts with an exported tail (`tails/<cut>/`); cuts > 0 also have `heads/<cut>/`. */
     exportedCuts: z.array(count),
     files: z.record(z.string().min(1), ManifestFileSchema),
+    /** The weight segments, by increasing `from`; each is also in `files`. */
+    segments: z.array(SegmentSchema),
     /** sha256 over the full model's topology and weights: an export with the same fingerprint and intact files is up to date. */
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     /** The `maxCrossing` rule the candidates were computed with. */
@@ -78,6 +101,17 @@ export const ManifestSchema = z
     });
     m.candidates.forEach((c, i) => {
       if (c.cut >= m.layers.length) ctx.addIssue({ code: 'custom', path: ['candidates', i, 'cut'], message: `must be < ${m.layers.length} (the layer count)` });
+    });
+    m.segments.forEach((seg, i) => {
+      if (seg.path !== segmentPath(seg.from, seg.to)) ctx.addIssue({ code: 'custom', path: ['segments', i, 'path'], message: `must be ${segmentPath(seg.from, seg.to)}` });
+      if (!(seg.from < seg.to && seg.to <= m.layers.length)) ctx.addIssue({ code: 'custom', path: ['segments', i], message: `must have from < to <= ${m.layers.length}` });
+      const prev = m.segments[i - 1];
+      if (prev && prev.to > seg.from) ctx.addIssue({ code: 'custom', path: ['segments', i, 'from'], message: 'segments must be sorted and must not overlap' });
+      if (!Object.hasOwn(m.files, seg.path)) ctx.addIssue({ code: 'custom', path: ['segments', i, 'path'], message: 'is not listed in files' });
+    });
+    m.exportedCuts.forEach((cut, i) => {
+      const straddles = m.segments.some((seg) => seg.from < cut && cut < seg.to);
+      if (straddles) ctx.addIssue({ code: 'custom', path: ['exportedCuts', i], message: `cut ${cut} falls inside a segment` });
     });
   });
 
@@ -109,6 +143,39 @@ export function headDir(cut: number): string {
 /** Folder of the whole model inside an export (`full`). */
 export const FULL_DIR = 'full';
 
+/** The file of a weight segment, relative to `DIR/<model>/`: `segments/<from>-<to>.bin`. */
+export function segmentPath(from: number, to: number): string {
+  return `segments/${from}-${to}.bin`;
+}
+
+/** A part's model.json, relative to `DIR/<model>/` (`full/model.json`, `tails/3/model.json`). */
+export function partModelJson(part: string): string {
+  return `${part}/model.json`;
+}
+
+/** The segments holding the weights of layers ≥ cut (what tail `cut` reads). */
+export function tailSegments(manifest: Manifest, cut: number): Segment[] {
+  return manifest.segments.filter((s) => s.from >= cut);
+}
+
+/** The segments holding the weights of layers < cut (what head `cut` reads). */
+export function headSegments(manifest: Manifest, cut: number): Segment[] {
+  return manifest.segments.filter((s) => s.to <= cut);
+}
+
+/**
+ * Every file one part of an export reads, relative to `DIR/<model>/`: its
+ * model.json, then its segments. `part` is `full`, `tails/<cut>` or `heads/<cut>`.
+ */
+export function partFiles(manifest: Manifest, part: string): string[] {
+  const [kind, cutText] = part.split('/');
+  const cut = Number(cutText);
+  const segments =
+    part === FULL_DIR ? manifest.segments : kind === 'tails' ? tailSegments(manifest, cut) : kind === 'heads' ? headSegments(manifest, cut) : undefined;
+  if (segments === undefined || (part !== FULL_DIR && !Number.isInteger(cut))) throw new Error(`not a part of an export: ${part}`);
+  return [partModelJson(part), ...segments.map((s) => s.path)];
+}
+
 /** S3 key prefix under which the export trees sit in the artifact bucket (docs/deploy.md: `models/<model>/…`). */
 export const ARTIFACT_KEY_PREFIX = 'models/';
 
@@ -122,13 +189,17 @@ export function manifestKey(model: string): string {
   return `${modelKeyPrefix(model)}manifest.json`;
 }
 
-/** Key prefix of a cut's tail artifact, what a tail function loads: `models/<model>/tails/<cut>/`. */
-export function tailKeyPrefix(model: string, cut: number): string {
-  return `${modelKeyPrefix(model)}${tailDir(cut)}/`;
+/** Key of a cut's tail model.json, what a tail function loads first: `models/<model>/tails/<cut>/model.json`. */
+export function tailModelKey(model: string, cut: number): string {
+  return `${modelKeyPrefix(model)}${partModelJson(tailDir(cut))}`;
 }
 
-/** The files of one part of an export (`full`, `tails/3`, …): manifest entries under that folder. */
-export function filesUnder(manifest: Manifest, dir: string): Record<string, ManifestFile> {
-  const prefix = `${dir}/`;
-  return Object.fromEntries(Object.entries(manifest.files).filter(([p]) => p.startsWith(prefix)));
+/** The files one part of an export reads (see {@link partFiles}), with their sizes and hashes. */
+export function filesOfPart(manifest: Manifest, part: string): Record<string, ManifestFile> {
+  return Object.fromEntries(
+    partFiles(manifest, part).flatMap((p) => {
+      const f = manifest.files[p];
+      return f ? [[p, f] as const] : [];
+    }),
+  );
 }

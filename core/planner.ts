@@ -73,9 +73,13 @@ export interface PlanRecord {
   candidates: CandidateRow[];
 }
 
-/** The tail function name reported when the fleet entry carries no `name`: `<model>-tail-<cut>`. */
+/**
+ * The tail function name reported when the fleet entry carries no `name`:
+ * `offload-<model>-<cut>`, the name `cdk deploy` gives it with the default
+ * `stackName` (cdk/config.ts), so an offline plan names the function a user will find.
+ */
 export function defaultFunctionName(model: string, cut: number): string {
-  return `${model}-tail-${cut}`;
+  return `offload-${model}-${cut}`;
 }
 
 /**

@@ -363,7 +363,9 @@ export async function prepareLocalStack(options: Omit<LocalStackOptions, 'port' 
     if (options.models.length === 0) throw new OffloadError('invalid-input', '--models: name at least one model');
     context.models = options.models.join(',');
   }
-  const config = withoutProvisionedConcurrency(loadConfig((key) => context[key], projectRoot), step);
+  // The local stack copies the exports into the S3 stand-in itself (uploadArtifacts: the same keys a
+  // deployment's BucketDeployment writes), so its assembly needs no upload asset (no staged copy of the weights).
+  const config = { ...withoutProvisionedConcurrency(loadConfig((key) => context[key], projectRoot), step), upload: 'sync' as const };
   const exportDir = abs(projectRoot, config.exportDir);
   const stateDir = abs(projectRoot, options.stateDir ?? DEFAULT_STATE_DIR);
   return withStateLock(

@@ -24,6 +24,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import * as z from 'zod';
 import type { OffloadConfig } from '../cdk/config';
+import { newestMtime } from '../cdk/exports';
+
+export { newestMtime } from '../cdk/exports';
 import { OffloadError } from '../core/errors';
 
 /** Folders of the project whose files end up in the assembly (templates or bundles). */
@@ -59,29 +62,6 @@ export interface SynthResult {
   /** Why it was (re)synthesised or reused, for the user. */
   reason: string;
   ms: number;
-}
-
-/** The newest modification time among files under `paths` (folders walked; `node_modules` and dot entries skipped). */
-export function newestMtime(paths: readonly string[]): { mtimeMs: number; path: string | null } {
-  let best = { mtimeMs: 0, path: null as string | null };
-  const visit = (path: string): void => {
-    let info;
-    try {
-      info = statSync(path);
-    } catch {
-      return; // an optional input (e.g. layers/) that is absent
-    }
-    if (info.isDirectory()) {
-      for (const entry of readdirSync(path)) {
-        if (entry === 'node_modules' || entry.startsWith('.')) continue;
-        visit(join(path, entry));
-      }
-    } else if (info.mtimeMs > best.mtimeMs) {
-      best = { mtimeMs: info.mtimeMs, path };
-    }
-  };
-  for (const p of paths) visit(p);
-  return best;
 }
 
 /** sha256 of the configuration (and `extra`): equal keys mean synthesis would produce the same templates from the same code. */

@@ -105,14 +105,18 @@ type FileSource = { describe: string; read(name: string): Promise<Uint8Array | u
 
 /**
  * Loads a layers model from a folder holding model.json and its weight files.
+ * `weightDir` is where the weight paths of model.json are relative to (tfjs's
+ * `weightPathPrefix`): the folder itself by default, the model's export folder
+ * for a part of an export (`loadModelFromDir('out/m/tails/3', 'out/m')`).
  * @throws OffloadError 'model-format' naming the missing or corrupt file.
  */
-export async function loadModelFromDir(dir: string): Promise<tf.LayersModel> {
+export async function loadModelFromDir(dir: string, weightDir = dir): Promise<tf.LayersModel> {
   return loadFrom({
-    describe: dir,
+    describe: weightDir === dir ? dir : `${dir} (weights in ${weightDir})`,
     async read(name) {
+      const path = name === MODEL_JSON ? join(dir, name) : join(weightDir, name);
       try {
-        return await readFile(join(dir, name));
+        return await readFile(path);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw new OffloadError('model-format', `${name}: cannot read in ${dir} (${(e as Error).message})`);
@@ -154,7 +158,7 @@ async function loadFrom(source: FileSource): Promise<tf.LayersModel> {
   const groups = await readWeightGroups(source, modelJson);
 
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
-  const weightData = groups.flat();
+  const weightData = tfjsSafeWeightData(groups.flat());
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: modelJson.modelTopology as object,
     format: modelJson.format ?? 'layers-model',
@@ -167,6 +171,20 @@ async function loadFrom(source: FileSource): Promise<tf.LayersModel> {
     const problem = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw formatError(`${MODEL_JSON}: tfjs cannot build the model from it (${problem})`, e);
   }
+}
+
+/**
+ * tfjs 4.22's CompositeArrayBuffer assumes every buffer but the last has the
+ * size of the first and the last is no larger (it computes the shard of a byte
+ * by division): weight files of other sizes (an export's segments) decode as
+ * the wrong bytes. Such a list is joined into one buffer first (one copy);
+ * a single buffer or converter-style shards go through as they are.
+ */
+export function tfjsSafeWeightData(buffers: ArrayBuffer[]): ArrayBuffer | ArrayBuffer[] {
+  if (buffers.length === 1) return buffers[0]!;
+  const first = buffers[0]?.byteLength ?? 0;
+  const uniform = buffers.every((b, i) => (i < buffers.length - 1 ? b.byteLength === first : b.byteLength <= first));
+  return uniform ? buffers : tf.io.concatenateArrayBuffers(buffers);
 }
 
 function parseModelJson(bytes: Uint8Array): ParsedModelJson {
@@ -226,14 +244,19 @@ async function readWeightGroups(source: FileSource, modelJson: ParsedModelJson):
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
 
+/** Bytes one weight occupies in a weight file, or null when its size is variable (a string weight). */
+export function weightSpecBytes(w: { dtype: string; shape: readonly number[]; quantization?: { dtype: string } | undefined }): number | null {
+  const size = BYTES[w.quantization?.dtype ?? w.dtype];
+  return size === undefined ? null : size * w.shape.reduce((a, b) => a * b, 1);
+}
+
 /** Bytes a group's weights occupy, or null when a string weight makes it variable. */
 function groupBytes(weights: readonly z.infer<typeof WeightEntrySchema>[]): number | null {
   let total = 0;
   for (const w of weights) {
-    const dtype = w.quantization?.dtype ?? w.dtype;
-    const size = BYTES[dtype];
-    if (size === undefined) return null;
-    total += size * w.shape.reduce((a, b) => a * b, 1);
+    const size = weightSpecBytes(w);
+    if (size === null) return null;
+    total += size;
   }
   return total;
 }

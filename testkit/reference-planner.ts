@@ -166,7 +166,7 @@ export function referencePlan(s: RefScenario): RefPlan {
   return {
     cut,
     feasible: chosen !== undefined,
-    function: cut === L ? null : (fn?.name ?? `${s.model.name}-tail-${cut}`),
+    function: cut === L ? null : (fn?.name ?? `offload-${s.model.name}-${cut}`),
     reasons: chosen ? [] : REASON_ORDER.filter((r) => all.has(r)),
     energyBudgetJ,
     rows,

@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { join } from 'node:path';
 import { Construct } from 'constructs';
 import { LAMBDA_TASK_ROOT, tailBundling } from '../bundling';
 import type { Deployment, ModelDeployment, OffloadConfig, TailSpec } from '../config';
@@ -19,11 +20,28 @@ export interface TailContext extends FunctionContext {
 export interface TailFunctionProps {
   spec: TailSpec;
   context: TailContext;
+  /** The shutdown extension layer (ZIP functions only; {@link shutdownExtensionLayer}). */
+  shutdownExtension?: lambda.ILayerVersion;
+}
+
+/**
+ * The layer holding layers/shutdown-extension: a minimal external extension
+ * registered for SHUTDOWN. With an extension registered, Lambda sends the
+ * runtime SIGTERM in the Shutdown phase (2,000 ms before SIGKILL), which the
+ * tail uses to mark its environment gone in the fleet registry; without one
+ * the environment would vanish silently (docs/functions.md, "Fleet registry").
+ */
+export function shutdownExtensionLayer(scope: Construct, id: string, projectRoot: string): lambda.LayerVersion {
+  return new lambda.LayerVersion(scope, id, {
+    code: lambda.Code.fromAsset(join(projectRoot, 'layers', 'shutdown-extension')),
+    description: 'offload: registers for SHUTDOWN so the tail runtime gets SIGTERM and can leave the fleet registry',
+  });
 }
 
 /**
  * One tail function: layers ≥ cut of one model, behind `POST /infer/<model>/<cut>`.
- * Its role reads only `models/<model>/tails/<cut>/` and writes only the
+ * Its role reads only its model.json and the weight segments of layers ≥ cut
+ * (`spec.artifactKeys`), and writes only the
  * registry items whose partition key is `<model>#<cut>`. With provisioned
  * concurrency, the route targets the `live` alias that holds it.
  */
@@ -36,13 +54,13 @@ export class TailFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: TailFunctionProps) {
     super(scope, id);
-    const { spec, context } = props;
+    const { spec, context, shutdownExtension } = props;
     const { config, store, registry } = context;
     this.spec = spec;
     const basics = new FunctionBasics(this, 'Basics', {
       functionName: spec.functionName,
       retentionDays: config.logRetentionDays,
-      statements: [...store.readStatements(spec.artifactPrefix), registry.ownItemsStatement(`${spec.model}#${spec.cut}`)],
+      statements: [...store.readStatements(spec.artifactKeys), registry.ownItemsStatement(`${spec.model}#${spec.cut}`)],
     });
     this.role = basics.role;
     const tfjsNode = config.backend === 'tfjs-node';
@@ -76,6 +94,7 @@ export class TailFunction extends Construct {
           ...common,
           ...nodejsSource(context),
           bundling: tailBundling(),
+          ...(shutdownExtension ? { layers: [shutdownExtension] } : {}),
         });
     this.target =
       spec.provisionedConcurrency > 0
@@ -107,7 +126,9 @@ export class ModelTails extends NestedStack {
 
   constructor(scope: Construct, id: string, props: ModelTailsProps) {
     super(scope, id, { description: `offload tails of ${props.model}: cuts ${props.tails.map((t) => t.cut).join(', ')}` });
-    this.functions = props.tails.map((spec) => new TailFunction(this, `Cut${spec.cut}`, { spec, context: props.context }));
+    // Container-image tails (tfjs-node) take no layers; their image would have to carry the extension.
+    const shutdownExtension = props.context.config.backend === 'tfjs-node' ? undefined : shutdownExtensionLayer(this, 'ShutdownExtension', props.context.projectRoot);
+    this.functions = props.tails.map((spec) => new TailFunction(this, `Cut${spec.cut}`, { spec, context: props.context, ...(shutdownExtension ? { shutdownExtension } : {}) }));
   }
 }
 

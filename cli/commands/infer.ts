@@ -4,8 +4,11 @@ import { OffloadError, ValidationError } from '../../core/errors';
 import { NETWORK_PRESET_NAMES, isNetworkPresetName } from '../../core/presets';
 import { DTYPES, OBJECTIVES, type DType, type Objective } from '../../core/scenario';
 import type { PlanRequestInput } from '../../core/api';
-import { fraction, integer, nonNegativeInt, positiveInt, readJsonFile } from '../options';
+import { fraction, httpUrl, integer, nonNegativeInt, positiveInt, readJsonFile } from '../options';
 import { note, printJson, table } from '../output';
+// types only: the modules themselves load inside the action, so `offload --help` stays fast
+import type { OffloadApi } from '../../client/api';
+import type { CollaborativeResult } from '../../client/infer';
 
 interface InferFlags {
   url: string;
@@ -28,7 +31,7 @@ export function register(program: Command): void {
   program
     .command('infer')
     .description('Plan, run the head on this machine, send the crossing tensors to the tail function, and print the timing breakdown; falls back to the device on 429, 5xx or timeout.')
-    .requiredOption('--url <url>', 'base URL of the offload HTTP API (npm start prints it)')
+    .requiredOption('--url <url>', 'base URL of the offload HTTP API, with its scheme (npm start prints it)', httpUrl('--url'))
     .requiredOption('--model <model>', 'zoo name or folder with a tfjs layers model (must match the deployed one)')
     .option('--input <file>', 'input tensor: a wire-format file or a JSON array of numbers (batch 1, model input shape)')
     .option('--random', 'use a seeded random input (the default when --input is not given)')
@@ -44,7 +47,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON alone on stdout')
     .action(async (flags: InferFlags) => {
       if (flags.input && flags.random) throw new ValidationError('--input', 'give --input or --random, not both');
-      const [{ initBackend }, { DeviceModel }, { OffloadApi }, { collaborativeInfer }] = await Promise.all([
+      const [{ initBackend }, { DeviceModel }, { OffloadApi, ApiError }, { collaborativeInfer }] = await Promise.all([
         import('../../models/backend'),
         import('../../client/device'),
         import('../../client/api'),
@@ -68,6 +71,11 @@ export function register(program: Command): void {
             ...(flags.battery === undefined ? {} : { battery: { level: flags.battery } }),
             ...(flags.objective ? { objective: flags.objective } : {}),
           },
+        }).catch(async (e: unknown) => {
+          // A refusal by the API (4xx) is the user's input, not a crash: one line, and for a 404 what is deployed.
+          if (!(e instanceof ApiError) || e.shouldFallBack) throw e;
+          if (e.status === 404) throw await notDeployed(api, flags.url, device.name, flags.cut);
+          throw new OffloadError(e.code === 'payload-too-large' ? 'payload-too-large' : 'invalid-input', e.message);
         });
         input.dispose();
         const top = topClass(result.output.data);
@@ -85,26 +93,61 @@ export function register(program: Command): void {
         const where = result.target === 'cloud' ? `cloud (${result.cold ? 'cold' : 'warm'}${result.instance ? `, instance ${result.instance}` : ''})` : 'device';
         console.log(`${result.model}: cut ${result.cut} of ${device.layerCount}, tail ran on the ${where}`);
         if (result.fallback) console.log(`fallback: ${result.fallback.reason} — ${result.fallback.message}`);
-        const p = result.predicted;
-        const m = result.measured;
-        console.log(
-          table(
-            [
-              { part: 'device head', measuredMs: m.deviceHeadMs, predictedMs: p?.headMs ?? null },
-              { part: 'upload+rtt+download', measuredMs: m.networkMs, predictedMs: p ? p.latencyMs - p.headMs - p.tailMs - p.coldMs : null },
-              { part: 'cloud init (cold start)', measuredMs: m.cloudInitMs, predictedMs: p?.coldMs ?? null },
-              { part: 'cloud compute', measuredMs: m.cloudComputeMs, predictedMs: p?.tailMs ?? null },
-              { part: 'device tail / whole', measuredMs: m.deviceTailMs, predictedMs: null },
-              { part: 'total', measuredMs: m.totalMs, predictedMs: p?.latencyMs ?? null },
-            ],
-            ['part', 'measuredMs', 'predictedMs'],
-          ),
-        );
+        console.log(table(timingRows(result, device.layerCount), ['part', 'measuredMs', 'predictedMs']));
         console.log(`output: shape [${result.output.shape.join(', ')}], top class ${top.index} (${top.value.toPrecision(4)})`);
       } finally {
         device.dispose();
       }
     });
+}
+
+type TimingRow = { part: string; measuredMs: number | null; predictedMs: number | null };
+
+/**
+ * The timing table: one row per part that ran, measured beside predicted.
+ * Device-only runs have one compute row (the whole model) whose prediction is
+ * the plan's device-only row; a cloud run that fell back shows the device tail
+ * it ran instead of the cloud rows.
+ */
+export function timingRows(
+  result: Pick<CollaborativeResult, 'cut' | 'target' | 'predicted' | 'measured' | 'fallback'>,
+  L: number,
+): TimingRow[] {
+  const p = result.predicted;
+  const m = result.measured;
+  const total: TimingRow = { part: 'total', measuredMs: m.totalMs, predictedMs: p?.latencyMs ?? null };
+  if (result.cut === L) {
+    // the plan's device-only row: all L layers count as the head, and its latency is that compute
+    return [{ part: 'device, whole model', measuredMs: m.deviceTailMs, predictedMs: p?.headMs ?? null }, total];
+  }
+  const head: TimingRow = { part: 'device head', measuredMs: m.deviceHeadMs, predictedMs: p?.headMs ?? null };
+  if (result.target === 'device') {
+    // the cloud part did not happen: the device ran the tail, which the plan did not predict
+    return [head, { part: 'device tail (fallback)', measuredMs: m.deviceTailMs, predictedMs: null }, { ...total, predictedMs: null }];
+  }
+  return [
+    head,
+    { part: 'upload+rtt+download', measuredMs: m.networkMs, predictedMs: p ? p.latencyMs - p.headMs - p.tailMs - p.coldMs : null },
+    { part: 'cloud init (cold start)', measuredMs: m.cloudInitMs, predictedMs: p?.coldMs ?? null },
+    { part: 'cloud compute', measuredMs: m.cloudComputeMs, predictedMs: p?.tailMs ?? null },
+    total,
+  ];
+}
+
+/** A 404 from the API as a one-line error listing what is deployed (GET /models, best effort). */
+async function notDeployed(api: OffloadApi, url: string, model: string, cut: number | undefined): Promise<OffloadError> {
+  let deployed: string;
+  try {
+    const { models } = await api.models();
+    deployed =
+      models
+        .map((m) => `${m.name} (cuts ${m.candidates.filter((c) => c.deployed).map((c) => c.cut).join(', ') || 'none'})`)
+        .join('; ') || 'nothing';
+  } catch (e) {
+    deployed = `unknown (GET /models failed: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  const what = cut === undefined ? `model "${model}"` : `model "${model}" at cut ${cut}`;
+  return new OffloadError('not-found', `${what} is not deployed at ${url}; deployed: ${deployed}`);
 }
 
 function topClass(data: Float32Array): { index: number; value: number } {

@@ -16,7 +16,7 @@ import {
   type ArrivalProcess,
 } from '../../core/workload';
 import { progressBar } from '../model-command';
-import { integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
+import { httpUrl, integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 
 interface LoadFlags {
@@ -42,21 +42,10 @@ interface LoadFlags {
   timeoutMs: number;
   pauseMs: number;
   keepPlannerWarm: number;
+  sequential?: boolean;
   out?: string;
   traceOut?: string;
   json?: boolean;
-}
-
-/** `--url`: an http(s) URL, else a usage error. */
-function urlArg(value: string): string {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    throw new InvalidArgumentError(`--url must be an http(s) URL such as http://127.0.0.1:3000 (got "${value}")`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`--url must be an http(s) URL (got "${value}")`);
-  return value;
 }
 
 function policiesArg(value: string): Policy[] {
@@ -104,7 +93,7 @@ export function register(program: Command): void {
     .description(
       'Load the API with simulated devices (steady, bursty or sparse arrivals, or a trace) under one or more policies; real tails, waited-out device and network; per-request JSONL and a summary table',
     )
-    .requiredOption('--url <url>', 'base URL of the offload HTTP API (npm start prints it, or the deployed API)', urlArg)
+    .requiredOption('--url <url>', 'base URL of the offload HTTP API (npm start prints it, or the deployed API)', httpUrl('--url'))
     .option('--model <model>', 'model every generated request asks for (zoo name, as deployed); not with --trace')
     .option('--policy <list>', 'comma-separated policies, run one after the other: planner, fleet-blind, cloud-only, device-only, cut:C', policiesArg, [{ kind: 'planner' }] as Policy[])
     .addOption(new Option('--arrival <process>', 'arrival process').choices(['steady', 'bursty', 'sparse']).default('steady'))
@@ -126,6 +115,7 @@ export function register(program: Command): void {
     .option('--timeout-ms <ms>', 'per-request timeout (then the device falls back)', positiveInt('--timeout-ms'), 30_000)
     .option('--pause-ms <ms>', 'wait between two policies (e.g. longer than the keep-alive, so each starts on a cold fleet)', positiveInt('--pause-ms'), 0)
     .option('--keep-planner-warm <n>', 'planner policy: keep n planner environments warm with pings, as provisioned concurrency would (0: its cold starts count)', nonNegativeInt('--keep-planner-warm'), 0)
+    .option('--sequential', 'each request waits for the previous one to end (a closed loop; with one device, always warm after the first)')
     .option('--out <file>', 'write one JSON record per request (JSONL), as each finishes')
     .option('--trace-out <file>', 'write the workload as a trace file (replayable with --trace, and by the fleet simulator)')
     .option('--json', 'print the summaries as JSON alone on stdout');
@@ -185,6 +175,7 @@ export function register(program: Command): void {
             dtype: flags.dtype,
             computeHead: flags.computeHead === true,
             keepPlannerWarm: flags.keepPlannerWarm,
+            sequential: flags.sequential === true,
             signal: controller.signal,
             models: { load: (m) => DeviceModel.load(m), profile: (m) => loadProfile(m, 'wasm') },
             onStep: (m) => note(`${policyName(policy)}: ${m}`),

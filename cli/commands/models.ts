@@ -38,7 +38,9 @@ export function register(program: Command): void {
       const { ZOO, ZOO_NAMES } = await import('../../models/zoo');
       const { analyzeModel } = await import('../../models/graph');
       const rows: ZooModelRow[] = [];
-      for (const name of ZOO_NAMES) {
+      // Building the big networks takes tens of seconds in all: say what is happening (stderr, so --json stays clean).
+      for (const [i, name] of ZOO_NAMES.entries()) {
+        note(`building ${name} (${i + 1}/${ZOO_NAMES.length})…`);
         const entry = ZOO[name];
         const model = entry.build();
         try {

@@ -11,25 +11,23 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
  * `offload prepare-deploy [--config FILE] [--models a,b]`: exports exactly what
  * `cdk deploy` will deploy — for each configured model the cuts of its explicit
  * list or of the default rule — with the cloud profile the planner reads, into
- * the configuration's `exportDir`. Afterwards `npx cdk synth` finds every
- * manifest and tail it needs, and `aws s3 sync` uploads the folder. Exporting
- * every candidate instead would write gigabytes for the big nets (VGG16's early
- * tails each hold ~500 MB of weights).
+ * the configuration's `exportDir`. `npx cdk synth` does the same by itself
+ * (cdk/exports.ts); this command is for exporting ahead of time, or for
+ * `upload: "sync"`, where `aws s3 sync` uploads the folder after deploy.
  *
  * JSON: `{ exportDir, models: [{ model, cuts, export, cloudProfile, bytes }] }`.
  */
 export function register(program: Command): void {
   program
     .command('prepare-deploy')
-    .description('Export what `cdk deploy` deploys (the configured cuts of each model, and cloud profiles), ready for `cdk synth` and `aws s3 sync`')
+    .description('Export what `cdk deploy` deploys (the configured cuts of each model, and cloud profiles); `cdk synth` does it too')
     .option('--config <file>', 'deployment configuration (default cdk/offload.config.json), as `-c config=FILE` on cdk commands')
     .option('--models <list>', 'only these models, as `-c models=a,b` on cdk commands')
     .option('--json', 'print the result as JSON on stdout only')
     .action(async (opts: { config?: string; models?: string; json?: boolean }) => {
-      const [{ loadConfig }, { ensureExports }, { attachCloudProfile }, { initBackend }] = await Promise.all([
+      const [{ loadConfig }, { ensureExports }, { initBackend }] = await Promise.all([
         import('../../cdk/config'),
-        import('../../local/artifacts'),
-        import('../../models/profile-files'),
+        import('../../cdk/exports'),
         import('../../models/backend'),
       ]);
       const context: Record<string, unknown> = {};
@@ -58,7 +56,7 @@ export function register(program: Command): void {
         model: m.model,
         cuts: m.cuts,
         export: m.export,
-        cloudProfile: attachCloudProfile(m.model, m.manifest.inputShape, m.dir),
+        cloudProfile: m.cloudProfile,
         bytes: Object.values(m.manifest.files).reduce((sum, f) => sum + f.bytes, 0),
       }));
       if (opts.json) {
@@ -70,6 +68,7 @@ export function register(program: Command): void {
         table(rows.map((r) => ({ model: r.model, cuts: r.cuts.join(','), export: r.export, cloudProfile: r.cloudProfile, size: formatBytes(r.bytes) }))),
       );
       const selection = opts.config || opts.models ? ` ${[opts.config && `-c config=${opts.config}`, opts.models && `-c models=${opts.models}`].filter(Boolean).join(' ')}` : '';
-      console.log(`\nready in ${exportDir}. Next (docs/deploy.md):\n  npx cdk synth --no-notices -q${selection}\n  npx cdk deploy --no-notices${selection}\n  aws s3 sync ${config.exportDir}/ s3://<bucket>/models/`);
+      const sync = config.upload === 'sync' ? `\n  aws s3 sync ${config.exportDir}/ s3://<bucket>/models/   (upload: "sync")` : '';
+      console.log(`\nready in ${exportDir}. Next (docs/deploy.md):\n  npx cdk deploy --no-notices${selection}${sync}`);
     });
 }

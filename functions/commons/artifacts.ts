@@ -45,29 +45,46 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string, 
 }
 
 /**
- * Downloads a tfjs layers artifact stored under `prefix`: model.json, then
- * every weight file it names, in parallel. Keys of the map are the file names
- * as model.json spells them (what `loadModelFromFiles` expects).
+ * Downloads objects of one bucket, all in parallel, in the order of `keys`
+ * (`what[i]` names the kind of file in an error message, see {@link getObjectBytes}).
+ * The one place a tail's weights are fetched: a faster download path
+ * (ranged GETs, streaming into final buffers) belongs here.
+ */
+export async function downloadObjects(s3: S3Client, bucket: string, keys: readonly string[], what: readonly string[] = []): Promise<Uint8Array[]> {
+  return Promise.all(keys.map((key, i) => getObjectBytes(s3, bucket, key, what[i])));
+}
+
+/**
+ * Downloads one part of an export (core/manifest.ts): its model.json at
+ * `modelJsonKey`, then every weight file it names, which sit under
+ * `weightPrefix` (the model's folder: the segments are shared by every part).
+ * Keys of the map are the file names as model.json spells them (what
+ * `loadModelFromFiles` expects).
  *
  * @example
- * const files = await loadArtifactFiles(s3, 'bucket', 'models/resnet50/tails/57/');
+ * const files = await loadArtifactFiles(s3, 'bucket', 'models/resnet50/tails/57/model.json', 'models/resnet50/');
  * const tail = await loadModelFromFiles(files);
  */
-export async function loadArtifactFiles(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, Uint8Array>> {
-  const modelJson = await getObjectBytes(s3, bucket, s3Key(prefix, 'model.json'), "artifact's model.json");
+export async function loadArtifactFiles(s3: S3Client, bucket: string, modelJsonKey: string, weightPrefix: string): Promise<Map<string, Uint8Array>> {
+  const modelJson = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
   let parsed: z.infer<typeof ModelJsonSchema>;
   try {
     parsed = ModelJsonSchema.parse(JSON.parse(Buffer.from(modelJson).toString('utf8')));
   } catch (err) {
     throw new OffloadError('unavailable', 'artifact corrupt: its model.json is not a tfjs model.json', {
       cause: err,
-      detail: `s3://${bucket}/${s3Key(prefix, 'model.json')}`,
+      detail: `s3://${bucket}/${modelJsonKey}`,
     });
   }
   const names = [...new Set(parsed.weightsManifest.flatMap((group) => group.paths))];
-  const shards = await Promise.all(names.map((name) => getObjectBytes(s3, bucket, s3Key(prefix, name), `artifact's weight file ${name}`)));
+  const weights = await downloadObjects(
+    s3,
+    bucket,
+    names.map((name) => s3Key(weightPrefix, name)),
+    names.map((name) => `artifact's weight file ${name}`),
+  );
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
-  names.forEach((name, i) => files.set(name, shards[i] as Uint8Array));
+  names.forEach((name, i) => files.set(name, weights[i] as Uint8Array));
   return files;
 }
 

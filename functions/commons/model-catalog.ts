@@ -7,7 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
-import { filesUnder, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
+import { filesOfPart, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
 import { getJsonObject } from './artifacts';
 import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deployment';
 import { MB_PER_VCPU, parseModelProfile } from '../../core/profiles';
@@ -118,9 +118,11 @@ export class ModelCatalog {
     const presign = this.presign;
     const file = async (key: string, f: { bytes: number; sha256: string }) =>
       presign ? { key, bytes: f.bytes, sha256: f.sha256, url: await presign(key) } : { key, bytes: f.bytes, sha256: f.sha256 };
+    // weight paths in a part's model.json are relative to the model's folder (`prefix`), not to the part's
     const artifact = async (dir: string) => ({
       prefix: `${prefix}${dir}/`,
-      files: await Promise.all(Object.entries(filesUnder(manifest, dir)).map(([path, f]) => file(`${prefix}${path}`, f))),
+      weightPrefix: prefix,
+      files: await Promise.all(Object.entries(filesOfPart(manifest, dir)).map(([path, f]) => file(`${prefix}${path}`, f))),
     });
     const heads = new Map(
       await Promise.all(

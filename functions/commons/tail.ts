@@ -27,13 +27,13 @@ import {
   type ExpectedTensor,
   type WireTensor,
 } from '../../core/wire';
-import { tailKeyPrefix } from '../../core/manifest';
+import { modelKeyPrefix, partModelJson, tailDir } from '../../core/manifest';
 import { DEFAULT_MAX_BATCH } from '../../core/presets';
 import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { formatPath } from '../../core/validation';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
-import { loadArtifactFiles } from './artifacts';
+import { loadArtifactFiles, s3Key } from './artifacts';
 import { createDocumentClient, createS3Client } from './aws';
 import middy from '@middy/core';
 import {
@@ -68,7 +68,7 @@ export const TailEnvSchema = z.object({
   MODEL_NAME: z.string({ error: 'must be set' }).min(1, 'must be set'),
   CUT: z.coerce.number({ error: 'must be a cut number' }).int('must be a cut number').nonnegative('must be a cut number'),
   ARTIFACT_BUCKET: z.string({ error: 'must be set' }).min(1, 'must be set'),
-  /** Default `models/<model>/tails/<cut>/`. */
+  /** The model's folder in the bucket, default `models/<model>/`: the tail reads `tails/<cut>/model.json` and the segments it names there. */
   ARTIFACT_PREFIX: z.string().optional(),
   /** Fleet registry table; without it the instance does not register (plain local runs). */
   REGISTRY_TABLE: z.string().optional(),
@@ -88,7 +88,10 @@ export interface TailConfig {
   model: string;
   cut: number;
   bucket: string;
+  /** The model's folder in the bucket (`models/<model>/`). */
   prefix: string;
+  /** The tail's model.json (`models/<model>/tails/<cut>/model.json`). */
+  modelJsonKey: string;
   table: string | undefined;
   maxPayloadBytes: number;
   maxBatch: number;
@@ -110,7 +113,8 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     model: e.MODEL_NAME,
     cut: e.CUT,
     bucket: e.ARTIFACT_BUCKET,
-    prefix: e.ARTIFACT_PREFIX || tailKeyPrefix(e.MODEL_NAME, e.CUT),
+    prefix: e.ARTIFACT_PREFIX || modelKeyPrefix(e.MODEL_NAME),
+    modelJsonKey: s3Key(e.ARTIFACT_PREFIX || modelKeyPrefix(e.MODEL_NAME), partModelJson(tailDir(e.CUT))),
     table: e.REGISTRY_TABLE || undefined,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     maxBatch: e.MAX_BATCH ?? DEFAULT_MAX_BATCH,
@@ -287,14 +291,14 @@ export class TailRuntime {
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
-    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.prefix)]);
+    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix)]);
     let model: tf.LayersModel;
     try {
       model = await loadModelFromFiles(files);
     } catch (err) {
       throw new OffloadError('unavailable', 'tail artifact unusable: tfjs cannot build the model from it', {
         cause: err,
-        detail: `s3://${config.bucket}/${config.prefix}: ${(err as Error).message}`,
+        detail: `s3://${config.bucket}/${config.modelJsonKey}: ${(err as Error).message}`,
       });
     }
     const inputs = model.inputs.map((input, i) => ({
@@ -393,6 +397,7 @@ export class TailRuntime {
         // The whole Init phase when known (runtime start and bundle load included): what the caller waited
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
+        functionName: this.config.functionName ?? null,
       });
       headers[INFER_HEADERS.backend] = tail.engine;
       const response =

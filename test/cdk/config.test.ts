@@ -18,11 +18,13 @@ function config(patch: Record<string, unknown> = {}): OffloadConfig {
 }
 
 describe('loadConfig', () => {
-  it('reads cdk/offload.config.json: the five zoo models, default cuts, wasm, sync upload', () => {
+  it('reads cdk/offload.config.json: what `npm start` serves (same models, same cuts), wasm, uploaded by the deployment', () => {
     const c = loadConfig(ctx({}), PROJECT_ROOT);
-    expect(Object.keys(c.models).sort()).toEqual(['alexnet', 'googlenet', 'mobilenetv2', 'resnet50', 'vgg16']);
-    expect(Object.values(c.models).every((m) => m.cuts === 'default')).toBe(true);
-    expect(c).toMatchObject({ stackName: 'offload', backend: 'wasm', upload: 'sync', exportDir: '.offload/export' });
+    const local = loadConfig(ctx({ config: 'local/offload.local.json' }), PROJECT_ROOT);
+    expect(Object.keys(c.models).sort()).toEqual(['mobilenetv2', 'resnet50']);
+    expect(c.models).toEqual(local.models);
+    expect(c.exportDir).toBe(local.exportDir);
+    expect(c).toMatchObject({ stackName: 'offload', backend: 'wasm', upload: 'deployment', exportDir: '.offload/export' });
     expect(c.tail).toEqual({ memoryMB: 3008, timeoutSeconds: 30, reservedConcurrency: 10, provisionedConcurrency: 0, ephemeralStorageMB: 512 });
   });
 
@@ -73,7 +75,12 @@ describe('resolveDeployment', () => {
       [1, 'offload-tinychain-1', 1769, 10, 0],
       [5, 'offload-tinychain-5', 1769, 3, 2],
     ]);
-    expect(tails[2]).toMatchObject({ route: '/infer/tinychain/5', artifactPrefix: 'models/tinychain/tails/5/', layer: 'flatten' });
+    expect(tails[2]).toMatchObject({
+      route: '/infer/tinychain/5',
+      artifactPrefix: 'models/tinychain/',
+      artifactKeys: ['models/tinychain/tails/5/model.json', 'models/tinychain/segments/5-6.bin', 'models/tinychain/segments/6-7.bin'],
+      layer: 'flatten',
+    });
     expect(d.catalog.models['tinychain']!.tails[2]).toEqual({
       cut: 5,
       function: 'offload-tinychain-5',
@@ -99,7 +106,7 @@ describe('resolveDeployment', () => {
 
   it('fails with the export command when the manifest is missing', () => {
     expect(() => resolveDeployment(loadConfig(ctx({ exportDir, models: 'tinydag' }), PROJECT_ROOT), PROJECT_ROOT)).toThrow(
-      /No export manifest for model "tinydag" at .*tinydag\/manifest\.json\. Run `npx offload export tinydag --out .*`/,
+      /No export manifest for model "tinydag" at .*tinydag\/manifest\.json: `npx cdk synth` exports it/,
     );
   });
 
@@ -108,7 +115,7 @@ describe('resolveDeployment', () => {
     const [{ ZOO }, { exportModel }] = await Promise.all([import('../../models/zoo/index'), import('../../models/export')]);
     await exportModel(ZOO.tinychain.build(), dir, { name: 'tinychain', cuts: [0] });
     const c = loadConfig(ctx({ exportDir: dir, models: 'tinychain', overrides: '{"models":{"tinychain":{"cuts":[2]}}}' }), PROJECT_ROOT);
-    expect(() => resolveDeployment(c, PROJECT_ROOT)).toThrow(/Cuts 2 of tinychain have no exported tail .*\(exported: 0\)\. Run `npx offload export tinychain --out .* --cuts 0,2`/);
+    expect(() => resolveDeployment(c, PROJECT_ROOT)).toThrow(/Cuts 2 of tinychain have no exported tail .*\(exported: 0\): `npx cdk synth` exports it/);
   });
 
   it('fails when a tail file listed in the manifest is missing on disk', () => {
@@ -119,6 +126,10 @@ describe('resolveDeployment', () => {
     rmSync(join(dir, 'tinychain', 'tails', '1', 'model.json'));
     const c = loadConfig(ctx({ exportDir: dir, models: 'tinychain', overrides: '{"models":{"tinychain":{"cuts":[1]}}}' }), PROJECT_ROOT);
     expect(() => resolveDeployment(c, PROJECT_ROOT)).toThrow(/export of tinychain is incomplete: tails\/1\/model\.json missing/);
+    // a segment the tail reads counts as much as its model.json
+    cpSync(src, join(dir, 'tinychain'), { recursive: true });
+    rmSync(join(dir, 'tinychain', 'segments', '6-7.bin'));
+    expect(() => resolveDeployment(c, PROJECT_ROOT)).toThrow(/export of tinychain is incomplete: segments\/6-7\.bin missing/);
   });
 
   it('rejects a manifest of another model, a cut that is no candidate, and overrides for undeployed cuts', () => {

@@ -65,7 +65,7 @@ export function writeFixtureExport(dir: string, analysis: ModelAnalysis): Manife
     files[rel] = { bytes: Buffer.byteLength(body), sha256: createHash('sha256').update(body).digest('hex') };
   }
   const manifest: Manifest = {
-    manifestVersion: 1,
+    manifestVersion: 2,
     model: analysis.name,
     inputShape: analysis.inputShape,
     inputBytes: analysis.inputBytes,
@@ -74,6 +74,7 @@ export function writeFixtureExport(dir: string, analysis: ModelAnalysis): Manife
     candidates: analysis.candidates,
     exportedCuts: analysis.candidates.map((c) => c.cut),
     files,
+    segments: [],
     maxCrossing: 1,
   };
   writeFileSync(join(modelDir, 'manifest.json'), JSON.stringify(manifest));

@@ -85,7 +85,7 @@ describe('the synthesised app under the local emulator', () => {
     // Prepare: the raw input (cut 0 sends it) and the reference output of the exported full model.
     const input = Float32Array.from({ length: 16 * 16 * 3 }, (_, i) => ((i * 37) % 101) / 101);
     const crossing = s.deployment.models[0]!.manifest.candidates[0]!.crossing[0]!;
-    const full = await loadModelFromDir(join(exportDir, 'tinychain', 'full'));
+    const full = await loadModelFromDir(join(exportDir, 'tinychain', 'full'), join(exportDir, 'tinychain'));
     const expected = (full.predict(tf.tensor(input, [1, 16, 16, 3])) as tf.Tensor).dataSync();
     // Act
     const r = await fetch(`${local.url}/infer/tinychain/0`, {

@@ -1,9 +1,11 @@
 /**
- * Template assertions for the default deployment (wasm tails, `sync` upload)
- * of two real exports (tinychain: a chain; tinydag: residual and inception
- * blocks), synthesised with the real handlers and cdk-nag.
+ * Template assertions for the default deployment (wasm tails) of two real
+ * exports (tinychain: a chain; tinydag: residual and inception blocks),
+ * synthesised with the real handlers and cdk-nag. The upload is `sync` here so
+ * that the root stack holds only the app's own functions; the default
+ * BucketDeployment upload is asserted in variants.test.ts.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -22,7 +24,7 @@ let exportDir: string;
 beforeAll(async () => {
   exportDir = tempDir('export');
   await exportZoo(exportDir, ['tinychain', 'tinydag']);
-  s = synth({ exportDir, models: 'tinychain,tinydag' });
+  s = synth({ exportDir, models: 'tinychain,tinydag', upload: 'sync' });
 });
 
 const tailsOf = (model: string) => s.deployment.models.find((m) => m.model === model)!.tails;
@@ -77,7 +79,7 @@ describe('model store', () => {
     );
   });
 
-  it('has no BucketDeployment with the default sync upload', () => {
+  it('has no BucketDeployment with the sync upload', () => {
     s.root.resourceCountIs('Custom::CDKBucketDeployment', 0);
   });
 });
@@ -140,13 +142,27 @@ describe('tail functions', () => {
               CUT: String(tail.cut),
               MAX_BATCH: '16',
               ARTIFACT_BUCKET: { Ref: bucketRef },
-              ARTIFACT_PREFIX: `models/${m.model}/tails/${tail.cut}/`,
+              ARTIFACT_PREFIX: `models/${m.model}/`,
               REGISTRY_TABLE: { Ref: tableRef },
               OFFLOAD_BACKEND: 'wasm',
               OFFLOAD_WASM_DIR: '/var/task',
             },
           },
         });
+      }
+    }
+  });
+
+  it('carry the shutdown extension layer, so Lambda sends them SIGTERM in the Shutdown phase', () => {
+    for (const t of s.nested.values()) {
+      const layers = Object.entries(resourcesOf(t, 'AWS::Lambda::LayerVersion'));
+      expect(layers).toHaveLength(1);
+      const [layerId, layer] = layers[0]!;
+      const extension = join(s.outdir, String(layer.Metadata?.['aws:asset:path']), 'extensions', 'offload-shutdown');
+      expect(existsSync(extension)).toBe(true);
+      expect(statSync(extension).mode & 0o111).not.toBe(0); // Lambda starts what is executable in /opt/extensions
+      for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) {
+        expect(f.Properties?.Layers).toEqual([{ Ref: layerId }]);
       }
     }
   });
@@ -178,7 +194,7 @@ describe('tail functions', () => {
     ]);
   });
 
-  it('each read only their own artifact prefix and write only their own registry items', () => {
+  it('each read exactly their model.json and segments and write only their own registry items', () => {
     for (const m of s.deployment.models) {
       const t = s.nested.get(`Tails-${m.model}`)!;
       const bucketArn = paramMatching(t, /ModelStoreBucket.*Arn$/);
@@ -190,11 +206,18 @@ describe('tail functions', () => {
         expect(policies).toHaveLength(1);
         expect(role.Properties['ManagedPolicyArns']).toBeUndefined();
         const statements = policies[0]!.PolicyDocument.Statement;
-        const prefix = `models/${m.model}/tails/${tail.cut}/`;
+        // exactly the tail's model.json and the segments of layers >= cut, each named
+        const keys = [`models/${m.model}/tails/${tail.cut}/model.json`, ...m.manifest.segments.filter((x) => x.from >= tail.cut).map((x) => `models/${m.model}/${x.path}`)];
+        expect(tail.artifactKeys).toEqual(keys);
+        expect(keys.length).toBeGreaterThan(1);
+        const arns = keys.map((k) => ({ 'Fn::Join': ['', [{ Ref: bucketArn }, `/${k}`]] }));
+        const get = statements.find((x) => x['Action'] === 's3:GetObject')!;
+        expect(get['Resource']).toHaveLength(arns.length);
+        expect(get['Resource']).toEqual(expect.arrayContaining(arns));
         expect(statements).toEqual([
           expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow' }),
-          { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ Ref: bucketArn }, `/${prefix}*`]] } },
-          { Action: 's3:ListBucket', Effect: 'Allow', Resource: { Ref: bucketArn }, Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } } },
+          { Action: 's3:GetObject', Effect: 'Allow', Resource: get['Resource'] },
+          { Action: 's3:ListBucket', Effect: 'Allow', Resource: { Ref: bucketArn }, Condition: { StringEquals: { 's3:prefix': expect.arrayContaining(keys) } } },
           {
             Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
             Effect: 'Allow',

@@ -4,10 +4,11 @@
  * arm64, and splitting a model's tails over several nested stacks. Each must
  * synthesise offline (no Docker) and pass cdk-nag.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
+import { deploymentSizing } from '../../cdk/constructs/model-store';
 import { exportZoo, nagErrors, resourcesOf, synth, tempDir, removeTempDirs } from './helpers';
 
 // This file synthesizes the app several times, bundling every function: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
@@ -16,7 +17,7 @@ vi.setConfig({ testTimeout: 240_000 });
 let exportDir: string;
 beforeAll(async () => {
   exportDir = tempDir('variants-export');
-  await exportZoo(exportDir, ['tinychain']);
+  await exportZoo(exportDir, ['tinychain', 'tinydag']);
 });
 
 describe('-c backend=tfjs-node', () => {
@@ -50,15 +51,38 @@ describe('-c backend=tfjs-node', () => {
   });
 });
 
-describe('-c upload=deployment', () => {
-  it('uploads each model’s export under models/<model>/ with a BucketDeployment that never prunes', () => {
-    const s = synth({ exportDir, models: 'tinychain', upload: 'deployment' });
-    s.root.hasResourceProperties('Custom::CDKBucketDeployment', {
-      DestinationBucketKeyPrefix: 'models/tinychain/',
-      Prune: false,
-      DestinationBucketName: { Ref: Match.stringLikeRegexp('^ModelStoreBucket') },
-    });
+describe('the default upload (BucketDeployment)', () => {
+  it('copies each model’s export, as one asset hashed by its manifest, under models/<model>/, pruning only there', () => {
+    const s = synth({ exportDir, models: 'tinychain,tinydag' });
+    expect(s.deployment.config.upload).toBe('deployment');
+    for (const m of s.deployment.models) {
+      s.root.hasResourceProperties('Custom::CDKBucketDeployment', {
+        DestinationBucketKeyPrefix: `models/${m.model}/`,
+        Prune: true,
+        DestinationBucketName: { Ref: Match.stringLikeRegexp('^ModelStoreBucket') },
+      });
+    }
+    // The staged asset is the export folder itself: each segment once, every file the manifest lists, nothing else but the manifest.
+    const assets = readdirSync(s.outdir).filter((d) => d.startsWith('asset.')).map((d) => ({ path: d }));
+    for (const m of s.deployment.models) {
+      const asset = assets.find((a) => {
+        const manifest = join(s.outdir, a.path, 'manifest.json');
+        return existsSync(manifest) && readFileSync(manifest, 'utf8').includes(`"fingerprint": "${m.manifest.fingerprint}"`);
+      });
+      expect(asset, m.model).toBeDefined();
+      const staged = readdirSync(join(s.outdir, asset!.path), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(join(s.outdir, asset!.path), join(e.parentPath, e.name)).split(sep).join('/'));
+      expect(staged.filter((f) => !f.startsWith('profiles/')).sort()).toEqual([...Object.keys(m.manifest.files), 'manifest.json'].sort());
+    }
     expect(nagErrors(s.stack)).toEqual([]);
+  });
+
+  it('sizes the copy’s /tmp for the export twice (zip and files) and refuses an export too large for it', () => {
+    expect(deploymentSizing('m', 100 * 2 ** 20)).toEqual({ memoryLimit: 1024, ephemeralMB: 1024 });
+    expect(deploymentSizing('m', 2 ** 30)).toEqual({ memoryLimit: 2048, ephemeralMB: 4096 });
+    expect(deploymentSizing('m', 4.5 * 2 ** 30).ephemeralMB).toBe(10_240);
+    expect(() => deploymentSizing('vgg', 5 * 2 ** 30)).toThrow(/export of vgg is 5\.00 GiB.*at most 4\.75 GiB.*"upload": "sync"/);
   });
 });
 

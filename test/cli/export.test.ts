@@ -22,8 +22,12 @@ describe('offload export', () => {
     const first = await offload(['export', 'tinydag', '--out', out, '--cuts', '0,9', '--json']);
     expect(first.code).toBe(0);
     const res = JSON.parse(first.stdout) as { upToDate: boolean; exportedCuts: number[]; written: string[]; dir: string };
-    expect(res).toMatchObject({ upToDate: false, exportedCuts: [0, 9], written: ['full', 'tails/0', 'tails/9', 'heads/9'] });
-    expect((await readdir(res.dir)).sort()).toEqual(['full', 'heads', 'manifest.json', 'tails']);
+    expect(res).toMatchObject({
+      upToDate: false,
+      exportedCuts: [0, 9],
+      written: ['segments/0-9.bin', 'segments/9-28.bin', 'full', 'tails/0', 'tails/9', 'heads/9'],
+    });
+    expect((await readdir(res.dir)).sort()).toEqual(['full', 'heads', 'manifest.json', 'segments', 'tails']);
     const manifest = parseManifest(JSON.parse(await readFile(join(res.dir, 'manifest.json'), 'utf8')));
     expect(manifest.exportedCuts).toEqual([0, 9]);
     expect(manifest.source).toEqual({ kind: 'zoo' });

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,5 +73,36 @@ describe('offload infer (bad input and an unreachable API)', () => {
     expect(out.target).toBe('device');
     expect(out.fallback?.reason).toBe('network');
     expect(out.fallback?.message).toMatch(/POST \/infer\/tinydag\/9/);
+  });
+
+  it('refuses a --url without a scheme as a usage error, suggesting the URL it meant', async () => {
+    const r = await offload(['infer', '--url', '127.0.0.1:3017', '--model', 'tinychain']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--url must be an http\(s\) URL \(got "127\.0\.0\.1:3017"\); did you mean http:\/\/127\.0\.0\.1:3017\?/);
+    const other = await offload(['infer', '--url', 'ftp://host', '--model', 'tinychain']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--url must be an http\(s\) URL \(got "ftp:\/\/host"\)/);
+  });
+
+  it('says a model is not deployed in one line, listing what is (GET /models)', async () => {
+    // Prepare: an API whose planner knows no such model and whose catalog is empty
+    const server = createHttpServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/plan') return void res.writeHead(404).end(JSON.stringify({ code: 'not-found', message: 'model "tinychain" is not deployed (deployed: )' }));
+      if (req.url === '/models') return void res.writeHead(200).end(JSON.stringify({ models: [] }));
+      res.writeHead(404).end(JSON.stringify({ code: 'not-found', message: 'no route' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      // Act
+      const r = await offload(['infer', '--url', api, '--model', 'tinychain']);
+      // Assess
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(`offload: model "tinychain" is not deployed at ${api}; deployed: nothing`);
+      expect(r.stderr).not.toMatch(/unexpected error/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -32,5 +32,15 @@ describe('offload models', () => {
     expect(r.stdout).toMatch(/^model\s+input\s+layers\s+params/);
     expect(r.stdout).toMatch(/resnet50\s+224×224×3\s+179\s+25557032/);
     expect(r.stderr).toMatch(/^backend: (tensorflow|wasm|cpu)$/m);
+    // progress while the networks are built, one line each, in order
+    expect(r.stderr.match(/^building \w+ \(\d\/7\)…$/gm)).toEqual([
+      'building alexnet (1/7)…',
+      'building vgg16 (2/7)…',
+      'building resnet50 (3/7)…',
+      'building mobilenetv2 (4/7)…',
+      'building googlenet (5/7)…',
+      'building tinychain (6/7)…',
+      'building tinydag (7/7)…',
+    ]);
   });
 });

@@ -36,7 +36,7 @@ describe('offload plan --scenario', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const record = JSON.parse(r.stdout) as PlanRecord;
-    expect(record).toMatchObject({ model: 'hand', objective: 'latency', cut: 0, target: 'cloud', function: 'hand-tail-0', feasible: true, L: 3 });
+    expect(record).toMatchObject({ model: 'hand', objective: 'latency', cut: 0, target: 'cloud', function: 'offload-hand-0', feasible: true, L: 3 });
     expect(record.predicted.latencyMs).toBeCloseTo(66.5, 10);
     expect(record.candidates.map((c) => c.cut)).toEqual([0, 1, 2, 3]);
     expect(Object.keys(record.candidates[0]!)).toEqual(

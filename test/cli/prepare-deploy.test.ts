@@ -24,7 +24,7 @@ describe('offload prepare-deploy', () => {
   it('exports exactly what the configuration deploys, so the deployment resolves (what cdk synth checks first)', async () => {
     // Prepare: before, the deployment cannot resolve: no manifests
     const config = loadConfig((k) => (k === 'config' ? configFile : undefined), repo);
-    expect(() => resolveDeployment(config, repo)).toThrow(/No export manifest for model "tinychain".*offload prepare-deploy/);
+    expect(() => resolveDeployment(config, repo)).toThrow(/No export manifest for model "tinychain".*`npx cdk synth` exports it.*offload prepare-deploy/);
     // Act
     const r = await offload(['prepare-deploy', '--config', configFile, '--json']);
     // Assess

@@ -39,7 +39,7 @@ describe('plan record (docs/cost-model.md §6)', () => {
 
   it('chooses the least latency: cut 0 at 66.5 ms, warm, on the default function name', () => {
     const record = planOf();
-    expect(record).toMatchObject({ cut: 0, target: 'cloud', feasible: true, reasons: [], function: 'hand-tail-0' });
+    expect(record).toMatchObject({ cut: 0, target: 'cloud', feasible: true, reasons: [], function: 'offload-hand-0' });
     expect(record.predicted.latencyMs).toBeCloseTo(66.5, 12);
     expect(record.predicted.energyJ).toBeCloseTo(0.0385, 12);
     expect(record.predicted.costUSD).toBeCloseTo(3.2e-7, 18);
@@ -57,7 +57,7 @@ describe('plan record (docs/cost-model.md §6)', () => {
   });
 
   it('uses the documented default function name', () => {
-    expect(defaultFunctionName('resnet50', 57)).toBe('resnet50-tail-57');
+    expect(defaultFunctionName('resnet50', 57)).toBe('offload-resnet50-57'); // as cdk deploy names it
   });
 
   it('chooses by energy and by cost', () => {

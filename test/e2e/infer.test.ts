@@ -132,10 +132,31 @@ describe('collaborative inference through the local stack', () => {
 
     expect(forced.code, forced.stderr).toBe(0);
     const f = JSON.parse(forced.stdout) as { cut: number; target: string; cold: boolean; output: { top: { index: number } } };
-    expect(f).toMatchObject({ cut: 2, target: 'cloud', cold: false, output: { top: { index: top(expected).index } } });
+    // with --cut there is no plan's function name: the tail's own answer names it
+    expect(f).toMatchObject({ cut: 2, target: 'cloud', cold: false, function: 'offload-e2e-tinychain-2', output: { top: { index: top(expected).index } } });
 
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('tinychain: cut 4 of 7, tail ran on the cloud (warm');
     for (const part of ['device head', 'upload+rtt+download', 'cloud compute', 'total']) expect(human.stdout).toContain(part);
+  });
+
+  it('offload infer names a cut that is not deployed and lists what is; a device-only table adds up', async () => {
+    // Act: cut 1 is a candidate of tinychain but has no function; cut 7 (= L) is device-only
+    const missing = await runOffload(['infer', '--url', e.stack.url, '--model', 'tinychain', '--cut', '1']);
+    const local = await runOffload(['infer', '--url', e.stack.url, '--model', 'tinychain', '--cut', '7', '--network', 'wifi']);
+
+    // Assess
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n').at(-1)).toBe(
+      `offload: model "tinychain" at cut 1 is not deployed at ${e.stack.url}; deployed: tinychain (cuts 0, 2, 4, 6); tinydag (cuts 0, 10, 20, 27)`,
+    );
+    expect(local.code, local.stderr).toBe(0);
+    const rows = local.stdout.split('\n').filter((l) => /^(device|upload|cloud|total)/.test(l));
+    expect(rows.map((l) => l.split(/\s{2,}/)[0])).toEqual(['device, whole model', 'total']);
+    // one compute row: its prediction is the plan's device-only latency, the total's prediction
+    const [whole, total] = rows.map((l) => l.trim().split(/\s{2,}/).slice(1).map(Number)) as [number[], number[]];
+    expect(whole[1]).toBeGreaterThan(0);
+    expect(total[1]).toBeCloseTo(whole[1] as number, 3);
+    expect(total[0]).toBeGreaterThanOrEqual(whole[0] as number);
   });
 });

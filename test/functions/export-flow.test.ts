@@ -125,19 +125,19 @@ describe('export → S3 → planner → head → tail', () => {
 
     // Act 2: the device runs the exported head; the tail function finishes
     const exported = join(work, 'export', 'tinydag');
-    const full = await loadModelFromDir(join(exported, 'full'));
+    const full = await loadModelFromDir(join(exported, 'full'), exported);
     const x = tf.randomUniform([1, ...entry.inputShape], -1, 1, 'float32', 5);
     const expected = (await (full.predict(x) as tf.Tensor).data()) as Float32Array;
     let crossing: tf.Tensor[] = [x];
     if (cut > 0) {
-      const head = await loadModelFromDir(join(exported, 'heads', String(cut)));
+      const head = await loadModelFromDir(join(exported, 'heads', String(cut)), exported);
       const out = head.predict(x);
       crossing = Array.isArray(out) ? out : [out];
     }
     const names = entry.candidates.find((c) => c.cut === cut)?.crossing.map((t) => t.name) ?? [];
     const body = encodeTensors(await Promise.all(crossing.map(async (t, i) => ({ name: names[i] as string, shape: t.shape.slice(), data: (await t.data()) as Float32Array }))));
     const tail = createTailHandler(
-      new TailRuntime({ env: { ...process.env, MODEL_NAME: 'tinydag', CUT: String(cut), ARTIFACT_BUCKET: BUCKET, ARTIFACT_PREFIX: `models/tinydag/tails/${cut}/`, REGISTRY_TABLE: TABLE } }),
+      new TailRuntime({ env: { ...process.env, MODEL_NAME: 'tinydag', CUT: String(cut), ARTIFACT_BUCKET: BUCKET, ARTIFACT_PREFIX: 'models/tinydag/', REGISTRY_TABLE: TABLE } }),
     );
     const res = (await tail(
       httpEvent({ method: 'POST', path: planned.route as string, pathParameters: { model: 'tinydag', cut: String(cut) }, headers: { 'content-type': WIRE_CONTENT_TYPE }, body }),

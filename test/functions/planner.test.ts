@@ -24,6 +24,7 @@ const MODEL = 'tinychain';
 function tinychainManifest(): Manifest {
   const analysis = analyzeModel(ZOO.tinychain.build(), { name: MODEL });
   return parseManifest({
+    manifestVersion: 2,
     model: MODEL,
     inputShape: analysis.inputShape,
     inputBytes: analysis.inputBytes,
@@ -32,6 +33,7 @@ function tinychainManifest(): Manifest {
     candidates: analysis.candidates,
     exportedCuts: [0, 2],
     files: {},
+    segments: [],
   });
 }
 
@@ -193,6 +195,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     const profile = parseModelProfile(JSON.parse(await readFile('profiles/mobilenetv2.wasm.json', 'utf8')));
     const analysis = analyzeModel(ZOO.mobilenetv2.build(), { name: 'mobilenetv2' });
     const mnManifest = parseManifest({
+      manifestVersion: 2, segments: [],
       model: 'mobilenetv2', inputShape: analysis.inputShape, inputBytes: analysis.inputBytes, outputBytes: analysis.outputBytes,
       layers: analysis.layers, candidates: analysis.candidates, exportedCuts: [], files: {},
     });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startS3, useStandInEnv } from '../../local/stand-ins';
@@ -27,7 +27,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     MODEL_NAME: fx.model,
     CUT: String(fx.cut),
     ARTIFACT_BUCKET: BUCKET,
-    ARTIFACT_PREFIX: `models/${fx.model}/tails/${fx.cut}/`,
+    ARTIFACT_PREFIX: `models/${fx.model}/`,
     REGISTRY_TABLE: TABLE,
     AWS_LAMBDA_FUNCTION_NAME: `offload-${fx.model}-${fx.cut}`,
     ...extra,
@@ -96,6 +96,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       expect(second.headers?.['x-offload-cold']).toBe('false');
       expect(second.headers?.['x-offload-init-ms']).toBeUndefined();
       expect(second.headers?.['x-offload-instance']).toBe(first.headers?.['x-offload-instance']);
+      expect(first.headers?.['x-offload-function']).toBe('offload-tinychain-2'); // who answered, for a client that chose the cut
       // the engine that ran it: outside Lambda, without OFFLOAD_WASM_THREADS, one thread (or another backend)
       expect(first.headers?.['x-offload-backend']).toMatch(/^(wasm; threads=1|cpu|tensorflow)$/);
     });
@@ -270,8 +271,10 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       const input = tf.input({ shape: [4], name: 'crossing' });
       const widen = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2048, name: 'widen' }).apply(input) as import('@tensorflow/tfjs').SymbolicTensor });
       const wide = { model: 'widener', cut: 1 };
+      // the export layout: the tail's model.json under tails/1/, its weight paths relative to the model's folder
       for (const [file, bytes] of await modelToFiles(widen)) {
-        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/widener/tails/1/${file}`, Body: bytes }));
+        const key = file === 'model.json' ? 'models/widener/tails/1/model.json' : `models/widener/${file}`;
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bytes }));
       }
       const runtime = new TailRuntime({ env: tailEnv(wide, { MAX_PAYLOAD_BYTES: '4096' }) });
       const handler = createTailHandler(runtime);
@@ -372,15 +375,34 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     const ok = (await handler(inferEvent(fixed, encodeTensors(fixed.headOutputs)), lambdaContext())) as Result;
     expectCorrectOutput(ok, fixed);
     expect(ok.headers?.['x-offload-cold']).toBe('true');
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${fixed.prefix}model.json` }));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${fixed.prefix}tails/3/model.json` }));
   });
 
-  it('answers 503 when a weight shard is missing', async () => {
+  it('reads exactly its model.json and the segments after its cut from a whole export, and answers as the full model', async () => {
+    // Prepare: tinychain exported at cuts 0, 2, 4 (segments 0-2, 2-4, 4-7), every file uploaded
+    const fx = await uploadSlicedTail(s3, BUCKET, 'tinychain', 2, 1, 1, { exportCuts: [0, 2, 4] });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'models/tinychain/segments/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(expect.arrayContaining(['models/tinychain/segments/0-2.bin', 'models/tinychain/segments/4-7.bin']));
+    const client = createS3Client({ ...process.env });
+    const send = vi.spyOn(client, 'send');
+    const runtime = new TailRuntime({ env: tailEnv(fx), s3: client });
+
+    // Act
+    const res = (await createTailHandler(runtime)(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
+
+    // Assess: only GETs, of exactly the tail's keys; the weights read are the tail's weight bytes
+    const gets = send.mock.calls.map(([command]) => command as { constructor: { name: string }; input: { Key?: string } });
+    expect(gets.every((c) => c.constructor.name === 'GetObjectCommand')).toBe(true);
+    expect(gets.map((c) => c.input.Key).sort()).toEqual(['models/tinychain/segments/2-4.bin', 'models/tinychain/segments/4-7.bin', 'models/tinychain/tails/2/model.json']);
+    expect(fx.tailKeys.sort()).toEqual(gets.map((c) => c.input.Key).sort());
+    expectCorrectOutput(res, fx);
+    client.destroy();
+  });
+
+  it('answers 503 when a weight segment is missing', async () => {
     const fx = await uploadSlicedTail(s3, BUCKET, 'tinychain', 5);
-    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: fx.prefix }));
-    const shard = listed.Contents?.map((o) => o.Key ?? '').find((k) => !k.endsWith('model.json'));
-    expect(shard).toBeDefined();
+    const shard = fx.tailKeys.find((k) => k.endsWith('.bin'));
+    expect(shard).toBe('models/tinychain/segments/5-7.bin');
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: shard }));
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const res = (await createTailHandler(new TailRuntime({ env: tailEnv(fx) }))(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
