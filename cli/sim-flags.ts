@@ -38,7 +38,7 @@ export function simOptions(cmd: Command): Command {
     .option('--keep-alive-ms <ms>', 'how long Lambda keeps an idle environment (undocumented; ~10 min measured)', positiveInt('--keep-alive-ms'), DEFAULT_FLEET_KEEPALIVE_MS)
     .option('--planner-keep-alive-ms <ms>', 'the planner\'s keep-alive assumption (FLEET_KEEPALIVE_MS)', positiveInt('--planner-keep-alive-ms'), PLANNER_KEEPALIVE_MS)
     .option('--fleet-cache-ms <ms>', 'how long the planner reuses one fleet read (FLEET_CACHE_MS)', nonNegativeInt('--fleet-cache-ms'), PLANNER_FLEET_CACHE_MS)
-    .option('--reap-visible-ms <ms>', 'how long a reaped environment stays in the planner\'s view (default: until the keep-alive rule drops it)', nonNegativeInt('--reap-visible-ms'))
+    .option('--reap-visible-ms <ms>', 'how long a reaped environment stays in the planner\'s view (default 0: it marks itself gone on SIGTERM)', nonNegativeInt('--reap-visible-ms'))
     .option('--account-concurrency <n>', 'the account\'s concurrency quota (default: the configuration\'s accountConcurrency, 1000)', positiveInt('--account-concurrency'))
     .option('--plan-ms <ms>', 'POST /plan round trip of the planner policy (default: the network RTT + 10 ms)', nonNegativeInt('--plan-ms'));
 }

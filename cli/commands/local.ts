@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { OffloadError } from '../../core/errors';
 import { note, table } from '../output';
@@ -9,11 +10,29 @@ interface LocalFlags {
   config?: string;
   port: number;
   host: string;
+  allowRemote?: boolean;
   keepAliveMs?: number;
   stateDir?: string;
   resynth?: boolean;
   quiet?: boolean;
   json?: boolean;
+}
+
+/** True for an address only this machine can reach: `localhost`, 127.0.0.0/8, `::1`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/** The warning printed when the stack listens beyond loopback (with --allow-remote). */
+export function remoteWarning(host: string): string {
+  return (
+    `WARNING: listening on ${host}, beyond loopback: the local stack has no authentication, so anyone who can reach this ` +
+    `address can plan, run inference, invoke any function (Invoke API) and read the environments' state (/_local/functions).`
+  );
 }
 
 /**
@@ -34,13 +53,25 @@ export function register(program: Command): void {
     .option('--models <list>', 'comma-separated models to deploy (default: those of the configuration file)')
     .option('--config <file>', 'configuration file (cdk/config.ts schema)', 'local/offload.local.json')
     .option('--port <n>', 'port of the API (0 picks a free one)', nonNegativeInt('--port'), 3000)
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--host <host>', 'address to listen on; beyond loopback only with --allow-remote (the local API has no authentication)', '127.0.0.1')
+    .option('--allow-remote', 'allow a --host other machines can reach (0.0.0.0, a LAN address): anyone there can invoke the functions')
     .option('--keep-alive-ms <ms>', 'idle time after which an execution environment is reaped (default 600000)', positiveInt('--keep-alive-ms'))
     .option('--state-dir <dir>', 'where the cloud assembly and the S3 data live', '.offload/local')
     .option('--resynth', 'synthesise the CDK app even when the assembly is fresh')
     .option('--quiet', "do not print the functions' log lines")
     .option('--json', 'print one JSON line on stdout when ready (notes stay on stderr)')
-    .action(async (flags: LocalFlags) => {
+    .action(async (flags: LocalFlags, command: Command) => {
+      if (!isLoopbackHost(flags.host)) {
+        // Refused before any work: the API, the raw Invoke API and /_local/functions would be open to the network.
+        if (!flags.allowRemote) {
+          command.error(
+            `error: --host ${flags.host} is reachable from other machines and the local stack has no authentication; ` +
+              'add --allow-remote if that is what you want, or keep the default 127.0.0.1',
+            { exitCode: 2, code: 'offload.remoteHost' },
+          );
+        }
+        note(remoteWarning(flags.host));
+      }
       // The SDK warns once per process that Node 20 support ends in 2027; the banner is not the place for it.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       const [{ startLocalStack }, { onShutdownSignals }] = await Promise.all([import('../../local/stack'), import('../../local/shutdown')]);

@@ -3,16 +3,16 @@
  * (functions/commons/registry.ts and planner.ts), rebuilt from the simulated
  * fleet instead of DynamoDB:
  *
- * - **Registry.** An environment appears once its init has ended (a tail
- *   registers after init; `initVisible` counts initialising environments as
- *   busy instead). A request marks it busy before its compute and idle after.
- *   An idle environment counts as warm while its last write is within the
- *   planner's keep-alive assumption (`keepAliveMs`, FLEET_KEEPALIVE_MS); a
- *   reaped one leaves the view `reapVisibleMs` after the reap, or when the
- *   keep-alive rule drops it, whichever comes first. Provisioned environments
- *   count as idle whenever they are not busy.
+ * - **Registry.** An environment is busy from the moment an invocation
+ *   reaches it (before its init, when that invocation started it:
+ *   `initVisible`) until its compute ends, then idle. An idle environment
+ *   counts as warm while its last write is within the planner's keep-alive
+ *   assumption (`keepAliveMs`, FLEET_KEEPALIVE_MS); a reaped one leaves the
+ *   view `reapVisibleMs` after the reap (0: it marks itself gone on SIGTERM),
+ *   or when the keep-alive rule drops it, whichever comes first. Provisioned
+ *   environments count as idle whenever they are not busy.
  * - **Cache.** The planner reuses one registry read for `cacheMs`
- *   (DEFAULT_FLEET_CACHE_MS, 1 s): a snapshot is taken at the first plan
+ *   (DEFAULT_FLEET_CACHE_MS, 100 ms): a snapshot is taken at the first plan
  *   after the previous one is that old, and every plan until the next one
  *   sees it.
  * - **Ledger.** Every cloud plan reserves its function: it takes one idle
@@ -33,7 +33,7 @@
 import type { Fleet, FunctionState } from './fleet';
 
 /** functions/commons/registry.ts DEFAULT_FLEET_CACHE_MS (core cannot import functions/; a test keeps them equal). */
-export const PLANNER_FLEET_CACHE_MS = 1000;
+export const PLANNER_FLEET_CACHE_MS = 100;
 /** functions/commons/registry.ts DEFAULT_KEEPALIVE_MS: the planner's default keep-alive assumption in AWS. */
 export const PLANNER_KEEPALIVE_MS = 5 * 60_000;
 /** functions/commons/planner.ts RESERVATION_SLACK_MS. */
@@ -43,12 +43,17 @@ export interface FleetViewOptions {
   cacheMs?: number;
   /** The planner's keep-alive rule; default {@link PLANNER_KEEPALIVE_MS}. */
   keepAliveMs?: number;
-  /** How long a reaped environment stays in the registry; default Infinity (only the keep-alive rule drops it). */
+  /**
+   * How long a reaped environment stays in the registry. Default 0: it marks
+   * itself `gone` on SIGTERM in Lambda's Shutdown phase (and the local
+   * emulator sends SIGTERM on reap), so the next read no longer counts it.
+   * Infinity models a tail without that path (only the keep-alive rule drops it).
+   */
   reapVisibleMs?: number;
   reservationSlackMs?: number;
-  /** Count initialising environments as busy (a tail that marks itself before its init). Default false. */
+  /** Count initialising environments as busy: a tail marks itself busy as soon as an invocation reaches it, before its init. Default true. */
   initVisible?: boolean;
-  /** Retire a reservation at the first registry read that shows its request (see the module doc). Default false. */
+  /** Retire a reservation at the first registry read that shows its request (the planner's ledger does). Default true. */
   retireOnArrival?: boolean;
 }
 
@@ -91,10 +96,10 @@ export class FleetView {
     this.fns = functionIndexes.map((i) => fleet.functions[i]!);
     this.cacheMs = opts.cacheMs ?? PLANNER_FLEET_CACHE_MS;
     this.keepAliveMs = opts.keepAliveMs ?? PLANNER_KEEPALIVE_MS;
-    this.reapVisibleMs = opts.reapVisibleMs ?? Infinity;
+    this.reapVisibleMs = opts.reapVisibleMs ?? 0;
     this.reservationSlackMs = opts.reservationSlackMs ?? PLANNER_RESERVATION_SLACK_MS;
-    this.initVisible = opts.initVisible ?? false;
-    this.retireOnArrival = opts.retireOnArrival ?? false;
+    this.initVisible = opts.initVisible ?? true;
+    this.retireOnArrival = opts.retireOnArrival ?? true;
     this.snapIdle = new Float64Array(this.fns.length);
     this.snapBusy = new Float64Array(this.fns.length);
     this.ledgers = this.fns.map(() => []);

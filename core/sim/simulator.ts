@@ -12,7 +12,7 @@
  * t            arrival; the plan is made on the fleet view at t
  * + planMs     POST /plan round trip (policy `planner` only)
  * + headMs     head on the device (the device class's predicted layer times)
- * + rttMs+upMs the crossing tensors go up
+ * + rttMs/2+upMs the crossing tensors go up (the other half of the RTT is on the way back)
  *              → the tail function: an environment is taken (warm, provisioned, cold) or 429
  *   served:    + coldStartMs (cold only) + tailMs + invokeOverheadMs, then + downMs
  *   429:       + throttleOverheadMs, then the tail on the device (Σ deviceMs of layers ≥ cut)
@@ -32,7 +32,7 @@
  * Pure: no I/O, no clock, no randomness (the workload carries the seed).
  */
 import { ValidationError } from '../errors';
-import type { LoadRecord, LoadSummary, Predicted } from '../load-record';
+import { measuredEnergyJ, type EnergyPrices, type LoadRecord, type LoadSummary, type Predicted } from '../load-record';
 import { plan, type PlanRecord } from '../planner';
 import { choosePolicyCut, policyName, type Policy, type PolicyChoice } from '../policies';
 import type { Scenario } from '../scenario';
@@ -129,10 +129,8 @@ interface Entry {
   rttMs: number;
   downMs: number;
   planMs: number;
-  computeW: number;
-  idleW: number;
-  pUpW: number;
-  pDownW: number;
+  /** Device and radio power of the class on the network (cloud prices unused: a record's cost is the function's). */
+  prices: EnergyPrices;
   /** By cut 0 … L. */
   headMs: Float64Array;
   deviceTailMs: Float64Array;
@@ -277,15 +275,19 @@ export function simulate(input: SimulationInput): SimulationResult {
     const downMs = end.target === 'cloud' ? e.downMs : 0;
     const planMs = req.planMs ?? 0;
     const latencyMs = planMs + headMs + upMs + (end.roundTripMs ?? 0) + downMs + (end.deviceTailMs ?? 0);
-    const energyJ =
-      (e.computeW * (headMs + (end.deviceTailMs ?? 0)) +
-        (device ? 0 : e.pUpW * e.upMs[c]! + e.idleW * (e.rttMs + (end.roundTripMs ?? 0))) +
-        e.pDownW * downMs) /
-      1000;
+    // As the load harness measures it: idle power over the RTT and every wait for the cloud, the plan round trip included.
+    const energyJ = measuredEnergyJ(e.prices, {
+      headMs,
+      deviceTailMs: end.deviceTailMs ?? 0,
+      rttMs: device ? 0 : e.rttMs,
+      upMs: device ? 0 : e.upMs[c]!,
+      cloudWaitMs: (end.roundTripMs ?? 0) + planMs,
+      downMs,
+    });
     const believed = req.choice.believed;
     const predictedLatency = believed.latencyMs;
     const warmServed = end.target === 'cloud' && !end.cold && end.fallback === null;
-    acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed);
+    acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed, req.planMs);
     if (input.onRecord) {
       const predicted: Predicted = {
         headMs: believed.headMs,
@@ -362,11 +364,12 @@ export function simulate(input: SimulationInput): SimulationResult {
     };
     if (viewPos < 0) {
       // Device-only: the whole model here, nothing sent.
-      finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: e.headMs[e.L]! - e.headMs[cut]!, costUSD: 0 });
+      finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: null, costUSD: 0 });
       return;
     }
     if (livePlan) req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs);
-    const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs + e.upMs[cut]!;
+    // The request reaches the tail after half the RTT and the upload (the other half is on the way back).
+    const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs / 2 + e.upMs[cut]!;
     queue.push(sendAt, { kind: 'invoke', req });
   };
 
@@ -495,10 +498,14 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
     rttMs: network.rttMs,
     downMs: transferMs(base.model.outputBytes, network.downlinkMbps),
     planMs: planMsOf(network.rttMs),
-    computeW: device.computeW,
-    idleW: device.idleW,
-    pUpW: radioPowerW(device.radio.alphaUp, network.uplinkMbps, device.radio.beta),
-    pDownW: radioPowerW(device.radio.alphaDown, network.downlinkMbps, device.radio.beta),
+    prices: {
+      computeW: device.computeW,
+      idleW: device.idleW,
+      pUpW: radioPowerW(device.radio.alphaUp, network.uplinkMbps, device.radio.beta),
+      pDownW: radioPowerW(device.radio.alphaDown, network.downlinkMbps, device.radio.beta),
+      requestUSD: base.cloud.requestUSD,
+      usdPerRemoteSecond: (base.cloud.gbSecondUSD * base.cloud.memoryMB) / 1024,
+    },
     headMs,
     deviceTailMs,
     upMs,

@@ -63,8 +63,9 @@ export class SummaryAccumulator {
    * @param sent the tail was sent to the cloud (served or refused)
    * @param throttled it was refused with 429 and finished on the device
    * @param warmServed served by the cloud, warm, without fallback
+   * @param planMs the plan round trip inside `latencyMs`, if any
    */
-  add(latencyMs: number, energyJ: number, costUSD: number, sent: boolean, throttled: boolean, cold: boolean, cloud: boolean, predictedLatencyMs: number | null, warmServed: boolean): void {
+  add(latencyMs: number, energyJ: number, costUSD: number, sent: boolean, throttled: boolean, cold: boolean, cloud: boolean, predictedLatencyMs: number | null, warmServed: boolean, planMs: number | null): void {
     this.latency.push(latencyMs);
     this.latencySum += latencyMs;
     this.energySum += energyJ;
@@ -73,8 +74,10 @@ export class SummaryAccumulator {
     if (throttled) this.throttled++;
     if (cold) this.cold++;
     if (cloud) this.cloud++;
-    if (predictedLatencyMs !== null && latencyMs > 0) {
-      const err = Math.abs(predictedLatencyMs - latencyMs) / latencyMs;
+    // The prediction is of the inference, without the plan round trip (core/load-record.ts inferenceMs).
+    const inference = latencyMs - (planMs ?? 0);
+    if (predictedLatencyMs !== null && inference > 0) {
+      const err = Math.abs(predictedLatencyMs - inference) / inference;
       this.relErr.push(err);
       if (warmServed) this.warmRelErr.push(err);
     }

@@ -15,9 +15,9 @@ describe('FleetView', () => {
     expect(PLANNER_RESERVATION_SLACK_MS).toBe(RESERVATION_SLACK_MS);
   });
 
-  it('does not see an environment during its init, sees it busy after, idle once released', () => {
+  it('without initVisible, does not see an environment during its init, sees it busy after, idle once released', () => {
     const fleet = new Fleet([spec()]);
-    const view = new FleetView(fleet, [0], { cacheMs: 0 });
+    const view = new FleetView(fleet, [0], { cacheMs: 0, initVisible: false });
     fleet.acquire(0, 0);
     expect(view.read(10)[0]).toEqual({ idleWarm: 0, inFlight: 0, limit: 5 });
     fleet.initDone(0);
@@ -26,9 +26,9 @@ describe('FleetView', () => {
     expect(view.read(541)[0]).toMatchObject({ idleWarm: 1, inFlight: 0 });
   });
 
-  it('counts an initialising environment as busy with initVisible', () => {
+  it('counts an initialising environment as busy by default (the tail marks itself before its init)', () => {
     const fleet = new Fleet([spec()]);
-    const view = new FleetView(fleet, [0], { cacheMs: 0, initVisible: true });
+    const view = new FleetView(fleet, [0], { cacheMs: 0 });
     fleet.acquire(0, 0);
     expect(view.read(10)[0]).toMatchObject({ idleWarm: 0, inFlight: 1 });
   });
@@ -57,21 +57,22 @@ describe('FleetView', () => {
   });
 
   it('keeps a reaped environment in view until the keep-alive rule drops it, or reapVisibleMs after the reap', () => {
-    const run = (reapVisibleMs: number | undefined) => {
+    const run = (reapVisibleMs: number) => {
       const fleet = new Fleet([spec()], { keepAliveMs: 60_000 });
-      const view = new FleetView(fleet, [0], { cacheMs: 0, keepAliveMs: 5 * 60_000, ...(reapVisibleMs === undefined ? {} : { reapVisibleMs }) });
+      const view = new FleetView(fleet, [0], { cacheMs: 0, keepAliveMs: 5 * 60_000, reapVisibleMs });
       fleet.acquire(0, 0);
     fleet.initDone(0);
     fleet.release(0, 0, 'cold', 0);
       return [view.read(61_000)[0]!.idleWarm, view.read(62_001)[0]!.idleWarm, view.read(300_001)[0]!.idleWarm];
     };
-    expect(run(undefined)).toEqual([1, 1, 0]); // a ghost for the planner's 5 minutes
+    expect(run(Infinity)).toEqual([1, 1, 0]); // no gone mark: a ghost for the planner's 5 minutes
     expect(run(2000)).toEqual([1, 0, 0]); // gone 2 s after the reap at 60 s
+    expect(run(0)).toEqual([0, 0, 0]); // the default: gone at the reap (SIGTERM)
   });
 
   it('holds each cloud plan in the ledger: it takes an idle instance and counts in flight until it expires', () => {
     const fleet = new Fleet([spec()]);
-    const view = new FleetView(fleet, [0], { cacheMs: 1000, reservationSlackMs: 500 });
+    const view = new FleetView(fleet, [0], { cacheMs: 1000, reservationSlackMs: 500, retireOnArrival: false });
     fleet.acquire(0, 0);
     fleet.initDone(0);
     fleet.release(0, 0, 'cold', 0);

@@ -1,0 +1,220 @@
+/**
+ * Validation of the fleet simulator against the local stack: one seeded trace
+ * through `offload load` (real tails in the local Lambda emulator) and through
+ * `offload simulate`'s engine (core/sim/), per policy: p50 and p95 latency,
+ * 429 count, cold starts. Target: within 15 %.
+ *
+ * The simulator is calibrated from the same load run, because the local
+ * tails do not run at the cloud profile's speed (the emulator gives every
+ * environment this shared 2-core machine, not a Lambda vCPU share):
+ * - warm tail time per cut: median `computeMs` of the warm requests at that cut;
+ * - cold start per cut: median cold round trip minus median warm round trip
+ *   at that cut (the client-visible definition, docs/cost-model.md §3);
+ * - invoke overhead: median (round trip − computeMs) of warm requests;
+ * - 429 round trip: median round trip of the refused requests;
+ * - plan round trip: median `planMs` (it includes the waited RTT).
+ * Everything else (device head/tail waits, network, keep-alive, reserved
+ * concurrency, the planner's cache and keep-alive) is the stack's own.
+ *
+ * Usage (bounded: a few minutes; starts its own local stack on an ephemeral
+ * port unless --url is given, and stops it):
+ *   npx tsx bench/sim-validation.ts [--url URL] [--requests 60] [--seed 3] [--json FILE]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseLoadRecord, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
+import { parsePolicy, policyName } from '../core/policies';
+import { predictorFromProfiles } from '../core/profile-scenario';
+import { simDeployment } from '../core/sim/deployment';
+import { simulate, type SimulationInput } from '../core/sim/simulator';
+import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
+import { loadProfile, loadProfiles } from '../models/profile-files';
+import { isMain, median } from './report';
+
+const repo = fileURLToPath(new URL('../', import.meta.url));
+
+export const MODEL = 'resnet50';
+/** local/offload.local.json: resnet50's deployed cuts and their reserved concurrency. */
+export const LOCAL_CUTS = [0, 6, 93, 156, 178];
+export const LOCAL_RESERVED = 4;
+export const LOCAL_MEMORY_MB = 1769;
+export const KEEP_ALIVE_MS = 5000;
+export const POLICIES = ['planner', 'fleet-blind', 'cut:156'];
+
+export interface Calibration {
+  tailMs: Record<number, number>;
+  coldStartMs: Record<number, number>;
+  invokeOverheadMs: number;
+  throttleOverheadMs: number;
+  planMs: number;
+}
+
+/** The simulator's timing, calibrated from a load run's records (see the module doc). */
+export function calibrate(records: readonly LoadRecord[]): Calibration {
+  const byCut = new Map<number, LoadRecord[]>();
+  for (const r of records) if (r.target === 'cloud') byCut.set(r.cut, [...(byCut.get(r.cut) ?? []), r]);
+  const tailMs: Record<number, number> = {};
+  const coldStartMs: Record<number, number> = {};
+  const overheads: number[] = [];
+  for (const [cut, rs] of byCut) {
+    const warm = rs.filter((r) => !r.cold && r.measured.computeMs !== null && r.measured.roundTripMs !== null);
+    const cold = rs.filter((r) => r.cold && r.measured.roundTripMs !== null);
+    if (warm.length) {
+      tailMs[cut] = median(warm.map((r) => r.measured.computeMs!));
+      overheads.push(...warm.map((r) => r.measured.roundTripMs! - r.measured.computeMs!));
+    }
+    if (cold.length && warm.length) coldStartMs[cut] = Math.max(0, median(cold.map((r) => r.measured.roundTripMs!)) - median(warm.map((r) => r.measured.roundTripMs!)));
+    else if (cold.length) coldStartMs[cut] = median(cold.map((r) => r.measured.roundTripMs! - (r.measured.computeMs ?? 0)));
+  }
+  const refused = records.filter((r) => r.fallback === 'throttled' && r.measured.roundTripMs !== null);
+  const plans = records.filter((r) => r.measured.planMs !== null);
+  return {
+    tailMs,
+    coldStartMs,
+    invokeOverheadMs: overheads.length ? median(overheads) : 0,
+    throttleOverheadMs: refused.length ? median(refused.map((r) => r.measured.roundTripMs!)) : 0,
+    planMs: plans.length ? median(plans.map((r) => r.measured.planMs!)) : 0,
+  };
+}
+
+/** One policy's figures, real and simulated. */
+export interface ValidationRow {
+  policy: string;
+  requests: number;
+  real: { p50: number; p95: number; throttled: number; coldStarts: number };
+  sim: { p50: number; p95: number; throttled: number; coldStarts: number };
+}
+
+const pick = (s: LoadSummary) => ({ p50: s.latencyMs.p50, p95: s.latencyMs.p95, throttled: s.throttled, coldStarts: s.coldStarts });
+
+/** Runs the simulator on the trace with the calibration, per policy. */
+export function simulateLikeTheStack(arrivals: readonly Arrival[], cal: Calibration, policies: readonly string[], view: SimulationInput['view'] = {}): Map<string, LoadSummary> {
+  const predictor = predictorFromProfiles(loadProfiles());
+  const dep = simDeployment({
+    models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail: { memoryMB: LOCAL_MEMORY_MB, reservedConcurrency: LOCAL_RESERVED, provisionedConcurrency: 0 }, tailMs: cal.tailMs, coldStartMs: cal.coldStartMs }],
+    predictor,
+  });
+  const out = new Map<string, LoadSummary>();
+  for (const name of policies) {
+    const result = simulate({
+      arrivals,
+      policy: parsePolicy(name),
+      ...dep,
+      fleet: { keepAliveMs: KEEP_ALIVE_MS },
+      // The local stack sets the planner's keep-alive rule to the emulator's keep-alive.
+      view: { keepAliveMs: KEEP_ALIVE_MS, ...view },
+      timing: { planMs: () => cal.planMs, invokeOverheadMs: cal.invokeOverheadMs, throttleOverheadMs: cal.throttleOverheadMs },
+    });
+    out.set(name, result.summary);
+  }
+  return out;
+}
+
+/** |sim − real| / real, or the absolute difference when real is 0. */
+export function relErr(sim: number, real: number): number {
+  return real === 0 ? Math.abs(sim) : Math.abs(sim - real) / real;
+}
+
+export function validationMarkdown(rows: readonly ValidationRow[]): string {
+  const pct = (s: number, r: number) => (r === 0 ? (s === 0 ? '0' : `+${s}`) : `${((100 * (s - r)) / r).toFixed(0)} %`);
+  const lines = [
+    '| policy | requests | p50 real / sim (ms) | err | p95 real / sim (ms) | err | 429 real / sim | err | cold real / sim | err |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.policy} | ${r.requests} | ${r.real.p50.toFixed(0)} / ${r.sim.p50.toFixed(0)} | ${pct(r.sim.p50, r.real.p50)} | ${r.real.p95.toFixed(0)} / ${r.sim.p95.toFixed(0)} | ${pct(r.sim.p95, r.real.p95)} | ${r.real.throttled} / ${r.sim.throttled} | ${pct(r.sim.throttled, r.real.throttled)} | ${r.real.coldStarts} / ${r.sim.coldStarts} | ${pct(r.sim.coldStarts, r.real.coldStarts)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cmd, ...args], { cwd: repo });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `offload local` on an ephemeral port; resolves with its URL and the process (stop it with SIGINT). */
+function startStack(): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/offload.js', 'local', '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--json', '--quiet'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the local stack did not start within 10 min')), 600_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        const info = JSON.parse(line) as { url?: string; api?: string };
+        resolve({ url: (info.url ?? info.api)!, child });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the local stack exited (${code}) before it was ready`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const requests = Number(arg('--requests') ?? 60);
+  const seed = Number(arg('--seed') ?? 3);
+  const dir = mkdtempSync(join(tmpdir(), 'sim-validation-'));
+  const trace = join(dir, 'trace.jsonl');
+  const arrivals = generateWorkload({
+    process: { kind: 'bursty', ratePerS: 3, onMs: 4000, offMs: 8000 },
+    devices: makeDevices(12, [{ class: 'low-end-phone', network: 'wifi' }]),
+    model: MODEL,
+    seed,
+    durationMs: 600_000,
+    maxRequests: requests,
+  });
+  writeFileSync(trace, formatTrace(arrivals));
+  let stack: { url: string; child: ChildProcess } | undefined;
+  const url = arg('--url') ?? (stack = await startStack()).url;
+  try {
+    const out = join(dir, 'load.jsonl');
+    console.error(`load: ${arrivals.length} requests per policy (${POLICIES.join(', ')}) against ${url}`);
+    const started = Date.now();
+    const load = await run('bin/offload.js', ['load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--out', out, '--json']);
+    if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((l, i) => parseLoadRecord(JSON.parse(l), `load.jsonl line ${i + 1}`));
+    const cal = calibrate(records);
+    const sim = simulateLikeTheStack(parseTrace(readFileSync(trace, 'utf8')), cal, POLICIES);
+    const rows: ValidationRow[] = POLICIES.map((p) => ({
+      policy: p,
+      requests: arrivals.length,
+      real: pick(summarize(records.filter((r) => r.policy === policyName(parsePolicy(p))))),
+      sim: pick(sim.get(p)!),
+    }));
+    const loadavg = (await import('node:os')).loadavg();
+    const result = { date: new Date().toISOString(), loadAverage: loadavg, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: 'bursty 3/s for 4 s, 8 s off; 12 low-end phones on WiFi' }, calibration: cal, rows };
+    console.log(validationMarkdown(rows));
+    console.log(`\ncalibration: ${JSON.stringify(cal)}\nload average ${loadavg.map((x) => x.toFixed(1)).join(' ')}; ${result.wallS.toFixed(0)} s`);
+    const json = arg('--json');
+    if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    if (stack) {
+      stack.child.kill('SIGINT');
+      await new Promise((r) => stack!.child.once('exit', r));
+    }
+  }
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exitCode = 1;
+  });
+}
