@@ -29,6 +29,7 @@ let stdout = '';
 let stderr = '';
 child.stdout.on('data', (d) => (stdout += d));
 child.stderr.on('data', (d) => (stderr += d));
+let stopping = false;
 const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
 const killAll = () => {
   try {
@@ -47,7 +48,9 @@ const ready = await Promise.race([
     const check = () => (stdout.includes('\n') ? resolve(JSON.parse(stdout.split('\n')[0])) : child.stdout.once('data', check));
     check();
   }),
-  exited.then(({ code }) => fail(`offload local exited ${code} before it was ready:\n${stderr}`)),
+  exited.then(({ code }) => {
+    if (!stopping) fail(`offload local exited ${code} before it was ready:\n${stderr}`);
+  }),
   new Promise((_, reject) => setTimeout(() => reject(new Error('not ready in time')), READY_MS)),
 ]).catch((e) => fail(`${e.message}:\n${stderr}`));
 
@@ -56,6 +59,7 @@ const body = await res.text();
 if (res.status !== 200 || !body.includes('tinychain')) fail(`GET /models answered ${res.status}: ${body.slice(0, 300)}`);
 process.stdout.write(`runtime smoke: offload local ready at ${ready.url}, GET /models ok\n`);
 
+stopping = true;
 child.kill('SIGINT');
 const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), STOP_MS))]);
 if (!stopped) fail(`offload local did not stop within ${STOP_MS / 1000} s of SIGINT`);

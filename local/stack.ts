@@ -36,6 +36,7 @@ import { createHash } from 'node:crypto';
 import lockfile from 'proper-lockfile';
 import * as z from 'zod';
 import { loadConfig, type OffloadConfig } from '../cdk/config';
+import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ensureExports, uploadArtifacts, type ArtifactProgress, type ModelArtifacts, type UploadSummary } from './artifacts';
@@ -473,7 +474,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const tails: LocalTail[] = [];
     for (const m of models) {
       for (const cut of m.cuts) {
-        const route = `/infer/${m.model}/${cut}`;
+        const route = inferRoute(m.model, cut);
         const r = local.app.routes.find((x) => x.path === route);
         const fn = r ? byName.get(r.functionName) : undefined;
         if (!r || !fn) throw new OffloadError('internal', `the synthesised app has no function behind POST ${route}`);
