@@ -49,7 +49,7 @@ export interface ColdStartRow {
   warmRoundTripMs: number;
   /** cold − warm round trip: the cold start as the device sees it. */
   coldStartMs: number;
-  /** What the tail reports in `x-offload-init-ms`: artifact download + model build + warm-up. */
+  /** What the tail reports in `x-offload-init-ms` (and as `coldStartMs` in the registry): process start until the first invocation could start its own work. */
   tailInitMs: number;
   /** Every repeat's cold start, for the fit. */
   samples: number[];

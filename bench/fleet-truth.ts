@@ -3,7 +3,8 @@
  * the cold start the client pays? Three figures from one local stack
  * (issue 8, "Measured", rows 1–3):
  *
- * 1. Fleet-view agreement. A bursty run (on/off: during an ON period
+ * 1. Fleet-view agreement. After a warm-up (the function's reserved
+ *    concurrency of environments, idle), a bursty run (on/off: during an ON period
  *    `reserved + 1` closed-loop clients hit one tail, so the function runs
  *    at its reserved concurrency and the extra client meets 429s; OFF
  *    periods are quiet) while an observer plans every `planEveryMs`. Each
@@ -33,7 +34,8 @@
  * const result = await runFleetTruth({ durationMs: 20_000 });
  * console.log(formatFleetTruth(result));
  *
- *   npx tsx bench/fleet-truth.ts [--duration-s 30] [--repeats 2] [--parts agreement,kill,cold] [--config FILE] [--models a,b]
+ *   npx tsx bench/fleet-truth.ts [--duration-s 30] [--repeats 2] [--parts agreement,kill,cold]
+ *     [--config FILE] [--models a,b] [--state-dir DIR] [--burst model:cut] [--json]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -188,7 +190,16 @@ async function crossing(model: string, cut: number): Promise<{ payload: Uint8Arr
 
 async function measureAgreement(stack: LocalStack, api: OffloadApi, tail: LocalTail, o: Required<Pick<FleetTruthOptions, 'durationMs' | 'burstOnMs' | 'burstOffMs' | 'planEveryMs'>>, log: (l: string) => void): Promise<AgreementResult> {
   const { payload, layerCount } = await crossing(tail.model, tail.cut);
-  const clients = (tail.reservedConcurrency ?? 4) + 1;
+  const reserved = tail.reservedConcurrency ?? 4;
+  const clients = reserved + 1;
+  // Warm-up: the function at its reserved concurrency, every environment idle, and the planner warm, so
+  // the bursts exercise busy/idle turns of a warm fleet (cold starts during the run are counted).
+  log(`agreement: warming ${reserved} environments of ${tail.function}`);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await Promise.allSettled(Array.from({ length: reserved }, () => api.infer(tail.route, payload)));
+    if ((await truthOf(stack.url, tail.function)).view.idleWarm >= reserved) break;
+  }
+  await planView(api, tail, layerCount);
   const requests = { ok: 0, throttled: 0, failed: 0, cold: 0 };
   const t0 = performance.now();
   const end = t0 + o.durationMs;
@@ -427,6 +438,8 @@ if (isMain(import.meta.url)) {
       parts: { type: 'string' },
       config: { type: 'string' },
       models: { type: 'string' },
+      'state-dir': { type: 'string' },
+      burst: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -437,12 +450,23 @@ if (isMain(import.meta.url)) {
     process.stderr.write(`--parts: unknown part "${bad}" (one of ${known.join(', ')})\n`);
     process.exit(2);
   }
+  let burst: { model: string; cut: number } | undefined;
+  if (values.burst !== undefined) {
+    const m = /^([^:]+):(\d+)$/.exec(values.burst);
+    if (!m) {
+      process.stderr.write(`--burst: expected <model>:<cut>, got "${values.burst}"\n`);
+      process.exit(2);
+    }
+    burst = { model: m[1] as string, cut: Number(m[2]) };
+  }
   const result = await runFleetTruth({
     ...(values['duration-s'] ? { durationMs: Number(values['duration-s']) * 1000 } : {}),
     ...(values.repeats ? { coldRepeats: Number(values.repeats) } : {}),
     ...(parts ? { parts: parts as FleetTruthPart[] } : {}),
     ...(values.config ? { configFile: values.config } : {}),
     ...(values.models ? { models: values.models.split(',') } : {}),
+    ...(values['state-dir'] ? { stateDir: values['state-dir'] } : {}),
+    ...(burst ? { burst } : {}),
   });
   process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatFleetTruth(result)}\n`);
   process.exit(0);

@@ -6,7 +6,7 @@
  * figures and the registry overhead (which starts S3 and DynamoDB stand-ins)
  * run on their own.
  *
- *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [split-overhead]   (default: all five)
+ *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [tails] [split-overhead]   (default: all six)
  */
 import { cpus, loadavg } from 'node:os';
 import { formatResults } from './report';
@@ -33,6 +33,11 @@ const BENCHES: Record<string, Bench> = {
     const { runLimitsBench } = await import('./limits');
     const results = await runLimitsBench();
     return { table: formatResults(results, { digits: 2 }), met: results.every((r) => r.met) };
+  },
+  tails: async () => {
+    const { runTailsBench, formatTailsResults } = await import('./tails');
+    const results = await runTailsBench();
+    return { table: formatTailsResults(results), met: results.every((r) => r.met) };
   },
   'split-overhead': async () => {
     const { runSplitOverhead, formatSplitOverhead, SPLIT_OVERHEAD_TARGET } = await import('./split-overhead');

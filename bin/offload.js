@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The CLI is TypeScript run through tsx, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// `offload local` checks its port before tsx loads (see local-port.js).
+import { localPortFree } from './local-port.js';
 
-register();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv);
+if (process.argv[2] === 'local' && !(await localPortFree(process.argv.slice(3)))) {
+  process.exitCode = 1;
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('../cli/main.ts');
+  process.exitCode = await main(process.argv);
+}

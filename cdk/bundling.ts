@@ -42,6 +42,20 @@ export const ESM_CJS_BANNER = [
   'const __dirname = __offloadDirname(__filename);',
 ].join(' ');
 
+/**
+ * Left out of the handler bundles. tfjs-node is optional and absent here: models/backend.ts imports it
+ * dynamically and falls back to wasm. node-fetch: tfjs-core's Node platform requires it only where no
+ * global fetch exists (Node < 18), never on nodejs20+; bundled, it drags in tr46/whatwg-url (~300 KiB)
+ * that every cold start would parse.
+ */
+export const BUNDLE_EXTERNALS = ['@tensorflow/tfjs-node', 'node-fetch'] as const;
+
+/**
+ * The ES module builds (package.json `module`) before the CommonJS `main`: esbuild can drop what the
+ * handlers never reach (AWS SDK v3, tfjs), where the CommonJS builds come as one indivisible file.
+ */
+export const BUNDLE_MAIN_FIELDS = ['module', 'main'] as const;
+
 /** The folder holding tfjs-backend-wasm's `.wasm` files in this checkout. */
 export function wasmDistDir(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
@@ -65,13 +79,8 @@ function common(): BundlingOptions {
     banner: ESM_CJS_BANNER,
     // Bundle the AWS SDK instead of using the runtime's copy: the version we test is the version we ship,
     // and the local emulator (Node 20, no Lambda runtime) runs the very same files.
-    // tfjs-node is optional and absent here: models/backend.ts imports it dynamically and falls back to wasm.
-    // node-fetch: tfjs-core's Node platform requires it only where no global fetch exists (Node < 18), never on
-    // nodejs20+; bundled, it drags in tr46/whatwg-url (~300 KiB) that every cold start would parse.
-    externalModules: ['@tensorflow/tfjs-node', 'node-fetch'],
-    // The ES module builds (package.json `module`) before the CommonJS `main`: esbuild can drop what the
-    // handlers never reach (AWS SDK v3, tfjs), where the CommonJS builds come as one indivisible file.
-    mainFields: ['module', 'main'],
+    externalModules: [...BUNDLE_EXTERNALS],
+    mainFields: [...BUNDLE_MAIN_FIELDS],
   };
 }
 

@@ -109,6 +109,13 @@ export const OffloadConfigSchema = z.object({
        * hundreds of plans a second.
        */
       reservedConcurrency: z.number().int().min(1).default(DEFAULT_PLANNER_RESERVED_CONCURRENCY),
+      /**
+       * How long the planner assumes AWS keeps an idle tail environment that
+       * left no word (`FLEET_KEEPALIVE_MS`); unset: the planner's default, 5 min
+       * (functions/commons/registry.ts DEFAULT_KEEPALIVE_MS, docs/functions.md
+       * "What stays approximate in AWS" for the measurements behind it).
+       */
+      fleetKeepAliveMs: z.number().int().positive().optional(),
     })
     .default({ memoryMB: 512, timeoutSeconds: 10, reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY }),
   /**

@@ -40,6 +40,11 @@ export const CatalogTailSchema = z.object({
   reservedConcurrency: z.number().int().positive(),
   /** Instances kept initialised on the `live` alias (0 = none); they are never cold. */
   provisionedConcurrency: z.number().int().nonnegative(),
+  /**
+   * Threads of the tail's wasm engine when pinned (its `OFFLOAD_WASM_THREADS`); absent: the cores its
+   * memory size sees, which the tail uses by default. `1` prices the spec's single-threaded engine.
+   */
+  wasmThreads: z.number().int().min(1).max(8).optional(),
 });
 export type CatalogTail = z.infer<typeof CatalogTailSchema>;
 

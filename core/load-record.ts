@@ -153,7 +153,7 @@ export interface LoadSummary {
   energyJ: number;
   /** Total cloud cost of the run, USD. */
   costUSD: number;
-  /** Share of requests sent to the cloud that were refused with 429. */
+  /** Share of the requests sent to a tail (an HTTP status came back) that were refused with 429. */
   rate429: number;
   throttled: number;
   /** Requests finished on the device after sending (429, 5xx, timeout, network). */
@@ -186,8 +186,9 @@ export interface LoadSummary {
 export function summarize(records: readonly LoadRecord[], policy = policyOf(records)): LoadSummary {
   const ok = records.filter((r) => r.error === null);
   const lat = ok.map((r) => r.measured.latencyMs);
-  const sent = ok.filter((r) => r.status !== null || r.fallback !== null);
-  const throttled = ok.filter((r) => r.fallback === 'throttled').length;
+  // Sent to a tail: an HTTP status came back. A failed POST /plan (device-only, no status) is not a tail's 429.
+  const sent = ok.filter((r) => r.status !== null);
+  const throttled = ok.filter((r) => r.status === 429).length;
   const relErr = (r: LoadRecord) => Math.abs(r.predicted!.latencyMs - inferenceMs(r)) / inferenceMs(r);
   const predicted = ok.filter((r) => r.predicted !== null && inferenceMs(r) > 0);
   const warm = predicted.filter((r) => r.target === 'cloud' && !r.cold && r.fallback === null);

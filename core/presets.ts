@@ -115,7 +115,12 @@ export interface CloudDefaults {
  *   inflates the slope. A local calibration: on Lambda the S3
  *   download is slower per MiB and a small memory size slows the parse;
  *   override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and measured
- *   per-function cold starts from the registry win over both.
+ *   per-function cold starts from the registry win over both. Same definition
+ *   everywhere (the client's cold − warm round trip): the tails' measured
+ *   `coldStartMs` follows it within 3 % (median, 9 tails) in
+ *   bench/fleet-truth.ts; this default does not follow load (off by 88 % in
+ *   that run at load average ≈ 25, where cold starts took 5–15× longer), so
+ *   it was left at the quiet-machine calibration.
  * - prices: x86_64 on-demand, $0.20 per million requests and $0.0000166667
  *   per GB-s (reference facts).
  */

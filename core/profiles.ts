@@ -93,6 +93,8 @@ export const ModelProfileSchema = z.object({
   warmup: count(),
   /** Which clock `ms` and `wholeModelMs` report (see models/profile.ts `defaultClock`). */
   clock: z.enum(['wall', 'cpu']),
+  /** Threads of the wasm engine that measured it (`offload profile --threads N`, wall clock); absent: 1. */
+  threads: count().min(1, 'must be >= 1').optional(),
   layers: z.array(LayerProfileSchema).min(1, 'must have at least one layer'),
   /** One `predict` of the whole model on the profile's clock, ms. */
   wholeModelMs: finiteNonNegative(),
@@ -297,8 +299,84 @@ export function vcpuShare(memoryMB: number): number {
   return Math.min(1, memoryMB / MB_PER_VCPU);
 }
 
+/**
+ * How a tail's inference time scales with the threads of the wasm engine:
+ * Amdahl's law, a share `parallelFraction` of the single-thread time divides
+ * among the threads, the rest runs on one.
+ */
+export interface ThreadScaling {
+  /** Threads the engine runs (the tail uses the cores its memory size sees: {@link lambdaVisibleCores}). */
+  threads: number;
+  /** Share of the single-thread time that runs in parallel, 0–1. */
+  parallelFraction: number;
+}
+
+/**
+ * The parallel fraction implied by a measured speed-up at `threads` threads on
+ * as many full cores (Amdahl: ratio = 1 / ((1 − p) + p / threads)).
+ *
+ * @example
+ * parallelFractionFromRatio(1.6, 2) // 0.75
+ */
+export function parallelFractionFromRatio(ratio: number, threads = 2): number {
+  if (!(ratio > 0) || !Number.isFinite(ratio)) throw new ValidationError('ratio', `must be a positive number (got ${ratio})`);
+  if (!(Number.isInteger(threads) && threads >= 2)) throw new ValidationError('threads', `must be an integer ≥ 2 (got ${threads})`);
+  return Math.min(1, Math.max(0, (1 - 1 / ratio) / (1 - 1 / threads)));
+}
+
+/**
+ * Parallel fraction of a whole-model inference on the tfjs wasm engine
+ * (XNNPACK), used where no model-specific figure was measured. From the
+ * 2-thread speed-ups measured here (bench/tails.ts; docs/profiles.md "Memory
+ * size"): ResNet-50 and MobileNetV2 at 224 gave 1.6–1.9× on an idle core pair
+ * in the measurements that had one (10 convolutions alone: 1.95×, reference
+ * facts), which is p ≈ 0.75–0.95; 0.8 is the conservative round figure. Beyond
+ * 2 threads nothing was measured here: the figure is extrapolated by Amdahl's
+ * law, an upper bound (memory bandwidth and per-layer synchronisation grow
+ * with threads).
+ */
+export const WASM_PARALLEL_FRACTION = 0.8;
+
+/**
+ * The time of one inference at `memoryMB` relative to one thread on one full
+ * vCPU. Lambda gives CPU time in proportion to memory (v = memoryMB / 1,769
+ * vCPUs) spread over {@link lambdaVisibleCores} cores; the serial part runs on
+ * at most one vCPU, the parallel part on min(threads, v):
+ *
+ *   factor = (1 − p) / min(1, v) + p / min(threads, v)
+ *
+ * With one thread (the default, and the spec's single-thread engine) this is
+ * 1 / min(1, v): below 1,769 MB slower by the share, above it unchanged.
+ *
+ * @example
+ * cloudTimeFactor(3008)                                             // 1 (one thread)
+ * cloudTimeFactor(3008, { threads: 2, parallelFraction: 0.8 })      // 0.2 + 0.8 / 1.70 = 0.67
+ * cloudTimeFactor(884.5)                                            // 2
+ */
+export function cloudTimeFactor(memoryMB: number, scaling?: ThreadScaling): number {
+  const v = vcpus(memoryMB);
+  if (!scaling || scaling.threads <= 1) return 1 / Math.min(1, v);
+  const p = scaling.parallelFraction;
+  if (!(p >= 0 && p <= 1)) throw new ValidationError('parallelFraction', `must be between 0 and 1 (got ${p})`);
+  if (!Number.isInteger(scaling.threads)) throw new ValidationError('threads', `must be an integer (got ${scaling.threads})`);
+  return (1 - p) / Math.min(1, v) + p / Math.min(scaling.threads, v);
+}
+
+/** vCPUs' worth of CPU time that `memoryMB` buys (1,769 MB = one), not capped. */
+export function vcpus(memoryMB: number): number {
+  if (!(memoryMB > 0) || !Number.isFinite(memoryMB)) throw new ValidationError('memoryMB', `must be a positive number (got ${memoryMB})`);
+  return memoryMB / MB_PER_VCPU;
+}
+
 /** Options of {@link cloudLayerMs}. */
 export interface CloudScaling {
+  /**
+   * Threads of the tail's engine and how its time scales with them (default:
+   * one thread, times scale with the vCPU share only).
+   */
+  threads?: ThreadScaling;
+  /** Threads the profile was measured with, on as many full cores (default 1); its times are brought back to one thread first. */
+  measuredThreads?: number;
   /**
    * How much faster one Lambda vCPU runs this backend than one core of the
    * machine that measured the profile. Default 1: ASSUMED equal (both are
@@ -328,9 +406,13 @@ export interface CloudScaling {
 export function cloudLayerMs(profile: { layers: readonly { ms: number }[] }, memoryMB: number, opts: CloudScaling = {}): number[] {
   const speedup = opts.lambdaSpeedup ?? 1;
   if (!(speedup > 0) || !Number.isFinite(speedup)) throw new ValidationError('lambdaSpeedup', `must be a positive number (got ${speedup})`);
-  const factor = 1 / (vcpuShare(memoryMB) * speedup);
+  const factor = cloudTimeFactor(memoryMB, opts.threads) / speedup;
   const measuredShare = opts.measuredAtMB === undefined ? 1 : vcpuShare(opts.measuredAtMB);
-  return profile.layers.map((l) => l.ms * factor * measuredShare);
+  // a profile measured with n threads on n full cores ran at factor(n cores' memory, n threads) of one thread
+  const n = opts.measuredThreads ?? 1;
+  const measuredFactor =
+    n > 1 ? cloudTimeFactor(n * MB_PER_VCPU, { threads: n, parallelFraction: opts.threads?.parallelFraction ?? WASM_PARALLEL_FRACTION }) : 1;
+  return profile.layers.map((l) => ((l.ms * measuredShare) / measuredFactor) * factor);
 }
 
 /**
@@ -355,7 +437,7 @@ export function derivedLayerMs(macs: number, gmacPerSecond: number): number {
  * Warm per-layer times of a tail function at `memoryMB` when no profile was
  * measured: each layer's multiply-adds at {@link CLOUD_GMAC_PER_VCPU} × vCPU share.
  */
-export function derivedCloudLayerMs(layers: readonly { flops: number }[], memoryMB: number): number[] {
-  const gmacs = CLOUD_GMAC_PER_VCPU * vcpuShare(memoryMB);
+export function derivedCloudLayerMs(layers: readonly { flops: number }[], memoryMB: number, threads?: ThreadScaling): number[] {
+  const gmacs = CLOUD_GMAC_PER_VCPU / cloudTimeFactor(memoryMB, threads);
   return layers.map((l) => derivedLayerMs(l.flops, gmacs));
 }

@@ -44,6 +44,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { markEnvironmentGone } from '../functions/commons/registry';
 import { DEFAULT_KEEP_ALIVE_MS, type LifecycleEvent, type LogSink } from './emulator';
 import { startLocalEmulator, type LocalEmulator } from './index';
+import { assertPortFree } from './port';
 import { startDynamo, startS3, type StandIn } from './stand-ins';
 import { synthesizeLocal, type SynthResult } from './synth';
 import { discoverApp, localResourceNames, type DiscoveredApp, type ResourceSpec } from './template';
@@ -405,6 +406,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const t0 = performance.now();
   const step = options.onStep ?? (() => undefined);
   const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+  // before a minute of export and synthesis, not after
+  await assertPortFree(options.port ?? 0, options.host ?? '127.0.0.1');
   const { config, stateDir, models, synth, exportMs } = await prepareLocalStack(options);
   const resolveResource = localResourceNames();
   const app = discoverApp(synth.outdir, { resolveResource, region: LOCAL_REGION });

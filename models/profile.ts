@@ -15,7 +15,7 @@ import * as tf from './tfjs';
 import { PROFILE_FORMAT, type Clock, type LayerProfile, type ModelProfile } from '../core/profiles';
 import { OffloadError } from '../core/errors';
 import { analyzeModel, modelGraph, type GraphNode } from './graph';
-import type { BackendName } from './backend';
+import { wasmThreads, type BackendName } from './backend';
 
 /** Options of {@link profileModel}. */
 export interface ProfileOptions {
@@ -61,7 +61,12 @@ export async function profileModel(model: tf.LayersModel, opts: ProfileOptions):
   if (!Number.isInteger(repeats) || repeats < 1) throw new OffloadError('invalid-input', `repeats: must be an integer >= 1 (got ${repeats})`, { field: 'repeats' });
   if (!Number.isInteger(warmup) || warmup < 0) throw new OffloadError('invalid-input', `warmup: must be an integer >= 0 (got ${warmup})`, { field: 'warmup' });
   const startLoad = loadavg()[0] ?? 0;
-  const clock = opts.clock ?? defaultClock(opts.backend);
+  // a multi-threaded wasm engine adds up every thread's CPU time: only the wall clock shows the speed-up
+  const threads = opts.backend === 'wasm' ? (wasmThreads()?.threads ?? 1) : 1;
+  if (threads > 1 && opts.clock === 'cpu') {
+    throw new OffloadError('invalid-input', `clock: the cpu clock sums the time of all ${threads} wasm threads; use the wall clock with threads`, { field: 'clock' });
+  }
+  const clock = opts.clock ?? (threads > 1 ? 'wall' : defaultClock(opts.backend));
   const memGBps = measureCopyBandwidth(clock);
   const analysis = analyzeModel(model, { name: opts.name });
   const graph = modelGraph(model);
@@ -116,6 +121,7 @@ export async function profileModel(model: tf.LayersModel, opts: ProfileOptions):
     repeats,
     warmup,
     clock,
+    ...(threads > 1 ? { threads } : {}),
     layers,
     wholeModelMs: round(wholeModelMs, 4),
     wholeModelWallMs: round(whole.wallMs, 4),
@@ -179,7 +185,8 @@ function timeWholeModel(model: tf.LayersModel, inputShape: number[], repeats: nu
 /** Forces the computation to have finished: read one element (the whole output's copy would be timed otherwise). */
 function settle(out: tf.Tensor): void {
   if (out.size === 0) return;
-  const first = tf.tidy(() => out.flatten().slice(0, 1));
+  // the op functions, not tensor methods: models/tfjs.ts does not register tfjs's chained ops
+  const first = tf.tidy(() => tf.slice(tf.reshape(out, [-1]), 0, 1));
   first.dataSync();
   first.dispose();
 }

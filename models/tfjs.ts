@@ -8,7 +8,10 @@
  * that never runs, parsed at every cold start.
  *
  * Every module imports tfjs values from here; `import type` from
- * `@tensorflow/tfjs` is fine (the types are the same classes).
+ * `@tensorflow/tfjs` is fine (the types are the same classes). Tensors have
+ * no chained-op methods here (`x.reshape()`, `x.flatten()`: `@tensorflow/tfjs`
+ * registers those, and tfjs-core's Node build cannot): call the op functions,
+ * `tf.reshape(x, …)`.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import { version_core } from '@tensorflow/tfjs-core';

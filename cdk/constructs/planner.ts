@@ -54,6 +54,7 @@ export class Planner extends Construct {
         REGISTRY_TABLE: registry.table.tableName,
         [CATALOG_FILE_ENV]: CATALOG_FILE_NAME,
         ARTIFACT_URL_SECONDS: String(config.browser.artifactUrlSeconds),
+        ...(config.planner.fleetKeepAliveMs === undefined ? {} : { FLEET_KEEPALIVE_MS: String(config.planner.fleetKeepAliveMs) }),
       },
       bundling: plannerBundling(deployment.catalog),
     });

@@ -74,6 +74,9 @@ export function register(program: Command): void {
       }
       // The SDK warns once per process that Node 20 support ends in 2027; the banner is not the place for it.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      // A busy port fails now, before the stack's modules load and before any export or synthesis.
+      const { assertPortFree } = await import('../../local/port');
+      await assertPortFree(flags.port, flags.host);
       const [{ startLocalStack }, { onShutdownSignals }] = await Promise.all([import('../../local/stack'), import('../../local/shutdown')]);
       const progress = await progressBar(!flags.json);
       let stack: Awaited<ReturnType<typeof startLocalStack>>;

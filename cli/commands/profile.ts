@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
 import { note, printJson, table } from '../output';
 import { progressBar } from '../model-command';
+import { InvalidArgumentError } from 'commander';
 import { nonNegativeInt, oneOf, positiveInt } from '../options';
+
+function threadCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 8) throw new InvalidArgumentError(`--threads must be an integer from 1 to 8 (got "${value}")`);
+  return n;
+}
 
 const BACKENDS = ['wasm', 'cpu', 'tensorflow'] as const;
 
@@ -25,13 +32,19 @@ export function register(program: Command): void {
     .option('--clock <clock>', 'which clock the planner figures use: cpu (this process\'s CPU time; default for wasm/cpu) or wall (default for tensorflow)', oneOf('--clock', ['wall', 'cpu'] as const))
     .option('--input-size <n>', 'build a zoo network at this input size (height = width)', positiveInt('--input-size'))
     .option('--out <file>', 'where to write the profile (default profiles/<model>.<backend>.json)')
+    .option('--threads <n>', 'threads of the wasm engine, 1-8 (more than 1 measures on the wall clock); the profile records them', threadCount)
     .option('--json', 'print the profile as JSON on stdout only')
     .action(
       async (
         modelArg: string,
-        opts: { backend: (typeof BACKENDS)[number]; clock?: 'wall' | 'cpu'; repeats: number; warmup: number; inputSize?: number; out?: string; json?: boolean },
+        opts: { backend: (typeof BACKENDS)[number]; clock?: 'wall' | 'cpu'; repeats: number; warmup: number; inputSize?: number; out?: string; json?: boolean; threads?: number },
+        command: Command,
       ) => {
         process.env.OFFLOAD_BACKEND = opts.backend;
+        if (opts.threads !== undefined) {
+          if (opts.backend !== 'wasm') command.error(`error: --threads applies to the wasm backend only (got --backend ${opts.backend})`, { exitCode: 2 });
+          process.env.OFFLOAD_WASM_THREADS = String(opts.threads);
+        }
         const { loadModel } = await import('../model-command');
         const loaded = await loadModel(modelArg, { quiet: true, ...(opts.inputSize ? { inputSize: opts.inputSize } : {}) });
         const { profileModel } = await import('../../models/profile');

@@ -44,14 +44,184 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string, 
   }
 }
 
+/** Options of {@link getObjectsBytes}. */
+export interface ParallelGetOptions {
+  /** Requests in flight at once, across all objects (default {@link DEFAULT_GET_CONCURRENCY}). */
+  concurrency?: number;
+  /** Bytes per ranged GET (default {@link DEFAULT_PART_BYTES}); an object larger than this is fetched in parts. */
+  partBytes?: number;
+}
+
+/**
+ * Requests in flight at once. S3 serves each connection at tens of MB/s and
+ * scales with parallel connections (AWS performance guidelines: ranged GETs,
+ * 8–16 MB parts); a Lambda's network and one Node event loop saturate well
+ * before 16 streams.
+ */
+export const DEFAULT_GET_CONCURRENCY = 16;
+/** Part size of ranged GETs (AWS performance guidelines: 8 MB or 16 MB). */
+export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Downloads several objects with parallel ranged GETs, each object streamed
+ * straight into one buffer of its exact size: no chunk lists, no
+ * concatenation, and a large object arrives over several connections at
+ * once. The first part of each object tells its size (Content-Range); the
+ * other parts then fetch in parallel, at most `concurrency` requests in
+ * flight in all. Results are in the order of `objects`.
+ *
+ * @throws OffloadError `unavailable` as {@link getObjectBytes}, naming the object (`what`);
+ *   also when a part's length disagrees with its range (the object changed mid-download).
+ *
+ * @example
+ * const [a, b] = await getObjectsBytes(s3, 'bucket', [{ key: 'w/seg-0.bin', what: 'segment 0' }, { key: 'w/seg-1.bin', what: 'segment 1' }]);
+ */
+export async function getObjectsBytes(
+  s3: S3Client,
+  bucket: string,
+  objects: readonly { key: string; what?: string }[],
+  opts: ParallelGetOptions = {},
+): Promise<Uint8Array[]> {
+  const partBytes = opts.partBytes ?? DEFAULT_PART_BYTES;
+  const concurrency = opts.concurrency ?? DEFAULT_GET_CONCURRENCY;
+  if (!(Number.isInteger(partBytes) && partBytes > 0)) throw new RangeError(`partBytes must be a positive integer (got ${partBytes})`);
+  if (!(Number.isInteger(concurrency) && concurrency > 0)) throw new RangeError(`concurrency must be a positive integer (got ${concurrency})`);
+  const slot = semaphore(concurrency);
+  return Promise.all(
+    objects.map(async ({ key, what = 'artifact' }) => {
+      const fail = (err: unknown): never => {
+        throw toUnavailable(err, bucket, key, what);
+      };
+      const target = await slot(async () => {
+        let first: RangeResponse;
+        try {
+          first = await getRange(s3, bucket, key, 0, partBytes);
+        } catch {
+          // S3 answers a range of an empty object with 416 (InvalidRange): one plain GET settles it,
+          // and reports the real problem if there is one.
+          const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          if (!out.Body) throw new Error('empty body');
+          return out.Body.transformToByteArray();
+        }
+        const buffer = new Uint8Array(first.total);
+        await first.into(buffer, 0);
+        return buffer;
+      }).catch(fail);
+      const total = target.byteLength;
+      const parts: Promise<void>[] = [];
+      for (let start = partBytes; start < total; start += partBytes) {
+        const end = Math.min(total, start + partBytes);
+        parts.push(
+          slot(async () => {
+            const part = await getRange(s3, bucket, key, start, end - start);
+            if (part.total !== total) throw new Error(`object size changed during the download (${total} → ${part.total} bytes)`);
+            await part.into(target, start);
+          }).catch(fail),
+        );
+      }
+      await Promise.all(parts);
+      return target;
+    }),
+  );
+}
+
+/** One ranged GET whose headers have arrived: the object's total size, and how to stream its body into place. */
+interface RangeResponse {
+  total: number;
+  into(target: Uint8Array, offset: number): Promise<void>;
+}
+
+async function getRange(s3: S3Client, bucket: string, key: string, start: number, length: number): Promise<RangeResponse> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${start + length - 1}` }));
+  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (!body) throw new Error('empty body');
+  // "bytes 0-8388607/41943040"; a server that ignores Range answers 200 with the whole object
+  const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(out.ContentRange ?? '');
+  const total = range ? Number(range[3]) : Number(out.ContentLength ?? Number.NaN);
+  if (total === 0) {
+    // an empty object has no byte 0: S3 answers 416, s3rver "bytes 0-0/0" with a body it never sends
+    body.destroy?.();
+    return { total: 0, into: async () => undefined };
+  }
+  const expected = range ? Number(range[2]) - Number(range[1]) + 1 : total;
+  if (!Number.isFinite(total) || (range && Number(range[1]) !== start)) {
+    body.destroy?.();
+    throw new Error(`unexpected ranged response (Content-Range ${out.ContentRange ?? 'absent'}, Content-Length ${out.ContentLength ?? 'absent'})`);
+  }
+  return {
+    total,
+    async into(target, offset) {
+      let at = offset;
+      const end = offset + expected;
+      const take = (chunk: Uint8Array) => {
+        if (at + chunk.byteLength > end) throw new Error(`ranged response longer than announced (${expected} bytes from ${start})`);
+        target.set(chunk, at);
+        at += chunk.byteLength;
+      };
+      if (isReadable(body)) {
+        // 'data' events, not `for await`: a promise per 16-64 KiB chunk costs a third of the throughput
+        await new Promise<void>((resolve, reject) => {
+          body.on('data', (chunk: Uint8Array) => {
+            try {
+              take(chunk);
+            } catch (e) {
+              body.destroy?.();
+              reject(e as Error);
+            }
+          });
+          body.once('end', () => resolve());
+          body.once('error', reject);
+        });
+      } else {
+        for await (const chunk of body) take(chunk);
+      }
+      if (at !== end) throw new Error(`ranged response cut short: ${at - offset} of ${expected} bytes from ${start}`);
+    },
+  };
+}
+
+function isReadable(body: unknown): body is NodeJS.ReadableStream & { destroy?: () => void } {
+  return typeof (body as { on?: unknown }).on === 'function' && typeof (body as { once?: unknown }).once === 'function';
+}
+
+/** At most `n` of the given tasks run at once. */
+function semaphore(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await task();
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function toUnavailable(err: unknown, bucket: string, key: string, what: string): OffloadError {
+  if (err instanceof OffloadError) return err;
+  const where = `s3://${bucket}/${key}`;
+  if (isMissing(err)) return new OffloadError('unavailable', `${what} missing from the artifact store`, { cause: err, detail: where });
+  return new OffloadError('unavailable', `artifact store unreachable while reading the ${what}`, {
+    cause: err,
+    detail: `${where}: ${(err as Error).name ?? 'error'}: ${(err as Error).message}`,
+  });
+}
+
 /**
  * Downloads objects of one bucket, all in parallel, in the order of `keys`
  * (`what[i]` names the kind of file in an error message, see {@link getObjectBytes}).
- * The one place a tail's weights are fetched: a faster download path
- * (ranged GETs, streaming into final buffers) belongs here.
+ * The one place a tail's weights are fetched: parallel ranged GETs streamed
+ * into exact-size buffers ({@link getObjectsBytes}).
  */
 export async function downloadObjects(s3: S3Client, bucket: string, keys: readonly string[], what: readonly string[] = []): Promise<Uint8Array[]> {
-  return Promise.all(keys.map((key, i) => getObjectBytes(s3, bucket, key, what[i])));
+  return getObjectsBytes(
+    s3,
+    bucket,
+    keys.map((key, i) => ({ key, ...(what[i] === undefined ? {} : { what: what[i] }) })),
+  );
 }
 
 /**

@@ -34,6 +34,8 @@ export interface DeployedFunction {
   reservedConcurrency: number;
   /** Instances kept initialised on the alias: never cold. */
   provisionedConcurrency: number;
+  /** Threads of its wasm engine when pinned; absent: the cores of `memoryMB` (core/profiles.ts `lambdaVisibleCores`). */
+  wasmThreads?: number;
   /** Measured cold start, ms; overrides the weight-based formula. */
   coldStartMs?: number;
 }
@@ -59,6 +61,7 @@ export function deployedFromCatalog(catalog: DeploymentCatalog): DeployedFunctio
         memoryMB: t.memoryMB,
         reservedConcurrency: t.reservedConcurrency,
         provisionedConcurrency: t.provisionedConcurrency,
+        ...(t.wasmThreads === undefined ? {} : { wasmThreads: t.wasmThreads }),
       };
     }
     out[model] = { manifestKey: entry.manifestKey, functions };

@@ -28,6 +28,8 @@ export function cloudProfileKey(model: string): string {
  */
 export const CloudProfileFileSchema = z.object({
   memoryMB: z.number().positive().default(MB_PER_VCPU),
+  /** Threads of the engine that measured it, each on a full core (`offload profile --threads N`); absent: 1. */
+  threads: z.number().int().min(1).optional(),
   layers: z.array(z.object({ name: z.string(), ms: z.number().nonnegative() })),
 });
 
@@ -183,7 +185,7 @@ export function alignProfile(raw: unknown, manifest: Manifest): CloudProfile | u
   } catch {
     // the simple { memoryMB, layers: [{ name, ms }] } form: cloud times only
   }
-  return { memoryMB: file.data.memoryMB, layerMs, ...(measured ? { measured } : {}) };
+  return { memoryMB: file.data.memoryMB, layerMs, ...(file.data.threads ? { threads: file.data.threads } : {}), ...(measured ? { measured } : {}) };
 }
 
 export type { ArtifactFile, ModelCatalogEntry } from '../../core/api';

@@ -48,7 +48,7 @@ export const REGISTRY_MODEL_INDEX = 'byModel';
  * (mikhail.io), SIGTERM ≈6.5 min after the last invocation in the aws-samples
  * graceful-shutdown log (docs/reference-facts.md, "Lambda lifecycle
  * details"); 5 min errs on the side of predicting a cold start that does not
- * happen. Set `FLEET_KEEPALIVE_MS` (cdk config `planner.fleetKeepAliveMs`) to change it.
+ * happen. Set `FLEET_KEEPALIVE_MS` on the planner (cdk config `planner.fleetKeepAliveMs`) to change it.
  */
 export const DEFAULT_KEEPALIVE_MS = 5 * 60_000;
 /** TTL horizon after the last write; DynamoDB deletes lazily (up to days), readers filter anyway. */

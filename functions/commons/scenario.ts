@@ -14,7 +14,19 @@
  */
 import { ValidationError, NotFoundError } from '../../core/errors';
 import { CLOUD_DEFAULTS, NETWORK_PRESETS } from '../../core/presets';
-import { cloudLayerMs, derivedCloudLayerMs, derivedLayerMs, DEVICE_PROFILE_NAMES, DEVICE_PROFILES, type ModelProfile } from '../../core/profiles';
+import {
+  cloudLayerMs,
+  derivedCloudLayerMs,
+  derivedLayerMs,
+  DEVICE_PROFILE_NAMES,
+  DEVICE_PROFILES,
+  lambdaVisibleCores,
+  WASM_PARALLEL_FRACTION,
+  type ModelProfile,
+} from '../../core/profiles';
+
+/** The wasm engine's thread cap (models/wasm-threads.ts MAX_WASM_THREADS; core cannot import models). */
+const MAX_WASM_THREADS = 8;
 import { deviceLayerMs } from '../../core/profile-scenario';
 import type { Predictor } from '../../core/predictor';
 import { ownValue } from '../../core/validation';
@@ -30,17 +42,28 @@ import type { FunctionFleet } from './registry';
  */
 export interface CloudProfile {
   memoryMB: number;
+  /** Threads of the wasm engine that measured it (`offload profile --threads N`); absent: 1. */
+  threads?: number;
   layerMs: number[];
   /** The full `offload profile` file and a predictor fitted on it, when the profile is one: device times then scale from it. */
   measured?: { profile: ModelProfile; predictor: Predictor };
 }
 
-/** Cloud per-layer times at `memoryMB`: the measured profile scaled by vCPU share, else derived from FLOPs. */
-function tailLayerMs(manifest: Manifest, memoryMB: number, profile?: CloudProfile): number[] {
+/**
+ * Cloud per-layer times at `memoryMB` with the engine's threads (issue 11): the measured profile
+ * (or FLOPs at the derived rate) scaled by `cloudTimeFactor` — the vCPU share, and Amdahl's law over
+ * the threads with `WASM_PARALLEL_FRACTION`. One thread is the spec's single-threaded engine.
+ */
+function tailLayerMs(manifest: Manifest, memoryMB: number, threads: number, profile?: CloudProfile): number[] {
+  const scaling = { threads, parallelFraction: WASM_PARALLEL_FRACTION };
   if (profile && profile.layerMs.length === manifest.layers.length) {
-    return cloudLayerMs({ layers: profile.layerMs.map((ms) => ({ ms })) }, memoryMB, { measuredAtMB: profile.memoryMB });
+    return cloudLayerMs({ layers: profile.layerMs.map((ms) => ({ ms })) }, memoryMB, {
+      measuredAtMB: profile.memoryMB,
+      threads: scaling,
+      ...(profile.threads === undefined ? {} : { measuredThreads: profile.threads }),
+    });
   }
-  return derivedCloudLayerMs(manifest.layers, memoryMB);
+  return derivedCloudLayerMs(manifest.layers, memoryMB, scaling);
 }
 
 function deviceFigures(request: PlanRequest, manifest: Manifest, profile?: CloudProfile): { computeW: number; idleW: number; layerMs: number[] } {
@@ -116,7 +139,10 @@ export function assembleScenario(input: AssembleInput): Scenario {
   // One memory size per scenario (docs/cost-model.md §2): the largest among the model's functions,
   // so cost is never under-predicted when sizes differ.
   const memoryMB = Math.max(...deployedCuts.map((k) => (deployed[k] as DeployedFunction).memoryMB));
-  const cloudMs = tailLayerMs(manifest, memoryMB, input.cloudProfile);
+  // The threads of that function's engine: pinned in the catalog, else the cores its memory size sees.
+  const largest = deployedCuts.map((k) => deployed[k] as DeployedFunction).find((f) => f.memoryMB === memoryMB) as DeployedFunction;
+  const threads = Math.min(MAX_WASM_THREADS, largest.wasmThreads ?? lambdaVisibleCores(memoryMB));
+  const cloudMs = tailLayerMs(manifest, memoryMB, threads, input.cloudProfile);
   const device = deviceFigures(request, manifest, input.cloudProfile);
   const network = networkFigures(request);
   const functions: NonNullable<ScenarioInput['cloud']>['functions'] = {};

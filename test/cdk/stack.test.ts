@@ -358,13 +358,17 @@ describe('API', () => {
     const custom = synth({
       exportDir,
       models: 'tinychain',
-      overrides: JSON.stringify({ throttle: { rateLimit: 7, burstLimit: 9, plan: { rateLimit: 2, burstLimit: 3 } }, planner: { reservedConcurrency: 2 }, tail: { maxBatch: 4 } }),
+      overrides: JSON.stringify({ throttle: { rateLimit: 7, burstLimit: 9, plan: { rateLimit: 2, burstLimit: 3 } }, planner: { reservedConcurrency: 2, fleetKeepAliveMs: 600_000 }, tail: { maxBatch: 4 } }),
     });
     custom.root.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
       RouteSettings: { 'POST /plan': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 3 } },
     });
-    custom.root.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'offload-planner', ReservedConcurrentExecutions: 2 });
+    custom.root.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'offload-planner',
+      ReservedConcurrentExecutions: 2,
+      Environment: { Variables: Match.objectLike({ FLEET_KEEPALIVE_MS: '600000' }) },
+    });
     custom.nested.get('Tails-tinychain')!.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MAX_BATCH: '4' }) },
     });

@@ -13,6 +13,9 @@ import {
   parseDeviceProfile,
   parseModelProfile,
   vcpuShare,
+  cloudTimeFactor,
+  lambdaVisibleCores,
+  parallelFractionFromRatio,
 } from '../../core/profiles';
 import { DEVICE_CLASSES } from '../../core/presets';
 import { chainProfile } from './profile-fixtures';
@@ -115,5 +118,47 @@ describe('device classes', () => {
     expect(() => parseDeviceProfile({ name: 'mine', gmacPerSecond: 0, memGBps: 8, computeW: 3, idleW: 0.4 }, 'dev.json')).toThrow(
       /^dev\.json\.gmacPerSecond: must be > 0/,
     );
+  });
+});
+
+describe('memory size as a lever: threads and vCPUs (issue 11)', () => {
+  it('counts the cores a Lambda sees: 2 up to 3,008 MB, then one more per 1,769 MB, 6 at most', () => {
+    expect([128, 1769, 3008, 3009, 5307, 5308, 7076, 7077, 8845, 8846, 10240].map(lambdaVisibleCores)).toEqual([2, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    expect(() => lambdaVisibleCores(0)).toThrow(ValidationError);
+  });
+
+  it('inverts Amdahl: the parallel fraction of a measured speed-up', () => {
+    expect(parallelFractionFromRatio(1.6, 2)).toBeCloseTo(0.75, 12);
+    expect(parallelFractionFromRatio(2, 2)).toBe(1);
+    expect(parallelFractionFromRatio(0.9, 2)).toBe(0); // a slow-down on a loaded machine: nothing parallel
+    expect(() => parallelFractionFromRatio(1.5, 1)).toThrow(/threads/);
+  });
+
+  it('keeps the single-thread model when one thread runs: slower below one vCPU, flat above', () => {
+    expect(cloudTimeFactor(MB_PER_VCPU)).toBe(1);
+    expect(cloudTimeFactor(MB_PER_VCPU / 2)).toBeCloseTo(2, 12);
+    expect(cloudTimeFactor(10240)).toBe(1);
+    expect(cloudTimeFactor(3008, { threads: 1, parallelFraction: 0.9 })).toBe(1);
+  });
+
+  it('divides the parallel share among the threads, up to the vCPUs the memory buys', () => {
+    const p = 0.8;
+    // 3,008 MB: 1.70 vCPUs over 2 threads
+    expect(cloudTimeFactor(3008, { threads: 2, parallelFraction: p })).toBeCloseTo(0.2 + 0.8 / (3008 / MB_PER_VCPU), 12);
+    // 2 full vCPUs: Amdahl at 2
+    expect(cloudTimeFactor(2 * MB_PER_VCPU, { threads: 2, parallelFraction: p })).toBeCloseTo(0.6, 12);
+    // one vCPU: a second thread buys nothing
+    expect(cloudTimeFactor(MB_PER_VCPU, { threads: 2, parallelFraction: p })).toBeCloseTo(1, 12);
+    // 10,240 MB with 6 threads: faster than 3,008 MB with 2
+    expect(cloudTimeFactor(10240, { threads: 6, parallelFraction: p })).toBeLessThan(cloudTimeFactor(3008, { threads: 2, parallelFraction: p }));
+  });
+
+  it('scales measured layer times by the threads, and brings a multi-threaded profile back to one thread first', () => {
+    const profile = { layers: [{ ms: 10 }, { ms: 4 }] };
+    const threads = { threads: 2, parallelFraction: 0.8 };
+    cloudLayerMs(profile, 2 * MB_PER_VCPU, { threads }).forEach((ms, i) => expect(ms).toBeCloseTo(profile.layers[i]!.ms * 0.6, 12));
+    // measured with 2 threads on 2 cores, priced at the same: unchanged
+    cloudLayerMs(profile, 2 * MB_PER_VCPU, { threads, measuredThreads: 2 }).forEach((ms, i) => expect(ms).toBeCloseTo(profile.layers[i]!.ms, 12));
+    expect(() => cloudTimeFactor(3008, { threads: 2, parallelFraction: 1.5 })).toThrow(/parallelFraction/);
   });
 });

@@ -1,0 +1,263 @@
+/**
+ * Faster tails (issue 11): the weight of the Lambda bundles and the time to
+ * load them, the speed at which a tail's weights arrive from the S3 stand-in,
+ * and the speed-up of the multi-threaded wasm engine.
+ *
+ * - bundles: the tail and planner handlers bundled as cdk/bundling.ts bundles
+ *   them (local esbuild, same options); module-load time = `import()` of the
+ *   bundle in a fresh Node process (median of 5).
+ * - weights: 64 MiB in sixteen 4 MiB shards (the export's shard size) from
+ *   s3rver, fetched as before (one GET per shard, whole body collected and
+ *   concatenated) and with `getObjectsBytes` (parallel ranged GETs streamed into
+ *   exact-size buffers), alternated, median of 5 each.
+ * - threads: ResNet-50 and MobileNetV2, whole model at 224, on the wasm
+ *   engine with 1 and 2 threads, each in its own process (the engine is
+ *   process-wide), alternated 1-2-1-2; median inference time of each, ratio.
+ *   The machine's 2 cores are shared: the load average is printed, and a
+ *   loaded machine depresses the thread ratio.
+ *
+ *   npx tsx bench/tails.ts [bundles] [weights] [threads]   (default: all)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
+import { formatResults, isMain, median, type BenchResult } from './report';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MIB = 1024 * 1024;
+
+/** Issue 11's targets. */
+export const TAIL_TARGETS = {
+  tailBundleMiB: 1.5,
+  plannerBundleMiB: 0.4,
+  resnet50ThreadRatio: 1.6,
+  mobilenetv2ThreadRatio: 1.4,
+} as const;
+
+function within(name: string, value: number, unit: string, target: number, detail: string): BenchResult {
+  return { name, value, unit, target, ratio: target / value, met: value <= target, detail };
+}
+
+function atLeast(name: string, value: number, unit: string, target: number, detail: string): BenchResult {
+  return { name, value, unit, target, ratio: value / target, met: value >= target, detail };
+}
+
+/** Bundles both handlers as cdk/bundling.ts does; sizes and module-load times. */
+export async function runBundleBench(): Promise<BenchResult[]> {
+  const { BUNDLE_EXTERNALS, BUNDLE_MAIN_FIELDS, ESM_CJS_BANNER } = await import('../cdk/bundling');
+  const dir = mkdtempSync(join(tmpdir(), 'offload-bench-bundles-'));
+  try {
+    const results: BenchResult[] = [];
+    for (const [name, entry, target] of [
+      ['tail', 'functions/tail/index.ts', TAIL_TARGETS.tailBundleMiB],
+      ['planner', 'functions/planner/index.ts', TAIL_TARGETS.plannerBundleMiB],
+    ] as const) {
+      const outfile = join(dir, name, 'index.mjs');
+      await build({
+        entryPoints: [join(ROOT, entry)],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        minify: true,
+        keepNames: true,
+        banner: { js: ESM_CJS_BANNER },
+        external: [...BUNDLE_EXTERNALS],
+        mainFields: [...BUNDLE_MAIN_FIELDS],
+        outfile,
+        logLevel: 'silent',
+      });
+      const mib = statSync(outfile).size / MIB;
+      const loads: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(outfile).href)}); process.stdout.write(String(performance.now() - t)); process.exit(0);`;
+        // the tail starts its init at load and logs why it cannot (no MODEL_NAME here): only the load is timed
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 });
+        const ms = Number(r.stdout);
+        if (!Number.isFinite(ms)) throw new Error(`loading the ${name} bundle failed: ${r.stderr.slice(0, 500)}`);
+        loads.push(ms);
+      }
+      results.push(within(`${name} bundle`, mib, 'MiB', target, `${statSync(outfile).size} bytes, esbuild as cdk/bundling.ts`));
+      results.push({
+        name: `${name} bundle module load`,
+        value: median(loads),
+        unit: 'ms',
+        target: Number.NaN,
+        ratio: Number.NaN,
+        met: true,
+        detail: `import() in a fresh node, median of 5 (${loads.map((l) => l.toFixed(0)).join(', ')}); reported, no target`,
+      });
+    }
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Tail weights from the S3 stand-in: one GET per shard (before) vs parallel ranged GETs (now). */
+export async function runWeightsBench(opts: { shards?: number; shardMiB?: number; repeats?: number } = {}): Promise<BenchResult[]> {
+  const shards = opts.shards ?? 16;
+  const shardMiB = opts.shardMiB ?? 4;
+  const repeats = opts.repeats ?? 5;
+  const { startS3, useStandInEnv } = await import('../local/stand-ins');
+  const { createS3Client } = await import('../functions/commons/aws');
+  const { getObjectBytes, getObjectsBytes } = await import('../functions/commons/artifacts');
+  const stand = await startS3({ buckets: ['bench'] });
+  const restore = useStandInEnv({ s3: stand.endpoint });
+  const s3 = createS3Client();
+  try {
+    const keys = Array.from({ length: shards }, (_, i) => `w/group1-shard${i + 1}of${shards}.bin`);
+    const body = new Uint8Array(shardMiB * MIB).map((_, i) => (i * 2654435761) >>> 24);
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: body }));
+    const totalMiB = shards * shardMiB;
+    const before = async () => {
+      // what loadArtifactFiles did: every shard's whole body collected, then concatenated by tfjs
+      const parts = await Promise.all(keys.map((k) => getObjectBytes(s3, 'bench', k)));
+      return parts.reduce((n, p) => n + p.byteLength, 0);
+    };
+    const now = async () => (await getObjectsBytes(s3, 'bench', keys.map((key) => ({ key })))).reduce((n, p) => n + p.byteLength, 0);
+    const times = { before: [] as number[], now: [] as number[] };
+    await before();
+    await now();
+    for (let i = 0; i < repeats; i++) {
+      for (const [which, fn] of [['before', before], ['now', now]] as const) {
+        const t = performance.now();
+        const bytes = await fn();
+        times[which].push(performance.now() - t);
+        if (bytes !== totalMiB * MIB) throw new Error(`${which}: got ${bytes} bytes, expected ${totalMiB * MIB}`);
+      }
+    }
+    const mibPerS = (ms: number) => totalMiB / (ms / 1000);
+    const nowRate = mibPerS(median(times.now));
+    const beforeRate = mibPerS(median(times.before));
+    return [
+      {
+        name: 'tail weights from the S3 stand-in',
+        value: nowRate,
+        unit: 'MiB/s',
+        target: Number.NaN,
+        ratio: Number.NaN,
+        met: true,
+        detail: `${totalMiB} MiB in ${shards} × ${shardMiB} MiB shards, getObjectsBytes (8 MiB parts, 16 in flight), median of ${repeats}; reported, no target`,
+      },
+      {
+        name: 'weights: parallel ranged GETs vs one GET per shard',
+        value: nowRate / beforeRate,
+        unit: '×',
+        target: Number.NaN,
+        ratio: Number.NaN,
+        met: true,
+        detail: `before ${beforeRate.toFixed(0)} MiB/s, now ${nowRate.toFixed(0)} MiB/s, alternated in one run; reported, no target (s3rver on loopback is the bound, not the client)`,
+      },
+    ];
+  } finally {
+    s3.destroy();
+    restore();
+    await stand.close();
+  }
+}
+
+/** Median inference ms of a zoo model on the wasm engine with `threads` threads, in this process. */
+async function timeInference(model: string, threads: number, runs: number): Promise<number> {
+  process.env.OFFLOAD_BACKEND = 'wasm';
+  process.env.OFFLOAD_WASM_THREADS = String(threads);
+  const { initBackend, wasmThreads } = await import('../models/backend');
+  await initBackend();
+  const running = wasmThreads()?.threads;
+  if (running !== threads) throw new Error(`asked for ${threads} wasm threads, running ${running} (${wasmThreads()?.fallback ?? 'no reason given'})`);
+  const tf = await import('../models/tfjs');
+  const { ZOO, isZooName } = await import('../models/zoo');
+  if (!isZooName(model)) throw new Error(`unknown zoo model ${model}`);
+  const net = ZOO[model].build();
+  const x = tf.randomUniform([1, ...ZOO[model].inputShape], 0, 1, 'float32', 3);
+  const once = () => {
+    const t = performance.now();
+    const y = net.predict(x) as import('@tensorflow/tfjs').Tensor;
+    y.dataSync();
+    y.dispose();
+    return performance.now() - t;
+  };
+  once();
+  const times = Array.from({ length: runs }, once);
+  return median(times);
+}
+
+/** ResNet-50 and MobileNetV2 at 224: 2 threads vs 1, each in its own process, alternated. */
+export async function runThreadsBench(opts: { runs?: number; rounds?: number } = {}): Promise<BenchResult[]> {
+  const runs = opts.runs ?? 5;
+  const rounds = opts.rounds ?? 2;
+  const results: BenchResult[] = [];
+  for (const [model, target] of [
+    ['resnet50', TAIL_TARGETS.resnet50ThreadRatio],
+    ['mobilenetv2', TAIL_TARGETS.mobilenetv2ThreadRatio],
+  ] as const) {
+    const ms: Record<1 | 2, number[]> = { 1: [], 2: [] };
+    const loads: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const threads of [1, 2] as const) {
+        loads.push(loadavg()[0] ?? Number.NaN);
+        const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', model, String(threads), String(runs)], {
+          encoding: 'utf8',
+          cwd: ROOT,
+          timeout: 600_000,
+        });
+        const value = Number(r.stdout.trim().split('\n').pop());
+        if (!Number.isFinite(value)) throw new Error(`${model} with ${threads} thread(s) failed: ${r.stderr.slice(0, 800)}`);
+        ms[threads].push(value);
+      }
+    }
+    const one = median(ms[1]);
+    const two = median(ms[2]);
+    results.push(
+      atLeast(
+        `${model} at 224, 2 threads vs 1`,
+        one / two,
+        '×',
+        target,
+        `1 thread ${one.toFixed(0)} ms, 2 threads ${two.toFixed(0)} ms (medians of ${rounds} processes × ${runs} runs, alternated); load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on 2 cores`,
+      ),
+    );
+  }
+  return results;
+}
+
+const PARTS = { bundles: runBundleBench, weights: () => runWeightsBench(), threads: () => runThreadsBench() } as const;
+
+/** Every part, in order (`npm run bench` calls this). */
+export async function runTailsBench(parts: readonly (keyof typeof PARTS)[] = ['bundles', 'weights', 'threads']): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const p of parts) results.push(...(await PARTS[p]()));
+  return results;
+}
+
+/** Times as `≤` figures, throughputs and ratios as `≥`: printed as two tables. */
+export function formatTailsResults(results: readonly BenchResult[]): string {
+  const targeted = results.filter((r) => !Number.isNaN(r.target));
+  const higher = targeted.filter((r) => r.unit === '×');
+  const lower = targeted.filter((r) => !higher.includes(r));
+  const reported = results.filter((r) => Number.isNaN(r.target)).map((r) => `${r.name}: ${r.value.toFixed(1)} ${r.unit} (reported, no target)`);
+  return [formatResults(lower, { digits: 2 }), formatResults(higher, { digits: 2, better: 'higher' }), ...reported, ...results.map((r) => `  ${r.name}: ${r.detail}`)].join('\n');
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  if (args[0] === '--child') {
+    const [, model, threads, runs] = args;
+    const ms = await timeInference(model!, Number(threads), Number(runs));
+    process.stdout.write(`${ms}\n`);
+    process.exit(0);
+  }
+  const unknown = args.filter((a) => !Object.hasOwn(PARTS, a));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench/tails: unknown part ${unknown.join(', ')} (one of ${Object.keys(PARTS).join(', ')})\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`load average ${loadavg()[0]?.toFixed(2)} at start\n`);
+  const results = await runTailsBench(args.length > 0 ? (args as (keyof typeof PARTS)[]) : undefined);
+  process.stdout.write(`${formatTailsResults(results)}\nload average ${loadavg()[0]?.toFixed(2)} at end\n`);
+}
