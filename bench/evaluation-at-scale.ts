@@ -106,10 +106,30 @@ async function main(): Promise<void> {
   const rec = recommend({ profile, predictor, arrivals: recTraffic, deployableCuts: cuts, spanMs: DAY_MS, maxP95Ms: 800, top: 4 });
   const loadEnd = loadavg();
 
-  const validation = arg('--validation') ? (JSON.parse(readFileSync(arg('--validation')!, 'utf8')) as { rows: ValidationRow[]; loadAverage: number[]; wallS: number; calibration: unknown; trace: { requests: number; process: string }; date: string }) : undefined;
+  const validation = arg('--validation') ? (JSON.parse(readFileSync(arg('--validation')!, 'utf8')) as Validation) : undefined;
   writeFileSync(`${docs}evaluation-at-scale.svg`, await chart(cells));
   writeFileSync(`${docs}evaluation-at-scale.md`, markdown({ cells, wls, deployments, speed: { requests: day.length, seconds: speedS, summary: speedRun.summary, load: loadSpeed }, rec, recTraffic, validation, load: [load0, loadEnd], cuts, requests }));
   console.error('wrote docs/evaluation-at-scale.md and docs/evaluation-at-scale.svg');
+}
+
+/** What bench/sim-validation.ts --json writes. */
+interface Validation {
+  rows: ValidationRow[];
+  loadAverage: number[];
+  wallS: number;
+  calibration: unknown;
+  trace: { requests: number; process: string };
+  date: string;
+  failures?: { server: number; timeout: number };
+}
+
+/** Whether every p50/p95 of the validation is within 15 %, said in one bold sentence. */
+function verdict(v: Validation): string {
+  const within = (s: number, r: number) => (r === 0 ? s === 0 : Math.abs(s - r) / r <= 0.15);
+  const ok = v.rows.filter((r) => within(r.sim.p50, r.real.p50) && within(r.sim.p95, r.real.p95)).map((r) => r.policy);
+  return ok.length === v.rows.length
+    ? '**Every p50 and p95 is within 15 %.**'
+    : `**The 15 % target is not met${ok.length ? ` (met for ${ok.join(', ')} only)` : ''} on this machine; the differences come from the local stack, not from a fleet rule.**`;
 }
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
@@ -121,7 +141,7 @@ function markdown(x: {
   speed: { requests: number; seconds: number; summary: LoadSummary; load: number[] };
   rec: ReturnType<typeof recommend>;
   recTraffic: Arrival[];
-  validation: { rows: ValidationRow[]; loadAverage: number[]; wallS: number; calibration: unknown; trace: { requests: number; process: string }; date: string } | undefined;
+  validation: Validation | undefined;
   load: number[][];
   cuts: number[];
   requests: number;
@@ -190,7 +210,7 @@ Cost is per 1,000 requests (requests and duration; provisioned concurrency charg
 
 ${validationMarkdown(v.rows)}
 
-**The 15 % target is not met on this machine, and the local stack is the reason, not a fleet rule.** The warm tails computed in a median of ${Object.entries((v.calibration as { tailMs: Record<string, number> }).tailMs).map(([c, ms]) => `${Math.round(ms)} ms at cut ${c}`).join(', ') || '(none served warm)'} against the profile's ~100 ms for the whole of MobileNetV2: every emulated environment shares the 2 cores with the others and with other engineers' jobs (load average above 25), so a tail's time grows with how many run at once, varies by seconds from request to request, and init took ${Object.entries((v.calibration as { coldStartMs: Record<string, number> }).coldStartMs).map(([c, ms]) => `${(ms / 1000).toFixed(1)} s at cut ${c}`).join(', ') || 'longer than the timeout'}. In that run the stack also answered requests with 500/503 (environments failing under load) and let others time out; the simulator models neither (Lambda gives each environment its own CPU share, and a failed init is not in its rules). With a fixed, median tail time it serves requests the real run refused, so 429 and cold counts differ in both directions. The planner row agrees within 7 % at p50 because the planner kept the model on the device in both (no tail involved); its p95 in the real run is the plan round trip's tail under load. A quiet machine (load ≈ 1, as the cold-start calibration of core/presets.ts) is needed to validate the fleet rules themselves: \`npx tsx bench/sim-validation.ts --json FILE\` then \`npx tsx bench/evaluation-at-scale.ts --validation FILE\`.
+${verdict(v)} The warm tails computed in a median of ${Object.entries((v.calibration as { tailMs: Record<string, number> }).tailMs).map(([c, ms]) => `${Math.round(ms)} ms at cut ${c}`).join(', ') || '(none served warm)'} against the profile's ~100 ms for the whole of MobileNetV2: every emulated environment shares the 2 cores with the others and with other engineers' jobs (load average ${v.loadAverage[0]!.toFixed(0)} at the end of the run), so a tail's time grows with how many run at once and varies from request to request, and init took ${Object.entries((v.calibration as { coldStartMs: Record<string, number> }).coldStartMs).map(([c, ms]) => `${(ms / 1000).toFixed(1)} s at cut ${c}`).join(', ') || 'longer than the timeout'}. The simulator takes one fixed, median tail time per cut (Lambda gives each environment its own CPU share), so the spread of the real tails is not in it: the p95s of the static cuts and the 429 and cold counts, which depend on when environments are busy, agree better than the p50s, which fall between a fast fallback mode and a slow served one.${v.failures && v.failures.server + v.failures.timeout > 0 ? ` The stack also answered ${v.failures.server} requests with 5xx and let ${v.failures.timeout} time out, which the simulator does not model.` : ''} When the planner keeps the model on the device, its row tests only the device path and the plan round trip, whose tail under load sets the real p95. A quiet machine (load ≈ 1, as the cold-start calibration of core/presets.ts) is needed to validate the fleet rules themselves: \`npx tsx bench/sim-validation.ts --json FILE\` then \`npx tsx bench/evaluation-at-scale.ts --validation FILE\`.
 `);
   } else out.push('Not run for this generation (give `--validation FILE`, the JSON of `bench/sim-validation.ts --json FILE`).\n');
   const best = x.rec.best[0]!;

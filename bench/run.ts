@@ -6,7 +6,7 @@
  * figures and the registry overhead (which starts S3 and DynamoDB stand-ins)
  * run on their own.
  *
- *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [tails] [split-overhead]   (default: all six)
+ *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [observability] [tails] [split-overhead]   (default: all seven)
  */
 import { cpus, loadavg } from 'node:os';
 import { formatResults } from './report';
@@ -33,6 +33,11 @@ const BENCHES: Record<string, Bench> = {
     const { runLimitsBench } = await import('./limits');
     const results = await runLimitsBench();
     return { table: formatResults(results, { digits: 2 }), met: results.every((r) => r.met) };
+  },
+  observability: async () => {
+    const { runObservabilityBench } = await import('./observability');
+    const results = await runObservabilityBench();
+    return { table: formatResults(results, { digits: 4 }), met: results.every((r) => r.met) };
   },
   tails: async () => {
     const { runTailsBench, formatTailsResults } = await import('./tails');

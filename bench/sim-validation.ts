@@ -207,7 +207,8 @@ async function main(): Promise<void> {
       sim: pick(sim.get(p)!),
     }));
     const loadavg = (await import('node:os')).loadavg();
-    const result = { date: new Date().toISOString(), loadAverage: loadavg, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` }, calibration: cal, rows };
+    const failures = { server: records.filter((r) => r.fallback === 'server').length, timeout: records.filter((r) => r.fallback === 'timeout').length };
+    const result = { date: new Date().toISOString(), loadAverage: loadavg, failures, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` }, calibration: cal, rows };
     console.log(validationMarkdown(rows));
     console.log(`\ncalibration: ${JSON.stringify(cal)}\nload average ${loadavg.map((x) => x.toFixed(1)).join(' ')}; ${result.wallS.toFixed(0)} s`);
     const json = arg('--json');

@@ -8,6 +8,7 @@ import { Api } from './constructs/api';
 import { ModelStore } from './constructs/model-store';
 import { Planner } from './constructs/planner';
 import { Registry } from './constructs/registry';
+import { Dashboard } from './constructs/dashboard';
 import { TailFleet } from './constructs/tail-fleet';
 import { addNagSuppressions } from './nag';
 
@@ -56,6 +57,12 @@ export class OffloadStack extends Stack {
     const shared = { projectRoot, store: this.store, registry: this.registry, api: this.api, runtime, architecture };
     this.planner = new Planner(this, 'Planner', { deployment, context: { ...shared, entry: entry(entries.planner) } });
     this.fleet = new TailFleet(this, 'TailFleet', { deployment, context: { ...shared, entry: entry(entries.tail), config } });
+    new Dashboard(this, 'Dashboard', {
+      dashboardName: config.stackName,
+      functionNames: [`${config.stackName}-planner`, ...deployment.models.flatMap((m) => m.tails.map((t) => t.functionName))],
+      functionPrefix: `${config.stackName}-`,
+      httpApi: this.api.httpApi,
+    });
     addNagSuppressions(this);
   }
 }

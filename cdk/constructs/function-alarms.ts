@@ -8,9 +8,16 @@ import type { OffloadConfig } from '../config';
 
 export interface FunctionAlarmsProps {
   fn: lambda.IFunction;
+  /** The function's physical name: the alarms are named `<name>-throttles` and `<name>-errors` (the dashboard finds them by name). */
+  functionName: string;
   /** Human name used in the alarm descriptions, e.g. `tail resnet50 cut 57`. */
   label: string;
   alarms: OffloadConfig['alarms'];
+}
+
+/** The names of a function's two alarms. */
+export function alarmNames(functionName: string): { throttles: string; errors: string } {
+  return { throttles: `${functionName}-throttles`, errors: `${functionName}-errors` };
 }
 
 /**
@@ -28,6 +35,7 @@ export class FunctionAlarms extends Construct {
     const { fn, label, alarms } = props;
     const period = Duration.seconds(alarms.periodSeconds);
     this.throttles = new cloudwatch.Alarm(this, 'Throttles', {
+      alarmName: alarmNames(props.functionName).throttles,
       alarmDescription: `${label}: requests throttled (reserved concurrency exhausted)`,
       metric: fn.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
       threshold: alarms.throttles,
@@ -36,6 +44,7 @@ export class FunctionAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.errors = new cloudwatch.Alarm(this, 'Errors', {
+      alarmName: alarmNames(props.functionName).errors,
       alarmDescription: `${label}: invocation errors`,
       metric: fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
       threshold: alarms.errors,

@@ -58,7 +58,7 @@ export class Planner extends Construct {
       },
       bundling: plannerBundling(deployment.catalog),
     });
-    new FunctionAlarms(this, 'Alarms', { fn: this.fn, label: 'planner', alarms: config.alarms });
+    new FunctionAlarms(this, 'Alarms', { fn: this.fn, functionName, label: 'planner', alarms: config.alarms });
     const integration = Api.integration('PlannerIntegration', this.fn);
     context.api.addRoute(this, 'PlanRoute', apigw.HttpMethod.POST, '/plan', integration);
     context.api.addRoute(this, 'ModelsRoute', apigw.HttpMethod.GET, '/models', integration);

@@ -104,7 +104,7 @@ export class TailFunction extends Construct {
             provisionedConcurrentExecutions: spec.provisionedConcurrency,
           })
         : this.fn;
-    new FunctionAlarms(this, 'Alarms', { fn: this.fn, label: `tail ${spec.model} cut ${spec.cut}`, alarms: config.alarms });
+    new FunctionAlarms(this, 'Alarms', { fn: this.fn, functionName: spec.functionName, label: `tail ${spec.model} cut ${spec.cut}`, alarms: config.alarms });
     context.api.addRoute(this, 'Route', apigw.HttpMethod.POST, spec.route, Api.integration('Integration', this.target));
   }
 }

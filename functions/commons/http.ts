@@ -1,10 +1,24 @@
 /**
  * Middy middleware for the HTTP API (API Gateway v2 payload format 2.0):
  * each a small factory returning `{ before, after, onError }`.
+ *
+ * Why not the middy packages that do similar jobs (checked against middy 6):
+ * - `@middy/http-error-handler` answers `{ message }` (or plain text) with the
+ *   status of an `http-errors` error; the API contract here is JSON
+ *   `{ code, message[, field] }` for every error, 5xx messages scrubbed of
+ *   internal names, and the instance header on error answers too.
+ * - `@middy/http-json-body-parser` answers 415/422 with its own messages and
+ *   has no size limit; here a bad body is 400 `invalid-input` quoting the JSON
+ *   error, a large one 413 naming the limit, and an empty body may be allowed.
+ * - `@middy/http-content-negotiation` answers 406 when nothing in `Accept`
+ *   matches; this API falls back to its default type instead (a device must
+ *   not need a 406 path), and it would pull in its charset/encoding/language parsers.
+ * The routing itself does use `@middy/http-router`.
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isOffloadError, OffloadError } from '../../core/errors';
+import { logger } from './observability';
 
 /** Spec default: Lambda's 6 MB synchronous payload limit, in bytes. */
 export const DEFAULT_PAYLOAD_LIMIT_BYTES = 6_291_456;
@@ -18,12 +32,14 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
  */
 export type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult, Error, Context>;
 
-/** One structured log line on stdout/stderr (CloudWatch keeps each as one event). */
+/**
+ * One structured log line through the process's Powertools Logger
+ * (functions/commons/observability.ts): JSON with level, message, service,
+ * timestamp, and — inside a handler wrapped by `observe` — the request id and
+ * cold-start flag. CloudWatch keeps each line as one event.
+ */
 export function logLine(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ level, msg, ...fields });
-  if (level === 'error') console.error(line);
-  else if (level === 'warn') console.warn(line);
-  else console.log(line);
+  logger[level](msg, fields);
 }
 
 /** Reads a header case-insensitively (API Gateway v2 lower-cases them; hand-built events may not). */

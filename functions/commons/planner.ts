@@ -10,6 +10,8 @@
  * their requests reach the registry as busy marks.
  */
 import middy from '@middy/core';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { createMetrics, observe } from './observability';
 import httpRouterHandler from '@middy/http-router';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -135,7 +137,7 @@ export class PlannerRuntime {
  * @example
  * export const handler = createPlannerHandler(new PlannerRuntime());
  */
-export function createPlannerHandler(runtime: PlannerRuntime) {
+export function createPlannerHandler(runtime: PlannerRuntime, metrics: Metrics = createMetrics('planner')) {
   const planRoute = middy<HttpEvent, HttpResult>()
     .use(jsonBody({ maxBytes: 1 << 20 }))
     .handler(async (event) => jsonResponse(200, await runtime.plan((event as JsonBodyEvent).jsonBody)));
@@ -149,5 +151,5 @@ export function createPlannerHandler(runtime: PlannerRuntime) {
       throw new NotFoundError(`no route ${method} ${path} (routes: POST /plan, GET /models)`);
     },
   });
-  return middy<HttpEvent, HttpResult>().use(httpErrors()).handler(router);
+  return middy<HttpEvent, HttpResult>().use(observe(metrics)).use(httpErrors()).handler(router);
 }

@@ -51,6 +51,8 @@ import {
   type HttpResult,
   type NegotiatedEvent,
 } from './http';
+import { createMetrics, METRIC, MetricUnit, observe } from './observability';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_REGISTRY_WAIT_MS, environmentIdFromEnv, InstanceRegistrar, processStartedAt, withinMs } from './registry';
 
 /** Lease of the busy mark written at module load, before the invocation's deadline is known: Lambda's 10 s init cap plus a margin. */
@@ -515,12 +517,25 @@ async function runTail(tail: LoadedTail, inputs: readonly WireTensor[]): Promise
  * @example
  * export const handler = createTailHandler(new TailRuntime());
  */
-export function createTailHandler(runtime: TailRuntime) {
+export function createTailHandler(runtime: TailRuntime, metrics: Metrics = createMetrics('tail')) {
   const routeGuard: HttpMiddleware = {
     name: 'routeGuard',
     before: (request) => runtime.checkRoute(request.event),
   };
+  // The timing headers are the figures the client sees; the metrics are the same numbers.
+  const timingMetrics: HttpMiddleware = {
+    name: 'timingMetrics',
+    after: (request) => {
+      const h = request.response?.headers ?? {};
+      const compute = Number(h[INFER_HEADERS.computeMs]);
+      if (Number.isFinite(compute)) metrics.addMetric(METRIC.computeMs, MetricUnit.Milliseconds, compute);
+      const init = Number(h[INFER_HEADERS.initMs]);
+      if (h[INFER_HEADERS.initMs] !== undefined && Number.isFinite(init)) metrics.addMetric(METRIC.initMs, MetricUnit.Milliseconds, init);
+    },
+  };
   return middy<HttpEvent, HttpResult>()
+    .use(observe(metrics))
+    .use(timingMetrics)
     .use(responseHeaders(() => ({ [INFER_HEADERS.instance]: runtime.instance })))
     .use(httpErrors())
     .use(routeGuard)

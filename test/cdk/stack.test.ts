@@ -391,6 +391,23 @@ describe('API', () => {
   });
 });
 
+describe('dashboard', () => {
+  it('shows the functions\' EMF metrics, the throttles and every alarm (found by name, not across stacks)', () => {
+    const dashboards = Object.values(resourcesOf(s.root, 'AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]!.Properties['DashboardName']).toBe('offload');
+    const body = JSON.stringify(dashboards[0]!.Properties['DashboardBody']);
+    for (const metric of ['ColdStart', 'InitMs', 'ComputeMs', 'BytesIn', 'BytesOut', 'ClientErrors', 'ServerErrors', 'Throttles']) expect(body).toContain(metric);
+    expect(body).toContain('\\"offload\\"'); // the EMF namespace
+    const names = [...s.deployment.models.flatMap((m) => m.tails.map((t) => t.functionName)), 'offload-planner'];
+    for (const name of names) {
+      expect(body).toContain(`alarm:${name}-throttles`);
+      expect(body).toContain(`alarm:${name}-errors`);
+    }
+    s.root.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'offload-planner-throttles' });
+  });
+});
+
 describe('logs and alarms', () => {
   const everyTemplate = () => [s.root, ...s.nested.values()];
 

@@ -16,6 +16,23 @@ const TABLE = 'registry';
 
 type Result = APIGatewayProxyStructuredResultV2;
 
+/** Captures the JSON lines the functions' Powertools Logger writes to stderr (errors and warnings); read them before `restore`. */
+function captureStderr(): { lines: () => Record<string, unknown>[]; restore: () => void } {
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  let kept: unknown[][] | undefined;
+  return {
+    lines: () =>
+      (kept ?? spy.mock.calls)
+        .flatMap((c) => String(c[0]).split('\n'))
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    restore: () => {
+      kept = [...spy.mock.calls]; // restoring clears the spy's calls
+      spy.mockRestore();
+    },
+  };
+}
+
 describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
   let backend: StandInBackend;
   let s3: S3Client;
@@ -226,7 +243,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       const ghost = { model: 'tinychain', cut: 6 };
       const runtime = new TailRuntime({ env: tailEnv(ghost, { MAX_BATCH: '4' }) });
       const handler = createTailHandler(runtime);
-      const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      const errors = captureStderr();
       const batch5 = encodeTensors([{ name: 'x', shape: [5, 3], data: new Float32Array(15) }]);
       // A body whose header announces batch 5 and whose data part is not even valid base64: only the header was read.
       const b64 = Buffer.from(batch5).toString('base64');
@@ -236,7 +253,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       // Act
       const res = (await handler(inferEvent(ghost, batch5), lambdaContext())) as Result;
       const corrupt = (await handler({ ...inferEvent(ghost, batch5), body: corruptTail, isBase64Encoded: true }, lambdaContext())) as Result;
-      errors.mockRestore();
+      errors.restore();
 
       // Assess
       expect(res.statusCode).toBe(413);
@@ -245,7 +262,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
         message: "batch size 5 is above this function's limit of 4 (MAX_BATCH); split the batch into requests of at most 4",
       });
       expect(corrupt.statusCode).toBe(413);
-      expect(errors).not.toHaveBeenCalled(); // no init was attempted (it would have logged its failure)
+      expect(errors.lines()).toEqual([]); // no init was attempted (it would have logged its failure)
     });
 
     it('defaults MAX_BATCH to 16 and answers a batch at the limit', async () => {
@@ -346,13 +363,13 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     const fx = { model: 'tinychain', cut: 3 };
     const runtime = new TailRuntime({ env: tailEnv(fx) });
     const handler = createTailHandler(runtime);
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const errors = captureStderr();
     const payload = encodeTensors([{ name: 'x', shape: [1], data: new Float32Array(1) }]);
 
     // Act
     const missing = (await handler(inferEvent(fx, payload), lambdaContext())) as Result;
-    const logged = errors.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
-    errors.mockRestore();
+    const logged = errors.lines();
+    errors.restore();
 
     // Assess: 503 saying what is missing without the bucket or key, which one structured log line names
     expect(missing.statusCode).toBe(503);
@@ -360,8 +377,9 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(missing.body).not.toContain(BUCKET);
     expect(logged).toContainEqual(
       expect.objectContaining({
-        level: 'error',
-        msg: 'tail init failed; the next invocation retries',
+        level: 'ERROR',
+        message: 'tail init failed; the next invocation retries',
+        service: 'offload',
         model: 'tinychain',
         cut: 3,
         bucket: BUCKET,
