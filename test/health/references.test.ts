@@ -16,12 +16,6 @@ const NOT_IN_REPO: Readonly<Record<string, string>> = {
   'DIR/seed.md': 'a placeholder for the --out directory',
 };
 
-/**
- * Docs that code already on main cites and that work in flight writes (the
- * load generator, the browser client); remove each entry once the file lands.
- */
-const BEING_WRITTEN: ReadonlySet<string> = new Set(['docs/browser.md']);
-
 /** Where a cited path may be relative to: the citing file's folder, the root, docs/. */
 function resolveCited(from: string, cited: string): string | undefined {
   const candidates = [join(dirname(from), cited), cited, join('docs', cited)].map((p) => normalize(p));
@@ -42,7 +36,7 @@ describe('references', () => {
       const text = readRepoFile(file);
       for (const m of text.matchAll(/(?<![\w@/.-])((?:\.{1,2}\/)*[\w./-]*[\w-]\.md)\b/g)) {
         const cited = m[1] as string;
-        if (cited in NOT_IN_REPO || BEING_WRITTEN.has(cited) || /https?:\/\/\S*$/.test(text.slice(Math.max(0, m.index - 200), m.index))) continue;
+        if (cited in NOT_IN_REPO || /https?:\/\/\S*$/.test(text.slice(Math.max(0, m.index - 200), m.index))) continue;
         if (!resolveCited(file, cited)) dangling.push(`${file}:${lineOf(text, m.index)} cites ${cited}`);
       }
     }
