@@ -7,6 +7,7 @@
  * Run alone with `npx tsx bench/codec.ts`, or call {@link runCodecBench}.
  */
 import { cpus, loadavg } from 'node:os';
+import { DTYPES } from '../core/dtypes';
 import { seededRandom } from '../core/random';
 import { decodeTensors, encodeTensors, type WireDType, type WireTensor } from '../core/wire';
 import { formatTable, isMain, median, quantile, type BenchResult } from './report';
@@ -122,7 +123,7 @@ export async function runCodecBench(options: CodecBenchOptions = {}): Promise<Co
   const results: CodecBenchResult[] = [];
 
   const figures: { name: string; target: number; op: () => unknown }[] = [];
-  for (const dtype of ['float32', 'float16', 'int8'] as const) {
+  for (const dtype of DTYPES) {
     checkRoundTrip(tensor, dtype);
     const target = dtype === 'float32' ? FLOAT32_TARGET_MBPS : CONVERSION_TARGET_MBPS;
     const encoded = encodeTensors([tensor], dtype);

@@ -12,6 +12,7 @@
  * Run alone with `npx tsx bench/plan.ts`, or call {@link runPlanBench}.
  */
 import { plan } from '../core/planner';
+import { DTYPES } from '../core/dtypes';
 import { seededRandom } from '../core/random';
 import { parseScenario, type Scenario, type ScenarioInput } from '../core/scenario';
 import { referencePlan } from '../testkit/reference-planner';
@@ -81,7 +82,7 @@ export function benchScenarios(L: number, C: number, variants = 64, seed = 7): S
       network: networks[v % 3]!,
       device: { computeW: 3.5, idleW: 0.5, radio: { alphaUp: 438.39, alphaDown: 51.97, beta: 1288.04 } },
       cloud: { memoryMB: 1769, coldBaseMs: 250, coldMsPerMB: 12, requestUSD: 2e-7, gbSecondUSD: 0.0000166667, functions },
-      encoding: { dtype: (['float32', 'float16', 'int8'] as const)[v % 3]! },
+      encoding: { dtype: DTYPES[v % DTYPES.length]! },
       constraints: {
         maxLatencyMs: v % 5 === 0 ? 400 : null,
         maxEnergyJ: !withBattery && v % 7 === 0 ? 2 : null,

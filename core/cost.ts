@@ -9,18 +9,9 @@
  * the relative error within L·ε, while the subtraction would lose all digits
  * of a small tail behind a large head.
  */
-import type { DType, Scenario } from './scenario';
+import { DTYPE_FACTOR } from './dtypes';
+import type { Scenario } from './scenario';
 
-/**
- * Bytes per float32 byte for each crossing encoding (docs/cost-model.md §2). Same values as
- * `DTYPE_FACTOR` of the wire format; kept here so the planner does not depend
- * on the encoder.
- */
-export const CROSSING_DTYPE_FACTOR: Readonly<Record<DType, number>> = Object.freeze({
-  float32: 1,
-  float16: 0.5,
-  int8: 0.25,
-});
 
 /** 2^20: the cold-start slope is per MiB of tail weights. */
 export const BYTES_PER_MB = 1_048_576;
@@ -127,7 +118,7 @@ export function cutConstants(s: Scenario, L: number): CutConstants {
   return {
     L,
     inputBytes: s.model.inputBytes,
-    dtypeFactor: CROSSING_DTYPE_FACTOR[s.encoding.dtype],
+    dtypeFactor: DTYPE_FACTOR[s.encoding.dtype],
     uplinkMbps: network.uplinkMbps,
     rttMs: network.rttMs,
     downMs: transferMs(s.model.outputBytes, network.downlinkMbps),

@@ -80,7 +80,7 @@ export class NotFoundError extends OffloadError {
   }
 }
 
-/** A malformed tensor payload; `problem` says which check failed. */
+/** A malformed tensor payload; the message says which check failed. */
 export class WireFormatError extends OffloadError {
   constructor(message: string) {
     super('wire-format', message);

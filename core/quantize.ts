@@ -11,8 +11,6 @@
  *   scale = (max(x_max, 0) − min(x_min, 0)) / 255; 0 is represented exactly.
  */
 
-/** Largest finite float16 value. */
-export const FLOAT16_MAX = 65504;
 /** Relative error bound of float16 rounding in the normal range: the unit roundoff 2⁻¹¹. */
 export const FLOAT16_RELATIVE_ERROR = 2 ** -11;
 /** Absolute error bound of float16 rounding in the subnormal range: half of the smallest subnormal, 2⁻²⁵. */

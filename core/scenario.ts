@@ -15,10 +15,10 @@
  */
 import * as z from 'zod';
 import { parseWith } from './validation';
+import { DTYPES } from './dtypes';
 
-/** Encodings of the crossing tensors (docs/cost-model.md §2); the factor is in `core/cost.ts`. */
-export const DTYPES = ['float32', 'float16', 'int8'] as const;
-export type DType = (typeof DTYPES)[number];
+/** Encodings of the crossing tensors (docs/cost-model.md §2), with their size factors in core/dtypes.ts. */
+export { DTYPES, type DType } from './dtypes';
 
 /** What the planner minimises (docs/cost-model.md §5). */
 export const OBJECTIVES = ['latency', 'energy', 'cost'] as const;
@@ -264,15 +264,11 @@ export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export type Layer = z.infer<typeof LayerSchema>;
 export type Candidate = z.infer<typeof CandidateSchema>;
-export type ModelSpec = z.infer<typeof ModelSchema>;
 export type Network = z.infer<typeof NetworkSchema>;
 export type Radio = z.infer<typeof RadioSchema>;
 export type Device = z.infer<typeof DeviceSchema>;
 export type FunctionState = z.infer<typeof FunctionStateSchema>;
 export type Cloud = z.infer<typeof CloudSchema>;
-export type Constraints = z.infer<typeof ConstraintsSchema>;
-export type Limits = z.infer<typeof LimitsSchema>;
-export type Battery = z.infer<typeof BatterySchema>;
 
 /**
  * Parses one scenario; throws a ValidationError naming the first bad field

@@ -22,21 +22,15 @@ import {
   quantizeInt8,
 } from './quantize';
 import { formatPath } from './validation';
+import { DTYPE_BYTES, DTYPES, isDType, type DType } from './dtypes';
 
-/** Element encodings a payload can carry. */
-export type WireDType = 'float32' | 'float16' | 'int8';
-
-/** Every wire dtype, in decreasing size. */
-export const WIRE_DTYPES: readonly WireDType[] = ['float32', 'float16', 'int8'];
+/** Element encodings a payload can carry (core/dtypes.ts). */
+export type WireDType = DType;
 
 /** HTTP content type of a wire payload. */
 export const WIRE_CONTENT_TYPE = 'application/vnd.offload.tensors';
 
-/** Bytes on the wire relative to float32 (the cost model's `dtypeFactor`). */
-export const DTYPE_FACTOR: Record<WireDType, number> = { float32: 1, float16: 0.5, int8: 0.25 };
-
-/** Bytes per element of each dtype. */
-export const DTYPE_BYTES: Record<WireDType, number> = { float32: 4, float16: 2, int8: 1 };
+export { DTYPE_BYTES, DTYPE_FACTOR } from './dtypes';
 
 /** The four bytes every payload starts with: ASCII "OFLT". */
 export const WIRE_MAGIC: readonly number[] = [0x4f, 0x46, 0x4c, 0x54];
@@ -87,7 +81,7 @@ const TEXT_ENCODER = new TextEncoder();
 const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
 
 export function isWireDType(value: unknown): value is WireDType {
-  return value === 'float32' || value === 'float16' || value === 'int8';
+  return isDType(value);
 }
 
 function alignUp(n: number): number {
@@ -106,8 +100,8 @@ function elementCount(shape: readonly number[]): number {
 
 // ---------------------------------------------------------------- header
 
-const dtypeSchema = z.enum(['float32', 'float16', 'int8'], {
-  error: (issue) => `unknown dtype ${JSON.stringify(issue.input)} (expected float32, float16 or int8)`,
+const dtypeSchema = z.enum(DTYPES, {
+  error: (issue) => `unknown dtype ${JSON.stringify(issue.input)} (expected ${DTYPES.slice(0, -1).join(', ')} or ${DTYPES.at(-1)})`,
 });
 
 const tensorEntrySchema = z.strictObject({
@@ -141,7 +135,7 @@ interface Planned {
 
 function checkEncodeInput(tensors: readonly WireTensor[], dtype: WireDType): void {
   if (!isWireDType(dtype)) {
-    throw new ValidationError('dtype', `unknown dtype ${JSON.stringify(dtype)} (expected float32, float16 or int8)`);
+    throw new ValidationError('dtype', `unknown dtype ${JSON.stringify(dtype)} (expected ${DTYPES.slice(0, -1).join(', ')} or ${DTYPES.at(-1)})`);
   }
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new ValidationError('tensors', 'at least one tensor is required');

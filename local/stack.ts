@@ -27,14 +27,16 @@
  * marked gone here, from the emulator's `exit` event: the platform's side of
  * the bookkeeping. In AWS nothing plays this part (docs/functions.md).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import lockfile from 'proper-lockfile';
 import * as z from 'zod';
 import { loadConfig, type OffloadConfig } from '../cdk/config';
+import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { parseWith } from '../core/validation';
 import { ensureExports, uploadArtifacts, type ArtifactProgress, type ModelArtifacts, type UploadSummary } from './artifacts';
@@ -300,59 +302,50 @@ export interface PreparedLocalStack {
   exportMs: number;
 }
 
-const LOCK_STALE_MS = 10 * 60_000;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** How long a caller waits for another process preparing the same state folder. */
+const LOCK_WAIT_MS = 10 * 60_000;
+/**
+ * A lock whose owner stopped refreshing it this long ago is taken over (the
+ * owner died). Long, because export and synthesis run synchronous stretches
+ * that delay the refresh on a loaded machine.
+ */
+const LOCK_STALE_MS = 120_000;
 
 /**
- * Runs `work` holding `<dir>/.lock` (a directory: creating one is atomic), so
- * two stacks sharing a state folder do not export or synthesise into it at
- * the same time. A lock whose owner is gone is taken over.
+ * Runs `work` holding `<dir>/.lock` (proper-lockfile: an atomic directory whose
+ * mtime the owner refreshes), so two stacks sharing a state folder do not
+ * export or synthesise into it at the same time. A lock left by a process that
+ * died is taken over once stale.
  */
 export async function withStateLock<T>(dir: string, work: () => Promise<T>, onWait?: () => void): Promise<T> {
-  const lock = join(dir, '.lock');
   mkdirSync(dir, { recursive: true });
+  const lockfilePath = join(dir, '.lock');
+  const options = {
+    lockfilePath,
+    realpath: false,
+    stale: LOCK_STALE_MS,
+    update: LOCK_STALE_MS / 4,
+    onCompromised: (e: Error) => process.stderr.write(`offload: lost the lock on ${dir} (${e.message}); another process may prepare it too\n`),
+  };
   const started = Date.now();
-  let told = false;
-  for (;;) {
+  let release: (() => Promise<void>) | undefined;
+  while (!release) {
     try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
+      release = await lockfile.lock(dir, options);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+      if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new OffloadError('unavailable', `${dir} is locked by another process for more than ${LOCK_WAIT_MS / 60_000} minutes; remove ${lockfilePath} if no offload process is running`);
+      }
+      onWait?.(); // once: the first refusal
+      onWait = undefined;
+      await new Promise((r) => setTimeout(r, 200));
     }
-    let owner = NaN;
-    try {
-      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
-    } catch {
-      // the owner has not written its pid yet, or left none
-    }
-    const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    if ((Number.isFinite(owner) && !pidAlive(owner)) || (!Number.isFinite(owner) && age > 10_000)) {
-      rmSync(lock, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() - started > LOCK_STALE_MS) {
-      throw new OffloadError('unavailable', `${dir} is locked by process ${owner} for more than ${LOCK_STALE_MS / 60_000} minutes; remove ${lock} if it is gone`);
-    }
-    if (!told) {
-      told = true;
-      onWait?.();
-    }
-    await new Promise((r) => setTimeout(r, 200));
   }
   try {
     return await work();
   } finally {
-    rmSync(lock, { recursive: true, force: true });
+    await release().catch(() => undefined);
   }
 }
 
@@ -484,7 +477,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const tails: LocalTail[] = [];
     for (const m of models) {
       for (const cut of m.cuts) {
-        const route = `/infer/${m.model}/${cut}`;
+        const route = inferRoute(m.model, cut);
         const r = local.app.routes.find((x) => x.path === route);
         const fn = r ? byName.get(r.functionName) : undefined;
         if (!r || !fn) throw new OffloadError('internal', `the synthesised app has no function behind POST ${route}`);

@@ -4,8 +4,7 @@ import type { WireDType } from '../../core/wire';
 import { note, printJson, table } from '../output';
 import { formatBytes, loadModel, progressBar } from '../model-command';
 import { oneOf, parseCutList, positiveInt } from '../options';
-
-const DTYPES = ['float32', 'float16', 'int8'] as const;
+import { DTYPES } from '../../core/dtypes';
 
 /**
  * `offload check-split MODEL [--cuts all|LIST] [--dtype float32|float16|int8] [--input-size N] [--json]`:

@@ -37,7 +37,8 @@ import { plan, type PlanRecord } from '../planner';
 import { choosePolicyCut, policyName, type Policy, type PolicyChoice } from '../policies';
 import type { Scenario } from '../scenario';
 import type { Arrival } from '../workload';
-import { CROSSING_DTYPE_FACTOR, radioPowerW, transferMs } from '../cost';
+import { radioPowerW, transferMs } from '../cost';
+import { DTYPE_FACTOR } from '../dtypes';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
 import { FleetView, type FleetViewOptions, type Reservation } from './fleet-view';
@@ -467,7 +468,7 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
   for (let l = 0; l < L; l++) headMs[l + 1] = headMs[l]! + layers[l]!.deviceMs;
   for (let l = L - 1; l >= 0; l--) deviceTailMs[l] = deviceTailMs[l + 1]! + layers[l]!.deviceMs;
   const upMs = new Float64Array(L + 1);
-  const factor = CROSSING_DTYPE_FACTOR[base.encoding.dtype];
+  const factor = DTYPE_FACTOR[base.encoding.dtype];
   const candidates = new Map(base.model.candidates.map((c) => [c.cut, c.crossingBytes]));
   for (let c = 0; c < L; c++) {
     const bytes = c === 0 ? base.model.inputBytes : (candidates.get(c) ?? 0) * factor;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CROSSING_DTYPE_FACTOR,
   coldStartFromWeights,
   computeCut,
   cutConstants,
@@ -43,9 +42,7 @@ describe('formulas of docs/cost-model.md §3', () => {
   });
 
   it('uses the spec dtype factors', () => {
-    expect(CROSSING_DTYPE_FACTOR).toEqual({ float32: 1, float16: 0.5, int8: 0.25 });
-    // the planner's factors must price exactly what the wire format sends
-    expect(CROSSING_DTYPE_FACTOR).toEqual(DTYPE_FACTOR);
+    expect(DTYPE_FACTOR).toEqual({ float32: 1, float16: 0.5, int8: 0.25 });
   });
 
   it('prepares prefix sums of device time and suffix sums of cloud time and weights', () => {
