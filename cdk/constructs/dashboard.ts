@@ -2,7 +2,7 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE } from '../../functions/commons/metric-names';
+import { METRIC, METRICS_NAMESPACE } from '../../core/metric-names';
 import { alarmNames } from './function-alarms';
 
 function chunks<T>(xs: readonly T[], size: number): T[][] {

@@ -22,9 +22,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
-import type { HttpEvent, HttpResult } from './http';
+import type { APIGatewayProxyEventV2 as HttpEvent, APIGatewayProxyStructuredResultV2 as HttpResult } from 'aws-lambda'; // http.ts's aliases; importing them from there would be a cycle
 
-import { METRIC, METRICS_NAMESPACE } from './metric-names';
+import { METRIC, METRICS_NAMESPACE } from '../../core/metric-names';
 
 export { METRIC, METRICS_NAMESPACE };
 
