@@ -10,10 +10,11 @@ export default defineConfig({
     // Two files at a time; files that share prepared state take its lock
     // (test/e2e/stack-fixture.ts), everything else works in temporary folders.
     maxWorkers: 2,
-    // A test that hangs fails after a minute, not two. Files whose tests build
-    // zoo networks or run the CDK CLI raise their own limit (vi.setConfig at the
-    // top of the file); child processes are killed by their spawn helpers first.
-    testTimeout: 60_000,
+    // Two workers on a machine shared by other jobs (load 20+ measured) make a
+    // spawned-CLI test take over a minute: 120 s stays the default. Files whose
+    // tests build zoo networks or run the CDK CLI raise their own limit
+    // (vi.setConfig at the top of the file); CLI children die with their test.
+    testTimeout: 120_000,
     hookTimeout: 180_000,
   },
 });

@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportZoo, PROJECT_ROOT, tempDir, removeTempDirs } from './helpers';
 
-// This file runs the CDK CLI (synth and esbuild bundling): minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file runs the CDK CLI (synth and esbuild bundling): minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 function cdkSynth(args: string[], cwd = PROJECT_ROOT) {
   return spawnSync('npx', ['cdk', 'synth', '--no-notices', '-q', ...args], {

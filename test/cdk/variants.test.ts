@@ -11,8 +11,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { deploymentSizing } from '../../cdk/constructs/model-store';
 import { exportZoo, nagErrors, resourcesOf, synth, tempDir, removeTempDirs } from './helpers';
 
-// This file synthesizes the app several times, bundling every function: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file synthesizes the app several times, bundling every function: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 let exportDir: string;
 beforeAll(async () => {

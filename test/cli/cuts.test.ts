@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { offload } from './spawn-offload';
 
-// This file builds zoo networks through the real CLI: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file builds zoo networks through the real CLI: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 interface CutsJson {
   model: string;

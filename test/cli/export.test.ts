@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseManifest } from '../../core/manifest';
 import { offload } from './spawn-offload';
 
-// This file exports zoo networks through the real CLI: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file exports zoo networks through the real CLI: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 let root: string;
 beforeAll(async () => {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { offload } from './spawn-offload';
 
-// This file builds models and waits on a planner that does not answer: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file builds models and waits on a planner that does not answer: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {

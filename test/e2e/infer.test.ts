@@ -16,8 +16,8 @@ import { initBackend } from '../../models/backend';
 import { alive, runOffload, startE2EStack, type E2EStack } from './stack-fixture';
 import { maxAbsDiff } from '../../testkit/tensors';
 
-// This file runs a local stack and every deployed cut: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file runs a local stack and every deployed cut: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 function top(data: Float32Array): { index: number; value: number } {
   let index = 0;

@@ -10,8 +10,8 @@ import { decodeTensors, encodeTensors } from '../../core/wire';
 import { initBackend } from '../../models/backend';
 import { alive, startE2EStack, until, type E2EStack } from './stack-fixture';
 
-// This file waits out keep-alive and reaping on a local stack: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file waits out keep-alive and reaping on a local stack: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 const KEEP_ALIVE_MS = 5000;
 const CUT = 10;

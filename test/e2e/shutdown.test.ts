@@ -9,8 +9,8 @@ import { encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
 import { alive, commandLine, descendants, E2E_CONFIG, preparedStateDir, spawnOffload, until, type OffloadProcess } from './stack-fixture';
 
-// This file starts and stops a whole local stack: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file starts and stops a whole local stack: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 interface Ready {
   url: string;

@@ -6,8 +6,8 @@ import { startLocalEmulator, type LocalEmulator } from '../../local/index';
 import { discoverApp, localResourceNames } from '../../local/template';
 import { synthTinyApp } from './fixtures/cdk-app/app';
 
-// This file synthesizes a CDK app with bundling: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file synthesizes a CDK app with bundling: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 const dirs: string[] = [];
 const stacks: LocalEmulator[] = [];

@@ -6,8 +6,8 @@ import { initBackend } from '../../models/backend';
 import { ZOO, ZOO_NAMES, type ZooName } from '../../models/zoo';
 import { inceptionModel, skipFromInputModel } from './graph-fixtures';
 
-// This file splits every zoo network at every cut: minutes on a loaded 2-core machine; every other file keeps the 60 s default.
-vi.setConfig({ testTimeout: 240_000 });
+// This file splits every zoo network at every cut: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
+vi.setConfig({ testTimeout: 360_000 });
 
 beforeAll(async () => {
   await initBackend();
