@@ -110,7 +110,21 @@ export class OffloadApi {
     return { body, ...timing, roundTripMs };
   }
 
+  /** POSTs a JSON `body` and returns the answer's status, whatever it is (network probes: client/browser/network.ts). */
+  async rawPost(path: string, body: string): Promise<number> {
+    const res = await this.fetchOnce(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
   private async send(path: string, init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
+    const res = await this.fetchOnce(path, init);
+    if (res.ok) return res;
+    return this.failed(path, init.method, res);
+  }
+
+  /** One signed request within the timeout; a timeout or dropped connection is an ApiError. */
+  private async fetchOnce(path: string, init: { method: string; headers?: Record<string, string>; body?: string | Uint8Array }): Promise<Response> {
     const url = this.baseUrl + path;
     let headers = init.headers ?? {};
     if (this.signer) headers = await this.signer({ method: init.method, url, headers, ...(init.body === undefined ? {} : { body: init.body }) });
@@ -119,7 +133,8 @@ export class OffloadApi {
       res = await fetch(url, {
         method: init.method,
         headers,
-        body: init.body,
+        // the bytes of a Uint8Array view over a plain ArrayBuffer (what encodeTensors returns); the cast satisfies the DOM typings too
+        body: init.body as string | Uint8Array<ArrayBuffer> | undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
@@ -130,7 +145,11 @@ export class OffloadApi {
       const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
       throw new ApiError('network', `${init.method} ${path}: ${e instanceof Error ? e.message : String(e)}${cause}`);
     }
-    if (res.ok) return res;
+    return res;
+  }
+
+  /** A non-2xx answer as an ApiError saying whether to fall back. */
+  private async failed(path: string, method: string, res: Response): Promise<never> {
     const text = await res.text().catch(() => '');
     let code: string | null = null;
     let message = text.slice(0, 300) || res.statusText;
@@ -141,7 +160,7 @@ export class OffloadApi {
       // not JSON (a proxy's error page): keep the text
     }
     const failure: ApiFailure = res.status === 429 ? 'throttled' : res.status >= 500 ? 'server' : 'client';
-    throw new ApiError(failure, `${init.method} ${path}: HTTP ${res.status}: ${message}`, res.status, code);
+    throw new ApiError(failure, `${method} ${path}: HTTP ${res.status}: ${message}`, res.status, code);
   }
 }
 

@@ -77,6 +77,8 @@ export interface LocalStackOptions {
   host?: string;
   /** Idle time after which an environment is reaped; default the emulator's ({@link DEFAULT_KEEP_ALIVE_MS}). */
   keepAliveMs?: number;
+  /** The demo page's files, served under /_local/demo/ (the CLI passes client/browser/build.ts browserPages()). */
+  pages?: (path: string) => Promise<{ body: Uint8Array; contentType: string } | null>;
   /** More variables for every function (after the stack's own), e.g. `{ FLEET_CACHE_MS: '0' }`. */
   env?: Readonly<Record<string, string>>;
   /** Handler output; default `inherit` (stderr, prefixed). */
@@ -457,6 +459,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
       keepAliveMs,
       logs: options.logs ?? 'inherit',
+      ...(options.pages ? { pages: options.pages } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
       env: {

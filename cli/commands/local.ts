@@ -77,7 +77,11 @@ export function register(program: Command): void {
       // A busy port fails now, before the stack's modules load and before any export or synthesis.
       const { assertPortFree } = await import('../../local/port');
       await assertPortFree(flags.port, flags.host);
-      const [{ startLocalStack }, { onShutdownSignals }] = await Promise.all([import('../../local/stack'), import('../../local/shutdown')]);
+      const [{ startLocalStack }, { onShutdownSignals }, { browserPages }] = await Promise.all([
+        import('../../local/stack'),
+        import('../../local/shutdown'),
+        import('../../client/browser/build'),
+      ]);
       const progress = await progressBar(!flags.json);
       let stack: Awaited<ReturnType<typeof startLocalStack>>;
       try {
@@ -89,6 +93,7 @@ export function register(program: Command): void {
           port: flags.port,
           host: flags.host,
           logs: flags.quiet ? 'ignore' : 'inherit',
+          pages: browserPages(),
           ...(flags.resynth ? { forceSynth: true } : {}),
           onProgress: (p) =>
             p.phase === 'export'
@@ -130,6 +135,7 @@ export function register(program: Command): void {
         `offload local stack ready in ${seconds} s`,
         `  API:        ${stack.url}   (POST /plan, GET /models, POST /infer/{model}/{cut}; no auth locally)`,
         `  Invoke API: ${stack.url}/2015-03-31/functions/{name}/invocations`,
+        `  demo page:  ${stack.url}/_local/demo/   (plan, split and infer from this browser)`,
         `  state:      ${stack.url}/_local/functions`,
         `  S3:         ${stack.s3.endpoint} (bucket ${stack.bucket})`,
         `  DynamoDB:   ${stack.dynamo.endpoint} (table ${stack.table})`,

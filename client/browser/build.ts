@@ -1,0 +1,120 @@
+/**
+ * Builds the browser SDK and the demo page into a folder a static server (or
+ * the local stack, under /_local/demo/) can serve as is:
+ *
+ * - `offload.js`: the SDK, one ESM bundle (esbuild, minified, no Node built-ins);
+ * - `demo.js`, `index.html`: the demo page, importing `./offload.js`;
+ * - `tfjs-backend-wasm*.wasm`: the wasm backend's binaries, fetched on demand.
+ *
+ * `npm run build:browser [DIR]` writes it (default `dist/browser`).
+ */
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_BROWSER_OUT = resolve(HERE, '../../dist/browser');
+/** Where the local stack builds the page it serves (state, not a deliverable). */
+export const LOCAL_BROWSER_OUT = resolve(HERE, '../../.offload/browser');
+
+/**
+ * Node built-ins reachable from shared modules but never called in a page
+ * (models/artifacts.ts reads folders too): stand-ins that throw if they ever
+ * are, so the bundle imports no Node module. A new import fails the build
+ * with "No matching export", which is the cue to keep it out of the browser path.
+ */
+const NODE_STUBS: Record<string, string[]> = {
+  'node:fs/promises': ['mkdir', 'readFile', 'writeFile'],
+  'node:path': ['join'],
+};
+
+const nodeStubs: Plugin = {
+  name: 'node-stubs',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => {
+      if (!Object.hasOwn(NODE_STUBS, args.path)) return { errors: [{ text: `${args.path} (imported by ${args.importer}) has no place in the browser bundle` }] };
+      return { path: args.path, namespace: 'node-stub' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
+      contents: (NODE_STUBS[args.path] ?? [])
+        .map((n) => `export function ${n}() { throw new Error(${JSON.stringify(`${args.path} ${n}() is not available in a browser`)}); }`)
+        .join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/** The demo imports the SDK by its bundled name, so the page loads it once. */
+const sdkExternal: Plugin = {
+  name: 'sdk-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/index$/ }, () => ({ path: './offload.js', external: true }));
+  },
+};
+
+export interface BrowserBuild {
+  outDir: string;
+  /** File name → bytes. */
+  files: Record<string, number>;
+}
+
+/**
+ * @example
+ * await buildBrowser({ outDir: 'dist/browser' });
+ */
+export async function buildBrowser(opts: { outDir?: string; minify?: boolean } = {}): Promise<BrowserBuild> {
+  const outDir = opts.outDir ?? DEFAULT_BROWSER_OUT;
+  const { build } = await import('esbuild');
+  mkdirSync(outDir, { recursive: true });
+  const common = {
+    bundle: true,
+    format: 'esm' as const,
+    platform: 'browser' as const,
+    target: ['es2022'],
+    minify: opts.minify ?? true,
+    legalComments: 'none' as const,
+    logLevel: 'silent' as const,
+    define: { 'process.env.NODE_ENV': '"production"' },
+  };
+  await Promise.all([
+    build({ ...common, entryPoints: [join(HERE, 'index.ts')], outfile: join(outDir, 'offload.js'), plugins: [nodeStubs] }),
+    build({ ...common, entryPoints: [join(HERE, 'demo', 'demo.ts')], outfile: join(outDir, 'demo.js'), plugins: [sdkExternal, nodeStubs] }),
+  ]);
+  copyFileSync(join(HERE, 'demo', 'index.html'), join(outDir, 'index.html'));
+  const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(outDir, f));
+  const files: Record<string, number> = {};
+  for (const f of readdirSync(outDir)) files[f] = statSync(join(outDir, f)).size;
+  return { outDir, files };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+};
+
+/**
+ * The demo page as the local stack serves it: built on first request (a
+ * second or two), then read from `outDir`.
+ */
+export function browserPages(opts: { outDir?: string } = {}): (path: string) => Promise<{ body: Uint8Array; contentType: string } | null> {
+  let built: Promise<BrowserBuild> | undefined;
+  return async (path) => {
+    built ??= buildBrowser({ outDir: opts.outDir ?? LOCAL_BROWSER_OUT });
+    built.catch(() => (built = undefined)); // a failed build is retried on the next request
+    const { outDir, files } = await built;
+    if (!Object.hasOwn(files, path)) return null;
+    return { body: readFileSync(join(outDir, path)), contentType: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' };
+  };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outDir = resolve(process.argv[2] ?? DEFAULT_BROWSER_OUT);
+  const result = await buildBrowser({ outDir });
+  for (const [f, n] of Object.entries(result.files)) console.log(`${(n / 1024).toFixed(1).padStart(9)} KiB  ${f}`);
+  console.log(`browser SDK and demo page in ${outDir}`);
+}

@@ -1,0 +1,164 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { browserPages, buildBrowser } from '../../client/browser/build';
+import { startE2EStack, type E2EStack } from '../e2e/stack-fixture';
+
+/**
+ * The demo page in headless Chromium (Debian's `chromium`, driven by
+ * playwright-core) against one local stack: served by the stack itself
+ * (`npm start`'s /_local/demo/), and as static files from another origin
+ * (a deployment's case: only the API URL, CORS on the API and the bucket).
+ */
+vi.setConfig({ testTimeout: 120_000 });
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MODEL = 'tinydag';
+const CLOUD_CUT = 20;
+const BURST_CUT = 10;
+
+interface DemoState {
+  backend: string | null;
+  model: string | null;
+  message: { kind: string; text: string };
+  last: { cut: number; target: string; cold: boolean | null; fallback: { reason: string } | null; maxAbsDiff: number } | null;
+  lastBurst: { target: string; fallback: { reason: string } | null; maxAbsDiff: number }[] | null;
+}
+
+let e2e: E2EStack;
+let browser: Browser;
+let statics: Server;
+let staticOrigin: string;
+let outDir: string;
+
+const demo = (page: Page) =>
+  page.evaluate(() => {
+    const { backend, model, message, last, lastBurst } = (globalThis as unknown as { offloadDemo: DemoState }).offloadDemo;
+    const brief = <T extends object | null>(r: T) => (r ? { ...r, output: undefined } : r);
+    return { backend, model, message, last: brief(last), lastBurst: lastBurst?.map(brief) ?? null } as DemoState;
+  });
+
+/** Polls the page's state; an error line on the page ends the wait at once unless `pred` is waiting for one. */
+async function until(page: Page, what: string, pred: (s: DemoState) => boolean, timeoutMs = 60_000): Promise<DemoState> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await demo(page);
+    if (pred(s)) return s;
+    if (s.message.kind === 'error' && !s.message.text.startsWith('burst') && !s.message.text.startsWith('fell back')) {
+      throw new Error(`${what}: the page says "${s.message.text}"`);
+    }
+    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms; page says "${s.message.text}"`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'offload-browser-'));
+  const [stack, built] = await Promise.all([startE2EStack({ pages: browserPages({ outDir: join(outDir, 'stack') }) }), buildBrowser({ outDir: join(outDir, 'static') })]);
+  e2e = stack;
+  statics = createServer((req, res) => {
+    const name = (req.url ?? '/').split('?')[0]!.slice(1) || 'index.html';
+    if (!Object.hasOwn(built.files, name)) return void res.writeHead(404).end();
+    const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }[extname(name)] ?? 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type }).end(readFileSync(join(built.outDir, name)));
+  });
+  await new Promise<void>((r) => statics.listen(0, '127.0.0.1', r));
+  staticOrigin = `http://127.0.0.1:${(statics.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  statics?.closeAllConnections();
+  await new Promise((r) => statics?.close(r));
+  await e2e?.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('the demo page in headless Chromium', () => {
+  it('is served by the local stack, picks a backend and loads the model from the presigned artifact URLs', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${e2e.stack.url}/_local/demo/?backend=wasm`);
+      const s = await until(page, 'model loaded', (d) => d.model !== null);
+      expect(s.backend).toBe('wasm');
+      expect(s.message).toMatchObject({ kind: 'info' });
+      expect(s.message.text).toMatch(/candidate cuts/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('from another origin: runs at a cloud cut matching the whole model, cold then warm', async () => {
+    const page = await browser.newPage();
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(m.text()));
+    try {
+      await page.goto(`${staticOrigin}/index.html?api=${encodeURIComponent(e2e.stack.url)}&model=${MODEL}&backend=wasm&cut=${CLOUD_CUT}&network=wifi`);
+      await until(page, 'model loaded', (d) => d.model === MODEL);
+      await page.click('#plan');
+      await until(page, 'plan shown', (d) => d.message.text.startsWith('plan:'));
+      expect(await page.locator('#plan-table tr.chosen').count()).toBe(1);
+      expect(await page.locator('#chart svg rect').count()).toBeGreaterThan(1);
+
+      await page.click('#run');
+      const first = (await until(page, 'first run', (d) => d.last !== null)).last!;
+      expect(first, logs.join('\n')).toMatchObject({ cut: CLOUD_CUT, target: 'cloud', cold: true, fallback: null });
+      expect(first.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      expect(await page.locator('#result').innerText()).toContain('cold');
+
+      await page.click('#run');
+      const second = (await until(page, 'second run', (d) => d.last !== null && d.last.cold === false)).last!;
+      expect(second).toMatchObject({ target: 'cloud', cold: false, fallback: null });
+      expect(second.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      if (process.env.OFFLOAD_SCREENSHOT) await page.screenshot({ path: process.env.OFFLOAD_SCREENSHOT, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('falls back on the device with the right output when a burst exceeds reserved concurrency', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${staticOrigin}/index.html?api=${encodeURIComponent(e2e.stack.url)}&model=${MODEL}&backend=wasm&cut=${BURST_CUT}`);
+      await until(page, 'model loaded', (d) => d.model === MODEL);
+      await page.fill('#burst', '6');
+      await page.click('#run-burst');
+      const burst = (await until(page, 'burst done', (d) => d.lastBurst !== null)).lastBurst!;
+      expect(burst).toHaveLength(6);
+      const throttled = burst.filter((r) => r.fallback?.reason === 'throttled');
+      expect(throttled.length, JSON.stringify(burst)).toBeGreaterThan(0);
+      expect(throttled.every((r) => r.target === 'device')).toBe(true);
+      expect(burst.some((r) => r.target === 'cloud')).toBe(true);
+      expect(Math.max(...burst.map((r) => r.maxAbsDiff))).toBeLessThanOrEqual(1e-4);
+      expect(await page.locator('#message').innerText()).toContain('fell back (throttled)');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('says in one line what is wrong with the API URL or the model, never hanging', async () => {
+    const page = await browser.newPage();
+    try {
+      const cases: [string, RegExp][] = [
+        [`api=not%20a%20url`, /^API: "not a url" is not a URL/],
+        [`api=${encodeURIComponent('http://127.0.0.1:1')}`, /^API: cannot reach the API/],
+        [`api=${encodeURIComponent(staticOrigin)}`, /^API: GET \/models: HTTP 404/],
+        [`api=${encodeURIComponent(e2e.stack.url)}&model=nope`, /^API: model "nope" is not listed by the API \(listed: tinychain, tinydag\)/],
+      ];
+      for (const [query, expected] of cases) {
+        await page.goto(`${staticOrigin}/index.html?backend=wasm&timeoutMs=5000&${query}`);
+        const s = await until(page, query, (d) => d.message.kind === 'error', 20_000);
+        expect(s.message.text, query).toMatch(expected);
+        expect(s.message.text).not.toContain('\n');
+        expect(await page.locator('#message').getAttribute('class')).toBe('error');
+      }
+    } finally {
+      await page.close();
+    }
+  });
+});
