@@ -16,11 +16,13 @@
  *    3,008 MB; `os.cpus` reports 2 × threads while the engine initialises.
  *
  * And one thing for cold starts: emscripten pre-creates 8 workers, each
- * loading the whole engine. Workers here are created lazily instead: a
- * stand-in answers "loaded" at once and becomes a real `worker_threads`
- * Worker only when a thread is started on it, so a 2-thread engine starts 1
- * worker, not 8. The stand-ins never keep the process alive (`ref` is a no-op),
- * so a CLI using threads still exits.
+ * loading the whole engine. Here only `threads` of them are real
+ * `worker_threads` Workers, loaded before the engine runs (the main thread
+ * blocks while the pool starts its threads, so they must be up by then: a
+ * worker started lazily at that point deadlocked the CLI under tsx); the
+ * others are stand-ins that answer "loaded" at once and become real workers
+ * only if a thread is ever started on one. Workers never keep the process
+ * alive (`ref` is a no-op), so a CLI using threads still exits.
  *
  * Each step is checked before the threaded build is tried (the worker source
  * still has the expected text, the main script exists and parses, Node has
@@ -141,8 +143,11 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   URL.createObjectURL = ((obj: Blob) =>
     obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : createObjectURL(obj)) as typeof URL.createObjectURL;
   // lazy workers: emscripten's `global.Worker = require("worker_threads").Worker` reads this at engine start
+  // the first `threads` workers load for real before the engine runs (a thread pool's workers must be up
+  // before the main thread blocks waiting for them); the rest of emscripten's 8 stay stand-ins
+  const eager = { left: threads };
   (workerThreads as { Worker: unknown }).Worker = function LazyPthreadWorker(file: string) {
-    return new LazyWorker(RealWorker, file, errors);
+    return new LazyWorker(RealWorker, file, errors, eager);
   };
   return {
     restore() {
@@ -171,6 +176,7 @@ class LazyWorker {
     private readonly RealWorker: typeof workerThreads.Worker,
     private readonly file: string,
     private readonly errors: string[],
+    private readonly eager: { left: number },
   ) {}
 
   on(event: string, listener: Listener): this {
@@ -181,11 +187,16 @@ class LazyWorker {
 
   postMessage(message: unknown, transfer?: unknown): void {
     if (!this.real && isCommand(message, 'load')) {
+      if (this.eager.left > 0) {
+        this.eager.left -= 1;
+        this.start(false).postMessage(message, transfer as never);
+        return;
+      }
       this.load = { message, transfer };
       setImmediate(() => this.emit('message', { cmd: 'loaded' }));
       return;
     }
-    this.start().postMessage(message, transfer as never);
+    this.start(true).postMessage(message, transfer as never);
   }
 
   ref(): void {
@@ -200,11 +211,11 @@ class LazyWorker {
     return this.real ? this.real.terminate() : Promise.resolve(0);
   }
 
-  private start(): InstanceType<typeof workerThreads.Worker> {
+  private start(replayLoad: boolean): InstanceType<typeof workerThreads.Worker> {
     if (this.real) return this.real;
     const real = new this.RealWorker(this.file);
     real.unref();
-    this.swallowLoaded = true;
+    this.swallowLoaded = replayLoad;
     real.on('message', (data: unknown) => {
       // the real worker confirms the replayed "load"; emscripten already had its "loaded"
       if (this.swallowLoaded && isCommand(data, 'loaded')) {
@@ -221,7 +232,7 @@ class LazyWorker {
     });
     for (const [event, ls] of this.listeners) if (event !== 'message' && event !== 'error') for (const l of ls) real.on(event, l);
     this.real = real;
-    if (this.load) real.postMessage(this.load.message, this.load.transfer as never);
+    if (replayLoad && this.load) real.postMessage(this.load.message, this.load.transfer as never);
     return real;
   }
 

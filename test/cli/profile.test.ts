@@ -24,6 +24,22 @@ describe('offload profile', () => {
     expect(r.stderr).toContain(`wrote ${out}`);
   });
 
+  it('--threads 2 measures the threaded wasm engine on the wall clock and records the threads', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'offload-profile-')), 'tinychain-2t.json');
+    const r = await offload(['profile', 'tinychain', '--repeats', '1', '--threads', '2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    expect(parseModelProfile(JSON.parse(r.stdout))).toMatchObject({ threads: 2, clock: 'wall', backend: 'wasm' });
+  });
+
+  it('--threads outside 1-8, or with another backend, is a usage error', async () => {
+    const many = await offload(['profile', 'tinychain', '--threads', '9']);
+    expect(many.code).toBe(2);
+    expect(many.stderr).toContain('--threads must be an integer from 1 to 8 (got "9")');
+    const cpu = await offload(['profile', 'tinychain', '--backend', 'cpu', '--threads', '2']);
+    expect(cpu.code).toBe(2);
+    expect(cpu.stderr).toContain('--threads applies to the wasm backend only');
+  });
+
   it('a bad --backend is a usage error', async () => {
     const r = await offload(['profile', 'tinychain', '--backend', 'gpu']);
     expect(r.code).toBe(2);
