@@ -110,6 +110,18 @@ describe('generated malformed and boundary requests through the local stack', ()
     return encodeTensors([{ name: req.name as string, shape, data }], req.dtype as WireDType);
   }
 
+  it('caps the planner at its reserved concurrency (5 by default): a cold burst of 20 plans gets 429s, not 20 environments', async () => {
+    const body = JSON.stringify({ model: 'tinychain', device: 'flagship-phone', network: '4g' });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => send('/plan', { headers: { 'content-type': 'application/json' }, body }, 'plan burst')),
+    );
+    const planner = e.stack.emulator.stats().functions.find((f) => f.name === 'offload-e2e-planner');
+    expect(planner?.reservedConcurrency).toBe(5);
+    expect(planner!.environments.length).toBeLessThanOrEqual(5);
+    expect(answers.every((a) => a.status === 200 || a.status === 429)).toBe(true);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThan(0);
+  });
+
   it('answers 600 generated tail requests with no 5xx, then still answers a valid one correctly', async () => {
     const headers = fc.constantFrom<Record<string, string>>(
       { 'content-type': WIRE_CONTENT_TYPE },
@@ -178,6 +190,6 @@ describe('generated malformed and boundary requests through the local stack', ()
     expect(plan.status).toBe(200);
     expect(((await plan.json()) as { model: string }).model).toBe('tinychain');
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
-    expect(total).toBeGreaterThanOrEqual(1_050);
+    expect(total).toBeGreaterThanOrEqual(20 + 1_050); // the burst, then the generated requests
   });
 });
