@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { OffloadError } from '../core/errors';
+import { parsePolicies, type Policy } from '../core/policies';
 
 /** commander parser for a positive integer option. */
 export function positiveInt(flag: string): (value: string) => number {
@@ -145,4 +146,13 @@ export function httpUrl(flag: string): (value: string) => string {
     const hint = /^[\w.-]+(:\d+)?(\/.*)?$/.test(value) ? `; did you mean http://${value}?` : ' such as http://127.0.0.1:3000';
     throw new InvalidArgumentError(`${flag} must be an http(s) URL (got "${value}")${hint}`);
   };
+}
+
+/** A comma-separated policy list (`planner,cut:93`), as `offload load` and `offload simulate` take it. */
+export function policiesArg(value: string): Policy[] {
+  try {
+    return parsePolicies(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
 }

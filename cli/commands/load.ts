@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { OffloadError } from '../../core/errors';
 import { summarizeByPolicy, summaryRows, SUMMARY_COLUMNS, type LoadRecord } from '../../core/load-record';
-import { parsePolicies, policyName, type Policy } from '../../core/policies';
+import { policyName, type Policy } from '../../core/policies';
 import { DTYPES, type DType } from '../../core/scenario';
 import {
   describeArrivalProcess,
@@ -16,7 +16,7 @@ import {
   type ArrivalProcess,
 } from '../../core/workload';
 import { progressBar } from '../model-command';
-import { httpUrl, integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
+import { httpUrl, integer, nonNegativeInt, policiesArg, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 
 interface LoadFlags {
@@ -48,13 +48,6 @@ interface LoadFlags {
   json?: boolean;
 }
 
-function policiesArg(value: string): Policy[] {
-  try {
-    return parsePolicies(value);
-  } catch (e) {
-    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
-  }
-}
 
 function traceArg(file: string): Arrival[] {
   let text: string;

@@ -7,15 +7,14 @@
  * offload simulate --model mobilenetv2 --traffic steady:rate=11.574 --devices 10000 --requests 1000000 --duration 86400
  */
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
-import { isOffloadError } from '../../core/errors';
+import type { Command } from 'commander';
 import { SUMMARY_COLUMNS, summaryRows, type LoadRecord } from '../../core/load-record';
-import { parsePolicies, policyName, type Policy } from '../../core/policies';
+import { policyName, type Policy } from '../../core/policies';
 import type { TailFunctionSpec } from '../../core/sim/fleet';
 import { simulate, type SimulationResult } from '../../core/sim/simulator';
 import { formatTrace } from '../../core/workload';
 import { progressBar } from '../model-command';
-import { integer, nonNegativeInt, positiveInt, positiveNumber } from '../options';
+import { integer, nonNegativeInt, policiesArg, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 import { buildSimDeployment, cutsArg, type DeploymentFlags } from '../sim-deployment';
 import { arrivalsOf, parseDevices, parseTraffic, type DeviceMix, type Traffic } from '../traffic';
@@ -34,13 +33,6 @@ interface SimulateFlags extends DeploymentFlags, SimFlags {
   json?: boolean;
 }
 
-function policiesArg(value: string): Policy[] {
-  try {
-    return parsePolicies(value);
-  } catch (e) {
-    throw new InvalidArgumentError(isOffloadError(e) ? e.message : String(e));
-  }
-}
 
 /** Buffered JSONL writer: one syscall per ~1 MB instead of one per record. */
 class JsonlWriter {
