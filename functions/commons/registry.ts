@@ -36,9 +36,11 @@ import * as z from 'zod';
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REGISTRY_KEYS, fleetKey, registryItemKey } from '../../core/registry-keys';
 
-/** Name of the GSI keyed by `model` (sort key `fn`). */
-export const REGISTRY_MODEL_INDEX = 'byModel';
+export { fleetKey } from '../../core/registry-keys';
+
+const { partitionKey: PK, sortKey: SK, modelIndex: MODEL_INDEX, modelAttribute: MODEL, ttlAttribute: TTL } = REGISTRY_KEYS;
 /**
  * Default keep-alive: 5 minutes. Only a backstop now: an environment that
  * Lambda reaps marks itself `gone` when it gets SIGTERM (the CDK app registers
@@ -65,11 +67,6 @@ export const GONE_SEQ = Number.MAX_SAFE_INTEGER;
 
 export type InstanceState = 'busy' | 'idle' | 'gone';
 
-/** The registry key of a tail function. */
-export function fleetKey(model: string, cut: number): string {
-  return `${model}#${cut}`;
-}
-
 /**
  * The execution environment's id from its log stream name
  * (`2026/11/30/[$LATEST]3f1c…`): one stream per environment in Lambda, and
@@ -82,9 +79,9 @@ export function environmentIdFromEnv(env: NodeJS.ProcessEnv): string | undefined
 }
 
 export const RegistryItemSchema = z.object({
-  fn: z.string(),
-  instance: z.string(),
-  model: z.string(),
+  [PK]: z.string(),
+  [SK]: z.string(),
+  [MODEL]: z.string(),
   cut: z.number().int().nonnegative(),
   functionName: z.string().optional(),
   state: z.enum(['busy', 'idle', 'gone']),
@@ -97,7 +94,7 @@ export const RegistryItemSchema = z.object({
   coldStartMs: z.number().nonnegative().optional(),
   lastSeen: z.number(),
   busyUntil: z.number().optional(),
-  expiresAt: z.number(),
+  [TTL]: z.number(),
 });
 export type RegistryItem = z.infer<typeof RegistryItemSchema>;
 
@@ -271,7 +268,7 @@ export class InstanceRegistrar {
       'seq = :seq',
       'lastSeen = :now',
       'busyUntil = :busyUntil',
-      'expiresAt = :expiresAt',
+      `${TTL} = :expiresAt`,
     ];
     if (functionName !== undefined) {
       sets.push('functionName = :functionName');
@@ -286,11 +283,11 @@ export class InstanceRegistrar {
       await client.send(
         new UpdateCommand({
           TableName: table,
-          Key: { fn: fleetKey(model, cut), instance: this.instance },
+          Key: registryItemKey(model, cut, this.instance),
           UpdateExpression: `SET ${sets.join(', ')}`,
           // A newer process of the same environment wins; within a process the newer write wins.
           ConditionExpression: 'attribute_not_exists(seq) OR attribute_not_exists(boot) OR boot < :boot OR (boot = :boot AND seq < :seq)',
-          ExpressionAttributeNames: { '#model': 'model', '#state': 'state' },
+          ExpressionAttributeNames: { '#model': MODEL, '#state': 'state' },
           ExpressionAttributeValues: values,
         }),
       );
@@ -315,9 +312,9 @@ export async function markEnvironmentGone(client: DynamoDBDocumentClient, table:
     await client.send(
       new UpdateCommand({
         TableName: table,
-        Key: { fn: fleetKey(key.model, key.cut), instance: key.instance },
-        UpdateExpression: 'SET #state = :gone, inFlight = :zero, seq = :seq, lastSeen = :now, busyUntil = :zero, expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_exists(fn)',
+        Key: registryItemKey(key.model, key.cut, key.instance),
+        UpdateExpression: `SET #state = :gone, inFlight = :zero, seq = :seq, lastSeen = :now, busyUntil = :zero, ${TTL} = :expiresAt`,
+        ConditionExpression: `attribute_exists(${PK})`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':gone': 'gone', ':zero': 0, ':seq': GONE_SEQ, ':now': now, ':expiresAt': Math.floor(now / 1000) + TTL_SECONDS },
       }),
@@ -443,9 +440,9 @@ export class FleetReader {
       const page = await this.opts.client.send(
         new QueryCommand({
           TableName: this.opts.table,
-          IndexName: REGISTRY_MODEL_INDEX,
+          IndexName: MODEL_INDEX,
           KeyConditionExpression: '#model = :model',
-          ExpressionAttributeNames: { '#model': 'model' },
+          ExpressionAttributeNames: { '#model': MODEL },
           ExpressionAttributeValues: { ':model': model },
           ExclusiveStartKey: start,
         }),
@@ -596,20 +593,20 @@ export async function createRegistryTable(client: DynamoDBClient, table: string)
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'fn', AttributeType: 'S' },
-        { AttributeName: 'instance', AttributeType: 'S' },
-        { AttributeName: 'model', AttributeType: 'S' },
+        { AttributeName: PK, AttributeType: 'S' },
+        { AttributeName: SK, AttributeType: 'S' },
+        { AttributeName: MODEL, AttributeType: 'S' },
       ],
       KeySchema: [
-        { AttributeName: 'fn', KeyType: 'HASH' },
-        { AttributeName: 'instance', KeyType: 'RANGE' },
+        { AttributeName: PK, KeyType: 'HASH' },
+        { AttributeName: SK, KeyType: 'RANGE' },
       ],
       GlobalSecondaryIndexes: [
         {
-          IndexName: REGISTRY_MODEL_INDEX,
+          IndexName: MODEL_INDEX,
           KeySchema: [
-            { AttributeName: 'model', KeyType: 'HASH' },
-            { AttributeName: 'fn', KeyType: 'RANGE' },
+            { AttributeName: MODEL, KeyType: 'HASH' },
+            { AttributeName: PK, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },

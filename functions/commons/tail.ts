@@ -30,6 +30,7 @@ import {
 import { modelKeyPrefix, partModelJson, tailDir } from '../../core/manifest';
 import { DEFAULT_MAX_BATCH } from '../../core/presets';
 import { INFER_HEADERS, inferHeaders } from '../../core/api';
+import { inferRoute } from '../../core/catalog';
 import { formatPath } from '../../core/validation';
 import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
@@ -352,7 +353,7 @@ export class TailRuntime {
     const config = this.config;
     if (model !== config.model || cut !== String(config.cut)) {
       throw new NotFoundError(
-        `no tail function for model "${model ?? ''}" cut ${cut ?? '(none)'} here; this function serves /infer/${config.model}/${config.cut}`,
+        `no tail function for model "${model ?? ''}" cut ${cut ?? '(none)'} here; this function serves ${inferRoute(config.model, config.cut)}`,
       );
     }
   }
