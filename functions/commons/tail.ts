@@ -32,6 +32,7 @@ import { DEFAULT_MAX_BATCH } from '../../core/presets';
 import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { inferRoute } from '../../core/catalog';
 import { formatPath } from '../../core/validation';
+import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
 import { loadArtifactFiles, s3Key } from './artifacts';
@@ -451,6 +452,41 @@ export class TailRuntime {
     }
   }
 
+  /**
+   * A prewarm invocation (core/prewarm.ts PrewarmEvent, sent by the planner
+   * with an asynchronous Invoke): initialise as a cold request would — busy in
+   * the registry while loading, the cold start measured and reported — then
+   * idle and warm. An environment that is warm already answers at once,
+   * without a registry write. Never throws: a failed init is logged (by
+   * init) and the next invocation retries it; Lambda does not retry a
+   * handler that returned.
+   */
+  async warm(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<{ warmed: boolean; initMs: number | null }> {
+    if (this.ready) return { warmed: false, initMs: null };
+    const registrar = this.registrar;
+    const waitMs = this.registryWaitMs;
+    const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
+    registrar?.markBusy(deadline, { arrival: !this.coldArrivalCounted });
+    this.coldArrivalCounted = false;
+    try {
+      const tail = await this.init();
+      const cold = !this.served;
+      // Its starting invocation was this one: the next request is warm and says so.
+      this.served = true;
+      if (cold && this.prewarmedAtLoad && this.attempts === 1 && this.config.onDemand) {
+        this.coldStartMs = Math.round(process.uptime() * 1000);
+        registrar?.setInfo({ coldStartMs: this.coldStartMs });
+      }
+      logLine('info', 'prewarmed', { model: this.config.model, cut: this.config.cut, instance: this.instance, initMs: Math.round(tail.initMs) });
+      return { warmed: true, initMs: this.coldStartMs ?? tail.initMs };
+    } catch {
+      return { warmed: false, initMs: null };
+    } finally {
+      const idle = registrar?.markIdle();
+      if (idle && waitMs > 0) await withinMs(idle, waitMs);
+    }
+  }
+
   /** Waits for queued registry writes (tests, benchmarks). */
   async flush(): Promise<void> {
     await this.loading?.catch(() => undefined);
@@ -524,6 +560,13 @@ async function runTail(tail: LoadedTail, inputs: readonly WireTensor[]): Promise
  * export const handler = createTailHandler(new TailRuntime());
  */
 export function createTailHandler(runtime: TailRuntime, metrics: Metrics = createMetrics('tail')) {
+  const http = createHttpTailHandler(runtime, metrics);
+  // The planner's prewarm comes as a direct (asynchronous) invoke, not through the HTTP API.
+  return (event: HttpEvent | PrewarmEvent, context: Context) =>
+    isPrewarmEvent(event) ? runtime.warm(context) : http(event, context);
+}
+
+function createHttpTailHandler(runtime: TailRuntime, metrics: Metrics) {
   const routeGuard: HttpMiddleware = {
     name: 'routeGuard',
     before: (request) => runtime.checkRoute(request.event),
