@@ -34,7 +34,6 @@ import { FleetReader, ReservationLedger, summariseFleet, type ArrivalWindow, typ
 import { assembleScenario } from './scenario';
 import { withinMs } from './registry';
 import { PrewarmDedupe, prewarmEvent, DEFAULT_PREWARM_OPTIONS, type PrewarmSkip } from '../../core/prewarm';
-import type { PlanRecord } from '../../core/planner';
 import type { Scenario } from '../../core/scenario';
 import { lambdaEventInvoker, type EventInvoker } from './prewarm';
 
