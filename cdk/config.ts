@@ -25,6 +25,7 @@ import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 import { DEFAULT_MAX_BATCH } from '../core/presets';
 import { DEFAULT_PREWARM_OPTIONS } from '../core/prewarm';
+import { DEFAULT_STACK_NAME, defaultFunctionName } from '../core/planner';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
 const memoryMB = z.number().int().min(128).max(10_240);
@@ -89,7 +90,7 @@ export const OffloadConfigSchema = z.object({
   stackName: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,29}$/, 'must start with a letter, use letters, digits or -, at most 30 characters')
-    .default('offload'),
+    .default(DEFAULT_STACK_NAME),
   /** `offload export` output folder, relative to the project root. */
   exportDir: z.string().min(1).default('.offload/export'),
   /** `wasm`: ZIP function with tfjs-backend-wasm. `tfjs-node`: container image with libtensorflow (built at deploy time). */
@@ -428,11 +429,10 @@ function tailSpecs(config: OffloadConfig, model: string, manifest: Manifest, cut
       throw new OffloadError('invalid-input', `config.models.${model}.functions.${key}: cut ${key} gets no function (deployed cuts: ${cuts.join(', ')})`);
     }
   }
-  const suffix = config.backend === 'tfjs-node' ? '-tfn' : '';
   const prefix = modelKeyPrefix(model);
   return cuts.map((cut): TailSpec => {
     const settings = { ...config.tail, ...(mc.tail ?? {}), ...(mc.functions?.[String(cut)] ?? {}) };
-    const functionName = `${config.stackName}-${model}-${cut}${suffix}`;
+    const functionName = defaultFunctionName(model, cut, config.stackName, config.backend);
     if (functionName.length > 64) {
       throw new OffloadError('invalid-input', `function name ${functionName} is longer than Lambda's 64 characters: shorten config.stackName or the model name`);
     }

@@ -12,6 +12,7 @@
  * | `REGISTRY_TABLE` | fleet registry table (unset: every function is planned as cold) |
  * | `FLEET_KEEPALIVE_MS` | keep-alive rule of the registry (default 300000) |
  * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 100) |
+ * | `FLEET_AT_ARRIVAL` | `on` (default): judge the fleet when each cut's request would reach its tail; `off`: at the plan (docs/functions.md "Reservation ledger") |
  * | `MAX_PAYLOAD_BYTES` | direct request limit, as the tails enforce it (default 6291456) |
  * | `COLD_BASE_MS`, `COLD_MS_PER_MB` | cold-start model overrides (defaults: core/presets CLOUD_DEFAULTS) |
  * | `PREWARM_TAILS` | `true`: prewarm the tail that would win warm (core/prewarm.ts); default `false` |
@@ -87,6 +88,8 @@ export interface PlannerConfig {
   functions: DeployedFunctions;
   keepAliveMs: number;
   fleetCacheMs: number;
+  /** Judge the fleet at each cut's predicted arrival (busy marks ending by then count idle; reservations hold their tail interval only). */
+  fleetAtArrival: boolean;
   maxPayloadBytes: number;
   coldBaseMs: number | undefined;
   coldMsPerMB: number | undefined;
@@ -105,6 +108,7 @@ const PlannerEnvSchema = z.object({
   REGISTRY_TABLE: z.string().optional(),
   FLEET_KEEPALIVE_MS: optionalNumber,
   FLEET_CACHE_MS: optionalNumber,
+  FLEET_AT_ARRIVAL: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
   COLD_BASE_MS: optionalNumber,
   COLD_MS_PER_MB: optionalNumber,
@@ -140,6 +144,7 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
     functions: deployedFromCatalog(catalog),
     keepAliveMs: e.FLEET_KEEPALIVE_MS ?? DEFAULT_KEEPALIVE_MS,
     fleetCacheMs: e.FLEET_CACHE_MS ?? DEFAULT_FLEET_CACHE_MS,
+    fleetAtArrival: (e.FLEET_AT_ARRIVAL ?? 'on') === 'on',
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     coldBaseMs: e.COLD_BASE_MS,
     coldMsPerMB: e.COLD_MS_PER_MB,

@@ -23,18 +23,17 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
-import { plan } from '../../core/planner';
+import { plan, type CandidateRow, type PlanRecord } from '../../core/planner';
 import { createDocumentClient, createS3Client } from './aws';
 import { ModelCatalog } from './model-catalog';
 import { inferRoute } from '../../core/catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
 import { httpErrors, jsonBody, jsonResponse, logLine, type HttpEvent, type HttpResult, type JsonBodyEvent } from './http';
 import { parsePlanRequest, type PlanResponse } from '../../core/api';
-import { FleetReader, ReservationLedger, summariseFleet, type FunctionFleet, type RegistryItem } from './registry';
+import { FleetReader, ReservationLedger, summariseFleet, type ArrivalWindow, type FunctionFleet, type RegistryItem } from './registry';
 import { assembleScenario } from './scenario';
 import { withinMs } from './registry';
 import { PrewarmDedupe, prewarmEvent, DEFAULT_PREWARM_OPTIONS, type PrewarmSkip } from '../../core/prewarm';
-import type { PlanRecord } from '../../core/planner';
 import type { Scenario } from '../../core/scenario';
 import { lambdaEventInvoker, type EventInvoker } from './prewarm';
 
@@ -120,20 +119,33 @@ export class PlannerRuntime {
     const deployed = catalog.functionsOf(request.model);
     const manifest = await catalog.manifest(request.model);
     const [live, profile] = await Promise.all([this.readFleet(fleet, request.model), catalog.cloudProfile(request.model, manifest)]);
-    const view = this.ledger.apply(request.model, live.fleet, live.items);
-    const scenario = assembleScenario({
-      request,
-      manifest,
-      deployed,
-      fleet: view,
-      cloudProfile: profile,
-      maxPayloadBytes: config.maxPayloadBytes,
-      coldBaseMs: config.coldBaseMs,
-      coldMsPerMB: config.coldMsPerMB,
-    });
+    const assemble = (view: Map<number, FunctionFleet>) =>
+      assembleScenario({
+        request,
+        manifest,
+        deployed,
+        fleet: view,
+        cloudProfile: profile,
+        maxPayloadBytes: config.maxPayloadBytes,
+        coldBaseMs: config.coldBaseMs,
+        coldMsPerMB: config.coldMsPerMB,
+      });
+    // The fleet is judged when each cut's request would reach its tail: the head, upload and round trip
+    // of a cut do not depend on the fleet, so a first plan gives them.
+    const now = this.opts.now?.() ?? Date.now();
+    let windows: Map<number, ArrivalWindow> | undefined;
+    let seen = live.fleet;
+    if (config.fleetAtArrival && live.items && fleet) {
+      const first = assemble(live.fleet);
+      windows = arrivalWindows(plan(first), first.network.rttMs, now);
+      seen = summariseFleet(live.items, now, fleet.keepAliveMs, windows);
+    }
+    const scenario = assemble(this.ledger.apply(request.model, seen, live.items, windows));
     const record = plan(scenario);
     if (record.target === 'cloud') {
-      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS, live.items);
+      const row = record.candidates.find((c) => c.cut === record.cut)!;
+      const tail = windows ? { startsInMs: reachMs(row, scenario.network.rttMs), busyMs: row.coldMs + row.tailMs } : undefined;
+      this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS, live.items, tail);
     }
     if (config.prewarm.enabled) await this.prewarm(config.prewarm, scenario, record, live.source);
     const fleetOut: PlanResponse['fleet'] = {};
@@ -213,6 +225,24 @@ export class PlannerRuntime {
       return { fleet: new Map(), source: 'unavailable' };
     }
   }
+}
+
+/**
+ * How long after the plan its request reaches the tail of `row`'s cut: the
+ * answer's half of the round trip, the head, then the request's half and the upload.
+ */
+function reachMs(row: CandidateRow, rttMs: number): number {
+  return rttMs + row.headMs + row.upMs;
+}
+
+/** Per deployed cut: when a request planned `now` would reach its tail, its warm compute there, and the cut's cold start. */
+function arrivalWindows(probe: PlanRecord, rttMs: number, now: number): Map<number, ArrivalWindow> {
+  const out = new Map<number, ArrivalWindow>();
+  for (const row of probe.candidates) {
+    if (row.cut === probe.L) continue;
+    out.set(row.cut, { atMs: now + reachMs(row, rttMs), busyMs: row.tailMs, coldStartMs: row.coldStartMs });
+  }
+  return out;
 }
 
 /**

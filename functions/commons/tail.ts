@@ -86,6 +86,8 @@ export const TailEnvSchema = z.object({
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
   /** Set by Lambda: `on-demand`, `provisioned-concurrency` or `snap-start`. */
   AWS_LAMBDA_INITIALIZATION_TYPE: z.string().optional(),
+  /** Set by Lambda (and the local emulator): the function's memory size, MB; reported so a client prices the GB-seconds it used. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number({ error: 'must be a number of MB' }).int('must be a whole number of MB').positive('must be a number of MB').optional(),
 });
 
 export interface TailConfig {
@@ -100,6 +102,7 @@ export interface TailConfig {
   maxPayloadBytes: number;
   maxBatch: number;
   functionName: string | undefined;
+  memoryMB: number | undefined;
   registryWaitMs: number;
   /** An on-demand environment is started by an invocation that waits for its init (provisioned ones are not). */
   onDemand: boolean;
@@ -123,6 +126,7 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     maxBatch: e.MAX_BATCH ?? DEFAULT_MAX_BATCH,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+    memoryMB: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     registryWaitMs: e.REGISTRY_WAIT_MS ?? DEFAULT_REGISTRY_WAIT_MS,
     onDemand: (e.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand') === 'on-demand',
   };
@@ -402,6 +406,7 @@ export class TailRuntime {
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
         functionName: this.config.functionName ?? null,
+        memoryMB: this.config.memoryMB ?? null,
       });
       headers[INFER_HEADERS.backend] = tail.engine;
       const response =
