@@ -20,11 +20,10 @@
  *   npx tsx bench/cold-start.ts [--repeats N] [--config FILE] [--models a,b]
  */
 import { parseArgs } from 'node:util';
-import { OffloadApi } from '../client/api';
 import { DeviceModel } from '../client/device';
 import { encodeTensors } from '../core/wire';
-import { initBackend } from '../models/backend';
-import { startLocalStack, type LocalTail } from '../local/stack';
+import type { LocalTail } from '../local/stack';
+import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
 import { formatTable, isMain, median } from './report';
 
 export interface ColdStartOptions {
@@ -96,18 +95,12 @@ export function fitLine(points: readonly { x: number; y: number }[]): LinearFit 
 export async function runColdStart(options: ColdStartOptions = {}): Promise<ColdStartReport> {
   const repeats = options.repeats ?? 3;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  await initBackend();
-  const t0 = performance.now();
-  const stack = await startLocalStack({
-    port: 0,
-    logs: 'ignore',
-    stateDir: options.stateDir ?? '.offload/bench',
+  const { stack, api, stackStartMs } = await startBenchStack({
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.models ? { models: options.models } : {}),
-    onStep: log,
+    log,
   });
-  const stackStartMs = performance.now() - t0;
-  const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 60_000 });
   const rows: ColdStartRow[] = [];
   try {
     const byModel = new Map<string, LocalTail[]>();
@@ -122,10 +115,9 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
           const warm: number[] = [];
           const init: number[] = [];
           for (let i = 0; i < repeats; i++) {
-            await stack.emulator.reapIdle(tail.function);
-            const c = await api.infer(tail.route, payload);
-            const w = await api.infer(tail.route, payload);
-            if (!c.cold || w.cold) throw new Error(`${tail.function}: expected a cold then a warm invocation (got ${c.cold}, ${w.cold})`);
+            const { cold: c, warm: w } = await coldThenWarm(stack, api, tail, payload).catch((e: unknown) => {
+              throw new Error(`${tail.function}: ${e instanceof Error ? e.message : String(e)}`);
+            });
             cold.push(c.roundTripMs);
             warm.push(w.roundTripMs);
             init.push(c.initMs ?? Number.NaN);

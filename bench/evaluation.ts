@@ -10,7 +10,6 @@
  * once, then sends a few hundred real requests). The raw records go to
  * `.offload/evaluation/<shape>.jsonl`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,7 @@ import { initBackend } from '../models/backend';
 import { loadProfile } from '../models/profile-files';
 import { formatFleetTruth, runFleetTruth, type FleetTruthResult } from './fleet-truth';
 import { isMain } from './report';
+import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -87,48 +87,16 @@ export interface EvaluationResult {
   svgPath: string;
 }
 
-interface LocalProcess {
-  url: string;
-  child: ChildProcess;
-  close(): Promise<void>;
-}
-
 /** `offload local` as its own process (so its servers do not share the harness's event loop), on a free port. */
-async function startStack(stateDir: string): Promise<LocalProcess> {
+async function startStack(stateDir: string): Promise<OffloadLocalProcess> {
   const base = JSON.parse(readFileSync(join(ROOT, 'local/offload.local.json'), 'utf8')) as Record<string, unknown> & { tail: Record<string, unknown> };
   const config = { ...base, tail: { ...base.tail, reservedConcurrency: EVALUATION.reservedConcurrency }, models: { [EVALUATION.model]: { cuts: EVALUATION.cuts } } };
   mkdirSync(stateDir, { recursive: true });
   const configFile = join(stateDir, 'config.json');
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-  const child = spawn(
-    process.execPath,
-    ['bin/offload.js', 'local', '--config', configFile, '--port', '0', '--keep-alive-ms', String(EVALUATION.keepAliveMs), '--state-dir', stateDir, '--quiet', '--json'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    if (process.env.EVALUATION_VERBOSE) process.stderr.write(d);
+  return startOffloadLocal(['--config', configFile, '--port', '0', '--keep-alive-ms', String(EVALUATION.keepAliveMs), '--state-dir', stateDir, '--quiet', '--json'], {
+    echoStderr: Boolean(process.env.EVALUATION_VERBOSE),
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line && out.includes('\n')) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`offload local exited (${code}) before it was ready:\n${err.slice(-2000)}`)));
-  });
-  return {
-    url,
-    child,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGINT');
-      }),
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

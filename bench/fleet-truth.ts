@@ -43,10 +43,10 @@ import { OffloadApi, ApiError } from '../client/api';
 import { DeviceModel } from '../client/device';
 import { CLOUD_DEFAULTS } from '../core/presets';
 import { encodeTensors } from '../core/wire';
-import { initBackend } from '../models/backend';
 import { DEFAULT_FLEET_CACHE_MS } from '../functions/commons/registry';
 import type { EmulatorStats } from '../local/emulator';
-import { startLocalStack, type LocalStack, type LocalTail } from '../local/stack';
+import type { LocalStack, LocalTail } from '../local/stack';
+import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
 import { fitLine, type LinearFit } from './cold-start';
 import { formatTable, isMain, median } from './report';
 
@@ -307,11 +307,8 @@ async function measureColdStarts(stack: LocalStack, api: OffloadApi, repeats: nu
     const samples: ColdRow['samples'] = [];
     let error: string | undefined;
     for (let i = 0; i < repeats && error === undefined; i++) {
-      await stack.emulator.reapIdle(tail.function);
       try {
-        const cold = await api.infer(tail.route, payload);
-        const warm = await api.infer(tail.route, payload);
-        if (!cold.cold || warm.cold) throw new Error(`expected a cold then a warm call (got cold=${cold.cold}, then ${warm.cold})`);
+        const { cold, warm } = await coldThenWarm(stack, api, tail, payload);
         samples.push({ clientColdMs: cold.roundTripMs - warm.roundTripMs, tailReportedMs: cold.initMs ?? Number.NaN });
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
@@ -352,19 +349,13 @@ export async function runFleetTruth(options: FleetTruthOptions = {}): Promise<Fl
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const before = loadavg()[0] as number;
   const startedAt = new Date().toISOString();
-  await initBackend();
-  const t0 = performance.now();
-  const stack = await startLocalStack({
-    port: 0,
-    logs: 'ignore',
-    stateDir: options.stateDir ?? '.offload/bench',
+  const { stack, api, stackStartMs } = await startBenchStack({
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.models ? { models: options.models } : {}),
     ...(options.fleetCacheMs === undefined ? {} : { env: { FLEET_CACHE_MS: String(options.fleetCacheMs) } }),
-    onStep: log,
+    log,
   });
-  const stackStartMs = performance.now() - t0;
-  const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 60_000 });
   const result: FleetTruthResult = { startedAt, loadAverage: { before, after: Number.NaN }, stackStartMs };
   try {
     const wanted = options.burst;

@@ -14,6 +14,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { INFER_HEADERS, inferHeaders } from '../core/api';
 import { createMetrics, METRIC, MetricUnit, observe } from '../functions/commons/observability';
 import { formatResults, isMain, median, type BenchResult } from './report';
 
@@ -31,7 +32,7 @@ const event: APIGatewayProxyEventV2 = {
 };
 const response: APIGatewayProxyStructuredResultV2 = {
   statusCode: 200,
-  headers: { 'x-offload-compute-ms': '31.20', 'x-offload-cold': 'false' },
+  headers: inferHeaders({ cold: false, initMs: null, computeMs: 31.2, instance: null }),
   body: 'B'.repeat(5_400),
   isBase64Encoded: true,
 };
@@ -51,7 +52,7 @@ export async function runObservabilityBench(opts: { samples?: number } = {}): Pr
     .use(observe(metrics))
     .use({
       after: (request) => {
-        metrics.addMetric(METRIC.computeMs, MetricUnit.Milliseconds, Number(request.response?.headers?.['x-offload-compute-ms']));
+        metrics.addMetric(METRIC.computeMs, MetricUnit.Milliseconds, Number(request.response?.headers?.[INFER_HEADERS.computeMs]));
       },
     })
     .handler(async () => ({ ...response }));

@@ -20,11 +20,9 @@
  * port unless --url is given, and stops it):
  *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--json FILE]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseLoadRecord, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
 import { parsePolicy, policyName } from '../core/policies';
 import { predictorFromProfiles } from '../core/profile-scenario';
@@ -32,9 +30,8 @@ import { simDeployment } from '../core/sim/deployment';
 import { simulate, type SimulationInput } from '../core/sim/simulator';
 import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
 import { loadProfile, loadProfiles } from '../models/profile-files';
+import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 import { isMain, median } from './report';
-
-const repo = fileURLToPath(new URL('../', import.meta.url));
 
 /**
  * MobileNetV2: its tails (≤ 13.5 MiB) start within the harness's timeout on
@@ -138,37 +135,6 @@ export function validationMarkdown(rows: readonly ValidationRow[]): string {
   return lines.join('\n');
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cmd, ...args], { cwd: repo });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Starts `offload local` on an ephemeral port; resolves with its URL and the process (stop it with SIGINT). */
-function startStack(): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/offload.js', 'local', '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--json', '--quiet'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the local stack did not start within 10 min')), 600_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        const info = JSON.parse(line) as { url?: string; api?: string };
-        resolve({ url: (info.url ?? info.api)!, child });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`the local stack exited (${code}) before it was ready`)));
-  });
-}
-
 async function main(): Promise<void> {
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);
@@ -189,13 +155,15 @@ async function main(): Promise<void> {
     maxRequests: requests,
   });
   writeFileSync(trace, formatTrace(arrivals));
-  let stack: { url: string; child: ChildProcess } | undefined;
-  const url = arg('--url') ?? (stack = await startStack()).url;
+  let stack: OffloadLocalProcess | undefined;
+  const url =
+    arg('--url') ??
+    (stack = await startOffloadLocal(['--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--json', '--quiet'], { echoStderr: true })).url;
   try {
     const out = join(dir, 'load.jsonl');
     console.error(`load: ${arrivals.length} requests per policy (${POLICIES.join(', ')}) against ${url}`);
     const started = Date.now();
-    const load = await run('bin/offload.js', ['load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--timeout-ms', timeoutMs, '--out', out, '--json']);
+    const load = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--timeout-ms', timeoutMs, '--out', out, '--json']);
     if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((l, i) => parseLoadRecord(JSON.parse(l), `load.jsonl line ${i + 1}`));
     const cal = calibrate(records);
@@ -214,10 +182,7 @@ async function main(): Promise<void> {
     const json = arg('--json');
     if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    if (stack) {
-      stack.child.kill('SIGINT');
-      await new Promise((r) => stack!.child.once('exit', r));
-    }
+    if (stack) await stack.close();
   }
 }
 

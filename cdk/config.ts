@@ -24,6 +24,7 @@ import { ARTIFACT_KEY_PREFIX, manifestKey, modelKeyPrefix, parseManifest, partFi
 import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 import { DEFAULT_MAX_BATCH } from '../core/presets';
+import { DEFAULT_STACK_NAME, defaultFunctionName } from '../core/planner';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
 const memoryMB = z.number().int().min(128).max(10_240);
@@ -63,8 +64,11 @@ const corsOrigin = z.string().regex(/^(\*|https?:\/\/[^/\s*]+(:\d+)?)$/, 'must b
 export const DEFAULT_BROWSER = Object.freeze({
   allowOrigins: Object.freeze(['*']),
   artifactUrlSeconds: 3600,
-  identityPool: Object.freeze({ enabled: false, allowUnauthenticated: true }),
+  identityPool: Object.freeze({ enabled: false, allowUnauthenticated: true, classicFlow: false }),
 });
+
+/** A Cognito user pool id as AWS spells it: `<region>_<id>`. */
+const userPoolId = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[0-9a-zA-Z]+$/, 'must be a user pool id like eu-west-1_AbCdEf123');
 
 /** Default reserved concurrency of the planner function. */
 export const DEFAULT_PLANNER_RESERVED_CONCURRENCY = 5;
@@ -85,7 +89,7 @@ export const OffloadConfigSchema = z.object({
   stackName: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,29}$/, 'must start with a letter, use letters, digits or -, at most 30 characters')
-    .default('offload'),
+    .default(DEFAULT_STACK_NAME),
   /** `offload export` output folder, relative to the project root. */
   exportDir: z.string().min(1).default('.offload/export'),
   /** `wasm`: ZIP function with tfjs-backend-wasm. `tfjs-node`: container image with libtensorflow (built at deploy time). */
@@ -165,11 +169,30 @@ export const OffloadConfigSchema = z.object({
         .object({
           enabled: z.boolean().default(false),
           /** Guest (unauthenticated) identities get the client policy too: any visitor can plan and infer. */
-          allowUnauthenticated: z.boolean().default(true),
+          allowUnauthenticated: z.boolean().default(DEFAULT_BROWSER.identityPool.allowUnauthenticated),
+          /**
+           * Also allow the basic (classic) flow (GetOpenIdToken + STS AssumeRoleWithWebIdentity). AWS scopes
+           * enhanced-flow guest credentials down to a list of services (docs/browser.md); a page whose guest
+           * calls are refused with the enhanced flow can use the basic one, which that scope-down does not apply to.
+           */
+          classicFlow: z.boolean().default(DEFAULT_BROWSER.identityPool.classicFlow),
+          /** Cognito user pools whose ID tokens make an identity authenticated (`cognito-idp.<region>.amazonaws.com/<pool>`). */
+          userPools: z.array(z.object({ userPoolId, clientId: z.string().regex(/^[0-9a-z]{1,128}$/, 'must be a user pool app client id') }).strict()).default([]),
+          /** Public login providers and their app ids, e.g. `{ "accounts.google.com": "123.apps.googleusercontent.com" }`. */
+          loginProviders: z.record(z.string().min(1), z.string().min(1)).default({}),
         })
-        .default({ ...DEFAULT_BROWSER.identityPool }),
+        .strict()
+        .refine(
+          (p) => !p.enabled || p.allowUnauthenticated || p.userPools.length > 0 || Object.keys(p.loginProviders).length > 0,
+          'with allowUnauthenticated false, name at least one of userPools or loginProviders (else the pool hands out no credentials)',
+        )
+        .default({ ...DEFAULT_BROWSER.identityPool, userPools: [], loginProviders: {} }),
     })
-    .default({ ...DEFAULT_BROWSER, allowOrigins: [...DEFAULT_BROWSER.allowOrigins], identityPool: { ...DEFAULT_BROWSER.identityPool } }),
+    .default({
+      ...DEFAULT_BROWSER,
+      allowOrigins: [...DEFAULT_BROWSER.allowOrigins],
+      identityPool: { ...DEFAULT_BROWSER.identityPool, userPools: [], loginProviders: {} },
+    }),
   /** HTTP API route quota (300 by default, adjustable by AWS support). */
   apiRouteQuota: z.number().int().min(3).default(300),
   models: z.record(modelName, ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'must name at least one model'),
@@ -385,11 +408,10 @@ function tailSpecs(config: OffloadConfig, model: string, manifest: Manifest, cut
       throw new OffloadError('invalid-input', `config.models.${model}.functions.${key}: cut ${key} gets no function (deployed cuts: ${cuts.join(', ')})`);
     }
   }
-  const suffix = config.backend === 'tfjs-node' ? '-tfn' : '';
   const prefix = modelKeyPrefix(model);
   return cuts.map((cut): TailSpec => {
     const settings = { ...config.tail, ...(mc.tail ?? {}), ...(mc.functions?.[String(cut)] ?? {}) };
-    const functionName = `${config.stackName}-${model}-${cut}${suffix}`;
+    const functionName = defaultFunctionName(model, cut, config.stackName, config.backend);
     if (functionName.length > 64) {
       throw new OffloadError('invalid-input', `function name ${functionName} is longer than Lambda's 64 characters: shorten config.stackName or the model name`);
     }

@@ -7,6 +7,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { Deployment } from './config';
 import type { Api } from './constructs/api';
+import type { IdentityPool } from './constructs/identity-pool';
 import type { ModelStore } from './constructs/model-store';
 import type { Planner } from './constructs/planner';
 import type { Registry } from './constructs/registry';
@@ -20,6 +21,7 @@ export interface NaggedStack extends Stack {
   readonly api: Api;
   readonly planner: Planner;
   readonly fleet: TailFleet;
+  readonly identityPool: IdentityPool | undefined;
 }
 
 const RUNTIME_REASON =
@@ -66,6 +68,15 @@ export function addNagSuppressions(stack: NaggedStack): void {
       appliesTo: ['manifest.json', 'heads/*', 'full/*', 'segments/*'].map((p) => `Resource::<${bucketId}.Arn>/models/*/${p}`),
     },
   ]);
+  if (stack.identityPool?.unauthenticatedRole) {
+    NagSuppressions.addResourceSuppressions(stack.identityPool.pool, [
+      {
+        id: 'AwsSolutions-COG7',
+        reason:
+          'browser.identityPool.allowUnauthenticated is on: any visitor of the page may plan and infer, which the guest role limits to exactly the client policy (this API’s routes and the device artifacts).',
+      },
+    ]);
+  }
   NagSuppressions.addResourceSuppressions(stack.planner.fn, [{ id: 'AwsSolutions-L1', reason: RUNTIME_REASON }]);
   NagSuppressions.addResourceSuppressions(stack.planner.role, [
     {

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_ENTRIES, type HandlerEntries } from './bundling';
 import type { Deployment } from './config';
 import { Api } from './constructs/api';
+import { IdentityPool } from './constructs/identity-pool';
 import { ModelStore } from './constructs/model-store';
 import { Planner } from './constructs/planner';
 import { Registry } from './constructs/registry';
@@ -33,6 +34,8 @@ export class OffloadStack extends Stack {
   readonly api: Api;
   readonly planner: Planner;
   readonly fleet: TailFleet;
+  /** The Cognito identity pool of `browser.identityPool`, when enabled. */
+  readonly identityPool: IdentityPool | undefined;
 
   constructor(scope: Construct, id: string, props: OffloadStackProps) {
     super(scope, id, {
@@ -54,6 +57,16 @@ export class OffloadStack extends Stack {
     this.registry = new Registry(this, 'Registry');
     this.api = new Api(this, 'Api', { retentionDays: config.logRetentionDays, throttle: config.throttle, allowOrigins: config.browser.allowOrigins });
     this.api.clientPolicy.addStatements(this.store.clientReadStatement());
+    const { identityPool: pool } = config.browser;
+    this.identityPool = pool.enabled
+      ? new IdentityPool(this, 'IdentityPool', {
+          clientPolicy: this.api.clientPolicy,
+          allowUnauthenticated: pool.allowUnauthenticated,
+          classicFlow: pool.classicFlow,
+          userPools: pool.userPools,
+          loginProviders: pool.loginProviders,
+        })
+      : undefined;
     const shared = { projectRoot, store: this.store, registry: this.registry, api: this.api, runtime, architecture };
     this.planner = new Planner(this, 'Planner', { deployment, context: { ...shared, entry: entry(entries.planner) } });
     this.fleet = new TailFleet(this, 'TailFleet', { deployment, context: { ...shared, entry: entry(entries.tail), config } });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { ApiError } from '../client/api';
 import { isOffloadError } from '../core/errors';
 import { register as registerCheckSplit } from './commands/check-split';
 import { register as registerCuts } from './commands/cuts';
@@ -74,6 +75,12 @@ export async function main(argv: string[]): Promise<number> {
     if (isOffloadError(e)) {
       // Local runs may name the internals an HTTP answer keeps to the log.
       process.stderr.write(`offload: ${e.message}${e.detail ? ` (${e.detail})` : ''}\n`);
+      return 1;
+    }
+    if (e instanceof ApiError) {
+      // The API's answer (its status, code and message) is the whole story; a 403 is nearly always missing or wrong credentials.
+      const hint = e.status === 403 ? ' (a deployed API needs --sigv4 <region> and credentials allowed by its ClientPolicy)' : '';
+      process.stderr.write(`offload: the API refused the request: ${e.message}${hint}\n`);
       return 1;
     }
     const message = e instanceof Error ? e.message : String(e);

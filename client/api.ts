@@ -154,13 +154,16 @@ export class OffloadApi {
     let code: string | null = null;
     let message = text.slice(0, 300) || res.statusText;
     try {
-      const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
+      const json: unknown = JSON.parse(text);
+      const parsed = ErrorBodySchema.safeParse(json);
       if (parsed.success) ({ code, message } = parsed.data);
+      // API Gateway's own refusals (403 unsigned or not allowed, 429 over the stage limit) carry only a message.
+      else if (typeof json === 'object' && json !== null && typeof (json as { message?: unknown }).message === 'string') message = (json as { message: string }).message;
     } catch {
       // not JSON (a proxy's error page): keep the text
     }
     const failure: ApiFailure = res.status === 429 ? 'throttled' : res.status >= 500 ? 'server' : 'client';
-    throw new ApiError(failure, `${method} ${path}: HTTP ${res.status}: ${message}`, res.status, code);
+    throw new ApiError(failure, `${method} ${path}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, res.status, code);
   }
 }
 

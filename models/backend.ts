@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from './tfjs';
 import { OffloadError, ValidationError } from '../core/errors';
 import { prepareThreadedStart, requestedWasmThreads, THREADED_MAIN_SCRIPT, threadedMainScript } from './wasm-threads';
+import { installWasmKernels } from './wasm-kernels';
 
 /**
  * Which tfjs backend runs the models. Every module uses the tfjs API; the
@@ -227,18 +228,21 @@ async function startWasm(): Promise<string | null> {
         const running = wasm.getThreadsCount();
         threads = { threads: running, requested: request.threads, source: request.source };
         if (running < request.threads) threads.fallback = `the engine capped its pool at ${running} threads`;
-        return null;
+      } else {
+        threads = { threads: 1, requested: request.threads, source: request.source, fallback: problem };
+        console.warn(
+          JSON.stringify({ level: 'warn', msg: 'tfjs wasm threads unavailable: running single-threaded', requested: request.threads, source: request.source, reason: problem }),
+        );
       }
-      threads = { threads: 1, requested: request.threads, source: request.source, fallback: problem };
-      console.warn(
-        JSON.stringify({ level: 'warn', msg: 'tfjs wasm threads unavailable: running single-threaded', requested: request.threads, source: request.source, reason: problem }),
-      );
     } else {
       threads = { threads: 1, requested: 1, source: request.source };
     }
   }
   const { ok, reason } = await setBackend('wasm');
-  return ok ? null : `the wasm backend failed to initialise${because(reason)}; check OFFLOAD_WASM_DIR or set OFFLOAD_BACKEND=cpu`;
+  if (!ok) return `the wasm backend failed to initialise${because(reason)}; check OFFLOAD_WASM_DIR or set OFFLOAD_BACKEND=cpu`;
+  // the scalar element-wise kernels run on XNNPACK's thread pool instead (models/wasm-kernels.ts)
+  if (process.env.OFFLOAD_WASM_KERNELS?.trim() !== 'tfjs') installWasmKernels();
+  return null;
 }
 
 /**

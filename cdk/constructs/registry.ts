@@ -2,15 +2,7 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-
-/** Attribute and index names of the fleet registry (functions/commons/registry.ts writes and reads them; a test checks both agree). */
-export const REGISTRY_KEYS = {
-  partitionKey: 'fn',
-  sortKey: 'instance',
-  modelIndex: 'byModel',
-  modelAttribute: 'model',
-  ttlAttribute: 'expiresAt',
-} as const;
+import { REGISTRY_KEYS } from '../../core/registry-keys';
 
 /**
  * The fleet registry: one item per tail execution environment.

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_TASK_ROOT, tailBundling } from '../bundling';
 import type { Deployment, ModelDeployment, OffloadConfig, TailSpec } from '../config';
 import { TFJS_NODE_WASM_DIR, tfjsNodeImageCode } from '../tfjs-node-image';
+import { fleetKey } from '../../core/registry-keys';
 import { Api } from './api';
 import { FunctionAlarms } from './function-alarms';
 import { FunctionBasics, nodejsSource, type FunctionContext } from './function-basics';
@@ -60,7 +61,7 @@ export class TailFunction extends Construct {
     const basics = new FunctionBasics(this, 'Basics', {
       functionName: spec.functionName,
       retentionDays: config.logRetentionDays,
-      statements: [...store.readStatements(spec.artifactKeys), registry.ownItemsStatement(`${spec.model}#${spec.cut}`)],
+      statements: [...store.readStatements(spec.artifactKeys), registry.ownItemsStatement(fleetKey(spec.model, spec.cut))],
     });
     this.role = basics.role;
     const tfjsNode = config.backend === 'tfjs-node';

@@ -72,10 +72,9 @@ export function register(program: Command): void {
             ...(flags.objective ? { objective: flags.objective } : {}),
           },
         }).catch(async (e: unknown) => {
-          // A refusal by the API (4xx) is the user's input, not a crash: one line, and for a 404 what is deployed.
-          if (!(e instanceof ApiError) || e.shouldFallBack) throw e;
-          if (e.status === 404) throw await notDeployed(api, flags.url, device.name, flags.cut);
-          throw new OffloadError(e.code === 'payload-too-large' ? 'payload-too-large' : 'invalid-input', e.message);
+          // A refusal by the API (4xx) is the user's input, not a crash: cli/main.ts prints it in one line; a 404 also lists what is deployed.
+          if (e instanceof ApiError && e.status === 404) throw await notDeployed(api, flags.url, device.name, flags.cut);
+          throw e;
         });
         input.dispose();
         const top = topClass(result.output.data);

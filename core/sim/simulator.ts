@@ -33,7 +33,7 @@
  */
 import { ValidationError } from '../errors';
 import { measuredEnergyJ, type EnergyPrices, type LoadRecord, type LoadSummary, type Predicted } from '../load-record';
-import { plan, type PlanRecord } from '../planner';
+import { defaultFunctionName, plan, type PlanRecord } from '../planner';
 import { choosePolicyCut, policyName, type Policy, type PolicyChoice } from '../policies';
 import type { Scenario } from '../scenario';
 import type { Arrival } from '../workload';
@@ -41,7 +41,7 @@ import { radioPowerW, transferMs } from '../cost';
 import { DTYPE_FACTOR } from '../dtypes';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
-import { FleetView, type FleetViewOptions, type Reservation } from './fleet-view';
+import { FleetView, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
 import { SummaryAccumulator } from './summary';
 
 /**
@@ -140,6 +140,10 @@ interface Entry {
   viewIndexOfCut: Int32Array;
   /** Position in the model's view → the scenario's fleet entry to fill. */
   fleetEntries: Scenario['cloud']['functions'][string][];
+  /** Position in the model's view → ms from the arrival to the request reaching that tail (plan round trip included when the policy plans live), and the tail's warm time. */
+  reachMs: Float64Array;
+  /** The window passed to the view (rewritten at each read). */
+  window: ArrivalWindow;
   model_: ModelState;
   cache: Map<number | string, PolicyChoice & { record: PlanRecord }>;
 }
@@ -226,7 +230,8 @@ export function simulate(input: SimulationInput): SimulationResult {
   let lookups = 0;
   const choose = (e: Entry, now: number): { choice: PolicyChoice; record: PlanRecord; viewed: ReturnType<FleetView['read']> } => {
     const m = e.model_;
-    const viewed = m.view.read(now);
+    for (let k = 0; k < e.reachMs.length; k++) e.window.atMs[k] = now + e.reachMs[k]!;
+    const viewed = m.view.read(now, e.window);
     // Two bits per function; past 26 functions the number would lose bits, so the key becomes a string.
     let key: number | string = 0;
     if (viewed.length <= 26) {
@@ -368,9 +373,12 @@ export function simulate(input: SimulationInput): SimulationResult {
       finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: null, costUSD: 0 });
       return;
     }
-    if (livePlan) req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs);
     // The request reaches the tail after half the RTT and the upload (the other half is on the way back).
     const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs / 2 + e.upMs[cut]!;
+    if (livePlan) {
+      const busyUntil = sendAt + choice.believed.coldMs + choice.believed.tailMs;
+      req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs, { startsAt: sendAt, busyUntil });
+    }
     queue.push(sendAt, { kind: 'invoke', req });
   };
 
@@ -400,6 +408,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     req.billedMs = billedMs;
     if (cold) queue.push(now + initMs, { kind: 'init-done', req });
     queue.push(now + billedMs, { kind: 'release', req });
+    // Its busy mark, with the end the planner predicts from it (the sim's tail times are the planner's estimates).
+    e.model_.view.busyFrom(req.viewPos, now + billedMs);
     const price = how === 'provisioned' ? PROVISIONED_PRICES.gbSecondDurationUSD : e.scenario.cloud.gbSecondUSD;
     finish(req, {
       target: 'cloud',
@@ -429,7 +439,10 @@ export function simulate(input: SimulationInput): SimulationResult {
     lastTime = Math.max(lastTime, now);
     if (ev.kind === 'invoke') invoke(ev.req, now);
     else if (ev.kind === 'init-done') fleet.initDone(ev.req.fleetIndex);
-    else fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
+    else {
+      fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
+      ev.req.entry.model_.view.busyEnded(ev.req.viewPos, now);
+    }
   }
   input.onProgress?.(n, n);
 
@@ -477,14 +490,19 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
   const viewIndexOfCut = new Int32Array(L + 1).fill(-1);
   const functions: Scenario['cloud']['functions'] = {};
   const fleetEntries: Entry['fleetEntries'] = [];
+  const reachMs = new Float64Array(m.cuts.length);
+  const tailMs = new Float64Array(m.cuts.length);
+  const livePlanMs = input.policy.kind === 'planner' ? planMsOf(base.network.rttMs) : 0;
   m.cuts.forEach((cut, k) => {
     if (cut >= L || (cut !== 0 && !candidates.has(cut)) || (cut === 0 && !candidates.has(0))) {
       throw new ValidationError(`functions.${a.model}#${cut}`, `cut ${cut} is not a candidate of ${a.model}`);
     }
     viewIndexOfCut[cut] = k;
     const spec = input.functions[m.fleetIndex[k]!]!;
+    reachMs[k] = livePlanMs + headMs[cut]! + base.network.rttMs / 2 + upMs[cut]!;
+    tailMs[k] = spec.tailMs;
     const limit = m.view.viewed[k]!.limit;
-    const entry = { idleWarm: 0, inFlight: 0, limit, coldStartMs: spec.coldStartMs, name: `${a.model}-tail-${cut}` };
+    const entry = { idleWarm: 0, inFlight: 0, limit, coldStartMs: spec.coldStartMs, name: spec.name ?? defaultFunctionName(a.model, cut) };
     functions[String(cut)] = entry;
     fleetEntries.push(entry);
   });
@@ -512,6 +530,8 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
     upMs,
     viewIndexOfCut,
     fleetEntries,
+    reachMs,
+    window: { atMs: new Float64Array(m.cuts.length), busyMs: tailMs },
     model_: m,
     cache: new Map(),
   };

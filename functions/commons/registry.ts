@@ -36,9 +36,11 @@ import * as z from 'zod';
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REGISTRY_KEYS, fleetKey, registryItemKey } from '../../core/registry-keys';
 
-/** Name of the GSI keyed by `model` (sort key `fn`). */
-export const REGISTRY_MODEL_INDEX = 'byModel';
+export { fleetKey } from '../../core/registry-keys';
+
+const { partitionKey: PK, sortKey: SK, modelIndex: MODEL_INDEX, modelAttribute: MODEL, ttlAttribute: TTL } = REGISTRY_KEYS;
 /**
  * Default keep-alive: 5 minutes. Only a backstop now: an environment that
  * Lambda reaps marks itself `gone` when it gets SIGTERM (the CDK app registers
@@ -65,11 +67,6 @@ export const GONE_SEQ = Number.MAX_SAFE_INTEGER;
 
 export type InstanceState = 'busy' | 'idle' | 'gone';
 
-/** The registry key of a tail function. */
-export function fleetKey(model: string, cut: number): string {
-  return `${model}#${cut}`;
-}
-
 /**
  * The execution environment's id from its log stream name
  * (`2026/11/30/[$LATEST]3f1c…`): one stream per environment in Lambda, and
@@ -82,9 +79,9 @@ export function environmentIdFromEnv(env: NodeJS.ProcessEnv): string | undefined
 }
 
 export const RegistryItemSchema = z.object({
-  fn: z.string(),
-  instance: z.string(),
-  model: z.string(),
+  [PK]: z.string(),
+  [SK]: z.string(),
+  [MODEL]: z.string(),
   cut: z.number().int().nonnegative(),
   functionName: z.string().optional(),
   state: z.enum(['busy', 'idle', 'gone']),
@@ -97,7 +94,7 @@ export const RegistryItemSchema = z.object({
   coldStartMs: z.number().nonnegative().optional(),
   lastSeen: z.number(),
   busyUntil: z.number().optional(),
-  expiresAt: z.number(),
+  [TTL]: z.number(),
 });
 export type RegistryItem = z.infer<typeof RegistryItemSchema>;
 
@@ -271,7 +268,7 @@ export class InstanceRegistrar {
       'seq = :seq',
       'lastSeen = :now',
       'busyUntil = :busyUntil',
-      'expiresAt = :expiresAt',
+      `${TTL} = :expiresAt`,
     ];
     if (functionName !== undefined) {
       sets.push('functionName = :functionName');
@@ -286,11 +283,11 @@ export class InstanceRegistrar {
       await client.send(
         new UpdateCommand({
           TableName: table,
-          Key: { fn: fleetKey(model, cut), instance: this.instance },
+          Key: registryItemKey(model, cut, this.instance),
           UpdateExpression: `SET ${sets.join(', ')}`,
           // A newer process of the same environment wins; within a process the newer write wins.
           ConditionExpression: 'attribute_not_exists(seq) OR attribute_not_exists(boot) OR boot < :boot OR (boot = :boot AND seq < :seq)',
-          ExpressionAttributeNames: { '#model': 'model', '#state': 'state' },
+          ExpressionAttributeNames: { '#model': MODEL, '#state': 'state' },
           ExpressionAttributeValues: values,
         }),
       );
@@ -315,9 +312,9 @@ export async function markEnvironmentGone(client: DynamoDBDocumentClient, table:
     await client.send(
       new UpdateCommand({
         TableName: table,
-        Key: { fn: fleetKey(key.model, key.cut), instance: key.instance },
-        UpdateExpression: 'SET #state = :gone, inFlight = :zero, seq = :seq, lastSeen = :now, busyUntil = :zero, expiresAt = :expiresAt',
-        ConditionExpression: 'attribute_exists(fn)',
+        Key: registryItemKey(key.model, key.cut, key.instance),
+        UpdateExpression: `SET #state = :gone, inFlight = :zero, seq = :seq, lastSeen = :now, busyUntil = :zero, ${TTL} = :expiresAt`,
+        ConditionExpression: `attribute_exists(${PK})`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':gone': 'gone', ':zero': 0, ':seq': GONE_SEQ, ':now': now, ':expiresAt': Math.floor(now / 1000) + TTL_SECONDS },
       }),
@@ -346,11 +343,34 @@ function median(values: number[]): number | undefined {
 }
 
 /**
+ * When a plan's request would reach a cut's tail (epoch ms) and how long the
+ * tail would keep an environment busy (its predicted warm compute, ms), plus
+ * the cut's predicted cold start: a plan asks whether an environment will be
+ * free then, not at the plan.
+ */
+export interface ArrivalWindow {
+  atMs: number;
+  busyMs: number;
+  coldStartMs: number;
+}
+
+/**
  * Folds registry items into per-cut fleet state at time `now`: `gone` items
  * and items past the keep-alive are not live; a busy mark counts until its
- * lease (`busyUntil`) ends.
+ * lease (`busyUntil`) ends. With `arrivals`, a cut's busy mark counts as idle
+ * when its invocation is predicted to end by the plan's arrival there: it
+ * started at the mark's `lastSeen` (the mark is written as the invocation
+ * reaches the environment, and again with `initMs` once a cold init is done)
+ * and takes the cut's warm tail time, plus its cold start while `initMs` is
+ * not written yet. A mark already past that predicted end at `now` stays
+ * busy: its tail runs slower than predicted, so the prediction is not trusted.
  */
-export function summariseFleet(items: readonly RegistryItem[], now: number, keepAliveMs: number): Map<number, FunctionFleet> {
+export function summariseFleet(
+  items: readonly RegistryItem[],
+  now: number,
+  keepAliveMs: number,
+  arrivals?: ReadonlyMap<number, ArrivalWindow>,
+): Map<number, FunctionFleet> {
   const out = new Map<number, FunctionFleet>();
   // Cold-start measurements outlive their instances (a reaped instance still measured its start);
   // the TTL horizon bounds how old a measurement may be.
@@ -365,7 +385,11 @@ export function summariseFleet(items: readonly RegistryItem[], now: number, keep
   for (const item of items) {
     if (item.state === 'gone' || now - item.lastSeen > keepAliveMs) continue;
     const entry = out.get(item.cut) ?? { idleWarm: 0, inFlight: 0, instances: 0 };
-    const busy = item.state === 'busy' && (item.busyUntil ?? 0) > now;
+    const window = arrivals?.get(item.cut);
+    const endsAt = window ? item.lastSeen + window.busyMs + (item.initMs === undefined ? window.coldStartMs : 0) : Infinity;
+    // A mark already past its predicted end is a tail slower than predicted (or stuck): it stays busy.
+    const endsInTime = window !== undefined && now < endsAt && endsAt <= window.atMs;
+    const busy = item.state === 'busy' && (item.busyUntil ?? 0) > now && !endsInTime;
     if (busy) entry.inFlight += 1;
     else entry.idleWarm += 1;
     entry.instances += 1;
@@ -443,9 +467,9 @@ export class FleetReader {
       const page = await this.opts.client.send(
         new QueryCommand({
           TableName: this.opts.table,
-          IndexName: REGISTRY_MODEL_INDEX,
+          IndexName: MODEL_INDEX,
           KeyConditionExpression: '#model = :model',
-          ExpressionAttributeNames: { '#model': 'model' },
+          ExpressionAttributeNames: { '#model': MODEL },
           ExpressionAttributeValues: { ':model': model },
           ExclusiveStartKey: start,
         }),
@@ -472,6 +496,9 @@ interface Reservation {
   model: string;
   cut: number;
   expiresAt: number;
+  /** Predicted tail interval of its request (epoch ms): arrival at the tail, end of its compute there. */
+  startsAt: number;
+  busyUntil: number;
 }
 
 /** Invocations per instance of one cut, as a registry read showed them. */
@@ -499,6 +526,12 @@ function arrivalsOf(items: readonly RegistryItem[], cut: number): Arrivals {
  * planner did not plan for (another planner instance, a fixed `--cut`) may
  * retire one of our reservations early. The registry shows that request as
  * busy, so the count stays right; only which request is which is guessed.
+ *
+ * A reservation made with its predicted tail interval (the request's arrival
+ * at the tail and the end of its compute there) holds an environment only
+ * over that interval: a plan that gives its own arrival windows counts the
+ * reservations whose interval overlaps its own, so a request that will have
+ * finished before another arrives does not make that one plan cold.
  */
 export class ReservationLedger {
   private reservations: Reservation[] = [];
@@ -514,18 +547,26 @@ export class ReservationLedger {
    * Records one request planned to `model`/`cut`, held for at most `holdMs`.
    * `items`: the registry read the plan used; arrivals are counted from it.
    */
-  reserve(model: string, cut: number, holdMs: number, items?: readonly RegistryItem[]): void {
+  reserve(model: string, cut: number, holdMs: number, items?: readonly RegistryItem[], tail?: { startsInMs: number; busyMs: number }): void {
     this.prune();
     const key = fleetKey(model, cut);
     if (items && !this.reservations.some((r) => r.model === model && r.cut === cut)) this.baselines.set(key, arrivalsOf(items, cut));
-    this.reservations.push({ model, cut, expiresAt: this.now() + Math.max(0, holdMs) });
+    const now = this.now();
+    const expiresAt = now + Math.max(0, holdMs);
+    const startsAt = tail ? now + tail.startsInMs : now;
+    this.reservations.push({ model, cut, expiresAt, startsAt, busyUntil: tail ? startsAt + tail.busyMs : expiresAt });
   }
 
-  /** Active reservations of `model` by cut. */
-  active(model: string): Map<number, number> {
+  /** Active reservations of `model` by cut; with `arrivals`, only those whose tail interval overlaps the cut's window. */
+  active(model: string, arrivals?: ReadonlyMap<number, ArrivalWindow>): Map<number, number> {
     this.prune();
     const out = new Map<number, number>();
-    for (const r of this.reservations) if (r.model === model) out.set(r.cut, (out.get(r.cut) ?? 0) + 1);
+    for (const r of this.reservations) {
+      if (r.model !== model) continue;
+      const w = arrivals?.get(r.cut);
+      if (w && !(r.startsAt < w.atMs + w.busyMs && w.atMs < r.busyUntil)) continue;
+      out.set(r.cut, (out.get(r.cut) ?? 0) + 1);
+    }
     return out;
   }
 
@@ -560,12 +601,14 @@ export class ReservationLedger {
    * The fleet as the planner should see it: registry state plus the requests
    * handed out and not yet shown there. With `items` (the read `fleet` was
    * summarised from) reservations whose requests have arrived are retired first.
+   * With `arrivals` (the windows `fleet` was summarised at), only reservations
+   * whose tail interval overlaps a cut's window count there.
    */
-  apply(model: string, fleet: ReadonlyMap<number, FunctionFleet>, items?: readonly RegistryItem[]): Map<number, FunctionFleet> {
+  apply(model: string, fleet: ReadonlyMap<number, FunctionFleet>, items?: readonly RegistryItem[], arrivals?: ReadonlyMap<number, ArrivalWindow>): Map<number, FunctionFleet> {
     if (items) this.reconcile(model, items);
     const out = new Map<number, FunctionFleet>();
     for (const [cut, f] of fleet) out.set(cut, { ...f });
-    for (const [cut, count] of this.active(model)) {
+    for (const [cut, count] of this.active(model, arrivals)) {
       const f = out.get(cut) ?? { idleWarm: 0, inFlight: 0, instances: 0 };
       const taken = Math.min(f.idleWarm, count);
       f.idleWarm -= taken;
@@ -596,20 +639,20 @@ export async function createRegistryTable(client: DynamoDBClient, table: string)
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'fn', AttributeType: 'S' },
-        { AttributeName: 'instance', AttributeType: 'S' },
-        { AttributeName: 'model', AttributeType: 'S' },
+        { AttributeName: PK, AttributeType: 'S' },
+        { AttributeName: SK, AttributeType: 'S' },
+        { AttributeName: MODEL, AttributeType: 'S' },
       ],
       KeySchema: [
-        { AttributeName: 'fn', KeyType: 'HASH' },
-        { AttributeName: 'instance', KeyType: 'RANGE' },
+        { AttributeName: PK, KeyType: 'HASH' },
+        { AttributeName: SK, KeyType: 'RANGE' },
       ],
       GlobalSecondaryIndexes: [
         {
-          IndexName: REGISTRY_MODEL_INDEX,
+          IndexName: MODEL_INDEX,
           KeySchema: [
-            { AttributeName: 'model', KeyType: 'HASH' },
-            { AttributeName: 'fn', KeyType: 'RANGE' },
+            { AttributeName: MODEL, KeyType: 'HASH' },
+            { AttributeName: PK, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },

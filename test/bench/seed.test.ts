@@ -1,23 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+import { runNode, type NodeRun } from '../../testkit/node-process';
+import { killWhenTestEnds } from '../../testkit/processes';
 
 /** `npm run bench:seed -- …` as a real process (tsx through node, as the npm script does). */
-function seedBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/seed.ts', ...args], { cwd: repo });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function seedBench(args: string[]): Promise<NodeRun> {
+  return runNode(['--import', 'tsx', 'bench/seed.ts', ...args], { onSpawn: killWhenTestEnds });
 }
 
 describe('npm run bench:seed', () => {

@@ -50,8 +50,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses an identity pool it cannot build or that would hand out nothing, naming the field', () => {
+    const pool = (p: object) => () => loadConfig(ctx({ overrides: JSON.stringify({ browser: { identityPool: p } }) }), PROJECT_ROOT);
+    expect(pool({ enabled: true, userPools: [{ userPoolId: 'eu-west-1', clientId: 'abc' }] })).toThrow(
+      /^config\.browser\.identityPool\.userPools\[0\]\.userPoolId: must be a user pool id/,
+    );
+    expect(pool({ enabled: true, guests: true })).toThrow(/^config\.browser\.identityPool: .*guests/);
+    expect(pool({ enabled: true, allowUnauthenticated: false })).toThrow(/^config\.browser\.identityPool: with allowUnauthenticated false, name at least one/);
+    expect(pool({ enabled: false, allowUnauthenticated: false })).not.toThrow();
+  });
+
   it('opens the API to pages from any origin by default, with hour-long artifact URLs and no identity pool', () => {
-    expect(config().browser).toEqual({ allowOrigins: ['*'], artifactUrlSeconds: 3600, identityPool: { enabled: false, allowUnauthenticated: true } });
+    expect(config().browser).toEqual({
+      allowOrigins: ['*'],
+      artifactUrlSeconds: 3600,
+      identityPool: { enabled: false, allowUnauthenticated: true, classicFlow: false, userPools: [], loginProviders: {} },
+    });
     expect(config({ browser: { allowOrigins: ['https://app.example', 'http://localhost:8080'] } }).browser.allowOrigins).toEqual([
       'https://app.example',
       'http://localhost:8080',

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { selectDefaultCuts } from '../../cdk/cuts';
-import { REGISTRY_KEYS } from '../../cdk/constructs/registry';
+import { REGISTRY_KEYS } from '../../core/registry-keys';
 import { CATALOG_FILE_NAME, parseCatalog } from '../../core/catalog';
 import { EXPOSED_HEADERS } from '../../core/api';
 import { createRegistryTable } from '../../functions/commons/registry';

@@ -84,6 +84,29 @@ describe('offload infer (bad input and an unreachable API)', () => {
     expect(other.stderr).toMatch(/--url must be an http\(s\) URL \(got "ftp:\/\/host"\)/);
   });
 
+  it.each([
+    // API Gateway's own refusal of an unsigned (or not allowed) request: a message and no code
+    [403, { message: 'Forbidden' }, 'POST /plan: HTTP 403: Forbidden (a deployed API needs --sigv4 <region> and credentials allowed by its ClientPolicy)'],
+    // the planner's refusal: its code and message
+    [400, { code: 'invalid-input', message: 'network.uplinkMbps: must be > 0', field: 'network.uplinkMbps' }, 'POST /plan: HTTP 400 invalid-input: network.uplinkMbps: must be > 0'],
+  ])('prints an API refusal (HTTP %i) in one line naming its code and message, exit 1', async (status, body, line) => {
+    // Prepare: a real HTTP server that refuses every request the way the API would
+    const server = createHttpServer((_req, res) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      // Act
+      const r = await offload(['infer', '--url', api, '--model', 'tinychain']);
+      // Assess
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(`offload: the API refused the request: ${line}`);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      expect(r.stdout).toBe('');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('says a model is not deployed in one line, listing what is (GET /models)', async () => {
     // Prepare: an API whose planner knows no such model and whose catalog is empty
     const server = createHttpServer((req, res) => {

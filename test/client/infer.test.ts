@@ -175,7 +175,7 @@ describe('collaborativeInfer', () => {
     mode = 'plan-bad-request';
     const call = collaborativeInfer({ api: new OffloadApi({ baseUrl }), device, request });
     await expect(call).rejects.toBeInstanceOf(ApiError);
-    await expect(call).rejects.toThrow(/HTTP 400: network.uplinkMbps: must be > 0/);
+    await expect(call).rejects.toThrow(/HTTP 400 invalid-input: network.uplinkMbps: must be > 0/);
   });
 
   it('honours a cut override and rejects one that is not a candidate', async () => {

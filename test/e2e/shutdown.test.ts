@@ -2,12 +2,15 @@
  * `offload local` as a user runs it (`npm start` runs the same command): a
  * real process that serves until Ctrl-C, then leaves no process behind.
  */
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DeviceModel } from '../../client/device';
 import { encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
-import { alive, commandLine, descendants, E2E_CONFIG, preparedStateDir, spawnOffload, until, type OffloadProcess } from './stack-fixture';
+import { startOffloadLocal } from '../../testkit/node-process';
+import { killWhenTestEnds } from '../../testkit/processes';
+import { alive, commandLine, descendants, E2E_CONFIG, preparedStateDir, until } from './stack-fixture';
 
 // This file starts and stops a whole local stack: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
 vi.setConfig({ testTimeout: 360_000 });
@@ -22,11 +25,11 @@ interface Ready {
 }
 
 describe('offload local (a real process) and Ctrl-C', () => {
-  let run: OffloadProcess | undefined;
+  let run: ChildProcess | undefined;
   let stateDir = '';
 
   afterAll(() => {
-    if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    if (run && run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -41,13 +44,14 @@ describe('offload local (a real process) and Ctrl-C', () => {
     device.dispose();
 
     // Act: start it, use two tails, then Ctrl-C
-    const p = spawnOffload(['local', '--config', E2E_CONFIG, '--state-dir', stateDir, '--port', '0', '--keep-alive-ms', '60000', '--quiet', '--json']);
-    run = p;
-    const ready = await until(() => {
-      const line = p.stdout().split('\n')[0];
-      if (p.child.exitCode !== null) throw new Error(`offload local exited ${p.child.exitCode}: ${p.stderr()}`);
-      return p.stdout().includes('\n') && line ? (JSON.parse(line) as Ready) : undefined;
-    }, 'offload local to print its ready line', 120_000);
+    const p = await startOffloadLocal(['--config', E2E_CONFIG, '--state-dir', stateDir, '--port', '0', '--keep-alive-ms', '60000', '--quiet', '--json'], {
+      readyTimeoutMs: 120_000,
+      onSpawn: (child) => {
+        killWhenTestEnds(child);
+        run = child;
+      },
+    });
+    const ready = p.ready as unknown as Ready;
     expect(ready.report.synth.reused).toBe(true);
     expect(ready.example).toBe(`npx offload infer --url ${ready.url} --model tinychain`);
     expect(ready.tails.map((t) => `${t.model}/${t.cut}`)).toEqual([
@@ -63,8 +67,7 @@ describe('offload local (a real process) and Ctrl-C', () => {
     const state = (await (await fetch(`${ready.url}/_local/functions`)).json()) as { functions: { environments: { pid: number }[] }[] };
     const envPids = state.functions.flatMap((f) => f.environments.map((env) => env.pid));
     const tree = descendants(p.child.pid as number);
-    p.child.kill('SIGINT');
-    const { code } = await p.exited;
+    const { code } = await p.close(); // SIGINT
 
     // Assess: exit 130, no environment and no other child left, the port closed
     expect(code, p.stderr()).toBe(130);

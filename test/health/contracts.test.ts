@@ -1,9 +1,10 @@
 /**
  * One home for each contract: the dtype list and size factors live in
- * core/dtypes.ts, the infer route in core/catalog.ts inferRoute. Shipped code
- * that spells either again fails here (the independent reference planner in
- * testkit/ keeps its own copy on purpose: it checks the planner, so it must
- * not share its inputs).
+ * core/dtypes.ts, the infer route in core/catalog.ts inferRoute, the registry's
+ * key names in core/registry-keys.ts, the `x-offload-*` header names in
+ * core/api.ts INFER_HEADERS. Shipped code that spells one again fails here
+ * (the independent reference planner in testkit/ keeps its own dtype factors
+ * on purpose: it checks the planner, so it must not share its inputs).
  */
 import { describe, expect, it } from 'vitest';
 import { readRepoFile, repoFiles } from '../../testkit/repo';
@@ -36,8 +37,44 @@ describe('one home per contract', () => {
   });
 
   it('the infer route is built only by core/catalog.ts inferRoute', () => {
-    const route = /`\/infer\/\$\{/;
+    // anywhere in a template literal, also inside a message
+    const route = /\/infer\/\$\{/;
     expect(offenders(route, 'core/catalog.ts')).toEqual([]);
     expect(route.test(code('core/catalog.ts'))).toBe(true);
+  });
+
+  it('the registry key names are spelled only in core/registry-keys.ts', () => {
+    const home = 'core/registry-keys.ts';
+    const keyName = `(fn|instance|model|expiresAt)`;
+    const spellings = {
+      // the index name anywhere in code
+      index: /['"`]byModel['"`]/,
+      // a table or GSI key schema: CloudFormation/SDK style or CDK style
+      keySchema: new RegExp(`AttributeName:\\s*['"\`]${keyName}['"\`]|(partitionKey|sortKey)\\s*:\\s*(\\{\\s*name\\s*:\\s*)?['"\`]${keyName}['"\`]|timeToLiveAttribute\\s*:\\s*['"\`]`),
+      // an item key built by hand, or a key attribute named in an expression
+      itemKey: /Key:\s*\{\s*fn\s*:|attribute_(not_)?exists\(fn\)|['"`#]\s*expiresAt\s*=\s*:|['"]#model['"]\s*:\s*['"]model['"]/,
+    };
+    for (const [what, pattern] of Object.entries(spellings)) {
+      expect({ what, files: offenders(pattern, home) }).toEqual({ what, files: [] });
+    }
+    // the patterns find the real ones
+    expect(spellings.index.test(code(home))).toBe(true);
+    expect(spellings.keySchema.test("partitionKey: { name: 'fn', type: STRING }")).toBe(true);
+    expect(spellings.keySchema.test("{ AttributeName: 'instance', KeyType: 'RANGE' }")).toBe(true);
+    expect(spellings.itemKey.test('Key: { fn: fleetKey(m, c), instance: i }')).toBe(true);
+  });
+
+  it('the partition key format <model>#<cut> is built only by core/registry-keys.ts fleetKey', () => {
+    // Where the registry is used (the sim's "model#cut" is a display name in its messages, not a key).
+    const format = /`\$\{[^`}]+\}#\$\{[^`}]+\}`/;
+    const users = SHIPPED.filter((f) => /^(cdk|functions|local|client|cli)\//.test(f) && f !== 'core/registry-keys.ts');
+    expect(users.filter((f) => format.test(code(f)))).toEqual([]);
+    expect(format.test(code('core/registry-keys.ts'))).toBe(true);
+  });
+
+  it('the x-offload-* header names are spelled only in core/api.ts INFER_HEADERS', () => {
+    const header = /['"`]x-offload-/i;
+    expect(offenders(header, 'core/api.ts')).toEqual([]);
+    expect(header.test(code('core/api.ts'))).toBe(true);
   });
 });

@@ -73,6 +73,28 @@ describe('simulate: one request at a time, by hand', () => {
   });
 });
 
+describe('simulate: the planner judges the fleet at the arrival', () => {
+  it('plans a request onto the environment another one will have left by the time it gets there (the earlier rule holds it)', () => {
+    // One provisioned environment at cut 0 (reserved 1). The request of 0 reaches the tail at 60 + 25 + 10 = 95 and
+    // leaves it at 101; the one of 20 gets there at 115, so it can have it. Judged at the plan, it is held.
+    const functions = handFunctions({ reservedConcurrency: 1, provisionedConcurrency: 1 }, [0]);
+    const arrivals = handArrivals([0, 20]);
+    const atArrival = run({ policy: { kind: 'planner' }, functions, arrivals }).records.sort((a, b) => a.i - b.i);
+    const atPlan = run({ policy: { kind: 'planner' }, functions, arrivals, view: { atArrival: false } }).records.sort((a, b) => a.i - b.i);
+    expect(atArrival.map((r) => [r.cut, r.target, r.cold, r.status])).toEqual([
+      [0, 'cloud', false, 200],
+      [0, 'cloud', false, 200],
+    ]);
+    expect(atPlan.map((r) => [r.cut, r.target])).toEqual([
+      [0, 'cloud'],
+      [3, 'device'],
+    ]);
+    // 5 ms apart, the second would reach the tail at 100, before the first leaves at 101: held, it stays on the device.
+    const close = run({ policy: { kind: 'planner' }, functions, arrivals: handArrivals([0, 5]) }).records.sort((a, b) => a.i - b.i);
+    expect(close.map((r) => r.cut)).toEqual([0, 3]);
+  });
+});
+
 describe('simulate: seeded and reproducible', () => {
   const arrivals = generateWorkload({
     process: { kind: 'bursty', ratePerS: 40, onMs: 2000, offMs: 30_000 },
