@@ -24,6 +24,7 @@ import { ARTIFACT_KEY_PREFIX, manifestKey, modelKeyPrefix, parseManifest, partFi
 import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 import { DEFAULT_MAX_BATCH } from '../core/presets';
+import { DEFAULT_PREWARM_OPTIONS } from '../core/prewarm';
 import { DEFAULT_STACK_NAME, defaultFunctionName } from '../core/planner';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
@@ -120,8 +121,28 @@ export const OffloadConfigSchema = z.object({
        * "What stays approximate in AWS" for the measurements behind it).
        */
       fleetKeepAliveMs: z.number().int().positive().optional(),
+      /**
+       * Planner prewarm (core/prewarm.ts, docs/planner.md "Prewarm"): when a
+       * plan stays off a tail only because it is cold, and that tail would win
+       * warm by at least `minGain`, the planner starts one environment of it
+       * with an asynchronous Invoke. Off by default: every prewarm is a cold
+       * start (billed init and duration) that no request asked for.
+       */
+      prewarm: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Least relative gain of the objective, (chosen − warm) / chosen, that triggers a prewarm. */
+          minGain: z.number().min(0, 'must be in 0..1').max(1, 'must be in 0..1').default(DEFAULT_PREWARM_OPTIONS.minGain),
+        })
+        .strict()
+        .default({ enabled: false, minGain: DEFAULT_PREWARM_OPTIONS.minGain }),
     })
-    .default({ memoryMB: 512, timeoutSeconds: 10, reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY }),
+    .default({
+      memoryMB: 512,
+      timeoutSeconds: 10,
+      reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY,
+      prewarm: { enabled: false, minGain: DEFAULT_PREWARM_OPTIONS.minGain },
+    }),
   /**
    * HTTP API throttling (steady requests per second and burst): the stage's
    * default for every route, and a tighter one for `POST /plan`. API Gateway
