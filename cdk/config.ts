@@ -25,6 +25,8 @@ import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 import { DEFAULT_MAX_BATCH } from '../core/presets';
 import { MAX_WASM_THREADS, tailWasmThreads } from '../core/profiles';
+import { DEFAULT_PREWARM_OPTIONS } from '../core/prewarm';
+import { DEFAULT_STACK_NAME, defaultFunctionName } from '../core/planner';
 
 /** Lambda memory 128 MB … 10,240 MB; HTTP API integrations time out at 30 s, so a longer function timeout buys nothing. */
 const memoryMB = z.number().int().min(128).max(10_240);
@@ -95,7 +97,7 @@ export const OffloadConfigSchema = z.object({
   stackName: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,29}$/, 'must start with a letter, use letters, digits or -, at most 30 characters')
-    .default('offload'),
+    .default(DEFAULT_STACK_NAME),
   /** `offload export` output folder, relative to the project root. */
   exportDir: z.string().min(1).default('.offload/export'),
   /** `wasm`: ZIP function with tfjs-backend-wasm. `tfjs-node`: container image with libtensorflow (built at deploy time). */
@@ -126,8 +128,28 @@ export const OffloadConfigSchema = z.object({
        * "What stays approximate in AWS" for the measurements behind it).
        */
       fleetKeepAliveMs: z.number().int().positive().optional(),
+      /**
+       * Planner prewarm (core/prewarm.ts, docs/planner.md "Prewarm"): when a
+       * plan stays off a tail only because it is cold, and that tail would win
+       * warm by at least `minGain`, the planner starts one environment of it
+       * with an asynchronous Invoke. Off by default: every prewarm is a cold
+       * start (billed init and duration) that no request asked for.
+       */
+      prewarm: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** Least relative gain of the objective, (chosen − warm) / chosen, that triggers a prewarm. */
+          minGain: z.number().min(0, 'must be in 0..1').max(1, 'must be in 0..1').default(DEFAULT_PREWARM_OPTIONS.minGain),
+        })
+        .strict()
+        .default({ enabled: false, minGain: DEFAULT_PREWARM_OPTIONS.minGain }),
     })
-    .default({ memoryMB: 512, timeoutSeconds: 10, reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY }),
+    .default({
+      memoryMB: 512,
+      timeoutSeconds: 10,
+      reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY,
+      prewarm: { enabled: false, minGain: DEFAULT_PREWARM_OPTIONS.minGain },
+    }),
   /**
    * HTTP API throttling (steady requests per second and burst): the stage's
    * default for every route, and a tighter one for `POST /plan`. API Gateway
@@ -420,11 +442,10 @@ function tailSpecs(config: OffloadConfig, model: string, manifest: Manifest, cut
       throw new OffloadError('invalid-input', `config.models.${model}.functions.${key}: cut ${key} gets no function (deployed cuts: ${cuts.join(', ')})`);
     }
   }
-  const suffix = config.backend === 'tfjs-node' ? '-tfn' : '';
   const prefix = modelKeyPrefix(model);
   return cuts.map((cut): TailSpec => {
     const settings = { ...config.tail, ...(mc.tail ?? {}), ...(mc.functions?.[String(cut)] ?? {}) };
-    const functionName = `${config.stackName}-${model}-${cut}${suffix}`;
+    const functionName = defaultFunctionName(model, cut, config.stackName, config.backend);
     if (functionName.length > 64) {
       throw new OffloadError('invalid-input', `function name ${functionName} is longer than Lambda's 64 characters: shorten config.stackName or the model name`);
     }

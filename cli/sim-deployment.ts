@@ -62,7 +62,7 @@ export async function deploymentSpecs(
   models: readonly string[],
   profiles: readonly ModelProfile[],
   flags: DeploymentFlags,
-): Promise<{ specs: ModelDeploymentSpec[]; accountConcurrency: number }> {
+): Promise<{ specs: ModelDeploymentSpec[]; accountConcurrency: number; stackName: string; backend: 'wasm' | 'tfjs-node' }> {
   const { OffloadConfigSchema, DEFAULT_CONFIG_FILE } = await import('../cdk/config');
   const file = flags.config ?? resolve(projectRoot, DEFAULT_CONFIG_FILE);
   const config = parseWith(OffloadConfigSchema, readJsonFile(file, 'configuration file'), flags.config ? `--config ${flags.config}` : 'config');
@@ -96,12 +96,12 @@ export async function deploymentSpecs(
       functions,
     });
   }
-  return { specs, accountConcurrency: config.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY };
+  return { specs, accountConcurrency: config.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY, stackName: config.stackName, backend: config.backend };
 }
 
 /** The simulated deployment for `models` (functions and scenario factory) and the account quota. */
 export async function buildSimDeployment(models: readonly string[], flags: DeploymentFlags): Promise<SimDeployment & { accountConcurrency: number; specs: ModelDeploymentSpec[] }> {
   const { profiles, predictor } = await loadProfilesAndPredictor();
-  const { specs, accountConcurrency } = await deploymentSpecs(models, profiles, flags);
-  return { ...simDeployment({ models: specs, predictor }), accountConcurrency, specs };
+  const { specs, accountConcurrency, stackName, backend } = await deploymentSpecs(models, profiles, flags);
+  return { ...simDeployment({ models: specs, predictor, stackName, backend }), accountConcurrency, specs };
 }

@@ -209,8 +209,11 @@ interface OneRequest extends LoadRunOptions {
   body: Omit<PlanRequestBody, 'model'>;
 }
 
-/** Power and prices of a device class on a network (docs/cost-model.md §3), with the default cloud prices. */
-export function energyPrices(deviceClass: string, network: NetworkPresetName): EnergyPrices {
+/**
+ * Power and prices of a device class on a network (docs/cost-model.md §3), with the default cloud prices
+ * at `memoryMB` (the serving function's memory size when its answer says it; else CLOUD_DEFAULTS.memoryMB).
+ */
+export function energyPrices(deviceClass: string, network: NetworkPresetName, memoryMB: number = CLOUD_DEFAULTS.memoryMB): EnergyPrices {
   const power = deviceClass === THIS_MACHINE ? THIS_MACHINE_POWER : DEVICE_CLASSES[deviceClass];
   if (!power) throw new OffloadError('invalid-input', `unknown device class "${deviceClass}"`);
   const n = NETWORK_PRESETS[network];
@@ -220,7 +223,7 @@ export function energyPrices(deviceClass: string, network: NetworkPresetName): E
     pUpW: (n.radio.alphaUp * n.uplinkMbps + n.radio.beta) / 1000,
     pDownW: (n.radio.alphaDown * n.downlinkMbps + n.radio.beta) / 1000,
     requestUSD: CLOUD_DEFAULTS.requestUSD,
-    usdPerRemoteSecond: (CLOUD_DEFAULTS.gbSecondUSD * CLOUD_DEFAULTS.memoryMB) / 1024,
+    usdPerRemoteSecond: (CLOUD_DEFAULTS.gbSecondUSD * memoryMB) / 1024,
   };
 }
 
@@ -328,10 +331,12 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
     } catch {
       output = 'mismatch';
     }
+    // Billed at the memory size of the function that served it (older tails do not say: the default size).
+    const served = res.memoryMB ? energyPrices(a.class, a.network as NetworkPresetName, res.memoryMB) : prices;
     const measured = finish(
       { planMs, headMs, upMs, roundTripMs, initMs: res.initMs, computeMs: res.computeMs, downMs, deviceTailMs: null },
       begin,
-      prices,
+      served,
       { rttMs: net.rttMs, uploadMs: row.upMs, cloudWaitMs: roundTripMs + (planMs ?? 0), served: { initMs: res.initMs, computeMs: res.computeMs } },
     );
     return { ...common, target: 'cloud', cold: res.cold, status: 200, fallback: null, measured, output, error: null };

@@ -247,6 +247,8 @@ export const INFER_HEADERS = Object.freeze({
   functionName: 'x-offload-function',
   /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
   backend: 'x-offload-backend',
+  /** The function's memory size, MB: what its billed time is priced at. */
+  memoryMB: 'x-offload-memory-mb',
 });
 
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */
@@ -273,11 +275,18 @@ export interface InferTiming {
   instance: string | null;
   /** Absent from older tails' answers. */
   functionName?: string | null;
+  /** The function's memory size, MB; absent from older tails' answers. */
+  memoryMB?: number | null;
 }
 
 const msHeader = z
   .string()
   .regex(/^\d+(\.\d+)?$/, 'must be a non-negative number of ms')
+  .transform(Number);
+
+const memoryHeader = z
+  .string()
+  .regex(/^[1-9]\d*$/, 'must be a whole number of MB')
   .transform(Number);
 
 /**
@@ -294,6 +303,7 @@ export function parseInferHeaders(get: (name: string) => string | null | undefin
   };
   const cold = read(INFER_HEADERS.cold);
   if (cold !== null && cold !== 'true' && cold !== 'false') throw new ValidationError(INFER_HEADERS.cold, `must be true or false, got ${JSON.stringify(cold)}`);
+  const memoryMB = read(INFER_HEADERS.memoryMB);
   const ms = (name: string): number | null => {
     const v = read(name);
     return v === null ? null : parseWith(msHeader, v, name);
@@ -304,6 +314,7 @@ export function parseInferHeaders(get: (name: string) => string | null | undefin
     computeMs: ms(INFER_HEADERS.computeMs),
     instance: read(INFER_HEADERS.instance),
     functionName: read(INFER_HEADERS.functionName),
+    memoryMB: memoryMB === null ? null : parseWith(memoryHeader, memoryMB, INFER_HEADERS.memoryMB),
   };
 }
 
@@ -320,5 +331,6 @@ export function inferHeaders(t: InferTiming): Record<string, string> {
   if (t.instance !== null) h[INFER_HEADERS.instance] = t.instance;
   if (t.initMs !== null) h[INFER_HEADERS.initMs] = t.initMs.toFixed(0);
   if (t.functionName != null) h[INFER_HEADERS.functionName] = t.functionName;
+  if (t.memoryMB != null) h[INFER_HEADERS.memoryMB] = String(t.memoryMB);
   return h;
 }

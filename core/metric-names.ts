@@ -15,4 +15,7 @@ export const METRIC = Object.freeze({
   bytesOut: 'BytesOut',
   clientErrors: 'ClientErrors',
   serverErrors: 'ServerErrors',
+  /** Planner prewarm Invokes accepted, and refused or unanswered (planner, with prewarm on). */
+  prewarmSent: 'PrewarmSent',
+  prewarmFailed: 'PrewarmFailed',
 });

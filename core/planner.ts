@@ -73,13 +73,18 @@ export interface PlanRecord {
   candidates: CandidateRow[];
 }
 
+/** The stack name `cdk deploy` uses unless the configuration names another (cdk/config.ts `stackName`). */
+export const DEFAULT_STACK_NAME = 'offload';
+
 /**
- * The tail function name reported when the fleet entry carries no `name`:
- * `offload-<model>-<cut>`, the name `cdk deploy` gives it with the default
- * `stackName` (cdk/config.ts), so an offline plan names the function a user will find.
+ * The physical name of a tail function, `<stackName>-<model>-<cut>`, with
+ * `-tfn` for the tfjs-node container image: the one rule `cdk deploy`
+ * (cdk/config.ts) and the simulator name functions by. With the defaults it is
+ * the name reported when the fleet entry carries no `name`, so an offline plan
+ * names the function a user will find.
  */
-export function defaultFunctionName(model: string, cut: number): string {
-  return `offload-${model}-${cut}`;
+export function defaultFunctionName(model: string, cut: number, stackName: string = DEFAULT_STACK_NAME, backend: 'wasm' | 'tfjs-node' = 'wasm'): string {
+  return `${stackName}-${model}-${cut}${backend === 'tfjs-node' ? '-tfn' : ''}`;
 }
 
 /**

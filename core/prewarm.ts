@@ -151,3 +151,24 @@ export class PrewarmDedupe {
     return d;
   }
 }
+
+/**
+ * The payload the planner sends a tail with Lambda's asynchronous Invoke
+ * (`InvocationType: Event`): a direct-invoke event, not an API Gateway one,
+ * so the tail tells it apart by this one key.
+ */
+export interface PrewarmEvent {
+  offloadPrewarm: { model: string; cut: number; /** When the planner decided it, ms since the epoch. */ at: number };
+}
+
+/** The prewarm event for one tail. */
+export function prewarmEvent(model: string, cut: number, at: number): PrewarmEvent {
+  return { offloadPrewarm: { model, cut, at } };
+}
+
+/** True for a {@link PrewarmEvent} (an HTTP API event never has the key). */
+export function isPrewarmEvent(event: unknown): event is PrewarmEvent {
+  if (typeof event !== 'object' || event === null || !('offloadPrewarm' in event)) return false;
+  const p = (event as { offloadPrewarm: unknown }).offloadPrewarm;
+  return typeof p === 'object' && p !== null && typeof (p as { model?: unknown }).model === 'string' && typeof (p as { cut?: unknown }).cut === 'number';
+}

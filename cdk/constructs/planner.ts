@@ -1,6 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { CATALOG_FILE_ENV, CATALOG_FILE_NAME } from '../../core/catalog';
@@ -20,7 +20,10 @@ export interface PlannerProps {
  * The planner function behind `POST /plan` and `GET /models`. It reads the
  * deployment catalog bundled beside its handler (`catalog.json`), the
  * models' manifests (and optional cloud profiles) from S3, and the fleet
- * registry; it writes nothing.
+ * registry; it writes nothing. With `planner.prewarm.enabled` it may also
+ * invoke the tail functions asynchronously (core/prewarm.ts): its role then
+ * gets `lambda:InvokeFunction` on exactly those functions, by name (they
+ * live in nested stacks; a name-built ARN needs no cross-stack reference).
  */
 export class Planner extends Construct {
   readonly fn: NodejsFunction;
@@ -32,10 +35,13 @@ export class Planner extends Construct {
     const { store, registry } = context;
     const { config } = deployment;
     const functionName = `${config.stackName}-planner`;
+    const { prewarm } = config.planner;
+    const statements = [store.plannerReadStatement(deployment.models.map((m) => m.model)), registry.readStatement()];
+    if (prewarm.enabled) statements.push(Planner.invokeTailsStatement(this, deployment));
     const basics = new FunctionBasics(this, 'Basics', {
       functionName,
       retentionDays: config.logRetentionDays,
-      statements: [store.plannerReadStatement(deployment.models.map((m) => m.model)), registry.readStatement()],
+      statements,
     });
     this.role = basics.role;
     this.fn = new NodejsFunction(this, 'Function', {
@@ -55,6 +61,7 @@ export class Planner extends Construct {
         [CATALOG_FILE_ENV]: CATALOG_FILE_NAME,
         ARTIFACT_URL_SECONDS: String(config.browser.artifactUrlSeconds),
         ...(config.planner.fleetKeepAliveMs === undefined ? {} : { FLEET_KEEPALIVE_MS: String(config.planner.fleetKeepAliveMs) }),
+        ...(prewarm.enabled ? { PREWARM_TAILS: 'true', PREWARM_MIN_GAIN: String(prewarm.minGain) } : {}),
       },
       bundling: plannerBundling(deployment.catalog),
     });
@@ -62,5 +69,17 @@ export class Planner extends Construct {
     const integration = Api.integration('PlannerIntegration', this.fn);
     context.api.addRoute(this, 'PlanRoute', apigw.HttpMethod.POST, '/plan', integration);
     context.api.addRoute(this, 'ModelsRoute', apigw.HttpMethod.GET, '/models', integration);
+  }
+
+  /** `lambda:InvokeFunction` on every tail function of the deployment and nothing else. */
+  static invokeTailsStatement(scope: Construct, deployment: Deployment): iam.PolicyStatement {
+    const stack = Stack.of(scope);
+    return new iam.PolicyStatement({
+      sid: 'PrewarmTails',
+      actions: ['lambda:InvokeFunction'],
+      resources: deployment.models.flatMap((m) =>
+        m.tails.map((t) => stack.formatArn({ service: 'lambda', resource: 'function', resourceName: t.functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+      ),
+    });
   }
 }

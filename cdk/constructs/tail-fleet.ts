@@ -99,6 +99,8 @@ export class TailFunction extends Construct {
           bundling: tailBundling(),
           ...(shutdownExtension ? { layers: [shutdownExtension] } : {}),
         });
+    // A prewarm (planner.prewarm) is an asynchronous invoke: one that failed or aged is not worth a retry.
+    if (config.planner.prewarm.enabled) this.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
     this.target =
       spec.provisionedConcurrency > 0
         ? new lambda.Alias(this, 'Live', {

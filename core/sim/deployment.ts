@@ -10,6 +10,7 @@
 import { ValidationError } from '../errors';
 import { coldStartFromWeights } from '../cost';
 import { CLOUD_DEFAULTS, NETWORK_PRESETS, isNetworkPresetName } from '../presets';
+import { defaultFunctionName } from '../planner';
 import { buildScenario } from '../profile-scenario';
 import { DEVICE_PROFILES, cloudLayerMs, type ModelProfile } from '../profiles';
 import type { Predictor } from '../predictor';
@@ -45,6 +46,9 @@ export interface DeploymentInput {
   /** Cold-start formula (docs/cost-model.md §3); default CLOUD_DEFAULTS (the local calibration). */
   cold?: { coldBaseMs: number; coldMsPerMB: number };
   prices?: { requestUSD: number; gbSecondUSD: number };
+  /** Names the functions as `cdk deploy` does (core/planner.ts defaultFunctionName); default stack `offload`, backend `wasm`. */
+  stackName?: string;
+  backend?: 'wasm' | 'tfjs-node';
 }
 
 export interface SimDeployment {
@@ -84,6 +88,7 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
       functions.push({
         model: profile.model,
         cut,
+        name: defaultFunctionName(profile.model, cut, input.stackName, input.backend),
         memoryMB: settings.memoryMB,
         reservedConcurrency: settings.reservedConcurrency,
         provisionedConcurrency: settings.provisionedConcurrency,

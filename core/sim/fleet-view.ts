@@ -23,6 +23,19 @@
  *   after that (the read shows the invocation, which then counts as busy
  *   there); without it, a request already visible as busy counts twice until
  *   its reservation expires.
+ * - **At the arrival** (`atArrival`, default true). A plan asks whether an
+ *   environment will be free when its request reaches the tail, not at the
+ *   plan: the caller gives, per function, the request's predicted arrival A
+ *   there and its predicted busy time B. A busy mark whose predicted end (its
+ *   start plus the tail's predicted time, as the registry's `lastSeen` and the
+ *   planner's tail estimate give it) is after the plan and at or before A
+ *   counts as idle (one the cached read shows past its end stays busy); a
+ *   reservation holds an environment over its own predicted tail interval
+ *   [start, end) and counts only when that overlaps [A, A + B). Without it
+ *   (the earlier rule) every busy mark and every reservation counts at the
+ *   plan, so an environment is held from the plan until the request shows,
+ *   on top of its tail: in bursts the planner then sees full environments
+ *   that will be free by the time its request gets there.
  * - **Provisioned.** `idleWarm = max(idleWarm, provisioned − inFlight)`
  *   after the ledger, as functions/commons/scenario.ts does.
  *
@@ -55,6 +68,14 @@ export interface FleetViewOptions {
   initVisible?: boolean;
   /** Retire a reservation at the first registry read that shows its request (the planner's ledger does). Default true. */
   retireOnArrival?: boolean;
+  /** Judge the fleet at each request's predicted arrival at the tail (see the module comment). Default true, as functions/commons/planner.ts. */
+  atArrival?: boolean;
+}
+
+/** Per function (view order): the request's predicted arrival at the tail (absolute ms) and how long it would keep an environment busy there. */
+export interface ArrivalWindow {
+  atMs: Float64Array;
+  busyMs: Float64Array;
 }
 
 /** One plan's hold on a function, until it expires or (with `retireOnArrival`) its request shows. */
@@ -62,6 +83,9 @@ export interface Reservation {
   expiresAt: number;
   /** When its request reached the tail and was served; Infinity until then (and for a 429). */
   arrivedAt: number;
+  /** Predicted tail interval of its request: arrival at the tail, and the end of its compute there. */
+  startsAt: number;
+  busyUntil: number;
 }
 
 /** What one plan sees of one function (docs/cost-model.md §2 fleet state). */
@@ -79,7 +103,12 @@ export class FleetView {
   readonly reservationSlackMs: number;
   readonly initVisible: boolean;
   readonly retireOnArrival: boolean;
+  readonly atArrival: boolean;
   private readonly fleet: Fleet;
+  /** Per function: predicted ends of the invocations busy now, ascending (the registry's busy marks with the planner's tail estimate). */
+  private readonly busyEnds: number[][];
+  /** The same at the last registry read. */
+  private readonly snapBusyEnds: number[][];
   private readonly fns: FunctionState[];
   private snapshotAt = -Infinity;
   private readonly snapIdle: Float64Array;
@@ -100,6 +129,9 @@ export class FleetView {
     this.reservationSlackMs = opts.reservationSlackMs ?? PLANNER_RESERVATION_SLACK_MS;
     this.initVisible = opts.initVisible ?? true;
     this.retireOnArrival = opts.retireOnArrival ?? true;
+    this.atArrival = opts.atArrival ?? true;
+    this.busyEnds = this.fns.map(() => []);
+    this.snapBusyEnds = this.fns.map(() => []);
     this.snapIdle = new Float64Array(this.fns.length);
     this.snapBusy = new Float64Array(this.fns.length);
     this.ledgers = this.fns.map(() => []);
@@ -140,16 +172,45 @@ export class FleetView {
       const fn = this.fns[i]!;
       this.snapIdle[i] = this.visibleIdle(fn, now);
       this.snapBusy[i] = fn.provisionedBusy + fn.onDemandBusy - (this.initVisible ? 0 : fn.initialising);
+      if (this.atArrival) {
+        const snap = this.snapBusyEnds[i]!;
+        const live = this.busyEnds[i]!;
+        snap.length = live.length;
+        for (let k = 0; k < live.length; k++) snap[k] = live[k]!;
+      }
     }
   }
 
-  /** The fleet state a plan at `now` uses: cached snapshot, minus the ledger, plus provisioned. Returns {@link viewed}. */
-  read(now: number): ViewedFunction[] {
+  /** An invocation of function `i` (view order) reached its tail and keeps an environment busy until `endsAt` (what its registry busy mark and the tail estimate predict). */
+  busyFrom(i: number, endsAt: number): void {
+    insertSorted(this.busyEnds[i]!, endsAt);
+  }
+
+  /** The invocation {@link busyFrom} recorded with `endsAt` ended. */
+  busyEnded(i: number, endsAt: number): void {
+    removeSorted(this.busyEnds[i]!, endsAt);
+  }
+
+  /**
+   * The fleet state a plan at `now` uses: cached snapshot, minus the ledger, plus provisioned. With
+   * `arrival` (and `atArrival`), each function is judged at the request's predicted arrival there.
+   * Returns {@link viewed}.
+   */
+  read(now: number, arrival?: ArrivalWindow): ViewedFunction[] {
     this.refresh(now);
+    const window = this.atArrival ? arrival : undefined;
     for (let i = 0; i < this.fns.length; i++) {
-      const held = this.held(i, now);
+      const held = this.held(i, now, window);
       let idle = this.snapIdle[i]!;
       let busy = this.snapBusy[i]!;
+      if (window) {
+        // Busy marks whose tail is predicted to end by the arrival free their environment for it.
+        // (A mark the cached read shows past its predicted end stays busy, as the planner does not trust it.)
+        const ends = this.snapBusyEnds[i]!;
+        const freed = Math.min(busy, countAtMost(ends, window.atMs[i]!) - countAtMost(ends, now));
+        idle += freed;
+        busy -= freed;
+      }
       const taken = Math.min(idle, held);
       idle -= taken;
       busy += held;
@@ -161,23 +222,63 @@ export class FleetView {
     return this.viewed;
   }
 
-  /** A cloud plan to function `i` (view order) at `now`, predicted to take `predictedMs`. */
-  reserve(i: number, now: number, predictedMs: number): Reservation {
-    const r: Reservation = { expiresAt: now + Math.max(0, predictedMs + this.reservationSlackMs), arrivedAt: Infinity };
+  /**
+   * A cloud plan to function `i` (view order) at `now`, predicted to take `predictedMs` in all; its
+   * request is predicted to reach the tail at `tail.startsAt` and keep it busy until `tail.busyUntil`
+   * (without it, from the plan to its expiry).
+   */
+  reserve(i: number, now: number, predictedMs: number, tail?: { startsAt: number; busyUntil: number }): Reservation {
+    const expiresAt = now + Math.max(0, predictedMs + this.reservationSlackMs);
+    const r: Reservation = { expiresAt, arrivedAt: Infinity, startsAt: tail?.startsAt ?? now, busyUntil: tail?.busyUntil ?? expiresAt };
     this.ledgers[i]!.push(r);
     return r;
   }
 
-  /** Reservations of function `i` still held at `now` (expired and retired ones are dropped). */
-  private held(i: number, now: number): number {
+  /**
+   * Reservations of function `i` held at `now` (expired and retired ones are dropped); with a
+   * window, only those whose predicted tail interval overlaps it.
+   */
+  private held(i: number, now: number, window: ArrivalWindow | undefined): number {
     const ledger = this.ledgers[i]!;
     const seen = this.retireOnArrival ? this.snapshotAt : -Infinity;
     let kept = 0;
+    let held = 0;
+    const from = window ? window.atMs[i]! : -Infinity;
+    const to = window ? from + window.busyMs[i]! : Infinity;
     for (let k = 0; k < ledger.length; k++) {
       const r = ledger[k]!;
-      if (r.expiresAt > now && !(r.arrivedAt <= seen)) ledger[kept++] = r;
+      if (r.expiresAt > now && !(r.arrivedAt <= seen)) {
+        ledger[kept++] = r;
+        if (r.startsAt < to && from < r.busyUntil) held++;
+      }
     }
     ledger.length = kept;
-    return kept;
+    return held;
   }
+}
+
+/** Index of the first element > x in an ascending array. */
+function upperBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function countAtMost(a: readonly number[], x: number): number {
+  return upperBound(a, x);
+}
+
+function insertSorted(a: number[], x: number): void {
+  a.splice(upperBound(a, x), 0, x);
+}
+
+function removeSorted(a: number[], x: number): void {
+  const k = upperBound(a, x) - 1;
+  if (k < 0 || a[k] !== x) throw new RangeError(`no busy invocation ending at ${x}`);
+  a.splice(k, 1);
 }

@@ -46,6 +46,8 @@ export const DEFAULT_SCALING = Object.freeze({ burst: 1000, perSecond: 100 });
 export interface TailFunctionSpec {
   model: string;
   cut: number;
+  /** The function's physical name; default `offload-<model>-<cut>` (core/planner.ts defaultFunctionName, as `cdk deploy` names it). */
+  name?: string;
   memoryMB: number;
   /** Caps concurrent executions; null draws on the account's unreserved pool. */
   reservedConcurrency: number | null;

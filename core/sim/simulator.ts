@@ -33,15 +33,16 @@
  */
 import { ValidationError } from '../errors';
 import { measuredEnergyJ, type EnergyPrices, type LoadRecord, type LoadSummary, type Predicted } from '../load-record';
-import { plan, type PlanRecord } from '../planner';
+import { defaultFunctionName, plan, type PlanRecord } from '../planner';
 import { choosePolicyCut, policyName, type Policy, type PolicyChoice } from '../policies';
 import type { Scenario } from '../scenario';
 import type { Arrival } from '../workload';
 import { radioPowerW, transferMs } from '../cost';
 import { DTYPE_FACTOR } from '../dtypes';
+import { decidePrewarm, type PrewarmOptions } from '../prewarm';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
-import { FleetView, type FleetViewOptions, type Reservation } from './fleet-view';
+import { FleetView, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
 import { SummaryAccumulator } from './summary';
 
 /**
@@ -86,6 +87,12 @@ export interface SimulationInput {
   scenarioFor: (model: string, deviceClass: string, network: string) => Scenario;
   fleet?: FleetOptions;
   view?: FleetViewOptions;
+  /**
+   * The planner's opt-in prewarm (core/prewarm.ts; `PREWARM_TAILS=true` on the planner function): a plan may
+   * start one environment of the tail that would win were every tail warm, as an asynchronous invocation sent
+   * at the plan. Off by default, as in the planner function. Only with the `planner` policy.
+   */
+  prewarm?: PrewarmOptions;
   timing?: SimTiming;
   /** Receives every record as it is made (JSONL output, tests). Without it no record object is built. */
   onRecord?: (record: LoadRecord) => void;
@@ -118,6 +125,8 @@ export interface SimulationResult {
   plans: { computed: number; lookups: number };
   /** Registry reads of the planner's view. */
   viewReads: number;
+  /** Prewarm invocations sent, how many started an environment (cold), and their billed init, USD (not in summary.costUSD). */
+  prewarm: { sent: number; cold: number; costUSD: number };
 }
 
 /** Precomputed figures of one (model, device class, network). */
@@ -140,9 +149,16 @@ interface Entry {
   viewIndexOfCut: Int32Array;
   /** Position in the model's view → the scenario's fleet entry to fill. */
   fleetEntries: Scenario['cloud']['functions'][string][];
+  /** Position in the model's view → ms from the arrival to the request reaching that tail (plan round trip included when the policy plans live), and the tail's warm time. */
+  reachMs: Float64Array;
+  /** The window passed to the view (rewritten at each read). */
+  window: ArrivalWindow;
   model_: ModelState;
-  cache: Map<number | string, PolicyChoice & { record: PlanRecord }>;
+  cache: Map<number | string, CachedPlan>;
 }
+
+/** A plan for one fleet-bits key, and the prewarm it decides when none was sent lately (null: none). */
+type CachedPlan = PolicyChoice & { record: PlanRecord; prewarm: { viewPos: number; fn: string; dedupeMs: number } | null };
 
 interface ModelState {
   view: FleetView;
@@ -152,9 +168,15 @@ interface ModelState {
   cuts: number[];
 }
 
-interface Pending {
-  kind: 'invoke' | 'init-done' | 'release';
-  req: Req;
+type Pending = { kind: 'invoke' | 'init-done' | 'release'; req: Req } | { kind: 'prewarm-done'; prewarm: PrewarmInvocation };
+
+/** A prewarm invocation in flight: what its end must release. */
+interface PrewarmInvocation {
+  fleetIndex: number;
+  how: Acquired;
+  billedMs: number;
+  view: FleetView;
+  viewPos: number;
 }
 
 interface Req {
@@ -224,9 +246,10 @@ export function simulate(input: SimulationInput): SimulationResult {
 
   let computed = 0;
   let lookups = 0;
-  const choose = (e: Entry, now: number): { choice: PolicyChoice; record: PlanRecord; viewed: ReturnType<FleetView['read']> } => {
+  const choose = (e: Entry, now: number): { choice: PolicyChoice; record: PlanRecord; prewarm: CachedPlan['prewarm']; viewed: ReturnType<FleetView['read']> } => {
     const m = e.model_;
-    const viewed = m.view.read(now);
+    for (let k = 0; k < e.reachMs.length; k++) e.window.atMs[k] = now + e.reachMs[k]!;
+    const viewed = m.view.read(now, e.window);
     // Two bits per function; past 26 functions the number would lose bits, so the key becomes a string.
     let key: number | string = 0;
     if (viewed.length <= 26) {
@@ -247,10 +270,16 @@ export function simulate(input: SimulationInput): SimulationResult {
         f.inFlight = viewed[k]!.inFlight >= viewed[k]!.limit ? f.limit : 0;
       }
       const record = plan(e.scenario);
-      hit = { ...choosePolicyCut(policy, record), record };
+      // The prewarm decision depends on the fleet through the same bits; only its dedupe depends on time (applied per request).
+      let prewarm: CachedPlan['prewarm'] = null;
+      if (input.prewarm && livePlan) {
+        const d = decidePrewarm(e.scenario, record, () => undefined, 0, input.prewarm);
+        if (d.prewarm) prewarm = { viewPos: e.viewIndexOfCut[d.cut]!, fn: d.function, dedupeMs: d.dedupeMs };
+      }
+      hit = { ...choosePolicyCut(policy, record), record, prewarm };
       e.cache.set(key, hit);
     }
-    return { choice: hit, record: hit.record, viewed };
+    return { choice: hit, record: hit.record, prewarm: hit.prewarm, viewed };
   };
 
   const queue = new EventQueue<Pending>();
@@ -338,13 +367,36 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
   };
 
+  const prewarmSentAt = new Map<string, number>();
+  const prewarmStats = { sent: 0, cold: 0, costUSD: 0 };
+  /** A prewarm invocation, sent at the plan: a cold start with no compute (billed init), or nothing to do on a warm environment. */
+  const sendPrewarm = (e: Entry, p: NonNullable<CachedPlan['prewarm']>, now: number): void => {
+    const last = prewarmSentAt.get(p.fn);
+    if (last !== undefined && now - last < p.dedupeMs) return;
+    prewarmSentAt.set(p.fn, now);
+    prewarmStats.sent++;
+    const fleetIndex = e.model_.fleetIndex[p.viewPos]!;
+    const how = fleet.acquire(fleetIndex, now);
+    if (how !== 'cold' && how !== 'warm' && how !== 'provisioned') return; // refused: Lambda retries an async invoke; not modelled
+    const spec = fleet.functions[fleetIndex]!.spec;
+    const billedMs = how === 'cold' ? spec.coldStartMs : 0;
+    if (how === 'cold') {
+      prewarmStats.cold++;
+      prewarmStats.costUSD += e.scenario.cloud.requestUSD + (USD_PER_MB_S(e.scenario.cloud.gbSecondUSD, spec.memoryMB) * billedMs) / 1000;
+    }
+    const view = e.model_.view;
+    queue.push(now + billedMs, { kind: 'prewarm-done', prewarm: { fleetIndex, how, billedMs, view, viewPos: p.viewPos } });
+    view.busyFrom(p.viewPos, now + billedMs);
+  };
+
   const arrive = (i: number): void => {
     const a = arrivals[i]!;
     if (i > 0 && a.t < arrivals[i - 1]!.t) {
       throw new ValidationError(`arrivals[${i}].t`, `must be >= ${arrivals[i - 1]!.t} (the previous arrival's t): a trace must be in time order`);
     }
     const e = entryOf(a);
-    const { choice, record, viewed } = choose(e, a.t);
+    const { choice, record, prewarm, viewed } = choose(e, a.t);
+    if (prewarm) sendPrewarm(e, prewarm, a.t);
     const cut = choice.cut;
     const viewPos = cut === e.L ? -1 : e.viewIndexOfCut[cut]!;
     const planMs = livePlan ? e.planMs : null;
@@ -368,9 +420,12 @@ export function simulate(input: SimulationInput): SimulationResult {
       finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: null, costUSD: 0 });
       return;
     }
-    if (livePlan) req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs);
     // The request reaches the tail after half the RTT and the upload (the other half is on the way back).
     const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs / 2 + e.upMs[cut]!;
+    if (livePlan) {
+      const busyUntil = sendAt + choice.believed.coldMs + choice.believed.tailMs;
+      req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs, { startsAt: sendAt, busyUntil });
+    }
     queue.push(sendAt, { kind: 'invoke', req });
   };
 
@@ -400,6 +455,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     req.billedMs = billedMs;
     if (cold) queue.push(now + initMs, { kind: 'init-done', req });
     queue.push(now + billedMs, { kind: 'release', req });
+    // Its busy mark, with the end the planner predicts from it (the sim's tail times are the planner's estimates).
+    e.model_.view.busyFrom(req.viewPos, now + billedMs);
     const price = how === 'provisioned' ? PROVISIONED_PRICES.gbSecondDurationUSD : e.scenario.cloud.gbSecondUSD;
     finish(req, {
       target: 'cloud',
@@ -427,9 +484,17 @@ export function simulate(input: SimulationInput): SimulationResult {
     const now = queue.peekTime();
     const ev = queue.pop()!;
     lastTime = Math.max(lastTime, now);
-    if (ev.kind === 'invoke') invoke(ev.req, now);
+    if (ev.kind === 'prewarm-done') {
+      const p = ev.prewarm;
+      if (p.how === 'cold') fleet.initDone(p.fleetIndex);
+      fleet.release(p.fleetIndex, now, p.how, p.billedMs);
+      p.view.busyEnded(p.viewPos, now);
+    } else if (ev.kind === 'invoke') invoke(ev.req, now);
     else if (ev.kind === 'init-done') fleet.initDone(ev.req.fleetIndex);
-    else fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
+    else {
+      fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
+      ev.req.entry.model_.view.busyEnded(ev.req.viewPos, now);
+    }
   }
   input.onProgress?.(n, n);
 
@@ -452,6 +517,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     provisionedUSD: functions.reduce((s, f) => s + f.provisionedUSD, 0),
     plans: { computed, lookups },
     viewReads,
+    prewarm: prewarmStats,
   };
 }
 
@@ -477,14 +543,19 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
   const viewIndexOfCut = new Int32Array(L + 1).fill(-1);
   const functions: Scenario['cloud']['functions'] = {};
   const fleetEntries: Entry['fleetEntries'] = [];
+  const reachMs = new Float64Array(m.cuts.length);
+  const tailMs = new Float64Array(m.cuts.length);
+  const livePlanMs = input.policy.kind === 'planner' ? planMsOf(base.network.rttMs) : 0;
   m.cuts.forEach((cut, k) => {
     if (cut >= L || (cut !== 0 && !candidates.has(cut)) || (cut === 0 && !candidates.has(0))) {
       throw new ValidationError(`functions.${a.model}#${cut}`, `cut ${cut} is not a candidate of ${a.model}`);
     }
     viewIndexOfCut[cut] = k;
     const spec = input.functions[m.fleetIndex[k]!]!;
+    reachMs[k] = livePlanMs + headMs[cut]! + base.network.rttMs / 2 + upMs[cut]!;
+    tailMs[k] = spec.tailMs;
     const limit = m.view.viewed[k]!.limit;
-    const entry = { idleWarm: 0, inFlight: 0, limit, coldStartMs: spec.coldStartMs, name: `${a.model}-tail-${cut}` };
+    const entry = { idleWarm: 0, inFlight: 0, limit, coldStartMs: spec.coldStartMs, name: spec.name ?? defaultFunctionName(a.model, cut) };
     functions[String(cut)] = entry;
     fleetEntries.push(entry);
   });
@@ -512,6 +583,8 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
     upMs,
     viewIndexOfCut,
     fleetEntries,
+    reachMs,
+    window: { atMs: new Float64Array(m.cuts.length), busyMs: tailMs },
     model_: m,
     cache: new Map(),
   };

@@ -12,8 +12,12 @@
  * | `REGISTRY_TABLE` | fleet registry table (unset: every function is planned as cold) |
  * | `FLEET_KEEPALIVE_MS` | keep-alive rule of the registry (default 300000) |
  * | `FLEET_CACHE_MS` | how long a model's fleet query is reused (default 100) |
+ * | `FLEET_AT_ARRIVAL` | `on` (default): judge the fleet when each cut's request would reach its tail; `off`: at the plan (docs/functions.md "Reservation ledger") |
  * | `MAX_PAYLOAD_BYTES` | direct request limit, as the tails enforce it (default 6291456) |
  * | `COLD_BASE_MS`, `COLD_MS_PER_MB` | cold-start model overrides (defaults: core/presets CLOUD_DEFAULTS) |
+ * | `PREWARM_TAILS` | `true`: prewarm the tail that would win warm (core/prewarm.ts); default `false` |
+ * | `PREWARM_MIN_GAIN` | least relative gain that triggers a prewarm (default core/prewarm.ts DEFAULT_PREWARM_OPTIONS.minGain) |
+ * | `PREWARM_WAIT_MS` | longest a plan waits for the prewarm's Invoke to be accepted (default {@link DEFAULT_PREWARM_WAIT_MS}) |
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -23,6 +27,15 @@ import { OffloadError } from '../../core/errors';
 import { formatPath } from '../../core/validation';
 import { DEFAULT_FLEET_CACHE_MS, DEFAULT_KEEPALIVE_MS } from './registry';
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from './http';
+import { DEFAULT_PREWARM_OPTIONS } from '../../core/prewarm';
+
+/**
+ * Longest a plan waits for a prewarm's Invoke call (202), ms. Lambda freezes
+ * the planner's environment once it answers, so a call still open then would
+ * go out only at the next invocation; past this bound it is left to finish
+ * in the background.
+ */
+export const DEFAULT_PREWARM_WAIT_MS = 100;
 
 /** One deployed tail function, as the planner uses it. */
 export interface DeployedFunction {
@@ -75,11 +88,15 @@ export interface PlannerConfig {
   functions: DeployedFunctions;
   keepAliveMs: number;
   fleetCacheMs: number;
+  /** Judge the fleet at each cut's predicted arrival (busy marks ending by then count idle; reservations hold their tail interval only). */
+  fleetAtArrival: boolean;
   maxPayloadBytes: number;
   coldBaseMs: number | undefined;
   coldMsPerMB: number | undefined;
   /** Lifetime of the presigned artifact URLs of `GET /models`; 0: none handed out. */
   artifactUrlSeconds: number;
+  /** Planner prewarm (off by default: it spends cold starts nobody asked for). */
+  prewarm: { enabled: boolean; minGain: number; waitMs: number };
 }
 
 const optionalNumber = z.coerce.number().finite().nonnegative().optional();
@@ -91,10 +108,14 @@ const PlannerEnvSchema = z.object({
   REGISTRY_TABLE: z.string().optional(),
   FLEET_KEEPALIVE_MS: optionalNumber,
   FLEET_CACHE_MS: optionalNumber,
+  FLEET_AT_ARRIVAL: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().optional(),
   COLD_BASE_MS: optionalNumber,
   COLD_MS_PER_MB: optionalNumber,
   ARTIFACT_URL_SECONDS: z.coerce.number().int().min(0).max(43_200).optional(),
+  PREWARM_TAILS: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  PREWARM_MIN_GAIN: z.coerce.number().finite().min(0, 'must be in 0..1').max(1, 'must be in 0..1').optional(),
+  PREWARM_WAIT_MS: optionalNumber,
 });
 
 function misconfigured(what: string, cause?: unknown): never {
@@ -123,9 +144,15 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
     functions: deployedFromCatalog(catalog),
     keepAliveMs: e.FLEET_KEEPALIVE_MS ?? DEFAULT_KEEPALIVE_MS,
     fleetCacheMs: e.FLEET_CACHE_MS ?? DEFAULT_FLEET_CACHE_MS,
+    fleetAtArrival: (e.FLEET_AT_ARRIVAL ?? 'on') === 'on',
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     coldBaseMs: e.COLD_BASE_MS,
     coldMsPerMB: e.COLD_MS_PER_MB,
     artifactUrlSeconds: e.ARTIFACT_URL_SECONDS ?? 0,
+    prewarm: {
+      enabled: e.PREWARM_TAILS === 'true',
+      minGain: e.PREWARM_MIN_GAIN ?? DEFAULT_PREWARM_OPTIONS.minGain,
+      waitMs: e.PREWARM_WAIT_MS ?? DEFAULT_PREWARM_WAIT_MS,
+    },
   };
 }

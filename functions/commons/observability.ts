@@ -11,7 +11,8 @@
  * - `InitMs` (tail, on the cold request): the environment's Init phase;
  * - `ComputeMs` (tail): predict + read-back of one request;
  * - `BytesIn`, `BytesOut`: request and response bodies as delivered;
- * - `ClientErrors`, `ServerErrors`: 4xx and 5xx answers the function gave.
+ * - `ClientErrors`, `ServerErrors`: 4xx and 5xx answers the function gave;
+ * - `PrewarmSent`, `PrewarmFailed` (planner, prewarm on): tail prewarm Invokes accepted or not.
  * Throttles (429s) never reach a handler — Lambda or API Gateway answer them —
  * so they come from `AWS/Lambda Throttles` and `AWS/ApiGateway 4xx` (the
  * dashboard in cdk/constructs/dashboard.ts shows them beside these).

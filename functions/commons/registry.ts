@@ -343,11 +343,34 @@ function median(values: number[]): number | undefined {
 }
 
 /**
+ * When a plan's request would reach a cut's tail (epoch ms) and how long the
+ * tail would keep an environment busy (its predicted warm compute, ms), plus
+ * the cut's predicted cold start: a plan asks whether an environment will be
+ * free then, not at the plan.
+ */
+export interface ArrivalWindow {
+  atMs: number;
+  busyMs: number;
+  coldStartMs: number;
+}
+
+/**
  * Folds registry items into per-cut fleet state at time `now`: `gone` items
  * and items past the keep-alive are not live; a busy mark counts until its
- * lease (`busyUntil`) ends.
+ * lease (`busyUntil`) ends. With `arrivals`, a cut's busy mark counts as idle
+ * when its invocation is predicted to end by the plan's arrival there: it
+ * started at the mark's `lastSeen` (the mark is written as the invocation
+ * reaches the environment, and again with `initMs` once a cold init is done)
+ * and takes the cut's warm tail time, plus its cold start while `initMs` is
+ * not written yet. A mark already past that predicted end at `now` stays
+ * busy: its tail runs slower than predicted, so the prediction is not trusted.
  */
-export function summariseFleet(items: readonly RegistryItem[], now: number, keepAliveMs: number): Map<number, FunctionFleet> {
+export function summariseFleet(
+  items: readonly RegistryItem[],
+  now: number,
+  keepAliveMs: number,
+  arrivals?: ReadonlyMap<number, ArrivalWindow>,
+): Map<number, FunctionFleet> {
   const out = new Map<number, FunctionFleet>();
   // Cold-start measurements outlive their instances (a reaped instance still measured its start);
   // the TTL horizon bounds how old a measurement may be.
@@ -362,7 +385,11 @@ export function summariseFleet(items: readonly RegistryItem[], now: number, keep
   for (const item of items) {
     if (item.state === 'gone' || now - item.lastSeen > keepAliveMs) continue;
     const entry = out.get(item.cut) ?? { idleWarm: 0, inFlight: 0, instances: 0 };
-    const busy = item.state === 'busy' && (item.busyUntil ?? 0) > now;
+    const window = arrivals?.get(item.cut);
+    const endsAt = window ? item.lastSeen + window.busyMs + (item.initMs === undefined ? window.coldStartMs : 0) : Infinity;
+    // A mark already past its predicted end is a tail slower than predicted (or stuck): it stays busy.
+    const endsInTime = window !== undefined && now < endsAt && endsAt <= window.atMs;
+    const busy = item.state === 'busy' && (item.busyUntil ?? 0) > now && !endsInTime;
     if (busy) entry.inFlight += 1;
     else entry.idleWarm += 1;
     entry.instances += 1;
@@ -469,6 +496,9 @@ interface Reservation {
   model: string;
   cut: number;
   expiresAt: number;
+  /** Predicted tail interval of its request (epoch ms): arrival at the tail, end of its compute there. */
+  startsAt: number;
+  busyUntil: number;
 }
 
 /** Invocations per instance of one cut, as a registry read showed them. */
@@ -496,6 +526,12 @@ function arrivalsOf(items: readonly RegistryItem[], cut: number): Arrivals {
  * planner did not plan for (another planner instance, a fixed `--cut`) may
  * retire one of our reservations early. The registry shows that request as
  * busy, so the count stays right; only which request is which is guessed.
+ *
+ * A reservation made with its predicted tail interval (the request's arrival
+ * at the tail and the end of its compute there) holds an environment only
+ * over that interval: a plan that gives its own arrival windows counts the
+ * reservations whose interval overlaps its own, so a request that will have
+ * finished before another arrives does not make that one plan cold.
  */
 export class ReservationLedger {
   private reservations: Reservation[] = [];
@@ -511,18 +547,26 @@ export class ReservationLedger {
    * Records one request planned to `model`/`cut`, held for at most `holdMs`.
    * `items`: the registry read the plan used; arrivals are counted from it.
    */
-  reserve(model: string, cut: number, holdMs: number, items?: readonly RegistryItem[]): void {
+  reserve(model: string, cut: number, holdMs: number, items?: readonly RegistryItem[], tail?: { startsInMs: number; busyMs: number }): void {
     this.prune();
     const key = fleetKey(model, cut);
     if (items && !this.reservations.some((r) => r.model === model && r.cut === cut)) this.baselines.set(key, arrivalsOf(items, cut));
-    this.reservations.push({ model, cut, expiresAt: this.now() + Math.max(0, holdMs) });
+    const now = this.now();
+    const expiresAt = now + Math.max(0, holdMs);
+    const startsAt = tail ? now + tail.startsInMs : now;
+    this.reservations.push({ model, cut, expiresAt, startsAt, busyUntil: tail ? startsAt + tail.busyMs : expiresAt });
   }
 
-  /** Active reservations of `model` by cut. */
-  active(model: string): Map<number, number> {
+  /** Active reservations of `model` by cut; with `arrivals`, only those whose tail interval overlaps the cut's window. */
+  active(model: string, arrivals?: ReadonlyMap<number, ArrivalWindow>): Map<number, number> {
     this.prune();
     const out = new Map<number, number>();
-    for (const r of this.reservations) if (r.model === model) out.set(r.cut, (out.get(r.cut) ?? 0) + 1);
+    for (const r of this.reservations) {
+      if (r.model !== model) continue;
+      const w = arrivals?.get(r.cut);
+      if (w && !(r.startsAt < w.atMs + w.busyMs && w.atMs < r.busyUntil)) continue;
+      out.set(r.cut, (out.get(r.cut) ?? 0) + 1);
+    }
     return out;
   }
 
@@ -557,12 +601,14 @@ export class ReservationLedger {
    * The fleet as the planner should see it: registry state plus the requests
    * handed out and not yet shown there. With `items` (the read `fleet` was
    * summarised from) reservations whose requests have arrived are retired first.
+   * With `arrivals` (the windows `fleet` was summarised at), only reservations
+   * whose tail interval overlaps a cut's window count there.
    */
-  apply(model: string, fleet: ReadonlyMap<number, FunctionFleet>, items?: readonly RegistryItem[]): Map<number, FunctionFleet> {
+  apply(model: string, fleet: ReadonlyMap<number, FunctionFleet>, items?: readonly RegistryItem[], arrivals?: ReadonlyMap<number, ArrivalWindow>): Map<number, FunctionFleet> {
     if (items) this.reconcile(model, items);
     const out = new Map<number, FunctionFleet>();
     for (const [cut, f] of fleet) out.set(cut, { ...f });
-    for (const [cut, count] of this.active(model)) {
+    for (const [cut, count] of this.active(model, arrivals)) {
       const f = out.get(cut) ?? { idleWarm: 0, inFlight: 0, instances: 0 };
       const taken = Math.min(f.idleWarm, count);
       f.idleWarm -= taken;

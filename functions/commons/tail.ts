@@ -32,6 +32,7 @@ import { DEFAULT_MAX_BATCH } from '../../core/presets';
 import { INFER_HEADERS, inferHeaders } from '../../core/api';
 import { inferRoute } from '../../core/catalog';
 import { formatPath } from '../../core/validation';
+import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { loadModelFromFiles } from '../../models/artifacts';
 import { loadArtifactFiles, s3Key } from './artifacts';
@@ -85,6 +86,8 @@ export const TailEnvSchema = z.object({
   AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
   /** Set by Lambda: `on-demand`, `provisioned-concurrency` or `snap-start`. */
   AWS_LAMBDA_INITIALIZATION_TYPE: z.string().optional(),
+  /** Set by Lambda (and the local emulator): the function's memory size, MB; reported so a client prices the GB-seconds it used. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number({ error: 'must be a number of MB' }).int('must be a whole number of MB').positive('must be a number of MB').optional(),
 });
 
 export interface TailConfig {
@@ -99,6 +102,7 @@ export interface TailConfig {
   maxPayloadBytes: number;
   maxBatch: number;
   functionName: string | undefined;
+  memoryMB: number | undefined;
   registryWaitMs: number;
   /** An on-demand environment is started by an invocation that waits for its init (provisioned ones are not). */
   onDemand: boolean;
@@ -122,6 +126,7 @@ export function readTailConfig(env: NodeJS.ProcessEnv): TailConfig {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES ?? DEFAULT_PAYLOAD_LIMIT_BYTES,
     maxBatch: e.MAX_BATCH ?? DEFAULT_MAX_BATCH,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+    memoryMB: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     registryWaitMs: e.REGISTRY_WAIT_MS ?? DEFAULT_REGISTRY_WAIT_MS,
     onDemand: (e.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand') === 'on-demand',
   };
@@ -401,6 +406,7 @@ export class TailRuntime {
         // for beyond a warm request, which the client reports as the cold start, not as network time.
         initMs: cold ? (this.coldStartMs ?? tail.initMs) : null,
         functionName: this.config.functionName ?? null,
+        memoryMB: this.config.memoryMB ?? null,
       });
       headers[INFER_HEADERS.backend] = tail.engine;
       const response =
@@ -443,6 +449,41 @@ export class TailRuntime {
         'payload-too-large',
         `the response for batch ${batch} would be ${bytes} bytes after base64, above the ${limit}-byte payload limit; send batches of at most about ${fits}`,
       );
+    }
+  }
+
+  /**
+   * A prewarm invocation (core/prewarm.ts PrewarmEvent, sent by the planner
+   * with an asynchronous Invoke): initialise as a cold request would — busy in
+   * the registry while loading, the cold start measured and reported — then
+   * idle and warm. An environment that is warm already answers at once,
+   * without a registry write. Never throws: a failed init is logged (by
+   * init) and the next invocation retries it; Lambda does not retry a
+   * handler that returned.
+   */
+  async warm(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<{ warmed: boolean; initMs: number | null }> {
+    if (this.ready) return { warmed: false, initMs: null };
+    const registrar = this.registrar;
+    const waitMs = this.registryWaitMs;
+    const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
+    registrar?.markBusy(deadline, { arrival: !this.coldArrivalCounted });
+    this.coldArrivalCounted = false;
+    try {
+      const tail = await this.init();
+      const cold = !this.served;
+      // Its starting invocation was this one: the next request is warm and says so.
+      this.served = true;
+      if (cold && this.prewarmedAtLoad && this.attempts === 1 && this.config.onDemand) {
+        this.coldStartMs = Math.round(process.uptime() * 1000);
+        registrar?.setInfo({ coldStartMs: this.coldStartMs });
+      }
+      logLine('info', 'prewarmed', { model: this.config.model, cut: this.config.cut, instance: this.instance, initMs: Math.round(tail.initMs) });
+      return { warmed: true, initMs: this.coldStartMs ?? tail.initMs };
+    } catch {
+      return { warmed: false, initMs: null };
+    } finally {
+      const idle = registrar?.markIdle();
+      if (idle && waitMs > 0) await withinMs(idle, waitMs);
     }
   }
 
@@ -519,6 +560,13 @@ async function runTail(tail: LoadedTail, inputs: readonly WireTensor[]): Promise
  * export const handler = createTailHandler(new TailRuntime());
  */
 export function createTailHandler(runtime: TailRuntime, metrics: Metrics = createMetrics('tail')) {
+  const http = createHttpTailHandler(runtime, metrics);
+  // The planner's prewarm comes as a direct (asynchronous) invoke, not through the HTTP API.
+  return (event: HttpEvent | PrewarmEvent, context: Context) =>
+    isPrewarmEvent(event) ? runtime.warm(context) : http(event, context);
+}
+
+function createHttpTailHandler(runtime: TailRuntime, metrics: Metrics) {
   const routeGuard: HttpMiddleware = {
     name: 'routeGuard',
     before: (request) => runtime.checkRoute(request.event),

@@ -28,23 +28,25 @@ describe('the API contract (core/api.ts)', () => {
   });
 
   it('round-trips the timing headers a tail sends', () => {
-    const cold = inferHeaders({ cold: true, initMs: 812.4, computeMs: 31.234, instance: 'a1', functionName: 'offload-m-3' });
+    const cold = inferHeaders({ cold: true, initMs: 812.4, computeMs: 31.234, instance: 'a1', functionName: 'offload-m-3', memoryMB: 3008 });
     expect(cold).toEqual({
       'x-offload-cold': 'true',
       'x-offload-init-ms': '812',
       'x-offload-compute-ms': '31.23',
       'x-offload-instance': 'a1',
       'x-offload-function': 'offload-m-3',
+      'x-offload-memory-mb': '3008',
     });
-    expect(parseInferHeaders((n) => cold[n])).toEqual({ cold: true, initMs: 812, computeMs: 31.23, instance: 'a1', functionName: 'offload-m-3' });
+    expect(parseInferHeaders((n) => cold[n])).toEqual({ cold: true, initMs: 812, computeMs: 31.23, instance: 'a1', functionName: 'offload-m-3', memoryMB: 3008 });
     const warm = inferHeaders({ cold: false, initMs: null, computeMs: 2, instance: 'a1' });
-    expect(parseInferHeaders((n) => warm[n])).toEqual({ cold: false, initMs: null, computeMs: 2, instance: 'a1', functionName: null });
+    expect(parseInferHeaders((n) => warm[n])).toEqual({ cold: false, initMs: null, computeMs: 2, instance: 'a1', functionName: null, memoryMB: null });
   });
 
   it('names a malformed timing header instead of reading it as a number or as warm', () => {
     expect(() => parseInferHeaders((n) => (n === INFER_HEADERS.initMs ? '-3' : null))).toThrow(/x-offload-init-ms: must be a non-negative number/);
     expect(() => parseInferHeaders((n) => (n === INFER_HEADERS.cold ? 'yes' : null))).toThrow(/x-offload-cold: must be true or false/);
-    expect(parseInferHeaders(() => null)).toEqual({ cold: false, initMs: null, computeMs: null, instance: null, functionName: null });
+    expect(() => parseInferHeaders((n) => (n === INFER_HEADERS.memoryMB ? '1769.5' : null))).toThrow(/x-offload-memory-mb: must be a whole number of MB/);
+    expect(parseInferHeaders(() => null)).toEqual({ cold: false, initMs: null, computeMs: null, instance: null, functionName: null, memoryMB: null });
   });
 
   it('exposes every x-offload header to browsers', () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLoadRecord, summarize, type LoadRecord, type LoadSummary } from '../../core/load-record';
+import { CLOUD_DEFAULTS } from '../../core/presets';
 import { runOffload, spawnOffload, startE2EStack, until, type E2EStack } from './stack-fixture';
 
 /** JSON with every number to 9 significant digits (NaN becomes null, as in the CLI's JSON). */
@@ -89,7 +90,16 @@ describe('offload load against the local stack', () => {
       }
     }
     // What the records say the cloud served, the emulator counted (cut 0 and cut 4 of tinychain got nothing else).
-    const state = (await (await fetch(`${e.stack.url}/_local/functions`)).json()) as { functions: { name: string; invocations: number; throttles: number }[] };
+    const state = (await (await fetch(`${e.stack.url}/_local/functions`)).json()) as { functions: { name: string; memoryMB: number; invocations: number; throttles: number }[] };
+    // Each served request is billed at the memory size of the function that served it (cut 4 is deployed at 1024 MB, the others at 1769).
+    const memoryOf = (cut: number) => state.functions.find((f) => f.name === `offload-e2e-tinychain-${cut}`)!.memoryMB;
+    expect(memoryOf(4)).toBe(1024);
+    expect(memoryOf(0)).toBe(1769);
+    for (const x of records.filter((r) => r.target === 'cloud')) {
+      const billedS = ((x.measured.initMs ?? 0) + x.measured.computeMs!) / 1000;
+      const expected = CLOUD_DEFAULTS.requestUSD + ((CLOUD_DEFAULTS.gbSecondUSD * memoryOf(x.cut)) / 1024) * billedS;
+      expect(x.measured.costUSD).toBeCloseTo(expected, 15);
+    }
     for (const cut of [0, 4]) {
       const fn = state.functions.find((f) => f.name === `offload-e2e-tinychain-${cut}`)!;
       const sent = records.filter((x) => x.cut === cut && (x.status !== null || x.fallback !== null));

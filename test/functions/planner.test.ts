@@ -156,6 +156,33 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     await reg.markBusy(Date.now() + 60_000); // leave it busy: later tests must not see a warm cut 2 by accident
   });
 
+  it('judges the fleet when the request would reach the tail: an instance about to finish is planned warm (FLEET_AT_ARRIVAL=off: busy)', async () => {
+    // Prepare: an initialised cut-2 instance that took a request just now; its predicted tail (the cloud
+    // profile's, well under a millisecond for tinychain) ends before a request planned now reaches it (≥ the 20 ms RTT)
+    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: MODEL, cut: 2, instance: 'ending-2', now: () => clock });
+    await reg.register({ initMs: 300 });
+    await reg.markBusy(clock + 60_000);
+    const off = createPlannerHandler(
+      new PlannerRuntime({ env: await plannerEnv('catalog-off', { [MODEL]: tinychainEntry }, { REGISTRY_TABLE: TABLE, FLEET_CACHE_MS: '0', FLEET_AT_ARRIVAL: 'off' }), now: () => clock }),
+    );
+
+    // Act
+    const atArrival = jsonOf(await post(request)) as PlanResponse;
+    const atPlan = jsonOf(
+      (await off(httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }), lambdaContext('planner'))) as APIGatewayProxyStructuredResultV2,
+    ) as PlanResponse;
+
+    // Assess
+    expect(atArrival.fleet['2']).toMatchObject({ idleWarm: 1 });
+    expect(atArrival.cut).toBe(2);
+    expect(atPlan.fleet['2']).toMatchObject({ idleWarm: 0 });
+    expect(atPlan.cut).toBe(0);
+    // Once past its predicted end the mark is not trusted (a slow tail): it stays busy, as at the plan
+    clock += 1000;
+    const late = jsonOf(await post(request)) as PlanResponse;
+    expect(late.fleet['2']).toMatchObject({ idleWarm: 0 });
+  });
+
   it('uses the cold start its instances measured, even after they were reaped', async () => {
     // Prepare: an instance of cut 0 that measured 1234 ms and went quiet 6 minutes ago (past the keep-alive)
     const now = Date.now();

@@ -184,6 +184,21 @@ describe('summariseFleet', () => {
     expect(summariseFleet([base], 5001, 60_000).get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
   });
 
+  it('with an arrival window, counts a busy mark idle when its invocation is predicted to end by the arrival', () => {
+    // busy since 1000 (lastSeen), initialised (initMs written): predicted to end at 1000 + 300 ms of tail
+    const running = { ...base, initMs: 800 };
+    const at = (atMs: number) => new Map([[1, { atMs, busyMs: 300, coldStartMs: 2000 }]]);
+    expect(summariseFleet([running], 1100, 60_000, at(1299)).get(1)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 });
+    expect(summariseFleet([running], 1100, 60_000, at(1300)).get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+    // still in its init (no initMs yet): the cold start comes first
+    expect(summariseFleet([base], 1100, 60_000, at(1300)).get(1)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 });
+    expect(summariseFleet([base], 1100, 60_000, at(3300)).get(1)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+    // a mark past its predicted end (a slow or stuck tail) is not trusted to end by the arrival
+    expect(summariseFleet([running], 1400, 60_000, at(1700)).get(1)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 });
+    // another cut's window changes nothing here
+    expect(summariseFleet([running], 1100, 60_000, new Map([[2, { atMs: 9999, busyMs: 1, coldStartMs: 1 }]])).get(1)).toMatchObject({ inFlight: 1 });
+  });
+
   it('reports the median measured cold start per cut, from reaped instances too, within the TTL horizon', () => {
     const measured = (instance: string, coldStartMs: number, lastSeen: number): RegistryItem => ({ ...base, instance, state: 'idle', coldStartMs, lastSeen });
     const now = 10 * 60_000;
@@ -221,6 +236,17 @@ describe('ReservationLedger', () => {
     expect(ledger.apply('n', fleet).get(2)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
     clock = 501;
     expect(ledger.apply('m', fleet).get(2)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 });
+  });
+
+  it('a reservation with its predicted tail interval holds an environment over that interval only', () => {
+    const ledger = new ReservationLedger({ now: () => 0 });
+    const fleet = new Map([[2, { idleWarm: 1, inFlight: 0, instances: 1 }]]);
+    ledger.reserve('m', 2, 2000, undefined, { startsInMs: 300, busyMs: 400 }); // at the tail from 300 to 700
+    const at = (atMs: number) => new Map([[2, { atMs, busyMs: 400, coldStartMs: 1000 }]]);
+    expect(ledger.apply('m', fleet, undefined, at(500)).get(2)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 }); // overlaps
+    expect(ledger.apply('m', fleet, undefined, at(700)).get(2)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 }); // after it
+    expect(ledger.apply('m', fleet, undefined, at(-100)).get(2)).toEqual({ idleWarm: 1, inFlight: 0, instances: 1 }); // done before it
+    expect(ledger.apply('m', fleet).get(2)).toEqual({ idleWarm: 0, inFlight: 1, instances: 1 }); // no window: held from the plan
   });
 
   it('a reservation on a cut with no live instance counts as in flight', () => {

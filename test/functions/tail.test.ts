@@ -47,6 +47,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     ARTIFACT_PREFIX: `models/${fx.model}/`,
     REGISTRY_TABLE: TABLE,
     AWS_LAMBDA_FUNCTION_NAME: `offload-${fx.model}-${fx.cut}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
     ...extra,
   });
 
@@ -114,6 +115,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       expect(second.headers?.['x-offload-init-ms']).toBeUndefined();
       expect(second.headers?.['x-offload-instance']).toBe(first.headers?.['x-offload-instance']);
       expect(first.headers?.['x-offload-function']).toBe('offload-tinychain-2'); // who answered, for a client that chose the cut
+      expect(first.headers?.['x-offload-memory-mb']).toBe('1024'); // what its billed time is priced at
       // the engine that ran it: outside Lambda, without OFFLOAD_WASM_THREADS, one thread (or another backend)
       expect(first.headers?.['x-offload-backend']).toMatch(/^(wasm; threads=1|cpu|tensorflow)$/);
     });

@@ -121,7 +121,10 @@ function apiFromInput(): OffloadApi {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${raw}" is not an http(s) URL`);
   const pool = params.get('identityPool');
-  const signer = pool ? webCryptoSigner({ region: params.get('region') ?? pool.split(':')[0] ?? '', credentials: cognitoCredentials({ identityPoolId: pool }) }) : undefined;
+  // `&roleArn=` (an identity pool role) switches to the basic flow (docs/browser.md, "Auth in AWS").
+  const roleArn = params.get('roleArn');
+  const credentials = pool ? cognitoCredentials({ identityPoolId: pool, ...(roleArn ? { flow: 'basic' as const, roleArn } : {}) }) : undefined;
+  const signer = pool && credentials ? webCryptoSigner({ region: params.get('region') ?? pool.split(':')[0] ?? '', credentials }) : undefined;
   return new OffloadApi({ baseUrl: url.origin + url.pathname.replace(/\/+$/, ''), timeoutMs: Number(params.get('timeoutMs') ?? 15_000), ...(signer ? { signer } : {}) });
 }
 

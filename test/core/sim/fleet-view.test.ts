@@ -101,6 +101,35 @@ describe('FleetView', () => {
     expect(lost.arrivedAt).toBe(Infinity);
   });
 
+  it('at the arrival: a busy mark predicted to end before the request reaches the tail counts as idle', () => {
+    const run = (atArrival: boolean) => {
+      const fleet = new Fleet([spec()]);
+      const view = new FleetView(fleet, [0], { cacheMs: 0, atArrival });
+      fleet.acquire(0, 0); // a warm-up request, cold, its tail busy until 540
+      view.busyFrom(0, 540);
+      const window = (atMs: number) => ({ atMs: Float64Array.of(atMs), busyMs: Float64Array.of(40) });
+      return [view.read(100, window(539))[0]!.idleWarm, view.read(100, window(540))[0]!.idleWarm, view.read(100)[0]!.idleWarm];
+    };
+    expect(run(true)).toEqual([0, 1, 0]); // arriving at 540 it finds the environment free; without a window, judged now
+    expect(run(false)).toEqual([0, 0, 0]); // the earlier rule: busy now is busy for the plan
+  });
+
+  it('at the arrival: a reservation holds an environment over its predicted tail interval only', () => {
+    const fleet = new Fleet([spec()]);
+    const view = new FleetView(fleet, [0], { cacheMs: 0 });
+    fleet.acquire(0, 0);
+    fleet.initDone(0);
+    fleet.release(0, 0, 'cold', 0); // one idle environment
+    view.reserve(0, 10, 1000, { startsAt: 300, busyUntil: 340 }); // planned at 10, at the tail from 300 to 340
+    const window = (atMs: number) => ({ atMs: Float64Array.of(atMs), busyMs: Float64Array.of(40) });
+    expect(view.read(20, window(330))[0]).toMatchObject({ idleWarm: 0, inFlight: 1 }); // overlaps: held
+    expect(view.read(20, window(270))[0]).toMatchObject({ idleWarm: 0, inFlight: 1 }); // its tail (270-310) would run into the other's
+    expect(view.read(20, window(260))[0]).toMatchObject({ idleWarm: 1, inFlight: 0 }); // 260-300: done as the other arrives
+    expect(view.read(20, window(340))[0]).toMatchObject({ idleWarm: 1, inFlight: 0 }); // arrives as the other one is done
+    expect(view.read(20, window(200))[0]).toMatchObject({ idleWarm: 1, inFlight: 0 }); // done before the other one arrives
+    expect(view.read(20)[0]).toMatchObject({ idleWarm: 0, inFlight: 1 }); // without a window: held from the plan
+  });
+
   it('plans provisioned environments as warm when not busy: max(idleWarm, provisioned - inFlight)', () => {
     const fleet = new Fleet([spec({ provisionedConcurrency: 2 })]);
     const view = new FleetView(fleet, [0], { cacheMs: 0 });
