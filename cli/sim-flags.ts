@@ -20,6 +20,17 @@ export interface SimFlags {
   reapVisibleMs?: number;
   accountConcurrency?: number;
   planMs?: number;
+  fleetAtArrival: boolean;
+  prewarm?: boolean;
+}
+
+/** `on` | `off`. */
+function onOff(name: string) {
+  return (value: string): boolean => {
+    if (value === 'on') return true;
+    if (value === 'off') return false;
+    throw new InvalidArgumentError(`${name} must be on or off (got "${value}")`);
+  };
 }
 
 /** commander parser of `--model`: a model with a committed profile (profiles/<model>.wasm.json). */
@@ -40,5 +51,7 @@ export function simOptions(cmd: Command): Command {
     .option('--fleet-cache-ms <ms>', 'how long the planner reuses one fleet read (FLEET_CACHE_MS)', nonNegativeInt('--fleet-cache-ms'), PLANNER_FLEET_CACHE_MS)
     .option('--reap-visible-ms <ms>', 'how long a reaped environment stays in the planner\'s view (default 0: it marks itself gone on SIGTERM)', nonNegativeInt('--reap-visible-ms'))
     .option('--account-concurrency <n>', 'the account\'s concurrency quota (default: the configuration\'s accountConcurrency, 1000)', positiveInt('--account-concurrency'))
-    .option('--plan-ms <ms>', 'POST /plan round trip of the planner policy (default: the network RTT + 10 ms)', nonNegativeInt('--plan-ms'));
+    .option('--plan-ms <ms>', 'POST /plan round trip of the planner policy (default: the network RTT + 10 ms)', nonNegativeInt('--plan-ms'))
+    .option('--fleet-at-arrival <on|off>', 'the planner judges the fleet when each cut\'s request would reach its tail (FLEET_AT_ARRIVAL)', onOff('--fleet-at-arrival'), true)
+    .option('--prewarm', 'the planner\'s opt-in prewarm (PREWARM_TAILS=true): a plan may start the tail that would win warm');
 }

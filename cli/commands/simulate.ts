@@ -12,6 +12,7 @@ import { SUMMARY_COLUMNS, summaryRows, type LoadRecord } from '../../core/load-r
 import { policyName, type Policy } from '../../core/policies';
 import type { TailFunctionSpec } from '../../core/sim/fleet';
 import { simulate, type SimulationResult } from '../../core/sim/simulator';
+import { DEFAULT_PREWARM_OPTIONS } from '../../core/prewarm';
 import { formatTrace } from '../../core/workload';
 import { progressBar } from '../model-command';
 import { integer, nonNegativeInt, policiesArg, positiveInt, positiveNumber } from '../options';
@@ -137,7 +138,9 @@ export function register(program: Command): void {
     console.log(`tails: ${describeTails(deployment.functions)}`);
     console.log(table(summaryRows(results.map((r) => r.result.summary)), [...SUMMARY_COLUMNS]));
     for (const r of results) {
-      const extra = r.result.provisionedUSD > 0 ? `; provisioned concurrency $${r.result.provisionedUSD.toFixed(4)} over the span` : '';
+      let extra = r.result.provisionedUSD > 0 ? `; provisioned concurrency $${r.result.provisionedUSD.toFixed(4)} over the span` : '';
+      const pw = r.result.prewarm;
+      if (pw.sent > 0) extra += `; ${pw.sent} prewarm invocations (${pw.cold} started an environment, $${pw.costUSD.toFixed(4)} of init not in the cost column)`;
       note(`${r.policy}: simulated in ${(r.wallMs / 1000).toFixed(2)} s (${Math.round(arrivals.length / (r.wallMs / 1000)).toLocaleString('en-US')} requests/s of simulation), ${r.result.plans.computed} distinct plans${extra}`);
     }
     if (flags.out) console.log(`records: ${flags.out}`);
@@ -169,7 +172,9 @@ export function simulationOptions(flags: SimFlags, accountConcurrency: number) {
       keepAliveMs: flags.plannerKeepAliveMs,
       cacheMs: flags.fleetCacheMs,
       ...(flags.reapVisibleMs !== undefined ? { reapVisibleMs: flags.reapVisibleMs } : {}),
+      atArrival: flags.fleetAtArrival,
     },
     timing: { ...(flags.planMs !== undefined ? { planMs: () => flags.planMs! } : {}) },
+    ...(flags.prewarm ? { prewarm: DEFAULT_PREWARM_OPTIONS } : {}),
   };
 }

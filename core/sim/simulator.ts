@@ -39,6 +39,7 @@ import type { Scenario } from '../scenario';
 import type { Arrival } from '../workload';
 import { radioPowerW, transferMs } from '../cost';
 import { DTYPE_FACTOR } from '../dtypes';
+import { decidePrewarm, type PrewarmOptions } from '../prewarm';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
 import { FleetView, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
@@ -86,6 +87,12 @@ export interface SimulationInput {
   scenarioFor: (model: string, deviceClass: string, network: string) => Scenario;
   fleet?: FleetOptions;
   view?: FleetViewOptions;
+  /**
+   * The planner's opt-in prewarm (core/prewarm.ts; `PREWARM_TAILS=true` on the planner function): a plan may
+   * start one environment of the tail that would win were every tail warm, as an asynchronous invocation sent
+   * at the plan. Off by default, as in the planner function. Only with the `planner` policy.
+   */
+  prewarm?: PrewarmOptions;
   timing?: SimTiming;
   /** Receives every record as it is made (JSONL output, tests). Without it no record object is built. */
   onRecord?: (record: LoadRecord) => void;
@@ -118,6 +125,8 @@ export interface SimulationResult {
   plans: { computed: number; lookups: number };
   /** Registry reads of the planner's view. */
   viewReads: number;
+  /** Prewarm invocations sent, how many started an environment (cold), and their billed init, USD (not in summary.costUSD). */
+  prewarm: { sent: number; cold: number; costUSD: number };
 }
 
 /** Precomputed figures of one (model, device class, network). */
@@ -145,8 +154,11 @@ interface Entry {
   /** The window passed to the view (rewritten at each read). */
   window: ArrivalWindow;
   model_: ModelState;
-  cache: Map<number | string, PolicyChoice & { record: PlanRecord }>;
+  cache: Map<number | string, CachedPlan>;
 }
+
+/** A plan for one fleet-bits key, and the prewarm it decides when none was sent lately (null: none). */
+type CachedPlan = PolicyChoice & { record: PlanRecord; prewarm: { viewPos: number; fn: string; dedupeMs: number } | null };
 
 interface ModelState {
   view: FleetView;
@@ -156,9 +168,15 @@ interface ModelState {
   cuts: number[];
 }
 
-interface Pending {
-  kind: 'invoke' | 'init-done' | 'release';
-  req: Req;
+type Pending = { kind: 'invoke' | 'init-done' | 'release'; req: Req } | { kind: 'prewarm-done'; prewarm: PrewarmInvocation };
+
+/** A prewarm invocation in flight: what its end must release. */
+interface PrewarmInvocation {
+  fleetIndex: number;
+  how: Acquired;
+  billedMs: number;
+  view: FleetView;
+  viewPos: number;
 }
 
 interface Req {
@@ -228,7 +246,7 @@ export function simulate(input: SimulationInput): SimulationResult {
 
   let computed = 0;
   let lookups = 0;
-  const choose = (e: Entry, now: number): { choice: PolicyChoice; record: PlanRecord; viewed: ReturnType<FleetView['read']> } => {
+  const choose = (e: Entry, now: number): { choice: PolicyChoice; record: PlanRecord; prewarm: CachedPlan['prewarm']; viewed: ReturnType<FleetView['read']> } => {
     const m = e.model_;
     for (let k = 0; k < e.reachMs.length; k++) e.window.atMs[k] = now + e.reachMs[k]!;
     const viewed = m.view.read(now, e.window);
@@ -252,10 +270,16 @@ export function simulate(input: SimulationInput): SimulationResult {
         f.inFlight = viewed[k]!.inFlight >= viewed[k]!.limit ? f.limit : 0;
       }
       const record = plan(e.scenario);
-      hit = { ...choosePolicyCut(policy, record), record };
+      // The prewarm decision depends on the fleet through the same bits; only its dedupe depends on time (applied per request).
+      let prewarm: CachedPlan['prewarm'] = null;
+      if (input.prewarm && livePlan) {
+        const d = decidePrewarm(e.scenario, record, () => undefined, 0, input.prewarm);
+        if (d.prewarm) prewarm = { viewPos: e.viewIndexOfCut[d.cut]!, fn: d.function, dedupeMs: d.dedupeMs };
+      }
+      hit = { ...choosePolicyCut(policy, record), record, prewarm };
       e.cache.set(key, hit);
     }
-    return { choice: hit, record: hit.record, viewed };
+    return { choice: hit, record: hit.record, prewarm: hit.prewarm, viewed };
   };
 
   const queue = new EventQueue<Pending>();
@@ -343,13 +367,36 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
   };
 
+  const prewarmSentAt = new Map<string, number>();
+  const prewarmStats = { sent: 0, cold: 0, costUSD: 0 };
+  /** A prewarm invocation, sent at the plan: a cold start with no compute (billed init), or nothing to do on a warm environment. */
+  const sendPrewarm = (e: Entry, p: NonNullable<CachedPlan['prewarm']>, now: number): void => {
+    const last = prewarmSentAt.get(p.fn);
+    if (last !== undefined && now - last < p.dedupeMs) return;
+    prewarmSentAt.set(p.fn, now);
+    prewarmStats.sent++;
+    const fleetIndex = e.model_.fleetIndex[p.viewPos]!;
+    const how = fleet.acquire(fleetIndex, now);
+    if (how !== 'cold' && how !== 'warm' && how !== 'provisioned') return; // refused: Lambda retries an async invoke; not modelled
+    const spec = fleet.functions[fleetIndex]!.spec;
+    const billedMs = how === 'cold' ? spec.coldStartMs : 0;
+    if (how === 'cold') {
+      prewarmStats.cold++;
+      prewarmStats.costUSD += e.scenario.cloud.requestUSD + (USD_PER_MB_S(e.scenario.cloud.gbSecondUSD, spec.memoryMB) * billedMs) / 1000;
+    }
+    const view = e.model_.view;
+    queue.push(now + billedMs, { kind: 'prewarm-done', prewarm: { fleetIndex, how, billedMs, view, viewPos: p.viewPos } });
+    view.busyFrom(p.viewPos, now + billedMs);
+  };
+
   const arrive = (i: number): void => {
     const a = arrivals[i]!;
     if (i > 0 && a.t < arrivals[i - 1]!.t) {
       throw new ValidationError(`arrivals[${i}].t`, `must be >= ${arrivals[i - 1]!.t} (the previous arrival's t): a trace must be in time order`);
     }
     const e = entryOf(a);
-    const { choice, record, viewed } = choose(e, a.t);
+    const { choice, record, prewarm, viewed } = choose(e, a.t);
+    if (prewarm) sendPrewarm(e, prewarm, a.t);
     const cut = choice.cut;
     const viewPos = cut === e.L ? -1 : e.viewIndexOfCut[cut]!;
     const planMs = livePlan ? e.planMs : null;
@@ -437,7 +484,12 @@ export function simulate(input: SimulationInput): SimulationResult {
     const now = queue.peekTime();
     const ev = queue.pop()!;
     lastTime = Math.max(lastTime, now);
-    if (ev.kind === 'invoke') invoke(ev.req, now);
+    if (ev.kind === 'prewarm-done') {
+      const p = ev.prewarm;
+      if (p.how === 'cold') fleet.initDone(p.fleetIndex);
+      fleet.release(p.fleetIndex, now, p.how, p.billedMs);
+      p.view.busyEnded(p.viewPos, now);
+    } else if (ev.kind === 'invoke') invoke(ev.req, now);
     else if (ev.kind === 'init-done') fleet.initDone(ev.req.fleetIndex);
     else {
       fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
@@ -465,6 +517,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     provisionedUSD: functions.reduce((s, f) => s + f.provisionedUSD, 0),
     plans: { computed, lookups },
     viewReads,
+    prewarm: prewarmStats,
   };
 }
 

@@ -55,6 +55,22 @@ describe('offload simulate', () => {
     expect(r.stderr).toMatch(/planner: simulated in [\d.]+ s \([\d,]+ requests\/s of simulation\)/);
   });
 
+  it('--prewarm gets the planner out of the cold-fleet trap; --fleet-at-arrival off keeps the earlier fleet rule', async () => {
+    // Steady low-end phones on WiFi: cold, a ResNet-50 tail loses to the device; warm, cut 0 wins.
+    const args = ['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=2', '--devices', '20:low-end-phone/wifi', '--requests', '300', '--duration', '600', '--policy', 'planner', '--json'];
+    type Out = { results: { summary: LoadSummary; prewarm: { sent: number; cold: number; costUSD: number } }[] };
+    const plain = JSON.parse((await offload(args)).stdout) as Out;
+    const prewarm = JSON.parse((await offload([...args, '--prewarm'])).stdout) as Out;
+    expect(plain.results[0]!.summary.cloud).toBe(0);
+    expect(plain.results[0]!.prewarm.sent).toBe(0);
+    expect(prewarm.results[0]!.prewarm.sent).toBeGreaterThan(0);
+    expect(prewarm.results[0]!.summary.cloud).toBeGreaterThan(200);
+    expect(prewarm.results[0]!.summary.latencyMs.mean).toBeLessThan(plain.results[0]!.summary.latencyMs.mean);
+    const atPlan = await offload([...args, '--fleet-at-arrival', 'off']);
+    expect(atPlan.code).toBe(0);
+    expectUsage(await offload([...args, '--fleet-at-arrival', 'maybe']), /--fleet-at-arrival must be on or off \(got "maybe"\)/);
+  });
+
   it('refuses bad input with a one-line usage error naming the field', async () => {
     expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=-2']), /--traffic: rate must be > 0/);
     expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'bursty:rate=2']), /--traffic: bursty needs on=, off=/);

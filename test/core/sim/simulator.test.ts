@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LoadRecordSchema, summarize, type LoadRecord } from '../../../core/load-record';
 import type { Policy } from '../../../core/policies';
+import { DEFAULT_PREWARM_OPTIONS } from '../../../core/prewarm';
 import { simulate, type SimulationInput } from '../../../core/sim/simulator';
 import { generateWorkload, makeDevices } from '../../../core/workload';
 import { handArrivals, handFunctions, handScenarioFor } from './hand-fleet';
@@ -92,6 +93,36 @@ describe('simulate: the planner judges the fleet at the arrival', () => {
     // 5 ms apart, the second would reach the tail at 100, before the first leaves at 101: held, it stays on the device.
     const close = run({ policy: { kind: 'planner' }, functions, arrivals: handArrivals([0, 5]) }).records.sort((a, b) => a.i - b.i);
     expect(close.map((r) => r.cut)).toEqual([0, 3]);
+  });
+});
+
+describe('simulate: the planner\'s opt-in prewarm (core/prewarm.ts)', () => {
+  it('starts the tail that would win warm while the plan stays on the device, once per dedupe window; the next request finds it warm', () => {
+    // Cold, every cut loses to the device (120 ms); warm, cut 0 wins (66.5 ms): the trap. Prewarm at 0 starts cut 0
+    // (cold start 140 ms); the plan at 50 sees it initialising and sends nothing more (2 s window); the one at 1,000 offloads warm.
+    const arrivals = handArrivals([0, 50, 1000]);
+    const on = run({ policy: { kind: 'planner' }, arrivals, prewarm: DEFAULT_PREWARM_OPTIONS });
+    const off = run({ policy: { kind: 'planner' }, arrivals });
+    const byI = (r: { records: LoadRecord[] }) => [...r.records].sort((a, b) => a.i - b.i).map((x) => [x.cut, x.target, x.cold]);
+    expect(byI(on)).toEqual([
+      [3, 'device', false],
+      [3, 'device', false],
+      [0, 'cloud', false],
+    ]);
+    expect(byI(off)).toEqual([
+      [3, 'device', false],
+      [3, 'device', false],
+      [3, 'device', false],
+    ]);
+    // one init billed at 2 GB: 2e-7 + 1e-5 × 2 × 0.14 s
+    expect(on.result.prewarm).toEqual({ sent: 1, cold: 1, costUSD: expect.closeTo(2e-7 + 2e-5 * 0.14, 15) });
+    expect(off.result.prewarm).toEqual({ sent: 0, cold: 0, costUSD: 0 });
+    expect(on.result.functions.find((f) => f.cut === 0)).toMatchObject({ cold: 1, warm: 1, invocations: 2 });
+  });
+
+  it('is the planner\'s only: a static policy sends none', () => {
+    const r = run({ policy: { kind: 'fleet-blind' }, arrivals: handArrivals([0, 50]), prewarm: DEFAULT_PREWARM_OPTIONS });
+    expect(r.result.prewarm.sent).toBe(0);
   });
 });
 
