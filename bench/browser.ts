@@ -128,7 +128,7 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
     await initBackend();
     const node = await DeviceModel.load(MODEL);
     const layers = node.layerCount;
-    // the middle cut: the deployed cut nearest half the layers (MobileNetV2: 63 of 156 would be far from it; see the report)
+    // the middle cut: the deployed cut nearest half the layers (MobileNetV2: 63 of 157)
     const cut = opts.cut ?? deployedCuts.filter((c) => c > 0).reduce((a, b) => (Math.abs(b - layers / 2) < Math.abs(a - layers / 2) ? b : a));
     if (!deployedCuts.includes(cut)) throw new Error(`cut ${cut} is not deployed (deployed: ${deployedCuts.join(', ')})`);
 
