@@ -284,6 +284,15 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
     }
   }
 
+  /**
+   * Adds variables beneath every function's own, for environments started
+   * from now on: values known only once the server listens, such as the
+   * Invoke API's own URL (`AWS_ENDPOINT_URL_LAMBDA`). A variable already set wins.
+   */
+  addEnvironment(vars: Readonly<Record<string, string>>): void {
+    for (const fn of this.functions.values()) fn.baseEnv = { ...vars, ...fn.baseEnv };
+  }
+
   /** Names of the functions, in definition order. */
   functionNames(): string[] {
     return [...this.functions.keys()];

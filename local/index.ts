@@ -62,6 +62,8 @@ export async function startLocalEmulator(options: StartLocalEmulatorOptions): Pr
     await emulator.close();
     throw e;
   }
+  // A function that calls Lambda (the planner's prewarm) reaches this emulator's Invoke API, as S3 and DynamoDB reach their stand-ins.
+  emulator.addEnvironment({ AWS_ENDPOINT_URL_LAMBDA: server.url });
   return {
     app,
     emulator,

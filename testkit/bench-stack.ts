@@ -14,6 +14,8 @@ export interface BenchStackOptions {
   stateDir?: string;
   configFile?: string;
   models?: readonly string[];
+  /** More variables for every function of the stack (e.g. `{ FLEET_CACHE_MS: '0' }`). */
+  env?: Readonly<Record<string, string>>;
   /** Progress lines of the stack's start. */
   log: (line: string) => void;
 }
@@ -35,6 +37,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     stateDir: options.stateDir ?? '.offload/bench',
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.models ? { models: options.models } : {}),
+    ...(options.env ? { env: options.env } : {}),
     onStep: options.log,
   });
   const stackStartMs = performance.now() - t0;

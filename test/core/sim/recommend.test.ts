@@ -19,14 +19,14 @@ const base = { profile, predictor, arrivals, deployableCuts: [0, 60, 93, 156], m
 
 describe('recommend', () => {
   it('finds the cuts the warm planner uses for the traffic', () => {
-    // A low-end phone on WiFi: warm cloud-only (694 ms) beats the device (1,046 ms) for ResNet-50.
+    // A low-end phone on WiFi: warm cloud-only beats the device for ResNet-50 (profiles/resnet50.wasm.json).
     expect(usefulCuts(base).cuts).toEqual([0]);
   });
 
   it('with a p95 target, ranks the configurations that meet it by monthly cost, and sizes reserved concurrency from the run', () => {
-    const r = recommend({ ...base, maxP95Ms: 1000 });
+    const r = recommend({ ...base, maxP95Ms: 1200 });
     expect(r.best.length).toBeGreaterThan(0);
-    for (const e of r.best) expect(e.p95Ms).toBeLessThanOrEqual(1000);
+    for (const e of r.best) expect(e.p95Ms).toBeLessThanOrEqual(1200);
     const costs = r.best.map((e) => e.monthlyUSD.total);
     expect(costs).toEqual([...costs].sort((a, b) => a - b));
     // Meeting the p95 takes warm capacity: provisioned concurrency, so the month costs its charge.
@@ -43,15 +43,15 @@ describe('recommend', () => {
   it('an infeasible budget says how far the cheapest configuration that meets the p95 is from it', () => {
     let error: unknown;
     try {
-      recommend({ ...base, maxP95Ms: 1000, budgetUSD: 0.01 });
+      recommend({ ...base, maxP95Ms: 1200, budgetUSD: 0.01 });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(InfeasibleError);
     const e = error as InfeasibleError;
     expect(e.field).toBe('budget');
-    expect(e.message).toMatch(/^budget: no configuration meets \$0\.01\/month with p95 <= 1000 ms: the cheapest that meets the p95 costs \$[\d.]+\/month, \$[\d.]+ \([\d.]+x\) over/);
-    expect(e.closest!.p95Ms).toBeLessThanOrEqual(1000);
+    expect(e.message).toMatch(/^budget: no configuration meets \$0\.01\/month with p95 <= 1200 ms: the cheapest that meets the p95 costs \$[\d.]+\/month, \$[\d.]+ \([\d.]+x\) over/);
+    expect(e.closest!.p95Ms).toBeLessThanOrEqual(1200);
   });
 
   it('an unreachable p95 names the fastest configuration', () => {
