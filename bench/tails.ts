@@ -49,7 +49,7 @@ function atLeast(name: string, value: number, unit: string, target: number, deta
 
 /** Bundles both handlers as cdk/bundling.ts does; sizes and module-load times. */
 export async function runBundleBench(): Promise<BenchResult[]> {
-  const { BUNDLE_EXTERNALS, BUNDLE_MAIN_FIELDS, ESM_CJS_BANNER } = await import('../cdk/bundling');
+  const { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_MAIN_FIELDS, ESM_CJS_BANNER } = await import('../cdk/bundling');
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-bundles-'));
   try {
     const results: BenchResult[] = [];
@@ -69,6 +69,7 @@ export async function runBundleBench(): Promise<BenchResult[]> {
         banner: { js: ESM_CJS_BANNER },
         external: [...BUNDLE_EXTERNALS],
         mainFields: [...BUNDLE_MAIN_FIELDS],
+        alias: { ...BUNDLE_ALIASES },
         outfile,
         logLevel: 'silent',
       });

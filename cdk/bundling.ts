@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { CATALOG_FILE_NAME, type DeploymentCatalog } from '../core/catalog';
 
@@ -51,6 +52,18 @@ export const ESM_CJS_BANNER = [
 export const BUNDLE_EXTERNALS = ['@tensorflow/tfjs-node', 'node-fetch'] as const;
 
 /**
+ * Modules replaced inside the handler bundles, by absolute path. The AWS SDK's
+ * default credential chain (`@aws-sdk/credential-provider-node`: ini files,
+ * SSO, web identity, process, container and instance metadata, and the STS/SSO
+ * clients behind them) becomes the environment-variable provider that is the
+ * chain's first link and the only one a Lambda handler reaches
+ * (functions/commons/lambda-credentials.ts): ~120 KB less in each bundle.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  '@aws-sdk/credential-provider-node': join(dirname(fileURLToPath(import.meta.url)), '..', 'functions', 'commons', 'lambda-credentials.ts'),
+});
+
+/**
  * The ES module builds (package.json `module`) before the CommonJS `main`: esbuild can drop what the
  * handlers never reach (AWS SDK v3, tfjs), where the CommonJS builds come as one indivisible file.
  */
@@ -81,6 +94,7 @@ function common(): BundlingOptions {
     // and the local emulator (Node 20, no Lambda runtime) runs the very same files.
     externalModules: [...BUNDLE_EXTERNALS],
     mainFields: [...BUNDLE_MAIN_FIELDS],
+    esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`) },
   };
 }
 

@@ -24,6 +24,7 @@ import { ARTIFACT_KEY_PREFIX, manifestKey, modelKeyPrefix, parseManifest, partFi
 import { inferRoute, type DeploymentCatalog } from '../core/catalog';
 import { selectDefaultCuts, type DropReason } from './cuts';
 import { DEFAULT_MAX_BATCH } from '../core/presets';
+import { MAX_WASM_THREADS, tailWasmThreads } from '../core/profiles';
 import { DEFAULT_PREWARM_OPTIONS } from '../core/prewarm';
 import { DEFAULT_STACK_NAME, defaultFunctionName } from '../core/planner';
 
@@ -41,6 +42,12 @@ export const TailSettingsSchema = z.object({
   ephemeralStorageMB: z.number().int().min(512).max(10_240),
   /** Largest batch one request may carry (the tail answers 413 above it); default core/presets.ts DEFAULT_MAX_BATCH. */
   maxBatch: z.number().int().min(1).optional(),
+  /**
+   * Threads of the tail's wasm engine (1–8); default: the cores its memory size
+   * sees (core/profiles.ts `tailWasmThreads`: 2 up to 3,008 MB, 6 at 10,240 MB).
+   * `1` runs and prices the spec's single-threaded engine.
+   */
+  wasmThreads: z.number().int().min(1).max(MAX_WASM_THREADS).optional(),
 });
 export type TailSettings = z.infer<typeof TailSettingsSchema>;
 
@@ -293,6 +300,12 @@ export function loadConfig(context: ContextReader, projectRoot: string): Offload
 /** One tail function to deploy. */
 export interface TailSpec extends TailSettings {
   maxBatch: number;
+  /**
+   * Threads of the wasm engine, resolved ({@link tailWasmThreads}): the function's
+   * `OFFLOAD_WASM_THREADS` and the catalog's `wasmThreads`, so that the tail and
+   * the planner agree. Absent for tfjs-node tails (libtensorflow runs its own threads).
+   */
+  wasmThreads?: number;
   model: string;
   cut: number;
   /** Name of layer cut−1, or `input`. */
@@ -442,8 +455,13 @@ function tailSpecs(config: OffloadConfig, model: string, manifest: Manifest, cut
         `config.models.${model}: cut ${cut} has provisionedConcurrency ${settings.provisionedConcurrency} > reservedConcurrency ${settings.reservedConcurrency}`,
       );
     }
+    const { wasmThreads, ...rest } = settings;
+    if (wasmThreads !== undefined && config.backend !== 'wasm') {
+      throw new OffloadError('invalid-input', `config.models.${model}: cut ${cut} sets wasmThreads, which only the wasm backend has (backend is ${config.backend}): remove it`);
+    }
     return {
-      ...settings,
+      ...rest,
+      ...(config.backend === 'wasm' ? { wasmThreads: tailWasmThreads(settings.memoryMB, wasmThreads) } : {}),
       maxBatch: settings.maxBatch ?? DEFAULT_MAX_BATCH,
       model,
       cut,
@@ -513,6 +531,7 @@ function deploymentCatalog(config: OffloadConfig, models: readonly ModelDeployme
             timeoutSeconds: t.timeoutSeconds,
             reservedConcurrency: t.reservedConcurrency,
             provisionedConcurrency: t.provisionedConcurrency,
+            ...(t.wasmThreads === undefined ? {} : { wasmThreads: t.wasmThreads }),
           })),
         },
       ]),

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ESM_CJS_BANNER, LAMBDA_TASK_ROOT } from './bundling';
+import { BUNDLE_ALIASES, ESM_CJS_BANNER, LAMBDA_TASK_ROOT } from './bundling';
 
 /** Where the image keeps tfjs-backend-wasm's `.wasm` files (the fallback backend). */
 export const TFJS_NODE_WASM_DIR = `${LAMBDA_TASK_ROOT}/node_modules/@tensorflow/tfjs-backend-wasm/dist`;
@@ -42,6 +42,7 @@ export function stageTfjsNodeContext(projectRoot: string, entry: string, staging
     keepNames: true,
     banner: { js: ESM_CJS_BANNER },
     external: ['@tensorflow/*'],
+    alias: { ...BUNDLE_ALIASES },
     logLevel: 'error',
   });
   staged.set(key, dir);

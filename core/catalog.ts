@@ -41,8 +41,9 @@ export const CatalogTailSchema = z.object({
   /** Instances kept initialised on the `live` alias (0 = none); they are never cold. */
   provisionedConcurrency: z.number().int().nonnegative(),
   /**
-   * Threads of the tail's wasm engine when pinned (its `OFFLOAD_WASM_THREADS`); absent: the cores its
-   * memory size sees, which the tail uses by default. `1` prices the spec's single-threaded engine.
+   * Threads of the tail's wasm engine, its `OFFLOAD_WASM_THREADS` (the CDK app writes both from one
+   * rule, core/profiles.ts `tailWasmThreads`); absent: the cores its memory size sees, which a tail
+   * without `OFFLOAD_WASM_THREADS` uses. `1` prices the spec's single-threaded engine.
    */
   wasmThreads: z.number().int().min(1).max(8).optional(),
 });

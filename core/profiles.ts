@@ -293,6 +293,27 @@ export function lambdaVisibleCores(memoryMB: number): number {
   return memoryMB <= 3008 ? 2 : Math.min(6, Math.max(3, Math.ceil(memoryMB / MB_PER_VCPU)));
 }
 
+/** Largest thread count of the tail's wasm engine: tfjs-backend-wasm 4.x compiles in a pool of 8 (`pthreadPoolSize=8`). */
+export const MAX_WASM_THREADS = 8;
+
+/**
+ * Threads the wasm engine of a tail with `memoryMB` runs: `pinned` when set
+ * (config `wasmThreads`, the function's `OFFLOAD_WASM_THREADS`), else the
+ * cores the function sees ({@link lambdaVisibleCores}), at most
+ * {@link MAX_WASM_THREADS}. The one rule `cdk deploy` (the function's
+ * environment and the catalog), `npm start` (the same synthesised app) and the
+ * planner's pricing share, so the planner prices the engine that runs.
+ */
+export function tailWasmThreads(memoryMB: number, pinned?: number): number {
+  if (pinned !== undefined) {
+    if (!(Number.isInteger(pinned) && pinned >= 1 && pinned <= MAX_WASM_THREADS)) {
+      throw new ValidationError('wasmThreads', `must be an integer from 1 to ${MAX_WASM_THREADS} (got ${pinned})`);
+    }
+    return pinned;
+  }
+  return Math.min(MAX_WASM_THREADS, lambdaVisibleCores(memoryMB));
+}
+
 /** Share of one vCPU that `memoryMB` buys, capped at 1: tfjs-wasm runs one thread under Node, so more vCPUs do not speed up one inference. */
 export function vcpuShare(memoryMB: number): number {
   if (!(memoryMB > 0) || !Number.isFinite(memoryMB)) throw new ValidationError('memoryMB', `must be a positive number (got ${memoryMB})`);

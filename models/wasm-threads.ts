@@ -21,8 +21,11 @@
  * blocks while the pool starts its threads, so they must be up by then: a
  * worker started lazily at that point deadlocked the CLI under tsx); the
  * others are stand-ins that answer "loaded" at once and become real workers
- * only if a thread is ever started on one. Workers never keep the process
- * alive (`ref` is a no-op), so a CLI using threads still exits.
+ * only if a thread is ever started on one. Once the engine has started, workers
+ * never keep the process alive (`ref` is a no-op, and each real worker is
+ * unreferenced again after every listener emscripten adds: a 'message'
+ * listener re-references a worker's port), so a CLI using threads exits by
+ * itself.
  *
  * Each step is checked before the threaded build is tried (the worker source
  * still has the expected text, the main script exists and parses, Node has
@@ -35,14 +38,14 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import workerThreads from 'node:worker_threads';
-import { lambdaVisibleCores } from '../core/profiles';
+import { MAX_WASM_THREADS, tailWasmThreads } from '../core/profiles';
 import { ValidationError } from '../core/errors';
 
 /** The threaded build's main script, as the package ships it and as bundles copy it next to the `.wasm` files. */
 export const THREADED_MAIN_SCRIPT = 'tfjs-backend-wasm-threaded-simd.js';
 
 /** The emscripten pool size compiled into tfjs-backend-wasm 4.x (`pthreadPoolSize=8`) and the engine's thread cap. */
-export const MAX_WASM_THREADS = 8;
+export { MAX_WASM_THREADS };
 
 /** How the worker source loads the main script; replaced by a read of the file on disk. */
 const WORKER_LOADS_MAIN_SCRIPT =
@@ -74,7 +77,7 @@ export function requestedWasmThreads(env: NodeJS.ProcessEnv = process.env): Thre
   }
   const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   if (env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE && memory > 0) {
-    return { threads: Math.min(MAX_WASM_THREADS, lambdaVisibleCores(memory)), source: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE=${memory}` };
+    return { threads: tailWasmThreads(memory), source: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE=${memory}` };
   }
   return { threads: 1, source: 'default outside Lambda' };
 }
@@ -146,14 +149,20 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   // the first `threads` workers load for real before the engine runs (a thread pool's workers must be up
   // before the main thread blocks waiting for them); the rest of emscripten's 8 stay stand-ins
   const eager = { left: threads };
+  const pool = { settled: false };
+  const workers: LazyWorker[] = [];
   (workerThreads as { Worker: unknown }).Worker = function LazyPthreadWorker(file: string) {
-    return new LazyWorker(RealWorker, file, errors, eager);
+    const w = new LazyWorker(RealWorker, file, errors, eager, pool);
+    workers.push(w);
+    return w;
   };
   return {
     restore() {
       os.cpus = cpus;
       URL.createObjectURL = createObjectURL;
       (workerThreads as { Worker: unknown }).Worker = RealWorker;
+      pool.settled = true;
+      for (const w of workers) w.settle();
     },
     workerErrors: () => errors,
   };
@@ -177,11 +186,16 @@ class LazyWorker {
     private readonly file: string,
     private readonly errors: string[],
     private readonly eager: { left: number },
+    private readonly pool: { settled: boolean },
   ) {}
 
   on(event: string, listener: Listener): this {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
-    this.real?.on(event, listener);
+    if (this.real) {
+      this.real.on(event, listener);
+      // a 'message' listener refs the worker's port again (Node's MessagePort semantics)
+      if (this.pool.settled) this.real.unref();
+    }
     return this;
   }
 
@@ -207,6 +221,11 @@ class LazyWorker {
     this.real?.unref();
   }
 
+  /** Called once the engine has started: from now on the worker never keeps the process alive. */
+  settle(): void {
+    this.real?.unref();
+  }
+
   terminate(): Promise<number> {
     return this.real ? this.real.terminate() : Promise.resolve(0);
   }
@@ -214,7 +233,6 @@ class LazyWorker {
   private start(replayLoad: boolean): InstanceType<typeof workerThreads.Worker> {
     if (this.real) return this.real;
     const real = new this.RealWorker(this.file);
-    real.unref();
     this.swallowLoaded = replayLoad;
     real.on('message', (data: unknown) => {
       // the real worker confirms the replayed "load"; emscripten already had its "loaded"
@@ -231,6 +249,9 @@ class LazyWorker {
       this.emit('error', e);
     });
     for (const [event, ls] of this.listeners) if (event !== 'message' && event !== 'error') for (const l of ls) real.on(event, l);
+    // after the listeners (a 'message' listener refs the worker's port again); while the engine starts,
+    // its workers stay referenced: the start awaits their "loaded", and nothing else keeps the process up
+    if (this.pool.settled) real.unref();
     this.real = real;
     if (replayLoad && this.load) real.postMessage(this.load.message, this.load.transfer as never);
     return real;

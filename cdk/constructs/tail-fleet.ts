@@ -84,6 +84,8 @@ export class TailFunction extends Construct {
         REGISTRY_TABLE: registry.table.tableName,
         OFFLOAD_BACKEND: tfjsNode ? 'tensorflow' : 'wasm',
         OFFLOAD_WASM_DIR: tfjsNode ? TFJS_NODE_WASM_DIR : LAMBDA_TASK_ROOT,
+        // the threads the catalog prices (cdk/config.ts): pinned, so the tail cannot run another count
+        ...(spec.wasmThreads === undefined ? {} : { OFFLOAD_WASM_THREADS: String(spec.wasmThreads) }),
       },
     };
     this.fn = tfjsNode

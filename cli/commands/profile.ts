@@ -4,16 +4,6 @@ import { progressBar } from '../model-command';
 import { InvalidArgumentError } from 'commander';
 import { nonNegativeInt, oneOf, positiveInt } from '../options';
 
-/**
- * The threaded wasm engine's pool threads keep a finished process alive under the CLI's tsx loader
- * (not under a Lambda, which never exits): leave once stdout and stderr have drained.
- */
-async function exitIfThreaded(threads: number | undefined): Promise<void> {
-  if (!threads || threads < 2) return;
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
-  process.exit(process.exitCode ?? 0);
-}
-
 function threadCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 8) throw new InvalidArgumentError(`--threads must be an integer from 1 to 8 (got "${value}")`);
@@ -80,7 +70,6 @@ export function register(program: Command): void {
         await writeFile(out, `${JSON.stringify(profile, null, 1)}\n`);
         if (opts.json) {
           printJson(profile);
-          await exitIfThreaded(opts.threads);
           return;
         }
         const slowest = [...profile.layers].sort((a, b) => b.ms - a.ms).slice(0, 10);
@@ -92,7 +81,6 @@ export function register(program: Command): void {
             `sum of isolated layers ${profile.sumOfLayersMs.toFixed(1)} ms; ratio sum/whole ${profile.isolationRatio.toFixed(3)}\n`,
         );
         note(`wrote ${out} (${profile.machine.cpuModel}, ${profile.machine.cores} cores, load ${profile.machine.loadAverage})`);
-        await exitIfThreaded(opts.threads);
       },
     );
 }

@@ -20,13 +20,10 @@ import {
   derivedLayerMs,
   DEVICE_PROFILE_NAMES,
   DEVICE_PROFILES,
-  lambdaVisibleCores,
+  tailWasmThreads,
   WASM_PARALLEL_FRACTION,
   type ModelProfile,
 } from '../../core/profiles';
-
-/** The wasm engine's thread cap (models/wasm-threads.ts MAX_WASM_THREADS; core cannot import models). */
-const MAX_WASM_THREADS = 8;
 import { deviceLayerMs } from '../../core/profile-scenario';
 import type { Predictor } from '../../core/predictor';
 import { ownValue } from '../../core/validation';
@@ -141,7 +138,7 @@ export function assembleScenario(input: AssembleInput): Scenario {
   const memoryMB = Math.max(...deployedCuts.map((k) => (deployed[k] as DeployedFunction).memoryMB));
   // The threads of that function's engine: pinned in the catalog, else the cores its memory size sees.
   const largest = deployedCuts.map((k) => deployed[k] as DeployedFunction).find((f) => f.memoryMB === memoryMB) as DeployedFunction;
-  const threads = Math.min(MAX_WASM_THREADS, largest.wasmThreads ?? lambdaVisibleCores(memoryMB));
+  const threads = tailWasmThreads(memoryMB, largest.wasmThreads);
   const cloudMs = tailLayerMs(manifest, memoryMB, threads, input.cloudProfile);
   const device = deviceFigures(request, manifest, input.cloudProfile);
   const network = networkFigures(request);

@@ -103,7 +103,29 @@ describe('resolveDeployment', () => {
       timeoutSeconds: 30,
       reservedConcurrency: 3,
       provisionedConcurrency: 2,
+      wasmThreads: 2,
     });
+  });
+
+  it('resolves every wasm tail’s threads from its memory size unless pinned, and writes them into the catalog', () => {
+    const d = resolveDeployment(
+      config({ tail: { memoryMB: 10_240 }, models: { tinychain: { cuts: [1, 5], functions: { '1': { memoryMB: 3009 }, '5': { wasmThreads: 1 } } } } }),
+      PROJECT_ROOT,
+    );
+    expect(d.models[0]!.tails.map((t) => [t.cut, t.memoryMB, t.wasmThreads])).toEqual([
+      [0, 10_240, 6],
+      [1, 3009, 3],
+      [5, 10_240, 1],
+    ]);
+    expect(d.catalog.models['tinychain']!.tails.map((t) => t.wasmThreads)).toEqual([6, 3, 1]);
+  });
+
+  it('refuses wasmThreads out of 1–8, and with the tfjs-node backend (which has no wasm engine)', () => {
+    expect(() => config({ tail: { wasmThreads: 9 } })).toThrow(/tail\.wasmThreads/);
+    expect(() => config({ tail: { wasmThreads: 0 } })).toThrow(/tail\.wasmThreads/);
+    expect(() => resolveDeployment(config({ backend: 'tfjs-node', models: { tinychain: { cuts: [0], tail: { wasmThreads: 2 } } } }), PROJECT_ROOT)).toThrow(
+      /cut 0 sets wasmThreads, which only the wasm backend has \(backend is tfjs-node\)/,
+    );
   });
 
   it('uses the default rule on the manifest when no list is given', () => {

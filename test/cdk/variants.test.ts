@@ -10,6 +10,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { deploymentSizing } from '../../cdk/constructs/model-store';
 import { exportZoo, nagErrors, resourcesOf, synth, tempDir, removeTempDirs } from './helpers';
+import { deployedFromCatalog } from '../../functions/commons/deployment';
+import { assembleScenario } from '../../functions/commons/scenario';
+import { derivedCloudLayerMs, tailWasmThreads, WASM_PARALLEL_FRACTION } from '../../core/profiles';
+import { parsePlanRequest } from '../../core/api';
+import { requestedWasmThreads } from '../../models/wasm-threads';
 
 // This file synthesizes the app several times, bundling every function: minutes on a loaded 2-core machine; every other file keeps the 120 s default.
 vi.setConfig({ testTimeout: 360_000 });
@@ -28,8 +33,11 @@ describe('-c backend=tfjs-node', () => {
     const t = s.nested.get('Tails-tinychain')!;
     const fns = Object.values(resourcesOf(t, 'AWS::Lambda::Function'));
     expect(fns.length).toBe(s.deployment.models[0]!.tails.length);
+    for (const t of s.deployment.catalog.models['tinychain']!.tails) expect(t).not.toHaveProperty('wasmThreads');
     for (const f of fns) {
       expect(f.Properties).toMatchObject({ PackageType: 'Image', Environment: { Variables: { OFFLOAD_BACKEND: 'tensorflow' } } });
+      // libtensorflow runs its own threads: no wasm thread count in the environment or the catalog
+      expect((f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty('OFFLOAD_WASM_THREADS');
       expect(f.Properties['Runtime']).toBeUndefined();
       expect(String(f.Properties['FunctionName'])).toMatch(/-tfn$/);
     }
@@ -108,6 +116,40 @@ describe('provisioned concurrency, alarm topic, arm64', () => {
     t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Cut0Function'), 'Arn'] } });
     for (const a of Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'))) expect(a.Properties['AlarmActions']).toEqual([topicArn]);
     for (const f of Object.values(resourcesOf(t, 'AWS::Lambda::Function'))) expect(f.Properties['Architectures']).toEqual(['arm64']);
+    expect(nagErrors(s.stack)).toEqual([]);
+  });
+});
+
+describe('memory size → wasm threads → cloud time factor', () => {
+  it('gives each tail, its catalog entry and the planner one thread count: the memory size’s cores, or the pinned figure', () => {
+    // 5,308 MB sees 4 cores; cut 5 pinned to the single-threaded engine
+    const overrides = { tail: { memoryMB: 5308 }, models: { tinychain: { cuts: [0, 5], functions: { '5': { wasmThreads: 1 } } } } };
+    const s = synth({ exportDir, models: 'tinychain', overrides: JSON.stringify(overrides) });
+    const model = s.deployment.models[0]!;
+    const catalogTails = s.deployment.catalog.models['tinychain']!.tails;
+    const deployed = deployedFromCatalog(s.deployment.catalog)['tinychain']!.functions;
+    const fns = Object.values(resourcesOf(s.nested.get('Tails-tinychain')!, 'AWS::Lambda::Function'));
+    const seen: number[] = [];
+    for (const f of fns) {
+      const cut = Number(String(f.Properties['FunctionName']).split('-').pop());
+      const memory = Number(f.Properties['MemorySize']);
+      const env = (f.Properties['Environment'] as { Variables: Record<string, string> }).Variables;
+      // what the tail runs: Lambda sets the memory variable, the function's environment pins the threads
+      const tailRuns = requestedWasmThreads({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memory), OFFLOAD_WASM_THREADS: env['OFFLOAD_WASM_THREADS'] }).threads;
+      const catalogSays = catalogTails.find((t) => t.cut === cut)!.wasmThreads;
+      const plannerPrices = tailWasmThreads(deployed[String(cut)]!.memoryMB, deployed[String(cut)]!.wasmThreads);
+      expect([tailRuns, catalogSays, plannerPrices], `cut ${cut}`).toEqual([cut === 5 ? 1 : 4, cut === 5 ? 1 : 4, cut === 5 ? 1 : 4]);
+      seen.push(cut);
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual([0, 5]);
+    // the planner's cloud times are those of that engine: 4 threads on 3 vCPUs' worth of CPU, not one thread
+    const request = parsePlanRequest({ model: 'tinychain', device: 'flagship-phone', network: '4g' });
+    const only0 = { '0': deployed['0']! };
+    const scenario = assembleScenario({ request, manifest: model.manifest, deployed: only0, fleet: new Map(), maxPayloadBytes: 6_291_456 });
+    const four = derivedCloudLayerMs(model.manifest.layers, 5308, { threads: 4, parallelFraction: WASM_PARALLEL_FRACTION });
+    const one = derivedCloudLayerMs(model.manifest.layers, 5308);
+    expect(scenario.model.layers.map((l) => l.cloudMs)).toEqual(four);
+    expect(four.reduce((a, b) => a + b, 0)).toBeLessThan(one.reduce((a, b) => a + b, 0));
     expect(nagErrors(s.stack)).toEqual([]);
   });
 });
