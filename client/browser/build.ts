@@ -46,6 +46,23 @@ const nodeStubs: Plugin = {
   },
 };
 
+/**
+ * zod's `z` namespace re-exports every locale (`z.locales`), and a namespace
+ * used as an object cannot be tree-shaken: 40-odd error-message translations,
+ * about a quarter of the bundle. The SDK's messages are English, so only `en`
+ * (the one zod configures by default) is kept.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/]/.test(args.importer)) return undefined;
+      return { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-locales' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
+
 /** The demo imports the SDK by its bundled name, so the page loads it once. */
 const sdkExternal: Plugin = {
   name: 'sdk-external',
@@ -79,8 +96,8 @@ export async function buildBrowser(opts: { outDir?: string; minify?: boolean } =
     define: { 'process.env.NODE_ENV': '"production"' },
   };
   await Promise.all([
-    build({ ...common, entryPoints: [join(HERE, 'index.ts')], outfile: join(outDir, 'offload.js'), plugins: [nodeStubs] }),
-    build({ ...common, entryPoints: [join(HERE, 'demo', 'demo.ts')], outfile: join(outDir, 'demo.js'), plugins: [sdkExternal, nodeStubs] }),
+    build({ ...common, entryPoints: [join(HERE, 'index.ts')], outfile: join(outDir, 'offload.js'), plugins: [nodeStubs, zodEnglishOnly] }),
+    build({ ...common, entryPoints: [join(HERE, 'demo', 'demo.ts')], outfile: join(outDir, 'demo.js'), plugins: [sdkExternal, nodeStubs, zodEnglishOnly] }),
   ]);
   copyFileSync(join(HERE, 'demo', 'index.html'), join(outDir, 'index.html'));
   const wasmDir = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');

@@ -141,6 +141,23 @@ describe('the demo page in headless Chromium', () => {
     }
   });
 
+  it('transfers page, SDK and tfjs in under 2 MiB before any weights (wasm, the largest case: one .wasm file)', async () => {
+    const page = await browser.newPage();
+    const sizes: Promise<{ name: string; bytes: number }>[] = [];
+    page.on('requestfinished', (r) => sizes.push(r.sizes().then((s) => ({ name: new URL(r.url()).pathname, bytes: s.responseBodySize + s.responseHeadersSize }))));
+    try {
+      await page.goto(`${staticOrigin}/index.html?backend=wasm`);
+      await until(page, 'the wasm backend', (s) => s.backend === 'wasm');
+      await page.waitForLoadState('networkidle');
+      const files = await Promise.all(sizes);
+      expect(files.filter((f) => f.name.endsWith('.wasm'))).toHaveLength(1);
+      expect(files.map((f) => f.name).sort()).toEqual(['/demo.js', '/index.html', '/offload.js', '/tfjs-backend-wasm-simd.wasm']);
+      expect(files.reduce((s, f) => s + f.bytes, 0)).toBeLessThanOrEqual(2 * 2 ** 20);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('says in one line what is wrong with the API URL or the model, never hanging', async () => {
     const page = await browser.newPage();
     try {

@@ -1,0 +1,291 @@
+/**
+ * The browser as a device, measured in one run (issue 12's figures):
+ *
+ * 1. First load: what the demo page transfers before any model weights (page,
+ *    SDK bundle, tfjs, the wasm binary), counted by Chromium per response,
+ *    with the gzip size each file would have (the local server does not
+ *    compress; a CDN would).
+ * 2. MobileNetV2's head to its middle deployed cut in headless Chromium
+ *    (wasm, and webgl where the browser offers it) vs the same head in Node
+ *    (this process, the CLI's backend): median of `runs` after two warm-ups;
+ *    the ratio browser/Node.
+ * 3. Browser end-to-end at that cut with the tail warm (SDK collaborativeInfer
+ *    in the page, measured.totalMs) vs `offload infer --cut` (a real CLI
+ *    process per run, its --json measured.totalMs), and vs the Node client
+ *    in-process (collaborativeInfer, warm): the ratios.
+ *
+ * One local stack (MobileNetV2 only), Debian's chromium via playwright-core
+ * (as test/browser/page.test.ts). Timing: run it through
+ * /work/notes/bin/quiet-run and record the load average it prints.
+ *
+ *   npx tsx bench/browser.ts [--runs N] [--cut C] [--json]
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { OffloadApi } from '../client/api';
+import { DeviceModel } from '../client/device';
+import { collaborativeInfer } from '../client/infer';
+import { buildBrowser } from '../client/browser/build';
+import { initBackend, wasmThreads } from '../models/backend';
+import { startLocalStack } from '../local/stack';
+import { formatTable, isMain, median } from './report';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MODEL = 'mobilenetv2';
+/** The same plan request from every client (the cut is forced; the plan only gives the prediction). */
+const REQUEST = { device: 'flagship-phone', network: 'wifi' } as const;
+
+export interface BrowserBenchReport {
+  load: string;
+  firstLoad: { files: { name: string; bytes: number; gzipBytes: number }[]; transferredBytes: number; gzipBytes: number; backend: string };
+  cut: number;
+  layers: number;
+  head: { node: { backend: string; threads: number | null; medianMs: number }; browser: { backend: string; medianMs: number; ratioToNode: number }[] };
+  endToEnd: { browserMs: number; cliMs: number; nodeClientMs: number; browserToCli: number; browserToNodeClient: number; browserBackend: string };
+  runs: number;
+}
+
+function loadAvg(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+/** What the page evaluates: the SDK from the page's own origin, a model from the API, timed head runs and collaborative runs. */
+interface PageResult {
+  backend: string;
+  headMs: number[];
+  e2e: { totalMs: number; target: string; cold: boolean | null; fallback: string | null }[];
+}
+
+async function inPage(page: Page, api: string, cut: number, runs: number, e2e: boolean): Promise<PageResult> {
+  return page.evaluate(
+    async ({ api, cut, runs, e2e, request, model }) => {
+      const sdk = (await import(new URL('offload.js', (globalThis as unknown as { location: { href: string } }).location.href).href)) as typeof import('../client/browser/index');
+      const off = new sdk.OffloadApi({ baseUrl: api, timeoutMs: 60_000 });
+      const device = await sdk.loadDeviceModel(sdk.catalogEntry(await off.models(), model));
+      const x = device.randomInput(1);
+      const headMs: number[] = [];
+      for (let i = 0; i < runs + 2; i++) {
+        const t0 = performance.now();
+        await device.runHead(cut, x);
+        if (i >= 2) headMs.push(performance.now() - t0);
+      }
+      const out: PageResult['e2e'] = [];
+      // first call warms the tail (cold), the rest are warm
+      for (let i = 0; e2e && i < runs + 1; i++) {
+        const r = await sdk.collaborativeInfer({ api: off, device, input: x, cut, request });
+        out.push({ totalMs: r.measured.totalMs, target: r.target, cold: r.cold, fallback: r.fallback ? `${r.fallback.reason}: ${r.fallback.message}` : null });
+      }
+      return { backend: sdk.tf.getBackend(), headMs, e2e: out };
+    },
+    { api, cut, runs, e2e, request: REQUEST, model: MODEL },
+  );
+}
+
+function runCli(url: string, cut: number): Promise<{ totalMs: number; target: string; cold: boolean | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/offload.js', 'infer', '--url', url, '--model', MODEL, '--cut', String(cut), '--device', REQUEST.device, '--network', REQUEST.network, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`offload infer exited ${code}: ${err.trim().split('\n').at(-1)}`));
+      const r = JSON.parse(out) as { measured: { totalMs: number }; target: string; cold: boolean | null };
+      resolve({ totalMs: r.measured.totalMs, target: r.target, cold: r.cold });
+    });
+  });
+}
+
+export async function runBrowserBench(opts: { runs?: number; cut?: number; log?: (line: string) => void } = {}): Promise<BrowserBenchReport> {
+  const runs = opts.runs ?? 10;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const loadStart = loadAvg();
+  const outDir = mkdtempSync(join(tmpdir(), 'offload-bench-browser-'));
+  const built = await buildBrowser({ outDir });
+  const statics = createServer((req, res) => {
+    const name = (req.url ?? '/').split('?')[0]!.slice(1) || 'index.html';
+    if (!Object.hasOwn(built.files, name)) return void res.writeHead(404).end();
+    const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }[extname(name)] ?? 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type }).end(readFileSync(join(built.outDir, name)));
+  });
+  await new Promise<void>((r) => statics.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(statics.address() as AddressInfo).port}`;
+  log('starting the local stack (MobileNetV2)…');
+  const stack = await startLocalStack({ port: 0, logs: 'ignore', stateDir: '.offload/bench-browser', models: [MODEL], onStep: log });
+  let browser: Browser | undefined;
+  try {
+    const deployedCuts = stack.tails.filter((t) => t.model === MODEL).map((t) => t.cut);
+    await initBackend();
+    const node = await DeviceModel.load(MODEL);
+    const layers = node.layerCount;
+    // the middle cut: the deployed cut nearest half the layers (MobileNetV2: 63 of 156 would be far from it; see the report)
+    const cut = opts.cut ?? deployedCuts.filter((c) => c > 0).reduce((a, b) => (Math.abs(b - layers / 2) < Math.abs(a - layers / 2) ? b : a));
+    if (!deployedCuts.includes(cut)) throw new Error(`cut ${cut} is not deployed (deployed: ${deployedCuts.join(', ')})`);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
+
+    // 1. first load, wasm forced (the largest case: webgl needs no .wasm)
+    log('first load…');
+    const first = await browser.newPage();
+    const responses: Promise<{ name: string; bytes: number }>[] = [];
+    first.on('requestfinished', (r) => responses.push(r.sizes().then((s) => ({ name: new URL(r.url()).pathname.slice(1), bytes: s.responseBodySize + s.responseHeadersSize }))));
+    await first.goto(`${origin}/index.html?backend=wasm`);
+    await first.waitForFunction(() => (globalThis as unknown as { offloadDemo?: { backend: string | null } }).offloadDemo?.backend != null, undefined, { timeout: 60_000 });
+    await first.waitForLoadState('networkidle');
+    const firstBackend = await first.evaluate(() => (globalThis as unknown as { offloadDemo: { backend: string } }).offloadDemo.backend);
+    const files = (await Promise.all(responses)).map((f) => ({ ...f, gzipBytes: Object.hasOwn(built.files, f.name) ? gzipSync(readFileSync(join(built.outDir, f.name))).length : f.bytes }));
+    await first.close();
+
+    // 2. head in Node (this process), same cut, same number of runs
+    log(`head to cut ${cut} of ${layers} in Node…`);
+    const x = node.randomInput(1);
+    const nodeHead: number[] = [];
+    for (let i = 0; i < runs + 2; i++) {
+      const t0 = performance.now();
+      await node.runHead(cut, x);
+      if (i >= 2) nodeHead.push(performance.now() - t0);
+    }
+    const nodeMedian = median(nodeHead);
+
+    // 2+3. head in Chromium per backend; end-to-end in the wasm page
+    const browserHeads: BrowserBenchReport['head']['browser'] = [];
+    let pageE2e: PageResult['e2e'] = [];
+    let e2eBackend = '';
+    for (const backend of ['wasm', 'webgl']) {
+      log(`head to cut ${cut} in Chromium (${backend})…`);
+      const page = await browser.newPage();
+      await page.goto(`${origin}/index.html?backend=${backend}`);
+      const chosen = await page.waitForFunction(
+        () => {
+          const d = (globalThis as unknown as { offloadDemo?: { backend: string | null; message: { kind: string; text: string } } }).offloadDemo;
+          return d && (d.backend ?? (d.message.kind === 'error' ? `error: ${d.message.text}` : null));
+        },
+        undefined,
+        { timeout: 60_000 },
+      );
+      const name = String(await chosen.jsonValue());
+      if (name !== backend) {
+        log(`  ${backend} is not available in this Chromium (${name}); skipped`);
+        await page.close();
+        continue;
+      }
+      const r = await inPage(page, stack.url, cut, runs, backend === 'wasm');
+      browserHeads.push({ backend: r.backend, medianMs: median(r.headMs), ratioToNode: median(r.headMs) / nodeMedian });
+      if (backend === 'wasm') {
+        pageE2e = r.e2e;
+        e2eBackend = r.backend;
+      }
+      await page.close();
+    }
+    const warmPage = pageE2e.slice(1);
+    const bad = warmPage.find((r) => r.target !== 'cloud' || r.cold !== false);
+    if (bad) throw new Error(`a browser run was not a warm cloud run: ${JSON.stringify(bad)}`);
+
+    // 3. the Node client in-process, then the CLI (a process per run), same cut, tail warm
+    log('end to end: Node client and offload infer…');
+    const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 60_000 });
+    const nodeE2e: number[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const r = await collaborativeInfer({ api, device: node, input: x, cut, request: REQUEST });
+      if (i > 0) {
+        if (r.target !== 'cloud' || r.cold !== false) throw new Error(`a Node client run was not a warm cloud run (${r.target}, cold ${r.cold})`);
+        nodeE2e.push(r.measured.totalMs);
+      }
+    }
+    const cli: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await runCli(stack.url, cut);
+      if (r.target !== 'cloud' || r.cold !== false) throw new Error(`an offload infer run was not a warm cloud run (${r.target}, cold ${r.cold})`);
+      cli.push(r.totalMs);
+    }
+    x.dispose();
+    node.dispose();
+    const browserMs = median(warmPage.map((r) => r.totalMs));
+    const report: BrowserBenchReport = {
+      load: `${loadStart} → ${loadAvg()}`,
+      firstLoad: {
+        files,
+        transferredBytes: files.reduce((s, f) => s + f.bytes, 0),
+        gzipBytes: files.reduce((s, f) => s + f.gzipBytes, 0),
+        backend: firstBackend,
+      },
+      cut,
+      layers,
+      head: { node: { backend: 'wasm', threads: wasmThreads()?.threads ?? null, medianMs: nodeMedian }, browser: browserHeads },
+      endToEnd: {
+        browserMs,
+        cliMs: median(cli),
+        nodeClientMs: median(nodeE2e),
+        browserToCli: browserMs / median(cli),
+        browserToNodeClient: browserMs / median(nodeE2e),
+        browserBackend: e2eBackend,
+      },
+      runs,
+    };
+    return report;
+  } finally {
+    await browser?.close();
+    await stack.close();
+    statics.closeAllConnections();
+    await new Promise((r) => statics.close(r));
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+function kib(n: number): string {
+  return (n / 1024).toFixed(1);
+}
+
+export function formatBrowserBench(r: BrowserBenchReport): string {
+  const MiB = 2 ** 20;
+  const lines = [
+    `load average (1/5/15 min) ${r.load}; ${r.runs} runs each, medians`,
+    '',
+    `First load before weights (backend ${r.firstLoad.backend}): ${kib(r.firstLoad.transferredBytes)} KiB transferred (${(r.firstLoad.transferredBytes / MiB).toFixed(2)} MiB; target ≤ 2 MiB), ${kib(r.firstLoad.gzipBytes)} KiB if gzipped`,
+    formatTable(
+      ['file', 'KiB', 'gzip KiB'],
+      r.firstLoad.files.map((f) => [f.name, kib(f.bytes), kib(f.gzipBytes)]),
+    ),
+    '',
+    `MobileNetV2 head to cut ${r.cut} of ${r.layers}:`,
+    formatTable(
+      ['where', 'backend', 'median ms', 'ratio to Node'],
+      [
+        ['Node', `${r.head.node.backend}${r.head.node.threads ? `, ${r.head.node.threads} thread(s)` : ''}`, r.head.node.medianMs.toFixed(1), '1.00'],
+        ...r.head.browser.map((b) => ['Chromium', b.backend, b.medianMs.toFixed(1), b.ratioToNode.toFixed(2)]),
+      ],
+    ),
+    '',
+    `End to end at cut ${r.cut}, tail warm (measured.totalMs):`,
+    formatTable(
+      ['client', 'median ms', 'browser ÷ it'],
+      [
+        [`browser SDK (${r.endToEnd.browserBackend})`, r.endToEnd.browserMs.toFixed(1), '1.00'],
+        ['offload infer (a process per run)', r.endToEnd.cliMs.toFixed(1), r.endToEnd.browserToCli.toFixed(2)],
+        ['Node client, in-process', r.endToEnd.nodeClientMs.toFixed(1), r.endToEnd.browserToNodeClient.toFixed(2)],
+      ],
+    ),
+    `target: browser within 1.2× of offload infer → ${r.endToEnd.browserToCli <= 1.2 ? 'met' : 'NOT met'}`,
+  ];
+  return lines.join('\n');
+}
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, cut: { type: 'string' }, json: { type: 'boolean' } } });
+  const r = await runBrowserBench({
+    ...(values.runs ? { runs: Number(values.runs) } : {}),
+    ...(values.cut ? { cut: Number(values.cut) } : {}),
+  });
+  console.log(values.json ? JSON.stringify(r, null, 2) : formatBrowserBench(r));
+  process.exit(0);
+}
