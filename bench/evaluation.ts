@@ -22,7 +22,7 @@ import { parsePolicy } from '../core/policies';
 import { coldStartFromWeights } from '../core/cost';
 import { CLOUD_DEFAULTS } from '../core/presets';
 import { quantile } from '../core/predictor';
-import { describeArrivalProcess, formatTrace, generateWorkload, makeDevices, type Arrival, type ArrivalProcessInput } from '../core/workload';
+import { describeArrivalProcess, formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival, type ArrivalProcessInput } from '../core/workload';
 import { initBackend } from '../models/backend';
 import { loadProfile } from '../models/profile-files';
 import { formatFleetTruth, runFleetTruth, type FleetTruthResult } from './fleet-truth';
@@ -44,6 +44,11 @@ export const EVALUATION = Object.freeze({
   /** Keep-alive of the local stack, short so that the sparse shape's gaps exceed it in seconds, not minutes. */
   keepAliveMs: 4000,
   policies: ['planner', 'fleet-blind', 'cloud-only', 'device-only'],
+  /**
+   * `planner` again on a stack of its own with `planner.prewarm.enabled`
+   * (core/prewarm.ts), reported as this row: the same arrivals, the same pause.
+   */
+  prewarmRow: 'planner+prewarm',
   /** Planner environments kept warm (provisioned concurrency on the planner): the question is the tails' fleet. */
   keepPlannerWarm: 2,
   seed: 1,
@@ -87,10 +92,25 @@ export interface EvaluationResult {
   svgPath: string;
 }
 
-/** `offload local` as its own process (so its servers do not share the harness's event loop), on a free port. */
-async function startStack(stateDir: string): Promise<OffloadLocalProcess> {
-  const base = JSON.parse(readFileSync(join(ROOT, 'local/offload.local.json'), 'utf8')) as Record<string, unknown> & { tail: Record<string, unknown> };
-  const config = { ...base, tail: { ...base.tail, reservedConcurrency: EVALUATION.reservedConcurrency }, models: { [EVALUATION.model]: { cuts: EVALUATION.cuts } } };
+/** The rows of each shape's table: the policies, then the planner with prewarm (when the run has it). */
+export const ROWS: readonly string[] = [...EVALUATION.policies, EVALUATION.prewarmRow];
+
+/**
+ * `offload local` as its own process (so its servers do not share the harness's event loop), on a free port;
+ * with `prewarm`, the planner prewarms tails (`planner.prewarm.enabled`), in a state folder of its own so
+ * that both cloud assemblies stay cached.
+ */
+async function startStack(stateDir: string, opts: { prewarm?: boolean } = {}): Promise<OffloadLocalProcess> {
+  const base = JSON.parse(readFileSync(join(ROOT, 'local/offload.local.json'), 'utf8')) as Record<string, unknown> & {
+    tail: Record<string, unknown>;
+    planner: Record<string, unknown>;
+  };
+  const config = {
+    ...base,
+    tail: { ...base.tail, reservedConcurrency: EVALUATION.reservedConcurrency },
+    planner: { ...base.planner, prewarm: { enabled: Boolean(opts.prewarm) } },
+    models: { [EVALUATION.model]: { cuts: EVALUATION.cuts } },
+  };
   mkdirSync(stateDir, { recursive: true });
   const configFile = join(stateDir, 'config.json');
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
@@ -127,8 +147,7 @@ export async function runEvaluation(opts: { outDir?: string; log?: (line: string
         records.push(...run.records);
       }
       writeFileSync(join(stateDir, `${shape.name}.jsonl`), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      const summaries = EVALUATION.policies.map((p) => summarize(records.filter((r) => r.policy === p), p));
-      result.shapes.push({ shape, arrivals: arrivals.length, summaries, records });
+      result.shapes.push({ shape, arrivals: arrivals.length, summaries: [], records });
     }
     await sleep(EVALUATION.keepAliveMs + 3000);
     log(`this-machine: ${THIS_MACHINE_RUN.policy}, head computed here`);
@@ -149,6 +168,10 @@ export async function runEvaluation(opts: { outDir?: string; log?: (line: string
   } finally {
     await stack.close();
   }
+  await runPlannerWithPrewarm(join(stateDir, 'prewarm-stack'), result.shapes, { models, log });
+  for (const s of result.shapes) {
+    writeFileSync(join(stateDir, `${s.shape.name}.jsonl`), s.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
   const meta: RunMeta = { date: new Date().toISOString(), load: { start: loadStart, end: loadavg() }, arrivals: Object.fromEntries(result.shapes.map((s) => [s.shape.name, s.arrivals])) };
   writeFileSync(join(stateDir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
   log('fleet-view and cold-start fidelity (bench/fleet-truth.ts, a stack of its own)…');
@@ -160,6 +183,33 @@ export async function runEvaluation(opts: { outDir?: string; log?: (line: string
     writeFileSync(join(stateDir, 'fleet-truth.json'), `${JSON.stringify({ error: e instanceof Error ? e.message : String(e) })}\n`);
   }
   return renderEvaluation({ ...opts, log });
+}
+
+/**
+ * The `planner` policy on a stack whose planner prewarms tails, over each
+ * shape's arrivals (the traces written above), after the same pause: its
+ * records, relabelled {@link EVALUATION}.prewarmRow, join the shape's.
+ */
+async function runPlannerWithPrewarm(
+  stateDir: string,
+  shapes: { shape: Shape; records: LoadRecord[] }[],
+  o: { models: Parameters<typeof runLoad>[0]['models']; log: (line: string) => void },
+): Promise<void> {
+  o.log('starting a second local stack, its planner with prewarm on…');
+  const stack = await startStack(stateDir, { prewarm: true });
+  const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 30_000 });
+  try {
+    for (const s of shapes) {
+      const arrivals = readFileSync(join(ROOT, '.offload/evaluation', `${s.shape.name}.trace.jsonl`), 'utf8');
+      const parsed = parseTrace(arrivals, `${s.shape.name}.trace.jsonl`);
+      await sleep(EVALUATION.keepAliveMs + 3000);
+      o.log(`${s.shape.name}: ${EVALUATION.prewarmRow} (${parsed.length} requests)`);
+      const run = await runLoad({ api, arrivals: parsed, policy: parsePolicy('planner'), models: o.models, keepPlannerWarm: EVALUATION.keepPlannerWarm });
+      s.records.push(...run.records.map((r) => ({ ...r, policy: EVALUATION.prewarmRow })));
+    }
+  } finally {
+    await stack.close();
+  }
 }
 
 /** What a run leaves beside its records, for {@link renderEvaluation}. */
@@ -188,7 +238,7 @@ export async function renderEvaluation(opts: { outDir?: string; log?: (line: str
       .map((l, i) => parseLoadRecord(JSON.parse(l), `${name}.jsonl line ${i + 1}`));
   const shapes = SHAPES.map((shape) => {
     const records = read(shape.name);
-    return { shape, arrivals: meta.arrivals[shape.name] ?? 0, records, summaries: EVALUATION.policies.map((p) => summarize(records.filter((r) => r.policy === p), p)) };
+    return { shape, arrivals: meta.arrivals[shape.name] ?? 0, records, summaries: summariesOf(records) };
   });
   const tm = read('this-machine');
   const fleetTruth = fleetTruthSection(join(stateDir, 'fleet-truth.json'));
@@ -200,6 +250,11 @@ export async function renderEvaluation(opts: { outDir?: string; log?: (line: str
   writeFileSync(svgPath, await chartSvg(full.shapes));
   writeFileSync(markdownPath, markdown(full));
   return full;
+}
+
+/** One summary per row of {@link ROWS} that has records (a run from before prewarm has no `planner+prewarm`). */
+function summariesOf(records: readonly LoadRecord[]): LoadSummary[] {
+  return ROWS.filter((p) => records.some((r) => r.policy === p)).map((p) => summarize(records.filter((r) => r.policy === p), p));
 }
 
 /** The fleet-truth figures of the run, as bench/fleet-truth.ts prints them, with the three verdicts first. */
@@ -266,16 +321,26 @@ const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '–');
 const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
 
-function verdicts(summaries: readonly LoadSummary[]): { p95Ratio: number; plannerMean: number; bestStatic: { policy: string; mean: number } } {
+function verdicts(summaries: readonly LoadSummary[]): {
+  p95Ratio: number;
+  plannerMean: number;
+  bestStatic: { policy: string; mean: number };
+  prewarm: { mean: number; p95Ratio: number } | null;
+} {
   const by = (p: string) => summaries.find((s) => s.policy === p)!;
-  const statics = summaries.filter((s) => s.policy !== 'planner' && s.policy !== 'fleet-blind');
+  const statics = summaries.filter((s) => s.policy !== 'planner' && s.policy !== 'fleet-blind' && s.policy !== EVALUATION.prewarmRow);
   const best = statics.reduce((a, b) => (b.latencyMs.mean < a.latencyMs.mean ? b : a));
+  const pre = summaries.find((s) => s.policy === EVALUATION.prewarmRow);
   return {
     p95Ratio: by('fleet-blind').latencyMs.p95 / by('planner').latencyMs.p95,
     plannerMean: by('planner').latencyMs.mean,
     bestStatic: { policy: best.policy, mean: best.latencyMs.mean },
+    prewarm: pre ? { mean: pre.latencyMs.mean, p95Ratio: by('fleet-blind').latencyMs.p95 / pre.latencyMs.p95 } : null,
   };
 }
+
+const meanVerdict = (mean: number, best: { policy: string; mean: number }) =>
+  mean <= best.mean ? 'no worse' : `**${f2(mean / best.mean)}× worse**`;
 
 function markdown(r: EvaluationResult): string {
   const lines: string[] = [];
@@ -292,6 +357,7 @@ function markdown(r: EvaluationResult): string {
     `- A local stack (\`offload local\`, its own process) serving \`${e.model}\` with tails at cuts ${e.cuts.join(', ')} (wasm backend), reserved concurrency ${e.reservedConcurrency} per tail, **keep-alive ${e.keepAliveMs} ms** (short, so that the sparse shape needs seconds, not minutes; the default is 10 min locally).`,
     `- ${e.devices} simulated \`${e.deviceClass}\` devices on \`${e.network}\`; the device's compute and the network are waited out from the presets, the tails run for real on real crossing tensors (docs/load.md).`,
     `- Policies: ${e.policies.map((p) => `\`${p}\``).join(', ')}; each runs the same arrivals (seed ${e.seed}) after a pause of keep-alive + 3 s, so each starts on a cold fleet. \`planner\` asks \`POST /plan\` for every request and pays that round trip plus one RTT; ${e.keepPlannerWarm} planner environments are kept warm (as provisioned concurrency on the planner function would).`,
+    `- \`${e.prewarmRow}\`: the \`planner\` policy again, on a second stack whose planner prewarms tails (\`planner.prewarm.enabled\`, docs/planner.md "Prewarm"): a plan that stays off a tail only because it is cold starts that tail in the background, so the following plans can offload. Its records come from that stack, after the same pause.`,
     '- Latency is the whole request as the device sees it (plan, head, RTT, upload, tail, download, and any fallback).',
     '',
   );
@@ -305,7 +371,12 @@ function markdown(r: EvaluationResult): string {
       formatSummaryMarkdown(s.summaries),
       '',
       `- p95 fleet-blind / planner: **${f2(v.p95Ratio)}×** (target ≥ 1.5× on bursty and sparse).`,
-      `- mean: planner ${f0(v.plannerMean)} ms, best static policy (${v.bestStatic.policy}) ${f0(v.bestStatic.mean)} ms: planner ${v.plannerMean <= v.bestStatic.mean ? 'no worse' : `**${f2(v.plannerMean / v.bestStatic.mean)}× worse**`}.`,
+      `- mean: planner ${f0(v.plannerMean)} ms, best static policy (${v.bestStatic.policy}) ${f0(v.bestStatic.mean)} ms: planner ${meanVerdict(v.plannerMean, v.bestStatic)}.`,
+      ...(v.prewarm
+        ? [
+            `- with prewarm: planner+prewarm mean ${f0(v.prewarm.mean)} ms: ${meanVerdict(v.prewarm.mean, v.bestStatic)} than ${v.bestStatic.policy}; p95 fleet-blind / planner+prewarm **${f2(v.prewarm.p95Ratio)}×**.`,
+          ]
+        : []),
       '',
     );
   }
@@ -350,6 +421,8 @@ function markdown(r: EvaluationResult): string {
     `  --arrival bursty --rate 4 --on-ms 3000 --off-ms 7000 --duration 20 --requests 30 \\`,
     `  --policy ${e.policies.join(',')} --pause-ms ${e.keepAliveMs + 3000} --keep-planner-warm ${e.keepPlannerWarm} --out bursty.jsonl`,
     '```',
+    '',
+    `The \`${e.prewarmRow}\` row: the same, with \`"prewarm": { "enabled": true }\` in the configuration's \`planner\` block (or \`-c overrides\` on a deployment) and \`--policy planner\`.`,
     '',
   );
   return lines.join('\n');
@@ -405,17 +478,17 @@ async function chartSvg(shapes: EvaluationResult['shapes']): Promise<string> {
         {
           mark: { type: 'boxplot', extent: 'min-max', opacity: 0.5 },
           encoding: {
-            x: { field: 'policy', type: 'nominal', title: null, sort: [...EVALUATION.policies] },
+            x: { field: 'policy', type: 'nominal', title: null, sort: [...ROWS] },
             y: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms, log)', scale: { type: 'log' } },
-            color: { field: 'policy', type: 'nominal', sort: [...EVALUATION.policies], legend: null },
+            color: { field: 'policy', type: 'nominal', sort: [...ROWS], legend: null },
           },
         },
         {
           mark: { type: 'point', filled: true, size: 12, opacity: 0.7 },
           encoding: {
-            x: { field: 'policy', type: 'nominal', sort: [...EVALUATION.policies] },
+            x: { field: 'policy', type: 'nominal', sort: [...ROWS] },
             y: { field: 'latencyMs', type: 'quantitative', scale: { type: 'log' } },
-            color: { field: 'policy', type: 'nominal', sort: [...EVALUATION.policies], legend: null },
+            color: { field: 'policy', type: 'nominal', sort: [...ROWS], legend: null },
           },
         },
       ],
@@ -432,7 +505,9 @@ if (isMain(import.meta.url)) {
   const r = process.argv.includes('--render') ? await renderEvaluation() : await runEvaluation();
   for (const s of r.shapes) {
     const v = verdicts(s.summaries);
-    process.stdout.write(`${s.shape.name}: p95 fleet-blind/planner ${f2(v.p95Ratio)}×; mean planner ${f0(v.plannerMean)} ms vs ${v.bestStatic.policy} ${f0(v.bestStatic.mean)} ms\n`);
+    process.stdout.write(
+      `${s.shape.name}: p95 fleet-blind/planner ${f2(v.p95Ratio)}×; mean planner ${f0(v.plannerMean)} ms${v.prewarm ? `, planner+prewarm ${f0(v.prewarm.mean)} ms` : ''} vs ${v.bestStatic.policy} ${f0(v.bestStatic.mean)} ms\n`,
+    );
   }
   const whole = r.thisMachine.parts.find((p) => p.part === 'whole request');
   process.stdout.write(`this-machine warm whole-request median error ${pct(whole?.medianError ?? NaN)}\nload average ${la(r.load.start)} → ${la(r.load.end)}\nwrote ${r.markdownPath} and ${r.svgPath}\n`);

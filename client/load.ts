@@ -132,7 +132,11 @@ export async function runLoad(opts: LoadRunOptions): Promise<LoadRunResult> {
       bodies.set(key, body);
       let plan: PlanWithFleet;
       try {
-        plan = (await api.plan({ model: a.model, ...body })) as PlanWithFleet;
+        // For a policy that plans every request this plan only lists the cuts: a latency cap no cut meets makes it
+        // reserve nothing in the planner's ledger and start no tail (a planner with prewarm on would otherwise warm
+        // one before the clock starts). The rows' figures do not depend on constraints.
+        const probe = needsLivePlan(policy) ? { ...body, constraints: { maxLatencyMs: 0 } } : body;
+        plan = (await api.plan({ model: a.model, ...probe })) as PlanWithFleet;
       } catch (e) {
         throw new OffloadError('unavailable', `cannot plan ${a.model} for ${a.class} on ${a.network} before the run: ${e instanceof Error ? e.message : String(e)}`);
       }

@@ -106,29 +106,31 @@ export interface CloudDefaults {
  *   backend runs one thread under Node, so more memory buys no speed for one
  *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
  *   float32 weights). A design choice, not a measurement.
- * - `coldBaseMs` 595 and `coldMsPerMB` 19.3: MEASURED on the local stack by
- *   `bench/cold-start.ts` (2026-11-30 12:43 and 12:52 UTC, this 2-core machine
- *   at load average 1.0–1.6 before each run, wasm backend with the tails'
- *   2 threads, S3 on localhost): cold − warm round trip as the client sees it
- *   of the ten tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB), least
- *   squares through the per-function medians of two runs (3 and 5 pairs;
- *   20 points, r² 0.91; the runs alone gave 524 + 22.6/MiB and
- *   667 + 16.0/MiB). Larger than the 2026-11-26 single-thread calibration
- *   (384 + 11.4/MiB): starting the threaded engine's pthread workers costs
- *   0.6–1 s of the base, and the first (warm-up) inference is slower. A
- *   local calibration: on Lambda the S3 download is slower per MiB and a
- *   small memory size slows the parse; override per deployment
- *   (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and measured per-function cold
- *   starts from the registry win over both. Same definition everywhere (the
- *   client's cold − warm round trip): the tails' measured `coldStartMs`
- *   follows it within 3 % (median, 9 tails) in bench/fleet-truth.ts.
+ * - `coldBaseMs` 450 and `coldMsPerMB` 12.5: MEASURED on the local stack
+ *   (2026-11-30 14:12 and 14:17 UTC, this 2-core machine at load average
+ *   0.4–1.6 before each run, wasm backend with the tails' 2 threads and the
+ *   batch norm / relu kernels on XNNPACK, S3 on localhost): cold − warm round
+ *   trip as the client sees it of the ten tails of MobileNetV2 and ResNet-50
+ *   (4.9–97.7 MiB), least squares through the per-function medians of
+ *   `bench/cold-start.ts` (5 pairs) and of bench/fleet-truth.ts inside
+ *   `npm run bench:evaluation` (2 pairs): 20 points, r² 0.98 (alone
+ *   457 + 12.75/MiB and 442 + 12.2/MiB); median error 5–7 % against each
+ *   run. Two runs an hour earlier, before the kernel change, gave
+ *   595 + 19.3/MiB: the warm-up inference is part of the cold start, so a
+ *   faster engine moves the calibration. A local calibration: on Lambda the
+ *   S3 download is slower per MiB and a small memory size slows the parse;
+ *   override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and measured
+ *   per-function cold starts from the registry win over both. Same
+ *   definition everywhere (the client's cold − warm round trip): the tails'
+ *   measured `coldStartMs` follows it within 1–3 % (median, 10 tails) in
+ *   bench/fleet-truth.ts.
  * - prices: x86_64 on-demand, $0.20 per million requests and $0.0000166667
  *   per GB-s (reference facts).
  */
 export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   memoryMB: 1769,
-  coldBaseMs: 595,
-  coldMsPerMB: 19.3,
+  coldBaseMs: 450,
+  coldMsPerMB: 12.5,
   requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });

@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { NotFoundError } from './errors';
 import { fitPredictor, scaleMeasuredMs, type MachineSpeed, type Predictor } from './predictor';
 import { CLOUD_DEFAULTS, type CloudDefaults } from './presets';
-import { cloudLayerMs, profileCommand, type DeviceProfile, type ModelProfile } from './profiles';
+import { cloudLayerMs, profileCommand, tailWasmThreads, WASM_PARALLEL_FRACTION, type DeviceProfile, type ModelProfile } from './profiles';
 import { FunctionStateSchema, type DType, type FunctionState, type Network, type Objective, type Radio, type ScenarioInput } from './scenario';
 import { parseWith } from './validation';
 
@@ -50,6 +50,16 @@ export function allWarmFleet(candidates: readonly { cut: number }[]): Record<str
   return out;
 }
 
+/** Per-layer cloud times from a tail profile of `profile`'s model, on the engine a tail of `memoryMB` runs. */
+function threadedCloudMs(profile: ModelProfile, cloudProfile: ModelProfile, memoryMB: number): number[] {
+  const same = cloudProfile.model === profile.model && cloudProfile.layers.length === profile.layers.length && cloudProfile.layers.every((l, i) => l.name === profile.layers[i]!.name);
+  if (!same) throw new NotFoundError(`the cloud profile of ${cloudProfile.model} does not have the layers of ${profile.model}'s profile`);
+  return cloudLayerMs(cloudProfile, memoryMB, {
+    threads: { threads: tailWasmThreads(memoryMB), parallelFraction: WASM_PARALLEL_FRACTION },
+    ...(cloudProfile.threads === undefined ? {} : { measuredThreads: cloudProfile.threads }),
+  });
+}
+
 /** Inputs of {@link buildScenario}. */
 export interface BuildScenarioInput {
   /** The model's profile measured here (the backend the tails run: wasm). */
@@ -62,6 +72,14 @@ export interface BuildScenarioInput {
   dtype?: DType;
   /** Lambda memory of the tails; default CLOUD_DEFAULTS.memoryMB. */
   memoryMB?: number;
+  /**
+   * The tails' own profile of the same model, when it is not `profile`: e.g. one
+   * measured on the threaded engine (`offload profile --threads 2`). Its times
+   * are brought to `memoryMB` with the threads a tail of that memory runs
+   * (core/profiles.ts `tailWasmThreads`, `cloudLayerMs`). Default: `profile`,
+   * on the spec's single-threaded engine.
+   */
+  cloudProfile?: ModelProfile;
   /** Fleet state by cut; default {@link allWarmFleet}. */
   fleet?: Record<string, FunctionState>;
   cloud?: Partial<CloudDefaults>;
@@ -78,7 +96,7 @@ export function buildScenario(input: BuildScenarioInput): ScenarioInput {
   const { profile } = input;
   const cloud = { ...CLOUD_DEFAULTS, ...input.cloud, ...(input.memoryMB !== undefined ? { memoryMB: input.memoryMB } : {}) };
   const deviceMs = deviceLayerMs(profile, input.device, input.predictor);
-  const cloudMs = cloudLayerMs(profile, cloud.memoryMB);
+  const cloudMs = input.cloudProfile ? threadedCloudMs(profile, input.cloudProfile, cloud.memoryMB) : cloudLayerMs(profile, cloud.memoryMB);
   return {
     model: {
       name: profile.model,

@@ -347,14 +347,17 @@ export function parallelFractionFromRatio(ratio: number, threads = 2): number {
 
 /**
  * Parallel fraction of a whole-model inference on the tfjs wasm engine
- * (XNNPACK), used where no model-specific figure was measured. From the
- * 2-thread speed-ups measured here (bench/tails.ts; docs/profiles.md "Memory
- * size"): ResNet-50 and MobileNetV2 at 224 gave 1.6–1.9× on an idle core pair
- * in the measurements that had one (10 convolutions alone: 1.95×, reference
- * facts), which is p ≈ 0.75–0.95; 0.8 is the conservative round figure. Beyond
- * 2 threads nothing was measured here: the figure is extrapolated by Amdahl's
- * law, an upper bound (memory bandwidth and per-layer synchronisation grow
- * with threads).
+ * (XNNPACK), used where no model-specific figure was measured. Measured on a
+ * quiet machine (docs/profiles.md "Memory size"; bench/tails.ts and
+ * bench/results/quiet-profiles): ResNet-50 at 224 1.76–1.83× on 2 threads
+ * (p ≈ 0.86–0.91), 10 convolutions alone 1.95× (reference facts); but
+ * MobileNetV2 only 1.02–1.18× (p ≈ 0.04–0.31: ~120 small kernels each paying
+ * the thread hand-off). 0.8 is a round figure for convolution-heavy models and
+ * OVERSTATES the gain of small-kernel ones like MobileNetV2; the planner uses
+ * it for every model (a per-model figure in the cloud profile would fix that).
+ * Beyond 2 threads nothing was measured here: the figure is extrapolated by
+ * Amdahl's law, an upper bound (memory bandwidth and per-layer
+ * synchronisation grow with threads).
  */
 export const WASM_PARALLEL_FRACTION = 0.8;
 

@@ -78,6 +78,8 @@ export interface SeedInputs {
   seed?: number;
   contention?: Contention;
   memoryMB?: number;
+  /** The tails' profiles by model when they are not `profiles` (e.g. measured on the threaded engine); see buildScenario's `cloudProfile`. */
+  cloudProfiles?: readonly ModelProfile[];
   /** Cloud speed relative to the measured profile (what-if; 1 = measured). */
   lambdaSpeedup?: number;
 }
@@ -141,6 +143,8 @@ export function runSeedExperiment(inputs: SeedInputs): SeedCell[] {
   for (const [mi, model] of inputs.models.entries()) {
     const profile = inputs.profiles.find((p) => p.model === model);
     if (!profile) throw new RangeError(`no profile of ${model}`);
+    const cloudProfile = inputs.cloudProfiles?.find((p) => p.model === model);
+    if (inputs.cloudProfiles && !cloudProfile) throw new RangeError(`no cloud profile of ${model}`);
     // The same fleet draws for every network, device and objective of a model, so cells compare like with like.
     const random = seededRandom((inputs.seed ?? 2018) + 7919 * mi);
     const fleets: { kind: FleetKind; draw: number; fleet: Record<string, FunctionState> }[] = [
@@ -158,6 +162,7 @@ export function runSeedExperiment(inputs: SeedInputs): SeedCell[] {
             radio: network.radio,
             objective,
             ...(inputs.memoryMB !== undefined ? { memoryMB: inputs.memoryMB } : {}),
+            ...(cloudProfile ? { cloudProfile } : {}),
           };
           const warm = parseScenario(buildScenario({ ...base, fleet: allWarmFleet(profile.candidates) }));
           if (inputs.lambdaSpeedup !== undefined) scaleCloud(warm, inputs.lambdaSpeedup);

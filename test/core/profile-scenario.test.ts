@@ -30,6 +30,23 @@ describe('buildScenario', () => {
     s.model.layers.forEach((l, i) => expect(l.deviceMs).toBeCloseTo(2 * profile.layers[i]!.ms, 9));
   });
 
+  it('with a threaded tail profile, cloud times are its own at 2 vCPUs, slower at 1 vCPU, and the device side keeps the main profile', () => {
+    // the same model measured with 2 threads: every layer 0.6× of the 1-thread time
+    const threaded = { ...profile, threads: 2, layers: profile.layers.map((l) => ({ ...l, ms: 0.6 * l.ms })) };
+    const base = { profile, predictor, device, network: wifi, radio: wifi.radio, cloudProfile: threaded };
+    const two = parseScenario(buildScenario({ ...base, memoryMB: 2 * MB_PER_VCPU }));
+    const one = parseScenario(buildScenario({ ...base, memoryMB: MB_PER_VCPU }));
+    const plain = parseScenario(buildScenario({ profile, predictor, device, network: wifi, radio: wifi.radio }));
+    two.model.layers.forEach((l, i) => {
+      expect(l.cloudMs).toBeCloseTo(threaded.layers[i]!.ms, 9);
+      // at one vCPU the 2 threads share one core: back to one thread (p = WASM_PARALLEL_FRACTION 0.8: 0.6 → 1.0)
+      expect(one.model.layers[i]!.cloudMs).toBeCloseTo(profile.layers[i]!.ms, 9);
+      expect(l.deviceMs).toBe(plain.model.layers[i]!.deviceMs);
+    });
+    const other = { ...threaded, model: 'other' };
+    expect(() => buildScenario({ ...base, cloudProfile: other })).toThrow(/does not have the layers of/);
+  });
+
   it('cloud times are the measured ones at one vCPU and double at half a vCPU', () => {
     const one = parseScenario(buildScenario({ profile, predictor, device, network: wifi, radio: wifi.radio, memoryMB: MB_PER_VCPU }));
     const half = parseScenario(buildScenario({ profile, predictor, device, network: wifi, radio: wifi.radio, memoryMB: MB_PER_VCPU / 2 }));
