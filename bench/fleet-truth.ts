@@ -35,7 +35,7 @@
  * console.log(formatFleetTruth(result));
  *
  *   npx tsx bench/fleet-truth.ts [--duration-s 30] [--repeats 2] [--parts agreement,kill,cold]
- *     [--config FILE] [--models a,b] [--state-dir DIR] [--burst model:cut] [--fleet-cache-ms MS] [--json]
+ *     [--config FILE] [--models a,b] [--state-dir DIR] [--burst model:cut] [--fleet-cache-ms MS] [--fleet-at-arrival on|off] [--json]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -65,6 +65,12 @@ export interface FleetTruthOptions {
   planEveryMs?: number;
   /** The planner's fleet cache period, ms, passed to the stack's functions as `FLEET_CACHE_MS` (default: the shipped default). */
   fleetCacheMs?: number;
+  /**
+   * The planner's `FLEET_AT_ARRIVAL` (default: the shipped default, on). On, a plan's `fleet` is the state
+   * predicted at the request's arrival at the tail, not the registry's state at the plan: `false` measures
+   * the registry view itself against the emulator.
+   */
+  fleetAtArrival?: boolean;
   /** The tail the bursts hit (default: the first tail of the stack, usually `<first model>` cut 0). */
   burst?: { model: string; cut: number };
   /** Cold/warm pairs per tail for the cold-start figures (default 2). */
@@ -353,7 +359,10 @@ export async function runFleetTruth(options: FleetTruthOptions = {}): Promise<Fl
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.models ? { models: options.models } : {}),
-    ...(options.fleetCacheMs === undefined ? {} : { env: { FLEET_CACHE_MS: String(options.fleetCacheMs) } }),
+    env: {
+      ...(options.fleetCacheMs === undefined ? {} : { FLEET_CACHE_MS: String(options.fleetCacheMs) }),
+      ...(options.fleetAtArrival === undefined ? {} : { FLEET_AT_ARRIVAL: options.fleetAtArrival ? 'on' : 'off' }),
+    },
     log,
   });
   const result: FleetTruthResult = { startedAt, loadAverage: { before, after: Number.NaN }, stackStartMs };
@@ -436,6 +445,7 @@ if (isMain(import.meta.url)) {
       'state-dir': { type: 'string' },
       burst: { type: 'string' },
       'fleet-cache-ms': { type: 'string' },
+      'fleet-at-arrival': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -460,8 +470,14 @@ if (isMain(import.meta.url)) {
     process.stderr.write(`--fleet-cache-ms: expected a whole number of ms ≥ 0, got "${values['fleet-cache-ms']}"\n`);
     process.exit(2);
   }
+  const atArrival = values['fleet-at-arrival'];
+  if (atArrival !== undefined && atArrival !== 'on' && atArrival !== 'off') {
+    process.stderr.write(`--fleet-at-arrival: expected on or off, got "${atArrival}"\n`);
+    process.exit(2);
+  }
   const result = await runFleetTruth({
     ...(cacheMs === undefined ? {} : { fleetCacheMs: cacheMs }),
+    ...(atArrival === undefined ? {} : { fleetAtArrival: atArrival === 'on' }),
     ...(values['duration-s'] ? { durationMs: Number(values['duration-s']) * 1000 } : {}),
     ...(values.repeats ? { coldRepeats: Number(values.repeats) } : {}),
     ...(parts ? { parts: parts as FleetTruthPart[] } : {}),
