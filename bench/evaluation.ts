@@ -410,7 +410,7 @@ function markdown(r: EvaluationResult): string {
     '## Reproduce',
     '',
     '```sh',
-    'npm run bench:evaluation      # 20-40 minutes on this loaded machine; writes docs/evaluation.md and docs/evaluation.svg',
+    'npm run bench:evaluation      # 11 minutes alone on this 2-core machine (2026-11-30), 20-40 when it is loaded; writes docs/evaluation.md and docs/evaluation.svg',
     '```',
     '',
     'The raw records and the traces of each shape stay in `.offload/evaluation/` (`<shape>.jsonl`, `<shape>.trace.jsonl`); one shape by hand:',
