@@ -24,7 +24,7 @@ import { generateWorkload, makeDevices, type Arrival, type MixEntry } from '../c
 import { generateSynthetic, DAY_MS } from '../core/workload-synthetic';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 import { defaultCuts } from '../cli/sim-deployment';
-import { isMain } from './report';
+import { argValue, isMain } from './report';
 import { validationMarkdown, type ValidationRow } from './sim-validation';
 
 const docs = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -87,11 +87,7 @@ interface Cell {
 }
 
 async function main(): Promise<void> {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(name);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const requests = Number(arg('--requests') ?? 200_000);
+  const requests = Number(argValue('--requests') ?? 200_000);
   const load0 = loadavg();
   const profile = loadProfile(MODEL);
   const predictor = predictorFromProfiles(loadProfiles());
@@ -129,8 +125,8 @@ async function main(): Promise<void> {
   const rec = recommend({ profile, predictor, arrivals: recTraffic, deployableCuts: cuts, spanMs: DAY_MS, maxP95Ms: 800, top: 4 });
   const loadEnd = loadavg();
 
-  const validation = arg('--validation') ? (JSON.parse(readFileSync(arg('--validation')!, 'utf8')) as Validation) : undefined;
-  const replay = arg('--replay') ? (JSON.parse(readFileSync(arg('--replay')!, 'utf8')) as Replay) : undefined;
+  const validation = argValue('--validation') ? (JSON.parse(readFileSync(argValue('--validation')!, 'utf8')) as Validation) : undefined;
+  const replay = argValue('--replay') ? (JSON.parse(readFileSync(argValue('--replay')!, 'utf8')) as Replay) : undefined;
   writeFileSync(`${docs}evaluation-at-scale.svg`, await chart(cells));
   writeFileSync(`${docs}evaluation-at-scale.md`, markdown({ cells, wls, deployments, speed: { requests: day.length, seconds: speedS, summary: speedRun.summary, load: loadSpeed }, rec, recTraffic, validation, replay, load: [load0, loadEnd], cuts, requests }));
   console.error('wrote docs/evaluation-at-scale.md and docs/evaluation-at-scale.svg');

@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { OffloadApi } from '../client/api';
 import { DeviceModel } from '../client/device';
 import { runLoad } from '../client/load';
-import { formatSummaryMarkdown, inferenceMs, parseLoadRecord, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
+import { formatSummaryMarkdown, inferenceMs, parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
 import { parsePolicy } from '../core/policies';
 import { coldStartFromWeights } from '../core/cost';
 import { CLOUD_DEFAULTS } from '../core/presets';
@@ -230,12 +230,7 @@ export async function renderEvaluation(opts: { outDir?: string; log?: (line: str
   const metaFile = join(stateDir, 'run.json');
   if (!existsSync(metaFile)) throw new Error(`no run to render in ${stateDir}: run \`npm run bench:evaluation\` first`);
   const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as RunMeta;
-  const read = (name: string): LoadRecord[] =>
-    readFileSync(join(stateDir, `${name}.jsonl`), 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l, i) => parseLoadRecord(JSON.parse(l), `${name}.jsonl line ${i + 1}`));
+  const read = (name: string): LoadRecord[] => parseLoadRecords(readFileSync(join(stateDir, `${name}.jsonl`), 'utf8'), `${name}.jsonl`);
   const shapes = SHAPES.map((shape) => {
     const records = read(shape.name);
     return { shape, arrivals: meta.arrivals[shape.name] ?? 0, records, summaries: summariesOf(records) };

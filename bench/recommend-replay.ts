@@ -24,37 +24,27 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseLoadRecord, summarize } from '../core/load-record';
+import { parseLoadRecords, summarize } from '../core/load-record';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { configSnippet, describeCandidate, recommend } from '../core/sim/recommend';
-import { formatTrace, generateWorkload, makeDevices } from '../core/workload';
+import { formatTrace } from '../core/workload';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { isMain } from './report';
+import { argValue, isMain } from './report';
+import { burstyPhoneArrivals, MODEL } from './sim-validation';
 
-export const MODEL = 'mobilenetv2';
+export { MODEL };
 export const KEEP_ALIVE_MS = 5000;
 /** local/offload.local.json's cuts of the model: what the search may deploy. */
 export const DEPLOYABLE_CUTS = [0, 36, 63, 125, 156];
 
 async function main(): Promise<void> {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(name);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const requests = Number(arg('--requests') ?? 48);
-  const rate = Number(arg('--rate') ?? 2);
-  const maxP95Ms = Number(arg('--p95') ?? 3000);
-  const seed = Number(arg('--seed') ?? 5);
+  const requests = Number(argValue('--requests') ?? 48);
+  const rate = Number(argValue('--rate') ?? 2);
+  const maxP95Ms = Number(argValue('--p95') ?? 3000);
+  const seed = Number(argValue('--seed') ?? 5);
   const dir = mkdtempSync(join(tmpdir(), 'recommend-replay-'));
-  const arrivals = generateWorkload({
-    process: { kind: 'bursty', ratePerS: rate, onMs: 4000, offMs: 8000 },
-    devices: makeDevices(12, [{ class: 'low-end-phone', network: 'wifi' }]),
-    model: MODEL,
-    seed,
-    durationMs: 600_000,
-    maxRequests: requests,
-  });
+  const arrivals = burstyPhoneArrivals(rate, seed, requests);
   const trace = join(dir, 'trace.jsonl');
   writeFileSync(trace, formatTrace(arrivals));
 
@@ -87,7 +77,7 @@ async function main(): Promise<void> {
     const load0 = loadavg();
     const load = await runNode(['bin/offload.js', 'load', '--url', stack.url, '--trace', trace, '--policy', 'cloud-only', '--timeout-ms', '120000', '--out', out, '--json']);
     if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((l, i) => parseLoadRecord(JSON.parse(l), `load.jsonl line ${i + 1}`));
+    const records = parseLoadRecords(readFileSync(out, 'utf8'), 'load.jsonl');
     const real = summarize(records);
     const result = {
       date: new Date().toISOString(),
@@ -101,7 +91,7 @@ async function main(): Promise<void> {
       meetsPromise: real.latencyMs.p95 <= best.p95Ms * 1.15,
     };
     console.log(JSON.stringify(result, null, 2));
-    const json = arg('--json');
+    const json = argValue('--json');
     if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     if (stack) await stack.close();

@@ -23,7 +23,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseLoadRecord, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
+import { parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
 import { parsePolicy, policyName } from '../core/policies';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { simDeployment } from '../core/sim/deployment';
@@ -31,7 +31,7 @@ import { simulate, type SimulationInput } from '../core/sim/simulator';
 import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { isMain, median } from './report';
+import { argValue, isMain, median } from './report';
 
 /**
  * MobileNetV2: its tails (≤ 13.5 MiB) start within the harness's timeout on
@@ -135,29 +135,30 @@ export function validationMarkdown(rows: readonly ValidationRow[]): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(name);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const requests = Number(arg('--requests') ?? 24);
-  const seed = Number(arg('--seed') ?? 3);
-  const rate = Number(arg('--rate') ?? 1);
-  const timeoutMs = arg('--timeout-ms') ?? '120000';
-  const dir = mkdtempSync(join(tmpdir(), 'sim-validation-'));
-  const trace = join(dir, 'trace.jsonl');
-  const arrivals = generateWorkload({
-    process: { kind: 'bursty', ratePerS: rate, onMs: 4000, offMs: 8000 },
+/** The validation's trace: bursts (on 4 s, off 8 s) from 12 low-end phones on WiFi, asking for {@link MODEL}. */
+export function burstyPhoneArrivals(ratePerS: number, seed: number, maxRequests: number): Arrival[] {
+  return generateWorkload({
+    process: { kind: 'bursty', ratePerS, onMs: 4000, offMs: 8000 },
     devices: makeDevices(12, [{ class: 'low-end-phone', network: 'wifi' }]),
     model: MODEL,
     seed,
     durationMs: 600_000,
-    maxRequests: requests,
+    maxRequests,
   });
+}
+
+async function main(): Promise<void> {
+  const requests = Number(argValue('--requests') ?? 24);
+  const seed = Number(argValue('--seed') ?? 3);
+  const rate = Number(argValue('--rate') ?? 1);
+  const timeoutMs = argValue('--timeout-ms') ?? '120000';
+  const dir = mkdtempSync(join(tmpdir(), 'sim-validation-'));
+  const trace = join(dir, 'trace.jsonl');
+  const arrivals = burstyPhoneArrivals(rate, seed, requests);
   writeFileSync(trace, formatTrace(arrivals));
   let stack: OffloadLocalProcess | undefined;
   const url =
-    arg('--url') ??
+    argValue('--url') ??
     (stack = await startOffloadLocal(['--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--json', '--quiet'], { echoStderr: true })).url;
   try {
     const out = join(dir, 'load.jsonl');
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     const load = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--timeout-ms', timeoutMs, '--out', out, '--json']);
     if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((l, i) => parseLoadRecord(JSON.parse(l), `load.jsonl line ${i + 1}`));
+    const records = parseLoadRecords(readFileSync(out, 'utf8'), 'load.jsonl');
     const cal = calibrate(records);
     const sim = simulateLikeTheStack(parseTrace(readFileSync(trace, 'utf8')), cal, POLICIES);
     const rows: ValidationRow[] = POLICIES.map((p) => ({
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
     const result = { date: new Date().toISOString(), loadAverage: loadavg, failures, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` }, calibration: cal, rows };
     console.log(validationMarkdown(rows));
     console.log(`\ncalibration: ${JSON.stringify(cal)}\nload average ${loadavg.map((x) => x.toFixed(1)).join(' ')}; ${result.wallS.toFixed(0)} s`);
-    const json = arg('--json');
+    const json = argValue('--json');
     if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     if (stack) await stack.close();

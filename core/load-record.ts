@@ -109,6 +109,11 @@ export function parseLoadRecord(input: unknown, source = 'record'): LoadRecord {
   return parseWith(LoadRecordSchema, input, source);
 }
 
+/** The records of a JSONL file `offload load --out` wrote (blank lines skipped); `file` names it in errors, with the line. */
+export function parseLoadRecords(jsonl: string, file: string): LoadRecord[] {
+  return jsonl.split('\n').flatMap((line, i) => (line.trim() === '' ? [] : [parseLoadRecord(JSON.parse(line), `${file} line ${i + 1}`)]));
+}
+
 /** Power and prices to turn measured times into device energy and cloud cost (docs/cost-model.md §3 formulas). */
 export interface EnergyPrices {
   computeW: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSummaryMarkdown, measuredCostUSD, measuredEnergyJ, parseLoadRecord, summarize, summarizeByPolicy, summaryRows, type LoadRecord } from '../../core/load-record';
+import { formatSummaryMarkdown, measuredCostUSD, measuredEnergyJ, parseLoadRecord, parseLoadRecords, summarize, summarizeByPolicy, summaryRows, type LoadRecord } from '../../core/load-record';
 
 function record(over: Partial<LoadRecord> & { latencyMs: number; predictedMs?: number | null }): LoadRecord {
   const { latencyMs, predictedMs, ...rest } = over;
@@ -118,5 +118,17 @@ describe('measured energy and cost', () => {
 describe('parseLoadRecord', () => {
   it('names the bad field', () => {
     expect(() => parseLoadRecord({ ...record({ latencyMs: 1 }), fallback: 'bored' }, 'line 4')).toThrow(/^line 4\.fallback:/);
+  });
+});
+
+describe('parseLoadRecords', () => {
+  it('reads one record per line of a JSONL file, skips blank lines, and names the file and line of a bad one', () => {
+    const a = record({ latencyMs: 10 });
+    const b = record({ latencyMs: 20, i: 1 });
+    const text = `${JSON.stringify(a)}\n\n${JSON.stringify(b)}\n`;
+    expect(parseLoadRecords(text, 'run.jsonl').map((r) => r.measured.latencyMs)).toEqual([10, 20]);
+    expect(parseLoadRecords('', 'empty.jsonl')).toEqual([]);
+    const bad = `${JSON.stringify(a)}\n${JSON.stringify({ ...b, fallback: 'bored' })}\n`;
+    expect(() => parseLoadRecords(bad, 'run.jsonl')).toThrow(/^run\.jsonl line 2\.fallback:/);
   });
 });

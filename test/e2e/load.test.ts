@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLoadRecord, summarize, type LoadRecord, type LoadSummary } from '../../core/load-record';
+import { parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '../../core/load-record';
 import { CLOUD_DEFAULTS } from '../../core/presets';
 import { runOffload, spawnOffload, startE2EStack, until, type E2EStack } from './stack-fixture';
 
@@ -17,10 +17,7 @@ function rounded(v: unknown): unknown {
 }
 
 function readRecords(file: string): LoadRecord[] {
-  return readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line, i) => parseLoadRecord(JSON.parse(line), `line ${i + 1}`));
+  return parseLoadRecords(readFileSync(file, 'utf8'), file);
 }
 
 describe('offload load against the local stack', () => {
