@@ -26,6 +26,7 @@ import { analyzeModel } from '../../models/graph';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { bytesOf, httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
 import { maxAbsDiff } from '../../testkit/tensors';
+import { catalogTails } from '../../testkit/catalog';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -91,9 +92,7 @@ describe('export → S3 → planner → head → tail', () => {
   it('answers with the full model\'s output at the cut the planner chose', async () => {
     // Prepare: the planner with a catalog of both tails
     const mid = cuts[1] as number;
-    const tails = cuts.map((cut) => ({
-      cut, function: `offload-tinydag-${cut}`, route: `/infer/tinydag/${cut}`, memoryMB: 1769, timeoutSeconds: 30, reservedConcurrency: 5, provisionedConcurrency: 0,
-    }));
+    const tails = catalogTails('tinydag', cuts, 5);
     await writeFile(join(work, 'catalog.json'), JSON.stringify({ version: 1, backend: 'wasm', artifactPrefix: 'models/', models: { tinydag: { manifestKey: 'models/tinydag/manifest.json', tails } } }));
     const planner = createPlannerHandler(
       new PlannerRuntime({ env: { ...process.env, LAMBDA_TASK_ROOT: work, OFFLOAD_CATALOG_FILE: 'catalog.json', ARTIFACT_BUCKET: BUCKET, REGISTRY_TABLE: TABLE } }),

@@ -15,6 +15,7 @@ import { manifestKey, parseManifest, type Manifest } from '../../core/manifest';
 import { DEVICE_PROFILES, parseModelProfile } from '../../core/profiles';
 import { deviceLayerMs, predictorFromProfiles } from '../../core/profile-scenario';
 import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
+import { catalogTails } from '../../testkit/catalog';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -46,15 +47,7 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   let handler: ReturnType<typeof createPlannerHandler>;
   let runtime: PlannerRuntime;
   let catalogDir: string;
-  const tails = [0, 2].map((cut) => ({
-    cut,
-    function: `offload-tinychain-${cut}`,
-    route: `/infer/tinychain/${cut}`,
-    memoryMB: 1769,
-    timeoutSeconds: 30,
-    reservedConcurrency: 2,
-    provisionedConcurrency: 0,
-  }));
+  const tails = catalogTails('tinychain', [0, 2], 2);
   const catalog = (models: Record<string, unknown>) => ({ version: 1, backend: 'wasm', artifactPrefix: 'models/', models });
   const tinychainEntry = { manifestKey: 'models/tinychain/manifest.json', tails };
 

@@ -26,6 +26,7 @@ import { analyzeModel } from '../../models/graph';
 import { ZOO } from '../../models/zoo';
 import { httpEvent, jsonOf, lambdaContext, startStandInBackend, type StandInBackend } from '../../testkit/lambda';
 import { uploadSlicedTail } from '../../testkit/tail-fixture';
+import { catalogTails } from '../../testkit/catalog';
 
 const BUCKET = 'artifacts';
 const TABLE = 'registry';
@@ -47,15 +48,7 @@ describe('planner runtime with prewarm', () => {
   let catalogDir: string;
   let clock: number;
   let invoker: RecordingInvoker;
-  const tails = [0, 2].map((cut) => ({
-    cut,
-    function: `offload-tinychain-${cut}`,
-    route: `/infer/tinychain/${cut}`,
-    memoryMB: 1769,
-    timeoutSeconds: 30,
-    reservedConcurrency: 2,
-    provisionedConcurrency: 0,
-  }));
+  const tails = catalogTails('tinychain', [0, 2], 2);
 
   // A device at 200 ms for the whole model: a cold tail (≥ 384 ms of cold start) loses to it, a warm one (≈ 20 ms RTT + little) wins.
   const request = {
