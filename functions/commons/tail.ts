@@ -279,7 +279,8 @@ export class TailRuntime {
     if (registrar && this.config.onDemand && this.attempts === 0 && !this.served) {
       this.coldArrivalCounted = true;
       // The invocation's deadline is not known before the handler runs; Lambda caps init at 10 s.
-      // Init waits for this write (bounded): the model build would starve it for seconds otherwise.
+      // The download and the engine start run meanwhile; the model build waits for this write
+      // (bounded): its seconds of CPU would otherwise starve the write's response.
       this.initialMark = withinMs(registrar.markBusy(Date.now() + INIT_LEASE_MS), this.registryWaitMs);
     }
     this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
@@ -297,8 +298,7 @@ export class TailRuntime {
 
   private async load(): Promise<LoadedTail> {
     this.attempts += 1;
-    if (this.initialMark) await this.initialMark;
-    this.mark('registryMarked');
+    this.mark('initStarted');
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
@@ -307,6 +307,7 @@ export class TailRuntime {
       loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix, { onModelJson: () => this.mark('modelJson') }).then(
         (f) => (this.mark('weights'), f),
       ),
+      this.initialMark?.then(() => this.mark('registryMarked')),
     ]);
     let model: tf.LayersModel;
     try {
@@ -532,6 +533,7 @@ export class TailRuntime {
 /** The steps of a cold start the tail records (ms since its process started). */
 export type ColdStartStep =
   | 'moduleLoaded'
+  | 'initStarted'
   | 'registryMarked'
   | 'engineReady'
   | 'modelJson'
