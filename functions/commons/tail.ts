@@ -279,8 +279,9 @@ export class TailRuntime {
     if (registrar && this.config.onDemand && this.attempts === 0 && !this.served) {
       this.coldArrivalCounted = true;
       // The invocation's deadline is not known before the handler runs; Lambda caps init at 10 s.
-      // The download and the engine start run meanwhile; the model build waits for this write
-      // (bounded): its seconds of CPU would otherwise starve the write's response.
+      // Init waits for this write (bounded): the model build would starve it for seconds otherwise.
+      // Not run alongside the download and the engine start: all three are CPU work (the SDK's first
+      // request is mostly JavaScript), and on two cores the overlap measured slower (bench/cold-phases.ts).
       this.initialMark = withinMs(registrar.markBusy(Date.now() + INIT_LEASE_MS), this.registryWaitMs);
     }
     this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
@@ -298,6 +299,8 @@ export class TailRuntime {
 
   private async load(): Promise<LoadedTail> {
     this.attempts += 1;
+    if (this.initialMark) await this.initialMark;
+    this.mark('registryMarked');
     this.mark('initStarted');
     const started = performance.now();
     const config = this.config;
@@ -307,7 +310,6 @@ export class TailRuntime {
       loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix, { onModelJson: () => this.mark('modelJson') }).then(
         (f) => (this.mark('weights'), f),
       ),
-      this.initialMark?.then(() => this.mark('registryMarked')),
     ]);
     let model: tf.LayersModel;
     try {
