@@ -229,14 +229,22 @@ export async function downloadObjects(s3: S3Client, bucket: string, keys: readon
  * `modelJsonKey`, then every weight file it names, which sit under
  * `weightPrefix` (the model's folder: the segments are shared by every part).
  * Keys of the map are the file names as model.json spells them (what
- * `loadModelFromFiles` expects).
+ * `loadModelFromFiles` expects). `onModelJson` is called when model.json has
+ * arrived (the tail's cold-start timeline).
  *
  * @example
  * const files = await loadArtifactFiles(s3, 'bucket', 'models/resnet50/tails/57/model.json', 'models/resnet50/');
  * const tail = await loadModelFromFiles(files);
  */
-export async function loadArtifactFiles(s3: S3Client, bucket: string, modelJsonKey: string, weightPrefix: string): Promise<Map<string, Uint8Array>> {
+export async function loadArtifactFiles(
+  s3: S3Client,
+  bucket: string,
+  modelJsonKey: string,
+  weightPrefix: string,
+  opts: { onModelJson?: () => void } = {},
+): Promise<Map<string, Uint8Array>> {
   const modelJson = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
+  opts.onModelJson?.();
   let parsed: z.infer<typeof ModelJsonSchema>;
   try {
     parsed = ModelJsonSchema.parse(JSON.parse(Buffer.from(modelJson).toString('utf8')));

@@ -180,6 +180,8 @@ export class TailRuntime {
   private coldStartMs: number | undefined;
   private ready = false;
   private initialMark: Promise<void> | undefined;
+  /** Where this environment's cold start went: ms since the process started, per step (logged once, 'cold start timeline'). */
+  private readonly timeline: ColdStartTimeline = { moduleLoaded: sinceProcessStart() };
 
   constructor(opts: TailRuntimeOptions = {}) {
     this.opts = opts;
@@ -297,10 +299,16 @@ export class TailRuntime {
   private async load(): Promise<LoadedTail> {
     this.attempts += 1;
     if (this.initialMark) await this.initialMark;
+    this.mark('registryMarked');
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
-    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix)]);
+    const [backend, files] = await Promise.all([
+      initBackend().then((name) => (this.mark('engineReady'), name)),
+      loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix, { onModelJson: () => this.mark('modelJson') }).then(
+        (f) => (this.mark('weights'), f),
+      ),
+    ]);
     let model: tf.LayersModel;
     let fusedChains = 0;
     let fuseMs = 0;
@@ -326,7 +334,9 @@ export class TailRuntime {
       name: model.inputNames[i] ?? input.name,
       shape: input.shape.slice(1).map((d) => d ?? -1),
     }));
+    this.mark('built');
     warmUp(model, inputs);
+    this.mark('warmedUp');
     const initMs = performance.now() - started;
     this.ready = true;
     const registrar = this.registrar;
@@ -335,6 +345,8 @@ export class TailRuntime {
     if (registrar && !config.onDemand && !this.served) void registrar.register({ initMs: Math.round(initMs) });
     let weightBytes = 0;
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
+    this.timeline.weightBytes = weightBytes;
+    this.timeline.weightFiles = files.size - 1;
     const threads = wasmThreads();
     const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
     logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
@@ -378,6 +390,8 @@ export class TailRuntime {
   /** One inference: decode, check against the crossing set, run the tail, encode. */
   async infer(event: TailEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<HttpResult> {
     const initWaited = !this.ready;
+    const first = !this.served;
+    if (first) this.mark('invoked');
     const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
     const registrar = this.registrar;
     const waitMs = this.registryWaitMs;
@@ -409,8 +423,10 @@ export class TailRuntime {
       this.checkResponseSize(tail, batch);
       if (busy && waitMs > 0) await withinMs(busy, waitMs);
       const started = performance.now();
+      if (first) this.mark('computeStart');
       const outputs = await runTail(tail, ordered);
       const computeMs = performance.now() - started;
+      if (first) this.mark('computeEnd');
       const headers = inferHeaders({
         cold,
         computeMs,
@@ -441,7 +457,26 @@ export class TailRuntime {
       // handler returns, and a write still queued then would land only at the next thaw.
       const idle = registrar?.markIdle();
       if (idle && waitMs > 0) await withinMs(idle, waitMs);
+      if (first && this.served) this.logTimeline();
     }
+  }
+
+  private mark(step: ColdStartStep): void {
+    this.timeline[step] ??= sinceProcessStart();
+  }
+
+  /** Logs where the cold start went, once, at the end of the environment's first invocation. */
+  private logTimeline(): void {
+    if (this.timeline.answered !== undefined) return;
+    this.mark('answered');
+    const boot = performance.nodeTiming;
+    logLine('info', 'cold start timeline', {
+      instance: this.instance,
+      // epoch ms of the process start, to place the steps on another process's clock (bench/cold-phases.ts)
+      processStart: performance.timeOrigin,
+      nodeReady: round1(boot.bootstrapComplete),
+      ...this.timeline,
+    });
   }
 
   /**
@@ -505,6 +540,31 @@ export class TailRuntime {
     await this.loading?.catch(() => undefined);
     await this.registrarCache?.flush();
   }
+}
+
+/** The steps of a cold start the tail records (ms since its process started). */
+export type ColdStartStep =
+  | 'moduleLoaded'
+  | 'registryMarked'
+  | 'engineReady'
+  | 'modelJson'
+  | 'weights'
+  | 'built'
+  | 'warmedUp'
+  | 'invoked'
+  | 'computeStart'
+  | 'computeEnd'
+  | 'answered';
+
+/** A cold start's steps, and what was downloaded. */
+export type ColdStartTimeline = Partial<Record<ColdStartStep, number>> & { weightBytes?: number; weightFiles?: number };
+
+function sinceProcessStart(): number {
+  return round1(performance.now());
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 /**
