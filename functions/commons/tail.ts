@@ -281,6 +281,8 @@ export class TailRuntime {
       this.coldArrivalCounted = true;
       // The invocation's deadline is not known before the handler runs; Lambda caps init at 10 s.
       // Init waits for this write (bounded): the model build would starve it for seconds otherwise.
+      // Not run alongside the download and the engine start: all three are CPU work (the SDK's first
+      // request is mostly JavaScript), and on two cores the overlap measured slower (bench/cold-phases.ts).
       this.initialMark = withinMs(registrar.markBusy(Date.now() + INIT_LEASE_MS), this.registryWaitMs);
     }
     this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
@@ -300,6 +302,7 @@ export class TailRuntime {
     this.attempts += 1;
     if (this.initialMark) await this.initialMark;
     this.mark('registryMarked');
+    this.mark('initStarted');
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
@@ -545,6 +548,7 @@ export class TailRuntime {
 /** The steps of a cold start the tail records (ms since its process started). */
 export type ColdStartStep =
   | 'moduleLoaded'
+  | 'initStarted'
   | 'registryMarked'
   | 'engineReady'
   | 'modelJson'
