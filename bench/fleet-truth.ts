@@ -96,6 +96,8 @@ export interface AgreementResult {
   reservedConcurrency: number | null;
   /** The planner's fleet cache period the stack ran with, ms. */
   cacheMs: number;
+  /** The planner's `FLEET_AT_ARRIVAL` the stack ran with: on, a plan's `fleet` is a prediction for the arrival, not the registry's view at the plan. */
+  atArrival: boolean;
   planEveryMs: number;
   durationMs: number;
   plans: number;
@@ -196,7 +198,7 @@ async function crossing(model: string, cut: number): Promise<{ payload: Uint8Arr
   }
 }
 
-async function measureAgreement(stack: LocalStack, api: OffloadApi, tail: LocalTail, o: Required<Pick<FleetTruthOptions, 'durationMs' | 'burstOnMs' | 'burstOffMs' | 'planEveryMs' | 'fleetCacheMs'>>, log: (l: string) => void): Promise<AgreementResult> {
+async function measureAgreement(stack: LocalStack, api: OffloadApi, tail: LocalTail, o: Required<Pick<FleetTruthOptions, 'durationMs' | 'burstOnMs' | 'burstOffMs' | 'planEveryMs' | 'fleetCacheMs' | 'fleetAtArrival'>>, log: (l: string) => void): Promise<AgreementResult> {
   const { payload, layerCount } = await crossing(tail.model, tail.cut);
   const reserved = tail.reservedConcurrency ?? 4;
   const clients = reserved + 1;
@@ -266,6 +268,7 @@ async function measureAgreement(stack: LocalStack, api: OffloadApi, tail: LocalT
     cut: tail.cut,
     reservedConcurrency: tail.reservedConcurrency,
     cacheMs: o.fleetCacheMs,
+    atArrival: o.fleetAtArrival,
     planEveryMs: o.planEveryMs,
     durationMs: o.durationMs,
     plans,
@@ -381,6 +384,8 @@ export async function runFleetTruth(options: FleetTruthOptions = {}): Promise<Fl
           burstOffMs: options.burstOffMs ?? 2_000,
           planEveryMs: options.planEveryMs ?? 100,
           fleetCacheMs: options.fleetCacheMs ?? DEFAULT_FLEET_CACHE_MS,
+          // the shipped default (functions/commons/deployment.ts) when the option is not given
+          fleetAtArrival: options.fleetAtArrival ?? true,
         },
         log,
       );
@@ -407,7 +412,7 @@ export function formatFleetTruth(r: FleetTruthResult): string {
   if (a) {
     out.push(
       '',
-      `fleet-view agreement (${a.function}, reserved ${a.reservedConcurrency ?? 'none'}, fleet cache ${a.cacheMs} ms, a plan every ${a.planEveryMs} ms for ${(a.durationMs / 1000).toFixed(0)} s of bursts):`,
+      `fleet-view agreement (${a.function}, reserved ${a.reservedConcurrency ?? 'none'}, fleet cache ${a.cacheMs} ms, fleet judged ${a.atArrival ? 'at the arrival (a prediction)' : 'at the plan (the registry view)'}, a plan every ${a.planEveryMs} ms for ${(a.durationMs / 1000).toFixed(0)} s of bursts):`,
       `  exact ${a.exact}/${a.plans} plans = ${a.exactPct.toFixed(1)} % (target ≥ 95 %); strict (truth unchanged across the plan) ${a.strict}/${a.strictOf} = ${a.strictPct.toFixed(1)} %`,
       `  requests: ${a.requests.ok} answered (${a.requests.cold} cold), ${a.requests.throttled} throttled (429), ${a.requests.failed} failed; one plan took ${a.planMs.median.toFixed(0)} ms (median), ${a.planMs.max.toFixed(0)} ms at most`,
     );

@@ -15,6 +15,7 @@ import { predictorFromProfiles } from '../core/profile-scenario';
 import type { ModelProfile } from '../core/profiles';
 import { simDeployment, type ModelDeploymentSpec, type SimDeployment } from '../core/sim/deployment';
 import { DEFAULT_ACCOUNT_CONCURRENCY } from '../core/sim/fleet';
+import type { HostModel } from '../core/sim/host';
 import { parseWith } from '../core/validation';
 import { readJsonFile } from './options';
 
@@ -99,9 +100,17 @@ export async function deploymentSpecs(
   return { specs, accountConcurrency: config.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY, stackName: config.stackName, backend: config.backend };
 }
 
-/** The simulated deployment for `models` (functions and scenario factory) and the account quota. */
-export async function buildSimDeployment(models: readonly string[], flags: DeploymentFlags): Promise<SimDeployment & { accountConcurrency: number; specs: ModelDeploymentSpec[] }> {
+/**
+ * The simulated deployment for `models` (functions and scenario factory) and the account quota. On a shared `host`
+ * (core/sim/host.ts) the tails take this machine's profiled times and the host's lone cold starts.
+ */
+export async function buildSimDeployment(
+  models: readonly string[],
+  flags: DeploymentFlags,
+  host?: HostModel,
+): Promise<SimDeployment & { accountConcurrency: number; specs: ModelDeploymentSpec[] }> {
   const { profiles, predictor } = await loadProfilesAndPredictor();
   const { specs, accountConcurrency, stackName, backend } = await deploymentSpecs(models, profiles, flags);
-  return { ...simDeployment({ models: specs, predictor, stackName, backend }), accountConcurrency, specs };
+  const onHost = host ? { tailTimes: 'this-machine' as const, cold: host.cold } : {};
+  return { ...simDeployment({ models: specs, predictor, stackName, backend, ...onHost }), accountConcurrency, specs };
 }

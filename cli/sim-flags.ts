@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_FLEET_KEEPALIVE_MS } from '../core/sim/fleet';
+import { LOCAL_HOST, sharedCores, type HostModel } from '../core/sim/host';
+import type { JitterSpec } from '../core/sim/jitter';
 import { PLANNER_FLEET_CACHE_MS, PLANNER_KEEPALIVE_MS } from '../core/sim/fleet-view';
 import { nonNegativeInt, positiveInt } from './options';
 
@@ -22,6 +24,39 @@ export interface SimFlags {
   planMs?: number;
   fleetAtArrival: boolean;
   prewarm?: boolean;
+  host: 'lambda' | 'local';
+  hostCores?: number;
+  jitter?: Omit<JitterSpec, 'seed'>;
+}
+
+/** `--host lambda|local`. */
+function hostArg(value: string): 'lambda' | 'local' {
+  if (value === 'lambda' || value === 'local') return value;
+  throw new InvalidArgumentError(`--host must be lambda or local (got "${value}")`);
+}
+
+/** `--jitter tail=CV,cold=CV` (either may be left out: 0). */
+export function jitterArg(value: string): Omit<JitterSpec, 'seed'> {
+  const out = { tailCv: 0, coldCv: 0 };
+  for (const part of value.split(',')) {
+    const m = /^\s*(tail|cold)\s*=\s*([0-9]*\.?[0-9]+)\s*$/.exec(part);
+    if (!m || Number(m[2]) > 10) throw new InvalidArgumentError(`--jitter must be tail=CV,cold=CV with each CV a number from 0 to 10 (got "${value}")`);
+    out[m[1] === 'tail' ? 'tailCv' : 'coldCv'] = Number(m[2]);
+  }
+  return out;
+}
+
+/** The usage error of the host flags (both given), or null. */
+export function hostFlagsError(flags: SimFlags): string | null {
+  return flags.hostCores !== undefined && flags.host === 'local' ? 'error: --host-cores: give --host local or --host-cores N, not both' : null;
+}
+
+/** The host model the flags ask for (core/sim/host.ts), or none for Lambda; the simulation's seed feeds the spread. */
+export function hostOptions(flags: SimFlags, seed: number): { host?: HostModel; jitter?: JitterSpec } {
+  const host = flags.hostCores !== undefined ? sharedCores(flags.hostCores) : flags.host === 'local' ? LOCAL_HOST : undefined;
+  // The spread's own stream, apart from the arrivals' (same seed, another sequence).
+  const jitter = flags.jitter ? { ...flags.jitter, seed: (seed ^ 0x2545f491) | 0 } : undefined;
+  return { ...(host ? { host } : {}), ...(jitter ? { jitter } : {}) };
 }
 
 /** `on` | `off`. */
@@ -53,5 +88,8 @@ export function simOptions(cmd: Command): Command {
     .option('--account-concurrency <n>', 'the account\'s concurrency quota (default: the configuration\'s accountConcurrency, 1000)', positiveInt('--account-concurrency'))
     .option('--plan-ms <ms>', 'POST /plan round trip of the planner policy (default: the network RTT + 10 ms)', nonNegativeInt('--plan-ms'))
     .option('--fleet-at-arrival <on|off>', 'the planner judges the fleet when each cut\'s request would reach its tail (FLEET_AT_ARRIVAL)', onOff('--fleet-at-arrival'), true)
-    .option('--prewarm', 'the planner\'s opt-in prewarm (PREWARM_TAILS=true): a plan may start the tail that would win warm');
+    .option('--prewarm', 'the planner\'s opt-in prewarm (PREWARM_TAILS=true): a plan may start the tail that would win warm')
+    .option('--host <lambda|local>', 'where the tails run: lambda (each environment on its own vCPUs) or local (this machine\'s cores shared by every busy environment, as the local stack runs them: measured slowdowns, this machine\'s profile, 1 wasm thread)', hostArg, 'lambda')
+    .option('--host-cores <n>', 'the tails share an ideal host of n cores (processor sharing) at this machine\'s profiled speed', positiveInt('--host-cores'))
+    .option('--jitter <tail=CV,cold=CV>', 'spread each request\'s tail time and cold start (lognormal, median the function\'s figure, coefficient of variation CV); default none', jitterArg);
 }

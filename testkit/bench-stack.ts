@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { OffloadApi, type InferResponse } from '../client/api';
 import { initBackend } from '../models/backend';
 import { startLocalStack, type LocalStack, type LocalTail } from '../local/stack';
+import type { LogSink } from '../local/emulator';
 
 export interface BenchStackOptions {
   /** State folder; default `.offload/bench` (the benches reuse its export and synth across runs). */
@@ -18,6 +19,8 @@ export interface BenchStackOptions {
   env?: Readonly<Record<string, string>>;
   /** Progress lines of the stack's start. */
   log: (line: string) => void;
+  /** Where the functions' log lines go (default: dropped). */
+  functionLogs?: LogSink;
 }
 
 export interface BenchStack {
@@ -33,7 +36,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const t0 = performance.now();
   const stack = await startLocalStack({
     port: 0,
-    logs: 'ignore',
+    logs: options.functionLogs ?? 'ignore',
     stateDir: options.stateDir ?? '.offload/bench',
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.models ? { models: options.models } : {}),

@@ -14,7 +14,7 @@ import { progressBar } from '../model-command';
 import { integer, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 import { defaultCuts, loadProfilesAndPredictor } from '../sim-deployment';
-import { modelArg, simOptions, type SimFlags } from '../sim-flags';
+import { hostFlagsError, hostOptions, modelArg, simOptions, type SimFlags } from '../sim-flags';
 import { arrivalsOf, parseDevices, parseTraffic, type DeviceMix, type Traffic } from '../traffic';
 import { simulationOptions } from './simulate';
 
@@ -81,6 +81,9 @@ export function register(program: Command): void {
     .option('--top <n>', 'how many configurations to print', positiveInt('--top'), 5);
   simOptions(cmd).option('--json', 'print the recommendation as JSON alone on stdout');
   cmd.action(async (flags: RecommendFlags) => {
+    const hostError = hostFlagsError(flags);
+    if (hostError) cmd.error(hostError, { exitCode: 2 });
+    const { host, jitter } = hostOptions(flags, flags.seed);
     const { arrivals } = arrivalsOf({ traffic: flags.traffic, devices: flags.devices, model: flags.model, requests: flags.requests, durationS: flags.duration, seed: flags.seed });
     if (arrivals.length === 0) cmd.error(`error: the traffic (${flags.traffic.text}) has no arrival within --duration ${flags.duration} s`, { exitCode: 2 });
     const other = arrivals.find((a) => a.model !== flags.model);
@@ -109,6 +112,8 @@ export function register(program: Command): void {
         fleet: options.fleet,
         view: options.view,
         timing: options.timing,
+        ...(host ? { host } : {}),
+        ...(jitter ? { jitter } : {}),
         onProgress: (done, total, stage) => progress.update(done, total, stage),
       });
     } catch (e) {
@@ -118,12 +123,14 @@ export function register(program: Command): void {
       progress.stop();
     }
     const best = result.best[0]!;
-    const snippet = configSnippet(flags.model, best);
+    // A promise for a shared host holds for the engine threads its slowdowns were measured with.
+    const snippet = configSnippet(flags.model, best, host ? { wasmThreads: host.wasmThreads } : {});
     if (flags.json) {
-      printJson({ model: flags.model, traffic: flags.traffic.text, devices: flags.devices.text, requests: arrivals.length, ...result, snippet });
+      printJson({ model: flags.model, traffic: flags.traffic.text, devices: flags.devices.text, requests: arrivals.length, host: host ?? 'lambda', ...(jitter ? { jitter } : {}), ...result, snippet });
       return;
     }
     console.log(`${flags.model}: ${flags.traffic.text}, ${arrivals.length} requests over ${(spanMs / 3_600_000).toFixed(2)} h; devices ${flags.devices.text}`);
+    if (host) console.log(`for host ${host.name}: the tails share its cores at this machine's profiled speed (not Lambda's vCPUs); the snippet pins ${host.wasmThreads} wasm thread`);
     console.log(`cuts the warm planner uses: ${result.usefulCuts.join(', ') || 'none (the devices are faster)'}; provisioned concurrency tried on cut ${result.mostUsedCut}`);
     console.log(table(rows(result.best)));
     console.log(`\nbest: ${describeCandidate(best)}; cdk/offload.config.json:`);

@@ -19,7 +19,7 @@ import { integer, nonNegativeInt, policiesArg, positiveInt, positiveNumber } fro
 import { note, printJson, table } from '../output';
 import { buildSimDeployment, cutsArg, type DeploymentFlags } from '../sim-deployment';
 import { arrivalsOf, parseDevices, parseTraffic, type DeviceMix, type Traffic } from '../traffic';
-import { modelArg, simOptions, type SimFlags } from '../sim-flags';
+import { hostFlagsError, hostOptions, modelArg, simOptions, type SimFlags } from '../sim-flags';
 
 interface SimulateFlags extends DeploymentFlags, SimFlags {
   model?: string;
@@ -83,6 +83,8 @@ export function register(program: Command): void {
   cmd.action(async (flags: SimulateFlags) => {
     if (flags.traffic.kind === 'trace' && flags.model) cmd.error('error: give --model or a trace, not both (a trace names the model of each arrival)', { exitCode: 2 });
     if (flags.traffic.kind !== 'trace' && !flags.model) cmd.error('error: --model is required unless --traffic names a trace file', { exitCode: 2 });
+    const hostError = hostFlagsError(flags);
+    if (hostError) cmd.error(hostError, { exitCode: 2 });
     const { arrivals } = arrivalsOf({ traffic: flags.traffic, devices: flags.devices, model: flags.model ?? '', requests: flags.requests, durationS: flags.duration, seed: flags.seed });
     if (arrivals.length === 0) cmd.error(`error: the workload (${flags.traffic.text}) has no arrival within --duration ${flags.duration} s`, { exitCode: 2 });
     if (flags.traceOut) writeFileSync(flags.traceOut, formatTrace(arrivals));
@@ -94,8 +96,9 @@ export function register(program: Command): void {
         cmd.error(`error: --traffic ${flags.traffic.text}: ${(e as Error).message.replace(/^--model: /, '')}`, { exitCode: 2 });
       }
     }
-    const deployment = await buildSimDeployment(models, flags);
-    const options = simulationOptions(flags, deployment.accountConcurrency);
+    const { host, jitter } = hostOptions(flags, flags.seed);
+    const deployment = await buildSimDeployment(models, flags, host);
+    const options = { ...simulationOptions(flags, deployment.accountConcurrency), ...(host ? { host } : {}), ...(jitter ? { jitter } : {}) };
     const writer = flags.out ? new JsonlWriter(flags.out) : undefined;
     const results: { policy: string; result: SimulationResult; wallMs: number }[] = [];
     try {
@@ -129,6 +132,8 @@ export function register(program: Command): void {
         devices: flags.devices.text,
         requests: arrivals.length,
         simulatedSeconds: spanS,
+        host: host ?? 'lambda',
+        ...(jitter ? { jitter } : {}),
         functions: deployment.functions,
         results: results.map((r) => ({ ...r.result, wallMs: r.wallMs, requestsPerSecond: arrivals.length / (r.wallMs / 1000) })),
       });
@@ -136,6 +141,8 @@ export function register(program: Command): void {
     }
     console.log(`${flags.traffic.text}; ${arrivals.length} requests from ${new Set(arrivals.map((a) => a.device)).size} devices over ${formatSpan(spanS)} simulated`);
     console.log(`tails: ${describeTails(deployment.functions)}`);
+    if (host) console.log(`host: ${host.name} (the tails share its cores; ${host.wasmThreads} wasm thread per environment, this machine's profiled speed)`);
+    if (jitter) console.log(`spread: tail CV ${jitter.tailCv}, cold-start CV ${jitter.coldCv} (lognormal)`);
     console.log(table(summaryRows(results.map((r) => r.result.summary)), [...SUMMARY_COLUMNS]));
     for (const r of results) {
       let extra = r.result.provisionedUSD > 0 ? `; provisioned concurrency $${r.result.provisionedUSD.toFixed(4)} over the span` : '';

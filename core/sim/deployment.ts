@@ -36,7 +36,7 @@ export interface ModelDeploymentSpec {
   functions?: Readonly<Record<number, Partial<TailSettings>>>;
   /** True cold start per cut, ms (a calibration); else the weight formula with `cold`. */
   coldStartMs?: Readonly<Record<number, number>>;
-  /** True warm tail time per cut, ms (a calibration); else the profile's cloud layer times at `memoryMB`. */
+  /** True warm tail time per cut, ms (a calibration); else the profile's cloud layer times at `memoryMB` (or this machine's, see `tailTimes`). */
   tailMs?: Readonly<Record<number, number>>;
 }
 
@@ -49,6 +49,13 @@ export interface DeploymentInput {
   /** Names the functions as `cdk deploy` does (core/planner.ts defaultFunctionName); default stack `offload`, backend `wasm`. */
   stackName?: string;
   backend?: 'wasm' | 'tfjs-node';
+  /**
+   * Where the true warm tail times come from: `cloud` (default), the profile's layer times scaled to a Lambda
+   * function of the memory size (core/profiles.ts cloudLayerMs); `this-machine`, the profile's own layer times
+   * (measured here, one thread) scaled so that the whole model takes its measured `wholeModelMs` — the lone speed
+   * of a tail on this machine, for the shared-host model (./host.ts). The planner's scenario prices the cloud either way.
+   */
+  tailTimes?: 'cloud' | 'this-machine';
 }
 
 export interface SimDeployment {
@@ -72,8 +79,10 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
     if (byName.has(profile.model)) throw new ValidationError(`models.${profile.model}`, 'is given twice');
     byName.set(profile.model, m);
     const L = profile.layers.length;
+    // A layer alone runs a little slower than inside the whole model (isolationRatio): scale the sum to the whole.
+    const wholeScale = profile.sumOfLayersMs > 0 ? profile.wholeModelMs / profile.sumOfLayersMs : 1;
     const suffixAt = (memoryMB: number): Float64Array => {
-      const layerMs = cloudLayerMs(profile, memoryMB);
+      const layerMs = input.tailTimes === 'this-machine' ? profile.layers.map((l) => l.ms * wholeScale) : cloudLayerMs(profile, memoryMB);
       const suffix = new Float64Array(L + 1);
       for (let l = L - 1; l >= 0; l--) suffix[l] = suffix[l + 1]! + layerMs[l]!;
       return suffix;

@@ -39,6 +39,8 @@ import { UNRESERVED_MINIMUM } from './fleet';
 import type { FleetViewOptions } from './fleet-view';
 import { PROVISIONED_PRICES, simulate, type SimTiming, type SimulationResult } from './simulator';
 import type { FleetOptions } from './fleet';
+import type { HostModel } from './host';
+import type { JitterSpec } from './jitter';
 
 export const MONTH_S = 30 * 86_400;
 export const DEFAULT_MEMORY_SIZES: readonly number[] = [1024, 1769, 3008];
@@ -91,6 +93,13 @@ export interface RecommendInput {
   fleet?: FleetOptions;
   view?: FleetViewOptions;
   timing?: SimTiming;
+  /**
+   * Recommend for a shared host (./host.ts) instead of Lambda: the tails run at this machine's profiled speed
+   * (simDeployment `tailTimes: 'this-machine'`) and share the host's cores. Default: Lambda.
+   */
+  host?: HostModel;
+  /** Per-request spread of tail and cold-start times (./jitter.ts). */
+  jitter?: JitterSpec;
   /** Called after each simulated configuration: (done, total, stage). */
   onProgress?: (done: number, total: number, stage: 'search' | 'replay') => void;
 }
@@ -193,8 +202,18 @@ export function recommend(input: RecommendInput): Recommendation {
       tail: { memoryMB: c.memoryMB, reservedConcurrency: c.reservedConcurrency, provisionedConcurrency: 0 },
       functions: Object.fromEntries(Object.entries(c.provisioned).map(([cut, n]) => [Number(cut), { provisionedConcurrency: n }])),
     };
-    const dep = simDeployment({ models: [spec], predictor: input.predictor });
-    const result = simulate({ arrivals, policy, functions: dep.functions, scenarioFor: dep.scenarioFor, fleet: { ...input.fleet, accountConcurrency: account }, view: input.view, timing: input.timing });
+    const dep = simDeployment({ models: [spec], predictor: input.predictor, ...(input.host ? { tailTimes: 'this-machine' as const, cold: input.host.cold } : {}) });
+    const result = simulate({
+      arrivals,
+      policy,
+      functions: dep.functions,
+      scenarioFor: dep.scenarioFor,
+      fleet: { ...input.fleet, accountConcurrency: account },
+      view: input.view,
+      timing: input.timing,
+      ...(input.host ? { host: input.host } : {}),
+      ...(input.jitter ? { jitter: input.jitter } : {}),
+    });
     const s = result.summary;
     return {
       ...c,
@@ -278,8 +297,12 @@ export function describeCandidate(c: Candidate): string {
   return `cuts ${c.cuts.join(',')}; ${c.memoryMB} MB; reserved ${c.reservedConcurrency}; ${prov.length ? prov.map(([cut, n]) => `provisioned ${n} on cut ${cut}`).join(', ') : 'no provisioned concurrency'}`;
 }
 
-/** The `models.<model>` entry of cdk/offload.config.json for a configuration (cdk/config.ts ModelConfigSchema). */
-export function configSnippet(model: string, c: Candidate): { models: Record<string, unknown> } {
+/**
+ * The `models.<model>` entry of cdk/offload.config.json for a configuration (cdk/config.ts ModelConfigSchema).
+ * `wasmThreads` pins the tails' engine threads (a promise made for a shared host holds for the threads its
+ * host model was measured with: ./host.ts).
+ */
+export function configSnippet(model: string, c: Candidate, opts: { wasmThreads?: number } = {}): { models: Record<string, unknown> } {
   const functions = Object.fromEntries(
     Object.entries(c.provisioned)
       .filter(([, n]) => n > 0)
@@ -289,7 +312,7 @@ export function configSnippet(model: string, c: Candidate): { models: Record<str
     models: {
       [model]: {
         cuts: c.cuts,
-        tail: { memoryMB: c.memoryMB, reservedConcurrency: c.reservedConcurrency, provisionedConcurrency: 0 },
+        tail: { memoryMB: c.memoryMB, reservedConcurrency: c.reservedConcurrency, provisionedConcurrency: 0, ...(opts.wasmThreads === undefined ? {} : { wasmThreads: opts.wasmThreads }) },
         ...(Object.keys(functions).length ? { functions } : {}),
       },
     },

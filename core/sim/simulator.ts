@@ -43,6 +43,8 @@ import { decidePrewarm, type PrewarmOptions } from '../prewarm';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
 import { FleetView, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
+import { checkHost, HostCpu, type HostModel } from './host';
+import { Jitter, type JitterSpec } from './jitter';
 import { SummaryAccumulator } from './summary';
 
 /**
@@ -66,7 +68,7 @@ export const PLANNER_SERVICE_MS = 10;
 export interface SimTiming {
   /** `POST /plan` round trip of a device on a network with `rttMs`; default rttMs + {@link PLANNER_SERVICE_MS}. */
   planMs?: (rttMs: number) => number;
-  /** Added to a served invocation's round trip (API and runtime overhead), ms; default 0. */
+  /** Added to a served invocation's round trip (API and runtime overhead), ms; default 0 (on a shared host: the host's `invokeOverheadMs`). */
   invokeOverheadMs?: number;
   /** Round trip of a refused (429) invocation past the RTT already waited, ms; default 0. */
   throttleOverheadMs?: number;
@@ -94,6 +96,15 @@ export interface SimulationInput {
    */
   prewarm?: PrewarmOptions;
   timing?: SimTiming;
+  /**
+   * Where the tails run (./host.ts). Default: Lambda, every environment on its own vCPUs, so a tail takes its
+   * `tailMs` (and a cold start its `coldStartMs`) whatever else runs. With a host, the busy environments of ALL
+   * functions share its cores: each advances at 1/s(n) of its lone speed while n are busy, and a record is made
+   * when its invocation ends (records then come in end order, not arrival order).
+   */
+  host?: HostModel;
+  /** Per-request spread of tail and cold-start times (./jitter.ts); default none: every request takes the median. */
+  jitter?: JitterSpec;
   /** Receives every record as it is made (JSONL output, tests). Without it no record object is built. */
   onRecord?: (record: LoadRecord) => void;
   /** Called every `progressEvery` arrivals with (arrivals done, total). */
@@ -168,7 +179,14 @@ interface ModelState {
   cuts: number[];
 }
 
-type Pending = { kind: 'invoke' | 'init-done' | 'release'; req: Req } | { kind: 'prewarm-done'; prewarm: PrewarmInvocation };
+type Pending =
+  | { kind: 'invoke' | 'init-done' | 'release'; req: Req }
+  | { kind: 'prewarm-done'; prewarm: PrewarmInvocation }
+  /** The host's next phase end, valid while `version` is the host's current one (host mode). */
+  | { kind: 'host'; version: number };
+
+/** What a job on a shared host stands for: a served invocation, or a prewarm's init. */
+type HostItem = { req: Req; invokeAt: number; initMs: number | null; tailMs: number } | { prewarm: PrewarmInvocation; invokeAt: number };
 
 /** A prewarm invocation in flight: what its end must release. */
 interface PrewarmInvocation {
@@ -177,6 +195,8 @@ interface PrewarmInvocation {
   billedMs: number;
   view: FleetView;
   viewPos: number;
+  /** Its busy mark's predicted end. */
+  busyMark: number;
 }
 
 interface Req {
@@ -193,6 +213,8 @@ interface Req {
   how: Acquired | null;
   billedMs: number;
   reservation: Reservation | null;
+  /** The end its busy mark in the planner's view predicts (what ends the mark when it ends). */
+  busyMark: number;
 }
 
 const USD_PER_MB_S = (gbSecondUSD: number, memoryMB: number) => (gbSecondUSD * memoryMB) / 1024;
@@ -209,10 +231,15 @@ export function simulate(input: SimulationInput): SimulationResult {
   const fleet = new Fleet(input.functions, input.fleet);
   const timing = input.timing ?? {};
   const planMsOf = timing.planMs ?? ((rtt: number) => rtt + PLANNER_SERVICE_MS);
-  const invokeOverheadMs = timing.invokeOverheadMs ?? 0;
+  // On a shared host the overhead is the host's measured one unless given.
+  const invokeOverheadMs = timing.invokeOverheadMs ?? input.host?.invokeOverheadMs ?? 0;
   const throttleOverheadMs = timing.throttleOverheadMs ?? 0;
   const livePlan = policy.kind === 'planner';
   const name = policyName(policy);
+  if (input.host) checkHost(input.host);
+  const cpu = input.host ? new HostCpu<HostItem>(input.host) : null;
+  const jitter = input.jitter ? new Jitter(input.jitter) : null;
+  let hostVersion = 0;
   const acc = new SummaryAccumulator(name, arrivals.length);
 
   // Functions by model, in cut order: the model's view.
@@ -385,8 +412,14 @@ export function simulate(input: SimulationInput): SimulationResult {
       prewarmStats.costUSD += e.scenario.cloud.requestUSD + (USD_PER_MB_S(e.scenario.cloud.gbSecondUSD, spec.memoryMB) * billedMs) / 1000;
     }
     const view = e.model_.view;
-    queue.push(now + billedMs, { kind: 'prewarm-done', prewarm: { fleetIndex, how, billedMs, view, viewPos: p.viewPos } });
-    view.busyFrom(p.viewPos, now + billedMs);
+    const invocation: PrewarmInvocation = { fleetIndex, how, billedMs, view, viewPos: p.viewPos, busyMark: now + billedMs };
+    view.busyFrom(p.viewPos, invocation.busyMark);
+    if (cpu && how === 'cold') {
+      cpu.add({ phase: 'init', work: billedMs, phaseStart: now, item: { prewarm: invocation, invokeAt: now } }, now);
+      scheduleHost();
+      return;
+    }
+    queue.push(now + billedMs, { kind: 'prewarm-done', prewarm: invocation });
   };
 
   const arrive = (i: number): void => {
@@ -414,6 +447,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       how: null,
       billedMs: 0,
       reservation: null,
+      busyMark: 0,
     };
     if (viewPos < 0) {
       // Device-only: the whole model here, nothing sent.
@@ -450,25 +484,82 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (req.reservation) req.reservation.arrivedAt = now;
     const spec = fleet.functions[req.fleetIndex]!.spec;
     const cold = how === 'cold';
-    const initMs = cold ? spec.coldStartMs : 0;
-    const billedMs = initMs + spec.tailMs;
+    // The request's own times: the function's medians, spread when asked (tail first, then the cold start).
+    const tailMs = jitter ? spec.tailMs * jitter.tail() : spec.tailMs;
+    const initMs = cold ? (jitter ? spec.coldStartMs * jitter.cold() : spec.coldStartMs) : 0;
+    // Its busy mark, with the end the planner predicts from it (the planner knows the medians, not this request's draw or the host's sharing).
+    req.busyMark = now + ((cold ? spec.coldStartMs : 0) + spec.tailMs);
+    e.model_.view.busyFrom(req.viewPos, req.busyMark);
+    if (cpu) {
+      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs : tailMs, phaseStart: now, item: { req, invokeAt: now, initMs: null, tailMs } }, now);
+      scheduleHost();
+      return;
+    }
+    const billedMs = initMs + tailMs;
     req.billedMs = billedMs;
     if (cold) queue.push(now + initMs, { kind: 'init-done', req });
     queue.push(now + billedMs, { kind: 'release', req });
-    // Its busy mark, with the end the planner predicts from it (the sim's tail times are the planner's estimates).
-    e.model_.view.busyFrom(req.viewPos, now + billedMs);
-    const price = how === 'provisioned' ? PROVISIONED_PRICES.gbSecondDurationUSD : e.scenario.cloud.gbSecondUSD;
+    served(req, cold ? initMs : null, tailMs, billedMs);
+  };
+
+  /** The record of a served invocation that spent `initMs` (cold) and `computeMs`, and billed `billedMs`. */
+  const served = (req: Req, initMs: number | null, computeMs: number, billedMs: number): void => {
+    const e = req.entry;
+    const spec = fleet.functions[req.fleetIndex]!.spec;
+    const price = req.how === 'provisioned' ? PROVISIONED_PRICES.gbSecondDurationUSD : e.scenario.cloud.gbSecondUSD;
     finish(req, {
       target: 'cloud',
-      cold,
+      cold: req.how === 'cold',
       status: 200,
       fallback: null,
-      initMs: cold ? initMs : null,
-      computeMs: spec.tailMs,
+      initMs,
+      computeMs,
       roundTripMs: billedMs + invokeOverheadMs,
       deviceTailMs: null,
       costUSD: e.scenario.cloud.requestUSD + (USD_PER_MB_S(price, spec.memoryMB) * billedMs) / 1000,
     });
+  };
+
+  /** Host mode: (re)schedules the host's next phase end; earlier schedules go stale. */
+  const scheduleHost = (): void => {
+    hostVersion++;
+    const next = cpu!.next();
+    if (next) queue.push(next.at, { kind: 'host', version: hostVersion });
+  };
+
+  /** Host mode: at `now`, ends every phase that is done (init → compute; compute → release and record). */
+  const hostStep = (now: number): void => {
+    const host = cpu!;
+    host.advance(now);
+    // A phase is done when its work is spent, up to float rounding of the sharing rates.
+    const done = host.jobs.filter((j) => j.work <= 1e-6);
+    for (const job of done) {
+      const it = job.item;
+      if ('prewarm' in it) {
+        host.remove(job);
+        const p = it.prewarm;
+        fleet.initDone(p.fleetIndex);
+        fleet.release(p.fleetIndex, now, p.how, now - it.invokeAt);
+        p.view.busyEnded(p.viewPos, p.busyMark);
+        continue;
+      }
+      if (job.phase === 'init') {
+        fleet.initDone(it.req.fleetIndex);
+        it.initMs = now - job.phaseStart;
+        job.phase = 'compute';
+        job.work = it.tailMs;
+        job.phaseStart = now;
+        continue;
+      }
+      host.remove(job);
+      const req = it.req;
+      const billedMs = now - it.invokeAt;
+      req.billedMs = billedMs;
+      fleet.release(req.fleetIndex, now, req.how!, billedMs);
+      req.entry.model_.view.busyEnded(req.viewPos, req.busyMark);
+      served(req, it.initMs, now - job.phaseStart, billedMs);
+    }
+    scheduleHost();
   };
 
   let next = 0;
@@ -484,16 +575,18 @@ export function simulate(input: SimulationInput): SimulationResult {
     const now = queue.peekTime();
     const ev = queue.pop()!;
     lastTime = Math.max(lastTime, now);
-    if (ev.kind === 'prewarm-done') {
+    if (ev.kind === 'host') {
+      if (ev.version === hostVersion) hostStep(now);
+    } else if (ev.kind === 'prewarm-done') {
       const p = ev.prewarm;
       if (p.how === 'cold') fleet.initDone(p.fleetIndex);
       fleet.release(p.fleetIndex, now, p.how, p.billedMs);
-      p.view.busyEnded(p.viewPos, now);
+      p.view.busyEnded(p.viewPos, p.busyMark);
     } else if (ev.kind === 'invoke') invoke(ev.req, now);
     else if (ev.kind === 'init-done') fleet.initDone(ev.req.fleetIndex);
     else {
       fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
-      ev.req.entry.model_.view.busyEnded(ev.req.viewPos, now);
+      ev.req.entry.model_.view.busyEnded(ev.req.viewPos, ev.req.busyMark);
     }
   }
   input.onProgress?.(n, n);

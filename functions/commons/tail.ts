@@ -179,6 +179,8 @@ export class TailRuntime {
   private coldStartMs: number | undefined;
   private ready = false;
   private initialMark: Promise<void> | undefined;
+  /** Where this environment's cold start went: ms since the process started, per step (logged once, 'cold start timeline'). */
+  private readonly timeline: ColdStartTimeline = { moduleLoaded: sinceProcessStart() };
 
   constructor(opts: TailRuntimeOptions = {}) {
     this.opts = opts;
@@ -278,6 +280,8 @@ export class TailRuntime {
       this.coldArrivalCounted = true;
       // The invocation's deadline is not known before the handler runs; Lambda caps init at 10 s.
       // Init waits for this write (bounded): the model build would starve it for seconds otherwise.
+      // Not run alongside the download and the engine start: all three are CPU work (the SDK's first
+      // request is mostly JavaScript), and on two cores the overlap measured slower (bench/cold-phases.ts).
       this.initialMark = withinMs(registrar.markBusy(Date.now() + INIT_LEASE_MS), this.registryWaitMs);
     }
     this.init().catch(() => undefined); // logged in init; the first invocation retries and answers 503
@@ -296,10 +300,17 @@ export class TailRuntime {
   private async load(): Promise<LoadedTail> {
     this.attempts += 1;
     if (this.initialMark) await this.initialMark;
+    this.mark('registryMarked');
+    this.mark('initStarted');
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
-    const [backend, files] = await Promise.all([initBackend(), loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix)]);
+    const [backend, files] = await Promise.all([
+      initBackend().then((name) => (this.mark('engineReady'), name)),
+      loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix, { onModelJson: () => this.mark('modelJson') }).then(
+        (f) => (this.mark('weights'), f),
+      ),
+    ]);
     let model: tf.LayersModel;
     try {
       model = await loadModelFromFiles(files);
@@ -313,7 +324,9 @@ export class TailRuntime {
       name: model.inputNames[i] ?? input.name,
       shape: input.shape.slice(1).map((d) => d ?? -1),
     }));
+    this.mark('built');
     warmUp(model, inputs);
+    this.mark('warmedUp');
     const initMs = performance.now() - started;
     this.ready = true;
     const registrar = this.registrar;
@@ -322,6 +335,8 @@ export class TailRuntime {
     if (registrar && !config.onDemand && !this.served) void registrar.register({ initMs: Math.round(initMs) });
     let weightBytes = 0;
     for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
+    this.timeline.weightBytes = weightBytes;
+    this.timeline.weightFiles = files.size - 1;
     const threads = wasmThreads();
     const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
     logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, initMs: Math.round(initMs), weightBytes });
@@ -365,6 +380,8 @@ export class TailRuntime {
   /** One inference: decode, check against the crossing set, run the tail, encode. */
   async infer(event: TailEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined): Promise<HttpResult> {
     const initWaited = !this.ready;
+    const first = !this.served;
+    if (first) this.mark('invoked');
     const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 30_000);
     const registrar = this.registrar;
     const waitMs = this.registryWaitMs;
@@ -396,8 +413,10 @@ export class TailRuntime {
       this.checkResponseSize(tail, batch);
       if (busy && waitMs > 0) await withinMs(busy, waitMs);
       const started = performance.now();
+      if (first) this.mark('computeStart');
       const outputs = await runTail(tail, ordered);
       const computeMs = performance.now() - started;
+      if (first) this.mark('computeEnd');
       const headers = inferHeaders({
         cold,
         computeMs,
@@ -428,7 +447,26 @@ export class TailRuntime {
       // handler returns, and a write still queued then would land only at the next thaw.
       const idle = registrar?.markIdle();
       if (idle && waitMs > 0) await withinMs(idle, waitMs);
+      if (first && this.served) this.logTimeline();
     }
+  }
+
+  private mark(step: ColdStartStep): void {
+    this.timeline[step] ??= sinceProcessStart();
+  }
+
+  /** Logs where the cold start went, once, at the end of the environment's first invocation. */
+  private logTimeline(): void {
+    if (this.timeline.answered !== undefined) return;
+    this.mark('answered');
+    const boot = performance.nodeTiming;
+    logLine('info', 'cold start timeline', {
+      instance: this.instance,
+      // epoch ms of the process start, to place the steps on another process's clock (bench/cold-phases.ts)
+      processStart: performance.timeOrigin,
+      nodeReady: round1(boot.bootstrapComplete),
+      ...this.timeline,
+    });
   }
 
   /**
@@ -492,6 +530,32 @@ export class TailRuntime {
     await this.loading?.catch(() => undefined);
     await this.registrarCache?.flush();
   }
+}
+
+/** The steps of a cold start the tail records (ms since its process started). */
+export type ColdStartStep =
+  | 'moduleLoaded'
+  | 'initStarted'
+  | 'registryMarked'
+  | 'engineReady'
+  | 'modelJson'
+  | 'weights'
+  | 'built'
+  | 'warmedUp'
+  | 'invoked'
+  | 'computeStart'
+  | 'computeEnd'
+  | 'answered';
+
+/** A cold start's steps, and what was downloaded. */
+export type ColdStartTimeline = Partial<Record<ColdStartStep, number>> & { weightBytes?: number; weightFiles?: number };
+
+function sinceProcessStart(): number {
+  return round1(performance.now());
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 /**

@@ -27,6 +27,7 @@ describe('runFleetTruth', () => {
       const a = r.agreement!;
       expect(a.function).toBe('offload-e2e-tinydag-10');
       expect(a.plans).toBeGreaterThan(0);
+      expect(a.atArrival).toBe(true); // the shipped default, recorded beside the figure
       expect(a.exact).toBeLessThanOrEqual(a.plans);
       expect(a.exactPct).toBeCloseTo((100 * a.exact) / a.plans, 9);
       expect(a.strict).toBeLessThanOrEqual(a.strictOf);
@@ -48,6 +49,7 @@ describe('runFleetTruth', () => {
       const text = formatFleetTruth(r);
       expect(text).toContain(`exact ${a.exact}/${a.plans} plans`);
       expect(text).toContain('median error over');
+      expect(text).toContain('fleet judged at the arrival (a prediction)');
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }

@@ -71,6 +71,30 @@ describe('offload simulate', () => {
     expectUsage(await offload([...args, '--fleet-at-arrival', 'maybe']), /--fleet-at-arrival must be on or off \(got "maybe"\)/);
   });
 
+  it('--host local shares this machine\'s cores among busy tails (slower bursts than Lambda); --jitter spreads the times', async () => {
+    const args = ['simulate', '--model', 'mobilenetv2', '--traffic', 'bursty:rate=4,on=3000,off=8000', '--devices', '12:low-end-phone/wifi', '--requests', '60', '--duration', '120', '--policy', 'cloud-only', '--reserved', '4', '--keep-alive-ms', '5000', '--json'];
+    type Out = { host: unknown; functions: { tailMs: number }[]; results: { summary: LoadSummary }[] };
+    const lambda = JSON.parse((await offload(args)).stdout) as Out;
+    const local = JSON.parse((await offload([...args, '--host', 'local'])).stdout) as Out;
+    const cores = JSON.parse((await offload([...args, '--host-cores', '2'])).stdout) as Out;
+    expect(lambda.host).toBe('lambda');
+    expect(local.host).toMatchObject({ name: 'local', wasmThreads: 1 });
+    expect(cores.host).toMatchObject({ name: 'cores:2' });
+    // Cut 0 at this machine's one-thread whole-model time (the profile's), not the cloud profile's layer sum at 1,769 MB.
+    const profile = JSON.parse(readFileSync('profiles/mobilenetv2.wasm.json', 'utf8')) as { wholeModelMs: number };
+    expect(local.functions[0]!.tailMs).toBeCloseTo(profile.wholeModelMs, 9);
+    expect(lambda.functions[0]!.tailMs).not.toBeCloseTo(profile.wholeModelMs, 3);
+    expect(local.results[0]!.summary.latencyMs.p95).toBeGreaterThan(lambda.results[0]!.summary.latencyMs.p95);
+    const spread = JSON.parse((await offload([...args, '--jitter', 'tail=0.3,cold=0.2'])).stdout) as Out & { jitter: { tailCv: number } };
+    expect(spread.jitter.tailCv).toBe(0.3);
+    expect(spread.results[0]!.summary.latencyMs).not.toEqual(lambda.results[0]!.summary.latencyMs);
+    expectUsage(await offload([...args, '--host', 'laptop']), /--host must be lambda or local \(got "laptop"\)/);
+    expectUsage(await offload([...args, '--host-cores', '0']), /--host-cores must be a positive integer/);
+    expectUsage(await offload([...args, '--host', 'local', '--host-cores', '2']), /--host-cores: give --host local or --host-cores N, not both/);
+    expectUsage(await offload([...args, '--jitter', 'tail=-1']), /--jitter must be tail=CV,cold=CV/);
+    expectUsage(await offload([...args, '--jitter', 'warm=0.2']), /--jitter must be tail=CV,cold=CV/);
+  });
+
   it('refuses bad input with a one-line usage error naming the field', async () => {
     expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=-2']), /--traffic: rate must be > 0/);
     expectUsage(await offload(['simulate', '--model', 'resnet50', '--traffic', 'bursty:rate=2']), /--traffic: bursty needs on=, off=/);

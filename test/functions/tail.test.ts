@@ -419,6 +419,55 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     client.destroy();
   });
 
+  it('logs where its cold start went once, at the end of its first invocation, in the order the steps happen', async () => {
+    // Prepare: a fresh environment whose init starts at module load, as functions/tail/index.ts does
+    const fx = await uploadSlicedTail(s3, BUCKET, 'tinychain', 4);
+    const runtime = new TailRuntime({ env: tailEnv(fx) });
+    const handler = createTailHandler(runtime);
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let lines: Record<string, unknown>[];
+    try {
+      runtime.prewarm();
+
+      // Act: a cold then a warm invocation
+      const cold = (await handler(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
+      await handler(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext());
+      expectCorrectOutput(cold, fx);
+      lines = out.mock.calls
+        .flatMap((c) => String(c[0]).split('\n'))
+        .filter((l) => l.includes('"cold start timeline"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    } finally {
+      out.mockRestore();
+    }
+
+    // Assess: one line, every step, each no earlier than the one it waits for
+    expect(lines).toHaveLength(1);
+    const t = lines[0] as Record<string, number>;
+    const steps = ['moduleLoaded', 'initStarted', 'registryMarked', 'engineReady', 'modelJson', 'weights', 'built', 'warmedUp', 'invoked', 'computeStart', 'computeEnd', 'answered'];
+    for (const step of steps) expect(t[step], step).toBeGreaterThan(0);
+    for (const [before, after] of [
+      ['moduleLoaded', 'initStarted'],
+      ['initStarted', 'modelJson'],
+      ['initStarted', 'engineReady'],
+      ['modelJson', 'weights'],
+      ['weights', 'built'],
+      ['engineReady', 'built'],
+      ['registryMarked', 'built'],
+      ['built', 'warmedUp'],
+      ['warmedUp', 'computeStart'],
+      ['invoked', 'computeStart'],
+      ['computeStart', 'computeEnd'],
+      ['computeEnd', 'answered'],
+    ] as const) {
+      expect(t[before], `${before} ≤ ${after}`).toBeLessThanOrEqual(t[after] as number);
+    }
+    expect(t.processStart).toBeCloseTo(performance.timeOrigin, 0);
+    expect(t.weightFiles).toBe(fx.tailKeys.filter((k) => k.endsWith('.bin')).length);
+    expect(t.weightBytes).toBeGreaterThan(0);
+    expect(t.instance).toBe(runtime.instance);
+  });
+
   it('answers 503 when a weight segment is missing', async () => {
     const fx = await uploadSlicedTail(s3, BUCKET, 'tinychain', 5);
     const shard = fx.tailKeys.find((k) => k.endsWith('.bin'));
