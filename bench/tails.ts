@@ -12,7 +12,10 @@
  *   exact-size buffers), alternated, median of 5 each.
  * - threads: ResNet-50 and MobileNetV2, whole model at 224, on the wasm
  *   engine with 1 and 2 threads, each in its own process (the engine is
- *   process-wide), alternated 1-2-1-2; median inference time of each, ratio.
+ *   process-wide), with batch norm and relu folded into the convolutions as
+ *   tails run them (models/fuse.ts) and unfused (OFFLOAD_FUSE=off), the four
+ *   alternated in each of 3 rounds; median inference time of each, ratios.
+ *   The fused ratio carries the target.
  *   The machine's 2 cores are shared: the load average is printed, and a
  *   loaded machine depresses the thread ratio.
  *
@@ -196,14 +199,16 @@ async function timeInference(model: string, threads: number, runs: number, fuse:
  * run) and unfused (OFFLOAD_FUSE=off), all four alternated in each round.
  * The fused ratio is the figure with the target.
  */
-export async function runThreadsBench(opts: { runs?: number; rounds?: number } = {}): Promise<BenchResult[]> {
-  const runs = opts.runs ?? 5;
-  const rounds = opts.rounds ?? 2;
+export async function runThreadsBench(opts: { rounds?: number } = {}): Promise<BenchResult[]> {
+  // about two seconds of timed inference per process: one MobileNetV2 run is too short for 5 to settle
+  const RUNS = { resnet50: 5, mobilenetv2: 30 } as const;
+  const rounds = opts.rounds ?? 3;
   const results: BenchResult[] = [];
   for (const [model, target] of [
     ['resnet50', TAIL_TARGETS.resnet50ThreadRatio],
     ['mobilenetv2', TAIL_TARGETS.mobilenetv2ThreadRatio],
   ] as const) {
+    const runs = RUNS[model];
     const ms = { fused: { 1: [] as number[], 2: [] as number[] }, unfused: { 1: [] as number[], 2: [] as number[] } };
     const loads: number[] = [];
     for (let round = 0; round < rounds; round++) {

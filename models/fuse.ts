@@ -1,7 +1,10 @@
 /**
  * Load-time folding of batch norm and relu/relu6 into the convolution before
  * them, so that a conv → BN → ReLU6 chain runs as one fused kernel
- * (`tf.fused.conv2d` / `tf.fused.depthwiseConv2d` with bias and activation).
+ * (`tf.fused.conv2d` / `tf.fused.depthwiseConv2d` with bias and activation);
+ * a symmetric ZeroPadding2D before a 'valid' convolution becomes that
+ * convolution's explicit padding (the torchvision-style strided convolutions
+ * of the zoo), which removes one more memory-bound kernel.
  *
  * Why: on the multi-threaded wasm engine every kernel call pays a thread
  * hand-off (~25–30 µs), and the element-wise kernels after each convolution
@@ -32,10 +35,12 @@ export type FusedActivation = 'linear' | 'relu' | 'relu6';
 
 /** One folded chain, for logs and for attributing profile times. */
 export interface FoldedChain {
-  /** The convolution the chain starts with (its time carries the chain's). */
+  /** The convolution of the chain (its time carries the chain's). */
   conv: string;
-  /** The layers folded into it, in order (a BatchNormalization and/or an activation). */
+  /** The layers folded into it, in order (a ZeroPadding2D before it; a BatchNormalization and/or an activation after). */
   folded: string[];
+  /** The ZeroPadding2D before the convolution, when one was folded in as the convolution's own padding. */
+  pad?: string;
   activation: FusedActivation;
   /** The fused layer's name: the chain's last layer, whose output it produces. */
   name: string;
@@ -95,13 +100,24 @@ function isFoldableConv(layer: tf.layers.Layer): boolean {
   return c.activation === 'linear' && (c.dataFormat === undefined || c.dataFormat === 'channelsLast');
 }
 
+/** The padding of a ZeroPadding2D that pads p on all four sides (channels last), else undefined. */
+function symmetricPad(layer: tf.layers.Layer): number | undefined {
+  if (layer.getClassName() !== 'ZeroPadding2D') return undefined;
+  const c = layer.getConfig() as Config;
+  if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return undefined;
+  const p = c.padding;
+  const flat = typeof p === 'number' ? [p, p, p, p] : Array.isArray(p) ? (p as unknown[]).flat() : [];
+  return flat.length === 4 && flat.every((v) => v === flat[0]) && typeof flat[0] === 'number' ? flat[0] : undefined;
+}
+
 /** Single-node, single-output layers only; anything else (shared layers) is left as it is. */
 function sole(layer: tf.layers.Layer) {
   return layer.inboundNodes.length === 1 && layer.inboundNodes[0]!.outputTensors.length === 1 ? layer.inboundNodes[0]! : undefined;
 }
 
 /**
- * Finds the foldable chains of `model`: conv (linear activation, channels
+ * Finds the foldable chains of `model`: [ZeroPadding2D, the same on every
+ * side, before a 'valid' convolution →] conv (linear activation, channels
  * last) → BatchNormalization on the last axis and/or → relu/relu6 (an
  * Activation layer or ReLU with no maximum or a maximum of 6), each link the
  * sole consumer of the previous one's output, which is not a model output.
@@ -123,8 +139,13 @@ export function findFoldableChains(model: tf.LayersModel): FoldedChain[] {
   };
   const chains: FoldedChain[] = [];
   for (const conv of model.layers) {
-    if (!isFoldableConv(conv) || !sole(conv)) continue;
+    const node = sole(conv);
+    if (!isFoldableConv(conv) || !node) continue;
     const folded: tf.layers.Layer[] = [];
+    // a symmetric zero padding feeding only a 'valid' convolution is that convolution's explicit padding
+    const before = node.inboundLayers.length === 1 ? node.inboundLayers[0]! : undefined;
+    const pad = before && (conv.getConfig() as Config).padding === 'valid' && sole(before) && next(before) === conv ? symmetricPad(before) : undefined;
+    if (before && pad !== undefined) folded.push(before);
     let last = conv;
     let activation: FusedActivation = 'linear';
     const afterConv = next(conv);
@@ -139,7 +160,9 @@ export function findFoldableChains(model: tf.LayersModel): FoldedChain[] {
       last = afterBn;
       activation = act;
     }
-    if (folded.length > 0) chains.push({ conv: conv.name, folded: folded.map((l) => l.name), activation, name: last.name });
+    if (folded.length > 0) {
+      chains.push({ conv: conv.name, folded: folded.map((l) => l.name), activation, name: last.name, ...(pad !== undefined ? { pad: before!.name } : {}) });
+    }
   }
   return chains;
 }
@@ -170,13 +193,15 @@ export function fuseModel(model: tf.LayersModel): FusedModel {
       // a shared layer: rebuilding would need every call; run the model as it is
       return { model, chains: [] };
     }
-    const args = node.inboundLayers.map((from, i) => {
+    const chain = byConv.get(layer.name);
+    // a folded padding's input is the fused convolution's input
+    const source = chain?.pad !== undefined ? layersByName.get(chain.pad)!.inboundNodes[0]! : node;
+    const args = source.inboundLayers.map((from, i) => {
       const t = tensors.get(from.name);
-      if (!t || (node.tensorIndices[i] ?? 0) !== 0) throw new OffloadError('internal', `fusing: layer "${layer.name}" needs "${from.name}", which is not available`);
+      if (!t || (source.tensorIndices[i] ?? 0) !== 0) throw new OffloadError('internal', `fusing: layer "${layer.name}" needs "${from.name}", which is not available`);
       return t;
     });
     const arg = args.length === 1 ? args[0]! : args;
-    const chain = byConv.get(layer.name);
     if (chain) {
       const fused = buildFused(layer, chain, chain.folded.map((n) => layersByName.get(n)!));
       const out = fused.layer.apply(arg) as tf.SymbolicTensor;
@@ -209,6 +234,7 @@ function buildFused(conv: tf.layers.Layer, chain: FoldedChain, folded: tf.layers
   const bias = new Float64Array(channels);
   if (convBias) bias.set(convBias.dataSync());
   const bn = folded.find((l) => l.getClassName() === 'BatchNormalization');
+  const pad = chain.pad === undefined ? undefined : symmetricPad(folded.find((l) => l.name === chain.pad)!);
   if (bn) {
     const bc = bn.getConfig() as Config;
     const w = bn.getWeights();
@@ -235,7 +261,7 @@ function buildFused(conv: tf.layers.Layer, chain: FoldedChain, folded: tf.layers
     name: chain.name,
     depthwise,
     strides: pair(c.strides),
-    padding: c.padding === 'same' ? 'same' : 'valid',
+    padding: pad !== undefined ? pad : c.padding === 'same' ? 'same' : 'valid',
     dilations: pair(c.dilationRate ?? 1),
     activation: chain.activation,
     kernelShape: kernel.shape,
@@ -257,7 +283,8 @@ interface FusedConv2DArgs {
   name: string;
   depthwise: boolean;
   strides: [number, number];
-  padding: 'same' | 'valid';
+  /** 'same', 'valid', or zeros on every side (a folded ZeroPadding2D). */
+  padding: 'same' | 'valid' | number;
   dilations: [number, number];
   activation: FusedActivation;
   kernelShape: number[];

@@ -89,7 +89,9 @@ export async function profileModel(model: tf.LayersModel, opts: ProfileOptions):
     const chain = chainOfConv.get(node.layer.name);
     const into = foldedInto.get(node.layer.name);
     // the fused kernel runs on the conv's input: its time is the chain's, the folded layers' is in it
-    const timed = chain ? { ...node, layer: fused.model.getLayer(chain.name), callArgs: {} } : node;
+    // (on the padding's input when a ZeroPadding2D was folded in as the convolution's own padding)
+    const inputShapes = chain?.pad !== undefined ? graph.nodes.find((n) => n.layer.name === chain.pad)!.inputShapes : node.inputShapes;
+    const timed = chain ? { ...node, layer: fused.model.getLayer(chain.name), callArgs: {}, inputShapes } : node;
     const t = into !== undefined ? { wallMs: 0, cpuMs: 0 } : timeLayer(timed, repeats, warmup, seed + node.index);
     const inputBytes = node.inputShapes.reduce((s, shape) => s + product(shape) * FLOAT32_BYTES, 0);
     const kernel = kernelOf(node.layer);

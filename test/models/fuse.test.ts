@@ -35,8 +35,12 @@ function bn(name: string, seed: number, axis = -1): tf.layers.Layer {
   });
 }
 
-function conv(name: string, seed: number, o: { filters?: number; depthwise?: boolean; strides?: number; useBias?: boolean; activation?: 'relu' | 'linear' } = {}) {
-  const common = { name, kernelSize: 3, strides: o.strides ?? 1, padding: 'same' as const, useBias: o.useBias ?? true, activation: o.activation ?? 'linear', biasInitializer: init(seed + 7) };
+function conv(
+  name: string,
+  seed: number,
+  o: { filters?: number; depthwise?: boolean; strides?: number; useBias?: boolean; activation?: 'relu' | 'linear'; padding?: 'same' | 'valid' } = {},
+) {
+  const common = { name, kernelSize: 3, strides: o.strides ?? 1, padding: o.padding ?? 'same', useBias: o.useBias ?? true, activation: o.activation ?? 'linear', biasInitializer: init(seed + 7) };
   return o.depthwise
     ? tf.layers.depthwiseConv2d({ ...common, depthMultiplier: 2, depthwiseInitializer: init(seed) })
     : tf.layers.conv2d({ ...common, filters: o.filters ?? 6, kernelInitializer: init(seed) });
@@ -47,12 +51,12 @@ const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[
 /**
  * Every foldable shape and every rule that forbids a fold:
  * c1 → bn1 → relu6 (Activation): folds whole;
- * d2 (depthwise ×2, strided, biased) → bn2 → ReLU(max 6): folds whole;
+ * pad2 (1 on every side) → d2 (depthwise ×2, strided, 'valid', biased) → bn2 → ReLU(max 6): folds whole, the pad as d2's padding;
  * c3 → ReLU (no BN): folds;
  * c4 (already relu) → bn4: c4's activation is not linear, no fold;
  * c5 → bn5 → [branch: bn5 also feeds the add]: c5+bn5 fold, the relu after bn5 does not;
  * c6 → bn6 (axis 1) : not the channel axis, no fold;
- * c7 → ReLU(max 3): not relu/relu6, no fold;
+ * pad7 (1 top, 2 bottom) → c7 → ReLU(max 3): the pad is not symmetric and the clamp is not relu/relu6, no fold;
  * c8 → bn8 = the model output: folds (the fused layer keeps bn8's name).
  */
 function rulesModel(): tf.LayersModel {
@@ -60,7 +64,8 @@ function rulesModel(): tf.LayersModel {
   let y = apply(conv('c1', 1, { useBias: false }), x);
   y = apply(bn('bn1', 10), y);
   y = apply(tf.layers.activation({ name: 'relu6_1', activation: 'relu6' }), y);
-  y = apply(conv('d2', 2, { depthwise: true, strides: 2 }), y);
+  y = apply(tf.layers.zeroPadding2d({ name: 'pad2', padding: [[1, 1], [1, 1]] }), y);
+  y = apply(conv('d2', 2, { depthwise: true, strides: 2, padding: 'valid' }), y);
   y = apply(bn('bn2', 20), y);
   y = apply(tf.layers.reLU({ name: 'relu6_2', maxValue: 6 }), y);
   y = apply(conv('c3', 3), y);
@@ -73,7 +78,8 @@ function rulesModel(): tf.LayersModel {
   y = apply(tf.layers.add({ name: 'add5' }), [r5, b5]);
   y = apply(conv('c6', 6), y);
   y = apply(bn('bn6', 60, 1), y);
-  y = apply(conv('c7', 7), y);
+  y = apply(tf.layers.zeroPadding2d({ name: 'pad7', padding: [[1, 2], [1, 1]] }), y);
+  y = apply(conv('c7', 7, { padding: 'valid' }), y);
   y = apply(tf.layers.reLU({ name: 'relu3_7', maxValue: 3 }), y);
   y = apply(conv('c8', 8), y);
   y = apply(bn('bn8', 80), y);
@@ -86,20 +92,20 @@ describe('fuseModel: conv → BN → relu/relu6 folded into one fused convolutio
     const chains = findFoldableChains(model);
     expect(chains).toEqual([
       { conv: 'c1', folded: ['bn1', 'relu6_1'], activation: 'relu6', name: 'relu6_1' },
-      { conv: 'd2', folded: ['bn2', 'relu6_2'], activation: 'relu6', name: 'relu6_2' },
+      { conv: 'd2', folded: ['pad2', 'bn2', 'relu6_2'], activation: 'relu6', name: 'relu6_2', pad: 'pad2' },
       { conv: 'c3', folded: ['relu_3'], activation: 'relu', name: 'relu_3' },
       { conv: 'c5', folded: ['bn5'], activation: 'linear', name: 'bn5' },
       { conv: 'c8', folded: ['bn8'], activation: 'linear', name: 'bn8' },
     ]);
     const fused = fuseModel(model);
     expect(fused.chains).toEqual(chains);
-    expect(fused.model.layers.length).toBe(model.layers.length - 7); // 7 layers folded away
+    expect(fused.model.layers.length).toBe(model.layers.length - 8); // 8 layers folded away
     expect(fused.model.inputNames).toEqual(model.inputNames);
     expect(fused.model.outputNames).toEqual(model.outputNames);
     const x = seededInput(model);
     expect(maxAbsDiff(fused.model.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBeLessThanOrEqual(1e-5);
     // the unfolded layers are there under their own names
-    for (const kept of ['c4', 'bn4', 'relu_5', 'c6', 'bn6', 'c7', 'relu3_7']) expect(fused.model.getLayer(kept).name).toBe(kept);
+    for (const kept of ['c4', 'bn4', 'relu_5', 'c6', 'bn6', 'pad7', 'c7', 'relu3_7']) expect(fused.model.getLayer(kept).name).toBe(kept);
   });
 
   it('never folds across a cut: a head ending on a conv keeps it, the tail starting at the BN keeps that', () => {
