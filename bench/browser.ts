@@ -5,8 +5,10 @@
  *    SDK bundle, tfjs, the wasm binary), counted by Chromium per response,
  *    with the gzip size each file would have (the local server does not
  *    compress; a CDN would).
+ *    The default page picks its backend by a timed probe: which, why, how long.
  * 2. MobileNetV2's head to its middle deployed cut in headless Chromium
- *    (wasm, and webgl where the browser offers it) vs the same head in Node
+ *    (wasm with the XNNPACK kernels of models/wasm-kernels.ts and with tfjs's
+ *    own, and webgl where the browser offers it) vs the same head in Node
  *    (this process, the CLI's backend): median of `runs` after two warm-ups;
  *    the ratio browser/Node.
  * 3. Browser end-to-end at that cut with the tail warm (SDK collaborativeInfer
@@ -41,13 +43,22 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MODEL = 'mobilenetv2';
 /** The same plan request from every client (the cut is forced; the plan only gives the prediction). */
 const REQUEST = { device: 'flagship-phone', network: 'wifi' } as const;
+/** Head runs in Chromium: backend forced, extra page parameters (the wasm run with tfjs's own scalar kernels shows what models/wasm-kernels.ts buys). */
+const HEAD_CASES: [string, string][] = [
+  ['wasm', ''],
+  ['wasm', 'wasmKernels=0'],
+  ['webgl', ''],
+];
+const HEAD_VARIANTS: Record<string, string> = { 'wasmKernels=0': "tfjs's scalar batch norm/relu/minimum" };
 
 export interface BrowserBenchReport {
   load: string;
   firstLoad: { files: { name: string; bytes: number; gzipBytes: number }[]; transferredBytes: number; gzipBytes: number; backend: string };
   cut: number;
   layers: number;
-  head: { node: { backend: string; threads: number | null; medianMs: number }; browser: { backend: string; medianMs: number; ratioToNode: number }[] };
+  head: { node: { backend: string; threads: number | null; medianMs: number }; browser: { backend: string; variant: string; medianMs: number; ratioToNode: number }[] };
+  /** What the page picks by default (the timed probe), and why. */
+  defaultChoice: { backend: string; reason: string; pickMs: number };
   endToEnd: { browserMs: number; cliMs: number; nodeClientMs: number; browserToCli: number; browserToNodeClient: number; browserBackend: string };
   runs: number;
 }
@@ -134,15 +145,19 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
 
-    // 1. first load, wasm forced (the largest case: webgl needs no .wasm)
+    // 1. first load as a user gets it (no parameters: every candidate starts, the probe picks), which also loads the .wasm
     log('first load…');
     const first = await browser.newPage();
     const responses: Promise<{ name: string; bytes: number }>[] = [];
     first.on('requestfinished', (r) => responses.push(r.sizes().then((s) => ({ name: new URL(r.url()).pathname.slice(1), bytes: s.responseBodySize + s.responseHeadersSize }))));
-    await first.goto(`${origin}/index.html?backend=wasm`);
+    await first.goto(`${origin}/index.html`);
     await first.waitForFunction(() => (globalThis as unknown as { offloadDemo?: { backend: string | null } }).offloadDemo?.backend != null, undefined, { timeout: 60_000 });
     await first.waitForLoadState('networkidle');
-    const firstBackend = await first.evaluate(() => (globalThis as unknown as { offloadDemo: { backend: string } }).offloadDemo.backend);
+    const defaultChoice = await first.evaluate(() => {
+      const d = (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string }; backendMs: number } }).offloadDemo;
+      return { backend: d.backend, reason: d.backendChoice.reason, pickMs: d.backendMs };
+    });
+    const firstBackend = defaultChoice.backend;
     const files = (await Promise.all(responses)).map((f) => ({ ...f, gzipBytes: Object.hasOwn(built.files, f.name) ? gzipSync(readFileSync(join(built.outDir, f.name))).length : f.bytes }));
     await first.close();
 
@@ -161,10 +176,10 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
     const browserHeads: BrowserBenchReport['head']['browser'] = [];
     let pageE2e: PageResult['e2e'] = [];
     let e2eBackend = '';
-    for (const backend of ['wasm', 'webgl']) {
-      log(`head to cut ${cut} in Chromium (${backend})…`);
+    for (const [backend, query] of HEAD_CASES) {
+      log(`head to cut ${cut} in Chromium (${backend}${query ? `, ${query}` : ''})…`);
       const page = await browser.newPage();
-      await page.goto(`${origin}/index.html?backend=${backend}`);
+      await page.goto(`${origin}/index.html?backend=${backend}${query ? `&${query}` : ''}`);
       const chosen = await page.waitForFunction(
         () => {
           const d = (globalThis as unknown as { offloadDemo?: { backend: string | null; message: { kind: string; text: string } } }).offloadDemo;
@@ -179,9 +194,10 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
         await page.close();
         continue;
       }
-      const r = await inPage(page, stack.url, cut, runs, backend === 'wasm');
-      browserHeads.push({ backend: r.backend, medianMs: median(r.headMs), ratioToNode: median(r.headMs) / nodeMedian });
-      if (backend === 'wasm') {
+      const e2eHere = backend === 'wasm' && query === '';
+      const r = await inPage(page, stack.url, cut, runs, e2eHere);
+      browserHeads.push({ backend: r.backend, variant: query ? HEAD_VARIANTS[query]! : r.backend === 'wasm' ? 'XNNPACK batch norm/relu/minimum' : '', medianMs: median(r.headMs), ratioToNode: median(r.headMs) / nodeMedian });
+      if (e2eHere) {
         pageE2e = r.e2e;
         e2eBackend = r.backend;
       }
@@ -219,6 +235,7 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
         gzipBytes: files.reduce((s, f) => s + f.gzipBytes, 0),
         backend: firstBackend,
       },
+      defaultChoice,
       cut,
       layers,
       head: { node: { backend: 'wasm', threads: wasmThreads()?.threads ?? null, medianMs: nodeMedian }, browser: browserHeads },
@@ -256,13 +273,14 @@ export function formatBrowserBench(r: BrowserBenchReport): string {
       ['file', 'KiB', 'gzip KiB'],
       r.firstLoad.files.map((f) => [f.name, kib(f.bytes), kib(f.gzipBytes)]),
     ),
+    `Default backend choice: ${r.defaultChoice.backend} in ${r.defaultChoice.pickMs.toFixed(0)} ms: ${r.defaultChoice.reason}`,
     '',
     `MobileNetV2 head to cut ${r.cut} of ${r.layers}:`,
     formatTable(
       ['where', 'backend', 'median ms', 'ratio to Node'],
       [
         ['Node', `${r.head.node.backend}${r.head.node.threads ? `, ${r.head.node.threads} thread(s)` : ''}`, r.head.node.medianMs.toFixed(1), '1.00'],
-        ...r.head.browser.map((b) => ['Chromium', b.backend, b.medianMs.toFixed(1), b.ratioToNode.toFixed(2)]),
+        ...r.head.browser.map((b) => ['Chromium', `${b.backend}${b.variant ? ` (${b.variant})` : ''}`, b.medianMs.toFixed(1), b.ratioToNode.toFixed(2)]),
       ],
     ),
     '',

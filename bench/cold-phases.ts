@@ -10,7 +10,7 @@
  *   request → process start   HTTP API, emulator, fork + exec of the environment
  *   node bootstrap             Node's own start (performance.nodeTiming)
  *   module load                runtime harness + the handler bundle's load and evaluation
- *   registry busy mark         the first registry write, awaited before init (bounded)
+ *   registry busy mark         the first registry write (bounded), awaited before the build
  *   engine                     tfjs wasm: compile, instantiate, pthread workers (parallel with the download)
  *   model.json / weights       the S3 GETs (weights: MiB/s over the weight files)
  *   build                      tensors from the weights (tf.loadLayersModel)
@@ -37,6 +37,8 @@ interface Timeline {
   processStart: number;
   nodeReady: number;
   moduleLoaded: number;
+  /** Absent from tails that awaited the registry mark before init (then equal to registryMarked). */
+  initStarted?: number;
   registryMarked: number;
   engineReady: number;
   modelJson: number;
@@ -60,11 +62,13 @@ export interface ColdPhases {
   nodeBootstrapMs: number;
   moduleLoadMs: number;
   registryMarkMs: number;
+  /** Module loaded → init starts (the registry mark, when init waits for it). */
+  initWaitMs: number;
   engineMs: number;
   modelJsonMs: number;
   weightsMs: number;
   weightMiBPerS: number;
-  /** From registry mark until both the engine and the weights are ready. */
+  /** From init start until the engine, the weights and the registry mark are all ready. */
   engineAndWeightsMs: number;
   buildMs: number;
   warmUpMs: number;
@@ -88,11 +92,12 @@ const STEPS: { key: keyof ColdPhases; label: string }[] = [
   { key: 'requestToProcessMs', label: 'request → process start (API, emulator, fork)' },
   { key: 'nodeBootstrapMs', label: 'node bootstrap' },
   { key: 'moduleLoadMs', label: 'module load (harness + bundle)' },
-  { key: 'registryMarkMs', label: 'registry busy mark (awaited)' },
+  { key: 'initWaitMs', label: 'module loaded → init starts' },
+  { key: 'registryMarkMs', label: '  registry busy mark (from module loaded)' },
   { key: 'engineMs', label: '  engine start (parallel with download)' },
   { key: 'modelJsonMs', label: '  model.json GET' },
   { key: 'weightsMs', label: '  weight GETs' },
-  { key: 'engineAndWeightsMs', label: 'engine ∥ download (critical path)' },
+  { key: 'engineAndWeightsMs', label: 'engine ∥ download ∥ mark (critical path)' },
   { key: 'buildMs', label: 'model build (tensors)' },
   { key: 'warmUpMs', label: 'warm-up inference' },
   { key: 'firstComputeMs', label: 'first request compute' },
@@ -151,7 +156,8 @@ export async function runColdPhases(opts: { tails: { model: string; cut: number 
             const timer = setTimeout(() => reject(new Error(`no cold start timeline logged by ${instance}`)), 5_000);
             waiters.set(instance, (tl) => (clearTimeout(timer), resolve(tl)));
           }));
-        const ready = Math.max(t.engineReady, t.weights);
+        const initStarted = t.initStarted ?? t.registryMarked;
+        const ready = Math.max(t.engineReady, t.weights, t.registryMarked);
         const weightMiB = t.weightBytes / 2 ** 20;
         samples.push({
           coldRoundTripMs: cold.roundTripMs,
@@ -161,11 +167,12 @@ export async function runColdPhases(opts: { tails: { model: string; cut: number 
           nodeBootstrapMs: t.nodeReady,
           moduleLoadMs: t.moduleLoaded - t.nodeReady,
           registryMarkMs: t.registryMarked - t.moduleLoaded,
-          engineMs: t.engineReady - t.registryMarked,
-          modelJsonMs: t.modelJson - t.registryMarked,
+          initWaitMs: initStarted - t.moduleLoaded,
+          engineMs: t.engineReady - initStarted,
+          modelJsonMs: t.modelJson - initStarted,
           weightsMs: t.weights - t.modelJson,
           weightMiBPerS: weightMiB / ((t.weights - t.modelJson) / 1000),
-          engineAndWeightsMs: ready - t.registryMarked,
+          engineAndWeightsMs: ready - initStarted,
           buildMs: t.built - ready,
           warmUpMs: t.warmedUp - t.built,
           invokedAtMs: t.invoked,

@@ -203,3 +203,29 @@ export function filesOfPart(manifest: Manifest, part: string): Record<string, Ma
     }),
   );
 }
+
+const WEIGHT_VALUE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** A weight as a tfjs model.json's `weightsManifest` describes it. */
+export interface WeightSpecLike {
+  dtype: string;
+  shape: readonly number[];
+  quantization?: { dtype: string } | undefined;
+}
+
+/** Bytes one weight occupies in a weight file, or null when its size is variable (a string weight). */
+export function weightSpecBytes(w: WeightSpecLike): number | null {
+  const size = WEIGHT_VALUE_BYTES[w.quantization?.dtype ?? w.dtype];
+  return size === undefined ? null : size * w.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Bytes a weight group occupies in its files, or null when a string weight makes it variable. */
+export function weightGroupBytes(weights: readonly WeightSpecLike[]): number | null {
+  let total = 0;
+  for (const w of weights) {
+    const size = weightSpecBytes(w);
+    if (size === null) return null;
+    total += size;
+  }
+  return total;
+}

@@ -4,6 +4,7 @@ import * as tf from './tfjs';
 import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { formatPath } from '../core/validation';
+import { weightGroupBytes } from '../core/manifest';
 
 /**
  * Models on disk (and in S3) in the tfjs layers format, without tfjs-node:
@@ -158,7 +159,8 @@ async function loadFrom(source: FileSource): Promise<tf.LayersModel> {
   const groups = await readWeightGroups(source, modelJson);
 
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
-  const weightData = tfjsSafeWeightData(groups.flat());
+  const files = groups.flat();
+  const weightData = wholeBufferOf(files) ?? tfjsSafeWeightData(files.map(exactArrayBuffer));
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: modelJson.modelTopology as object,
     format: modelJson.format ?? 'layers-model',
@@ -214,11 +216,27 @@ function parseModelJson(bytes: Uint8Array): ParsedModelJson {
   return parsed.data;
 }
 
+/**
+ * The one buffer that `files`, in order, exactly tile (a download streamed
+ * every weight file into its place in one buffer: functions/commons/artifacts.ts),
+ * else undefined. tfjs then decodes the weights from it without a join.
+ */
+function wholeBufferOf(files: readonly Uint8Array[]): ArrayBuffer | undefined {
+  const buffer = files[0]?.buffer;
+  if (!(buffer instanceof ArrayBuffer) || files.length < 2) return undefined;
+  let at = 0;
+  for (const f of files) {
+    if (f.buffer !== buffer || f.byteOffset !== at) return undefined;
+    at += f.byteLength;
+  }
+  return at === buffer.byteLength ? buffer : undefined;
+}
+
 /** Reads every group's weight files, checking each group holds exactly the bytes its weights need. */
-async function readWeightGroups(source: FileSource, modelJson: ParsedModelJson): Promise<ArrayBuffer[][]> {
-  const groups: ArrayBuffer[][] = [];
+async function readWeightGroups(source: FileSource, modelJson: ParsedModelJson): Promise<Uint8Array[][]> {
+  const groups: Uint8Array[][] = [];
   for (const group of modelJson.weightsManifest) {
-    const buffers: ArrayBuffer[] = [];
+    const buffers: Uint8Array[] = [];
     let total = 0;
     for (const path of group.paths) {
       if (!isSafeRelativePath(path)) {
@@ -226,10 +244,10 @@ async function readWeightGroups(source: FileSource, modelJson: ParsedModelJson):
       }
       const bytes = await source.read(path);
       if (bytes === undefined) throw formatError(`${path}: weight file listed in ${MODEL_JSON} is missing in ${source.describe}`);
-      buffers.push(exactArrayBuffer(bytes));
+      buffers.push(bytes);
       total += bytes.byteLength;
     }
-    const expected = groupBytes(group.weights);
+    const expected = weightGroupBytes(group.weights);
     if (expected !== null && expected !== total) {
       const sizes = group.paths.map((p, i) => `${p} ${buffers[i]?.byteLength ?? 0} B`).join(', ');
       const which = group.paths.length === 1 ? group.paths[0] : `weight files ${group.paths.join(', ')}`;
@@ -242,24 +260,6 @@ async function readWeightGroups(source: FileSource, modelJson: ParsedModelJson):
   return groups;
 }
 
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
-
-/** Bytes one weight occupies in a weight file, or null when its size is variable (a string weight). */
-export function weightSpecBytes(w: { dtype: string; shape: readonly number[]; quantization?: { dtype: string } | undefined }): number | null {
-  const size = BYTES[w.quantization?.dtype ?? w.dtype];
-  return size === undefined ? null : size * w.shape.reduce((a, b) => a * b, 1);
-}
-
-/** Bytes a group's weights occupy, or null when a string weight makes it variable. */
-function groupBytes(weights: readonly z.infer<typeof WeightEntrySchema>[]): number | null {
-  let total = 0;
-  for (const w of weights) {
-    const size = weightSpecBytes(w);
-    if (size === null) return null;
-    total += size;
-  }
-  return total;
-}
 
 function isSafeRelativePath(path: string): boolean {
   if (path.startsWith('/') || path.includes('\\') || /^[a-zA-Z]:/.test(path) || path.includes('\0')) return false;

@@ -12,11 +12,12 @@ import {
   partModelJson,
   segmentPath,
   tailDir,
+  weightSpecBytes,
   type Manifest,
   type ManifestFile,
   type Segment,
 } from '../core/manifest';
-import { saveModelToDir, weightSpecBytes } from './artifacts';
+import { saveModelToDir } from './artifacts';
 import { analyzeModel, candidateAt, modelGraph, type ModelAnalysis } from './graph';
 import { splitModel } from './slice';
 

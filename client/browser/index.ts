@@ -1,7 +1,7 @@
 /**
  * The browser SDK (ESM, built by client/browser/build.ts into `offload.js`):
- * the same API as the Node client — plan, run the head with tfjs (webgl,
- * wasm or cpu, reported), send the crossing tensors, finish on the device on
+ * the same API as the Node client — plan, run the head with tfjs (the
+ * fastest of webgl and wasm on this device, or cpu; reported with why), send the crossing tensors, finish on the device on
  * 429/5xx/timeout/network error, timing measured vs predicted — plus what a
  * page needs: the model from the artifacts `GET /models` points to, SigV4 in
  * WebCrypto, Cognito credentials, and a network probe. See docs/browser.md.
@@ -16,7 +16,7 @@
 export { OffloadApi, ApiError, type ApiFailure, type ApiOptions, type PlanRequestBody, type PlanResponse, type ModelsResponse, type RequestSigner } from '../api';
 export { collaborativeInfer, type CollaborativeInferOptions, type CollaborativeResult, type MeasuredTiming } from '../infer';
 export { DeviceModel, type DeviceOutput } from '../device-model';
-export { initBrowserBackend, BROWSER_BACKENDS, type BrowserBackend, type BackendChoice } from './backend';
+export { initBrowserBackend, BROWSER_BACKENDS, type BrowserBackend, type BackendChoice, type BrowserBackendOptions } from './backend';
 export { catalogEntry, loadDeviceModel, type LoadProgress } from './artifacts';
 export { measureNetwork, type MeasuredNetwork } from './network';
 export { signV4, webCryptoSigner, type AwsCredentials } from './sigv4';

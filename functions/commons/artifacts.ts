@@ -6,11 +6,44 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { OffloadError } from '../../core/errors';
+import { weightGroupBytes } from '../../core/manifest';
 
-/** The part of a tfjs model.json that names its weight files. */
+/** The part of a tfjs model.json that names its weight files and the weights each group holds. */
 const ModelJsonSchema = z.object({
-  weightsManifest: z.array(z.object({ paths: z.array(z.string()) })).default([]),
+  weightsManifest: z
+    .array(
+      z.object({
+        paths: z.array(z.string()),
+        weights: z.array(z.looseObject({ dtype: z.string(), shape: z.array(z.number()), quantization: z.looseObject({ dtype: z.string() }).optional() })).default([]),
+      }),
+    )
+    .default([]),
 });
+
+/**
+ * Where each weight file lands when every group is one file of a size its
+ * weight specs fix (an export's segments, a single-shard model): views of one
+ * buffer, in manifest order, which tfjs then decodes without a join. Undefined
+ * when the layout is anything else (converter shards, string weights): each
+ * file then gets a buffer of its own.
+ */
+export function weightFileViews(manifest: z.infer<typeof ModelJsonSchema>['weightsManifest']): Map<string, Uint8Array> | undefined {
+  const sizes: [string, number][] = [];
+  for (const group of manifest) {
+    const bytes = weightGroupBytes(group.weights);
+    if (group.paths.length !== 1 || bytes === null) return undefined;
+    sizes.push([group.paths[0] as string, bytes]);
+  }
+  if (sizes.length < 2 || new Set(sizes.map(([name]) => name)).size !== sizes.length) return undefined;
+  const buffer = new ArrayBuffer(sizes.reduce((sum, [, n]) => sum + n, 0));
+  const views = new Map<string, Uint8Array>();
+  let at = 0;
+  for (const [name, n] of sizes) {
+    views.set(name, new Uint8Array(buffer, at, n));
+    at += n;
+  }
+  return views;
+}
 
 /** Joins a key prefix and a file name with exactly one slash. */
 export function s3Key(prefix: string, name: string): string {
@@ -68,7 +101,10 @@ export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
  * concatenation, and a large object arrives over several connections at
  * once. The first part of each object tells its size (Content-Range); the
  * other parts then fetch in parallel, at most `concurrency` requests in
- * flight in all. Results are in the order of `objects`.
+ * flight in all. Results are in the order of `objects`. An object given
+ * `into` (a view of the size it is expected to have) is written there, so
+ * that several objects can land in one buffer; one of another size gets a
+ * buffer of its own.
  *
  * @throws OffloadError `unavailable` as {@link getObjectBytes}, naming the object (`what`);
  *   also when a part's length disagrees with its range (the object changed mid-download).
@@ -79,7 +115,7 @@ export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 export async function getObjectsBytes(
   s3: S3Client,
   bucket: string,
-  objects: readonly { key: string; what?: string }[],
+  objects: readonly { key: string; what?: string; into?: Uint8Array }[],
   opts: ParallelGetOptions = {},
 ): Promise<Uint8Array[]> {
   const partBytes = opts.partBytes ?? DEFAULT_PART_BYTES;
@@ -88,7 +124,7 @@ export async function getObjectsBytes(
   if (!(Number.isInteger(concurrency) && concurrency > 0)) throw new RangeError(`concurrency must be a positive integer (got ${concurrency})`);
   const slot = semaphore(concurrency);
   return Promise.all(
-    objects.map(async ({ key, what = 'artifact' }) => {
+    objects.map(async ({ key, what = 'artifact', into }) => {
       const fail = (err: unknown): never => {
         throw toUnavailable(err, bucket, key, what);
       };
@@ -103,7 +139,8 @@ export async function getObjectsBytes(
           if (!out.Body) throw new Error('empty body');
           return out.Body.transformToByteArray();
         }
-        const buffer = new Uint8Array(first.total);
+        // an object of another size than expected gets its own buffer: the caller's checks name the problem
+        const buffer = into?.byteLength === first.total ? into : new Uint8Array(first.total);
         await first.into(buffer, 0);
         return buffer;
       }).catch(fail);
@@ -216,11 +253,17 @@ function toUnavailable(err: unknown, bucket: string, key: string, what: string):
  * The one place a tail's weights are fetched: parallel ranged GETs streamed
  * into exact-size buffers ({@link getObjectsBytes}).
  */
-export async function downloadObjects(s3: S3Client, bucket: string, keys: readonly string[], what: readonly string[] = []): Promise<Uint8Array[]> {
+export async function downloadObjects(
+  s3: S3Client,
+  bucket: string,
+  keys: readonly string[],
+  what: readonly string[] = [],
+  into: readonly (Uint8Array | undefined)[] = [],
+): Promise<Uint8Array[]> {
   return getObjectsBytes(
     s3,
     bucket,
-    keys.map((key, i) => ({ key, ...(what[i] === undefined ? {} : { what: what[i] }) })),
+    keys.map((key, i) => ({ key, ...(what[i] === undefined ? {} : { what: what[i] }), ...(into[i] === undefined ? {} : { into: into[i] }) })),
   );
 }
 
@@ -255,11 +298,13 @@ export async function loadArtifactFiles(
     });
   }
   const names = [...new Set(parsed.weightsManifest.flatMap((group) => group.paths))];
+  const views = weightFileViews(parsed.weightsManifest);
   const weights = await downloadObjects(
     s3,
     bucket,
     names.map((name) => s3Key(weightPrefix, name)),
     names.map((name) => `artifact's weight file ${name}`),
+    names.map((name) => views?.get(name)),
   );
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
   names.forEach((name, i) => files.set(name, weights[i] as Uint8Array));

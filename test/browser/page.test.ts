@@ -68,7 +68,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => statics.listen(0, '127.0.0.1', r));
   staticOrigin = `http://127.0.0.1:${(statics.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  // webgl on SwiftShader where there is no GPU (Chromium offers it only when asked): the backend choice then has two candidates
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
 });
 
 afterAll(async () => {
@@ -116,6 +117,87 @@ describe('the demo page in headless Chromium', () => {
       expect(second).toMatchObject({ target: 'cloud', cold: false, fallback: null });
       expect(second.maxAbsDiff).toBeLessThanOrEqual(1e-4);
       if (process.env.OFFLOAD_SCREENSHOT) await page.screenshot({ path: process.env.OFFLOAD_SCREENSHOT, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('with no backend asked for, times every candidate and keeps the fastest (wasm when webgl is software GL), and says why', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${staticOrigin}/index.html`);
+      await until(page, 'a backend', (d) => d.backend !== null);
+      const r = await page.evaluate(() => {
+        const d = (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string; probe: { backend: string; ms: number }[]; wasmKernels: boolean } } }).offloadDemo;
+        type Gl = { getExtension(n: string): { UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown };
+        const gl = (globalThis as unknown as { document: { createElement(t: 'canvas'): { getContext(k: 'webgl2'): Gl | null } } }).document.createElement('canvas').getContext('webgl2');
+        const info = gl?.getExtension('WEBGL_debug_renderer_info');
+        return { backend: d.backend, ...d.backendChoice, renderer: gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : null };
+      });
+      expect(r.probe.map((p) => p.backend).sort()).toEqual(['wasm', 'webgl']);
+      expect(r.probe.every((p) => p.ms > 0)).toBe(true);
+      const fastest = r.probe.reduce((a, b) => (b.ms < a.ms ? b : a));
+      expect(r.backend).toBe(fastest.backend);
+      if (/swiftshader|llvmpipe|software/i.test(r.renderer ?? '')) expect(r.backend, `renderer ${r.renderer}`).toBe('wasm');
+      expect(r.reason).toMatch(/^fastest in a timed probe \((wasm|webgl) [\d.]+ ms, (wasm|webgl) [\d.]+ ms\); cpu \(pure JavaScript\) not probed$/);
+      expect(r.wasmKernels).toBe(true);
+      expect(r.renderer, 'the renderer Chromium reports').not.toBeNull();
+      expect(await page.locator('#backend').innerText()).toBe(r.backend);
+      expect(await page.locator('#backend-why').innerText()).toContain(r.reason);
+
+      await page.goto(`${staticOrigin}/index.html?backend=webgl,wasm&pick=first`);
+      const first = await until(page, 'the first candidate', (d) => d.backend !== null);
+      expect(first.backend).toBe('webgl');
+      expect(await page.locator('#backend-why').innerText()).toBe('the first candidate that starts');
+
+      await page.goto(`${staticOrigin}/index.html?backend=metal`);
+      const bad = await until(page, 'an unknown backend', (d) => d.message.kind === 'error', 20_000);
+      expect(bad.message.text).toBe('backend: unknown backend "metal": choose from webgl, wasm, cpu');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('on wasm runs batch norm, relu and minimum on XNNPACK, and still matches tfjs\'s cpu backend within 1e-4', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${staticOrigin}/index.html?api=${encodeURIComponent(e2e.stack.url)}&model=${MODEL}&backend=wasm`);
+      await until(page, 'model loaded', (d) => d.model === MODEL);
+      const r = await page.evaluate(async () => {
+        type Sdk = typeof import('../../client/browser/index');
+        const page = globalThis as unknown as { location: { href: string }; offloadDemo: { device: import('../../client/browser/index').DeviceModel; backendChoice: { wasmKernels: boolean } } };
+        // the page's own SDK module (the demo's tfjs engine); not `import()`, which vitest rewrites in this source
+        const importInPage = new Function('url', 'return import(url)') as (url: string) => Promise<Sdk>;
+        const { tf } = await importInPage(new URL('offload.js', page.location.href).href);
+        const { device, backendChoice } = page.offloadDemo;
+        const x = device.randomInput(3);
+        // the zoo's BN layers are freshly initialised (mean 0, variance 1): also a batch norm with real statistics, then relu6
+        const stats = (seed: number, lo: number, hi: number) => tf.randomUniform([24], lo, hi, 'float32', seed);
+        const bn = [stats(1, -2, 2), stats(2, 0.2, 3), stats(3, -1, 1), stats(4, 0.5, 2)] as const;
+        const h = tf.randomUniform([1, 13, 11, 24], -8, 8, 'float32', 5);
+        const block = async () => {
+          const y = tf.tidy(() => tf.minimum(tf.relu(tf.batchNorm(h, ...bn, 1e-3)), 6));
+          const data = await y.data();
+          y.dispose();
+          return data;
+        };
+        const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => (a.length !== b.length ? Infinity : Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0));
+        const backend = tf.getBackend();
+        const wasm = { whole: (await device.runAll(x)).data, block: await block() };
+        await tf.setBackend('cpu');
+        const cpu = { whole: (await device.runAll(x)).data, block: await block() };
+        await tf.setBackend('wasm');
+        const clipped = Array.from(wasm.block).filter((v) => v === 0 || v === 6).length;
+        tf.dispose([x, h, ...bn]);
+        return { backend, kernels: backendChoice.wasmKernels, whole: maxAbs(wasm.whole, cpu.whole), block: maxAbs(wasm.block, cpu.block), size: wasm.whole.length, clipped, blockSize: wasm.block.length };
+      });
+      expect(r).toMatchObject({ backend: 'wasm', kernels: true });
+      expect(r.size).toBeGreaterThan(0);
+      expect(r.whole).toBeLessThanOrEqual(1e-4);
+      expect(r.block).toBeLessThanOrEqual(1e-4);
+      // relu and relu6 bit: the block's values reach both clamps
+      expect(r.clipped).toBeGreaterThan(0);
+      expect(r.clipped).toBeLessThan(r.blockSize);
     } finally {
       await page.close();
     }

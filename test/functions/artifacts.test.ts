@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOffloadError } from '../../core/errors';
-import { getObjectsBytes } from '../../functions/commons/artifacts';
+import { getObjectsBytes, weightFileViews } from '../../functions/commons/artifacts';
 import { createS3Client } from '../../functions/commons/aws';
 import { startS3, useStandInEnv, type StandIn } from '../../local/stand-ins';
 
@@ -52,6 +52,36 @@ describe('getObjectsBytes: parallel ranged GETs into exact-size buffers', () => 
     expect(Buffer.from(b!).equals(Buffer.from(bodies.get('large')!))).toBe(true);
   });
 
+  it('streams objects given a view of their size into it: several objects land in one buffer', async () => {
+    // Prepare: one buffer tiled by three views, the middle one of the wrong size
+    const shared = new ArrayBuffer(SIZES.manyParts + SIZES.large + SIZES.one);
+    const views = [
+      new Uint8Array(shared, 0, SIZES.manyParts),
+      new Uint8Array(shared, SIZES.manyParts, SIZES.large),
+      new Uint8Array(shared, SIZES.manyParts + SIZES.large, SIZES.one),
+    ];
+    const wrong = new Uint8Array(shared, SIZES.manyParts, SIZES.onePart);
+
+    // Act
+    const got = await getObjectsBytes(
+      s3,
+      BUCKET,
+      [
+        { key: 'w/manyParts.bin', into: views[0] },
+        { key: 'w/large.bin', into: views[1] },
+        { key: 'w/one.bin', into: views[2] },
+      ],
+      { partBytes: PART, concurrency: 4 },
+    );
+    const [mismatch] = await getObjectsBytes(s3, BUCKET, [{ key: 'w/onePart.bin', into: new Uint8Array(wrong.byteLength + 1) }], { partBytes: PART });
+
+    // Assess: the given views, filled byte for byte; an object of another size gets its own buffer
+    got.forEach((b, i) => expect(b).toBe(views[i]));
+    expect(Buffer.from(new Uint8Array(shared)).equals(Buffer.concat([bodies.get('manyParts')!, bodies.get('large')!, bodies.get('one')!]))).toBe(true);
+    expect(mismatch!.byteLength).toBe(SIZES.onePart);
+    expect(Buffer.from(mismatch!).equals(Buffer.from(bodies.get('onePart')!))).toBe(true);
+  });
+
   it('names a missing object as unavailable (503), with the key only in the detail', async () => {
     const err = await getObjectsBytes(s3, BUCKET, [{ key: 'w/one.bin' }, { key: 'w/nope.bin', what: 'segment 7' }], { partBytes: PART }).catch((e: unknown) => e);
     expect(isOffloadError(err)).toBe(true);
@@ -62,5 +92,27 @@ describe('getObjectsBytes: parallel ranged GETs into exact-size buffers', () => 
   it('rejects a part size or concurrency it cannot use', async () => {
     await expect(getObjectsBytes(s3, BUCKET, [], { partBytes: 0 })).rejects.toThrow(/partBytes must be a positive integer/);
     await expect(getObjectsBytes(s3, BUCKET, [], { concurrency: 1.5 })).rejects.toThrow(/concurrency must be a positive integer/);
+  });
+});
+
+describe('weightFileViews: where each weight file of a model.json lands', () => {
+  const spec = (shape: number[], dtype = 'float32') => ({ name: 'w', shape, dtype });
+
+  it('tiles one buffer with a view per file when every group is one file of a size its specs fix', () => {
+    const views = weightFileViews([
+      { paths: ['segments/0-2.bin'], weights: [spec([2, 3]), spec([3], 'int32')] },
+      { paths: ['segments/2-4.bin'], weights: [{ ...spec([4]), quantization: { dtype: 'uint8' } }] },
+    ]);
+    expect([...(views?.keys() ?? [])]).toEqual(['segments/0-2.bin', 'segments/2-4.bin']);
+    const [a, b] = [...views!.values()];
+    expect([a!.byteOffset, a!.byteLength, b!.byteOffset, b!.byteLength]).toEqual([0, 36, 36, 4]);
+    expect(a!.buffer).toBe(b!.buffer);
+    expect(a!.buffer.byteLength).toBe(40);
+  });
+
+  it('leaves other layouts alone: converter shards, string weights, a single file', () => {
+    expect(weightFileViews([{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: [spec([2])] }, { paths: ['x.bin'], weights: [spec([1])] }])).toBeUndefined();
+    expect(weightFileViews([{ paths: ['a.bin'], weights: [spec([2], 'string')] }, { paths: ['b.bin'], weights: [spec([1])] }])).toBeUndefined();
+    expect(weightFileViews([{ paths: ['a.bin'], weights: [spec([2])] }])).toBeUndefined();
   });
 });

@@ -444,10 +444,12 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     // Assess: one line, every step, each no earlier than the one it waits for
     expect(lines).toHaveLength(1);
     const t = lines[0] as Record<string, number>;
-    const steps = ['moduleLoaded', 'registryMarked', 'engineReady', 'modelJson', 'weights', 'built', 'warmedUp', 'invoked', 'computeStart', 'computeEnd', 'answered'];
+    const steps = ['moduleLoaded', 'initStarted', 'registryMarked', 'engineReady', 'modelJson', 'weights', 'built', 'warmedUp', 'invoked', 'computeStart', 'computeEnd', 'answered'];
     for (const step of steps) expect(t[step], step).toBeGreaterThan(0);
     for (const [before, after] of [
-      ['moduleLoaded', 'modelJson'],
+      ['moduleLoaded', 'initStarted'],
+      ['initStarted', 'modelJson'],
+      ['initStarted', 'engineReady'],
       ['modelJson', 'weights'],
       ['weights', 'built'],
       ['engineReady', 'built'],

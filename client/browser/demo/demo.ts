@@ -17,6 +17,7 @@ import {
   loadDeviceModel,
   measureNetwork,
   webCryptoSigner,
+  type BackendChoice,
   type BrowserBackend,
   type CollaborativeResult,
   type DeviceModel,
@@ -39,6 +40,9 @@ interface RunSummary {
 
 interface DemoState {
   backend: BrowserBackend | null;
+  backendChoice: BackendChoice | null;
+  /** How long choosing (and starting) the backend took. */
+  backendMs: number | null;
   api: OffloadApi | null;
   catalog: ModelsResponse | null;
   model: string | null;
@@ -53,6 +57,8 @@ interface DemoState {
 
 const state: DemoState = {
   backend: null,
+  backendChoice: null,
+  backendMs: null,
   api: null,
   catalog: null,
   model: null,
@@ -348,12 +354,22 @@ async function start(): Promise<void> {
   $('run').addEventListener('click', () => void guarded('inference', run));
   $('run-burst').addEventListener('click', () => void guarded('burst', runBurst));
   $('measure').addEventListener('click', () => void guarded('network', measure));
-  const prefer = params.get('backend')?.split(',') as BrowserBackend[] | undefined;
+  // `?backend=wasm` forces one; `?backend=webgl,wasm` narrows the candidates; `&pick=first` skips the timed probe
+  const candidates = params.get('backend')?.split(',').map((b) => b.trim()) as BrowserBackend[] | undefined;
+  const pick = params.get('pick') === 'first' ? ('first' as const) : ('fastest' as const);
+  // `&wasmKernels=0`: tfjs's own scalar kernels on wasm (to compare)
+  const wasmKernels = params.get('wasmKernels') !== '0';
   await guarded('backend', async () => {
-    const choice = await initBrowserBackend(new URL('./', import.meta.url).href, prefer);
+    say('info', 'choosing a tfjs backend…');
+    const t0 = performance.now();
+    const choice = await initBrowserBackend(new URL('./', import.meta.url).href, { pick, wasmKernels, ...(candidates ? { candidates } : {}) });
     state.backend = choice.backend;
-    $('backend').textContent = choice.backend + (choice.skipped.length ? ` (no ${choice.skipped.map((s) => s.backend).join(', ')})` : '');
+    state.backendChoice = choice;
+    state.backendMs = performance.now() - t0;
+    $('backend').textContent = choice.backend;
+    $('backend-why').textContent = `${choice.reason}${choice.backend === 'wasm' ? (choice.wasmKernels ? '; XNNPACK batch norm/relu' : '; tfjs scalar batch norm/relu') : ''}`;
   });
+  if (state.backend === null) return; // the backend's error stays on the page: nothing runs without one
   if (apiInput.value) await guarded('API', connect);
   else say('info', 'give the API URL and connect');
 }
