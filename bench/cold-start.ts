@@ -24,7 +24,20 @@ import { DeviceModel } from '../client/device';
 import { encodeTensors } from '../core/wire';
 import type { LocalTail } from '../local/stack';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
-import { formatTable, isMain, median } from './report';
+import { formatResults, formatTable, isMain, median, type BenchResult } from './report';
+
+/** Issue 11's cold-start targets (local stack, client-visible cold − warm round trip). */
+export const COLD_START_TARGETS = { coldBaseMs: 200, coldMsPerMB: 6 } as const;
+
+/** The fit as figures against {@link COLD_START_TARGETS} (what `npm run bench` prints). */
+export function coldStartResults(report: ColdStartReport): BenchResult[] {
+  const f = report.fit;
+  const detail = `least squares over ${f.n} tails' medians (${report.repeats} cold/warm pairs each), r² ${f.r2.toFixed(3)}, local stack`;
+  return [
+    { name: 'cold-start base', value: f.coldBaseMs, unit: 'ms', target: COLD_START_TARGETS.coldBaseMs, ratio: COLD_START_TARGETS.coldBaseMs / f.coldBaseMs, met: f.coldBaseMs <= COLD_START_TARGETS.coldBaseMs, detail },
+    { name: 'cold-start per MiB of tail weights', value: f.coldMsPerMB, unit: 'ms/MiB', target: COLD_START_TARGETS.coldMsPerMB, ratio: COLD_START_TARGETS.coldMsPerMB / f.coldMsPerMB, met: f.coldMsPerMB <= COLD_START_TARGETS.coldMsPerMB, detail },
+  ];
+}
 
 export interface ColdStartOptions {
   /** Cold/warm pairs per function (default 3). */
@@ -175,6 +188,8 @@ export function formatColdStart(report: ColdStartReport): string {
     '',
     `least squares over ${f.n} functions (medians): coldStartMs = ${f.coldBaseMs.toFixed(0)} + ${f.coldMsPerMB.toFixed(2)} × MiB   (r² = ${f.r2.toFixed(3)})`,
     `local stack start: ${(report.stackStartMs / 1000).toFixed(1)} s`,
+    '',
+    formatResults(coldStartResults(report), { digits: 1 }),
   ].join('\n');
 }
 

@@ -6,7 +6,7 @@
  * figures and the registry overhead (which starts S3 and DynamoDB stand-ins)
  * run on their own.
  *
- *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [observability] [tails] [split-overhead]   (default: all seven)
+ *   npx tsx bench/run.ts [plan] [codec] [emulator] [limits] [observability] [tails] [cold-start] [split-overhead]   (default: all eight)
  */
 import { cpus, loadavg } from 'node:os';
 import { formatResults } from './report';
@@ -43,6 +43,11 @@ const BENCHES: Record<string, Bench> = {
     const { runTailsBench, formatTailsResults } = await import('./tails');
     const results = await runTailsBench();
     return { table: formatTailsResults(results), met: results.every((r) => r.met) };
+  },
+  'cold-start': async () => {
+    const { runColdStart, formatColdStart, coldStartResults } = await import('./cold-start');
+    const report = await runColdStart({ repeats: 3 });
+    return { table: formatColdStart(report), met: coldStartResults(report).every((r) => r.met) };
   },
   'split-overhead': async () => {
     const { runSplitOverhead, formatSplitOverhead, SPLIT_OVERHEAD_TARGET } = await import('./split-overhead');

@@ -12,7 +12,10 @@
  *   exact-size buffers), alternated, median of 5 each.
  * - threads: ResNet-50 and MobileNetV2, whole model at 224, on the wasm
  *   engine with 1 and 2 threads, each in its own process (the engine is
- *   process-wide), alternated 1-2-1-2; median inference time of each, ratio.
+ *   process-wide), with batch norm and relu folded into the convolutions as
+ *   tails run them (models/fuse.ts) and unfused (OFFLOAD_FUSE=off), the four
+ *   alternated in each of 3 rounds; median inference time of each, ratios.
+ *   The fused ratio carries the target.
  *   The machine's 2 cores are shared: the load average is printed, and a
  *   loaded machine depresses the thread ratio.
  *
@@ -163,8 +166,8 @@ export async function runWeightsBench(opts: { shards?: number; shardMiB?: number
   }
 }
 
-/** Median inference ms of a zoo model on the wasm engine with `threads` threads, in this process. */
-async function timeInference(model: string, threads: number, runs: number): Promise<number> {
+/** Median inference ms of a zoo model on the wasm engine with `threads` threads, in this process; `fuse` folds BN and relu into the convolutions as the tail does. */
+async function timeInference(model: string, threads: number, runs: number, fuse: boolean): Promise<number> {
   process.env.OFFLOAD_BACKEND = 'wasm';
   process.env.OFFLOAD_WASM_THREADS = String(threads);
   const { initBackend, wasmThreads } = await import('../models/backend');
@@ -173,8 +176,10 @@ async function timeInference(model: string, threads: number, runs: number): Prom
   if (running !== threads) throw new Error(`asked for ${threads} wasm threads, running ${running} (${wasmThreads()?.fallback ?? 'no reason given'})`);
   const tf = await import('../models/tfjs');
   const { ZOO, isZooName } = await import('../models/zoo');
+  const { fuseModel } = await import('../models/fuse');
   if (!isZooName(model)) throw new Error(`unknown zoo model ${model}`);
-  const net = ZOO[model].build();
+  const built = ZOO[model].build();
+  const net = fuse ? fuseModel(built).model : built;
   const x = tf.randomUniform([1, ...ZOO[model].inputShape], 0, 1, 'float32', 3);
   const once = () => {
     const t = performance.now();
@@ -188,40 +193,68 @@ async function timeInference(model: string, threads: number, runs: number): Prom
   return median(times);
 }
 
-/** ResNet-50 and MobileNetV2 at 224: 2 threads vs 1, each in its own process, alternated. */
-export async function runThreadsBench(opts: { runs?: number; rounds?: number } = {}): Promise<BenchResult[]> {
-  const runs = opts.runs ?? 5;
-  const rounds = opts.rounds ?? 2;
+/**
+ * ResNet-50 and MobileNetV2 at 224: 2 threads vs 1, each in its own process,
+ * with BN and relu folded into the convolutions (models/fuse.ts, what tails
+ * run) and unfused (OFFLOAD_FUSE=off), all four alternated in each round.
+ * The fused ratio is the figure with the target.
+ */
+export async function runThreadsBench(opts: { rounds?: number } = {}): Promise<BenchResult[]> {
+  // about two seconds of timed inference per process: one MobileNetV2 run is too short for 5 to settle
+  const RUNS = { resnet50: 5, mobilenetv2: 30 } as const;
+  const rounds = opts.rounds ?? 3;
   const results: BenchResult[] = [];
   for (const [model, target] of [
     ['resnet50', TAIL_TARGETS.resnet50ThreadRatio],
     ['mobilenetv2', TAIL_TARGETS.mobilenetv2ThreadRatio],
   ] as const) {
-    const ms: Record<1 | 2, number[]> = { 1: [], 2: [] };
+    const runs = RUNS[model];
+    const ms = { fused: { 1: [] as number[], 2: [] as number[] }, unfused: { 1: [] as number[], 2: [] as number[] } };
     const loads: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      for (const threads of [1, 2] as const) {
-        loads.push(loadavg()[0] ?? Number.NaN);
-        const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', model, String(threads), String(runs)], {
-          encoding: 'utf8',
-          cwd: ROOT,
-          timeout: 600_000,
-        });
-        const value = Number(r.stdout.trim().split('\n').pop());
-        if (!Number.isFinite(value)) throw new Error(`${model} with ${threads} thread(s) failed: ${r.stderr.slice(0, 800)}`);
-        ms[threads].push(value);
+      for (const variant of ['fused', 'unfused'] as const) {
+        for (const threads of [1, 2] as const) {
+          loads.push(loadavg()[0] ?? Number.NaN);
+          const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', model, String(threads), String(runs), variant], {
+            encoding: 'utf8',
+            cwd: ROOT,
+            timeout: 600_000,
+          });
+          const value = Number(r.stdout.trim().split('\n').pop());
+          if (!Number.isFinite(value)) throw new Error(`${model} (${variant}) with ${threads} thread(s) failed: ${r.stderr.slice(0, 800)}`);
+          ms[variant][threads].push(value);
+        }
       }
     }
-    const one = median(ms[1]);
-    const two = median(ms[2]);
+    const m = (variant: 'fused' | 'unfused', threads: 1 | 2) => median(ms[variant][threads]);
+    const load = `load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on 2 cores`;
+    const of = `medians of ${rounds} processes × ${runs} runs, fused/unfused × 1/2 threads alternated`;
     results.push(
       atLeast(
         `${model} at 224, 2 threads vs 1`,
-        one / two,
+        m('fused', 1) / m('fused', 2),
         '×',
         target,
-        `1 thread ${one.toFixed(0)} ms, 2 threads ${two.toFixed(0)} ms (medians of ${rounds} processes × ${runs} runs, alternated); load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on 2 cores`,
+        `BN/relu folded into the convs, as tails run: 1 thread ${m('fused', 1).toFixed(0)} ms, 2 threads ${m('fused', 2).toFixed(0)} ms (${of}); ${load}`,
       ),
+      {
+        name: `${model} at 224, 2 threads vs 1, unfused`,
+        value: m('unfused', 1) / m('unfused', 2),
+        unit: '×',
+        target: Number.NaN,
+        ratio: Number.NaN,
+        met: true,
+        detail: `OFFLOAD_FUSE=off: 1 thread ${m('unfused', 1).toFixed(0)} ms, 2 threads ${m('unfused', 2).toFixed(0)} ms (same run); reported, no target`,
+      },
+      {
+        name: `${model} at 224, fused vs unfused, 1 thread`,
+        value: m('unfused', 1) / m('fused', 1),
+        unit: '×',
+        target: Number.NaN,
+        ratio: Number.NaN,
+        met: true,
+        detail: `speed-up of folding on 1 thread; on 2 threads ${(m('unfused', 2) / m('fused', 2)).toFixed(2)}× (same run); reported, no target`,
+      },
     );
   }
   return results;
@@ -241,15 +274,15 @@ export function formatTailsResults(results: readonly BenchResult[]): string {
   const targeted = results.filter((r) => !Number.isNaN(r.target));
   const higher = targeted.filter((r) => r.unit === '×');
   const lower = targeted.filter((r) => !higher.includes(r));
-  const reported = results.filter((r) => Number.isNaN(r.target)).map((r) => `${r.name}: ${r.value.toFixed(1)} ${r.unit} (reported, no target)`);
+  const reported = results.filter((r) => Number.isNaN(r.target)).map((r) => `${r.name}: ${r.value.toFixed(r.unit === "×" ? 2 : 1)} ${r.unit} (reported, no target)`);
   return [formatResults(lower, { digits: 2 }), formatResults(higher, { digits: 2, better: 'higher' }), ...reported, ...results.map((r) => `  ${r.name}: ${r.detail}`)].join('\n');
 }
 
 if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
-    const [, model, threads, runs] = args;
-    const ms = await timeInference(model!, Number(threads), Number(runs));
+    const [, model, threads, runs, variant] = args;
+    const ms = await timeInference(model!, Number(threads), Number(runs), variant !== 'unfused');
     process.stdout.write(`${ms}\n`);
     process.exit(0);
   }

@@ -8,6 +8,7 @@ import * as tf from '../models/tfjs';
 import type { WireTensor } from '../core/wire';
 import { analyzeModel, type ModelAnalysis } from '../models/graph';
 import { splitModel, type SplitModel } from '../models/slice';
+import { fuseModel, fusionEnabled } from '../models/fuse';
 
 export interface DeviceOutput {
   shape: number[];
@@ -82,10 +83,16 @@ export class DeviceModel {
     }
   }
 
+  /**
+   * The head and tail at `cut`, batch norm and relu folded into the convolutions
+   * as the cloud's tails run them (models/fuse.ts; `OFFLOAD_FUSE=off` keeps every
+   * layer): the head's time is then the one its profile measured.
+   */
   private split(cut: number): SplitModel {
     let s = this.splits.get(cut);
     if (!s) {
       s = splitModel(this.model, this.analysis, cut);
+      if (fusionEnabled()) s = { ...s, head: fused(s.head), tail: fused(s.tail) };
       this.splits.set(cut, s);
     }
     return s;
@@ -99,6 +106,14 @@ export class DeviceModel {
     this.splits.clear();
     this.model.dispose();
   }
+}
+
+/** The fused rebuild of a piece (the unfused piece is disposed: the rebuild shares or replaces its weights). */
+function fused(piece: tf.LayersModel | null): tf.LayersModel | null {
+  if (!piece) return null;
+  const { model } = fuseModel(piece);
+  if (model !== piece) piece.dispose();
+  return model;
 }
 
 function asArray(t: tf.Tensor | tf.Tensor[]): tf.Tensor[] {

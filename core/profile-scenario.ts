@@ -55,7 +55,7 @@ function threadedCloudMs(profile: ModelProfile, cloudProfile: ModelProfile, memo
   const same = cloudProfile.model === profile.model && cloudProfile.layers.length === profile.layers.length && cloudProfile.layers.every((l, i) => l.name === profile.layers[i]!.name);
   if (!same) throw new NotFoundError(`the cloud profile of ${cloudProfile.model} does not have the layers of ${profile.model}'s profile`);
   return cloudLayerMs(cloudProfile, memoryMB, {
-    threads: { threads: tailWasmThreads(memoryMB), parallelFraction: WASM_PARALLEL_FRACTION },
+    threads: { threads: tailWasmThreads(memoryMB), parallelFraction: cloudProfile.parallelFraction ?? WASM_PARALLEL_FRACTION },
     ...(cloudProfile.threads === undefined ? {} : { measuredThreads: cloudProfile.threads }),
   });
 }
@@ -76,7 +76,8 @@ export interface BuildScenarioInput {
    * The tails' own profile of the same model, when it is not `profile`: e.g. one
    * measured on the threaded engine (`offload profile --threads 2`). Its times
    * are brought to `memoryMB` with the threads a tail of that memory runs
-   * (core/profiles.ts `tailWasmThreads`, `cloudLayerMs`). Default: `profile`,
+   * (core/profiles.ts `tailWasmThreads`, `cloudLayerMs`), with its measured
+   * `parallelFraction` when it has one (else `WASM_PARALLEL_FRACTION`). Default: `profile`,
    * on the spec's single-threaded engine.
    */
   cloudProfile?: ModelProfile;

@@ -46,6 +46,10 @@ export const LayerProfileSchema = z.object({
   kernel: z.array(count()).optional(),
   /** The layer's activation function when its config has one ('relu', 'relu6', …; fused or an Activation layer). */
   activation: z.string().optional(),
+  /** The layers folded into this convolution (models/fuse.ts): `ms` is the one fused kernel's time, theirs included. */
+  fusedWith: z.array(z.string().min(1)).optional(),
+  /** The convolution this layer was folded into: its time is in that layer's `ms`, this one's is 0. */
+  foldedInto: z.string().min(1).optional(),
   /** Input shapes without the batch dimension. */
   inputShapes: z.array(z.array(count())),
   outputShape: z.array(count()),
@@ -95,6 +99,19 @@ export const ModelProfileSchema = z.object({
   clock: z.enum(['wall', 'cpu']),
   /** Threads of the wasm engine that measured it (`offload profile --threads N`, wall clock); absent: 1. */
   threads: count().min(1, 'must be >= 1').optional(),
+  /** Batch norm and relu were folded into the convolutions, as heads and tails run them (models/fuse.ts); absent: every layer ran alone. */
+  fused: z.boolean().optional(),
+  /**
+   * This model's measured share of the one-thread time that runs in parallel on
+   * the threaded wasm engine (Amdahl over whole-model times, see
+   * {@link measuredParallelFraction}); the planner prices the tail's threads
+   * with it. Absent: {@link WASM_PARALLEL_FRACTION}.
+   */
+  parallelFraction: z.number().min(0).max(1).optional(),
+  /** The two whole-model wall times `parallelFraction` comes from. */
+  parallelFractionFrom: z
+    .object({ threads: count().min(2, 'must be >= 2'), oneThreadMs: positiveNumber(), threadedMs: positiveNumber(), loadAverages: z.array(finiteNonNegative()) })
+    .optional(),
   layers: z.array(LayerProfileSchema).min(1, 'must have at least one layer'),
   /** One `predict` of the whole model on the profile's clock, ms. */
   wholeModelMs: finiteNonNegative(),
@@ -346,6 +363,40 @@ export function parallelFractionFromRatio(ratio: number, threads = 2): number {
 }
 
 /**
+ * A model's parallel fraction from two profiles of it on the wasm engine, one
+ * on one thread and one on n > 1 threads (either order): Amdahl over their
+ * whole-model WALL times (what a caller waits; a one-thread profile's CPU
+ * clock would hide time the process waited for the core). Both must measure
+ * the same model the same way (same layers, input shape, fusion), each on a
+ * quiet machine with at least n cores: a loaded machine depresses the ratio
+ * (the load averages are recorded).
+ *
+ * @throws ValidationError naming what differs
+ */
+export function measuredParallelFraction(
+  a: ModelProfile,
+  b: ModelProfile,
+): { parallelFraction: number; parallelFractionFrom: { threads: number; oneThreadMs: number; threadedMs: number; loadAverages: number[] } } {
+  const ta = a.threads ?? 1;
+  const tb = b.threads ?? 1;
+  const [one, many] = ta === 1 ? [a, b] : [b, a];
+  const n = many.threads ?? 1;
+  if ((one.threads ?? 1) !== 1 || n < 2) {
+    throw new ValidationError('threads', `need one profile on 1 thread and one on more (got ${ta} and ${tb} threads)`);
+  }
+  if (a.backend !== 'wasm' || b.backend !== 'wasm') throw new ValidationError('backend', `both profiles must be of the wasm engine (got ${a.backend} and ${b.backend})`);
+  const sameLayers = a.model === b.model && a.layers.length === b.layers.length && a.layers.every((l, i) => l.name === b.layers[i]!.name);
+  if (!sameLayers) throw new ValidationError('model', `the profiles are of different models (${a.model}, ${a.layers.length} layers; ${b.model}, ${b.layers.length} layers)`);
+  if (a.inputShape.join('x') !== b.inputShape.join('x')) throw new ValidationError('inputShape', `the profiles have different input shapes (${a.inputShape.join('×')} and ${b.inputShape.join('×')})`);
+  if ((a.fused ?? false) !== (b.fused ?? false)) throw new ValidationError('fused', 'one profile folded batch norm and relu into the convolutions and the other did not: measure both the same way');
+  const ratio = one.wholeModelWallMs / many.wholeModelWallMs;
+  return {
+    parallelFraction: Math.round(parallelFractionFromRatio(ratio, n) * 1e4) / 1e4,
+    parallelFractionFrom: { threads: n, oneThreadMs: one.wholeModelWallMs, threadedMs: many.wholeModelWallMs, loadAverages: [one.machine.loadAverage, many.machine.loadAverage] },
+  };
+}
+
+/**
  * Parallel fraction of a whole-model inference on the tfjs wasm engine
  * (XNNPACK), used where no model-specific figure was measured. Measured on a
  * quiet machine (docs/profiles.md "Memory size"; bench/tails.ts and
@@ -354,7 +405,8 @@ export function parallelFractionFromRatio(ratio: number, threads = 2): number {
  * MobileNetV2 only 1.02–1.18× (p ≈ 0.04–0.31: ~120 small kernels each paying
  * the thread hand-off). 0.8 is a round figure for convolution-heavy models and
  * OVERSTATES the gain of small-kernel ones like MobileNetV2; the planner uses
- * it for every model (a per-model figure in the cloud profile would fix that).
+ * it for a model whose cloud profile carries no measured `parallelFraction`
+ * ({@link measuredParallelFraction}, `offload profile --parallel-from`).
  * Beyond 2 threads nothing was measured here: the figure is extrapolated by
  * Amdahl's law, an upper bound (memory bandwidth and per-layer
  * synchronisation grow with threads).

@@ -16,6 +16,7 @@ import { PROFILE_FORMAT, type Clock, type LayerProfile, type ModelProfile } from
 import { OffloadError } from '../core/errors';
 import { analyzeModel, modelGraph, type GraphNode } from './graph';
 import { wasmThreads, type BackendName } from './backend';
+import { fuseModel, fusionEnabled, type FoldedChain } from './fuse';
 
 /** Options of {@link profileModel}. */
 export interface ProfileOptions {
@@ -32,6 +33,14 @@ export interface ProfileOptions {
   seed?: number;
   /** Which clock `ms` reports (both are recorded); default {@link defaultClock} of the backend. */
   clock?: Clock;
+  /**
+   * Measure the model as heads and tails run it, batch norm and relu folded
+   * into the convolutions (models/fuse.ts). Default: {@link fusionEnabled}
+   * (on unless `OFFLOAD_FUSE=off`). A folded chain is timed as its one fused
+   * kernel and the time is the convolution's; the folded layers record 0 ms
+   * and `foldedInto` (docs/profiles.md "Folded layers").
+   */
+  fuse?: boolean;
 }
 
 /**
@@ -71,10 +80,19 @@ export async function profileModel(model: tf.LayersModel, opts: ProfileOptions):
   const analysis = analyzeModel(model, { name: opts.name });
   const graph = modelGraph(model);
   const seed = opts.seed ?? 1;
+  const fused = (opts.fuse ?? fusionEnabled()) ? fuseModel(model) : { model, chains: [] as FoldedChain[] };
+  const chainOfConv = new Map(fused.chains.map((c) => [c.conv, c]));
+  const foldedInto = new Map(fused.chains.flatMap((c) => c.folded.map((name) => [name, c.conv] as const)));
   const layers: LayerProfile[] = [];
   for (const node of graph.nodes) {
     const info = analysis.layers[node.index]!;
-    const t = timeLayer(node, repeats, warmup, seed + node.index);
+    const chain = chainOfConv.get(node.layer.name);
+    const into = foldedInto.get(node.layer.name);
+    // the fused kernel runs on the conv's input: its time is the chain's, the folded layers' is in it
+    // (on the padding's input when a ZeroPadding2D was folded in as the convolution's own padding)
+    const inputShapes = chain?.pad !== undefined ? graph.nodes.find((n) => n.layer.name === chain.pad)!.inputShapes : node.inputShapes;
+    const timed = chain ? { ...node, layer: fused.model.getLayer(chain.name), callArgs: {}, inputShapes } : node;
+    const t = into !== undefined ? { wallMs: 0, cpuMs: 0 } : timeLayer(timed, repeats, warmup, seed + node.index);
     const inputBytes = node.inputShapes.reduce((s, shape) => s + product(shape) * FLOAT32_BYTES, 0);
     const kernel = kernelOf(node.layer);
     const activation = (node.layer.getConfig() as Record<string, unknown>).activation;
@@ -91,12 +109,15 @@ export async function profileModel(model: tf.LayersModel, opts: ProfileOptions):
       weightBytes: info.weightBytes,
       ...(kernel ? { kernel } : {}),
       ...(typeof activation === 'string' ? { activation } : {}),
+      ...(chain ? { fusedWith: chain.folded } : {}),
+      ...(into !== undefined ? { foldedInto: into } : {}),
       inputShapes: node.inputShapes,
       outputShape: info.outputShape,
     });
     opts.onLayer?.(layers.length, graph.nodes.length, info.name);
   }
-  const whole = timeWholeModel(model, graph.input.shape, repeats, warmup, seed);
+  const whole = timeWholeModel(fused.model, graph.input.shape, repeats, warmup, seed);
+  if (fused.model !== model) fused.model.dispose();
   const wholeModelMs = clock === 'cpu' ? whole.cpuMs : whole.wallMs;
   const sumOfLayersMs = layers.reduce((s, l) => s + l.ms, 0);
   const cpu = cpus();
@@ -122,6 +143,7 @@ export async function profileModel(model: tf.LayersModel, opts: ProfileOptions):
     warmup,
     clock,
     ...(threads > 1 ? { threads } : {}),
+    ...(fused.chains.length > 0 ? { fused: true } : {}),
     layers,
     wholeModelMs: round(wholeModelMs, 4),
     wholeModelWallMs: round(whole.wallMs, 4),

@@ -1,6 +1,6 @@
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
-import { candidateAt, crossingNames, modelGraph, type CrossingTensor, type GraphNode, type ModelAnalysis, type ModelGraph } from './graph';
+import { candidateAt, crossingNames, modelGraph, type CrossingTensor, type ModelAnalysis, type ModelGraph } from './graph';
 
 /** Head and tail of a model at one cut. */
 export interface SplitModel {
@@ -80,7 +80,7 @@ function cloneRange(
       if (!t) throw new OffloadError('internal', `slicing: layer "${node.layer.name}" needs "${n}", which is not available`);
       return t;
     });
-    const clone = cloneLayer(node);
+    const clone = cloneLayer(node.layer);
     const out = clone.apply(args.length === 1 ? args[0]! : args, node.callArgs as tf.serialization.ConfigDict) as tf.SymbolicTensor;
     clone.setWeights(node.layer.getWeights());
     tensors.set(node.layer.name, out);
@@ -96,12 +96,12 @@ const INITIALIZER_KEY = /Initializer$/;
  * zeros: the weights are overwritten right after, and random initialisation of
  * VGG16's dense layers alone costs seconds.
  */
-function cloneLayer(node: GraphNode): tf.layers.Layer {
-  const className = node.layer.getClassName();
+export function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
+  const className = layer.getClassName();
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
-  if (!entry) throw new OffloadError('model-format', `layer "${node.layer.name}": class ${className} is not registered with tfjs`);
+  if (!entry) throw new OffloadError('model-format', `layer "${layer.name}": class ${className} is not registered with tfjs`);
   const [cls, fromConfig] = entry;
-  const config = { ...(node.layer.getConfig() as Record<string, unknown>) };
+  const config = { ...(layer.getConfig() as Record<string, unknown>) };
   for (const key of Object.keys(config)) {
     if (INITIALIZER_KEY.test(key) && config[key] !== null && typeof config[key] === 'object') {
       config[key] = { className: 'Zeros', config: {} };

@@ -30,6 +30,8 @@ export const CloudProfileFileSchema = z.object({
   memoryMB: z.number().positive().default(MB_PER_VCPU),
   /** Threads of the engine that measured it, each on a full core (`offload profile --threads N`); absent: 1. */
   threads: z.number().int().min(1).optional(),
+  /** The model's measured parallel fraction on the threaded engine (`offload profile --parallel-from`); absent: WASM_PARALLEL_FRACTION. */
+  parallelFraction: z.number().min(0).max(1).optional(),
   layers: z.array(z.object({ name: z.string(), ms: z.number().nonnegative() })),
 });
 
@@ -185,7 +187,13 @@ export function alignProfile(raw: unknown, manifest: Manifest): CloudProfile | u
   } catch {
     // the simple { memoryMB, layers: [{ name, ms }] } form: cloud times only
   }
-  return { memoryMB: file.data.memoryMB, layerMs, ...(file.data.threads ? { threads: file.data.threads } : {}), ...(measured ? { measured } : {}) };
+  return {
+    memoryMB: file.data.memoryMB,
+    layerMs,
+    ...(file.data.threads ? { threads: file.data.threads } : {}),
+    ...(file.data.parallelFraction === undefined ? {} : { parallelFraction: file.data.parallelFraction }),
+    ...(measured ? { measured } : {}),
+  };
 }
 
 export type { ArtifactFile, ModelCatalogEntry } from '../../core/api';

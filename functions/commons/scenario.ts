@@ -41,6 +41,8 @@ export interface CloudProfile {
   memoryMB: number;
   /** Threads of the wasm engine that measured it (`offload profile --threads N`); absent: 1. */
   threads?: number;
+  /** The model's measured parallel fraction on the threaded engine; absent: `WASM_PARALLEL_FRACTION`. */
+  parallelFraction?: number;
   layerMs: number[];
   /** The full `offload profile` file and a predictor fitted on it, when the profile is one: device times then scale from it. */
   measured?: { profile: ModelProfile; predictor: Predictor };
@@ -49,10 +51,12 @@ export interface CloudProfile {
 /**
  * Cloud per-layer times at `memoryMB` with the engine's threads (issue 11): the measured profile
  * (or FLOPs at the derived rate) scaled by `cloudTimeFactor` — the vCPU share, and Amdahl's law over
- * the threads with `WASM_PARALLEL_FRACTION`. One thread is the spec's single-threaded engine.
+ * the threads with the profile's measured `parallelFraction`, else `WASM_PARALLEL_FRACTION`. One
+ * thread is the spec's single-threaded engine.
  */
 function tailLayerMs(manifest: Manifest, memoryMB: number, threads: number, profile?: CloudProfile): number[] {
-  const scaling = { threads, parallelFraction: WASM_PARALLEL_FRACTION };
+  const measured = profile && profile.layerMs.length === manifest.layers.length ? profile.parallelFraction : undefined;
+  const scaling = { threads, parallelFraction: measured ?? WASM_PARALLEL_FRACTION };
   if (profile && profile.layerMs.length === manifest.layers.length) {
     return cloudLayerMs({ layers: profile.layerMs.map((ms) => ({ ms })) }, memoryMB, {
       measuredAtMB: profile.memoryMB,

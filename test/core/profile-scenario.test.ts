@@ -47,6 +47,19 @@ describe('buildScenario', () => {
     expect(() => buildScenario({ ...base, cloudProfile: other })).toThrow(/does not have the layers of/);
   });
 
+  it('a cloud profile that measured its parallel fraction is priced with it; without one, with WASM_PARALLEL_FRACTION', () => {
+    // MobileNetV2-like: 2 threads barely faster (p = 0.2). At one vCPU the threaded profile is brought back to one thread
+    const threaded = { ...profile, threads: 2, parallelFraction: 0.2, layers: profile.layers.map((l) => ({ ...l, ms: 0.9 * l.ms })) };
+    const base = { profile, predictor, device, network: wifi, radio: wifi.radio, memoryMB: MB_PER_VCPU };
+    const own = parseScenario(buildScenario({ ...base, cloudProfile: threaded }));
+    const { parallelFraction: _measured, ...withoutFraction } = threaded;
+    const stated = parseScenario(buildScenario({ ...base, cloudProfile: withoutFraction }));
+    own.model.layers.forEach((l, i) => {
+      expect(l.cloudMs).toBeCloseTo(profile.layers[i]!.ms, 9); // 0.9 / (0.8 + 0.2 / 2) = 1
+      expect(stated.model.layers[i]!.cloudMs).toBeCloseTo((0.9 * profile.layers[i]!.ms) / 0.6, 9); // p = 0.8: 0.9 / 0.6
+    });
+  });
+
   it('cloud times are the measured ones at one vCPU and double at half a vCPU', () => {
     const one = parseScenario(buildScenario({ profile, predictor, device, network: wifi, radio: wifi.radio, memoryMB: MB_PER_VCPU }));
     const half = parseScenario(buildScenario({ profile, predictor, device, network: wifi, radio: wifi.radio, memoryMB: MB_PER_VCPU / 2 }));

@@ -16,6 +16,7 @@ import {
   cloudTimeFactor,
   lambdaVisibleCores,
   parallelFractionFromRatio,
+  measuredParallelFraction,
 } from '../../core/profiles';
 import { DEVICE_CLASSES } from '../../core/presets';
 import { chainProfile } from './profile-fixtures';
@@ -132,6 +133,22 @@ describe('memory size as a lever: threads and vCPUs (issue 11)', () => {
     expect(parallelFractionFromRatio(2, 2)).toBe(1);
     expect(parallelFractionFromRatio(0.9, 2)).toBe(0); // a slow-down on a loaded machine: nothing parallel
     expect(() => parallelFractionFromRatio(1.5, 1)).toThrow(/threads/);
+  });
+
+  it('measures a model\'s parallel fraction from its 1- and 2-thread profiles (either order), and refuses profiles that do not pair', () => {
+    const one = { ...chainProfile('m'), wholeModelWallMs: 100, wholeModelMs: 95 };
+    const two = { ...chainProfile('m'), threads: 2, wholeModelWallMs: 62.5, machine: { ...one.machine, loadAverage: 1.2 } };
+    // 100 / 62.5 = 1.6× on 2 threads: p = 0.75 (wall clocks, not the 1-thread profile's CPU clock)
+    const expected = { parallelFraction: 0.75, parallelFractionFrom: { threads: 2, oneThreadMs: 100, threadedMs: 62.5, loadAverages: [0, 1.2] } };
+    expect(measuredParallelFraction(one, two)).toEqual(expected);
+    expect(measuredParallelFraction(two, one)).toEqual(expected);
+    // the recorded fraction survives the profile schema
+    expect(parseModelProfile({ ...one, ...expected }).parallelFraction).toBe(0.75);
+    expect(() => measuredParallelFraction(one, one)).toThrow(/one profile on 1 thread and one on more \(got 1 and 1 threads\)/);
+    expect(() => measuredParallelFraction(one, { ...two, model: 'other' })).toThrow(/different models/);
+    expect(() => measuredParallelFraction(one, { ...two, backend: 'cpu' })).toThrow(/wasm engine/);
+    expect(() => measuredParallelFraction(one, { ...two, inputShape: [64, 64, 3] })).toThrow(/input shapes/);
+    expect(() => measuredParallelFraction(one, { ...two, fused: true })).toThrow(/measure both the same way/);
   });
 
   it('keeps the single-thread model when one thread runs: slower below one vCPU, flat above', () => {

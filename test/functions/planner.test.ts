@@ -210,6 +210,31 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(derived.candidates.find((c) => c.cut === 2)?.tailMs).toBeCloseTo(expected, 9);
   });
 
+  it('prices the threads of a tail with the parallel fraction its cloud profile measured, and with 0.8 when it has none', async () => {
+    // Prepare: 10 ms per layer measured with 2 threads on 2 full cores (3,538 MB); the tails run at 1,769 MB, where
+    // their 2 threads share one vCPU, so the profile is brought back to one thread: ms / ((1 − p) + p / 2)
+    const layers = manifest.layers.map((l) => ({ name: l.name, ms: 10 }));
+    const tailMsAt2 = async (profile: Record<string, unknown>, name: string) => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: cloudProfileKey(MODEL), Body: JSON.stringify(profile) }));
+      try {
+        // a fresh planner: the catalog keeps a profile it found
+        const fresh = createPlannerHandler(new PlannerRuntime({ env: await plannerEnv(name, { [MODEL]: tinychainEntry }) }));
+        const record = jsonOf((await fresh(
+          httpEvent({ method: 'POST', path: '/plan', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) }),
+          lambdaContext(),
+        )) as Result) as PlanResponse;
+        return record.candidates.find((c) => c.cut === 2)!.tailMs;
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: cloudProfileKey(MODEL) }));
+      }
+    };
+    const measured = await tailMsAt2({ memoryMB: 3538, threads: 2, parallelFraction: 0.2, layers }, 'pf-measured');
+    const stated = await tailMsAt2({ memoryMB: 3538, threads: 2, layers }, 'pf-stated');
+    // cut 2 runs 5 layers in the cloud
+    expect(measured).toBeCloseTo(50 / (0.8 + 0.2 / 2), 9);
+    expect(stated).toBeCloseTo(50 / (0.2 + 0.8 / 2), 9);
+  });
+
   it('with a measured model profile in the export, device times come from the predictor and cloud times from the profile', async () => {
     // Prepare: MobileNetV2's committed wasm profile uploaded as its cloud profile, its manifest, two tails
     const profile = parseModelProfile(JSON.parse(await readFile('profiles/mobilenetv2.wasm.json', 'utf8')));

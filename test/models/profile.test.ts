@@ -25,11 +25,33 @@ describe('profileModel', () => {
     expect(concat.inputBytes).toBe(concat.inputShapes.reduce((s, shape) => s + shape.reduce((a, b) => a * b, 1) * 4, 0));
     for (const l of profile.layers) {
       expect(l.ms).toBe(profile.clock === 'cpu' ? l.cpuMs : l.wallMs);
-      expect(l.wallMs).toBeGreaterThan(0);
+      // a layer folded into a convolution ran inside that convolution's fused kernel
+      if (l.foldedInto === undefined) expect(l.wallMs).toBeGreaterThan(0);
+      else expect(l.wallMs).toBe(0);
     }
     expect(profile.sumOfLayersMs).toBeCloseTo(profile.layers.reduce((s, l) => s + l.ms, 0), 3);
     expect(profile.isolationRatio).toBeCloseTo(profile.sumOfLayersMs / profile.wholeModelMs, 3);
     expect(profile.repeats).toBe(3);
+    model.dispose();
+  });
+
+  it('measures what heads and tails run: folded chains timed as one fused kernel, attributed to the convolution', async () => {
+    const backend = await initBackend();
+    const model = ZOO.tinydag.build();
+    const fused = await profileModel(model, { name: 'tinydag', backend, repeats: 1, warmup: 0, fuse: true });
+    const plain = await profileModel(model, { name: 'tinydag', backend, repeats: 1, warmup: 0, fuse: false });
+    expect(fused.fused).toBe(true);
+    expect(plain.fused).toBeUndefined();
+    const convs = fused.layers.filter((l) => l.fusedWith !== undefined);
+    expect(convs.length).toBeGreaterThan(0);
+    for (const conv of convs) {
+      expect(['Conv2D', 'DepthwiseConv2D']).toContain(conv.className);
+      expect(conv.wallMs).toBeGreaterThan(0);
+      for (const name of conv.fusedWith!) expect(fused.layers.find((l) => l.name === name)!.foldedInto).toBe(conv.name);
+    }
+    expect(fused.layers.filter((l) => l.foldedInto !== undefined).length).toBe(convs.reduce((n, c) => n + c.fusedWith!.length, 0));
+    // unfused, every layer is timed on its own
+    expect(plain.layers.every((l) => l.foldedInto === undefined && l.fusedWith === undefined && l.wallMs > 0)).toBe(true);
     model.dispose();
   });
 
