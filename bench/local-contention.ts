@@ -53,6 +53,13 @@ function cpuBusy(): { busy: number; total: number } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Coefficient of variation (population σ over the mean); NaN below 2 values. */
+function cv(xs: readonly number[]): number {
+  if (xs.length < 2) return NaN;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) / mean;
+}
+
 async function main(): Promise<void> {
   const maxK = Number(argValue('--max-k') ?? 5);
   const rounds = Number(argValue('--rounds') ?? 6);
@@ -122,6 +129,8 @@ async function main(): Promise<void> {
         roundTripMs: median(warm.map((s) => s.roundTripMs)),
         computeMs: median(warm.map((s) => s.computeMs)),
         overheadMs: median(overhead),
+        /** Spread at a fixed k: what the simulator's jitter stands for (core/sim/jitter.ts), the sharing apart. */
+        computeCv: cv(warm.map((s) => s.computeMs)),
         cpuBusyShare: phases.find((p) => p.k === k && !p.cold)!.cpuBusyShare,
       },
       cold: {
@@ -129,6 +138,7 @@ async function main(): Promise<void> {
         roundTripMs: median(cold.map((s) => s.roundTripMs)),
         initMs: median(cold.filter((s) => s.initMs !== null).map((s) => s.initMs!)),
         computeMs: median(cold.map((s) => s.computeMs)),
+        initCv: cv(cold.filter((s) => s.initMs !== null).map((s) => s.initMs!)),
         cpuBusyShare: median(phases.filter((p) => p.k === k && p.cold).map((p) => p.cpuBusyShare)),
       },
       /** What a cold call costs the client over a warm one at this k (docs/cost-model.md §3): median cold − median warm round trip. */

@@ -26,7 +26,7 @@
  * vCPUs, the cloud profile), replayed here anyway — last round's 2.5× miss.
  *
  * Usage (bounded: a few minutes; starts its own local stack on an ephemeral port, and stops it):
- *   npx tsx bench/recommend-replay.ts [--host local|lambda] [--requests 48] [--rate 2] [--p95 3000] [--seed 5] [--json FILE]
+ *   npx tsx bench/recommend-replay.ts [--host local|lambda] [--requests 48] [--rate 2] [--p95 MS (3000 lambda, 8000 local)] [--seed 5] [--json FILE]
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ import { formatTrace } from '../core/workload';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 import { argValue, isMain } from './report';
-import { burstyPhoneArrivals, MODEL } from './sim-validation';
+import { burstyPhoneArrivals, MODEL, wholeTrace } from './sim-validation';
 
 export { MODEL };
 export const KEEP_ALIVE_MS = 5000;
@@ -49,7 +49,8 @@ export const DEPLOYABLE_CUTS = [0, 36, 63, 125, 156];
 async function main(): Promise<void> {
   const requests = Number(argValue('--requests') ?? 48);
   const rate = Number(argValue('--rate') ?? 2);
-  const maxP95Ms = Number(argValue('--p95') ?? 3000);
+  // For the shared host, 3,000 ms is out of reach with the whole burst on 2 cores (the search does not lower reserved concurrency to trade 429s for speed).
+  const maxP95Ms = Number(argValue('--p95') ?? (argValue('--host') === 'lambda' ? 3000 : 8000));
   const seed = Number(argValue('--seed') ?? 5);
   const hostName = argValue('--host') ?? 'local';
   if (hostName !== 'local' && hostName !== 'lambda') throw new Error(`--host must be local or lambda (got "${hostName}")`);
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
     policy: { kind: 'cloud-only' },
     fleet: { keepAliveMs: KEEP_ALIVE_MS },
     view: { keepAliveMs: KEEP_ALIVE_MS },
-    ...(host ? { host } : {}),
+    // As `offload recommend --host local` does: the host's measured spread too.
+    ...(host ? { host, jitter: { seed, ...host.spread } } : {}),
     top: 1,
   });
   const best = rec.best[0]!;
@@ -88,9 +90,10 @@ async function main(): Promise<void> {
     const out = join(dir, 'load.jsonl');
     const started = Date.now();
     const load0 = loadavg();
-    const load = await runNode(['bin/offload.js', 'load', '--url', stack.url, '--trace', trace, '--policy', 'cloud-only', '--timeout-ms', '120000', '--out', out, '--json']);
+    const load = await runNode(['bin/offload.js', 'load', '--url', stack.url, '--trace', trace, '--policy', 'cloud-only', ...wholeTrace(arrivals), '--timeout-ms', '120000', '--out', out, '--json']);
     if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const records = parseLoadRecords(readFileSync(out, 'utf8'), 'load.jsonl');
+    if (records.length !== arrivals.length) throw new Error(`offload load replayed ${records.length} of the trace's ${arrivals.length} requests`);
     const real = summarize(records);
     const result = {
       date: new Date().toISOString(),

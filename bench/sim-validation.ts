@@ -4,15 +4,25 @@
  * `offload simulate`'s engine (core/sim/), per policy: p50 and p95 latency,
  * 429 count, cold starts. Target: within 15 %.
  *
- * The simulator is calibrated from the same load run, because the local
- * tails do not run at the cloud profile's speed (the emulator gives every
- * environment this shared 2-core machine, not a Lambda vCPU share):
- * - warm tail time per cut: median `computeMs` of the warm requests at that cut;
- * - cold start per cut: median cold round trip minus median warm round trip
- *   at that cut (the client-visible definition, docs/cost-model.md §3);
- * - invoke overhead: median (round trip − computeMs) of warm requests;
- * - 429 round trip: median round trip of the refused requests;
- * - plan round trip: median `planMs` (it includes the waited RTT).
+ * The stack's tails run with 1 wasm thread (`wasmThreads: 1`), the engine
+ * the host model was measured with. Two simulations of the trace:
+ *
+ * - **host** (the one the table reports): the simulator's host model
+ *   (core/sim/host.ts LOCAL_HOST: busy environments share this machine's
+ *   cores with the slowdowns bench/local-contention.ts measured; tail times
+ *   from this machine's profile; the host's lone cold start and invoke
+ *   overhead) and its measured per-request spread (jitter, core/sim/jitter.ts)
+ *   — nothing about the tails taken from this run;
+ * - **medians** (last round's method, for comparison): every part calibrated
+ *   from this run's medians, no host model, no spread: warm tail per cut the
+ *   median `computeMs`; cold start per cut median cold − median warm round
+ *   trip (docs/cost-model.md §3); invoke overhead median (round trip −
+ *   computeMs) of warm requests.
+ *
+ * Both scale device times as the deployed planner does (a predictor fitted on
+ * the model's own profile), since the harness waits the plan's device times.
+ * Both take the 429 round trip (median of the refused requests) and the plan
+ * round trip (median `planMs`, it includes the waited RTT) from the run.
  * Everything else (device head/tail waits, network, keep-alive, reserved
  * concurrency, the planner's cache and keep-alive) is the stack's own.
  *
@@ -27,9 +37,10 @@ import { parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '
 import { parsePolicy, policyName } from '../core/policies';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { simDeployment } from '../core/sim/deployment';
+import { LOCAL_HOST, onHost } from '../core/sim/host';
 import { simulate, type SimulationInput } from '../core/sim/simulator';
 import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
-import { loadProfile, loadProfiles } from '../models/profile-files';
+import { loadProfile } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 import { argValue, isMain, median } from './report';
 
@@ -93,13 +104,27 @@ export interface ValidationRow {
 
 const pick = (s: LoadSummary) => ({ p50: s.latencyMs.p50, p95: s.latencyMs.p95, throttled: s.throttled, coldStarts: s.coldStarts });
 
-/** Runs the simulator on the trace with the calibration, per policy. */
-export function simulateLikeTheStack(arrivals: readonly Arrival[], cal: Calibration, policies: readonly string[], view: SimulationInput['view'] = {}): Map<string, LoadSummary> {
-  const predictor = predictorFromProfiles(loadProfiles());
-  const dep = simDeployment({
-    models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail: { memoryMB: LOCAL_MEMORY_MB, reservedConcurrency: LOCAL_RESERVED, provisionedConcurrency: 0 }, tailMs: cal.tailMs, coldStartMs: cal.coldStartMs }],
-    predictor,
-  });
+/**
+ * Runs the simulator on the trace, per policy: `medians` with every part from the calibration; `host` with the
+ * host model and its spread (seeded by `seed`), only the plan and 429 round trips from the calibration.
+ */
+export function simulateLikeTheStack(
+  arrivals: readonly Arrival[],
+  cal: Calibration,
+  policies: readonly string[],
+  mode: 'medians' | 'host' = 'medians',
+  view: SimulationInput['view'] = {},
+  seed = 1,
+): Map<string, LoadSummary> {
+  // The deployed planner scales device times with a predictor fitted on the model's own profile
+  // (functions/commons/model-catalog.ts), and the harness waits what its plan says: the same here
+  // (`offload simulate` fits on every committed profile: 92 vs 117 ms for MobileNetV2 on a low-end phone).
+  const predictor = predictorFromProfiles([loadProfile(MODEL)]);
+  const tail = { memoryMB: LOCAL_MEMORY_MB, reservedConcurrency: LOCAL_RESERVED, provisionedConcurrency: 0 };
+  const dep =
+    mode === 'medians'
+      ? simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail, tailMs: cal.tailMs, coldStartMs: cal.coldStartMs }], predictor })
+      : simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail }], predictor, ...onHost(LOCAL_HOST) });
   const out = new Map<string, LoadSummary>();
   for (const name of policies) {
     const result = simulate({
@@ -109,7 +134,13 @@ export function simulateLikeTheStack(arrivals: readonly Arrival[], cal: Calibrat
       fleet: { keepAliveMs: KEEP_ALIVE_MS },
       // The local stack sets the planner's keep-alive rule to the emulator's keep-alive.
       view: { keepAliveMs: KEEP_ALIVE_MS, ...view },
-      timing: { planMs: () => cal.planMs, invokeOverheadMs: cal.invokeOverheadMs, throttleOverheadMs: cal.throttleOverheadMs },
+      ...(mode === 'medians'
+        ? { timing: { planMs: () => cal.planMs, invokeOverheadMs: cal.invokeOverheadMs, throttleOverheadMs: cal.throttleOverheadMs } }
+        : {
+            timing: { planMs: () => cal.planMs, throttleOverheadMs: cal.throttleOverheadMs },
+            host: LOCAL_HOST,
+            jitter: { seed, ...LOCAL_HOST.spread },
+          }),
     });
     out.set(name, result.summary);
   }
@@ -135,6 +166,15 @@ export function validationMarkdown(rows: readonly ValidationRow[]): string {
   return lines.join('\n');
 }
 
+/**
+ * `offload load` flags that replay all of `arrivals`: its --duration (60 s) and --requests (50) defaults bound a
+ * trace too, and cut the 48-request bursty trace (73 s) to 37 requests before this was passed.
+ */
+export function wholeTrace(arrivals: readonly Arrival[]): string[] {
+  const lastS = arrivals.length ? arrivals[arrivals.length - 1]!.t / 1000 : 0;
+  return ['--duration', String(Math.ceil(lastS) + 1), '--requests', String(Math.max(1, arrivals.length))];
+}
+
 /** The validation's trace: bursts (on 4 s, off 8 s) from 12 low-end phones on WiFi, asking for {@link MODEL}. */
 export function burstyPhoneArrivals(ratePerS: number, seed: number, maxRequests: number): Arrival[] {
   return generateWorkload({
@@ -157,28 +197,36 @@ async function main(): Promise<void> {
   const arrivals = burstyPhoneArrivals(rate, seed, requests);
   writeFileSync(trace, formatTrace(arrivals));
   let stack: OffloadLocalProcess | undefined;
+  // The local configuration with the tails pinned to the engine threads the host model was measured with.
+  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
+  const config = join(dir, 'offload.config.json');
+  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads } }, null, 2));
   const url =
     argValue('--url') ??
-    (stack = await startOffloadLocal(['--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--json', '--quiet'], { echoStderr: true })).url;
+    (stack = await startOffloadLocal(['--config', config, '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--state-dir', join(dir, 'state'), '--json', '--quiet'], { echoStderr: true })).url;
   try {
     const out = join(dir, 'load.jsonl');
     console.error(`load: ${arrivals.length} requests per policy (${POLICIES.join(', ')}) against ${url}`);
     const started = Date.now();
-    const load = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--timeout-ms', timeoutMs, '--out', out, '--json']);
+    const load = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), ...wholeTrace(arrivals), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--timeout-ms', timeoutMs, '--out', out, '--json']);
     if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const records = parseLoadRecords(readFileSync(out, 'utf8'), 'load.jsonl');
+    if (records.length !== arrivals.length * POLICIES.length) throw new Error(`offload load replayed ${records.length} of the trace's ${arrivals.length} requests × ${POLICIES.length} policies`);
     const cal = calibrate(records);
-    const sim = simulateLikeTheStack(parseTrace(readFileSync(trace, 'utf8')), cal, POLICIES);
-    const rows: ValidationRow[] = POLICIES.map((p) => ({
-      policy: p,
-      requests: arrivals.length,
-      real: pick(summarize(records.filter((r) => r.policy === policyName(parsePolicy(p))))),
-      sim: pick(sim.get(p)!),
-    }));
+    const replayed = parseTrace(readFileSync(trace, 'utf8'));
+    const rowsOf = (sim: Map<string, LoadSummary>): ValidationRow[] =>
+      POLICIES.map((p) => ({
+        policy: p,
+        requests: arrivals.length,
+        real: pick(summarize(records.filter((r) => r.policy === policyName(parsePolicy(p))))),
+        sim: pick(sim.get(p)!),
+      }));
+    const rows = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, 'host', {}, seed));
+    const rowsMedians = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, 'medians'));
     const loadavg = (await import('node:os')).loadavg();
     const failures = { server: records.filter((r) => r.fallback === 'server').length, timeout: records.filter((r) => r.fallback === 'timeout').length };
-    const result = { date: new Date().toISOString(), loadAverage: loadavg, failures, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` }, calibration: cal, rows };
-    console.log(validationMarkdown(rows));
+    const result = { date: new Date().toISOString(), loadAverage: loadavg, failures, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` }, host: LOCAL_HOST, calibration: cal, rows, rowsMedians };
+    console.log(`host model + spread:\n${validationMarkdown(rows)}\n\nthis run's medians, no host model:\n${validationMarkdown(rowsMedians)}`);
     console.log(`\ncalibration: ${JSON.stringify(cal)}\nload average ${loadavg.map((x) => x.toFixed(1)).join(' ')}; ${result.wallS.toFixed(0)} s`);
     const json = argValue('--json');
     if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);

@@ -15,7 +15,7 @@ import { predictorFromProfiles } from '../core/profile-scenario';
 import type { ModelProfile } from '../core/profiles';
 import { simDeployment, type ModelDeploymentSpec, type SimDeployment } from '../core/sim/deployment';
 import { DEFAULT_ACCOUNT_CONCURRENCY } from '../core/sim/fleet';
-import type { HostModel } from '../core/sim/host';
+import { onHost, type HostModel } from '../core/sim/host';
 import { parseWith } from '../core/validation';
 import { readJsonFile } from './options';
 
@@ -111,6 +111,5 @@ export async function buildSimDeployment(
 ): Promise<SimDeployment & { accountConcurrency: number; specs: ModelDeploymentSpec[] }> {
   const { profiles, predictor } = await loadProfilesAndPredictor();
   const { specs, accountConcurrency, stackName, backend } = await deploymentSpecs(models, profiles, flags);
-  const onHost = host ? { tailTimes: 'this-machine' as const, cold: host.cold } : {};
-  return { ...simDeployment({ models: specs, predictor, stackName, backend, ...onHost }), accountConcurrency, specs };
+  return { ...simDeployment({ models: specs, predictor, stackName, backend, ...(host ? onHost(host) : {}) }), accountConcurrency, specs };
 }

@@ -54,8 +54,9 @@ export function hostFlagsError(flags: SimFlags): string | null {
 /** The host model the flags ask for (core/sim/host.ts), or none for Lambda; the simulation's seed feeds the spread. */
 export function hostOptions(flags: SimFlags, seed: number): { host?: HostModel; jitter?: JitterSpec } {
   const host = flags.hostCores !== undefined ? sharedCores(flags.hostCores) : flags.host === 'local' ? LOCAL_HOST : undefined;
-  // The spread's own stream, apart from the arrivals' (same seed, another sequence).
-  const jitter = flags.jitter ? { ...flags.jitter, seed: (seed ^ 0x2545f491) | 0 } : undefined;
+  // On a host, its measured spread unless --jitter says otherwise; the spread's own stream, apart from the arrivals'.
+  const spread = flags.jitter ?? host?.spread;
+  const jitter = spread ? { ...spread, seed: (seed ^ 0x2545f491) | 0 } : undefined;
   return { ...(host ? { host } : {}), ...(jitter ? { jitter } : {}) };
 }
 
@@ -91,5 +92,5 @@ export function simOptions(cmd: Command): Command {
     .option('--prewarm', 'the planner\'s opt-in prewarm (PREWARM_TAILS=true): a plan may start the tail that would win warm')
     .option('--host <lambda|local>', 'where the tails run: lambda (each environment on its own vCPUs) or local (this machine\'s cores shared by every busy environment, as the local stack runs them: measured slowdowns, this machine\'s profile, 1 wasm thread)', hostArg, 'lambda')
     .option('--host-cores <n>', 'the tails share an ideal host of n cores (processor sharing) at this machine\'s profiled speed', positiveInt('--host-cores'))
-    .option('--jitter <tail=CV,cold=CV>', 'spread each request\'s tail time and cold start (lognormal, median the function\'s figure, coefficient of variation CV); default none', jitterArg);
+    .option('--jitter <tail=CV,cold=CV>', 'spread each request\'s tail time and cold start (lognormal, median the function\'s figure, coefficient of variation CV); default none on Lambda, the host\'s measured spread with --host local or --host-cores (tail=0,cold=0 turns it off)', jitterArg);
 }

@@ -56,6 +56,8 @@ export interface DeploymentInput {
    * of a tail on this machine, for the shared-host model (./host.ts). The planner's scenario prices the cloud either way.
    */
   tailTimes?: 'cloud' | 'this-machine';
+  /** True cold start per model and cut, ms (a host's measured ones, ./host.ts); a model spec's own `coldStartMs` wins, the formula is the fallback. */
+  coldStartMs?: Readonly<Record<string, Readonly<Record<number, number>>>>;
 }
 
 export interface SimDeployment {
@@ -101,7 +103,7 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
         memoryMB: settings.memoryMB,
         reservedConcurrency: settings.reservedConcurrency,
         provisionedConcurrency: settings.provisionedConcurrency,
-        coldStartMs: m.coldStartMs?.[cut] ?? coldStartFromWeights(cold.coldBaseMs, cold.coldMsPerMB, cand.tailWeightBytes),
+        coldStartMs: m.coldStartMs?.[cut] ?? input.coldStartMs?.[profile.model]?.[cut] ?? coldStartFromWeights(cold.coldBaseMs, cold.coldMsPerMB, cand.tailWeightBytes),
         tailMs: m.tailMs?.[cut] ?? suffixAt(settings.memoryMB)[cut]!,
       });
     }

@@ -17,6 +17,7 @@
  * by the count of all busy jobs.
  */
 import { ValidationError } from '../errors';
+import { CLOUD_DEFAULTS } from '../presets';
 
 /** How environments share a host. */
 export interface HostModel {
@@ -30,8 +31,12 @@ export interface HostModel {
   wasmThreads: number;
   /** A lone request's round trip beyond the tail's compute on this host (HTTP API, event encoding, the emulator's IPC, wire decode), ms. */
   invokeOverheadMs: number;
-  /** Lone cold start by tail weight on this host (docs/cost-model.md §3 formula: base + per MiB of weights). */
+  /** Lone cold start per model and cut measured on this host (cold − warm round trip); wins over `cold`. */
+  coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
+  /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
   cold: { coldBaseMs: number; coldMsPerMB: number };
+  /** Spread of one request's compute and init at a fixed sharing (coefficients of variation), for the simulator's jitter (./jitter.ts). */
+  spread: { tailCv: number; coldCv: number };
 }
 
 /**
@@ -41,7 +46,7 @@ export interface HostModel {
 export function sharedCores(cores: number): HostModel {
   if (!(Number.isInteger(cores) && cores >= 1)) throw new ValidationError('hostCores', `must be a whole number >= 1 (got ${cores})`);
   const s = Array.from({ length: cores + 1 }, (_, i) => Math.max(1, (i + 1) / cores));
-  return { name: `cores:${cores}`, computeSlowdown: s, initSlowdown: s, wasmThreads: 1, invokeOverheadMs: LOCAL_HOST.invokeOverheadMs, cold: LOCAL_HOST.cold };
+  return { name: `cores:${cores}`, computeSlowdown: s, initSlowdown: s, wasmThreads: 1, invokeOverheadMs: LOCAL_HOST.invokeOverheadMs, coldStartMs: LOCAL_HOST.coldStartMs, cold: LOCAL_HOST.cold, spread: LOCAL_HOST.spread };
 }
 
 /**
@@ -58,10 +63,18 @@ export function sharedCores(cores: number): HostModel {
  *   cores while the tails compute.
  * - invoke overhead: median round trip − compute of a lone warm request
  *   (70 and 38 ms; 54).
- * - cold start: a lone cold round trip − a lone warm one, 971 and 1,027 ms
- *   for the 13.5 MiB tail: base 831 ms with core/presets.ts's 12.5 ms/MiB
- *   (a one-tail fit; the presets' 450 + 12.5/MiB, measured with 2 threads,
- *   is 619 ms for this tail).
+ * - cold start: MobileNetV2's five tails with 1 thread, median cold − warm
+ *   round trip of 5 pairs each (bench/cold-start.ts --repeats 5, 16:41 UTC,
+ *   load average 2.0 at the end): 969, 778, 768, 608, 469 ms at cuts 0, 36,
+ *   63, 125, 156 — not a function of the weights alone (cuts 0–63 load the
+ *   same 13.2–13.5 MiB; cut 0's init also warms up the whole model on a
+ *   224×224 input), so the per-cut figures are kept. The contention runs'
+ *   lone cut-0 cold starts agree (971, 1,027 ms). Other tails: core/presets.ts's
+ *   local calibration (450 + 12.5 ms/MiB, measured with 2 threads).
+ * - spread: coefficient of variation of compute among the k requests of
+ *   the same bursts (k = 1…5, both runs: 0.09–0.45, median 0.19) and of init
+ *   among the cold ones (0.06–0.15, median 0.09): the jitter left once the
+ *   sharing is modelled.
  * With the default 2 threads per environment (1,769 MB) the same bursts ran
  * 4.4× (k = 2) to 12× (k = 5) slower than alone — oversubscribed thread
  * pools — so the promise is made for 1 thread.
@@ -72,7 +85,9 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   initSlowdown: Object.freeze([1, 1.39, 2.04, 3.01, 3.36]),
   wasmThreads: 1,
   invokeOverheadMs: 54,
-  cold: Object.freeze({ coldBaseMs: 831, coldMsPerMB: 12.5 }),
+  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 969, 36: 778, 63: 768, 125: 608, 156: 469 }) }),
+  cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
+  spread: Object.freeze({ tailCv: 0.19, coldCv: 0.09 }),
 });
 
 /** s(n) from a table (see the module doc). */
@@ -80,6 +95,14 @@ export function slowdownAt(table: readonly number[], n: number): number {
   if (n <= 1) return 1;
   const k = table.length;
   return n <= k ? table[n - 1]! : (table[k - 1]! * n) / k;
+}
+
+/**
+ * The simDeployment options (./deployment.ts) of tails on `host`: this machine's profiled tail times and the host's
+ * lone cold starts (measured per cut where it has them, else its formula).
+ */
+export function onHost(host: HostModel): { tailTimes: 'this-machine'; cold: HostModel['cold']; coldStartMs: HostModel['coldStartMs'] } {
+  return { tailTimes: 'this-machine', cold: host.cold, coldStartMs: host.coldStartMs };
 }
 
 /** Checks a host model's tables (CLI and library input). */

@@ -39,7 +39,7 @@ import { UNRESERVED_MINIMUM } from './fleet';
 import type { FleetViewOptions } from './fleet-view';
 import { PROVISIONED_PRICES, simulate, type SimTiming, type SimulationResult } from './simulator';
 import type { FleetOptions } from './fleet';
-import type { HostModel } from './host';
+import { onHost, type HostModel } from './host';
 import type { JitterSpec } from './jitter';
 
 export const MONTH_S = 30 * 86_400;
@@ -202,7 +202,7 @@ export function recommend(input: RecommendInput): Recommendation {
       tail: { memoryMB: c.memoryMB, reservedConcurrency: c.reservedConcurrency, provisionedConcurrency: 0 },
       functions: Object.fromEntries(Object.entries(c.provisioned).map(([cut, n]) => [Number(cut), { provisionedConcurrency: n }])),
     };
-    const dep = simDeployment({ models: [spec], predictor: input.predictor, ...(input.host ? { tailTimes: 'this-machine' as const, cold: input.host.cold } : {}) });
+    const dep = simDeployment({ models: [spec], predictor: input.predictor, ...(input.host ? onHost(input.host) : {}) });
     const result = simulate({
       arrivals,
       policy,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoadRecordSchema, summarize, type LoadSummary } from '../../core/load-record';
+import { LOCAL_HOST } from '../../core/sim/host';
 import { offload } from './spawn-offload';
 
 let dir: string;
@@ -80,10 +81,15 @@ describe('offload simulate', () => {
     expect(lambda.host).toBe('lambda');
     expect(local.host).toMatchObject({ name: 'local', wasmThreads: 1 });
     expect(cores.host).toMatchObject({ name: 'cores:2' });
+    // On a host its measured spread applies unless --jitter says otherwise.
+    expect((local as Out & { jitter: object }).jitter).toMatchObject(LOCAL_HOST.spread);
+    expect((JSON.parse((await offload([...args, '--host', 'local', '--jitter', 'tail=0,cold=0'])).stdout) as Out & { jitter: object }).jitter).toMatchObject({ tailCv: 0, coldCv: 0 });
     // Cut 0 at this machine's one-thread whole-model time (the profile's), not the cloud profile's layer sum at 1,769 MB.
     const profile = JSON.parse(readFileSync('profiles/mobilenetv2.wasm.json', 'utf8')) as { wholeModelMs: number };
     expect(local.functions[0]!.tailMs).toBeCloseTo(profile.wholeModelMs, 9);
     expect(lambda.functions[0]!.tailMs).not.toBeCloseTo(profile.wholeModelMs, 3);
+    // The host's measured lone cold start of that tail, not the weight formula.
+    expect((local.functions[0] as { coldStartMs?: number }).coldStartMs).toBe(LOCAL_HOST.coldStartMs.mobilenetv2![0]);
     expect(local.results[0]!.summary.latencyMs.p95).toBeGreaterThan(lambda.results[0]!.summary.latencyMs.p95);
     const spread = JSON.parse((await offload([...args, '--jitter', 'tail=0.3,cold=0.2'])).stdout) as Out & { jitter: { tailCv: number } };
     expect(spread.jitter.tailCv).toBe(0.3);
