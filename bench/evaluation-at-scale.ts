@@ -215,7 +215,7 @@ Cost is per 1,000 requests (requests and duration; provisioned concurrency charg
   out.push(`
 ## The simulator on this machine
 
-${localHostMarkdown({ contention: committedResults().contention, ...(x.validation ? { validation: x.validation } : {}), ...(x.replay ? { replay: x.replay } : {}) })}
+${localHostMarkdown({ ...committedResults(), ...(x.validation ? { validation: x.validation } : {}), ...(x.replay ? { replay: x.replay } : {}) })}
 `);
   const best = x.rec.best[0]!;
   out.push(`## A worked recommendation

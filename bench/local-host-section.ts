@@ -68,7 +68,7 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /** The committed results, those present. */
-export function committedResults(): { contention: { label: string; c: Contention }[]; validation?: Validation; replay?: Replay } {
+export function committedResults(): { contention: { label: string; c: Contention }[]; validation?: Validation; replay?: Replay; recheck?: { validation?: Validation; replay?: Replay } } {
   const contention = [
     { label: '2 threads (1,769 MB default)', file: 'local-contention-2threads.json' },
     { label: '1 thread, run a', file: 'local-contention-1thread-a.json' },
@@ -79,7 +79,8 @@ export function committedResults(): { contention: { label: string; c: Contention
   });
   const validation = readJson<Validation>(`${results}sim-validation.json`);
   const replay = readJson<Replay>(`${results}recommend-replay.json`);
-  return { contention, ...(validation ? { validation } : {}), ...(replay ? { replay } : {}) };
+  const recheck = { validation: readJson<Validation>(`${results}sim-validation-fused-engine.json`), replay: readJson<Replay>(`${results}recommend-replay-fused-engine.json`) };
+  return { contention, ...(validation ? { validation } : {}), ...(replay ? { replay } : {}), ...(recheck.validation || recheck.replay ? { recheck } : {}) };
 }
 
 /** Why the local tails slow down in bursts: the contention runs side by side. */
@@ -106,7 +107,7 @@ export function contentionMarkdown(runs: readonly { label: string; c: Contention
 }
 
 /** The section: contention, validation, replay. `heading` is the markdown level of its sub-headings. */
-export function localHostMarkdown(x: { contention: { label: string; c: Contention }[]; validation?: Validation; replay?: Replay }, heading = '###'): string {
+export function localHostMarkdown(x: { contention: { label: string; c: Contention }[]; validation?: Validation; replay?: Replay; recheck?: { validation?: Validation; replay?: Replay } }, heading = '###'): string {
   const out: string[] = [];
   out.push(`${heading} Why the local stack's tails slow down in bursts
 
@@ -170,6 +171,18 @@ One median per part cannot show that a burst's requests slow each other down: th
 **${r.meetsPromise ? 'The measured p95 is within 15 % of the promise.' : `The measured p95 is ${(r.measured.p95 / r.promised.p95).toFixed(2)}× the promised one: not within 15 %.`}**${r.measured.errors + r.measured.fallbacks > 0 ? ` (${r.measured.fallbacks} requests fell back to the device, ${r.measured.errors} errors.)` : ''} The p50 is not a target: most requests of these bursts start cold (1–5 s) and the rest are warm (~0.4 s), so the median sits on the edge between the two groups and moves by hundreds of ms with a few requests. ${hostName === 'lambda' ? '' : 'The p95 target is 8,000 ms, not 3,000: on 2 shared cores a whole burst cold-starting cannot do better, and the search does not try lowering reserved concurrency to trade 429s for speed. '}For Lambda (\`--host lambda\`, the default of \`offload recommend\`) the same trace was promised 391/1,246 ms p50/p95 last round and measured 978/3,123 ms on this stack (2-thread tails; and only 37 of the 48 requests, \`offload load\`'s --duration and --requests defaults having cut the trace, fixed since): a promise for another machine.
 `);
   } else out.push('Not run (no bench/results/recommend-replay.json).\n');
+  const rc = x.recheck;
+  if (rc) {
+    const e = (s: number, m: number) => `${s >= m ? '+' : ''}${((100 * (s - m)) / m).toFixed(0)} %`;
+    const rows = (rc.validation?.rows ?? [])
+      .filter((r) => r.policy !== 'planner')
+      .map((r) => `${r.policy} p50 ${e(r.sim.p50, r.real.p50)}, p95 ${e(r.sim.p95, r.real.p95)}, 429s ${r.sim.throttled} vs ${r.real.throttled}, cold ${r.sim.coldStarts} vs ${r.real.coldStarts}`);
+    const rp = rc.replay;
+    out.push(`${heading} Re-check on today's faster engine
+
+The contention, cold-start, validation and replay runs above used the tail engine before batch norm, relu and padding were fused into the convolutions (main, 16:10–16:33 UTC; MobileNetV2's whole-model profile went from 95 to 59 ms). The same host calibration against the fused engine (sim times from the new profile, slowdowns and cold starts still the old ones)${rc.validation ? `, validation ${rc.validation.date.slice(11, 16)} UTC: ${rows.join('; ')}` : ''}${rp ? `; replay ${rp.date.slice(11, 16)} UTC: promised p95 ${f0(rp.promised.p95)} vs measured ${f0(rp.measured.p95)} ms (${e(rp.promised.p95, rp.measured.p95)}${rp.meetsPromise ? ', within 15 %' : ''}), p50 ${e(rp.promised.p50, rp.measured.p50)}, cold ${rp.promised.coldStarts} vs ${rp.measured.coldStarts}` : ''}. Off by more than 15 % now: cut:63's p50 and 429s, the replay's p50 and cold starts — the host's lone cold starts and slowdowns are the slower engine's. Re-measure them (\`bench/cold-start.ts\` with 1-thread tails, \`bench/local-contention.ts --threads 1\`) and update core/sim/host.ts \`LOCAL_HOST\`.
+`);
+  }
   return out.join('\n');
 }
 
