@@ -124,14 +124,32 @@ The simulator's host model (\`offload simulate|recommend --host local\`, core/si
   out.push(`${heading} The simulator against the local stack
 `);
   if (v) {
-    out.push(`One seeded trace (${v.trace.requests} requests per policy: ${v.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model and its spread — nothing about the tails taken from the run, only the plan and 429 round trips (medians: \`${JSON.stringify(v.calibration)}\`) — by \`npx tsx bench/sim-validation.ts --requests 48 --rate 2\` (${v.date.slice(0, 16)} UTC, ${v.wallS.toFixed(0)} s, under the measurement lock; load average ${la(v.loadAverage)} at the end).
+    const cal = v.calibration as { planMs?: number; throttleOverheadMs?: number };
+    const within = (s: number, r: number) => (r === 0 ? s === 0 : Math.abs(s - r) / r <= 0.15);
+    const misses = v.rows.flatMap((r) =>
+      (
+        [
+          ['p50', r.sim.p50, r.real.p50],
+          ['p95', r.sim.p95, r.real.p95],
+          ['429s', r.sim.throttled, r.real.throttled],
+          ['cold starts', r.sim.coldStarts, r.real.coldStarts],
+        ] as const
+      )
+        .filter(([, s, re]) => !within(s, re))
+        .map(([what]) => `${r.policy} ${what}`),
+    );
+    out.push(`One seeded trace (${v.trace.requests} requests per policy: ${v.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model and its spread — nothing about the tails taken from the run; only the plan and 429 round trips are the run's medians (${f0(cal.planMs ?? NaN)} and ${f0(cal.throttleOverheadMs ?? NaN)} ms), and device times are scaled as the deployed planner scales them (a predictor fitted on the model's own profile; \`offload simulate\` fits one on every committed profile, 92 instead of 117 ms for MobileNetV2 on a low-end phone) — by \`npx tsx bench/sim-validation.ts --requests 48 --rate 2\` (${v.date.slice(0, 16)} UTC, ${v.wallS.toFixed(0)} s, under the measurement lock; load average ${la(v.loadAverage)} at the end).
 
 ${validationMarkdown(v.rows)}
+
+**${misses.length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${misses.join(', ')}.`}** The planner row keeps MobileNetV2 on the low-end phones (plan round trip + device time, no tail); its p95 is low by the spread of the plan round trip, which the simulator takes as one median.
 `);
     if (v.rowsMedians) {
       out.push(`Last round's method on the same run (every tail time, cold start and overhead the run's median, no host model, no spread), for comparison:
 
 ${validationMarkdown(v.rowsMedians)}
+
+One median per part cannot show that a burst's requests slow each other down: the medians sit between the lone and the crowded times, so p95s come out low and the counts off.
 `);
     }
   } else out.push('Not run (no bench/results/sim-validation.json).\n');
@@ -149,7 +167,7 @@ ${validationMarkdown(v.rowsMedians)}
 | measured (local stack) | ${f0(r.measured.p50)} | ${f0(r.measured.p95)} | ${r.measured.throttled ?? (r.measured.rate429 * r.trace.requests).toFixed(0)} | ${r.measured.coldStarts} |
 | promised vs measured | ${err(r.promised.p50, r.measured.p50)} | ${err(r.promised.p95, r.measured.p95)} | | ${pct(r.promised.coldStarts, r.measured.coldStarts)} |
 
-**${r.meetsPromise ? 'The measured p95 is within 15 % of the promise.' : `The measured p95 is ${(r.measured.p95 / r.promised.p95).toFixed(2)}× the promised one: not within 15 %.`}**${r.measured.errors + r.measured.fallbacks > 0 ? ` (${r.measured.fallbacks} requests fell back to the device, ${r.measured.errors} errors.)` : ''}
+**${r.meetsPromise ? 'The measured p95 is within 15 % of the promise.' : `The measured p95 is ${(r.measured.p95 / r.promised.p95).toFixed(2)}× the promised one: not within 15 %.`}**${r.measured.errors + r.measured.fallbacks > 0 ? ` (${r.measured.fallbacks} requests fell back to the device, ${r.measured.errors} errors.)` : ''} The p50 is not a target: most requests of these bursts start cold (1–5 s) and the rest are warm (~0.4 s), so the median sits on the edge between the two groups and moves by hundreds of ms with a few requests. ${hostName === 'lambda' ? '' : 'The p95 target is 8,000 ms, not 3,000: on 2 shared cores a whole burst cold-starting cannot do better, and the search does not try lowering reserved concurrency to trade 429s for speed. '}For Lambda (\`--host lambda\`, the default of \`offload recommend\`) the same trace was promised 391/1,246 ms p50/p95 last round and measured 978/3,123 ms on this stack (2-thread tails; and only 37 of the 48 requests, \`offload load\`'s --duration and --requests defaults having cut the trace, fixed since): a promise for another machine.
 `);
   } else out.push('Not run (no bench/results/recommend-replay.json).\n');
   return out.join('\n');
