@@ -8,7 +8,7 @@
  *    The default page picks its backend by a timed probe: which, why, how long.
  * 2. MobileNetV2's head to its middle deployed cut in headless Chromium
  *    (wasm with the XNNPACK kernels of models/wasm-kernels.ts and with tfjs's
- *    own, and webgl where the browser offers it) vs the same head in Node
+ *    own; webgl and webgpu where the browser offers them) vs the same head in Node
  *    (this process, the CLI's backend): median of `runs` after two warm-ups;
  *    the ratio browser/Node.
  * 3. Browser end-to-end at that cut with the tail warm (SDK collaborativeInfer
@@ -48,12 +48,20 @@ const HEAD_CASES: [string, string][] = [
   ['wasm', ''],
   ['wasm', 'wasmKernels=0'],
   ['webgl', ''],
+  ['webgpu', ''],
 ];
 const HEAD_VARIANTS: Record<string, string> = { 'wasmKernels=0': "tfjs's scalar batch norm/relu/minimum" };
 
 export interface BrowserBenchReport {
   load: string;
-  firstLoad: { files: { name: string; bytes: number; gzipBytes: number }[]; transferredBytes: number; gzipBytes: number; backend: string };
+  firstLoad: {
+    files: { name: string; bytes: number; gzipBytes: number }[];
+    transferredBytes: number;
+    gzipBytes: number;
+    /** Without the WebGPU backend's chunk: what a browser without a WebGPU adapter loads. */
+    withoutWebGpuBytes: number;
+    backend: string;
+  };
   cut: number;
   layers: number;
   head: { node: { backend: string; threads: number | null; medianMs: number }; browser: { backend: string; variant: string; medianMs: number; ratioToNode: number }[] };
@@ -143,7 +151,8 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
     const cut = opts.cut ?? deployedCuts.filter((c) => c > 0).reduce((a, b) => (Math.abs(b - layers / 2) < Math.abs(a - layers / 2) ? b : a));
     if (!deployedCuts.includes(cut)) throw new Error(`cut ${cut} is not deployed (deployed: ${deployedCuts.join(', ')})`);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
+    // webgl and WebGPU on SwiftShader (no GPU here): Chromium offers them only when asked
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu'] });
 
     // 1. first load as a user gets it (no parameters: every candidate starts, the probe picks), which also loads the .wasm
     log('first load…');
@@ -233,6 +242,7 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
         files,
         transferredBytes: files.reduce((s, f) => s + f.bytes, 0),
         gzipBytes: files.reduce((s, f) => s + f.gzipBytes, 0),
+        withoutWebGpuBytes: files.filter((f) => !f.name.startsWith('offload-webgpu-')).reduce((s, f) => s + f.bytes, 0),
         backend: firstBackend,
       },
       defaultChoice,
@@ -268,7 +278,7 @@ export function formatBrowserBench(r: BrowserBenchReport): string {
   const lines = [
     `load average (1/5/15 min) ${r.load}; ${r.runs} runs each, medians`,
     '',
-    `First load before weights (backend ${r.firstLoad.backend}): ${kib(r.firstLoad.transferredBytes)} KiB transferred (${(r.firstLoad.transferredBytes / MiB).toFixed(2)} MiB; target ≤ 2 MiB), ${kib(r.firstLoad.gzipBytes)} KiB if gzipped`,
+    `First load before weights (default page, picked ${r.firstLoad.backend}): ${kib(r.firstLoad.transferredBytes)} KiB transferred (${(r.firstLoad.transferredBytes / MiB).toFixed(2)} MiB; target ≤ 2 MiB), ${kib(r.firstLoad.gzipBytes)} KiB if gzipped; ${(r.firstLoad.withoutWebGpuBytes / MiB).toFixed(2)} MiB without a WebGPU adapter`,
     formatTable(
       ['file', 'KiB', 'gzip KiB'],
       r.firstLoad.files.map((f) => [f.name, kib(f.bytes), kib(f.gzipBytes)]),

@@ -1,5 +1,6 @@
 /**
- * Picks the tfjs backend a page runs its head on. A fixed order (webgl, then
+ * Picks the tfjs backend a page runs its head on: webgpu (loaded only where
+ * the browser has an adapter), webgl, wasm, or cpu. A fixed order (webgl, then
  * wasm) is right with a GPU and wrong without one: Chromium then offers webgl
  * on SwiftShader, a software GL, 6× slower than wasm on MobileNetV2's head
  * (docs/browser.md). So by default every candidate that starts runs the same
@@ -16,7 +17,7 @@ import { quantile } from '../../core/predictor';
 import * as tf from '../../models/tfjs';
 import { installWasmKernels, restoreWasmKernels, wasmKernelsInstalled } from '../../models/wasm-kernels';
 
-export const BROWSER_BACKENDS = ['webgl', 'wasm', 'cpu'] as const;
+export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BrowserBackend = (typeof BROWSER_BACKENDS)[number];
 
 export interface BrowserBackendOptions {
@@ -111,6 +112,10 @@ function skippedNote(skipped: BackendChoice['skipped']): string {
 
 /** Makes `backend` current (initialising it the first time); null on success, else why not. */
 async function start(backend: BrowserBackend, kernels: boolean): Promise<string | null> {
+  if (backend === 'webgpu' && tf.findBackendFactory('webgpu') === null) {
+    const problem = await loadWebGpu();
+    if (problem !== null) return problem;
+  }
   try {
     if (!(await tf.setBackend(backend))) return 'not available in this browser';
     await tf.ready();
@@ -120,6 +125,33 @@ async function start(backend: BrowserBackend, kernels: boolean): Promise<string 
   if (backend === 'wasm') {
     if (kernels) installWasmKernels();
     else restoreWasmKernels();
+  }
+  return null;
+}
+
+/** The slice of the WebGPU API asked before fetching the backend's code. */
+interface Gpu {
+  requestAdapter(): Promise<object | null>;
+}
+
+/**
+ * Loads tfjs-backend-webgpu (a chunk of its own, ~300 KiB: it registers the
+ * backend), only once the browser has shown it has an adapter; else why not.
+ */
+async function loadWebGpu(): Promise<string | null> {
+  const gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+  if (gpu === undefined) {
+    return (globalThis as { isSecureContext?: boolean }).isSecureContext === false ? 'no WebGPU: the page is not a secure context (https or localhost)' : 'no WebGPU in this browser';
+  }
+  try {
+    if ((await gpu.requestAdapter()) === null) return 'no WebGPU adapter (navigator.gpu.requestAdapter() answered null)';
+  } catch (e) {
+    return `no WebGPU adapter (${e instanceof Error ? e.message : String(e)})`;
+  }
+  try {
+    await import('./webgpu');
+  } catch (e) {
+    return `tfjs-backend-webgpu did not load (${e instanceof Error ? e.message : String(e)})`;
   }
   return null;
 }

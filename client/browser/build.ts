@@ -2,13 +2,15 @@
  * Builds the browser SDK and the demo page into a folder a static server (or
  * the local stack, under /_local/demo/) can serve as is:
  *
- * - `offload.js`: the SDK, one ESM bundle (esbuild, minified, no Node built-ins);
+ * - `offload.js`: the SDK, ESM (esbuild, minified, no Node built-ins), with
+ *   `offload-*.js` chunks it imports: the code shared with the WebGPU backend,
+ *   and that backend, loaded only where the browser offers a WebGPU adapter;
  * - `demo.js`, `index.html`: the demo page, importing `./offload.js`;
  * - `tfjs-backend-wasm*.wasm`: the wasm backend's binaries, fetched on demand.
  *
  * `npm run build:browser [DIR]` writes it (default `dist/browser`).
  */
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_BROWSER_OUT = resolve(HERE, '../../dist/browser');
 /** Where the local stack builds the page it serves (state, not a deliverable). */
 export const LOCAL_BROWSER_OUT = resolve(HERE, '../../.offload/browser');
+/** Names of the SDK's code-split chunks (`offload.js` imports them). */
+const CHUNK_PREFIX = 'offload-';
 
 /**
  * Node built-ins reachable from shared modules but never called in a page
@@ -95,8 +99,11 @@ export async function buildBrowser(opts: { outDir?: string; minify?: boolean } =
     logLevel: 'silent' as const,
     define: { 'process.env.NODE_ENV': '"production"' },
   };
+  // chunks of an earlier build (their names change with their contents)
+  for (const f of readdirSync(outDir)) if (f.startsWith(CHUNK_PREFIX) && f.endsWith('.js')) rmSync(join(outDir, f));
   await Promise.all([
-    build({ ...common, entryPoints: [join(HERE, 'index.ts')], outfile: join(outDir, 'offload.js'), plugins: [nodeStubs, zodEnglishOnly] }),
+    // split: the WebGPU backend is a chunk of its own, fetched only where the browser has a WebGPU adapter
+    build({ ...common, entryPoints: { offload: join(HERE, 'index.ts') }, outdir: outDir, splitting: true, chunkNames: `${CHUNK_PREFIX}[name]-[hash]`, plugins: [nodeStubs, zodEnglishOnly] }),
     build({ ...common, entryPoints: [join(HERE, 'demo', 'demo.ts')], outfile: join(outDir, 'demo.js'), plugins: [sdkExternal, nodeStubs, zodEnglishOnly] }),
   ]);
   copyFileSync(join(HERE, 'demo', 'index.html'), join(outDir, 'index.html'));

@@ -56,6 +56,53 @@ async function until(page: Page, what: string, pred: (s: DemoState) => boolean, 
   }
 }
 
+/**
+ * In the page, on its current backend: the loaded model's whole output and a batch norm with real statistics then
+ * relu6 (the zoo's BN layers are freshly initialised: mean 0, variance 1), each against tfjs's cpu backend.
+ */
+function againstCpu(page: Page) {
+  return page.evaluate(async () => {
+    type Sdk = typeof import('../../client/browser/index');
+    const page = globalThis as unknown as { location: { href: string }; offloadDemo: { device: import('../../client/browser/index').DeviceModel; backendChoice: { wasmKernels: boolean } } };
+    // the page's own SDK module (the demo's tfjs engine); not `import()`, which vitest rewrites in this source
+    const importInPage = new Function('url', 'return import(url)') as (url: string) => Promise<Sdk>;
+    const { tf } = await importInPage(new URL('offload.js', page.location.href).href);
+    const { device, backendChoice } = page.offloadDemo;
+    const x = device.randomInput(3);
+    // the block's inputs are made on each backend (seeded: the same values), not moved from one to the other
+    const block = async () => {
+      const y = tf.tidy(() => {
+        const stats = (seed: number, lo: number, hi: number) => tf.randomUniform([24], lo, hi, 'float32', seed);
+        const h = tf.randomUniform([1, 13, 11, 24], -8, 8, 'float32', 5);
+        return tf.minimum(tf.relu(tf.batchNorm(h, stats(1, -2, 2), stats(2, 0.2, 3), stats(3, -1, 1), stats(4, 0.5, 2), 1e-3)), 6);
+      });
+      const data = await y.data();
+      y.dispose();
+      return data;
+    };
+    const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => (a.length !== b.length ? Infinity : Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0));
+    const backend = tf.getBackend();
+    const ours = { whole: (await device.runAll(x)).data, block: await block() };
+    const weights = await Promise.all(device.model.getWeights().map(async (w) => ({ shape: w.shape, values: await w.data() })));
+    x.dispose();
+    // the reference: a copy of the model on the cpu backend (tfjs moves tensors between backends lazily, but what it
+    // moved out of webgpu came back wrong in Chromium 156 on SwiftShader; so nothing is moved)
+    await tf.setBackend('cpu');
+    const copy = await tf.models.modelFromJSON(device.model.toJSON(undefined, false) as Parameters<typeof tf.models.modelFromJSON>[0]);
+    const copied = weights.map((w) => tf.tensor(w.values, w.shape));
+    copy.setWeights(copied);
+    tf.dispose(copied);
+    const xCpu = device.randomInput(3);
+    const out = copy.predict(xCpu) as import('@tensorflow/tfjs').Tensor;
+    const cpu = { whole: await out.data(), block: await block() };
+    tf.dispose([xCpu, out]);
+    copy.dispose();
+    await tf.setBackend(backend);
+    const clipped = Array.from(ours.block).filter((v) => v === 0 || v === 6).length;
+    return { backend, kernels: backendChoice.wasmKernels, whole: maxAbs(ours.whole, cpu.whole), block: maxAbs(ours.block, cpu.block), size: ours.whole.length, clipped, blockSize: ours.block.length };
+  });
+}
+
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'offload-browser-'));
   const [stack, built] = await Promise.all([startE2EStack({ pages: browserPages({ outDir: join(outDir, 'stack') }) }), buildBrowser({ outDir: join(outDir, 'static') })]);
@@ -68,8 +115,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => statics.listen(0, '127.0.0.1', r));
   staticOrigin = `http://127.0.0.1:${(statics.address() as AddressInfo).port}`;
-  // webgl on SwiftShader where there is no GPU (Chromium offers it only when asked): the backend choice then has two candidates
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
+  // webgl and WebGPU on SwiftShader where there is no GPU (Chromium offers them only when asked): the backend choice then has three candidates
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu'] });
 });
 
 afterAll(async () => {
@@ -134,12 +181,12 @@ describe('the demo page in headless Chromium', () => {
         const info = gl?.getExtension('WEBGL_debug_renderer_info');
         return { backend: d.backend, ...d.backendChoice, renderer: gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : null };
       });
-      expect(r.probe.map((p) => p.backend).sort()).toEqual(['wasm', 'webgl']);
+      expect(r.probe.map((p) => p.backend).sort()).toEqual(['wasm', 'webgl', 'webgpu']);
       expect(r.probe.every((p) => p.ms > 0)).toBe(true);
       const fastest = r.probe.reduce((a, b) => (b.ms < a.ms ? b : a));
       expect(r.backend).toBe(fastest.backend);
       if (/swiftshader|llvmpipe|software/i.test(r.renderer ?? '')) expect(r.backend, `renderer ${r.renderer}`).toBe('wasm');
-      expect(r.reason).toMatch(/^fastest in a timed probe \((wasm|webgl) [\d.]+ ms, (wasm|webgl) [\d.]+ ms\); cpu \(pure JavaScript\) not probed$/);
+      expect(r.reason).toMatch(/^fastest in a timed probe \((webgpu|wasm|webgl) [\d.]+ ms(, (webgpu|wasm|webgl) [\d.]+ ms){2}\); cpu \(pure JavaScript\) not probed$/);
       expect(r.wasmKernels).toBe(true);
       expect(r.renderer, 'the renderer Chromium reports').not.toBeNull();
       expect(await page.locator('#backend').innerText()).toBe(r.backend);
@@ -152,7 +199,7 @@ describe('the demo page in headless Chromium', () => {
 
       await page.goto(`${staticOrigin}/index.html?backend=metal`);
       const bad = await until(page, 'an unknown backend', (d) => d.message.kind === 'error', 20_000);
-      expect(bad.message.text).toBe('backend: unknown backend "metal": choose from webgl, wasm, cpu');
+      expect(bad.message.text).toBe('backend: unknown backend "metal": choose from webgpu, webgl, wasm, cpu');
     } finally {
       await page.close();
     }
@@ -163,41 +210,33 @@ describe('the demo page in headless Chromium', () => {
     try {
       await page.goto(`${staticOrigin}/index.html?api=${encodeURIComponent(e2e.stack.url)}&model=${MODEL}&backend=wasm`);
       await until(page, 'model loaded', (d) => d.model === MODEL);
-      const r = await page.evaluate(async () => {
-        type Sdk = typeof import('../../client/browser/index');
-        const page = globalThis as unknown as { location: { href: string }; offloadDemo: { device: import('../../client/browser/index').DeviceModel; backendChoice: { wasmKernels: boolean } } };
-        // the page's own SDK module (the demo's tfjs engine); not `import()`, which vitest rewrites in this source
-        const importInPage = new Function('url', 'return import(url)') as (url: string) => Promise<Sdk>;
-        const { tf } = await importInPage(new URL('offload.js', page.location.href).href);
-        const { device, backendChoice } = page.offloadDemo;
-        const x = device.randomInput(3);
-        // the zoo's BN layers are freshly initialised (mean 0, variance 1): also a batch norm with real statistics, then relu6
-        const stats = (seed: number, lo: number, hi: number) => tf.randomUniform([24], lo, hi, 'float32', seed);
-        const bn = [stats(1, -2, 2), stats(2, 0.2, 3), stats(3, -1, 1), stats(4, 0.5, 2)] as const;
-        const h = tf.randomUniform([1, 13, 11, 24], -8, 8, 'float32', 5);
-        const block = async () => {
-          const y = tf.tidy(() => tf.minimum(tf.relu(tf.batchNorm(h, ...bn, 1e-3)), 6));
-          const data = await y.data();
-          y.dispose();
-          return data;
-        };
-        const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => (a.length !== b.length ? Infinity : Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0));
-        const backend = tf.getBackend();
-        const wasm = { whole: (await device.runAll(x)).data, block: await block() };
-        await tf.setBackend('cpu');
-        const cpu = { whole: (await device.runAll(x)).data, block: await block() };
-        await tf.setBackend('wasm');
-        const clipped = Array.from(wasm.block).filter((v) => v === 0 || v === 6).length;
-        tf.dispose([x, h, ...bn]);
-        return { backend, kernels: backendChoice.wasmKernels, whole: maxAbs(wasm.whole, cpu.whole), block: maxAbs(wasm.block, cpu.block), size: wasm.whole.length, clipped, blockSize: wasm.block.length };
-      });
+      const r = await againstCpu(page);
       expect(r).toMatchObject({ backend: 'wasm', kernels: true });
       expect(r.size).toBeGreaterThan(0);
       expect(r.whole).toBeLessThanOrEqual(1e-4);
       expect(r.block).toBeLessThanOrEqual(1e-4);
-      // relu and relu6 bit: the block's values reach both clamps
+      // relu and relu6 bite: the block's values reach both clamps
       expect(r.clipped).toBeGreaterThan(0);
       expect(r.clipped).toBeLessThan(r.blockSize);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('on WebGPU (SwiftShader here): matches tfjs\'s cpu backend within 1e-4 and runs at a cloud cut', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${staticOrigin}/index.html?api=${encodeURIComponent(e2e.stack.url)}&model=${MODEL}&backend=webgpu&cut=${CLOUD_CUT}`);
+      await until(page, 'model loaded', (d) => d.model === MODEL);
+      const r = await againstCpu(page);
+      expect(r.backend).toBe('webgpu');
+      expect(r.size).toBeGreaterThan(0);
+      expect(r.whole).toBeLessThanOrEqual(1e-4);
+      expect(r.block).toBeLessThanOrEqual(1e-4);
+      await page.click('#run');
+      const run = (await until(page, 'a run', (d) => d.last !== null)).last!;
+      expect(run).toMatchObject({ cut: CLOUD_CUT, target: 'cloud', fallback: null });
+      expect(run.maxAbsDiff).toBeLessThanOrEqual(1e-4);
     } finally {
       await page.close();
     }
@@ -223,21 +262,28 @@ describe('the demo page in headless Chromium', () => {
     }
   });
 
-  it('transfers page, SDK and tfjs in under 2 MiB before any weights (wasm, the largest case: one .wasm file)', async () => {
-    const page = await browser.newPage();
-    const sizes: Promise<{ name: string; bytes: number }>[] = [];
-    page.on('requestfinished', (r) => sizes.push(r.sizes().then((s) => ({ name: new URL(r.url()).pathname, bytes: s.responseBodySize + s.responseHeadersSize }))));
-    try {
-      await page.goto(`${staticOrigin}/index.html?backend=wasm`);
-      await until(page, 'the wasm backend', (s) => s.backend === 'wasm');
-      await page.waitForLoadState('networkidle');
-      const files = await Promise.all(sizes);
-      expect(files.filter((f) => f.name.endsWith('.wasm'))).toHaveLength(1);
-      expect(files.map((f) => f.name).sort()).toEqual(['/demo.js', '/index.html', '/offload.js', '/tfjs-backend-wasm-simd.wasm']);
-      expect(files.reduce((s, f) => s + f.bytes, 0)).toBeLessThanOrEqual(2 * 2 ** 20);
-    } finally {
-      await page.close();
-    }
+  it('transfers page, SDK and tfjs in under 2 MiB before any weights, WebGPU chunk included where there is an adapter; none when wasm is forced', async () => {
+    const firstLoad = async (query: string) => {
+      const page = await browser.newPage();
+      const sizes: Promise<{ name: string; bytes: number }>[] = [];
+      page.on('requestfinished', (r) => sizes.push(r.sizes().then((s) => ({ name: new URL(r.url()).pathname, bytes: s.responseBodySize + s.responseHeadersSize }))));
+      try {
+        await page.goto(`${staticOrigin}/index.html${query}`);
+        await until(page, 'a backend', (s) => s.backend !== null);
+        await page.waitForLoadState('networkidle');
+        const files = await Promise.all(sizes);
+        return { names: files.map((f) => f.name.replace(/^\/(offload-\w+)-\w+\.js$/, '/$1.js')).sort(), bytes: files.reduce((s, f) => s + f.bytes, 0) };
+      } finally {
+        await page.close();
+      }
+    };
+    // the default page starts every candidate: the largest case (one .wasm file, and the WebGPU backend's chunk)
+    const all = await firstLoad('');
+    expect(all.names).toEqual(['/demo.js', '/index.html', '/offload-chunk.js', '/offload-webgpu.js', '/offload.js', '/tfjs-backend-wasm-simd.wasm']);
+    expect(all.bytes).toBeLessThanOrEqual(2 * 2 ** 20);
+    // the SDK and the chunk it shares with the WebGPU backend; not that backend's own chunk
+    const wasm = await firstLoad('?backend=wasm');
+    expect(wasm.names).toEqual(['/demo.js', '/index.html', '/offload-chunk.js', '/offload.js', '/tfjs-backend-wasm-simd.wasm']);
   });
 
   it('says in one line what is wrong with the API URL or the model, never hanging', async () => {
