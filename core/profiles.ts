@@ -400,10 +400,11 @@ export function measuredParallelFraction(
  * Parallel fraction of a whole-model inference on the tfjs wasm engine
  * (XNNPACK), used where no model-specific figure was measured. Measured on a
  * quiet machine (docs/profiles.md "Memory size"; bench/tails.ts and
- * bench/results/quiet-profiles): ResNet-50 at 224 1.76–1.83× on 2 threads
- * (p ≈ 0.86–0.91), 10 convolutions alone 1.95× (reference facts); but
- * MobileNetV2 only 1.02–1.18× (p ≈ 0.04–0.31: ~120 small kernels each paying
- * the thread hand-off). 0.8 is a round figure for convolution-heavy models and
+ * bench/results/quiet-profiles), batch norm and relu folded into the
+ * convolutions as tails run them: ResNet-50 at 224 1.50–1.73× on 2 threads
+ * (p ≈ 0.67–0.84; 1.76–1.83× unfused earlier), 10 convolutions alone 1.95×
+ * (reference facts); but MobileNetV2 only 1.13–1.40× (p ≈ 0.23–0.57; ~65
+ * small kernels each paying the thread hand-off). 0.8 is a round figure for convolution-heavy models and
  * OVERSTATES the gain of small-kernel ones like MobileNetV2; the planner uses
  * it for a model whose cloud profile carries no measured `parallelFraction`
  * ({@link measuredParallelFraction}, `offload profile --parallel-from`).

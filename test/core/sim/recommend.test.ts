@@ -24,9 +24,10 @@ describe('recommend', () => {
   });
 
   it('with a p95 target, ranks the configurations that meet it by monthly cost, and sizes reserved concurrency from the run', () => {
-    const r = recommend({ ...base, maxP95Ms: 1200 });
+    // 1 s: on-demand tails reach ~1.2 s at the p95 (cold starts), warm ones ~0.8 s (committed profiles of 16:43 UTC)
+    const r = recommend({ ...base, maxP95Ms: 1000 });
     expect(r.best.length).toBeGreaterThan(0);
-    for (const e of r.best) expect(e.p95Ms).toBeLessThanOrEqual(1200);
+    for (const e of r.best) expect(e.p95Ms).toBeLessThanOrEqual(1000);
     const costs = r.best.map((e) => e.monthlyUSD.total);
     expect(costs).toEqual([...costs].sort((a, b) => a - b));
     // Meeting the p95 takes warm capacity: provisioned concurrency, so the month costs its charge.
@@ -43,15 +44,15 @@ describe('recommend', () => {
   it('an infeasible budget says how far the cheapest configuration that meets the p95 is from it', () => {
     let error: unknown;
     try {
-      recommend({ ...base, maxP95Ms: 1200, budgetUSD: 0.01 });
+      recommend({ ...base, maxP95Ms: 1000, budgetUSD: 0.01 });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(InfeasibleError);
     const e = error as InfeasibleError;
     expect(e.field).toBe('budget');
-    expect(e.message).toMatch(/^budget: no configuration meets \$0\.01\/month with p95 <= 1200 ms: the cheapest that meets the p95 costs \$[\d.]+\/month, \$[\d.]+ \([\d.]+x\) over/);
-    expect(e.closest!.p95Ms).toBeLessThanOrEqual(1200);
+    expect(e.message).toMatch(/^budget: no configuration meets \$0\.01\/month with p95 <= 1000 ms: the cheapest that meets the p95 costs \$[\d.]+\/month, \$[\d.]+ \([\d.]+x\) over/);
+    expect(e.closest!.p95Ms).toBeLessThanOrEqual(1000);
   });
 
   it('an unreachable p95 names the fastest configuration', () => {
