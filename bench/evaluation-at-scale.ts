@@ -53,6 +53,8 @@ const VARIANTS: Variant[] = [
   { label: 'cut:156', policy: 'cut:156' },
 ];
 const STATIC = ['cloud-only', 'device-only', 'cut:156'];
+/** The worked recommendation's p95 target, ms. */
+const REC_P95_MS = 1000;
 
 interface Workload {
   name: string;
@@ -122,7 +124,8 @@ async function main(): Promise<void> {
 
   // 3. A worked recommendation.
   const recTraffic = generateSynthetic({ process: { kind: 'diurnal', ratePerS: 1.5 }, devices: makeDevices(2000, [{ class: 'low-end-phone', network: 'wifi' }]), model: MODEL, seed: 5, durationMs: DAY_MS, maxRequests: 200_000 });
-  const rec = recommend({ profile, predictor, arrivals: recTraffic, deployableCuts: cuts, spanMs: DAY_MS, maxP95Ms: 800, top: 4 });
+  // 800 ms until the profiles moved at 16:33 UTC on 2026-11-30 (fused kernels): the fastest configuration then reached 893 ms.
+  const rec = recommend({ profile, predictor, arrivals: recTraffic, deployableCuts: cuts, spanMs: DAY_MS, maxP95Ms: REC_P95_MS, top: 4 });
   const loadEnd = loadavg();
 
   const validation = argValue('--validation') ? (JSON.parse(readFileSync(argValue('--validation')!, 'utf8')) as Validation) : undefined;
@@ -217,7 +220,7 @@ ${localHostMarkdown({ contention: committedResults().contention, ...(x.validatio
   const best = x.rec.best[0]!;
   out.push(`## A worked recommendation
 
-\`npx offload recommend --model ${MODEL} --traffic diurnal:rate=1.5 --devices 2000:low-end-phone/wifi --requests 200000 --p95 800\`: ${x.recTraffic.length.toLocaleString('en-US')} requests over a day, a p95 target of 800 ms, the cheapest configuration that meets it first.
+\`npx offload recommend --model ${MODEL} --traffic diurnal:rate=1.5 --devices 2000:low-end-phone/wifi --requests 200000 --p95 ${REC_P95_MS}\`: ${x.recTraffic.length.toLocaleString('en-US')} requests over a day, a p95 target of ${REC_P95_MS} ms, the cheapest configuration that meets it first.
 
 | # | cuts | memory MB | reserved | provisioned | $/month | of which provisioned | p50 ms | p95 ms | 429 rate | cloud share |
 |---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|
