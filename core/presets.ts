@@ -106,31 +106,33 @@ export interface CloudDefaults {
  *   backend runs one thread under Node, so more memory buys no speed for one
  *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
  *   float32 weights). A design choice, not a measurement.
- * - `coldBaseMs` 450 and `coldMsPerMB` 12.5: MEASURED on the local stack
- *   (2026-11-30 14:12 and 14:17 UTC, this 2-core machine at load average
- *   0.4–1.6 before each run, wasm backend with the tails' 2 threads and the
- *   batch norm / relu kernels on XNNPACK, S3 on localhost): cold − warm round
- *   trip as the client sees it of the ten tails of MobileNetV2 and ResNet-50
- *   (4.9–97.7 MiB), least squares through the per-function medians of
- *   `bench/cold-start.ts` (5 pairs) and of bench/fleet-truth.ts inside
- *   `npm run bench:evaluation` (2 pairs): 20 points, r² 0.98 (alone
- *   457 + 12.75/MiB and 442 + 12.2/MiB); median error 5–7 % against each
- *   run. Two runs an hour earlier, before the kernel change, gave
- *   595 + 19.3/MiB: the warm-up inference is part of the cold start, so a
- *   faster engine moves the calibration. A local calibration: on Lambda the
- *   S3 download is slower per MiB and a small memory size slows the parse;
- *   override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and measured
- *   per-function cold starts from the registry win over both. Same
- *   definition everywhere (the client's cold − warm round trip): the tails'
- *   measured `coldStartMs` follows it within 1–3 % (median, 10 tails) in
- *   bench/fleet-truth.ts.
+ * - `coldBaseMs` 634 and `coldMsPerMB` 16.0: MEASURED on the local stack
+ *   (2026-11-30 16:54 and 16:58 UTC, this 2-core machine at load average
+ *   1.5 before each run, 1.9–2.0 after; wasm backend with the tails' 2
+ *   threads, batch norm, relu and padding fused into the convolutions at
+ *   load, S3 on localhost): cold − warm round trip as the client sees it of
+ *   the ten tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB), least
+ *   squares through the per-function medians of two `bench/cold-start.ts
+ *   --repeats 5` runs: 20 points, r² 0.95 (alone 596 + 16.2/MiB, r² 0.99,
+ *   and 672 + 15.9/MiB, r² 0.91); median error 3 % and 14 % against each
+ *   run. The 14:12–14:17 calibration on the same machine gave 450 +
+ *   12.5/MiB; the code of that hour, measured again at 16:03, was already
+ *   15–38 % slower per cold start (docs/local-stack.md), so most of the move
+ *   is the machine's, not the code's. Where a cold start goes:
+ *   docs/local-stack.md (`bench/cold-phases.ts`). A local calibration: on
+ *   Lambda the S3 download is slower per MiB and a small memory size slows
+ *   the parse; override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`),
+ *   and measured per-function cold starts from the registry win over both.
+ *   Same definition everywhere (the client's cold − warm round trip): the
+ *   tails' measured `coldStartMs` follows it within about 1 % (median, 10
+ *   tails, both runs).
  * - prices: x86_64 on-demand, $0.20 per million requests and $0.0000166667
  *   per GB-s (reference facts).
  */
 export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   memoryMB: 1769,
-  coldBaseMs: 450,
-  coldMsPerMB: 12.5,
+  coldBaseMs: 634,
+  coldMsPerMB: 16.0,
   requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });
