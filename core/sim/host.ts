@@ -70,7 +70,9 @@ export function sharedCores(cores: number): HostModel {
  *   same 13.2–13.5 MiB; cut 0's init also warms up the whole model on a
  *   224×224 input), so the per-cut figures are kept. The contention runs'
  *   lone cut-0 cold starts agree (971, 1,027 ms). Other tails: core/presets.ts's
- *   local calibration (450 + 12.5 ms/MiB, measured with 2 threads).
+ *   local calibration (`CLOUD_DEFAULTS`, measured with 2 threads).
+ * These figures predate the load-time fusion (models/fuse.ts, 16:10–16:33):
+ * docs/evaluation.md ("Re-check on today's faster engine") says what still holds on the fused engine.
  * - spread: coefficient of variation of compute among the k requests of
  *   the same bursts (k = 1…5, both runs: 0.09–0.45, median 0.19) and of init
  *   among the cold ones (0.06–0.15, median 0.09): the jitter left once the
