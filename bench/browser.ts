@@ -67,6 +67,8 @@ export interface BrowserBenchReport {
   head: { node: { backend: string; threads: number | null; medianMs: number }; browser: { backend: string; variant: string; medianMs: number; ratioToNode: number }[] };
   /** What the page picks by default (the timed probe), and why. */
   defaultChoice: { backend: string; reason: string; pickMs: number };
+  /** The next visit to the same page (same browser profile): the remembered choice. */
+  revisitChoice: { backend: string; reason: string; pickMs: number };
   endToEnd: { browserMs: number; cliMs: number; nodeClientMs: number; browserToCli: number; browserToNodeClient: number; browserBackend: string };
   runs: number;
 }
@@ -168,6 +170,13 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
     });
     const firstBackend = defaultChoice.backend;
     const files = (await Promise.all(responses)).map((f) => ({ ...f, gzipBytes: Object.hasOwn(built.files, f.name) ? gzipSync(readFileSync(join(built.outDir, f.name))).length : f.bytes }));
+    // the same user's next visit: the SDK starts the remembered winner instead of probing again
+    await first.goto(`${origin}/index.html`);
+    await first.waitForFunction(() => (globalThis as unknown as { offloadDemo?: { backend: string | null } }).offloadDemo?.backend != null, undefined, { timeout: 60_000 });
+    const revisitChoice = await first.evaluate(() => {
+      const d = (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string }; backendMs: number } }).offloadDemo;
+      return { backend: d.backend, reason: d.backendChoice.reason, pickMs: d.backendMs };
+    });
     await first.close();
 
     // 2. head in Node (this process), same cut, same number of runs
@@ -246,6 +255,7 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
         backend: firstBackend,
       },
       defaultChoice,
+      revisitChoice,
       cut,
       layers,
       head: { node: { backend: 'wasm', threads: wasmThreads()?.threads ?? null, medianMs: nodeMedian }, browser: browserHeads },
@@ -284,6 +294,7 @@ export function formatBrowserBench(r: BrowserBenchReport): string {
       r.firstLoad.files.map((f) => [f.name, kib(f.bytes), kib(f.gzipBytes)]),
     ),
     `Default backend choice: ${r.defaultChoice.backend} in ${r.defaultChoice.pickMs.toFixed(0)} ms: ${r.defaultChoice.reason}`,
+    `Next visit: ${r.revisitChoice.backend} in ${r.revisitChoice.pickMs.toFixed(0)} ms: ${r.revisitChoice.reason}`,
     '',
     `MobileNetV2 head to cut ${r.cut} of ${r.layers}:`,
     formatTable(

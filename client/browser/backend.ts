@@ -5,7 +5,9 @@
  * on SwiftShader, a software GL, 14× slower than wasm on MobileNetV2's head
  * (docs/browser.md). So by default every candidate that starts runs the same
  * short timed probe (one MobileNetV2-style inverted-residual block) and the
- * fastest is kept; the answer says which, and why, with the times.
+ * fastest is kept; the answer says which, and why, with the times. The
+ * answer is remembered in localStorage, so a later visit starts that backend
+ * without probing again (option `remember`).
  *
  * On wasm, the scalar batch norm, relu and minimum kernels are replaced by
  * XNNPACK ones (models/wasm-kernels.ts, as in Node): MobileNetV2's head to
@@ -30,6 +32,13 @@ export interface BrowserBackendOptions {
   pick?: 'fastest' | 'first';
   /** On wasm, run batch norm, relu and minimum on XNNPACK (models/wasm-kernels.ts). Default true. */
   wasmKernels?: boolean;
+  /**
+   * `fastest` only: keep the probe's answer in `localStorage` (per origin, browser and options) and
+   * start the remembered backend on the next visit instead of probing again (a probe of every
+   * candidate takes seconds: 3.4 s in headless Chromium, docs/browser.md). The probe runs again when
+   * the remembered backend no longer starts. Default true; false always probes and stores nothing.
+   */
+  remember?: boolean;
 }
 
 export interface BackendChoice {
@@ -42,6 +51,8 @@ export interface BackendChoice {
   skipped: { backend: BrowserBackend; reason: string }[];
   /** Whether the XNNPACK batch norm / relu / minimum kernels are in place (wasm only). */
   wasmKernels: boolean;
+  /** When the answer is an earlier visit's probe ({@link BrowserBackendOptions.remember}): when that probe ran (ISO time); `probe` holds its times. */
+  rememberedFrom?: string;
 }
 
 /** One choice per page: later calls with the same options get the same answer without probing again. */
@@ -61,9 +72,9 @@ export function initBrowserBackend(wasmBase: string, opts: BrowserBackendOptions
   if (candidates.length === 0 || unknown.length > 0) {
     return Promise.reject(new Error(`unknown backend ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}: choose from ${BROWSER_BACKENDS.join(', ')}`));
   }
-  const key = JSON.stringify([wasmBase, candidates, opts.pick ?? 'fastest', opts.wasmKernels ?? true]);
+  const key = JSON.stringify([wasmBase, candidates, opts.pick ?? 'fastest', opts.wasmKernels ?? true, opts.remember ?? true]);
   if (cached?.key === key) return cached.choice;
-  const choice = choose(wasmBase, candidates, opts.pick ?? 'fastest', opts.wasmKernels ?? true);
+  const choice = choose(wasmBase, candidates, opts.pick ?? 'fastest', opts.wasmKernels ?? true, opts.remember ?? true);
   cached = { key, choice };
   choice.catch(() => {
     if (cached?.choice === choice) cached = undefined;
@@ -71,8 +82,21 @@ export function initBrowserBackend(wasmBase: string, opts: BrowserBackendOptions
   return choice;
 }
 
-async function choose(wasmBase: string, candidates: readonly BrowserBackend[], pick: 'fastest' | 'first', kernels: boolean): Promise<BackendChoice> {
+async function choose(wasmBase: string, candidates: readonly BrowserBackend[], pick: 'fastest' | 'first', kernels: boolean, remember: boolean): Promise<BackendChoice> {
   setWasmPaths(wasmBase.endsWith('/') ? wasmBase : `${wasmBase}/`);
+  const memoryKey = remember && pick === 'fastest' && candidates.length > 1 ? probeMemoryKey(wasmBase, candidates, kernels) : undefined;
+  const earlier = memoryKey === undefined ? undefined : recall(memoryKey);
+  if (earlier && (await start(earlier.backend, kernels)) === null) {
+    const times = earlier.probe.map((p) => `${p.backend} ${p.ms.toFixed(1)} ms`).join(', ');
+    return {
+      backend: earlier.backend,
+      reason: `fastest in a timed probe on an earlier visit (${times}, ${earlier.at}); not probed again`,
+      probe: earlier.probe,
+      skipped: [],
+      wasmKernels: wasmKernelsInstalled(),
+      rememberedFrom: earlier.at,
+    };
+  }
   const skipped: BackendChoice['skipped'] = [];
   const started: BrowserBackend[] = [];
   for (const backend of candidates) {
@@ -102,8 +126,55 @@ async function choose(wasmBase: string, candidates: readonly BrowserBackend[], p
   const backend = probe[0]!.backend;
   await start(backend, kernels);
   const times = probe.map((p) => `${p.backend} ${p.ms.toFixed(1)} ms`).join(', ');
+  if (memoryKey !== undefined) store(memoryKey, { backend, probe, at: new Date().toISOString() });
   const cpuNote = candidates.includes('cpu') && !started.includes('cpu') ? '; cpu (pure JavaScript) not probed' : '';
   return { backend, reason: `fastest in a timed probe (${times})${cpuNote}${skippedNote(skipped)}`, probe, skipped, wasmKernels };
+}
+
+interface RememberedProbe {
+  backend: BrowserBackend;
+  probe: BackendChoice['probe'];
+  at: string;
+}
+
+const PROBE_MEMORY_PREFIX = 'offload.backendProbe:';
+
+/** What a remembered probe is valid for: this SDK's tfjs, this browser, these options. */
+function probeMemoryKey(wasmBase: string, candidates: readonly BrowserBackend[], kernels: boolean): string {
+  const agent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? '';
+  return PROBE_MEMORY_PREFIX + JSON.stringify([tf.version_core, agent, wasmBase, candidates, kernels]);
+}
+
+/** localStorage may be missing (a worker) or throw (storage disabled): then nothing is remembered. */
+function storage(): { getItem(k: string): string | null; setItem(k: string, v: string): void } | undefined {
+  try {
+    return (globalThis as { localStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void } }).localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+function recall(key: string): RememberedProbe | undefined {
+  try {
+    const raw = storage()?.getItem(key);
+    if (!raw) return undefined;
+    const v = JSON.parse(raw) as Partial<RememberedProbe>;
+    const known = (b: unknown): b is BrowserBackend => typeof b === 'string' && (BROWSER_BACKENDS as readonly string[]).includes(b);
+    const probeOk =
+      Array.isArray(v.probe) && v.probe.length > 0 && v.probe.every((p) => known(p?.backend) && typeof p.ms === 'number' && Number.isFinite(p.ms));
+    // anything else (another version's shape, a hand edit) is ignored: the probe runs again and overwrites it
+    return known(v.backend) && probeOk && typeof v.at === 'string' ? { backend: v.backend, probe: v.probe!, at: v.at } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function store(key: string, value: RememberedProbe): void {
+  try {
+    storage()?.setItem(key, JSON.stringify(value));
+  } catch {
+    // storage full or disabled: the next visit probes again
+  }
 }
 
 function skippedNote(skipped: BackendChoice['skipped']): string {

@@ -192,6 +192,31 @@ describe('the demo page in headless Chromium', () => {
       expect(await page.locator('#backend').innerText()).toBe(r.backend);
       expect(await page.locator('#backend-why').innerText()).toContain(r.reason);
 
+      // the next visit starts the probe's winner without probing again, and says so
+      await page.goto(`${staticOrigin}/index.html`);
+      await until(page, 'a remembered backend', (d) => d.backend !== null);
+      const again = await page.evaluate(() => (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string; probe: { backend: string; ms: number }[]; rememberedFrom?: string } } }).offloadDemo);
+      expect(again.backend).toBe(r.backend);
+      expect(again.backendChoice.probe).toEqual(r.probe);
+      expect(again.backendChoice.rememberedFrom).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(again.backendChoice.reason).toMatch(/^fastest in a timed probe on an earlier visit \((webgpu|wasm|webgl) [\d.]+ ms(, (webgpu|wasm|webgl) [\d.]+ ms){2}, \d{4}-[^)]*\); not probed again$/);
+      expect(await page.locator('#backend-why').innerText()).toContain(again.backendChoice.reason);
+      // a remembered answer that is not one (a hand edit, another version's shape) is ignored: the probe runs again
+      await page.evaluate(() => {
+        const ls = (globalThis as unknown as { localStorage: { length: number; key(i: number): string | null; setItem(k: string, v: string): void } }).localStorage;
+        for (let i = 0; i < ls.length; i++) {
+          const k = ls.key(i);
+          if (k?.startsWith('offload.backendProbe:')) ls.setItem(k, '{"backend":"metal","probe":[],"at":"x"}');
+        }
+      });
+      await page.goto(`${staticOrigin}/index.html`);
+      await until(page, 'a probed backend', (d) => d.backend !== null);
+      expect(await page.locator('#backend-why').innerText()).toMatch(/^fastest in a timed probe \(/);
+      // `&remember=0` probes even with an answer stored
+      await page.goto(`${staticOrigin}/index.html?remember=0`);
+      await until(page, 'a probe on request', (d) => d.backend !== null);
+      expect(await page.locator('#backend-why').innerText()).toMatch(/^fastest in a timed probe \(/);
+
       await page.goto(`${staticOrigin}/index.html?backend=webgl,wasm&pick=first`);
       const first = await until(page, 'the first candidate', (d) => d.backend !== null);
       expect(first.backend).toBe('webgl');

@@ -359,10 +359,12 @@ async function start(): Promise<void> {
   const pick = params.get('pick') === 'first' ? ('first' as const) : ('fastest' as const);
   // `&wasmKernels=0`: tfjs's own scalar kernels on wasm (to compare)
   const wasmKernels = params.get('wasmKernels') !== '0';
+  // `&remember=0`: probe again now, and keep nothing for the next visit
+  const remember = params.get('remember') !== '0';
   await guarded('backend', async () => {
     say('info', 'choosing a tfjs backend…');
     const t0 = performance.now();
-    const choice = await initBrowserBackend(new URL('./', import.meta.url).href, { pick, wasmKernels, ...(candidates ? { candidates } : {}) });
+    const choice = await initBrowserBackend(new URL('./', import.meta.url).href, { pick, wasmKernels, remember, ...(candidates ? { candidates } : {}) });
     state.backend = choice.backend;
     state.backendChoice = choice;
     state.backendMs = performance.now() - t0;
