@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { INFER_HEADERS } from '../core/api';
 import type { HostModel } from '../core/sim/host';
 import { argValue, isMain } from './report';
 import { validationMarkdown, type ValidationRow } from './sim-validation';
@@ -111,7 +112,7 @@ export function localHostMarkdown(x: { contention: { label: string; c: Contentio
   const out: string[] = [];
   out.push(`${heading} Why the local stack's tails slow down in bursts
 
-\`npx tsx bench/local-contention.ts [--threads N]\`: a warm cut-0 MobileNetV2 request alone and in bursts of k concurrent requests on k warm environments (6 bursts per k), then k concurrent cold starts (1 burst per k in run a, 3 in run b), on this 2-core machine. "compute" is the tail's own \`x-offload-compute-ms\`, "rest" what the client waited beyond it (HTTP API, base64 event, the emulator's IPC, wire decode/encode): medians.
+\`npx tsx bench/local-contention.ts [--threads N]\`: a warm cut-0 MobileNetV2 request alone and in bursts of k concurrent requests on k warm environments (6 bursts per k), then k concurrent cold starts (1 burst per k in run a, 3 in run b), on this 2-core machine. "compute" is the tail's own \`${INFER_HEADERS.computeMs}\`, "rest" what the client waited beyond it (HTTP API, base64 event, the emulator's IPC, wire decode/encode): medians.
 
 ${contentionMarkdown(x.contention)}
 
