@@ -68,7 +68,7 @@ export interface BrowserBenchReport {
   /** What the page picks by default (the timed probe), and why. */
   defaultChoice: { backend: string; reason: string; pickMs: number };
   /** The next visit to the same page (same browser profile): the remembered choice. */
-  revisitChoice: { backend: string; reason: string; pickMs: number };
+  revisitChoice: BrowserBenchReport['defaultChoice'];
   endToEnd: { browserMs: number; cliMs: number; nodeClientMs: number; browserToCli: number; browserToNodeClient: number; browserBackend: string };
   runs: number;
 }
@@ -82,6 +82,15 @@ interface PageResult {
   backend: string;
   headMs: number[];
   e2e: { totalMs: number; target: string; cold: boolean | null; fallback: string | null }[];
+}
+
+/** Waits for the demo page to have chosen its backend, and reads the choice and how long it took. */
+async function backendChoiceOf(page: Page): Promise<BrowserBenchReport['defaultChoice']> {
+  await page.waitForFunction(() => (globalThis as unknown as { offloadDemo?: { backend: string | null } }).offloadDemo?.backend != null, undefined, { timeout: 60_000 });
+  return page.evaluate(() => {
+    const d = (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string }; backendMs: number } }).offloadDemo;
+    return { backend: d.backend, reason: d.backendChoice.reason, pickMs: d.backendMs };
+  });
 }
 
 async function inPage(page: Page, api: string, cut: number, runs: number, e2e: boolean): Promise<PageResult> {
@@ -162,21 +171,13 @@ export async function runBrowserBench(opts: { runs?: number; cut?: number; log?:
     const responses: Promise<{ name: string; bytes: number }>[] = [];
     first.on('requestfinished', (r) => responses.push(r.sizes().then((s) => ({ name: new URL(r.url()).pathname.slice(1), bytes: s.responseBodySize + s.responseHeadersSize }))));
     await first.goto(`${origin}/index.html`);
-    await first.waitForFunction(() => (globalThis as unknown as { offloadDemo?: { backend: string | null } }).offloadDemo?.backend != null, undefined, { timeout: 60_000 });
+    const defaultChoice = await backendChoiceOf(first);
     await first.waitForLoadState('networkidle');
-    const defaultChoice = await first.evaluate(() => {
-      const d = (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string }; backendMs: number } }).offloadDemo;
-      return { backend: d.backend, reason: d.backendChoice.reason, pickMs: d.backendMs };
-    });
     const firstBackend = defaultChoice.backend;
     const files = (await Promise.all(responses)).map((f) => ({ ...f, gzipBytes: Object.hasOwn(built.files, f.name) ? gzipSync(readFileSync(join(built.outDir, f.name))).length : f.bytes }));
     // the same user's next visit: the SDK starts the remembered winner instead of probing again
     await first.goto(`${origin}/index.html`);
-    await first.waitForFunction(() => (globalThis as unknown as { offloadDemo?: { backend: string | null } }).offloadDemo?.backend != null, undefined, { timeout: 60_000 });
-    const revisitChoice = await first.evaluate(() => {
-      const d = (globalThis as unknown as { offloadDemo: { backend: string; backendChoice: { reason: string }; backendMs: number } }).offloadDemo;
-      return { backend: d.backend, reason: d.backendChoice.reason, pickMs: d.backendMs };
-    });
+    const revisitChoice = await backendChoiceOf(first);
     await first.close();
 
     // 2. head in Node (this process), same cut, same number of runs
