@@ -1,25 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../models/backend';
+import { describe, expect, it } from 'vitest';
 import { findFoldableChains, fuseModel, fusionEnabled } from '../../models/fuse';
 import { analyzeModel } from '../../models/graph';
 import { splitModel } from '../../models/slice';
 import { ZOO } from '../../models/zoo';
 import { maxAbsDiff } from '../../testkit/tensors';
 import { residualModel, seededInput } from './graph-fixtures';
+import { useWasmBackend } from '../../testkit/wasm-backend';
 
-const saved = process.env.OFFLOAD_BACKEND;
-
-beforeAll(async () => {
-  // the engine tails run: XNNPACK's fused kernels, relu6 included
-  process.env.OFFLOAD_BACKEND = 'wasm';
-  await initBackend();
-});
-
-afterAll(() => {
-  if (saved === undefined) delete process.env.OFFLOAD_BACKEND;
-  else process.env.OFFLOAD_BACKEND = saved;
-});
+// the engine tails run: XNNPACK's fused kernels, relu6 included
+useWasmBackend();
 
 const init = (seed: number) => tf.initializers.randomNormal({ mean: 0, stddev: 0.3, seed });
 

@@ -1,20 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../models/backend';
+import { describe, expect, it } from 'vitest';
 import { installWasmKernels, REPLACED_WASM_KERNELS, restoreWasmKernels, wasmKernelsInstalled } from '../../models/wasm-kernels';
 import { ZOO } from '../../models/zoo';
+import { useWasmBackend } from '../../testkit/wasm-backend';
 
-const saved = process.env.OFFLOAD_BACKEND;
-
-beforeAll(async () => {
-  process.env.OFFLOAD_BACKEND = 'wasm';
-  await initBackend();
-});
-
-afterAll(() => {
-  if (saved === undefined) delete process.env.OFFLOAD_BACKEND;
-  else process.env.OFFLOAD_BACKEND = saved;
-});
+useWasmBackend();
 
 /** The values of `f()` with the replacement kernels, then with tfjs's own. */
 function both(f: () => tf.Tensor): { ours: Float32Array | Int32Array; theirs: Float32Array | Int32Array; shapes: [number[], number[]] } {
