@@ -5,6 +5,8 @@ import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { formatPath } from '../core/validation';
 import { weightGroupBytes } from '../core/manifest';
+import { fuseModel, type FusedModel } from './fuse';
+import { foldModelArtifacts } from './fuse-artifacts';
 
 /**
  * Models on disk (and in S3) in the tfjs layers format, without tfjs-node:
@@ -135,6 +137,57 @@ export async function loadModelFromFiles(files: Map<string, Uint8Array>): Promis
   return loadFrom({ describe: 'the given files', read: async (name) => files.get(name) });
 }
 
+/** What {@link loadFusedModelFromFiles} returns. */
+export interface LoadedFusedModel extends FusedModel {
+  /** Where the chains were folded: in the files before tfjs built the model (one build), or by rebuilding the built model (fuseModel). */
+  foldedIn: 'files' | 'model';
+  /** Time spent folding, ms (the topology and weight rewrite, or the rebuild). */
+  foldMs: number;
+}
+
+/**
+ * Loads a layers model from files held in memory with batch norm and
+ * relu/relu6 folded into the convolutions (models/fuse.ts), building it once:
+ * the fold is done on model.json's topology and on the weight bytes before
+ * tfjs builds anything (models/fuse-artifacts.ts). A model that pass does not
+ * handle is built as it is and rebuilt by fuseModel (same chains).
+ *
+ * The weight buffers may be rewritten in place (a download's own buffers: no
+ * copy): the caller must not use their contents afterwards.
+ * @throws OffloadError 'model-format' naming the missing or corrupt file.
+ */
+export async function loadFusedModelFromFiles(files: Map<string, Uint8Array>): Promise<LoadedFusedModel> {
+  const { modelJson, groups } = await readModelFiles({ describe: 'the given files', read: async (name) => files.get(name) });
+  const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
+  const buffer = oneBuffer(groups.flat());
+  const started = performance.now();
+  const folded = foldModelArtifacts(modelJson.modelTopology, weightSpecs, buffer);
+  if (folded) {
+    const foldMs = performance.now() - started;
+    const model = await build({ modelTopology: folded.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs: folded.weightSpecs, weightData: folded.weightData });
+    return { model, chains: folded.chains, foldedIn: 'files', foldMs };
+  }
+  const model = await build({ modelTopology: modelJson.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs, weightData: buffer });
+  const rebuildStart = performance.now();
+  const fused = fuseModel(model);
+  if (fused.model !== model) model.dispose();
+  return { ...fused, foldedIn: 'model', foldMs: performance.now() - rebuildStart };
+}
+
+/** The weight files as one buffer: the one they already tile (a streamed download), else a join. */
+function oneBuffer(files: readonly Uint8Array[]): ArrayBuffer {
+  const whole = wholeBufferOf(files);
+  if (whole) return whole;
+  if (files.length === 1) return exactArrayBuffer(files[0]!);
+  const joined = new Uint8Array(files.reduce((s, f) => s + f.byteLength, 0));
+  let at = 0;
+  for (const f of files) {
+    joined.set(f, at);
+    at += f.byteLength;
+  }
+  return joined.buffer;
+}
+
 const WeightEntrySchema = z.looseObject({
   name: z.string(),
   shape: z.array(z.number().int().nonnegative()),
@@ -152,21 +205,24 @@ const ModelJsonSchema = z.looseObject({
 
 type ParsedModelJson = z.infer<typeof ModelJsonSchema>;
 
-async function loadFrom(source: FileSource): Promise<tf.LayersModel> {
+/** model.json parsed and every weight file read and checked against it. */
+async function readModelFiles(source: FileSource): Promise<{ modelJson: ParsedModelJson; groups: Uint8Array[][] }> {
   const json = await source.read(MODEL_JSON);
   if (json === undefined) throw formatError(`${MODEL_JSON}: missing in ${source.describe}`);
   const modelJson = parseModelJson(json);
-  const groups = await readWeightGroups(source, modelJson);
+  return { modelJson, groups: await readWeightGroups(source, modelJson) };
+}
 
+async function loadFrom(source: FileSource): Promise<tf.LayersModel> {
+  const { modelJson, groups } = await readModelFiles(source);
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
   const files = groups.flat();
   const weightData = wholeBufferOf(files) ?? tfjsSafeWeightData(files.map(exactArrayBuffer));
-  const artifacts: tf.io.ModelArtifacts = {
-    modelTopology: modelJson.modelTopology as object,
-    format: modelJson.format ?? 'layers-model',
-    weightSpecs,
-    weightData,
-  };
+  return build({ modelTopology: modelJson.modelTopology as object, format: modelJson.format ?? 'layers-model', weightSpecs, weightData });
+}
+
+/** tfjs builds the model; its errors become 'model-format' errors naming model.json. */
+async function build(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel({ load: async () => artifacts });
   } catch (e) {

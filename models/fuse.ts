@@ -13,9 +13,13 @@
  * tfjs-layers cannot express this itself: its Conv2D fuses only relu, and its
  * DepthwiseConv2D fuses nothing.
  *
- * The pass works on a built model (a whole model, or a head or tail that
- * models/slice.ts built), never on what is exported or profiled as the
- * model's layers: cuts and layer indices stay those of the original model.
+ * The fold happens when a model is loaded or split, never on what is
+ * exported or profiled as the model's layers: cuts and layer indices stay
+ * those of the original model. Two passes, one set of rules
+ * ({@link foldableChains}) and one arithmetic ({@link foldedChannels}):
+ * {@link fuseModel} rebuilds a built model (the client's head and local tail,
+ * profiles); a tail folds its downloaded model.json and weight bytes before
+ * tfjs builds anything, so it builds once (models/fuse-artifacts.ts).
  * A chain is folded only when each intermediate tensor has exactly one
  * consumer (the next layer of the chain) and is not a model output, so a
  * head's crossing tensors, a tail's inputs and every output keep their
@@ -70,16 +74,51 @@ export function fusionEnabled(env: Readonly<Record<string, string | undefined>> 
 
 const CONV_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D']);
 
-type Config = Record<string, unknown>;
+/** A layer config with tfjs's (camelCase) keys and values, as `layer.getConfig()` returns it. */
+export type Config = Record<string, unknown>;
+
+/**
+ * A layer as the fold rules see it: read from a built model
+ * ({@link findFoldableChains}) or from a model.json topology before tfjs
+ * builds anything (models/fuse-artifacts.ts). One set of rules for both, so
+ * both fold exactly the same chains.
+ */
+export interface RuleLayer {
+  name: string;
+  className: string;
+  /** The layer's config, tfjs keys and values (read only for candidate links). */
+  config(): Config;
+  /** Called exactly once (one inbound node) and producing one tensor. */
+  sole: boolean;
+  /** The layers feeding the sole call, in order (empty for an input). */
+  inputs: readonly string[];
+  /** The layers feeding any call, once per use (a tensor used twice counts twice). */
+  consumes: readonly string[];
+}
+
+/** The fold rules' view of a built model. */
+function ruleLayersOf(model: tf.LayersModel): RuleLayer[] {
+  return model.layers.map((layer) => {
+    const node = sole(layer);
+    return {
+      name: layer.name,
+      className: layer.getClassName(),
+      config: () => layer.getConfig() as Config,
+      sole: node !== undefined,
+      inputs: node ? node.inboundLayers.map((l) => l.name) : [],
+      consumes: layer.inboundNodes.flatMap((n) => n.inboundLayers.map((l) => l.name)),
+    };
+  });
+}
 
 /** The fused activation an activation layer amounts to, or undefined when it is not relu/relu6. */
-function activationOf(layer: tf.layers.Layer): 'relu' | 'relu6' | undefined {
-  const c = layer.getConfig() as Config;
-  if (layer.getClassName() === 'Activation') {
-    return c.activation === 'relu' || c.activation === 'relu6' ? c.activation : undefined;
+function activationOf(layer: RuleLayer): 'relu' | 'relu6' | undefined {
+  if (layer.className === 'Activation') {
+    const a = layer.config().activation;
+    return a === 'relu' || a === 'relu6' ? a : undefined;
   }
-  if (layer.getClassName() === 'ReLU') {
-    const max = c.maxValue;
+  if (layer.className === 'ReLU') {
+    const max = layer.config().maxValue;
     if (max === null || max === undefined) return 'relu';
     return max === 6 ? 'relu6' : undefined;
   }
@@ -87,26 +126,26 @@ function activationOf(layer: tf.layers.Layer): 'relu' | 'relu6' | undefined {
 }
 
 /** The BN layer's channel axis is the last one (the only layout a conv's per-output-channel fold covers). */
-function isChannelsLastBn(layer: tf.layers.Layer, rank: number): boolean {
-  if (layer.getClassName() !== 'BatchNormalization') return false;
-  const axis = (layer.getConfig() as Config).axis;
+function isChannelsLastBn(layer: RuleLayer, rank: number): boolean {
+  if (layer.className !== 'BatchNormalization') return false;
+  const axis = layer.config().axis;
   const a = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : undefined) : axis;
   return a === -1 || a === rank - 1;
 }
 
-function isFoldableConv(layer: tf.layers.Layer): boolean {
-  if (!CONV_CLASSES.has(layer.getClassName())) return false;
-  const c = layer.getConfig() as Config;
+function isFoldableConv(layer: RuleLayer): boolean {
+  if (!CONV_CLASSES.has(layer.className)) return false;
+  const c = layer.config();
   return c.activation === 'linear' && (c.dataFormat === undefined || c.dataFormat === 'channelsLast');
 }
 
-/** The padding of a ZeroPadding2D that pads p on all four sides (channels last), else undefined. */
-function symmetricPad(layer: tf.layers.Layer): number | undefined {
-  if (layer.getClassName() !== 'ZeroPadding2D') return undefined;
-  const c = layer.getConfig() as Config;
+/** The padding of a ZeroPadding2D config that pads p on all four sides (channels last), else undefined. */
+export function symmetricPad(className: string, c: Config): number | undefined {
+  if (className !== 'ZeroPadding2D') return undefined;
   if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return undefined;
   const p = c.padding;
-  const flat = typeof p === 'number' ? [p, p, p, p] : Array.isArray(p) ? (p as unknown[]).flat() : [];
+  // p, [height, width] or [[top, bottom], [left, right]]
+  const flat = typeof p === 'number' ? [p, p, p, p] : Array.isArray(p) ? (p.every((v) => typeof v === 'number') ? p.flatMap((v) => [v, v]) : (p as unknown[]).flat()) : [];
   return flat.length === 4 && flat.every((v) => v === flat[0]) && typeof flat[0] === 'number' ? flat[0] : undefined;
 }
 
@@ -123,28 +162,29 @@ function sole(layer: tf.layers.Layer) {
  * sole consumer of the previous one's output, which is not a model output.
  */
 export function findFoldableChains(model: tf.LayersModel): FoldedChain[] {
-  const consumers = new Map<string, tf.layers.Layer[]>();
-  for (const layer of model.layers) {
-    for (const node of layer.inboundNodes) {
-      for (const from of node.inboundLayers) consumers.set(from.name, [...(consumers.get(from.name) ?? []), layer]);
-    }
+  return foldableChains(ruleLayersOf(model), new Set(model.outputs.map((o) => o.sourceLayer.name)));
+}
+
+/** {@link findFoldableChains} on the rules' view of a model: its layers in order and the names of the layers whose output is a model output. */
+export function foldableChains(layers: readonly RuleLayer[], outputs: ReadonlySet<string>): FoldedChain[] {
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const consumers = new Map<string, RuleLayer[]>();
+  for (const layer of layers) {
+    for (const from of layer.consumes) consumers.set(from, [...(consumers.get(from) ?? []), layer]);
   }
-  const outputs = new Set(model.outputs.map((o) => o.sourceLayer.name));
-  const next = (layer: tf.layers.Layer): tf.layers.Layer | undefined => {
+  const next = (layer: RuleLayer): RuleLayer | undefined => {
     const cs = consumers.get(layer.name) ?? [];
     if (cs.length !== 1 || outputs.has(layer.name)) return undefined;
     const c = cs[0]!;
-    const node = sole(c);
-    return node && node.inboundLayers.length === 1 ? c : undefined;
+    return c.sole && c.inputs.length === 1 ? c : undefined;
   };
   const chains: FoldedChain[] = [];
-  for (const conv of model.layers) {
-    const node = sole(conv);
-    if (!isFoldableConv(conv) || !node) continue;
-    const folded: tf.layers.Layer[] = [];
+  for (const conv of layers) {
+    if (!conv.sole || !isFoldableConv(conv)) continue;
+    const folded: RuleLayer[] = [];
     // a symmetric zero padding feeding only a 'valid' convolution is that convolution's explicit padding
-    const before = node.inboundLayers.length === 1 ? node.inboundLayers[0]! : undefined;
-    const pad = before && (conv.getConfig() as Config).padding === 'valid' && sole(before) && next(before) === conv ? symmetricPad(before) : undefined;
+    const before = conv.inputs.length === 1 ? byName.get(conv.inputs[0]!) : undefined;
+    const pad = before && conv.config().padding === 'valid' && before.sole && next(before) === conv ? symmetricPad(before.className, before.config()) : undefined;
     if (before && pad !== undefined) folded.push(before);
     let last = conv;
     let activation: FusedActivation = 'linear';
@@ -172,6 +212,11 @@ export function findFoldableChains(model: tf.LayersModel): FoldedChain[] {
  * one fused convolution. Other layers are cloned with their weights (the
  * clones share the original's tensors). The input model is left intact; the
  * caller disposes it when it no longer needs it.
+ *
+ * A tail loading its artifact folds the downloaded weights before tfjs builds
+ * anything instead (models/fuse-artifacts.ts, same chains and weights): this
+ * rebuild is for pieces that exist only as built models (the client's head
+ * and local tail, profiles).
  */
 export function fuseModel(model: tf.LayersModel): FusedModel {
   const chains = findFoldableChains(model);
@@ -223,51 +268,85 @@ export function fuseModel(model: tf.LayersModel): FusedModel {
   return { model: tf.model({ inputs, outputs, name: model.name }), chains };
 }
 
+/** A folded batch norm's statistics, as the layer holds them (gamma and beta absent when the layer has `scale`/`center` false). */
+export interface BnStats {
+  gamma?: ArrayLike<number> | undefined;
+  beta?: ArrayLike<number> | undefined;
+  mean: ArrayLike<number>;
+  variance: ArrayLike<number>;
+  epsilon: number;
+}
+
+/**
+ * What a chain's fused convolution gets per output channel: the float32 factor
+ * its kernel is multiplied by (undefined without batch norm) and the folded
+ * bias. s and the bias are computed in float64, then rounded once.
+ */
+export function foldedChannels(channels: number, convBias: ArrayLike<number> | undefined, bn: BnStats | undefined): { scale: Float32Array | undefined; bias: Float32Array } {
+  const bias = new Float64Array(channels);
+  if (convBias) bias.set(convBias);
+  if (!bn) return { scale: undefined, bias: Float32Array.from(bias) };
+  const scale = new Float64Array(channels);
+  for (let ch = 0; ch < channels; ch++) {
+    const s = (bn.gamma ? bn.gamma[ch]! : 1) / Math.sqrt(bn.variance[ch]! + bn.epsilon);
+    scale[ch] = s;
+    bias[ch] = (bias[ch]! - bn.mean[ch]!) * s + (bn.beta ? bn.beta[ch]! : 0);
+  }
+  return { scale: Float32Array.from(scale), bias: Float32Array.from(bias) };
+}
+
+/** The epsilon of a BatchNormalization config (tfjs's default when absent). */
+export function bnEpsilon(c: Config): number {
+  return Number(c.epsilon ?? 1e-3);
+}
+
+/** Output channels of a kernel: [kh, kw, in, out] → out; depthwise [kh, kw, in, mult] → in·mult. */
+export function kernelChannels(kernelShape: readonly number[], depthwise: boolean): number {
+  return depthwise ? kernelShape[2]! * kernelShape[3]! : kernelShape[3]!;
+}
+
+/** The fused layer's arguments for a chain, from the convolution's config and the folded padding's. */
+export function fusedConvArgs(chain: FoldedChain, convClassName: string, conv: Config, padLayer: Config | undefined, kernelShape: number[]): FusedConv2DArgs {
+  const pad = padLayer === undefined ? undefined : symmetricPad('ZeroPadding2D', padLayer);
+  if (chain.pad !== undefined && pad === undefined) throw new OffloadError('internal', `fusing: the padding "${chain.pad}" of "${chain.conv}" is not symmetric`);
+  return {
+    name: chain.name,
+    depthwise: convClassName === 'DepthwiseConv2D',
+    strides: pair(conv.strides),
+    padding: pad !== undefined ? pad : conv.padding === 'same' ? 'same' : 'valid',
+    dilations: pair(conv.dilationRate ?? 1),
+    activation: chain.activation,
+    kernelShape,
+  };
+}
+
 /** The fused layer of a chain and the weights it gets (kernel·s, folded bias). */
 function buildFused(conv: tf.layers.Layer, chain: FoldedChain, folded: tf.layers.Layer[]): { layer: FusedConv2D; weights: tf.Tensor[] } {
-  const c = conv.getConfig() as Config;
-  const depthwise = conv.getClassName() === 'DepthwiseConv2D';
+  const args = fusedConvArgs(
+    chain,
+    conv.getClassName(),
+    conv.getConfig() as Config,
+    chain.pad === undefined ? undefined : (folded.find((l) => l.name === chain.pad)!.getConfig() as Config),
+    conv.getWeights()[0]!.shape,
+  );
   const [kernel, convBias] = conv.getWeights() as [tf.Tensor, tf.Tensor | undefined];
-  const outShape = conv.inboundNodes[0]!.outputTensors[0]!.shape.slice(1) as number[];
-  const channels = outShape[outShape.length - 1]!;
-  const scale = new Float64Array(channels).fill(1);
-  const bias = new Float64Array(channels);
-  if (convBias) bias.set(convBias.dataSync());
-  const bn = folded.find((l) => l.getClassName() === 'BatchNormalization');
-  const pad = chain.pad === undefined ? undefined : symmetricPad(folded.find((l) => l.name === chain.pad)!);
-  if (bn) {
-    const bc = bn.getConfig() as Config;
-    const w = bn.getWeights();
+  const channels = kernelChannels(kernel.shape, args.depthwise);
+  const bnLayer = folded.find((l) => l.getClassName() === 'BatchNormalization');
+  let bn: BnStats | undefined;
+  if (bnLayer) {
+    const bc = bnLayer.getConfig() as Config;
+    const w = bnLayer.getWeights();
     // tfjs-layers adds them in this order: gamma (scale), beta (center), moving mean, moving variance
     let i = 0;
     const gamma = bc.scale !== false ? w[i++]!.dataSync() : undefined;
     const beta = bc.center !== false ? w[i++]!.dataSync() : undefined;
-    const mean = w[i++]!.dataSync();
-    const variance = w[i++]!.dataSync();
-    const eps = Number(bc.epsilon ?? 1e-3);
-    for (let ch = 0; ch < channels; ch++) {
-      const s = (gamma ? gamma[ch]! : 1) / Math.sqrt(variance[ch]! + eps);
-      scale[ch] = s;
-      bias[ch] = (bias[ch]! - mean[ch]!) * s + (beta ? beta[ch]! : 0);
-    }
+    bn = { gamma, beta, mean: w[i++]!.dataSync(), variance: w[i++]!.dataSync(), epsilon: bnEpsilon(bc) };
   }
+  const { scale, bias } = foldedChannels(channels, convBias?.dataSync(), bn);
   // per output channel: the last axis for Conv2D [kh, kw, in, out]; [in, mult] flattened for depthwise [kh, kw, in, mult]
-  const scaleShape = depthwise ? kernel.shape.slice(2) : [channels];
-  const weights = tf.tidy(() => [
-    bn ? tf.mul(kernel, tf.tensor(Float32Array.from(scale), scaleShape, 'float32')) : tf.clone(kernel),
-    tf.tensor1d(Float32Array.from(bias), 'float32'),
-  ]);
-  const layer = new FusedConv2D({
-    name: chain.name,
-    depthwise,
-    strides: pair(c.strides),
-    padding: pad !== undefined ? pad : c.padding === 'same' ? 'same' : 'valid',
-    dilations: pair(c.dilationRate ?? 1),
-    activation: chain.activation,
-    kernelShape: kernel.shape,
-    outShape,
-  });
-  return { layer, weights };
+  const scaleShape = args.depthwise ? kernel.shape.slice(2) : [channels];
+  const weights = tf.tidy(() => [scale ? tf.mul(kernel, tf.tensor(scale, scaleShape, 'float32')) : tf.clone(kernel), tf.tensor1d(bias, 'float32')]);
+  return { layer: new FusedConv2D(args), weights };
 }
 
 function pair(v: unknown): [number, number] {
@@ -279,7 +358,8 @@ function pair(v: unknown): [number, number] {
   throw new OffloadError('internal', `fusing: cannot read a 2-D stride or dilation from ${JSON.stringify(v)}`);
 }
 
-interface FusedConv2DArgs {
+/** A fused convolution's configuration (also its serialised config: every key is one word or camelCase, which tfjs's snake_case conversion leaves as it is). */
+export interface FusedConv2DArgs {
   name: string;
   depthwise: boolean;
   strides: [number, number];
@@ -287,15 +367,16 @@ interface FusedConv2DArgs {
   padding: 'same' | 'valid' | number;
   dilations: [number, number];
   activation: FusedActivation;
+  /** [kh, kw, in, out]; depthwise [kh, kw, in, multiplier]. */
   kernelShape: number[];
-  /** Output shape without the batch dimension (the model's shapes are fixed). */
-  outShape: number[];
 }
 
 /**
  * A convolution (regular or depthwise) with bias and activation in one tfjs
- * fused kernel. Runtime only: it is never serialised (exports and profiles
- * hold the original layers).
+ * fused kernel. Runtime only: exports and profiles hold the original layers.
+ * It is registered with tfjs's serialisation so that a tail can put it in the
+ * topology it hands to tfjs after folding the downloaded weights
+ * (models/fuse-artifacts.ts), and tfjs builds the fused model directly.
  */
 export class FusedConv2D extends tf.layers.Layer {
   static readonly className = 'OffloadFusedConv2D';
@@ -303,19 +384,32 @@ export class FusedConv2D extends tf.layers.Layer {
 
   constructor(args: FusedConv2DArgs) {
     super({ name: args.name, trainable: false });
-    this.fusedArgs = args;
+    this.fusedArgs = {
+      name: args.name,
+      depthwise: args.depthwise,
+      strides: args.strides,
+      padding: args.padding,
+      dilations: args.dilations,
+      activation: args.activation,
+      kernelShape: args.kernelShape,
+    };
   }
 
   override build(): void {
     const zeros = tf.initializers.zeros();
-    this.addWeight('kernel', this.fusedArgs.kernelShape, 'float32', zeros, undefined, false);
-    this.addWeight('bias', [this.fusedArgs.outShape[this.fusedArgs.outShape.length - 1]!], 'float32', zeros, undefined, false);
+    const { kernelShape, depthwise } = this.fusedArgs;
+    this.addWeight('kernel', kernelShape, 'float32', zeros, undefined, false);
+    this.addWeight('bias', [kernelChannels(kernelShape, depthwise)], 'float32', zeros, undefined, false);
     this.built = true;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const batch = (Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape)[0] : inputShape[0]) as number | null;
-    return [batch, ...this.fusedArgs.outShape];
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const [batch, h, w, c] = shape;
+    const { kernelShape, strides, dilations, padding, depthwise } = this.fusedArgs;
+    // the same arithmetic as the kernel's own (an unknown height or width stays unknown)
+    const info = tf.backend_util.computeConv2DInfo([1, h ?? 1, w ?? 1, c!], kernelShape as [number, number, number, number], strides, dilations, padding, undefined, depthwise);
+    return [batch ?? null, h == null ? null : info.outHeight, w == null ? null : info.outWidth, info.outChannels];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -328,7 +422,12 @@ export class FusedConv2D extends tf.layers.Layer {
     });
   }
 
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.fusedArgs, trainable: false };
+  }
+
   override getClassName(): string {
     return FusedConv2D.className;
   }
 }
+tf.serialization.registerClass(FusedConv2D);

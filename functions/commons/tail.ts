@@ -34,8 +34,8 @@ import { inferRoute } from '../../core/catalog';
 import { formatPath } from '../../core/validation';
 import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
-import { loadModelFromFiles } from '../../models/artifacts';
-import { fuseModel, fusionEnabled } from '../../models/fuse';
+import { loadFusedModelFromFiles, loadModelFromFiles } from '../../models/artifacts';
+import { fusionEnabled } from '../../models/fuse';
 import { loadArtifactFiles, s3Key } from './artifacts';
 import { createDocumentClient, createS3Client } from './aws';
 import middy from '@middy/core';
@@ -315,23 +315,26 @@ export class TailRuntime {
     let model: tf.LayersModel;
     let fusedChains = 0;
     let fuseMs = 0;
+    let foldedIn: string | undefined;
+    const fuse = fusionEnabled(this.opts.env ?? process.env);
     try {
-      model = await loadModelFromFiles(files);
+      // batch norm and relu folded into the convolutions: on the threaded engine each element-wise kernel
+      // costs a thread hand-off (models/fuse.ts). The fold is done on the downloaded topology and weights,
+      // so tfjs builds the fused model once (models/fuse-artifacts.ts); inputs and output keep their names.
+      if (fuse) {
+        const fused = await loadFusedModelFromFiles(files);
+        model = fused.model;
+        fusedChains = fused.chains.length;
+        fuseMs = fused.foldMs;
+        foldedIn = fused.foldedIn;
+      } else {
+        model = await loadModelFromFiles(files);
+      }
     } catch (err) {
       throw new OffloadError('unavailable', 'tail artifact unusable: tfjs cannot build the model from it', {
         cause: err,
         detail: `s3://${config.bucket}/${config.modelJsonKey}: ${(err as Error).message}`,
       });
-    }
-    // batch norm and relu folded into the convolutions: on the threaded engine each element-wise kernel
-    // costs a thread hand-off (models/fuse.ts); the tail's inputs and output keep their names
-    if (fusionEnabled(this.opts.env ?? process.env)) {
-      const fuseStart = performance.now();
-      const fused = fuseModel(model);
-      if (fused.model !== model) model.dispose();
-      model = fused.model;
-      fusedChains = fused.chains.length;
-      fuseMs = performance.now() - fuseStart;
     }
     const inputs = model.inputs.map((input, i) => ({
       name: model.inputNames[i] ?? input.name,
@@ -352,7 +355,7 @@ export class TailRuntime {
     this.timeline.weightFiles = files.size - 1;
     const threads = wasmThreads();
     const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, foldedIn, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
     return { model, inputs, outputNames: model.outputNames.slice(), initMs, engine };
   }
 

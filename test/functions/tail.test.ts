@@ -468,6 +468,39 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(t.instance).toBe(runtime.instance);
   });
 
+  it('runs a tail with batch norm and relu folded into its convolutions, folded in the downloaded files; OFFLOAD_FUSE=off runs every layer', async () => {
+    // tinydag: conv → BN → relu chains, a padding before a strided conv, residual blocks; cut 1 starts at the stem's BN
+    const readyLines = async (fx: SlicedFixture, extra: Record<string, string>) => {
+      const handler = createTailHandler(new TailRuntime({ env: tailEnv(fx, extra) }));
+      const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      let res: Result;
+      let lines: Record<string, unknown>[];
+      try {
+        res = (await handler(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
+        lines = out.mock.calls
+          .flatMap((c) => String(c[0]).split('\n'))
+          .filter((l) => l.includes('"tail ready"'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      } finally {
+        out.mockRestore();
+      }
+      expectCorrectOutput(res, fx);
+      expect(lines).toHaveLength(1);
+      return lines[0]!;
+    };
+    for (const cut of [0, 1]) {
+      const fx = await uploadSlicedTail(s3, BUCKET, 'tinydag', cut);
+      const fused = await readyLines(fx, {});
+      expect(fused, `cut ${cut}`).toMatchObject({ foldedIn: 'files' });
+      // the blocks' 5 chains (conv → BN [→ relu], one with its padding, one the shortcut's) fold either way; the stem's
+      // conv → BN → relu only at cut 0: at cut 1 the tail's input is the conv's output
+      expect(fused.fusedChains, `cut ${cut}`).toBe(cut === 0 ? 6 : 5);
+      const plain = await readyLines(fx, { OFFLOAD_FUSE: 'off' });
+      expect(plain.fusedChains, `cut ${cut}`).toBe(0);
+      expect(plain.foldedIn).toBeUndefined();
+    }
+  });
+
   it('answers 503 when a weight segment is missing', async () => {
     const fx = await uploadSlicedTail(s3, BUCKET, 'tinychain', 5);
     const shard = fx.tailKeys.find((k) => k.endsWith('.bin'));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { findFoldableChains, fuseModel, fusionEnabled } from '../../models/fuse';
+import { findFoldableChains, FusedConv2D, fuseModel, fusionEnabled } from '../../models/fuse';
+import { loadFusedModelFromFiles, loadModelFromFiles, modelToFiles } from '../../models/artifacts';
 import { analyzeModel } from '../../models/graph';
 import { splitModel } from '../../models/slice';
 import { ZOO } from '../../models/zoo';
@@ -160,4 +161,127 @@ describe('fuseModel: conv → BN → relu/relu6 folded into one fused convolutio
     expect(fusionEnabled({ OFFLOAD_FUSE: ' OFF ' })).toBe(false);
     expect(() => fusionEnabled({ OFFLOAD_FUSE: 'no' })).toThrow(/OFFLOAD_FUSE: must be "on" or "off" \(got "no"\)/);
   });
+});
+
+/** A model's files as two independent copies: the fold on files rewrites the weight buffers it is given. */
+async function twoCopies(model: tf.LayersModel, layout: 'one buffer' | 'one buffer per file', shardBytes = 64 * 1024): Promise<[Map<string, Uint8Array>, Map<string, Uint8Array>]> {
+  const copy = async () => {
+    const files = await modelToFiles(model, shardBytes); // the shards tile one buffer, as a tail's download does
+    return layout === 'one buffer' ? files : new Map([...files].map(([k, v]) => [k, v.slice()]));
+  };
+  return [await copy(), await copy()];
+}
+
+const inputsOf = (model: tf.LayersModel, seed: number) => model.inputs.map((t, i) => tf.randomUniform([2, ...(t.shape.slice(1) as number[])], -1, 1, 'float32', seed + i));
+
+/**
+ * Loads `piece` from its files three ways (unfused; built then fuseModel; folded in the files) and
+ * checks the fold in the files gives fuseModel's chains, layers, fused weights and outputs.
+ */
+async function expectSameAsFuseModel(piece: tf.LayersModel, layout: 'one buffer' | 'one buffer per file', what: string) {
+  const [forRebuild, forFold] = await twoCopies(piece, layout);
+  const unfused = await loadModelFromFiles(forRebuild);
+  const rebuilt = fuseModel(unfused);
+  const folded = await loadFusedModelFromFiles(forFold);
+  try {
+    expect(folded.foldedIn, what).toBe('files');
+    expect(folded.chains, what).toEqual(rebuilt.chains);
+    const layers = (m: tf.LayersModel) => m.layers.map((l) => `${l.name}:${l.getClassName()}`).sort();
+    expect(layers(folded.model), what).toEqual(layers(rebuilt.model));
+    expect(folded.model.inputNames, what).toEqual(piece.inputNames);
+    expect(folded.model.outputNames, what).toEqual(piece.outputNames);
+    for (const layer of rebuilt.model.layers) {
+      if (!(layer instanceof FusedConv2D)) continue;
+      const twin = folded.model.getLayer(layer.name) as FusedConv2D;
+      expect(twin.fusedArgs, `${what} ${layer.name}`).toEqual(layer.fusedArgs);
+      // the same float64 constants and one float32 multiplication per weight: the same bits
+      const [k1, b1] = layer.getWeights();
+      const [k2, b2] = twin.getWeights();
+      expect(k2!.shape).toEqual(k1!.shape);
+      expect(maxAbsDiff(k2!, k1!), `${what} ${layer.name} kernel`).toBe(0);
+      expect(maxAbsDiff(b2!, b1!), `${what} ${layer.name} bias`).toBe(0);
+    }
+    const x = inputsOf(piece, 3);
+    const arg = x.length === 1 ? x[0]! : x;
+    const [yFolded, yRebuilt, yUnfused] = [folded.model, rebuilt.model, unfused].map((m) => m.predict(arg) as tf.Tensor);
+    expect(maxAbsDiff(yFolded!, yRebuilt!), what).toBe(0); // same kernels, same weights
+    expect(maxAbsDiff(yFolded!, yUnfused!), what).toBeLessThanOrEqual(1e-5);
+    tf.dispose([...x, yFolded!, yRebuilt!, yUnfused!]);
+  } finally {
+    folded.model.dispose();
+    if (rebuilt.model !== unfused) rebuilt.model.dispose();
+    unfused.dispose();
+  }
+  return folded.chains.length;
+}
+
+describe('loadFusedModelFromFiles: the fold done on model.json and the weight bytes, built once', () => {
+  it('folds what fuseModel folds, with the same weights and outputs, whether the files tile one buffer or not', async () => {
+    const model = rulesModel();
+    for (const layout of ['one buffer', 'one buffer per file'] as const) expect(await expectSameAsFuseModel(model, layout, layout)).toBe(5);
+  });
+
+  it('gives a folded bias its own bytes when the chain frees none (a bias-less conv → relu)', async () => {
+    const x = tf.input({ shape: [6, 6, 3], name: 'input' });
+    let y = apply(conv('c1', 1, { useBias: false }), x);
+    y = apply(tf.layers.reLU({ name: 'relu1' }), y);
+    y = apply(conv('c2', 2), y);
+    y = apply(bn('bn2', 20), y);
+    const model = tf.model({ inputs: x, outputs: y, name: 'nobias' });
+    expect(await expectSameAsFuseModel(model, 'one buffer', 'bias-less conv')).toBe(2);
+  });
+
+  it('leaves nothing behind on dispose', async () => {
+    const [files] = await twoCopies(rulesModel(), 'one buffer');
+    const before = tf.memory().numTensors;
+    const folded = await loadFusedModelFromFiles(files);
+    folded.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('hands a model it does not read (a Sequential topology) to fuseModel: same chains, same outputs', async () => {
+    const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [6, 6, 3], name: 'input' }), conv('c1', 1), bn('bn1', 10)] });
+    const [files, copy] = await twoCopies(model, 'one buffer');
+    const folded = await loadFusedModelFromFiles(files);
+    const unfused = await loadModelFromFiles(copy);
+    expect(folded.foldedIn).toBe('model');
+    expect(folded.chains).toEqual([{ conv: 'c1', folded: ['bn1'], activation: 'linear', name: 'bn1' }]);
+    const x = tf.randomUniform([1, 6, 6, 3], -1, 1, 'float32', 4);
+    expect(maxAbsDiff(folded.model.predict(x) as tf.Tensor, unfused.predict(x) as tf.Tensor)).toBeLessThanOrEqual(1e-5);
+    folded.model.dispose();
+    unfused.dispose();
+  });
+
+  // the tails a deployment serves: the whole model, cuts that split a conv → BN → activation chain, a few more
+  for (const [name, size] of [['mobilenetv2', 96], ['resnet50', 64], ['googlenet', 64]] as const) {
+    it(`${name}: tails at cut 0, at cuts inside a conv → BN → relu chain and at a few more fold as fuseModel folds them`, async () => {
+      const model = ZOO[name].build({ inputSize: size });
+      const analysis = analyzeModel(model);
+      const classAt = (cut: number) => analysis.layers[cut]?.className ?? '';
+      const isConv = (cut: number) => classAt(cut).endsWith('Conv2D');
+      const candidates = analysis.candidates.map((c) => c.cut);
+      const atBn = candidates.filter((c) => classAt(c) === 'BatchNormalization' && isConv(c - 1));
+      const atAct = candidates.filter((c) => ['Activation', 'ReLU'].includes(classAt(c)) && (classAt(c - 1) === 'BatchNormalization' || isConv(c - 1)));
+      const others = candidates.filter((_, i) => i % 13 === 6);
+      const cuts = [...new Set([0, atBn[Math.min(1, atBn.length - 1)], atBn.at(-1), atAct[Math.min(2, atAct.length - 1)], ...others.slice(0, 2)].filter((c): c is number => c !== undefined))];
+      expect(atBn.length + atAct.length, 'cuts that split a chain').toBeGreaterThan(0);
+      expect(cuts.filter((c) => atBn.includes(c) || atAct.includes(c)).length).toBeGreaterThanOrEqual(Math.min(2, atBn.length + atAct.length));
+      let most = 0;
+      for (const [i, cut] of cuts.entries()) {
+        const { head, tail } = splitModel(model, analysis, cut);
+        most = Math.max(most, await expectSameAsFuseModel(tail!, i % 2 === 0 ? 'one buffer' : 'one buffer per file', `${name} cut ${cut}`));
+        // a tail starting inside a chain keeps the layers before its input's consumer: the cut's semantics
+        if (atBn.includes(cut) || atAct.includes(cut)) {
+          const [files] = await twoCopies(tail!, 'one buffer');
+          const folded = await loadFusedModelFromFiles(files);
+          expect(folded.model.getLayer(analysis.layers[cut]!.name).getClassName(), `${name} cut ${cut}`).toBe(classAt(cut));
+          folded.model.dispose();
+        }
+        head?.dispose();
+        tail!.dispose();
+      }
+      expect(most).toBeGreaterThanOrEqual(40);
+      model.dispose();
+    });
+  }
 });

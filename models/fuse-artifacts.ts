@@ -1,0 +1,279 @@
+/**
+ * The load-time fusion of models/fuse.ts done on a model's files, before tfjs
+ * builds anything: the topology of model.json is rewritten (each foldable
+ * chain becomes one {@link FusedConv2D} under the chain's last name; the
+ * folded BatchNormalization, activation and ZeroPadding2D layers are gone)
+ * and the weights are folded in the downloaded buffer itself (the kernel
+ * times s, the folded bias written over a slot the chain no longer needs,
+ * what is dropped squeezed out). tfjs then builds the fused model once.
+ *
+ * Why not fuseModel on the built model, as before: that builds the unfused
+ * model (every weight copied into the wasm heap), reads the folded weights
+ * back, scales them, and builds a second model with zero-filled variables
+ * that are then overwritten — 40–180 ms of a cold start
+ * (docs/local-stack.md). Why not fold at export time: cuts, layer indices,
+ * manifests, profiles and clients all speak of the original layers, an
+ * export's head and tail must keep the cut's semantics, and exports already
+ * in buckets must load as they are; the folded form would be a second model
+ * format. Here the stored artifact is unchanged and only what tfjs is handed
+ * differs.
+ *
+ * Same chains as fuseModel (one set of rules, models/fuse.ts
+ * {@link foldableChains}), same arithmetic ({@link foldedChannels}: s and the
+ * bias in float64, W·s as one float32 multiplication per weight), so the
+ * fused layers get the same weights. Anything this pass does not handle
+ * (a Sequential topology, quantised or non-float32 weights, a weight it
+ * cannot find) makes it return undefined: the caller then builds the model
+ * and runs fuseModel on it, as before.
+ */
+import type * as tf from './tfjs';
+import { OffloadError } from '../core/errors';
+import {
+  foldableChains,
+  foldedChannels,
+  fusedConvArgs,
+  kernelChannels,
+  bnEpsilon,
+  type BnStats,
+  type Config,
+  type FoldedChain,
+  type FusedConv2DArgs,
+  type RuleLayer,
+} from './fuse';
+
+/** What {@link foldModelArtifacts} hands to tfjs instead of the files' own topology and weights. */
+export interface FoldedArtifacts {
+  modelTopology: object;
+  /** The weights of the fused model, back to back from offset 0 of `weightData`. */
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  /** The input buffer, rewritten in place, or a new one when the fused weights do not fit in place. */
+  weightData: ArrayBuffer;
+  chains: FoldedChain[];
+}
+
+type Json = Record<string, unknown>;
+
+/** A weight of the input: its spec, its index among the specs, where its bytes are. */
+interface Weight {
+  index: number;
+  spec: tf.io.WeightsManifestEntry;
+  src: number;
+  bytes: number;
+}
+
+interface TopologyLayer {
+  name: string;
+  class_name: string;
+  config: Json;
+  inbound_nodes: unknown[];
+}
+
+/** One weight of the folded layout: where it comes from and how it is written. */
+type Step =
+  | { kind: 'copy'; spec: tf.io.WeightsManifestEntry; src: number; bytes: number }
+  | { kind: 'scale'; spec: tf.io.WeightsManifestEntry; src: number; bytes: number; scale: Float32Array }
+  | { kind: 'values'; spec: tf.io.WeightsManifestEntry; values: Float32Array; bytes: number };
+
+/**
+ * Folds the chains of a layers-model topology into fused convolutions, in the
+ * topology and in the weights (see the file comment).
+ *
+ * @param modelTopology model.json's `modelTopology`
+ * @param weightSpecs every weight of the model, in the order of the bytes
+ * @param weightData one buffer holding those weights back to back from offset 0; it is rewritten in place
+ * @returns the fused topology and weights; the inputs themselves when nothing folds; undefined when this
+ *   pass does not handle the model (then build it and use fuseModel)
+ */
+export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly tf.io.WeightsManifestEntry[], weightData: ArrayBuffer): FoldedArtifacts | undefined {
+  const container = ((modelTopology as Json).model_config ?? modelTopology) as Json;
+  if (container.class_name !== 'Model' && container.class_name !== 'Functional') return undefined;
+  const config = container.config as Json | undefined;
+  const layers = config?.layers;
+  if (!Array.isArray(layers) || !layers.every(isTopologyLayer)) return undefined;
+  const outputs = outputLayerNames(config!.output_layers);
+  const rules = layers.map(ruleLayerOf);
+  if (!outputs || rules.some((r) => r === undefined)) return undefined;
+  const unchanged: FoldedArtifacts = { modelTopology, weightSpecs: [...weightSpecs], weightData, chains: [] };
+  // a shared layer (called more than once): fuseModel runs such a model as it is, so does this
+  if (layers.some((l) => l.class_name !== 'InputLayer' && l.inbound_nodes.length !== 1)) return unchanged;
+  const chains = foldableChains(rules as RuleLayer[], outputs);
+  if (chains.length === 0) return unchanged;
+
+  // where each weight is: byte offsets are those of the specs back to back (4-byte values only)
+  const at = new Map<string, Weight>();
+  /** The weights of each layer (a weight's name is `<layer>/<weight>`). */
+  const ofLayer = new Map<string, Weight[]>();
+  let offset = 0;
+  for (const [index, spec] of weightSpecs.entries()) {
+    if (spec.quantization || (spec.dtype !== 'float32' && spec.dtype !== 'int32')) return undefined;
+    const bytes = 4 * spec.shape.reduce((a, b) => a * b, 1);
+    if (at.has(spec.name)) return undefined;
+    const w = { index, spec, src: offset, bytes };
+    at.set(spec.name, w);
+    const layer = spec.name.slice(0, Math.max(0, spec.name.lastIndexOf('/')));
+    ofLayer.set(layer, [...(ofLayer.get(layer) ?? []), w]);
+    offset += bytes;
+  }
+  if (offset > weightData.byteLength) return undefined;
+
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const tsConfig = new Map(rules.map((r) => [r!.name, r!.config()]));
+  /** What replaces each weight of a chain, by index in weightSpecs; null = dropped. */
+  const replaced = new Map<number, Step | null>();
+  /** Folded biases with no slot to take (no conv bias, no batch norm): written after the kernel. */
+  const extra = new Map<number, Step>();
+  const fusedArgs = new Map<string, FusedConv2DArgs>();
+  const read = (w: { src: number; bytes: number }) => new Float32Array(weightData, w.src, w.bytes / 4);
+  for (const chain of chains) {
+    const conv = byName.get(chain.conv)!;
+    const convConfig = tsConfig.get(chain.conv)!;
+    const depthwise = conv.class_name === 'DepthwiseConv2D';
+    const kernel = at.get(`${chain.conv}/${depthwise ? 'depthwise_kernel' : 'kernel'}`);
+    if (!kernel || kernel.spec.dtype !== 'float32' || kernel.spec.shape.length !== 4) return undefined;
+    const args = fusedConvArgs(chain, conv.class_name, convConfig, chain.pad === undefined ? undefined : tsConfig.get(chain.pad), [...kernel.spec.shape]);
+    fusedArgs.set(chain.conv, args);
+    const channels = kernelChannels(args.kernelShape, depthwise);
+    const vector = (name: string) => {
+      const w = at.get(name);
+      return w && w.spec.dtype === 'float32' && w.bytes === 4 * channels ? w : undefined;
+    };
+    const claimed = [kernel];
+    const convBias = convConfig.useBias !== false ? vector(`${chain.conv}/bias`) : undefined;
+    if (convConfig.useBias !== false && !convBias) return undefined;
+    if (convBias) claimed.push(convBias);
+    const bnName = chain.folded.find((n) => byName.get(n)!.class_name === 'BatchNormalization');
+    let bn: BnStats | undefined;
+    const bnSlots: Weight[] = [];
+    if (bnName !== undefined) {
+      const c = tsConfig.get(bnName)!;
+      const names = [...(c.scale !== false ? ['gamma'] : []), ...(c.center !== false ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+      const ws = names.map((n) => vector(`${bnName}/${n}`));
+      if (ws.some((w) => w === undefined)) return undefined;
+      const v = new Map(names.map((n, i) => [n, read(ws[i]!)]));
+      bn = { gamma: v.get('gamma'), beta: v.get('beta'), mean: v.get('moving_mean')!, variance: v.get('moving_variance')!, epsilon: bnEpsilon(c) };
+      bnSlots.push(...(ws as Weight[]));
+      claimed.push(...bnSlots);
+    }
+    // every weight of the chain's layers must be one this fold knows what to do with
+    for (const layer of [chain.conv, ...chain.folded]) {
+      if ((ofLayer.get(layer) ?? []).some((w) => !claimed.includes(w))) return undefined;
+    }
+    const { scale, bias } = foldedChannels(channels, convBias ? read(convBias) : undefined, bn);
+    const spec = (suffix: string, shape: number[]): tf.io.WeightsManifestEntry => ({ ...kernel.spec, name: `${chain.name}/${suffix}`, shape, dtype: 'float32' });
+    replaced.set(kernel.index, scale ? { kind: 'scale', spec: spec('kernel', args.kernelShape), src: kernel.src, bytes: kernel.bytes, scale } : { kind: 'copy', spec: spec('kernel', args.kernelShape), src: kernel.src, bytes: kernel.bytes });
+    const biasStep: Step = { kind: 'values', spec: spec('bias', [channels]), values: bias, bytes: 4 * channels };
+    // the folded bias takes the first slot of its size the chain frees (the conv's bias, else a BN vector)
+    const slots = [...(convBias ? [convBias] : []), ...bnSlots];
+    for (const [i, w] of slots.entries()) replaced.set(w.index, i === 0 ? biasStep : null);
+    if (slots.length === 0) extra.set(kernel.index, biasStep);
+  }
+
+  const steps: Step[] = [];
+  for (const [index, spec] of weightSpecs.entries()) {
+    const w = at.get(spec.name)!;
+    const step = replaced.has(index) ? replaced.get(index) : { kind: 'copy' as const, spec, src: w.src, bytes: w.bytes };
+    if (step) steps.push(step);
+    const after = extra.get(index);
+    if (after) steps.push(after);
+  }
+  // in place, every weight lands at or before where it was read from (the layout only loses bytes): a
+  // forward pass reads each value before anything overwrites it. A bias with no slot adds bytes: new buffer.
+  const out = extra.size === 0 ? weightData : new ArrayBuffer(steps.reduce((s, st) => s + st.bytes, 0));
+  let dst = 0;
+  for (const step of steps) {
+    if (step.kind === 'copy') {
+      if (out !== weightData || dst !== step.src) copyBytes(weightData, step.src, out, dst, step.bytes);
+    } else if (step.kind === 'scale') {
+      scaleInto(new Float32Array(weightData, step.src, step.bytes / 4), new Float32Array(out, dst, step.bytes / 4), step.scale);
+    } else {
+      new Float32Array(out, dst, step.values.length).set(step.values);
+    }
+    dst += step.bytes;
+  }
+
+  const folded = new Set(chains.flatMap((c) => c.folded));
+  const byConv = new Map(chains.map((c) => [c.conv, c]));
+  const fusedLayers = layers.flatMap((l): TopologyLayer[] => {
+    const chain = byConv.get(l.name);
+    if (chain) {
+      // a folded padding's input is the fused convolution's input
+      const source = chain.pad === undefined ? l : byName.get(chain.pad)!;
+      return [{ name: chain.name, class_name: 'OffloadFusedConv2D', config: { ...fusedArgs.get(chain.conv)!, trainable: false }, inbound_nodes: source.inbound_nodes }];
+    }
+    return folded.has(l.name) ? [] : [l];
+  });
+  const fusedContainer = { ...container, config: { ...config, layers: fusedLayers } };
+  const topology = (modelTopology as Json).model_config ? { ...(modelTopology as Json), model_config: fusedContainer } : fusedContainer;
+  return { modelTopology: topology, weightSpecs: steps.map((s) => s.spec), weightData: out, chains };
+}
+
+/** dst[i] = src[i]·scale[i mod channels], float32 (dst may start at or before src in the same buffer). */
+function scaleInto(src: Float32Array, dst: Float32Array, scale: Float32Array): void {
+  const channels = scale.length;
+  if (src.length % channels !== 0) throw new OffloadError('internal', `fusing: a kernel of ${src.length} values is not a whole number of ${channels} channels`);
+  for (let i = 0; i < src.length; i += channels) {
+    for (let ch = 0; ch < channels; ch++) dst[i + ch] = src[i + ch]! * scale[ch]!;
+  }
+}
+
+function copyBytes(from: ArrayBuffer, src: number, to: ArrayBuffer, dst: number, bytes: number): void {
+  if (from === to) new Uint8Array(to).copyWithin(dst, src, src + bytes);
+  else new Uint8Array(to, dst, bytes).set(new Uint8Array(from, src, bytes));
+}
+
+function isTopologyLayer(v: unknown): v is TopologyLayer {
+  if (typeof v !== 'object' || v === null) return false;
+  const l = v as Json;
+  return typeof l.name === 'string' && typeof l.class_name === 'string' && typeof l.config === 'object' && l.config !== null && Array.isArray(l.inbound_nodes);
+}
+
+/** Keras's inbound node entries: [layer name, node index, tensor index, kwargs]. */
+function entryLayer(entry: unknown): string | undefined {
+  return Array.isArray(entry) && typeof entry[0] === 'string' ? entry[0] : undefined;
+}
+
+/** The rules' view of a topology layer; undefined for a node format this pass does not read. */
+function ruleLayerOf(l: TopologyLayer): RuleLayer | undefined {
+  const calls: string[][] = [];
+  for (const node of l.inbound_nodes) {
+    if (!Array.isArray(node)) return undefined;
+    const names = node.map(entryLayer);
+    if (names.some((n) => n === undefined)) return undefined;
+    calls.push(names as string[]);
+  }
+  let config: Config | undefined;
+  return {
+    name: l.name,
+    className: l.class_name,
+    config: () => (config ??= pythonicToTs(l.config) as Config),
+    sole: calls.length === 1,
+    inputs: calls.length === 1 ? calls[0]! : [],
+    consumes: calls.flat(),
+  };
+}
+
+function outputLayerNames(v: unknown): Set<string> | undefined {
+  if (!Array.isArray(v)) return undefined;
+  // [[name, node, tensor], …], or one [name, node, tensor]
+  const entries = v.length > 0 && typeof v[0] === 'string' ? [v] : v;
+  const names = entries.map(entryLayer);
+  return names.every((n) => n !== undefined) ? new Set(names as string[]) : undefined;
+}
+
+/**
+ * A layer config as tfjs reads it from model.json (tfjs-layers
+ * convertPythonicToTs, which is not exported): snake_case keys and string
+ * values in camelCase, names left as they are.
+ */
+function pythonicToTs(v: unknown): unknown {
+  if (typeof v === 'string') return camel(v);
+  if (Array.isArray(v)) return v.map(pythonicToTs);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Json = {};
+  for (const [k, value] of Object.entries(v)) out[camel(k)] = k === 'name' && typeof value === 'string' ? value : pythonicToTs(value);
+  return out;
+}
+
+function camel(s: string): string {
+  return s.length <= 1 || !s.includes('_') ? s : s.replace(/[_]+(\w|$)/g, (_m, c: string) => c.toUpperCase());
+}
