@@ -6,7 +6,7 @@ import { OffloadError } from '../core/errors';
 import { formatPath } from '../core/validation';
 import { weightGroupBytes } from '../core/manifest';
 import { fuseModel, type FusedModel } from './fuse';
-import { foldModelArtifacts } from './fuse-artifacts';
+import { foldModelArtifacts, scaleFusedKernels } from './fuse-artifacts';
 
 /**
  * Models on disk (and in S3) in the tfjs layers format, without tfjs-node:
@@ -163,8 +163,11 @@ export async function loadFusedModelFromFiles(files: Map<string, Uint8Array>): P
   const started = performance.now();
   const folded = foldModelArtifacts(modelJson.modelTopology, weightSpecs, buffer);
   if (folded) {
-    const foldMs = performance.now() - started;
+    let foldMs = performance.now() - started;
     const model = await build({ modelTopology: folded.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs: folded.weightSpecs, weightData: folded.weightData });
+    const scaleStart = performance.now();
+    scaleFusedKernels(model, folded.kernelScales);
+    foldMs += performance.now() - scaleStart;
     return { model, chains: folded.chains, foldedIn: 'files', foldMs };
   }
   const model = await build({ modelTopology: modelJson.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs, weightData: buffer });
