@@ -74,15 +74,15 @@ const ONE_THREAD_RUNS = ['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1
 const INIT_RUNS = ONE_THREAD_RUNS.slice(3);
 
 /** The committed results, those present. */
-export function committedResults(): { contention: { oneThread: Contention[]; oneThreadInit: Contention[]; twoThreads?: Contention }; validation?: Validation; validationAgain?: Validation; replay?: Replay } {
+export function committedResults(): { contention: { oneThread: Contention[]; oneThreadInit: Contention[]; twoThreads?: Contention }; validation?: Validation; validationAgain?: Validation[]; replay?: Replay } {
   const read = (files: string[]) => files.flatMap((f) => readJson<Contention>(`${results}${f}`) ?? []);
   const twoThreads = readJson<Contention>(`${results}local-contention-2threads-fused.json`);
   const contention = { oneThread: read(ONE_THREAD_RUNS), oneThreadInit: read(INIT_RUNS), ...(twoThreads ? { twoThreads } : {}) };
   const validation = readJson<Validation>(`${results}sim-validation.json`);
   // The same trace and simulation again on the stack: how much the stack itself moves between runs.
-  const validationAgain = readJson<Validation>(`${results}sim-validation-run2.json`);
+  const validationAgain = ['run2', 'run3'].flatMap((n) => readJson<Validation>(`${results}sim-validation-${n}.json`) ?? []);
   const replay = readJson<Replay>(`${results}recommend-replay.json`);
-  return { contention, ...(validation ? { validation } : {}), ...(validationAgain ? { validationAgain } : {}), ...(replay ? { replay } : {}) };
+  return { contention, ...(validation ? { validation } : {}), ...(validationAgain.length ? { validationAgain } : {}), ...(replay ? { replay } : {}) };
 }
 
 type ContentionResults = ReturnType<typeof committedResults>['contention'];
@@ -111,15 +111,15 @@ export function contentionMarkdown(x: ContentionResults): string {
 1 thread: medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --pool …\`; ${x.oneThread.map(when).join('; ')}), cold init from the last ${x.oneThreadInit.length} (on the tail that folds batch norm into the downloaded weights before building, main 3bc7a71). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}: one run's lone median of 6–10 requests moves by ±20 %, hence the pooling.${two ? ` 2 threads: one run (${when(two)}).` : ''} 2026-11-30, under the measurement lock.`;
 }
 
-/** How much the stack's own figures moved between two runs of one trace (cloud-only and cut:63 rows). */
-function runToRun(a: Validation, b: Validation): string {
-  const parts = a.rows
+/** How much the stack's own figures moved between runs of one trace (cloud-only and cut:63 rows). */
+function runToRun(runs: readonly Validation[]): string {
+  return runs[0]!.rows
     .filter((r) => r.policy !== 'planner')
     .map((r) => {
-      const o = b.rows.find((x) => x.policy === r.policy)!;
-      return `${r.policy} p95 ${f0(r.real.p95)} vs ${f0(o.real.p95)} ms, 429s ${r.real.throttled} vs ${o.real.throttled}`;
-    });
-  return parts.join('; ');
+      const rows = runs.map((g) => g.rows.find((x) => x.policy === r.policy)!.real);
+      return `${r.policy} p95 ${rows.map((x) => f0(x.p95)).join(', ')} ms, 429s ${rows.map((x) => x.throttled).join(', ')}`;
+    })
+    .join('; ');
 }
 
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
@@ -170,22 +170,24 @@ The simulator's host model (\`offload simulate|recommend --host local\`, core/si
         .map(([what]) => `${r.policy} ${what}`),
     );
     const misses = missesOf(v.rows);
-    const again = x.validationAgain;
+    const again = x.validationAgain ?? [];
     out.push(`One seeded trace (${v.trace.requests} requests per policy: ${v.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model and its spread — nothing about the tails taken from the run; only the plan and 429 round trips are the run's medians (${f0(cal.planMs ?? NaN)} and ${f0(cal.throttleOverheadMs ?? NaN)} ms), and device times are scaled as the deployed planner scales them (a predictor fitted on the model's own profile; \`offload simulate\` fits one on every committed profile) — by \`npx tsx bench/sim-validation.ts --requests 48 --rate 2\` (${v.date.slice(0, 16)} UTC, ${v.wallS.toFixed(0)} s, under the measurement lock; load average ${la(v.loadAverage)} at the end).
 
 ${validationMarkdown(v.rows)}
 
-**${misses.length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${misses.join(', ')}.`}**${
-      again
-        ? `
+**${misses.length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${misses.join(', ')}.`}**${again
+      .map(
+        (g, i) => `
 
-The same trace through the stack again (${again.date.slice(11, 16)} UTC, ${again.wallS.toFixed(0)} s, load average ${la(again.loadAverage)} at the end; the simulation is the same but for the run's plan and 429 round trips):
+The same trace through the stack again${again.length > 1 ? ` (${i + 2})` : ''}: ${g.date.slice(11, 16)} UTC, ${g.wallS.toFixed(0)} s, load average ${la(g.loadAverage)} at the end; the simulation is the same but for the run's plan and 429 round trips:
 
-${validationMarkdown(again.rows)}
+${validationMarkdown(g.rows)}
 
-**${missesOf(again.rows).length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${missesOf(again.rows).join(', ')}.`}** The stack itself moves between the two runs by ${runToRun(v, again)}: as much as the 15 % targets, so one run's miss or hit of a few % says little.`
-        : ''
-    } The planner row keeps MobileNetV2 on the low-end phones (plan round trip + device time, no tail); its p95 is low by the spread of the plan round trip, which the simulator takes as one median.
+**${missesOf(g.rows).length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${missesOf(g.rows).join(', ')}.`}**`,
+      )
+      .join('')}${again.length ? `
+
+The stack itself moves from run to run: ${runToRun([v, ...again])} — as much as the 15 % targets, so one run's miss or hit of a few % says little; the simulation (seeded) stays put.` : ''} The planner row keeps MobileNetV2 on the low-end phones (plan round trip + device time, no tail); its p95 is low by the spread of the plan round trip, which the simulator takes as one median.
 `);
     if (v.rowsMedians) {
       out.push(`Last round's method on the same run (every tail time, cold start and overhead the run's median, no host model, no spread), for comparison:
