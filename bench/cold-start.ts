@@ -17,7 +17,12 @@
  * on localhost. On Lambda the download is slower per MiB and a small memory
  * size slows the parse; the fit is a local calibration, not a Lambda measurement.
  *
- *   npx tsx bench/cold-start.ts [--repeats N] [--config FILE] [--models a,b]
+ *   npx tsx bench/cold-start.ts [--repeats N] [--config FILE] [--models a,b] [--idle-ms MS]
+ *
+ * --idle-ms: the host idles this long before each cold call (default 0: right
+ * after the reap). Traffic meets a cold fleet after a quiet gap, and on this
+ * machine a cold start after seconds of idling is slower than one straight
+ * after other work (core/sim/host.ts LOCAL_HOST).
  */
 import { parseArgs } from 'node:util';
 import { DeviceModel } from '../client/device';
@@ -45,6 +50,8 @@ export interface ColdStartOptions {
   /** Local-stack configuration file (default local/offload.local.json). */
   configFile?: string;
   models?: string[];
+  /** Idle time before each cold call, ms (default 0). */
+  idleMs?: number;
   /** State folder of the bench's stack (default `.offload/bench`, apart from `npm start`'s). */
   stateDir?: string;
   /** Progress lines (default stderr). */
@@ -81,6 +88,8 @@ export interface ColdStartReport {
   rows: ColdStartRow[];
   fit: LinearFit;
   repeats: number;
+  /** Idle before each cold call, ms. */
+  idleMs: number;
   /** Local stack start, ms. */
   stackStartMs: number;
 }
@@ -128,7 +137,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
           const warm: number[] = [];
           const init: number[] = [];
           for (let i = 0; i < repeats; i++) {
-            const { cold: c, warm: w } = await coldThenWarm(stack, api, tail, payload).catch((e: unknown) => {
+            const { cold: c, warm: w } = await coldThenWarm(stack, api, tail, payload, options.idleMs ?? 0).catch((e: unknown) => {
               throw new Error(`${tail.function}: ${e instanceof Error ? e.message : String(e)}`);
             });
             cold.push(c.roundTripMs);
@@ -162,7 +171,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Cold
   // one point per function (its median): a repeat slowed by a neighbour's CPU burst on this shared
   // machine moves a median little, a least-squares line over raw samples much
   const fit = fitLine(rows.map((r) => ({ x: r.tailMiB, y: r.coldStartMs })));
-  return { rows, fit, repeats, stackStartMs };
+  return { rows, fit, repeats, idleMs: options.idleMs ?? 0, stackStartMs };
 }
 
 /** The report as text: one row per function, then the fitted line. */
@@ -182,7 +191,7 @@ export function formatColdStart(report: ColdStartReport): string {
   );
   const f = report.fit;
   return [
-    `cold start of each tail function (median of ${report.repeats} cold/warm pairs; cold start = cold − warm round trip)`,
+    `cold start of each tail function (median of ${report.repeats} cold/warm pairs${report.idleMs > 0 ? `, each cold call after ${report.idleMs} ms idle` : ''}; cold start = cold − warm round trip)`,
     '',
     table,
     '',
@@ -193,14 +202,24 @@ export function formatColdStart(report: ColdStartReport): string {
   ].join('\n');
 }
 
+function idleMsArg(v: string): number {
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n >= 0)) {
+    console.error(`--idle-ms must be a number of ms >= 0 (got "${v}")`);
+    process.exit(2);
+  }
+  return n;
+}
+
 if (isMain(import.meta.url)) {
   const { values } = parseArgs({
-    options: { repeats: { type: 'string' }, config: { type: 'string' }, models: { type: 'string' } },
+    options: { repeats: { type: 'string' }, config: { type: 'string' }, models: { type: 'string' }, 'idle-ms': { type: 'string' } },
   });
   const report = await runColdStart({
     ...(values.repeats ? { repeats: Number(values.repeats) } : {}),
     ...(values.config ? { configFile: values.config } : {}),
     ...(values.models ? { models: values.models.split(',') } : {}),
+    ...(values['idle-ms'] ? { idleMs: idleMsArg(values['idle-ms']) } : {}),
   });
   process.stdout.write(`${formatColdStart(report)}\n`);
   process.exit(0);

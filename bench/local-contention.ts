@@ -13,6 +13,9 @@
  * ephemeral port, and stops it; about 3 minutes with the defaults):
  *   npx tsx bench/local-contention.ts [--max-k 5] [--rounds 6] [--cold-rounds 3] [--threads N] [--json FILE]
  * --threads: the tails' wasm threads (default: what 1,769 MB gets, 2).
+ *
+ * The host model's tables from several runs' JSON (no stack started):
+ *   npx tsx bench/local-contention.ts --pool a.json,b.json,c.json
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -60,7 +63,62 @@ function cv(xs: readonly number[]): number {
   return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) / mean;
 }
 
+/** What --json writes, the parts {@link poolRuns} reads. */
+export interface ContentionRun {
+  date: string;
+  loadAverage: { start: number[]; end: number[] };
+  samples: Sample[];
+}
+
+/**
+ * The host model's figures (core/sim/host.ts) from several runs: every sample of
+ * the runs pooled, the medians per k over the pooled lone median (a lone median
+ * of one run's 6–10 requests moves by ±20 % between runs; the pooled one less).
+ * Spreads: the median over runs and k of the coefficient of variation among one
+ * run's requests at one k (the sharing apart).
+ */
+export function poolRuns(runs: readonly ContentionRun[]): {
+  computeSlowdown: number[];
+  initSlowdown: number[];
+  loneComputeMs: number;
+  loneInitMs: number;
+  invokeOverheadMs: number;
+  overheadMsByK: number[];
+  tailCv: number;
+  coldCv: number;
+} {
+  const all = runs.flatMap((r) => r.samples);
+  const ks = [...new Set(all.map((s) => s.k))].sort((a, b) => a - b);
+  const warm = (k: number, from = all) => from.filter((s) => s.k === k && !s.cold);
+  const inits = (k: number, from = all) => from.filter((s) => s.k === k && s.cold && s.initMs !== null).map((s) => s.initMs!);
+  const loneComputeMs = median(warm(1).map((s) => s.computeMs));
+  const loneInitMs = median(inits(1));
+  const cvs = (f: (k: number, from: Sample[]) => number[]) => median(runs.flatMap((r) => ks.map((k) => cv(f(k, r.samples))).filter(Number.isFinite)));
+  return {
+    computeSlowdown: ks.map((k) => (k === 1 ? 1 : median(warm(k).map((s) => s.computeMs)) / loneComputeMs)),
+    initSlowdown: ks.map((k) => (k === 1 ? 1 : median(inits(k)) / loneInitMs)),
+    loneComputeMs,
+    loneInitMs,
+    invokeOverheadMs: median(warm(1).map((s) => s.roundTripMs - s.computeMs)),
+    overheadMsByK: ks.map((k) => median(warm(k).map((s) => s.roundTripMs - s.computeMs))),
+    tailCv: cvs((k, from) => warm(k, from).map((s) => s.computeMs)),
+    coldCv: cvs((k, from) => inits(k, from)),
+  };
+}
+
 async function main(): Promise<void> {
+  const pool = argValue('--pool');
+  if (pool) {
+    const runs = pool.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as ContentionRun);
+    const p = poolRuns(runs);
+    const r2 = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+    console.log(`${runs.length} runs (${runs.map((r) => `${r.date.slice(11, 16)} UTC load ${r.loadAverage.start[0]} → ${r.loadAverage.end[0]}`).join('; ')})`);
+    console.log(`computeSlowdown [${r2(p.computeSlowdown)}] over a lone ${p.loneComputeMs.toFixed(1)} ms`);
+    console.log(`initSlowdown    [${r2(p.initSlowdown)}] over a lone ${p.loneInitMs.toFixed(0)} ms`);
+    console.log(`invokeOverheadMs ${p.invokeOverheadMs.toFixed(0)} (by k: ${p.overheadMsByK.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`spread: tailCv ${p.tailCv.toFixed(2)}, coldCv ${p.coldCv.toFixed(2)}`);
+    return;
+  }
   const maxK = Number(argValue('--max-k') ?? 5);
   const rounds = Number(argValue('--rounds') ?? 6);
   const coldRounds = Number(argValue('--cold-rounds') ?? 3);

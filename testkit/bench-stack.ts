@@ -50,10 +50,13 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
 /**
  * One cold and one warm invocation of `tail`: every idle environment is reaped
  * first, so the first call must start one and the second must find it warm.
+ * `idleMs`: the host sits idle this long between the reap and the cold call
+ * (traffic meets a cold fleet after a quiet gap, not right after other work).
  * Throws when the tail says otherwise (the pair would not measure a cold start).
  */
-export async function coldThenWarm(stack: LocalStack, api: OffloadApi, tail: LocalTail, payload: Uint8Array): Promise<{ cold: InferResponse; warm: InferResponse }> {
+export async function coldThenWarm(stack: LocalStack, api: OffloadApi, tail: LocalTail, payload: Uint8Array, idleMs = 0): Promise<{ cold: InferResponse; warm: InferResponse }> {
   await stack.emulator.reapIdle(tail.function);
+  if (idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
   const cold = await api.infer(tail.route, payload);
   const warm = await api.infer(tail.route, payload);
   if (!cold.cold || warm.cold) throw new Error(`expected a cold then a warm call (got cold=${cold.cold}, then ${warm.cold})`);

@@ -51,45 +51,48 @@ export function sharedCores(cores: number): HostModel {
 
 /**
  * This machine (2 vCPUs, AMD EPYC under KVM) running the local stack's
- * MobileNetV2 cut-0 tails with ONE wasm thread each (`wasmThreads: 1`),
- * measured by bench/local-contention.ts --threads 1 (two runs, 2026-11-30
- * 15:45 and 15:56 UTC, load average 1.6 and 1.5 before each):
- * - slowdowns: median compute (`x-offload-compute-ms`) and init
- *   (`x-offload-init-ms`) of k concurrent requests on k environments over
- *   the lone one, k = 1…5, the mean of the two runs (compute 1, 1.62/1.51,
- *   2.02/3.14, 2.38/2.96, 2.72/3.83; init 1, 1.41/1.37, 2.11/1.97,
- *   3.24/2.77, 3.55/3.16). Slower than ideal sharing of 2 cores (≈ 1.5 at
- *   k = 2, not 1): the emulator, the stand-ins and the client use the same
- *   cores while the tails compute.
- * - invoke overhead: median round trip − compute of a lone warm request
- *   (70 and 38 ms; 54).
- * - cold start: MobileNetV2's five tails with 1 thread, median cold − warm
- *   round trip of 5 pairs each (bench/cold-start.ts --repeats 5, 16:41 UTC,
- *   load average 2.0 at the end): 969, 778, 768, 608, 469 ms at cuts 0, 36,
- *   63, 125, 156 — not a function of the weights alone (cuts 0–63 load the
- *   same 13.2–13.5 MiB; cut 0's init also warms up the whole model on a
- *   224×224 input), so the per-cut figures are kept. The contention runs'
- *   lone cut-0 cold starts agree (971, 1,027 ms). Other tails: core/presets.ts's
- *   local calibration (`CLOUD_DEFAULTS`, measured with 2 threads).
- * These figures predate the load-time fusion (models/fuse.ts, 16:10–16:33):
- * docs/evaluation.md ("Re-check on today's faster engine") says what still holds on the fused engine.
- * - spread: coefficient of variation of compute among the k requests of
- *   the same bursts (k = 1…5, both runs: 0.09–0.45, median 0.19) and of init
- *   among the cold ones (0.06–0.15, median 0.09): the jitter left once the
- *   sharing is modelled.
- * With the default 2 threads per environment (1,769 MB) the same bursts ran
- * 4.4× (k = 2) to 12× (k = 5) slower than alone — oversubscribed thread
- * pools — so the promise is made for 1 thread.
+ * MobileNetV2 tails with ONE wasm thread each (`wasmThreads: 1`), on the
+ * engine with batch norm and relu fused at load (models/fuse.ts). All measured
+ * 2026-11-30 under the measurement lock (quiet-run):
+ * - compute slowdowns: bench/local-contention.ts --threads 1, five runs (ended
+ *   18:56, 18:59, 19:02 UTC on main 99df4bd; 19:21, 19:24 on 3bc7a71, whose
+ *   cold-start fold leaves warm compute alone; load average 0.3–1.6 at their
+ *   starts, 1.3–3.2 at their ends), pooled by its `--pool`: the median compute
+ *   (`x-offload-compute-ms`) of k concurrent cut-0 requests on k environments
+ *   over the pooled lone median (56.0 ms; the profile says 56.7), k = 1…5. One
+ *   run's lone median (6–10 requests) moved by ±20 % between runs, so the runs
+ *   are pooled rather than their ratios averaged. Slower than ideal sharing of
+ *   2 cores (1 at k = 2): the emulator, the stand-ins and the client use the
+ *   same cores while the tails compute.
+ * - init slowdowns: the same for `x-offload-init-ms` of k concurrent cold
+ *   starts, the two runs on 3bc7a71 only (the fold moved out of the rebuild;
+ *   lone 829 ms).
+ * - invoke overhead: the pooled median of round trip − compute of a lone warm
+ *   request over the five runs (45 ms; 40–57 per run).
+ * - cold start: the five tails with 1 thread on 3bc7a71, median cold − warm
+ *   round trip of 10 pairs each, each cold call after 3 s idle as traffic meets
+ *   a cold fleet (bench/cold-start.ts --repeats 10 --idle-ms 3000, 19:16–19:19
+ *   UTC, load average 0.42 → 0.27; bench/results/cold-start-mobilenetv2-1thread-fused.txt):
+ *   825, 653, 743, 620, 459 ms at cuts 0, 36, 63, 125, 156 (runs on the engine
+ *   before: 716–901 at cut 0). Other tails: core/presets.ts's local calibration
+ *   (`CLOUD_DEFAULTS`, measured with 2 threads).
+ * - spread: the median over runs and k of the coefficient of variation of
+ *   compute among the requests of one run's bursts of k (median 0.26) and of
+ *   init among the cold ones (median 0.09): the jitter left once the sharing
+ *   is modelled.
+ * With 2 threads per environment (the 1,769 MB default) bursts run much slower
+ * than alone (oversubscribed thread pools; docs/evaluation.md), so the promise
+ * is made for 1 thread.
  */
 export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   name: 'local',
-  computeSlowdown: Object.freeze([1, 1.57, 2.58, 2.67, 3.28]),
-  initSlowdown: Object.freeze([1, 1.39, 2.04, 3.01, 3.36]),
+  computeSlowdown: Object.freeze([1, 1.17, 1.67, 2.05, 2.41]),
+  initSlowdown: Object.freeze([1, 1.3, 1.87, 2.32, 2.7]),
   wasmThreads: 1,
-  invokeOverheadMs: 54,
-  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 969, 36: 778, 63: 768, 125: 608, 156: 469 }) }),
+  invokeOverheadMs: 45,
+  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 825, 36: 653, 63: 743, 125: 620, 156: 459 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
-  spread: Object.freeze({ tailCv: 0.19, coldCv: 0.09 }),
+  spread: Object.freeze({ tailCv: 0.26, coldCv: 0.09 }),
 });
 
 /** s(n) from a table (see the module doc). */
