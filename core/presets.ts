@@ -106,23 +106,27 @@ export interface CloudDefaults {
  *   backend runs one thread under Node, so more memory buys no speed for one
  *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
  *   float32 weights). A design choice, not a measurement.
- * - `coldBaseMs` 634 and `coldMsPerMB` 16.0: MEASURED on the local stack
- *   (2026-11-30 16:54 and 16:58 UTC, this 2-core machine at load average
- *   1.5 before each run, 1.9–2.0 after; wasm backend with the tails' 2
- *   threads, batch norm, relu and padding fused into the convolutions at
- *   load, S3 on localhost): cold − warm round trip as the client sees it of
- *   the ten tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB), least
- *   squares through the per-function medians of two `bench/cold-start.ts
- *   --repeats 5` runs: 20 points, r² 0.95 (alone 596 + 16.2/MiB, r² 0.99,
- *   and 672 + 15.9/MiB, r² 0.91); median error 3 % and 14 % against each
- *   run. The 14:12–14:17 calibration on the same machine gave 450 +
- *   12.5/MiB; the code of that hour, measured again at 16:03, was already
- *   15–38 % slower per cold start (docs/local-stack.md), so most of the move
- *   is the machine's, not the code's. Where a cold start goes:
- *   docs/local-stack.md (`bench/cold-phases.ts`). A local calibration: on
- *   Lambda the S3 download is slower per MiB and a small memory size slows
- *   the parse; override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`),
- *   and measured per-function cold starts from the registry win over both.
+ * - `coldBaseMs` 539 and `coldMsPerMB` 12.7: MEASURED on the local stack
+ *   (2026-11-30 19:32 and 19:34 UTC, this 2-core machine at load average
+ *   0.7 before the first run, 2.1–2.2 after each; wasm backend with the
+ *   tails' 2 threads, batch norm, relu and padding folded into the
+ *   convolutions in the downloaded files before tfjs builds the model, S3 on
+ *   localhost): cold − warm round trip as the client sees it of the ten
+ *   tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB), least squares
+ *   through the per-function medians of two `bench/cold-start.ts --repeats
+ *   5` runs: 20 points, r² 0.975 (alone 553 + 12.75/MiB, r² 0.988, and
+ *   525 + 12.69/MiB, r² 0.964); median error 4 % and 7 % against each run.
+ *   The 16:54–16:58 calibration gave 634 + 16.0/MiB. The fold in the files
+ *   (models/fuse-artifacts.ts) shortened the model build by ~40 ms
+ *   (MobileNetV2) and ~60 ms (ResNet-50) in alternated runs; most of the
+ *   rest of the move is the machine's: the code before that change,
+ *   measured at 18:44, already took 746 and 1,696 ms for MobileNetV2 and
+ *   ResNet-50 cut 0 against 868–1,128 and 2,251–2,442 at 16:54–16:58
+ *   (docs/local-stack.md). Where a cold start goes: docs/local-stack.md
+ *   (`bench/cold-phases.ts`). A local calibration: on Lambda the S3
+ *   download is slower per MiB and a small memory size slows the parse;
+ *   override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and
+ *   measured per-function cold starts from the registry win over both.
  *   Same definition everywhere (the client's cold − warm round trip): the
  *   tails' measured `coldStartMs` follows it within about 1 % (median, 10
  *   tails, both runs).
@@ -131,8 +135,8 @@ export interface CloudDefaults {
  */
 export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   memoryMB: 1769,
-  coldBaseMs: 634,
-  coldMsPerMB: 16.0,
+  coldBaseMs: 539,
+  coldMsPerMB: 12.7,
   requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });
