@@ -51,7 +51,8 @@ const ready = await Promise.race([
   exited.then(({ code }) => {
     if (!stopping) fail(`offload local exited ${code} before it was ready:\n${stderr}`);
   }),
-  new Promise((_, reject) => setTimeout(() => reject(new Error('not ready in time')), READY_MS)),
+  // unref'd: a pending timer would keep this script alive for READY_MS after it has finished
+  new Promise((_, reject) => setTimeout(() => reject(new Error('not ready in time')), READY_MS).unref()),
 ]).catch((e) => fail(`${e.message}:\n${stderr}`));
 
 const res = await fetch(`${ready.url}/models`, { signal: AbortSignal.timeout(120_000) }).catch((e) => fail(`GET /models: ${e.message}`));
@@ -61,7 +62,7 @@ process.stdout.write(`runtime smoke: offload local ready at ${ready.url}, GET /m
 
 stopping = true;
 child.kill('SIGINT');
-const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), STOP_MS))]);
+const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), STOP_MS).unref())]);
 if (!stopped) fail(`offload local did not stop within ${STOP_MS / 1000} s of SIGINT`);
 if (stopped.code !== 130) fail(`offload local exited ${stopped.code} (${stopped.signal}) after SIGINT, expected 130:\n${stderr}`);
 process.stdout.write('runtime smoke: offload local stopped on SIGINT (exit 130)\n');
