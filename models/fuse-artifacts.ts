@@ -34,6 +34,7 @@ import {
   foldedChannels,
   fusedConvArgs,
   kernelChannels,
+  scaleKernel,
   bnEpsilon,
   type BnStats,
   type Config,
@@ -50,14 +51,8 @@ export interface FoldedArtifacts {
   /** The input buffer, rewritten in place, or a new one when the fused weights do not fit in place. */
   weightData: ArrayBuffer;
   chains: FoldedChain[];
-  /** Per fused layer with a folded batch norm: what its kernel is multiplied by once built ({@link scaleFusedKernels}). */
-  kernelScales: Map<string, KernelScale>;
-}
-
-/** A fused kernel's per-output-channel factor s (float32) and the shape it broadcasts with against the kernel. */
-export interface KernelScale {
-  scale: Float32Array;
-  shape: number[];
+  /** Per fused layer with a folded batch norm: the per-output-channel s its kernel is multiplied by once built ({@link scaleFusedKernels}). */
+  kernelScales: Map<string, Float32Array>;
 }
 
 type Json = Record<string, unknown>;
@@ -131,7 +126,7 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
   /** Folded biases with no slot to take (no conv bias, no batch norm): written after the kernel. */
   const extra = new Map<number, Step>();
   const fusedArgs = new Map<string, FusedConv2DArgs>();
-  const kernelScales = new Map<string, KernelScale>();
+  const kernelScales = new Map<string, Float32Array>();
   const read = (w: { src: number; bytes: number }) => new Float32Array(weightData, w.src, w.bytes / 4);
   for (const chain of chains) {
     const conv = byName.get(chain.conv)!;
@@ -171,8 +166,7 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
     const spec = (suffix: string, shape: number[]): tf.io.WeightsManifestEntry => ({ ...kernel.spec, name: `${chain.name}/${suffix}`, shape, dtype: 'float32' });
     // the kernel goes to tfjs as it is; it is multiplied by s on the engine once built (scaleFusedKernels)
     replaced.set(kernel.index, { kind: 'copy', spec: spec('kernel', args.kernelShape), src: kernel.src, bytes: kernel.bytes });
-    // per output channel: the last axis for Conv2D [kh, kw, in, out]; [in, mult] flattened for depthwise [kh, kw, in, mult]
-    if (scale) kernelScales.set(chain.name, { scale, shape: depthwise ? args.kernelShape.slice(2) : [channels] });
+    if (scale) kernelScales.set(chain.name, scale);
     const biasStep: Step = { kind: 'values', spec: spec('bias', [channels]), values: bias, bytes: 4 * channels };
     // the folded bias takes the first slot of its size the chain frees (the conv's bias, else a BN vector)
     const slots = [...(convBias ? [convBias] : []), ...bnSlots];
@@ -220,17 +214,17 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
 /**
  * The last step of the fold, once tfjs has built the model from
  * {@link foldModelArtifacts}' topology and weights: each fused kernel times
- * its chain's s, on the engine (the multiplication fuseModel does: the same
- * float32 products), the result taking the variable's place without a copy.
+ * its chain's s, on the engine ({@link scaleKernel}, the multiplication
+ * fuseModel does), the result taking the variable's place without a copy.
  * In JavaScript the same products take ~3 ns per weight (~100 ms for
  * ResNet-50) on this machine.
  */
-export function scaleFusedKernels(model: tf.LayersModel, kernelScales: ReadonlyMap<string, KernelScale>): void {
-  for (const [name, { scale, shape }] of kernelScales) {
+export function scaleFusedKernels(model: tf.LayersModel, kernelScales: ReadonlyMap<string, Float32Array>): void {
+  for (const [name, scale] of kernelScales) {
     const layer = model.getLayer(name);
     const kernel = layer instanceof FusedConv2D ? layer.weights[0] : undefined;
-    if (!kernel) throw new OffloadError('internal', `fusing: "${name}" is not a fused convolution of the built model`);
-    const scaled = tf.tidy(() => tf.mul(kernel.read(), tf.tensor(scale, shape, 'float32')));
+    if (!(layer instanceof FusedConv2D) || kernel === undefined) throw new OffloadError('internal', `fusing: "${name}" is not a fused convolution of the built model`);
+    const scaled = scaleKernel(kernel.read(), scale, layer.fusedArgs.depthwise);
     kernel.write(scaled);
     scaled.dispose();
   }

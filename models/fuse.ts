@@ -343,10 +343,18 @@ function buildFused(conv: tf.layers.Layer, chain: FoldedChain, folded: tf.layers
     bn = { gamma, beta, mean: w[i++]!.dataSync(), variance: w[i++]!.dataSync(), epsilon: bnEpsilon(bc) };
   }
   const { scale, bias } = foldedChannels(channels, convBias?.dataSync(), bn);
-  // per output channel: the last axis for Conv2D [kh, kw, in, out]; [in, mult] flattened for depthwise [kh, kw, in, mult]
-  const scaleShape = args.depthwise ? kernel.shape.slice(2) : [channels];
-  const weights = tf.tidy(() => [scale ? tf.mul(kernel, tf.tensor(scale, scaleShape, 'float32')) : tf.clone(kernel), tf.tensor1d(bias, 'float32')]);
+  const weights = tf.tidy(() => [scale ? scaleKernel(kernel, scale, args.depthwise) : tf.clone(kernel), tf.tensor1d(bias, 'float32')]);
   return { layer: new FusedConv2D(args), weights };
+}
+
+/**
+ * A kernel times its chain's s ({@link foldedChannels}), on the engine: one
+ * float32 product per weight. Per output channel: the last axis for Conv2D
+ * [kh, kw, in, out]; [in, mult] flattened for depthwise [kh, kw, in, mult].
+ */
+export function scaleKernel(kernel: tf.Tensor, scale: Float32Array, depthwise: boolean): tf.Tensor {
+  const shape = depthwise ? kernel.shape.slice(2) : [scale.length];
+  return tf.tidy(() => tf.mul(kernel, tf.tensor(scale, shape, 'float32')));
 }
 
 function pair(v: unknown): [number, number] {
