@@ -169,13 +169,16 @@ The simulator's host model (\`offload simulate|recommend --host local\`, core/si
         .filter(([, s, re]) => !within(s, re))
         .map(([what]) => `${r.policy} ${what}`),
     );
-    const misses = missesOf(v.rows);
+    const verdict = (rows: readonly ValidationRow[]) => {
+      const misses = missesOf(rows);
+      return misses.length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${misses.join(', ')}.`;
+    };
     const again = x.validationAgain ?? [];
     out.push(`One seeded trace (${v.trace.requests} requests per policy: ${v.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model and its spread — nothing about the tails taken from the run; only the plan and 429 round trips are the run's medians (${f0(cal.planMs ?? NaN)} and ${f0(cal.throttleOverheadMs ?? NaN)} ms), and device times are scaled as the deployed planner scales them (a predictor fitted on the model's own profile; \`offload simulate\` fits one on every committed profile) — by \`npx tsx bench/sim-validation.ts --requests 48 --rate 2\` (${v.date.slice(0, 16)} UTC, ${v.wallS.toFixed(0)} s, under the measurement lock; load average ${la(v.loadAverage)} at the end).
 
 ${validationMarkdown(v.rows)}
 
-**${misses.length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${misses.join(', ')}.`}**${again
+**${verdict(v.rows)}**${again
       .map(
         (g, i) => `
 
@@ -183,7 +186,7 @@ The same trace through the stack again${again.length > 1 ? ` (${i + 2})` : ''}: 
 
 ${validationMarkdown(g.rows)}
 
-**${missesOf(g.rows).length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${missesOf(g.rows).join(', ')}.`}**`,
+**${verdict(g.rows)}**`,
       )
       .join('')}${again.length ? `
 
