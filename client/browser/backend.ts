@@ -87,10 +87,9 @@ async function choose(wasmBase: string, candidates: readonly BrowserBackend[], p
   const memoryKey = remember && pick === 'fastest' && candidates.length > 1 ? probeMemoryKey(wasmBase, candidates, kernels) : undefined;
   const earlier = memoryKey === undefined ? undefined : recall(memoryKey);
   if (earlier && (await start(earlier.backend, kernels)) === null) {
-    const times = earlier.probe.map((p) => `${p.backend} ${p.ms.toFixed(1)} ms`).join(', ');
     return {
       backend: earlier.backend,
-      reason: `fastest in a timed probe on an earlier visit (${times}, ${earlier.at}); not probed again`,
+      reason: `fastest in a timed probe on an earlier visit (${probeTimes(earlier.probe)}, ${earlier.at}); not probed again`,
       probe: earlier.probe,
       skipped: [],
       wasmKernels: wasmKernelsInstalled(),
@@ -125,10 +124,9 @@ async function choose(wasmBase: string, candidates: readonly BrowserBackend[], p
   probe.sort((a, b) => a.ms - b.ms);
   const backend = probe[0]!.backend;
   await start(backend, kernels);
-  const times = probe.map((p) => `${p.backend} ${p.ms.toFixed(1)} ms`).join(', ');
   if (memoryKey !== undefined) store(memoryKey, { backend, probe, at: new Date().toISOString() });
   const cpuNote = candidates.includes('cpu') && !started.includes('cpu') ? '; cpu (pure JavaScript) not probed' : '';
-  return { backend, reason: `fastest in a timed probe (${times})${cpuNote}${skippedNote(skipped)}`, probe, skipped, wasmKernels };
+  return { backend, reason: `fastest in a timed probe (${probeTimes(probe)})${cpuNote}${skippedNote(skipped)}`, probe, skipped, wasmKernels };
 }
 
 interface RememberedProbe {
@@ -175,6 +173,11 @@ function store(key: string, value: RememberedProbe): void {
   } catch {
     // storage full or disabled: the next visit probes again
   }
+}
+
+/** `webgl 3.1 ms, wasm 1.2 ms`: the probe's times as the reason gives them. */
+function probeTimes(probe: BackendChoice['probe']): string {
+  return probe.map((p) => `${p.backend} ${p.ms.toFixed(1)} ms`).join(', ');
 }
 
 function skippedNote(skipped: BackendChoice['skipped']): string {
