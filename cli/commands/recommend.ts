@@ -112,6 +112,7 @@ export function register(program: Command): void {
         fleet: options.fleet,
         view: options.view,
         timing: options.timing,
+        prewarm: options.prewarm,
         ...(host ? { host } : {}),
         ...(jitter ? { jitter } : {}),
         onProgress: (done, total, stage) => progress.update(done, total, stage),

@@ -56,12 +56,14 @@ describe('offload simulate', () => {
     expect(r.stderr).toMatch(/planner: simulated in [\d.]+ s \([\d,]+ requests\/s of simulation\)/);
   });
 
-  it('--prewarm gets the planner out of the cold-fleet trap; --fleet-at-arrival off keeps the earlier fleet rule', async () => {
+  it('the planner\'s prewarm (on by default) gets it out of the cold-fleet trap, --prewarm off does not; --fleet-at-arrival off keeps the earlier fleet rule', async () => {
     // Steady low-end phones on WiFi: cold, a ResNet-50 tail loses to the device; warm, cut 0 wins.
     const args = ['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=2', '--devices', '20:low-end-phone/wifi', '--requests', '300', '--duration', '600', '--policy', 'planner', '--json'];
     type Out = { results: { summary: LoadSummary; prewarm: { sent: number; cold: number; costUSD: number } }[] };
-    const plain = JSON.parse((await offload(args)).stdout) as Out;
-    const prewarm = JSON.parse((await offload([...args, '--prewarm'])).stdout) as Out;
+    const plain = JSON.parse((await offload([...args, '--prewarm', 'off'])).stdout) as Out;
+    const prewarm = JSON.parse((await offload(args)).stdout) as Out;
+    expect((JSON.parse((await offload([...args, '--prewarm'])).stdout) as Out).results[0]!.prewarm).toEqual(prewarm.results[0]!.prewarm);
+    expectUsage(await offload([...args, '--prewarm', 'maybe']), /--prewarm must be on or off \(got "maybe"\)/);
     expect(plain.results[0]!.summary.cloud).toBe(0);
     expect(plain.results[0]!.prewarm.sent).toBe(0);
     expect(prewarm.results[0]!.prewarm.sent).toBeGreaterThan(0);
