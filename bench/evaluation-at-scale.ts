@@ -236,7 +236,7 @@ Best: ${describeCandidate(best)}. Its \`cdk/offload.config.json\` entry:
 ${JSON.stringify(configSnippet(MODEL, best), null, 2)}
 \`\`\`
 
-The search: ${x.rec.searched.length} configurations (cut sets from the cuts the warm planner uses, ${x.rec.usefulCuts.join(', ') || 'none'}; memory 1024/1769/3008 MB; provisioned 0–16 on cut ${x.rec.mostUsedCut}) simulated on the first ${x.rec.sampleRequests.toLocaleString('en-US')} requests in ${(x.rec.wallMs.search / 1000).toFixed(1)} s, the best replayed on all of them in ${(x.rec.wallMs.replay / 1000).toFixed(1)} s.${best.memoryMB < 3008 ? ` ${best.memoryMB} MB beats 3008 MB here: by the cloud profile, the tail gains little past one vCPU, so more memory buys price, not speed.` : ''}
+The search: ${x.rec.searched.length} configurations (cut sets from the cuts the warm planner uses, ${x.rec.usefulCuts.join(', ') || 'none'}; memory 1024/1769/3008 MB; provisioned 0–16 on cut ${x.rec.mostUsedCut}; reserved concurrency sized from each run's peak${x.rec.reservedCaps.length ? ` or capped at ${x.rec.reservedCaps.join(', ')}` : ' (on Lambda a lower cap only adds 429s; `--reserved` tries caps, the default on a shared host)'}) simulated on the first ${x.rec.sampleRequests.toLocaleString('en-US')} requests in ${(x.rec.wallMs.search / 1000).toFixed(1)} s, the best replayed on all of them in ${(x.rec.wallMs.replay / 1000).toFixed(1)} s.${best.memoryMB < 3008 ? ` ${best.memoryMB} MB beats 3008 MB here: by the cloud profile, the tail gains little past one vCPU, so more memory buys price, not speed.` : ''}
 
 ## The simulator
 

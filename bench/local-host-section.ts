@@ -55,7 +55,13 @@ export interface Replay {
   host?: HostModel | 'lambda';
   loadAverage: { start: number[]; end: number[] };
   trace: { requests: number; process: string };
-  recommended: { configuration: string; maxP95Ms: number };
+  recommended: {
+    configuration: string;
+    maxP95Ms: number;
+    /** The reserved-concurrency caps the search tried besides the sized one, and its best without them. */
+    reservedCaps?: number[];
+    uncapped?: { configuration: string; p50: number; p95: number; rate429: number } | null;
+  };
   promised: { p50: number; p95: number; rate429: number; throttled?: number; coldStarts: number };
   measured: { p50: number; p95: number; rate429: number; throttled?: number; coldStarts: number; errors: number; fallbacks: number };
   meetsPromise: boolean;
@@ -215,10 +221,19 @@ One median per part cannot show that a burst's requests slow each other down: th
 | measured (local stack) | ${f0(r.measured.p50)} | ${f0(r.measured.p95)} | ${r.measured.throttled ?? (r.measured.rate429 * r.trace.requests).toFixed(0)} | ${r.measured.coldStarts} |
 | promised vs measured | ${err(r.promised.p50, r.measured.p50)} | ${err(r.promised.p95, r.measured.p95)} | | ${pct(r.promised.coldStarts, r.measured.coldStarts)} |
 
-**${r.meetsPromise ? 'The measured p95 is within 15 % of the promise.' : `The measured p95 is ${(r.measured.p95 / r.promised.p95).toFixed(2)}× the promised one: not within 15 %.`}**${r.measured.errors + r.measured.fallbacks > 0 ? ` (${r.measured.fallbacks} requests fell back to the device, ${r.measured.errors} errors.)` : ''} The p50 is not a target: the requests of these bursts are either cold (1–3 s) or warm (~0.4 s), so the median sits on the edge between the two groups and moves by hundreds of ms with a few requests. ${hostName === 'lambda' ? '' : 'The search\'s p95 bound is the bench\'s default for the local host, 8,000 ms; the search does not try lowering reserved concurrency to trade 429s for speed. '}A promise for Lambda (\`--host lambda\`, the default of \`offload recommend\`) is a promise for another machine: each environment its own vCPUs, tails at the cloud profile's speed.
+**${r.meetsPromise ? 'The measured p95 is within 15 % of the promise.' : `The measured p95 is ${(r.measured.p95 / r.promised.p95).toFixed(2)}× the promised one: not within 15 %.`}**${r.measured.errors + r.measured.fallbacks > 0 ? ` (${r.measured.fallbacks} requests fell back to the device, ${r.measured.errors} errors.)` : ''} The p50 is not a target: the requests of these bursts are either cold (1–3 s) or warm (~0.4 s), so the median sits on the edge between the two groups and moves by hundreds of ms with a few requests. ${capsSentence(r)}A promise for Lambda (\`--host lambda\`, the default of \`offload recommend\`) is a promise for another machine: each environment its own vCPUs, tails at the cloud profile's speed.
 `);
   } else out.push('Not run (no bench/results/recommend-replay.json).\n');
   return out.join('\n');
+}
+
+/** What the search's reserved-concurrency caps did to the recommendation (runs before the caps existed say nothing). */
+function capsSentence(r: Replay): string {
+  const caps = r.recommended.reservedCaps;
+  if (!caps?.length) return '';
+  const u = r.recommended.uncapped;
+  const without = u ? ` Without them its best would have been ${u.configuration}, promising a p95 of ${f0(u.p95)} ms (429 rate ${u.rate429.toFixed(3)}).` : '';
+  return `On a shared host the search also caps reserved concurrency (${caps.join(', ')}; core/sim/recommend.ts \`DEFAULT_HOST_CAPS\`): fewer tails at once run faster, and a throttled request finishes on the device.${without} `;
 }
 
 /** Replaces the text between `start` (a heading line) and the next `## ` heading in `file` with `body`. */

@@ -29,6 +29,7 @@ interface RecommendFlags extends SimFlags {
   seed: number;
   memory: number[];
   provisioned: number[];
+  reserved?: number[];
   searchRequests: number;
   top: number;
   json?: boolean;
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the traffic', integer('--seed'), 1)
     .option('--memory <list>', 'memory sizes to try, MB', intList('--memory', 128, 10_240), [1024, 1769, 3008])
     .option('--provisioned <list>', 'provisioned concurrency values to try on the most used cut', intList('--provisioned', 0, 10_000), [0, 1, 2, 4, 8, 16])
+    .option('--reserved <list>', 'reserved concurrency caps to try besides the one sized from the simulated peak (default 1,2,4,8 with --host, where tails share cores; none on Lambda)', intList('--reserved', 1, 10_000))
     .option('--search-requests <n>', 'the search simulates every configuration on the first N requests; the best are replayed on all', positiveInt('--search-requests'), 50_000)
     .option('--top <n>', 'how many configurations to print', positiveInt('--top'), 5);
   simOptions(cmd).option('--json', 'print the recommendation as JSON alone on stdout');
@@ -106,6 +108,7 @@ export function register(program: Command): void {
         ...(flags.p95 !== undefined ? { maxP95Ms: flags.p95 } : {}),
         memorySizes: flags.memory,
         provisioned: flags.provisioned,
+        ...(flags.reserved ? { reserved: flags.reserved } : {}),
         accountConcurrency: options.fleet.accountConcurrency,
         searchRequests: flags.searchRequests,
         top: flags.top,
@@ -113,6 +116,7 @@ export function register(program: Command): void {
         view: options.view,
         timing: options.timing,
         prewarm: options.prewarm,
+        waitForPlan: options.waitForPlan,
         ...(host ? { host } : {}),
         ...(jitter ? { jitter } : {}),
         onProgress: (done, total, stage) => progress.update(done, total, stage),
@@ -132,7 +136,7 @@ export function register(program: Command): void {
     }
     console.log(`${flags.model}: ${flags.traffic.text}, ${arrivals.length} requests over ${(spanMs / 3_600_000).toFixed(2)} h; devices ${flags.devices.text}`);
     if (host) console.log(`for host ${host.name}: the tails share its cores at this machine's profiled speed (not Lambda's vCPUs); the snippet pins ${host.wasmThreads} wasm thread`);
-    console.log(`cuts the warm planner uses: ${result.usefulCuts.join(', ') || 'none (the devices are faster)'}; provisioned concurrency tried on cut ${result.mostUsedCut}`);
+    console.log(`cuts the warm planner uses: ${result.usefulCuts.join(', ') || 'none (the devices are faster)'}; provisioned concurrency tried on cut ${result.mostUsedCut}; reserved concurrency sized from the simulated peak${result.reservedCaps.length ? ` and capped at ${result.reservedCaps.join(', ')}` : ''}`);
     console.log(table(rows(result.best)));
     console.log(`\nbest: ${describeCandidate(best)}; cdk/offload.config.json:`);
     console.log(JSON.stringify(snippet, null, 2));

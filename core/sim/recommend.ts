@@ -18,7 +18,12 @@
  * 3. **Sizing.** Each configuration's reserved concurrency is set to its
  *    simulated peak concurrency plus `headroom` (at least its provisioned
  *    concurrency), so it protects the account without throttling the
- *    traffic it was sized on.
+ *    traffic it was sized on. On Lambda a lower cap only turns requests into
+ *    429s, so that is the whole search there. Where environments share one
+ *    machine (`host`) a cap can pay: fewer tails at once run faster and the
+ *    throttled requests finish on the device. `reserved` adds such caps to
+ *    the grid (each configuration also with each cap ≥ its provisioned
+ *    concurrency); a capped configuration keeps its cap in the replay.
  * 4. **Replay.** The best `top` configurations (meeting `maxP95Ms` and
  *    `budgetUSD` where given; ranked by cost when a p95 target is given,
  *    else by p95, then mean latency, then cost) are simulated again on the whole traffic with their sized
@@ -46,6 +51,8 @@ import type { JitterSpec } from './jitter';
 export const MONTH_S = 30 * 86_400;
 export const DEFAULT_MEMORY_SIZES: readonly number[] = [1024, 1769, 3008];
 export const DEFAULT_PROVISIONED: readonly number[] = [0, 1, 2, 4, 8, 16];
+/** Reserved-concurrency caps the search tries on a shared host: its environments slow each other down past a few. */
+export const DEFAULT_HOST_CAPS: readonly number[] = [1, 2, 4, 8];
 
 /** One deployment of one model that the search tries. */
 export interface Candidate {
@@ -85,6 +92,11 @@ export interface RecommendInput {
   maxP95Ms?: number;
   memorySizes?: readonly number[];
   provisioned?: readonly number[];
+  /**
+   * Reserved-concurrency caps to try besides the sized one (step 3): each configuration again with each cap.
+   * Default: {@link DEFAULT_HOST_CAPS} with a `host`, none on Lambda (where a cap below the peak only adds 429s).
+   */
+  reserved?: readonly number[];
   accountConcurrency?: number;
   /** Stage 2's sample: the first this many arrivals (default 50,000). */
   searchRequests?: number;
@@ -96,6 +108,8 @@ export interface RecommendInput {
   timing?: SimTiming;
   /** The planner's prewarm, as simulate() takes it: on by default (as deployed), `false` off. Its cold starts are in the monthly cost. */
   prewarm?: Partial<PrewarmOptions> | false;
+  /** The device waits for its plan before its head (simulate's `waitForPlan`); default false. */
+  waitForPlan?: boolean;
   /**
    * Recommend for a shared host (./host.ts) instead of Lambda: the tails run at this machine's profiled speed
    * (simDeployment `tailTimes: 'this-machine'`) and share the host's cores. Default: Lambda.
@@ -114,6 +128,8 @@ export interface Recommendation {
   searched: Evaluated[];
   usefulCuts: number[];
   mostUsedCut: number;
+  /** The reserved-concurrency caps tried besides the sized one. */
+  reservedCaps: number[];
   sampleRequests: number;
   wallMs: { search: number; replay: number };
 }
@@ -188,6 +204,9 @@ function rank(a: Evaluated, b: Evaluated, byCost: boolean): number {
  */
 export function recommend(input: RecommendInput): Recommendation {
   const policy = input.policy ?? { kind: 'planner' };
+  const caps = input.reserved ?? (input.host ? DEFAULT_HOST_CAPS : []);
+  const badCap = caps.find((r) => !Number.isInteger(r) || r < 1);
+  if (badCap !== undefined) throw new ValidationError('reserved', `reserved concurrency caps are whole numbers >= 1, got ${badCap}`);
   const account = input.accountConcurrency ?? 1000;
   const spanAll = input.spanMs ?? Math.max(1, input.arrivals[input.arrivals.length - 1]?.t ?? 1);
   const sample = input.arrivals.slice(0, input.searchRequests ?? 50_000);
@@ -216,6 +235,7 @@ export function recommend(input: RecommendInput): Recommendation {
       view: input.view,
       timing: input.timing,
       ...(input.prewarm !== undefined ? { prewarm: input.prewarm } : {}),
+      waitForPlan: input.waitForPlan ?? false,
       ...(input.host ? { host: input.host } : {}),
       ...(input.jitter ? { jitter: input.jitter } : {}),
     });
@@ -235,7 +255,8 @@ export function recommend(input: RecommendInput): Recommendation {
     };
   };
 
-  const grid: Candidate[] = [];
+  // `sized`: reserved concurrency as high as the account allows in the search, then sized from the run's peak.
+  const grid: (Candidate & { sized: boolean })[] = [];
   for (const cuts of sets) {
     const maxReserved = Math.floor((account - UNRESERVED_MINIMUM) / cuts.length);
     if (maxReserved < 1) continue;
@@ -243,14 +264,21 @@ export function recommend(input: RecommendInput): Recommendation {
       for (const p of provisionedValues) {
         if (p > maxReserved) continue;
         const target = cuts.includes(mostUsed) ? mostUsed : 0;
-        grid.push({ cuts, memoryMB, reservedConcurrency: maxReserved, provisioned: p > 0 ? { [target]: p } : {} });
+        const provisioned = p > 0 ? { [target]: p } : {};
+        grid.push({ cuts, memoryMB, reservedConcurrency: maxReserved, provisioned, sized: true });
+        for (const cap of new Set(caps)) {
+          if (cap >= Math.max(p, 1) && cap < maxReserved) grid.push({ cuts, memoryMB, reservedConcurrency: cap, provisioned, sized: false });
+        }
       }
     }
   }
   const t0 = performance.now();
   const searched: Evaluated[] = [];
-  for (const c of grid) {
-    searched.push(run(c, sample, spanSample));
+  const sizedOf = new Map<Evaluated, boolean>();
+  for (const { sized, ...c } of grid) {
+    const e = run(c, sample, spanSample);
+    sizedOf.set(e, sized);
+    searched.push(e);
     input.onProgress?.(searched.length, grid.length, 'search');
   }
   const t1 = performance.now();
@@ -262,6 +290,7 @@ export function recommend(input: RecommendInput): Recommendation {
   const shortlist = [...searched].sort((a, b) => rank(a, b, byCost)).filter((e, i, all) => meets(e) || i < top * 2);
   const chosen = shortlist.filter(meets).slice(0, top * 2);
   const replayList = (chosen.length ? chosen : shortlist.slice(0, top * 2)).map((e): Candidate => {
+    if (!sizedOf.get(e)) return { cuts: e.cuts, memoryMB: e.memoryMB, reservedConcurrency: e.reservedConcurrency, provisioned: e.provisioned };
     const maxP = Math.max(0, ...Object.values(e.provisioned));
     const peak = Math.max(1, ...Object.values(e.peak));
     const reserved = Math.min(e.reservedConcurrency, Math.max(maxP, Math.ceil(peak * headroom), 1));
@@ -293,7 +322,7 @@ export function recommend(input: RecommendInput): Recommendation {
       fastest,
     );
   }
-  return { best, searched, usefulCuts: useful, mostUsedCut: mostUsed, sampleRequests: sample.length, wallMs: { search: t1 - t0, replay: t2 - t1 } };
+  return { best, searched, usefulCuts: useful, mostUsedCut: mostUsed, reservedCaps: [...new Set(caps)].sort((a, b) => a - b), sampleRequests: sample.length, wallMs: { search: t1 - t0, replay: t2 - t1 } };
 }
 
 /** `cuts 0,57; 1769 MB; reserved 12; provisioned 2 on cut 57`. */

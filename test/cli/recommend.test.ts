@@ -32,5 +32,16 @@ describe('offload recommend', () => {
     const budget = await offload([...args, '--budget', '-3']);
     expect(budget.code).toBe(2);
     expect(budget.stderr).toMatch(/--budget must be a number > 0/);
+    const cap = await offload([...args, '--reserved', '2,0']);
+    expect(cap.code).toBe(2);
+    expect(cap.stderr).toMatch(/--reserved/);
+  });
+
+  it('--reserved adds capped configurations to the search and says which caps it tried', async () => {
+    const r = await offload([...args, '--p95', '1200', '--reserved', '2,8']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/reserved concurrency sized from the simulated peak and capped at 2, 8/);
+    // 3 provisioned values, each sized and capped at 2 and 8 (a cap below the provisioned concurrency is not tried): 3 + 2 + 1.
+    expect(r.stderr).toMatch(/search: 6 configurations on the first 1500 requests/);
   });
 });

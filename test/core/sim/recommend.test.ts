@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { predictorFromProfiles } from '../../../core/profile-scenario';
-import { configSnippet, InfeasibleError, recommend, usefulCuts } from '../../../core/sim/recommend';
+import { configSnippet, DEFAULT_HOST_CAPS, InfeasibleError, recommend, usefulCuts } from '../../../core/sim/recommend';
+import { LOCAL_HOST } from '../../../core/sim/host';
+import { UNRESERVED_MINIMUM } from '../../../core/sim/fleet';
 import { generateWorkload, makeDevices } from '../../../core/workload';
 import { OffloadConfigSchema } from '../../../cdk/config';
 import { loadProfile, loadProfiles } from '../../../models/profile-files';
@@ -72,5 +74,65 @@ describe('recommend', () => {
 
   it('an unreachable p95 names the fastest configuration', () => {
     expect(() => recommend({ ...base, maxP95Ms: 10 })).toThrow(/^p95: no configuration reaches p95 <= 10 ms: the fastest reaches \d+ ms/);
+  });
+});
+
+describe('recommend on a shared host: reserved-concurrency caps', () => {
+  // The bench's trace (bench/recommend-replay.ts): MobileNetV2, 12 low-end phones on WiFi, bursts of 2/s for 4 s, 8 s off.
+  const mnv2 = loadProfile('mobilenetv2');
+  const bursty = generateWorkload({
+    process: { kind: 'bursty', ratePerS: 2, onMs: 4000, offMs: 8000 },
+    devices: makeDevices(12, [{ class: 'low-end-phone', network: 'wifi' }]),
+    model: 'mobilenetv2',
+    seed: 5,
+    durationMs: 600_000,
+    maxRequests: 48,
+  });
+  const onHost = {
+    profile: mnv2,
+    predictor,
+    arrivals: bursty,
+    deployableCuts: [0, 36, 63, 125, 156],
+    memorySizes: [1769],
+    provisioned: [0],
+    policy: { kind: 'cloud-only' } as const,
+    fleet: { keepAliveMs: 5000 },
+    view: { keepAliveMs: 5000 },
+    host: LOCAL_HOST,
+    top: 10,
+  };
+
+  it('tries each cap beside the sized configuration, and a capped configuration keeps its cap in the replay', () => {
+    const r = recommend({ ...onHost, reserved: [1, 3] });
+    expect(r.reservedCaps).toEqual([1, 3]);
+    // 1 cut set x 1 memory x 1 provisioned value: the sized configuration and one per cap.
+    expect(r.searched.map((e) => e.reservedConcurrency).sort((a, b) => a - b)).toEqual([1, 3, 1000 - UNRESERVED_MINIMUM]);
+    const capped = r.best.find((e) => e.reservedConcurrency === 1);
+    expect(capped).toBeDefined();
+    // Sized configurations come out of the replay at peak + headroom, below the account's share they were searched at.
+    const sized = r.best.filter((b) => b.reservedConcurrency > 3);
+    expect(sized).toHaveLength(1);
+    expect(sized[0]!.reservedConcurrency).toBeLessThan(1000 - UNRESERVED_MINIMUM);
+  });
+
+  it('on two shared cores a low cap wins: fewer tails at once, the throttled requests finish on the device', () => {
+    const uncapped = recommend({ ...onHost, reserved: [] });
+    const capped = recommend(onHost); // the host's default caps
+    expect(capped.reservedCaps).toEqual([...DEFAULT_HOST_CAPS]);
+    const u = uncapped.best[0]!;
+    const c = capped.best[0]!;
+    expect(c.reservedConcurrency).toBeLessThan(u.reservedConcurrency);
+    expect(c.rate429).toBeGreaterThan(0);
+    expect(c.p95Ms).toBeLessThan(u.p95Ms);
+  });
+
+  it('on Lambda no cap is tried unless asked for', () => {
+    const r = recommend({ ...base, maxP95Ms: 1000 });
+    expect(r.reservedCaps).toEqual([]);
+  });
+
+  it('a cap that is not a whole number >= 1 is refused, naming the field', () => {
+    expect(() => recommend({ ...onHost, reserved: [0] })).toThrow(/^reserved: reserved concurrency caps are whole numbers >= 1, got 0/);
+    expect(() => recommend({ ...onHost, reserved: [1.5] })).toThrow(/got 1\.5/);
   });
 });
