@@ -24,6 +24,7 @@ export interface SimFlags {
   planMs?: number;
   fleetAtArrival: boolean;
   prewarm?: boolean;
+  waitForPlan?: boolean;
   host: 'lambda' | 'local';
   hostCores?: number;
   jitter?: Omit<JitterSpec, 'seed'>;
@@ -89,6 +90,7 @@ export function simOptions(cmd: Command): Command {
     .option('--account-concurrency <n>', 'the account\'s concurrency quota (default: the configuration\'s accountConcurrency, 1000)', positiveInt('--account-concurrency'))
     .option('--plan-ms <ms>', 'POST /plan round trip of the planner policy (default: the network RTT + 10 ms)', nonNegativeInt('--plan-ms'))
     .option('--fleet-at-arrival <on|off>', 'the planner judges the fleet when each cut\'s request would reach its tail (FLEET_AT_ARRIVAL)', onOff('--fleet-at-arrival'), true)
+    .option('--wait-for-plan', 'planner policy: the device waits for its plan before it starts its head (default: it runs the model while POST /plan is in flight)')
     .option('--prewarm', 'the planner\'s opt-in prewarm (PREWARM_TAILS=true): a plan may start the tail that would win warm')
     .option('--host <lambda|local>', 'where the tails run: lambda (each environment on its own vCPUs) or local (this machine\'s cores shared by every busy environment, as the local stack runs them: measured slowdowns, this machine\'s profile, 1 wasm thread)', hostArg, 'lambda')
     .option('--host-cores <n>', 'the tails share an ideal host of n cores (processor sharing) at this machine\'s profiled speed', positiveInt('--host-cores'))

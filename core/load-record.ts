@@ -37,8 +37,15 @@ export type Predicted = z.infer<typeof PredictedSchema>;
  * are real.
  */
 export const MeasuredSchema = z.strictObject({
-  /** `POST /plan` round trip, when the policy asked for a live plan (it counts in `latencyMs`); else null. */
+  /** `POST /plan` round trip, when the policy asked for a live plan; else null. */
   planMs: nullableMs(),
+  /**
+   * Of `latencyMs`, the time the request waited on the plan (null without a live plan): all of `planMs` when the
+   * device waited for the plan before its head (`--wait-for-plan`); with the head run while the plan was in flight
+   * (the default), only what the plan took past the head at the cut (0 when the head got there later, or for
+   * device-only, which never waits). Absent in records written before it existed: there the device waited all of `planMs`.
+   */
+  planWaitMs: nullableMs().optional(),
   headMs: ms(),
   /** RTT + upload, as waited. */
   upMs: ms(),
@@ -171,7 +178,7 @@ export interface LoadSummary {
   mismatches: number;
   /**
    * |predicted − measured| / measured of the whole-request latency without
-   * the plan round trip (the cost model predicts the inference, not the
+   * the wait for the plan (the cost model predicts the inference, not the
    * asking; see {@link inferenceMs}): median over all records with a
    * prediction, and over warm cloud-served ones (the cost model's warm path
    * alone). NaN when there are none.
@@ -219,9 +226,9 @@ export function summarize(records: readonly LoadRecord[], policy = policyOf(reco
   };
 }
 
-/** A request's measured latency less its `POST /plan` round trip: what the cost model's `latencyMs` predicts. */
+/** A request's measured latency less the time it waited on `POST /plan`: what the cost model's `latencyMs` predicts. */
 export function inferenceMs(r: LoadRecord): number {
-  return r.measured.latencyMs - (r.measured.planMs ?? 0);
+  return r.measured.latencyMs - (r.measured.planWaitMs ?? r.measured.planMs ?? 0);
 }
 
 function policyOf(records: readonly LoadRecord[]): string {

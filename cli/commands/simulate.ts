@@ -134,6 +134,7 @@ export function register(program: Command): void {
         simulatedSeconds: spanS,
         host: host ?? 'lambda',
         ...(jitter ? { jitter } : {}),
+        waitForPlan: options.waitForPlan,
         functions: deployment.functions,
         results: results.map((r) => ({ ...r.result, wallMs: r.wallMs, requestsPerSecond: arrivals.length / (r.wallMs / 1000) })),
       });
@@ -143,6 +144,7 @@ export function register(program: Command): void {
     console.log(`tails: ${describeTails(deployment.functions)}`);
     if (host) console.log(`host: ${host.name} (the tails share its cores; ${host.wasmThreads} wasm thread per environment, this machine's profiled speed)`);
     if (jitter) console.log(`spread: tail CV ${jitter.tailCv}, cold-start CV ${jitter.coldCv} (lognormal)`);
+    if (options.waitForPlan && flags.policy.some((p) => p.kind === 'planner')) console.log('planner: the device waits for its plan before it starts its head (--wait-for-plan)');
     console.log(table(summaryRows(results.map((r) => r.result.summary)), [...SUMMARY_COLUMNS]));
     for (const r of results) {
       let extra = r.result.provisionedUSD > 0 ? `; provisioned concurrency $${r.result.provisionedUSD.toFixed(4)} over the span` : '';
@@ -183,5 +185,6 @@ export function simulationOptions(flags: SimFlags, accountConcurrency: number) {
     },
     timing: { ...(flags.planMs !== undefined ? { planMs: () => flags.planMs! } : {}) },
     ...(flags.prewarm ? { prewarm: DEFAULT_PREWARM_OPTIONS } : {}),
+    waitForPlan: flags.waitForPlan === true,
   };
 }

@@ -105,6 +105,8 @@ export interface RecommendInput {
   fleet?: FleetOptions;
   view?: FleetViewOptions;
   timing?: SimTiming;
+  /** The device waits for its plan before its head (simulate's `waitForPlan`); default false. */
+  waitForPlan?: boolean;
   /**
    * Recommend for a shared host (./host.ts) instead of Lambda: the tails run at this machine's profiled speed
    * (simDeployment `tailTimes: 'this-machine'`) and share the host's cores. Default: Lambda.
@@ -228,6 +230,7 @@ export function recommend(input: RecommendInput): Recommendation {
       fleet: { ...input.fleet, accountConcurrency: account },
       view: input.view,
       timing: input.timing,
+      waitForPlan: input.waitForPlan ?? false,
       ...(input.host ? { host: input.host } : {}),
       ...(input.jitter ? { jitter: input.jitter } : {}),
     });

@@ -10,8 +10,9 @@
  *
  * ```
  * t            arrival; the plan is made on the fleet view at t
- * + planMs     POST /plan round trip (policy `planner` only)
- * + headMs     head on the device (the device class's predicted layer times)
+ * + headMs     head on the device (the device class's predicted layer times), started at
+ *              once: for policy `planner` the POST /plan round trip (planMs) runs beside it
+ *              (see {@link deviceStart}); `waitForPlan` waits the plan out first (+ planMs)
  * + rttMs/2+upMs the crossing tensors go up (the other half of the RTT is on the way back)
  *              → the tail function: an environment is taken (warm, provisioned, cold) or 429
  *   served:    + coldStartMs (cold only) + tailMs + invokeOverheadMs, then + downMs
@@ -96,6 +97,11 @@ export interface SimulationInput {
    */
   prewarm?: PrewarmOptions;
   timing?: SimTiming;
+  /**
+   * The device waits for the plan before it starts its head (the client's `waitForPlan`). Default false: it runs
+   * the model from layer 0 while `POST /plan` is in flight ({@link deviceStart}). Only with the `planner` policy.
+   */
+  waitForPlan?: boolean;
   /**
    * Where the tails run (./host.ts). Default: Lambda, every environment on its own vCPUs, so a tail takes its
    * `tailMs` (and a cold start its `coldStartMs`) whatever else runs. With a host, the busy environments of ALL
@@ -208,6 +214,8 @@ interface Req {
   viewPos: number;
   fleetIndex: number;
   planMs: number | null;
+  /** The device's side up to the send (or to the answer, when it ran the whole model): {@link deviceStart}. */
+  start: DeviceStart;
   choice: PolicyChoice;
   fleetSeen: { idleWarm: number; inFlight: number; limit: number } | null;
   how: Acquired | null;
@@ -215,6 +223,49 @@ interface Req {
   reservation: Reservation | null;
   /** The end its busy mark in the planner's view predicts (what ends the mark when it ends). */
   busyMark: number;
+}
+
+/** A request's device side, from its arrival to the moment it has something to send (or its answer). */
+export interface DeviceStart {
+  /** The cut the request goes on with: the plan's, or L when the device finished the whole model before the plan came. */
+  cut: number;
+  /** The head's own compute at that cut (the whole model at L), ms. */
+  headMs: number;
+  /** From the arrival to the crossing tensors ready to send (the answer, at L), plan included, ms. */
+  readyMs: number;
+  /** Of `readyMs`, what the device computed (layers past the cut, run while the plan was in flight, included), ms. */
+  computeMs: number;
+  /** Of `readyMs`, how long the request waited on the plan (null without a live plan), ms: what is not inference. */
+  planWaitMs: number | null;
+  /** Of that wait, how long the device sat idle, ms. */
+  planIdleMs: number;
+}
+
+/**
+ * When a request's device has its crossing tensors for `cut` (docs/load.md "Asking while computing").
+ *
+ * Without a live plan (`planMs` null) the head runs from the arrival. With one and `waitForPlan`, the device idles
+ * through the plan round trip, then runs the head. By default it starts the model at layer 0 while the plan is in
+ * flight: every layer it runs is in the head of every cut, so it loses nothing and
+ * - cut L: goes on to the end; the plan is never waited for;
+ * - 0 < cut < L: sends at max(planMs, head(cut)): if the plan comes first the head goes on to the cut, else it sends
+ *   the crossing tensors it kept at the cut, the layers it ran past it wasted (compute, not idle);
+ * - cut 0: sends the input when the plan comes, everything it computed wasted;
+ * - any cut: when the whole model is done before the plan comes, that is the answer (cut L, nothing sent).
+ *
+ * @param headMs cumulative device time by cut, 0 … L (headMs[L] the whole model)
+ * @example
+ * deviceStart(Float64Array.of(0, 40, 100, 120), 1, 60, false); // { cut: 1, headMs: 40, readyMs: 60, computeMs: 60, planWaitMs: 20, planIdleMs: 0 }
+ */
+export function deviceStart(headMs: Float64Array, cut: number, planMs: number | null, waitForPlan: boolean): DeviceStart {
+  const L = headMs.length - 1;
+  const head = headMs[cut]!;
+  if (planMs === null) return { cut, headMs: head, readyMs: head, computeMs: head, planWaitMs: null, planIdleMs: 0 };
+  if (waitForPlan) return { cut, headMs: head, readyMs: planMs + head, computeMs: head, planWaitMs: planMs, planIdleMs: planMs };
+  const whole = headMs[L]!;
+  if (cut === L || whole <= planMs) return { cut: L, headMs: whole, readyMs: whole, computeMs: whole, planWaitMs: 0, planIdleMs: 0 };
+  const readyMs = Math.max(planMs, head);
+  return { cut, headMs: head, readyMs, computeMs: readyMs, planWaitMs: readyMs - head, planIdleMs: 0 };
 }
 
 const USD_PER_MB_S = (gbSecondUSD: number, memoryMB: number) => (gbSecondUSD * memoryMB) / 1024;
@@ -235,6 +286,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   const invokeOverheadMs = timing.invokeOverheadMs ?? input.host?.invokeOverheadMs ?? 0;
   const throttleOverheadMs = timing.throttleOverheadMs ?? 0;
   const livePlan = policy.kind === 'planner';
+  const waitForPlan = input.waitForPlan ?? false;
   const name = policyName(policy);
   if (input.host) checkHost(input.host);
   const cpu = input.host ? new HostCpu<HostItem>(input.host) : null;
@@ -327,24 +379,24 @@ export function simulate(input: SimulationInput): SimulationResult {
     const e = req.entry;
     const c = req.cut;
     const device = c === e.L;
-    const headMs = e.headMs[c]!;
+    const { headMs, readyMs, computeMs, planWaitMs, planIdleMs } = req.start;
     const upMs = device ? 0 : e.rttMs + e.upMs[c]!;
     const downMs = end.target === 'cloud' ? e.downMs : 0;
-    const planMs = req.planMs ?? 0;
-    const latencyMs = planMs + headMs + upMs + (end.roundTripMs ?? 0) + downMs + (end.deviceTailMs ?? 0);
-    // As the load harness measures it: idle power over the RTT and every wait for the cloud, the plan round trip included.
+    const latencyMs = readyMs + upMs + (end.roundTripMs ?? 0) + downMs + (end.deviceTailMs ?? 0);
+    // As the load harness measures it: compute power while the device computed (layers past the cut run while the
+    // plan was in flight included), idle power over the RTT, every wait for the cloud and any wait for the plan.
     const energyJ = measuredEnergyJ(e.prices, {
-      headMs,
+      headMs: computeMs,
       deviceTailMs: end.deviceTailMs ?? 0,
       rttMs: device ? 0 : e.rttMs,
       upMs: device ? 0 : e.upMs[c]!,
-      cloudWaitMs: (end.roundTripMs ?? 0) + planMs,
+      cloudWaitMs: (end.roundTripMs ?? 0) + planIdleMs,
       downMs,
     });
     const believed = req.choice.believed;
     const predictedLatency = believed.latencyMs;
     const warmServed = end.target === 'cloud' && !end.cold && end.fallback === null;
-    acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed, req.planMs);
+    acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed, planWaitMs);
     if (input.onRecord) {
       const predicted: Predicted = {
         headMs: believed.headMs,
@@ -377,6 +429,7 @@ export function simulate(input: SimulationInput): SimulationResult {
         predicted,
         measured: {
           planMs: req.planMs,
+          planWaitMs,
           headMs,
           upMs,
           roundTripMs: end.roundTripMs,
@@ -430,9 +483,11 @@ export function simulate(input: SimulationInput): SimulationResult {
     const e = entryOf(a);
     const { choice, record, prewarm, viewed } = choose(e, a.t);
     if (prewarm) sendPrewarm(e, prewarm, a.t);
-    const cut = choice.cut;
-    const viewPos = cut === e.L ? -1 : e.viewIndexOfCut[cut]!;
     const planMs = livePlan ? e.planMs : null;
+    const start = deviceStart(e.headMs, choice.cut, planMs, waitForPlan);
+    // The device may have finished the whole model before the plan came: then it sends nothing.
+    const cut = start.cut;
+    const viewPos = cut === e.L ? -1 : e.viewIndexOfCut[cut]!;
     const req: Req = {
       i,
       arrival: a,
@@ -442,6 +497,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       viewPos,
       fleetIndex: viewPos < 0 ? -1 : e.model_.fleetIndex[viewPos]!,
       planMs,
+      start,
       choice,
       fleetSeen: viewPos < 0 ? null : { ...viewed[viewPos]! },
       how: null,
@@ -449,17 +505,21 @@ export function simulate(input: SimulationInput): SimulationResult {
       reservation: null,
       busyMark: 0,
     };
+    if (livePlan && choice.cut !== e.L) {
+      // The planner's ledger holds the tail from when it believes the request gets there (it assumes the head starts
+      // at the plan's answer, functions/commons/planner.ts reachMs), whether or not the device then sends.
+      const pos = e.viewIndexOfCut[choice.cut]!;
+      const startsAt = a.t + e.reachMs[pos]!;
+      const busyUntil = startsAt + choice.believed.coldMs + choice.believed.tailMs;
+      req.reservation = e.model_.view.reserve(pos, a.t, record.predicted.latencyMs, { startsAt, busyUntil });
+    }
     if (viewPos < 0) {
       // Device-only: the whole model here, nothing sent.
       finish(req, { target: 'device', cold: false, status: null, fallback: null, initMs: null, computeMs: null, roundTripMs: null, deviceTailMs: null, costUSD: 0 });
       return;
     }
     // The request reaches the tail after half the RTT and the upload (the other half is on the way back).
-    const sendAt = a.t + (planMs ?? 0) + e.headMs[cut]! + e.rttMs / 2 + e.upMs[cut]!;
-    if (livePlan) {
-      const busyUntil = sendAt + choice.believed.coldMs + choice.believed.tailMs;
-      req.reservation = e.model_.view.reserve(viewPos, a.t, record.predicted.latencyMs, { startsAt: sendAt, busyUntil });
-    }
+    const sendAt = a.t + start.readyMs + e.rttMs / 2 + e.upMs[cut]!;
     queue.push(sendAt, { kind: 'invoke', req });
   };
 

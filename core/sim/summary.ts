@@ -63,9 +63,9 @@ export class SummaryAccumulator {
    * @param sent the tail was sent to the cloud (served or refused)
    * @param throttled it was refused with 429 and finished on the device
    * @param warmServed served by the cloud, warm, without fallback
-   * @param planMs the plan round trip inside `latencyMs`, if any
+   * @param planWaitMs the wait for the plan inside `latencyMs`, if any (core/load-record.ts `planWaitMs`)
    */
-  add(latencyMs: number, energyJ: number, costUSD: number, sent: boolean, throttled: boolean, cold: boolean, cloud: boolean, predictedLatencyMs: number | null, warmServed: boolean, planMs: number | null): void {
+  add(latencyMs: number, energyJ: number, costUSD: number, sent: boolean, throttled: boolean, cold: boolean, cloud: boolean, predictedLatencyMs: number | null, warmServed: boolean, planWaitMs: number | null): void {
     this.latency.push(latencyMs);
     this.latencySum += latencyMs;
     this.energySum += energyJ;
@@ -74,8 +74,8 @@ export class SummaryAccumulator {
     if (throttled) this.throttled++;
     if (cold) this.cold++;
     if (cloud) this.cloud++;
-    // The prediction is of the inference, without the plan round trip (core/load-record.ts inferenceMs).
-    const inference = latencyMs - (planMs ?? 0);
+    // The prediction is of the inference, without the wait for the plan (core/load-record.ts inferenceMs).
+    const inference = latencyMs - (planWaitMs ?? 0);
     if (predictedLatencyMs !== null && inference > 0) {
       const err = Math.abs(predictedLatencyMs - inference) / inference;
       this.relErr.push(err);

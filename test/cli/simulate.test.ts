@@ -72,6 +72,24 @@ describe('offload simulate', () => {
     expectUsage(await offload([...args, '--fleet-at-arrival', 'maybe']), /--fleet-at-arrival must be on or off \(got "maybe"\)/);
   });
 
+  it('the planner\'s device runs its head while the plan is in flight; --wait-for-plan makes it wait the plan out', async () => {
+    // Every tail reaped between requests (10 s apart, keep-alive 1 s): a cold ResNet-50 tail loses to a low-end phone, so
+    // the planner keeps every request on the device; overlapped, its plan round trip (RTT 30 ms + 10) costs nothing.
+    const out = join(dir, 'overlap.jsonl');
+    const args = ['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=0.1', '--devices', '4:low-end-phone/wifi', '--requests', '20', '--duration', '600', '--keep-alive-ms', '1000', '--policy', 'planner,device-only', '--json'];
+    type Out = { waitForPlan: boolean; results: { summary: LoadSummary }[] };
+    const overlapped = JSON.parse((await offload([...args, '--out', out])).stdout) as Out;
+    const waiting = JSON.parse((await offload([...args, '--wait-for-plan'])).stdout) as Out;
+    expect([overlapped.waitForPlan, waiting.waitForPlan]).toEqual([false, true]);
+    const [planner, deviceOnly] = overlapped.results.map((r) => r.summary);
+    expect(planner!.cloud).toBe(0);
+    expect(planner!.latencyMs).toEqual(deviceOnly!.latencyMs);
+    expect(waiting.results[0]!.summary.latencyMs.mean).toBeCloseTo(deviceOnly!.latencyMs.mean + 40, 6);
+    expect(waiting.results[1]!.summary).toEqual(deviceOnly);
+    const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => LoadRecordSchema.parse(JSON.parse(l))).filter((r) => r.policy === 'planner');
+    expect(records.every((r) => r.measured.planMs === 40 && r.measured.planWaitMs === 0)).toBe(true);
+  });
+
   it('--host local shares this machine\'s cores among busy tails (slower bursts than Lambda); --jitter spreads the times', async () => {
     const args = ['simulate', '--model', 'mobilenetv2', '--traffic', 'bursty:rate=4,on=3000,off=8000', '--devices', '12:low-end-phone/wifi', '--requests', '60', '--duration', '120', '--policy', 'cloud-only', '--reserved', '4', '--keep-alive-ms', '5000', '--json'];
     type Out = { host: unknown; functions: { tailMs: number }[]; results: { summary: LoadSummary }[] };

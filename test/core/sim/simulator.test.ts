@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LoadRecordSchema, summarize, type LoadRecord } from '../../../core/load-record';
 import type { Policy } from '../../../core/policies';
 import { DEFAULT_PREWARM_OPTIONS } from '../../../core/prewarm';
-import { simulate, type SimulationInput } from '../../../core/sim/simulator';
+import { deviceStart, simulate, type SimulationInput } from '../../../core/sim/simulator';
 import { generateWorkload, makeDevices } from '../../../core/workload';
 import { handArrivals, handFunctions, handScenarioFor } from './hand-fleet';
 
@@ -60,7 +60,8 @@ describe('simulate: one request at a time, by hand', () => {
     const blind = run({ policy: { kind: 'fleet-blind' } }).records[0]!;
     // All cold: cut 0 costs 206.5 ms, device-only 120 ms. Warm, cut 0 would be 66.5 ms.
     expect([planner.cut, planner.target, planner.measured.planMs]).toEqual([3, 'device', 60]);
-    expect(planner.measured.latencyMs).toBe(60 + 120);
+    // The device ran the model while it asked: the plan's round trip is hidden behind it.
+    expect(planner.measured.latencyMs).toBe(120);
     expect([blind.cut, blind.cold, blind.measured.latencyMs, blind.predicted!.latencyMs]).toEqual([0, true, 206.5, 66.5]);
   });
 
@@ -71,6 +72,117 @@ describe('simulate: one request at a time, by hand', () => {
     expect(records.map((r) => r.cut)).toEqual([0, 0, 3]);
     expect(records[2]!.fleet).toBeNull();
     expect(records[1]!.fleet).toEqual({ idleWarm: 1, inFlight: 1, limit: 2 });
+  });
+});
+
+describe('simulate: the device starts its head while the plan is in flight (waitForPlan: false, the default)', () => {
+  // Hand scenario: layers 40, 60, 20 ms on the device (head(1) 40, head(2) 100, whole 120); RTT 50 ms, so the plan
+  // takes 60 ms; compute 2 W, idle 0.5 W, upload radio 1 W; cut 1 uploads 4 ms, cut 0 10 ms; download 0.5 ms.
+  const both = (over: Partial<SimulationInput>) => {
+    const byI = (r: { records: LoadRecord[] }) => [...r.records].sort((a, b) => a.i - b.i);
+    return { on: byI(run({ policy: { kind: 'planner' }, ...over })), off: byI(run({ policy: { kind: 'planner' }, ...over, waitForPlan: true })) };
+  };
+  const parts = (r: LoadRecord) => [r.cut, r.planCut, r.target, r.measured.latencyMs, r.measured.planMs, r.measured.planWaitMs];
+
+  it('device-only: the device never waits for the plan; waiting for it costs its round trip at idle power', () => {
+    const { on, off } = both({});
+    expect(parts(on[0]!)).toEqual([3, 3, 'device', 120, 60, 0]);
+    expect(parts(off[0]!)).toEqual([3, 3, 'device', 180, 60, 60]);
+    expect(on[0]!.measured.energyJ).toBeCloseTo((2 * 120) / 1000, 12);
+    expect(off[0]!.measured.energyJ).toBeCloseTo((2 * 120 + 0.5 * 60) / 1000, 12);
+  });
+
+  it('a mid cut whose head is done before the plan: it sends when the plan comes, having computed (and wasted) layers past the cut', () => {
+    // One provisioned environment at cut 1: warm, cut 1 (98.5 ms) beats the device (120 ms).
+    const { on, off } = both({ functions: handFunctions({ provisionedConcurrency: 1 }, [1]) });
+    // max(60, 40) + RTT 50 + up 4 + tail 4 + down 0.5
+    expect(parts(on[0]!)).toEqual([1, 1, 'cloud', 118.5, 60, 20]);
+    expect(parts(off[0]!)).toEqual([1, 1, 'cloud', 60 + 98.5, 60, 60]);
+    // Overlapped: 60 ms of compute (20 of them past the cut) and no idle wait; waiting: 40 ms of compute and 60 ms idle.
+    expect(on[0]!.measured.energyJ - off[0]!.measured.energyJ).toBeCloseTo((2 * 60 - 2 * 40 - 0.5 * 60) / 1000, 12);
+  });
+
+  it('a mid cut whose head is not done when the plan comes: the plan costs nothing', () => {
+    const { on, off } = both({ functions: handFunctions({ provisionedConcurrency: 1 }, [1]), timing: { planMs: () => 30 } });
+    expect(parts(on[0]!)).toEqual([1, 1, 'cloud', 98.5, 30, 0]);
+    expect(parts(off[0]!)).toEqual([1, 1, 'cloud', 30 + 98.5, 30, 30]);
+    expect(on[0]!.measured.energyJ - off[0]!.measured.energyJ).toBeCloseTo(-(0.5 * 30) / 1000, 12);
+    // The prediction is of the inference: it matches once the wait for the plan is taken out, overlapped or not.
+    expect(run({ policy: { kind: 'planner' }, functions: handFunctions({ provisionedConcurrency: 1 }, [1]), timing: { planMs: () => 30 } }).result.summary.latencyError.median).toBe(0);
+  });
+
+  it('cut 0: the input goes when the plan comes; what the device computed meanwhile is energy only', () => {
+    const { on, off } = both({ functions: handFunctions({ provisionedConcurrency: 1 }, [0]) });
+    // 60 + RTT 50 + up 10 + tail 6 + down 0.5, either way
+    expect(parts(on[0]!)).toEqual([0, 0, 'cloud', 126.5, 60, 60]);
+    expect(parts(off[0]!)).toEqual([0, 0, 'cloud', 126.5, 60, 60]);
+    expect(on[0]!.measured.energyJ - off[0]!.measured.energyJ).toBeCloseTo((2 * 60 - 0.5 * 60) / 1000, 12);
+  });
+
+  it('the whole model done before the plan comes is the answer: nothing is sent, whatever the plan says', () => {
+    const over = { functions: handFunctions({ provisionedConcurrency: 1 }, [1]), timing: { planMs: () => 200 } };
+    const { on, off } = both(over);
+    expect(parts(on[0]!)).toEqual([3, 1, 'device', 120, 200, 0]);
+    expect(on[0]!.status).toBeNull();
+    expect(parts(off[0]!)).toEqual([1, 1, 'cloud', 200 + 98.5, 200, 200]);
+    expect(run({ policy: { kind: 'planner' }, ...over }).result.functions[0]!.invocations).toBe(0);
+  });
+
+  it('a 429 at a mid cut: the device finishes the tail from the cut, after max(plan, head) instead of plan + head', () => {
+    // One environment (provisioned, reserved 1) and tail times spread wide: some requests find it still busy.
+    const { on, off } = both({
+      functions: handFunctions({ provisionedConcurrency: 1, reservedConcurrency: 1 }, [1]),
+      arrivals: handArrivals(Array.from({ length: 40 }, (_, i) => i * 5)),
+      jitter: { seed: 1, tailCv: 3, coldCv: 0 },
+    });
+    for (const records of [on, off]) expect(records.filter((r) => r.status === 429).length).toBeGreaterThan(3);
+    // max(60, 40) + RTT 50 + up 4 + device tail 80; compute 60 + 80 ms, upload 4 ms, idle over the RTT
+    for (const r of on.filter((x) => x.status === 429)) {
+      expect([r.cut, r.fallback, r.measured.latencyMs, r.measured.planWaitMs, r.measured.deviceTailMs]).toEqual([1, 'throttled', 194, 20, 80]);
+      expect(r.measured.energyJ).toBeCloseTo((2 * 140 + 1 * 4 + 0.5 * 50) / 1000, 12);
+    }
+    // 60 + 40 + 50 + 4 + 80; compute 40 + 80 ms, idle over the RTT and the plan
+    for (const r of off.filter((x) => x.status === 429)) {
+      expect([r.cut, r.fallback, r.measured.latencyMs, r.measured.planWaitMs, r.measured.deviceTailMs]).toEqual([1, 'throttled', 234, 60, 80]);
+      expect(r.measured.energyJ).toBeCloseTo((2 * 120 + 1 * 4 + 0.5 * 110) / 1000, 12);
+    }
+  });
+
+  it('static policies never plan live: the option changes nothing for them', () => {
+    const arrivals = handArrivals([0, 10, 500]);
+    for (const policy of [{ kind: 'cut', cut: 1 }, { kind: 'device-only' }, { kind: 'fleet-blind' }] as Policy[]) {
+      expect(run({ policy, arrivals, waitForPlan: true }).records).toEqual(run({ policy, arrivals }).records);
+      expect(run({ policy, arrivals }).records.every((r) => r.measured.planMs === null && r.measured.planWaitMs === null)).toBe(true);
+    }
+  });
+});
+
+describe('deviceStart', () => {
+  const head = Float64Array.of(0, 40, 100, 120);
+  it('keeps the crossing tensors of the cut the plan names, or the answer when the model is done first', () => {
+    expect(deviceStart(head, 2, 60, false)).toEqual({ cut: 2, headMs: 100, readyMs: 100, computeMs: 100, planWaitMs: 0, planIdleMs: 0 });
+    expect(deviceStart(head, 1, 60, false)).toEqual({ cut: 1, headMs: 40, readyMs: 60, computeMs: 60, planWaitMs: 20, planIdleMs: 0 });
+    expect(deviceStart(head, 0, 60, false)).toEqual({ cut: 0, headMs: 0, readyMs: 60, computeMs: 60, planWaitMs: 60, planIdleMs: 0 });
+    expect(deviceStart(head, 1, 120, false)).toEqual({ cut: 3, headMs: 120, readyMs: 120, computeMs: 120, planWaitMs: 0, planIdleMs: 0 });
+    expect(deviceStart(head, 1, 60, true)).toEqual({ cut: 1, headMs: 40, readyMs: 100, computeMs: 40, planWaitMs: 60, planIdleMs: 60 });
+    expect(deviceStart(head, 1, null, false)).toEqual({ cut: 1, headMs: 40, readyMs: 40, computeMs: 40, planWaitMs: null, planIdleMs: 0 });
+  });
+
+  it('never costs latency: overlapped, a request is never ready later than waiting for the plan, nor computes less', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { minLength: 1, maxLength: 8 }), fc.double({ min: 0, max: 500, noNaN: true }), fc.nat(), (layers, planMs, pick) => {
+        const h = new Float64Array(layers.length + 1);
+        layers.forEach((ms, l) => (h[l + 1] = h[l]! + ms));
+        const cut = pick % h.length;
+        const on = deviceStart(h, cut, planMs, false);
+        const off = deviceStart(h, cut, planMs, true);
+        expect(on.readyMs).toBeLessThanOrEqual(off.readyMs);
+        expect(on.computeMs).toBeGreaterThanOrEqual(off.computeMs);
+        expect(on.planWaitMs!).toBeLessThanOrEqual(off.planWaitMs!);
+        expect(on.planIdleMs).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
