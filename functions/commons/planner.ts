@@ -20,12 +20,11 @@ import middy from '@middy/core';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createMetrics, METRIC, MetricUnit, observe } from './observability';
 import httpRouterHandler from '@middy/http-router';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
 import { plan, type CandidateRow, type PlanRecord } from '../../core/planner';
-import { createDocumentClient, createS3Client } from './aws';
+import { createDocumentClient } from './aws';
+import { presignedS3, type PresignedS3 } from './s3-presign';
 import { ModelCatalog } from './model-catalog';
 import { inferRoute } from '../../core/catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
@@ -49,7 +48,8 @@ export type { PlanResponse } from '../../core/api';
 
 export interface PlannerRuntimeOptions {
   env?: NodeJS.ProcessEnv;
-  s3?: S3Client;
+  /** S3 reads and presigned URLs; default {@link presignedS3} over the environment. */
+  s3?: PresignedS3;
   dynamo?: DynamoDBDocumentClient;
   now?: () => number;
   /** Sends the prewarm invocations; default a SigV4-signed Lambda Invoke (./prewarm.ts). */
@@ -89,7 +89,7 @@ export class PlannerRuntime {
   private get parts() {
     if (!this.state) {
       const config = readPlannerConfig(this.opts.env ?? process.env);
-      const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
+      const s3 = this.opts.s3 ?? presignedS3(config.bucket, this.opts.env ?? process.env);
       const fleet = config.table
         ? new FleetReader({
             client: this.opts.dynamo ?? createDocumentClient(),
@@ -101,7 +101,7 @@ export class PlannerRuntime {
         : undefined;
       const presign =
         config.artifactUrlSeconds > 0
-          ? (key: string) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.artifactUrlSeconds })
+          ? (key: string) => s3.presignGet(key, config.artifactUrlSeconds)
           : undefined;
       this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions, presign), fleet };
     }
