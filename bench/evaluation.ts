@@ -46,10 +46,11 @@ export const EVALUATION = Object.freeze({
   keepAliveMs: 4000,
   policies: ['planner', 'fleet-blind', 'cloud-only', 'device-only'],
   /**
-   * `planner` again on a stack of its own with `planner.prewarm.enabled`
-   * (core/prewarm.ts), reported as this row: the same arrivals, the same pause.
+   * `planner` again on a stack of its own with `planner.prewarm.enabled: false`
+   * (the `planner` row is the default deployment, prewarm on; core/prewarm.ts),
+   * reported as this row: the same arrivals, the same pause.
    */
-  prewarmRow: 'planner+prewarm',
+  prewarmRow: 'planner, no prewarm',
   /** Planner environments kept warm (provisioned concurrency on the planner): the question is the tails' fleet. */
   keepPlannerWarm: 2,
   seed: 1,
@@ -93,13 +94,13 @@ export interface EvaluationResult {
   svgPath: string;
 }
 
-/** The rows of each shape's table: the policies, then the planner with prewarm (when the run has it). */
+/** The rows of each shape's table: the policies, then the planner with prewarm off (when the run has it). */
 export const ROWS: readonly string[] = [...EVALUATION.policies, EVALUATION.prewarmRow];
 
 /**
  * `offload local` as its own process (so its servers do not share the harness's event loop), on a free port;
- * with `prewarm`, the planner prewarms tails (`planner.prewarm.enabled`), in a state folder of its own so
- * that both cloud assemblies stay cached.
+ * `prewarm: false` turns the planner's prewarm off (`planner.prewarm.enabled`; on, as local/offload.local.json
+ * has it, by default), in a state folder of its own so that both cloud assemblies stay cached.
  */
 async function startStack(stateDir: string, opts: { prewarm?: boolean } = {}): Promise<OffloadLocalProcess> {
   const base = JSON.parse(readFileSync(join(ROOT, 'local/offload.local.json'), 'utf8')) as Record<string, unknown> & {
@@ -109,7 +110,7 @@ async function startStack(stateDir: string, opts: { prewarm?: boolean } = {}): P
   const config = {
     ...base,
     tail: { ...base.tail, reservedConcurrency: EVALUATION.reservedConcurrency },
-    planner: { ...base.planner, prewarm: { enabled: Boolean(opts.prewarm) } },
+    planner: opts.prewarm === false ? { ...base.planner, prewarm: { enabled: false } } : base.planner,
     models: { [EVALUATION.model]: { cuts: EVALUATION.cuts } },
   };
   mkdirSync(stateDir, { recursive: true });
@@ -169,7 +170,7 @@ export async function runEvaluation(opts: { outDir?: string; log?: (line: string
   } finally {
     await stack.close();
   }
-  await runPlannerWithPrewarm(join(stateDir, 'prewarm-stack'), result.shapes, { models, log });
+  await runPlannerWithoutPrewarm(join(stateDir, 'no-prewarm-stack'), result.shapes, { models, log });
   for (const s of result.shapes) {
     writeFileSync(join(stateDir, `${s.shape.name}.jsonl`), s.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   }
@@ -187,17 +188,17 @@ export async function runEvaluation(opts: { outDir?: string; log?: (line: string
 }
 
 /**
- * The `planner` policy on a stack whose planner prewarms tails, over each
+ * The `planner` policy on a stack whose planner never prewarms, over each
  * shape's arrivals (the traces written above), after the same pause: its
  * records, relabelled {@link EVALUATION}.prewarmRow, join the shape's.
  */
-async function runPlannerWithPrewarm(
+async function runPlannerWithoutPrewarm(
   stateDir: string,
   shapes: { shape: Shape; records: LoadRecord[] }[],
   o: { models: Parameters<typeof runLoad>[0]['models']; log: (line: string) => void },
 ): Promise<void> {
-  o.log('starting a second local stack, its planner with prewarm on…');
-  const stack = await startStack(stateDir, { prewarm: true });
+  o.log('starting a second local stack, its planner with prewarm off…');
+  const stack = await startStack(stateDir, { prewarm: false });
   const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 30_000 });
   try {
     for (const s of shapes) {
@@ -248,7 +249,7 @@ export async function renderEvaluation(opts: { outDir?: string; log?: (line: str
   return full;
 }
 
-/** One summary per row of {@link ROWS} that has records (a run from before prewarm has no `planner+prewarm`). */
+/** One summary per row of {@link ROWS} that has records (a run from before this row has none). */
 function summariesOf(records: readonly LoadRecord[]): LoadSummary[] {
   return ROWS.filter((p) => records.some((r) => r.policy === p)).map((p) => summarize(records.filter((r) => r.policy === p), p));
 }
@@ -353,7 +354,7 @@ function markdown(r: EvaluationResult): string {
     `- A local stack (\`offload local\`, its own process) serving \`${e.model}\` with tails at cuts ${e.cuts.join(', ')} (wasm backend), reserved concurrency ${e.reservedConcurrency} per tail, **keep-alive ${e.keepAliveMs} ms** (short, so that the sparse shape needs seconds, not minutes; the default is 10 min locally).`,
     `- ${e.devices} simulated \`${e.deviceClass}\` devices on \`${e.network}\`; the device's compute and the network are waited out from the presets, the tails run for real on real crossing tensors (docs/load.md).`,
     `- Policies: ${e.policies.map((p) => `\`${p}\``).join(', ')}; each runs the same arrivals (seed ${e.seed}) after a pause of keep-alive + 3 s, so each starts on a cold fleet. \`planner\` asks \`POST /plan\` for every request and pays that round trip plus one RTT; ${e.keepPlannerWarm} planner environments are kept warm (as provisioned concurrency on the planner function would).`,
-    `- \`${e.prewarmRow}\`: the \`planner\` policy again, on a second stack whose planner prewarms tails (\`planner.prewarm.enabled\`, docs/planner.md "Prewarm"): a plan that stays off a tail only because it is cold starts that tail in the background, so the following plans can offload. Its records come from that stack, after the same pause.`,
+    `- \`planner\` is the planner as deployed by default, prewarm on (docs/planner.md "Prewarm"): a plan that stays off a tail only because it is cold, when an earlier plan within the keep-alive wanted the same tail, starts that tail in the background, so the following plans can offload. \`${e.prewarmRow}\`: the \`planner\` policy again, on a second stack with \`planner.prewarm.enabled: false\`; its records come from that stack, after the same pause.`,
     '- Latency is the whole request as the device sees it (plan, head, RTT, upload, tail, download, and any fallback).',
     '',
   );
@@ -370,7 +371,7 @@ function markdown(r: EvaluationResult): string {
       `- mean: planner ${f0(v.plannerMean)} ms, best static policy (${v.bestStatic.policy}) ${f0(v.bestStatic.mean)} ms: planner ${meanVerdict(v.plannerMean, v.bestStatic)}.`,
       ...(v.prewarm
         ? [
-            `- with prewarm: planner+prewarm mean ${f0(v.prewarm.mean)} ms: ${meanVerdict(v.prewarm.mean, v.bestStatic)} than ${v.bestStatic.policy}; p95 fleet-blind / planner+prewarm **${f2(v.prewarm.p95Ratio)}×**.`,
+            `- without prewarm: ${e.prewarmRow} mean ${f0(v.prewarm.mean)} ms: ${meanVerdict(v.prewarm.mean, v.bestStatic)} than ${v.bestStatic.policy}; p95 fleet-blind / ${e.prewarmRow} **${f2(v.prewarm.p95Ratio)}×**.`,
           ]
         : []),
       '',
@@ -417,7 +418,7 @@ function markdown(r: EvaluationResult): string {
     `  --policy ${e.policies.join(',')} --pause-ms ${e.keepAliveMs + 3000} --keep-planner-warm ${e.keepPlannerWarm} --out bursty.jsonl`,
     '```',
     '',
-    `The \`${e.prewarmRow}\` row: the same, with \`"prewarm": { "enabled": true }\` in the configuration's \`planner\` block (or \`-c overrides\` on a deployment) and \`--policy planner\`.`,
+    `The \`${e.prewarmRow}\` row: the same, with \`"prewarm": { "enabled": false }\` in the configuration's \`planner\` block (or \`-c overrides\` on a deployment) and \`--policy planner\`.`,
     '',
   );
   return lines.join('\n');
@@ -503,7 +504,7 @@ if (isMain(import.meta.url)) {
   for (const s of r.shapes) {
     const v = verdicts(s.summaries);
     process.stdout.write(
-      `${s.shape.name}: p95 fleet-blind/planner ${f2(v.p95Ratio)}×; mean planner ${f0(v.plannerMean)} ms${v.prewarm ? `, planner+prewarm ${f0(v.prewarm.mean)} ms` : ''} vs ${v.bestStatic.policy} ${f0(v.bestStatic.mean)} ms\n`,
+      `${s.shape.name}: p95 fleet-blind/planner ${f2(v.p95Ratio)}×; mean planner ${f0(v.plannerMean)} ms${v.prewarm ? `, ${EVALUATION.prewarmRow} ${f0(v.prewarm.mean)} ms` : ''} vs ${v.bestStatic.policy} ${f0(v.bestStatic.mean)} ms\n`,
     );
   }
   const whole = r.thisMachine.parts.find((p) => p.part === 'whole request');

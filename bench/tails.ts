@@ -52,13 +52,13 @@ function atLeast(name: string, value: number, unit: string, target: number, deta
 
 /** Bundles both handlers as cdk/bundling.ts does; sizes and module-load times. */
 export async function runBundleBench(): Promise<BenchResult[]> {
-  const { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_MAIN_FIELDS, ESM_CJS_BANNER } = await import('../cdk/bundling');
+  const { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_KEEP_NAMES, BUNDLE_MAIN_FIELDS, ESM_CJS_BANNER } = await import('../cdk/bundling');
   const dir = mkdtempSync(join(tmpdir(), 'offload-bench-bundles-'));
   try {
     const results: BenchResult[] = [];
-    for (const [name, entry, target] of [
-      ['tail', 'functions/tail/index.ts', TAIL_TARGETS.tailBundleMiB],
-      ['planner', 'functions/planner/index.ts', TAIL_TARGETS.plannerBundleMiB],
+    for (const [name, entry, target, keepNames] of [
+      ['tail', 'functions/tail/index.ts', TAIL_TARGETS.tailBundleMiB, BUNDLE_KEEP_NAMES.tail],
+      ['planner', 'functions/planner/index.ts', TAIL_TARGETS.plannerBundleMiB, BUNDLE_KEEP_NAMES.planner],
     ] as const) {
       const outfile = join(dir, name, 'index.mjs');
       await build({
@@ -68,7 +68,7 @@ export async function runBundleBench(): Promise<BenchResult[]> {
         format: 'esm',
         target: 'node20',
         minify: true,
-        keepNames: true,
+        keepNames,
         banner: { js: ESM_CJS_BANNER },
         external: [...BUNDLE_EXTERNALS],
         mainFields: [...BUNDLE_MAIN_FIELDS],

@@ -78,16 +78,23 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Whether a handler's bundle keeps function and class names through minification. The tail's must:
+ * tfjs finds layer and kernel classes by name. The planner runs no tfjs, and every error it throws or
+ * tests sets its `name` itself (core/errors.ts, the AWS SDK's exceptions), so its bundle drops the
+ * ~25 KB of name-keeping wrappers esbuild adds (issue 11's 0.4 MiB planner bundle).
+ */
+export const BUNDLE_KEEP_NAMES = Object.freeze({ tail: true, planner: false });
+
 /** Options both handlers share. */
-function common(): BundlingOptions {
+function common(keepNames: boolean): BundlingOptions {
   return {
     forceDockerBundling: false,
     format: OutputFormat.ESM,
     // Lambda runs nodejs22.x; the local emulator and tests run the same bundle on Node 20.
     target: 'node20',
     minify: true,
-    // tfjs and the handlers' errors report constructor names; keep them readable after minification.
-    keepNames: true,
+    keepNames,
     sourceMap: false,
     banner: ESM_CJS_BANNER,
     // Bundle the AWS SDK instead of using the runtime's copy: the version we test is the version we ship,
@@ -110,7 +117,7 @@ export function wasmThreadedMainScript(): string {
 export function tailBundling(): BundlingOptions {
   const wasmDir = wasmDistDir();
   return {
-    ...common(),
+    ...common(BUNDLE_KEEP_NAMES.tail),
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
@@ -133,7 +140,7 @@ export function plannerBundling(catalog: DeploymentCatalog): BundlingOptions {
   const b64 = Buffer.from(JSON.stringify(catalog, null, 2)).toString('base64');
   const write = `require('node:fs').writeFileSync(process.argv[1], Buffer.from(process.env.OFFLOAD_CATALOG_B64, 'base64'))`;
   return {
-    ...common(),
+    ...common(BUNDLE_KEEP_NAMES.planner),
     environment: { OFFLOAD_CATALOG_B64: b64 },
     commandHooks: {
       beforeBundling: () => [],

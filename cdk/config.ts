@@ -130,25 +130,27 @@ export const OffloadConfigSchema = z.object({
       fleetKeepAliveMs: z.number().int().positive().optional(),
       /**
        * Planner prewarm (core/prewarm.ts, docs/planner.md "Prewarm"): when a
-       * plan stays off a tail only because it is cold, and that tail would win
-       * warm by at least `minGain`, the planner starts one environment of it
-       * with an asynchronous Invoke. Off by default: every prewarm is a cold
-       * start (billed init and duration) that no request asked for.
+       * plan stays off a tail only because it is cold, that tail would win
+       * warm by at least `minGain`, and an earlier plan of this planner
+       * instance wanted the same tail within its keep-alive, the planner starts
+       * one environment of it with an asynchronous Invoke. On by default (without
+       * it the planner never offloads a model whose cold tail loses to the
+       * device); `enabled: false` turns it off.
        */
       prewarm: z
         .object({
-          enabled: z.boolean().default(false),
+          enabled: z.boolean().default(true),
           /** Least relative gain of the objective, (chosen − warm) / chosen, that triggers a prewarm. */
           minGain: z.number().min(0, 'must be in 0..1').max(1, 'must be in 0..1').default(DEFAULT_PREWARM_OPTIONS.minGain),
         })
         .strict()
-        .default({ enabled: false, minGain: DEFAULT_PREWARM_OPTIONS.minGain }),
+        .default({ enabled: true, minGain: DEFAULT_PREWARM_OPTIONS.minGain }),
     })
     .default({
       memoryMB: 512,
       timeoutSeconds: 10,
       reservedConcurrency: DEFAULT_PLANNER_RESERVED_CONCURRENCY,
-      prewarm: { enabled: false, minGain: DEFAULT_PREWARM_OPTIONS.minGain },
+      prewarm: { enabled: true, minGain: DEFAULT_PREWARM_OPTIONS.minGain },
     }),
   /**
    * HTTP API throttling (steady requests per second and burst): the stage's
@@ -195,7 +197,7 @@ export const OffloadConfigSchema = z.object({
       /** A Cognito identity pool whose roles get the client policy, so a page gets temporary credentials. */
       identityPool: z
         .object({
-          enabled: z.boolean().default(false),
+          enabled: z.boolean().default(true),
           /** Guest (unauthenticated) identities get the client policy too: any visitor can plan and infer. */
           allowUnauthenticated: z.boolean().default(DEFAULT_BROWSER.identityPool.allowUnauthenticated),
           /**

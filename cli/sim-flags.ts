@@ -23,7 +23,8 @@ export interface SimFlags {
   accountConcurrency?: number;
   planMs?: number;
   fleetAtArrival: boolean;
-  prewarm?: boolean;
+  /** The planner's prewarm (on unless `--prewarm off`). */
+  prewarm: boolean;
   waitForPlan?: boolean;
   host: 'lambda' | 'local';
   hostCores?: number;
@@ -91,7 +92,7 @@ export function simOptions(cmd: Command): Command {
     .option('--plan-ms <ms>', 'POST /plan round trip of the planner policy (default: the network RTT + 10 ms)', nonNegativeInt('--plan-ms'))
     .option('--fleet-at-arrival <on|off>', 'the planner judges the fleet when each cut\'s request would reach its tail (FLEET_AT_ARRIVAL)', onOff('--fleet-at-arrival'), true)
     .option('--wait-for-plan', 'planner policy: the device waits for its plan before it starts its head (default: it runs the model while POST /plan is in flight)')
-    .option('--prewarm', 'the planner\'s opt-in prewarm (PREWARM_TAILS=true): a plan may start the tail that would win warm')
+    .option('--prewarm [on|off]', 'the planner\'s prewarm (PREWARM_TAILS, on by default as deployed): a plan may start the tail that would win warm when an earlier plan wanted it within the planner\'s keep-alive; off: never (planner.prewarm.enabled false)', onOff('--prewarm'), true)
     .option('--host <lambda|local>', 'where the tails run: lambda (each environment on its own vCPUs) or local (this machine\'s cores shared by every busy environment, as the local stack runs them: measured slowdowns, this machine\'s profile, 1 wasm thread)', hostArg, 'lambda')
     .option('--host-cores <n>', 'the tails share an ideal host of n cores (processor sharing) at this machine\'s profiled speed', positiveInt('--host-cores'))
     .option('--jitter <tail=CV,cold=CV>', 'spread each request\'s tail time and cold start (lognormal, median the function\'s figure, coefficient of variation CV); default none on Lambda, the host\'s measured spread with --host local or --host-cores (tail=0,cold=0 turns it off)', jitterArg);

@@ -20,7 +20,7 @@ export interface PlannerProps {
  * The planner function behind `POST /plan` and `GET /models`. It reads the
  * deployment catalog bundled beside its handler (`catalog.json`), the
  * models' manifests (and optional cloud profiles) from S3, and the fleet
- * registry; it writes nothing. With `planner.prewarm.enabled` it may also
+ * registry; it writes nothing. With `planner.prewarm.enabled` (the default) it may also
  * invoke the tail functions asynchronously (core/prewarm.ts): its role then
  * gets `lambda:InvokeFunction` on exactly those functions, by name (they
  * live in nested stacks; a name-built ARN needs no cross-stack reference).
@@ -61,7 +61,9 @@ export class Planner extends Construct {
         [CATALOG_FILE_ENV]: CATALOG_FILE_NAME,
         ARTIFACT_URL_SECONDS: String(config.browser.artifactUrlSeconds),
         ...(config.planner.fleetKeepAliveMs === undefined ? {} : { FLEET_KEEPALIVE_MS: String(config.planner.fleetKeepAliveMs) }),
-        ...(prewarm.enabled ? { PREWARM_TAILS: 'true', PREWARM_MIN_GAIN: String(prewarm.minGain) } : {}),
+        // Written either way: the function's own default (on) must not decide a deployment that turned it off.
+        PREWARM_TAILS: String(prewarm.enabled),
+        ...(prewarm.enabled ? { PREWARM_MIN_GAIN: String(prewarm.minGain) } : {}),
       },
       bundling: plannerBundling(deployment.catalog),
     });

@@ -115,6 +115,7 @@ export function register(program: Command): void {
         fleet: options.fleet,
         view: options.view,
         timing: options.timing,
+        prewarm: options.prewarm,
         waitForPlan: options.waitForPlan,
         ...(host ? { host } : {}),
         ...(jitter ? { jitter } : {}),

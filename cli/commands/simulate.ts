@@ -12,7 +12,6 @@ import { SUMMARY_COLUMNS, summaryRows, type LoadRecord } from '../../core/load-r
 import { policyName, type Policy } from '../../core/policies';
 import type { TailFunctionSpec } from '../../core/sim/fleet';
 import { simulate, type SimulationResult } from '../../core/sim/simulator';
-import { DEFAULT_PREWARM_OPTIONS } from '../../core/prewarm';
 import { formatTrace } from '../../core/workload';
 import { progressBar } from '../model-command';
 import { integer, nonNegativeInt, policiesArg, positiveInt, positiveNumber } from '../options';
@@ -184,7 +183,8 @@ export function simulationOptions(flags: SimFlags, accountConcurrency: number) {
       atArrival: flags.fleetAtArrival,
     },
     timing: { ...(flags.planMs !== undefined ? { planMs: () => flags.planMs! } : {}) },
-    ...(flags.prewarm ? { prewarm: DEFAULT_PREWARM_OPTIONS } : {}),
+    // On: the defaults, its recurrence window the view's keep-alive (--planner-keep-alive-ms).
+    prewarm: flags.prewarm ? {} : (false as const),
     waitForPlan: flags.waitForPlan === true,
   };
 }

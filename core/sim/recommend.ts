@@ -29,8 +29,8 @@
  *    else by p95, then mean latency, then cost) are simulated again on the whole traffic with their sized
  *    reserved concurrency: those are the figures reported.
  *
- * Monthly cost: the per-request charges of the simulated span scaled to
- * 30 days, plus provisioned concurrency for 30 days (PROVISIONED_PRICES:
+ * Monthly cost: the per-request charges of the simulated span (and the
+ * planner prewarm's cold starts) scaled to 30 days, plus provisioned concurrency for 30 days (PROVISIONED_PRICES:
  * an assumption, see core/sim/simulator.ts).
  */
 import { ValidationError } from '../errors';
@@ -42,6 +42,7 @@ import type { Arrival } from '../workload';
 import { simDeployment, type ModelDeploymentSpec } from './deployment';
 import { UNRESERVED_MINIMUM } from './fleet';
 import type { FleetViewOptions } from './fleet-view';
+import type { PrewarmOptions } from '../prewarm';
 import { PROVISIONED_PRICES, simulate, type SimTiming, type SimulationResult } from './simulator';
 import type { FleetOptions } from './fleet';
 import { onHost, type HostModel } from './host';
@@ -105,6 +106,8 @@ export interface RecommendInput {
   fleet?: FleetOptions;
   view?: FleetViewOptions;
   timing?: SimTiming;
+  /** The planner's prewarm, as simulate() takes it: on by default (as deployed), `false` off. Its cold starts are in the monthly cost. */
+  prewarm?: Partial<PrewarmOptions> | false;
   /** The device waits for its plan before its head (simulate's `waitForPlan`); default false. */
   waitForPlan?: boolean;
   /**
@@ -141,7 +144,8 @@ export class InfeasibleError extends ValidationError {
 }
 
 function monthly(result: SimulationResult, spanMs: number, c: Candidate): Evaluated['monthlyUSD'] {
-  const onDemand = (result.summary.costUSD * MONTH_S * 1000) / Math.max(spanMs, 1);
+  // The prewarm's cold starts are billed like any invocation: on-demand charges too.
+  const onDemand = ((result.summary.costUSD + result.prewarm.costUSD) * MONTH_S * 1000) / Math.max(spanMs, 1);
   let provisioned = 0;
   for (const n of Object.values(c.provisioned)) provisioned += n * (c.memoryMB / 1024) * MONTH_S * PROVISIONED_PRICES.gbSecondConfiguredUSD;
   return { onDemand, provisioned, total: onDemand + provisioned };
@@ -230,6 +234,7 @@ export function recommend(input: RecommendInput): Recommendation {
       fleet: { ...input.fleet, accountConcurrency: account },
       view: input.view,
       timing: input.timing,
+      ...(input.prewarm !== undefined ? { prewarm: input.prewarm } : {}),
       waitForPlan: input.waitForPlan ?? false,
       ...(input.host ? { host: input.host } : {}),
       ...(input.jitter ? { jitter: input.jitter } : {}),

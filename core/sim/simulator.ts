@@ -40,10 +40,10 @@ import type { Scenario } from '../scenario';
 import type { Arrival } from '../workload';
 import { radioPowerW, transferMs } from '../cost';
 import { DTYPE_FACTOR } from '../dtypes';
-import { decidePrewarm, type PrewarmOptions } from '../prewarm';
+import { DEFAULT_PREWARM_OPTIONS, PrewarmMemory, prewarmCandidate, type PrewarmCandidate, type PrewarmOptions } from '../prewarm';
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
-import { FleetView, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
+import { FleetView, PLANNER_KEEPALIVE_MS, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
 import { checkHost, HostCpu, type HostModel } from './host';
 import { Jitter, type JitterSpec } from './jitter';
 import { SummaryAccumulator } from './summary';
@@ -91,11 +91,13 @@ export interface SimulationInput {
   fleet?: FleetOptions;
   view?: FleetViewOptions;
   /**
-   * The planner's opt-in prewarm (core/prewarm.ts; `PREWARM_TAILS=true` on the planner function): a plan may
-   * start one environment of the tail that would win were every tail warm, as an asynchronous invocation sent
-   * at the plan. Off by default, as in the planner function. Only with the `planner` policy.
+   * The planner's prewarm (core/prewarm.ts; `PREWARM_TAILS` on the planner function): a plan may start one
+   * environment of the tail that would win were every tail warm, as an asynchronous invocation sent at the
+   * plan, when an earlier plan wanted that tail within the planner's keep-alive. On by default, as in every
+   * deployment (options default to core/prewarm.ts DEFAULT_PREWARM_OPTIONS, `recurrenceMs` to the view's
+   * keep-alive); `false` turns it off (`planner.prewarm.enabled: false`). Only with the `planner` policy.
    */
-  prewarm?: PrewarmOptions;
+  prewarm?: Partial<PrewarmOptions> | false;
   timing?: SimTiming;
   /**
    * The device waits for the plan before it starts its head (the client's `waitForPlan`). Default false: it runs
@@ -174,8 +176,8 @@ interface Entry {
   cache: Map<number | string, CachedPlan>;
 }
 
-/** A plan for one fleet-bits key, and the prewarm it decides when none was sent lately (null: none). */
-type CachedPlan = PolicyChoice & { record: PlanRecord; prewarm: { viewPos: number; fn: string; dedupeMs: number } | null };
+/** A plan for one fleet-bits key, and its prewarm candidate (the scenario-only part; null: prewarm off). */
+type CachedPlan = PolicyChoice & { record: PlanRecord; prewarm: PrewarmCandidate | null };
 
 interface ModelState {
   view: FleetView;
@@ -286,6 +288,8 @@ export function simulate(input: SimulationInput): SimulationResult {
   const invokeOverheadMs = timing.invokeOverheadMs ?? input.host?.invokeOverheadMs ?? 0;
   const throttleOverheadMs = timing.throttleOverheadMs ?? 0;
   const livePlan = policy.kind === 'planner';
+  const prewarmOptions: PrewarmOptions | null =
+    livePlan && input.prewarm !== false ? { ...DEFAULT_PREWARM_OPTIONS, recurrenceMs: input.view?.keepAliveMs ?? PLANNER_KEEPALIVE_MS, ...input.prewarm } : null;
   const waitForPlan = input.waitForPlan ?? false;
   const name = policyName(policy);
   if (input.host) checkHost(input.host);
@@ -349,12 +353,8 @@ export function simulate(input: SimulationInput): SimulationResult {
         f.inFlight = viewed[k]!.inFlight >= viewed[k]!.limit ? f.limit : 0;
       }
       const record = plan(e.scenario);
-      // The prewarm decision depends on the fleet through the same bits; only its dedupe depends on time (applied per request).
-      let prewarm: CachedPlan['prewarm'] = null;
-      if (input.prewarm && livePlan) {
-        const d = decidePrewarm(e.scenario, record, () => undefined, 0, input.prewarm);
-        if (d.prewarm) prewarm = { viewPos: e.viewIndexOfCut[d.cut]!, fn: d.function, dedupeMs: d.dedupeMs };
-      }
+      // The prewarm candidate depends on the fleet through the same bits; its recurrence and dedupe depend on time (applied per request).
+      const prewarm = prewarmOptions ? prewarmCandidate(e.scenario, record, prewarmOptions) : null;
       hit = { ...choosePolicyCut(policy, record), record, prewarm };
       e.cache.set(key, hit);
     }
@@ -447,15 +447,13 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
   };
 
-  const prewarmSentAt = new Map<string, number>();
+  /** The one planner instance's prewarm history. */
+  const prewarmMemory = new PrewarmMemory();
   const prewarmStats = { sent: 0, cold: 0, costUSD: 0 };
-  /** A prewarm invocation, sent at the plan: a cold start with no compute (billed init), or nothing to do on a warm environment. */
-  const sendPrewarm = (e: Entry, p: NonNullable<CachedPlan['prewarm']>, now: number): void => {
-    const last = prewarmSentAt.get(p.fn);
-    if (last !== undefined && now - last < p.dedupeMs) return;
-    prewarmSentAt.set(p.fn, now);
+  /** A prewarm invocation of the tail at `viewPos`, sent at the plan: a cold start with no compute (billed init), or nothing to do on a warm environment. */
+  const sendPrewarm = (e: Entry, viewPos: number, now: number): void => {
     prewarmStats.sent++;
-    const fleetIndex = e.model_.fleetIndex[p.viewPos]!;
+    const fleetIndex = e.model_.fleetIndex[viewPos]!;
     const how = fleet.acquire(fleetIndex, now);
     if (how !== 'cold' && how !== 'warm' && how !== 'provisioned') return; // refused: Lambda retries an async invoke; not modelled
     const spec = fleet.functions[fleetIndex]!.spec;
@@ -465,8 +463,8 @@ export function simulate(input: SimulationInput): SimulationResult {
       prewarmStats.costUSD += e.scenario.cloud.requestUSD + (USD_PER_MB_S(e.scenario.cloud.gbSecondUSD, spec.memoryMB) * billedMs) / 1000;
     }
     const view = e.model_.view;
-    const invocation: PrewarmInvocation = { fleetIndex, how, billedMs, view, viewPos: p.viewPos, busyMark: now + billedMs };
-    view.busyFrom(p.viewPos, invocation.busyMark);
+    const invocation: PrewarmInvocation = { fleetIndex, how, billedMs, view, viewPos, busyMark: now + billedMs };
+    view.busyFrom(viewPos, invocation.busyMark);
     if (cpu && how === 'cold') {
       cpu.add({ phase: 'init', work: billedMs, phaseStart: now, item: { prewarm: invocation, invokeAt: now } }, now);
       scheduleHost();
@@ -482,7 +480,10 @@ export function simulate(input: SimulationInput): SimulationResult {
     }
     const e = entryOf(a);
     const { choice, record, prewarm, viewed } = choose(e, a.t);
-    if (prewarm) sendPrewarm(e, prewarm, a.t);
+    if (prewarm) {
+      const d = prewarmMemory.admit(prewarm, a.t, prewarmOptions!);
+      if (d.prewarm) sendPrewarm(e, e.viewIndexOfCut[d.cut]!, a.t);
+    }
     const planMs = livePlan ? e.planMs : null;
     const start = deviceStart(e.headMs, choice.cut, planMs, waitForPlan);
     // The device may have finished the whole model before the plan came: then it sends nothing.

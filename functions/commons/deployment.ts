@@ -15,7 +15,7 @@
  * | `FLEET_AT_ARRIVAL` | `on` (default): judge the fleet when each cut's request would reach its tail; `off`: at the plan (docs/functions.md "Reservation ledger") |
  * | `MAX_PAYLOAD_BYTES` | direct request limit, as the tails enforce it (default 6291456) |
  * | `COLD_BASE_MS`, `COLD_MS_PER_MB` | cold-start model overrides (defaults: core/presets CLOUD_DEFAULTS) |
- * | `PREWARM_TAILS` | `true`: prewarm the tail that would win warm (core/prewarm.ts); default `false` |
+ * | `PREWARM_TAILS` | `true` (default): prewarm the tail that would win warm when its traffic recurs (core/prewarm.ts); `false`: never |
  * | `PREWARM_MIN_GAIN` | least relative gain that triggers a prewarm (default core/prewarm.ts DEFAULT_PREWARM_OPTIONS.minGain) |
  * | `PREWARM_WAIT_MS` | longest a plan waits for the prewarm's Invoke to be accepted (default {@link DEFAULT_PREWARM_WAIT_MS}) |
  */
@@ -95,7 +95,7 @@ export interface PlannerConfig {
   coldMsPerMB: number | undefined;
   /** Lifetime of the presigned artifact URLs of `GET /models`; 0: none handed out. */
   artifactUrlSeconds: number;
-  /** Planner prewarm (off by default: it spends cold starts nobody asked for). */
+  /** Planner prewarm (on by default; it starts a tail only for traffic that recurs within `keepAliveMs`). */
   prewarm: { enabled: boolean; minGain: number; waitMs: number };
 }
 
@@ -150,7 +150,7 @@ export function readPlannerConfig(env: NodeJS.ProcessEnv): PlannerConfig {
     coldMsPerMB: e.COLD_MS_PER_MB,
     artifactUrlSeconds: e.ARTIFACT_URL_SECONDS ?? 0,
     prewarm: {
-      enabled: e.PREWARM_TAILS === 'true',
+      enabled: (e.PREWARM_TAILS ?? 'true') === 'true',
       minGain: e.PREWARM_MIN_GAIN ?? DEFAULT_PREWARM_OPTIONS.minGain,
       waitMs: e.PREWARM_WAIT_MS ?? DEFAULT_PREWARM_WAIT_MS,
     },

@@ -4,11 +4,10 @@
  * an export is immutable for a deployment), their optional cloud profiles, and
  * which cuts have functions (from the deployment catalog, core/catalog.ts).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { NotFoundError, OffloadError } from '../../core/errors';
 import { filesOfPart, FULL_DIR, headDir, modelKeyPrefix, parseManifest, tailDir, type Manifest } from '../../core/manifest';
-import { getJsonObject } from './artifacts';
+import type { PresignedS3 } from './s3-presign';
 import type { DeployedFunction, DeployedFunctions, DeployedModel } from './deployment';
 import { MB_PER_VCPU, parseModelProfile } from '../../core/profiles';
 import { predictorFromProfiles } from '../../core/profile-scenario';
@@ -44,11 +43,12 @@ export class ModelCatalog {
   private readonly profiles = new Map<string, { at: number; profile: Promise<CloudProfile | undefined> }>();
 
   /**
+   * @param s3 reads the manifests and profiles of `bucket`
    * @param presign a time-limited GET URL for a key, handed out with every artifact file so
    *   that a page without AWS credentials of its own can download its model (docs/browser.md)
    */
   constructor(
-    private readonly s3: S3Client,
+    private readonly s3: Pick<PresignedS3, 'getJson'>,
     private readonly bucket: string,
     private readonly deployed: DeployedFunctions,
     private readonly presign?: (key: string) => Promise<string>,
@@ -78,7 +78,7 @@ export class ModelCatalog {
     const key = this.modelOf(model).manifestKey;
     let hit = this.manifests.get(model);
     if (!hit) {
-      hit = getJsonObject(this.s3, this.bucket, key, `export manifest of "${model}"`).then((raw) => {
+      hit = this.s3.getJson(key, `export manifest of "${model}"`).then((raw) => {
         try {
           return parseManifest(raw);
         } catch (err) {
@@ -102,7 +102,7 @@ export class ModelCatalog {
   async cloudProfile(model: string, manifest: Manifest, now = Date.now()): Promise<CloudProfile | undefined> {
     const hit = this.profiles.get(model);
     if (hit && ((await hit.profile) !== undefined || now - hit.at < PROFILE_RETRY_MS)) return hit.profile;
-    const profile = getJsonObject(this.s3, this.bucket, cloudProfileKey(model))
+    const profile = this.s3.getJson(cloudProfileKey(model), 'cloud profile')
       .then((raw) => alignProfile(raw, manifest))
       .catch(() => undefined); // absent or unreadable: derive from FLOPs (documented in scenario.ts)
     this.profiles.set(model, { at: now, profile });

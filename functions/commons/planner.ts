@@ -9,22 +9,22 @@
  * planner instance: plans from other planner instances are seen only once
  * their requests reach the registry as busy marks.
  *
- * With prewarm on (`PREWARM_TAILS=true`, off by default), a plan may also
- * start one tail environment in the background (core/prewarm.ts decides;
- * ./prewarm.ts sends an asynchronous Invoke): the plan itself is unchanged,
- * waits at most `PREWARM_WAIT_MS` for the Invoke, and never fails because of
- * it. The dedupe memory is per planner instance, like the ledger.
+ * With prewarm on (`PREWARM_TAILS`, on by default), a plan may also start
+ * one tail environment in the background (core/prewarm.ts decides; ./prewarm.ts
+ * sends an asynchronous Invoke): the plan itself is unchanged, waits at most
+ * `PREWARM_WAIT_MS` for the Invoke, and never fails because of it. The
+ * prewarm memory (recurrence and dedupe) is per planner instance, like the
+ * ledger; its recurrence window is this planner's `FLEET_KEEPALIVE_MS`.
  */
 import middy from '@middy/core';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createMetrics, METRIC, MetricUnit, observe } from './observability';
 import httpRouterHandler from '@middy/http-router';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../core/errors';
 import { plan, type CandidateRow, type PlanRecord } from '../../core/planner';
-import { createDocumentClient, createS3Client } from './aws';
+import { createDocumentClient } from './aws';
+import { presignedS3, type PresignedS3 } from './s3-presign';
 import { ModelCatalog } from './model-catalog';
 import { inferRoute } from '../../core/catalog';
 import { readPlannerConfig, type PlannerConfig } from './deployment';
@@ -33,7 +33,7 @@ import { parsePlanRequest, type PlanResponse } from '../../core/api';
 import { FleetReader, ReservationLedger, summariseFleet, type ArrivalWindow, type FunctionFleet, type RegistryItem } from './registry';
 import { assembleScenario } from './scenario';
 import { withinMs } from './registry';
-import { PrewarmDedupe, prewarmEvent, DEFAULT_PREWARM_OPTIONS, type PrewarmSkip } from '../../core/prewarm';
+import { PrewarmMemory, prewarmEvent, DEFAULT_PREWARM_OPTIONS, type PrewarmSkip } from '../../core/prewarm';
 import type { Scenario } from '../../core/scenario';
 import { lambdaEventInvoker, type EventInvoker } from './prewarm';
 
@@ -48,7 +48,8 @@ export type { PlanResponse } from '../../core/api';
 
 export interface PlannerRuntimeOptions {
   env?: NodeJS.ProcessEnv;
-  s3?: S3Client;
+  /** S3 reads and presigned URLs; default {@link presignedS3} over the environment. */
+  s3?: PresignedS3;
   dynamo?: DynamoDBDocumentClient;
   now?: () => number;
   /** Sends the prewarm invocations; default a SigV4-signed Lambda Invoke (./prewarm.ts). */
@@ -75,7 +76,7 @@ export class PlannerRuntime {
   readonly prewarmCounters: PrewarmCounters = { sent: 0, failed: 0, skipped: {} };
   /** Called when a prewarm Invoke ends (the handler turns it into metrics). */
   onPrewarm: ((outcome: PrewarmOutcome) => void) | undefined;
-  private readonly dedupe = new PrewarmDedupe();
+  private readonly prewarmMemory = new PrewarmMemory();
   private invoker: EventInvoker | undefined;
 
   constructor(opts: PlannerRuntimeOptions = {}) {
@@ -88,7 +89,7 @@ export class PlannerRuntime {
   private get parts() {
     if (!this.state) {
       const config = readPlannerConfig(this.opts.env ?? process.env);
-      const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
+      const s3 = this.opts.s3 ?? presignedS3(config.bucket, this.opts.env ?? process.env);
       const fleet = config.table
         ? new FleetReader({
             client: this.opts.dynamo ?? createDocumentClient(),
@@ -100,7 +101,7 @@ export class PlannerRuntime {
         : undefined;
       const presign =
         config.artifactUrlSeconds > 0
-          ? (key: string) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.artifactUrlSeconds })
+          ? (key: string) => s3.presignGet(key, config.artifactUrlSeconds)
           : undefined;
       this.state = { config, catalog: new ModelCatalog(s3, config.bucket, config.functions, presign), fleet };
     }
@@ -147,7 +148,7 @@ export class PlannerRuntime {
       const tail = windows ? { startsInMs: reachMs(row, scenario.network.rttMs), busyMs: row.coldMs + row.tailMs } : undefined;
       this.ledger.reserve(request.model, record.cut, record.predicted.latencyMs + RESERVATION_SLACK_MS, live.items, tail);
     }
-    if (config.prewarm.enabled) await this.prewarm(config.prewarm, scenario, record, live.source);
+    if (config.prewarm.enabled) await this.prewarm(config, scenario, record, live.source);
     const fleetOut: PlanResponse['fleet'] = {};
     for (const [cut, f] of Object.entries(scenario.cloud.functions)) fleetOut[cut] = { idleWarm: f.idleWarm, inFlight: f.inFlight, limit: f.limit };
     return {
@@ -163,7 +164,7 @@ export class PlannerRuntime {
    * Never throws: a failed Invoke is logged and counted, the plan stands.
    */
   private async prewarm(
-    options: PlannerConfig['prewarm'],
+    config: PlannerConfig,
     scenario: Scenario,
     record: PlanRecord,
     source: PlanResponse['fleetSource'],
@@ -177,7 +178,7 @@ export class PlannerRuntime {
     const now = this.opts.now?.() ?? Date.now();
     let decision;
     try {
-      decision = this.dedupe.decide(scenario, record, now, { ...DEFAULT_PREWARM_OPTIONS, minGain: options.minGain });
+      decision = this.prewarmMemory.decide(scenario, record, now, { ...DEFAULT_PREWARM_OPTIONS, minGain: config.prewarm.minGain, recurrenceMs: config.keepAliveMs });
     } catch (err) {
       logLine('error', 'prewarm decision failed; plan answered without it', { model: record.model, error: String(err) });
       return;
@@ -207,7 +208,7 @@ export class PlannerRuntime {
         this.onPrewarm?.({ function: fn, ok: false, error: String(err) });
       },
     );
-    await withinMs(done, options.waitMs);
+    await withinMs(done, config.prewarm.waitMs);
   }
 
   /** A registry outage must not stop planning: the fleet is then unknown and every function is planned as cold. */

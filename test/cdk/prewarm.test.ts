@@ -1,8 +1,9 @@
 /**
- * `planner.prewarm` in the CDK app: off by default (no permission, no
- * variable, no async-invoke config); on, the planner may invoke exactly the
- * deployed tail functions, gets PREWARM_TAILS and PREWARM_MIN_GAIN, and a tail
- * does not retry a prewarm event. Offline synthesis of real tinychain/tinydag exports.
+ * `planner.prewarm` in the CDK app: on by default, the planner may invoke
+ * exactly the deployed tail functions, gets PREWARM_TAILS and
+ * PREWARM_MIN_GAIN, and a tail does not retry a prewarm event; off
+ * (`enabled: false`), no permission, PREWARM_TAILS=false (the function's own
+ * default is on), no async-invoke config. Offline synthesis of real tinychain/tinydag exports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -26,24 +27,28 @@ const plannerEnv = (t: Synthesized): Record<string, unknown> => {
 beforeAll(async () => {
   exportDir = tempDir('export');
   await exportZoo(exportDir, ['tinychain', 'tinydag']);
-  off = synth({ exportDir, models: 'tinychain,tinydag', upload: 'sync' });
-  on = synth({ exportDir, models: 'tinychain,tinydag', upload: 'sync', overrides: JSON.stringify({ planner: { prewarm: { enabled: true, minGain: 0.1 } } }) });
+  off = synth({ exportDir, models: 'tinychain,tinydag', upload: 'sync', overrides: JSON.stringify({ planner: { prewarm: { enabled: false } } }) });
+  // `enabled` left to its default
+  on = synth({ exportDir, models: 'tinychain,tinydag', upload: 'sync', overrides: JSON.stringify({ planner: { prewarm: { minGain: 0.1 } } }) });
 }, 240_000);
 
 afterAll(() => removeTempDirs());
 
 describe('planner.prewarm', () => {
-  it('is off by default in cdk/offload.config.json and local/offload.local.json', () => {
+  it('is on by default in cdk/offload.config.json and local/offload.local.json, and in the schema', () => {
     for (const file of ['cdk/offload.config.json', 'local/offload.local.json']) {
       const config = loadConfig((k) => (k === 'config' ? file : undefined), PROJECT_ROOT);
-      expect(config.planner.prewarm).toEqual({ enabled: false, minGain: 0.05 });
+      expect(config.planner.prewarm).toEqual({ enabled: true, minGain: 0.05 });
     }
+    const bare = loadConfig((k) => (k === 'overrides' ? JSON.stringify({ planner: { prewarm: {} } }) : undefined), PROJECT_ROOT);
+    expect(bare.planner.prewarm).toEqual({ enabled: true, minGain: 0.05 });
   });
 
-  it('off: the planner may not invoke anything, has no prewarm variable, and tails have no async-invoke config', () => {
+  it('off: the planner may not invoke anything, is told PREWARM_TAILS=false, and tails have no async-invoke config', () => {
     const actions = plannerStatements(off).flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
     expect(actions).not.toContain('lambda:InvokeFunction');
-    expect(plannerEnv(off)).not.toHaveProperty('PREWARM_TAILS');
+    expect(plannerEnv(off)).toMatchObject({ PREWARM_TAILS: 'false' });
+    expect(plannerEnv(off)).not.toHaveProperty('PREWARM_MIN_GAIN');
     for (const t of off.nested.values()) t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
   });
 

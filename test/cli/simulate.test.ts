@@ -56,12 +56,14 @@ describe('offload simulate', () => {
     expect(r.stderr).toMatch(/planner: simulated in [\d.]+ s \([\d,]+ requests\/s of simulation\)/);
   });
 
-  it('--prewarm gets the planner out of the cold-fleet trap; --fleet-at-arrival off keeps the earlier fleet rule', async () => {
+  it('the planner\'s prewarm (on by default) gets it out of the cold-fleet trap, --prewarm off does not; --fleet-at-arrival off keeps the earlier fleet rule', async () => {
     // Steady low-end phones on WiFi: cold, a ResNet-50 tail loses to the device; warm, cut 0 wins.
     const args = ['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=2', '--devices', '20:low-end-phone/wifi', '--requests', '300', '--duration', '600', '--policy', 'planner', '--json'];
     type Out = { results: { summary: LoadSummary; prewarm: { sent: number; cold: number; costUSD: number } }[] };
-    const plain = JSON.parse((await offload(args)).stdout) as Out;
-    const prewarm = JSON.parse((await offload([...args, '--prewarm'])).stdout) as Out;
+    const plain = JSON.parse((await offload([...args, '--prewarm', 'off'])).stdout) as Out;
+    const prewarm = JSON.parse((await offload(args)).stdout) as Out;
+    expect((JSON.parse((await offload([...args, '--prewarm'])).stdout) as Out).results[0]!.prewarm).toEqual(prewarm.results[0]!.prewarm);
+    expectUsage(await offload([...args, '--prewarm', 'maybe']), /--prewarm must be on or off \(got "maybe"\)/);
     expect(plain.results[0]!.summary.cloud).toBe(0);
     expect(plain.results[0]!.prewarm.sent).toBe(0);
     expect(prewarm.results[0]!.prewarm.sent).toBeGreaterThan(0);
@@ -75,8 +77,9 @@ describe('offload simulate', () => {
   it('the planner\'s device runs its head while the plan is in flight; --wait-for-plan makes it wait the plan out', async () => {
     // Every tail reaped between requests (10 s apart, keep-alive 1 s): a cold ResNet-50 tail loses to a low-end phone, so
     // the planner keeps every request on the device; overlapped, its plan round trip (RTT 30 ms + 10) costs nothing.
+    // Prewarm off: it would start tails (the planner assumes a 5 min keep-alive) that this 1 s keep-alive reaps.
     const out = join(dir, 'overlap.jsonl');
-    const args = ['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=0.1', '--devices', '4:low-end-phone/wifi', '--requests', '20', '--duration', '600', '--keep-alive-ms', '1000', '--policy', 'planner,device-only', '--json'];
+    const args = ['simulate', '--model', 'resnet50', '--traffic', 'steady:rate=0.1', '--devices', '4:low-end-phone/wifi', '--requests', '20', '--duration', '600', '--keep-alive-ms', '1000', '--prewarm', 'off', '--policy', 'planner,device-only', '--json'];
     type Out = { waitForPlan: boolean; results: { summary: LoadSummary }[] };
     const overlapped = JSON.parse((await offload([...args, '--out', out])).stdout) as Out;
     const waiting = JSON.parse((await offload([...args, '--wait-for-plan'])).stdout) as Out;

@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../core/planner';
-import { decidePrewarm, DEFAULT_PREWARM_OPTIONS, PrewarmDedupe, prewarmDedupeMs, type PrewarmDecision } from '../../core/prewarm';
+import { decidePrewarm, DEFAULT_PREWARM_OPTIONS, PrewarmMemory, prewarmCandidate, prewarmDedupeMs, type PrewarmDecision, type PrewarmHistory } from '../../core/prewarm';
+import { DEFAULT_KEEPALIVE_MS } from '../../functions/commons/registry';
 import { parseScenario, type Scenario, type ScenarioInput } from '../../core/scenario';
 import { referencePlan, type RefPlan } from '../../testkit/reference-planner';
 import { handScenario } from './hand-scenario';
@@ -28,7 +29,8 @@ function trap(edit: (s: ReturnType<typeof handScenario>) => void = () => undefin
   return parseScenario(s);
 }
 
-const never = () => undefined;
+/** A history in which the same tail was wanted just before (traffic recurs) and nothing was prewarmed: the scenario alone decides. */
+const never: PrewarmHistory = { lastSentAt: () => undefined, lastDemandAt: () => 0 };
 
 describe('decidePrewarm on the hand scenario', () => {
   it('prewarms the cut that would win warm when the planner stays on the device because every tail is cold', () => {
@@ -140,7 +142,8 @@ describe('dedupe', () => {
       x.cloud.coldBaseMs = 1960; // cut 0: 1960 + 40 = 2000 ms → window 4000 ms
     });
     const record = plan(s);
-    const dedupe = new PrewarmDedupe();
+    const dedupe = new PrewarmMemory();
+    expect(dedupe.decide(s, record, 9_000)).toEqual({ prewarm: false, reason: 'no-recurrence', cut: 0 });
     expect(dedupe.decide(s, record, 10_000)).toMatchObject({ prewarm: true, cut: 0, dedupeMs: 4000 });
     expect(dedupe.decide(s, record, 10_001)).toEqual({ prewarm: false, reason: 'recent', cut: 0 });
     expect(dedupe.decide(s, record, 13_999)).toEqual({ prewarm: false, reason: 'recent', cut: 0 });
@@ -148,14 +151,81 @@ describe('dedupe', () => {
     expect(dedupe.lastSentAt('offload-hand-0')).toBe(14_000);
   });
 
-  it('forgets entries older than the longest window', () => {
-    const dedupe = new PrewarmDedupe({ dedupeMaxMs: 1000 });
-    dedupe.record('a', 0);
-    dedupe.record('b', 999);
-    expect(dedupe.lastSentAt('a')).toBe(0);
-    dedupe.record('c', 1000);
-    expect(dedupe.lastSentAt('a')).toBeUndefined();
-    expect(dedupe.lastSentAt('b')).toBe(999);
+});
+
+describe('recurrence (the traffic must come back within the keep-alive)', () => {
+  const s = trap();
+  const record = plan(s);
+  const fn = 'offload-hand-0';
+
+  it('assumes the planner\'s default keep-alive (functions/commons/registry.ts)', () => {
+    expect(DEFAULT_PREWARM_OPTIONS.recurrenceMs).toBe(DEFAULT_KEEPALIVE_MS);
+  });
+
+  it('fires on the second of two plans within the keep-alive, not on the first', () => {
+    const memory = new PrewarmMemory();
+    expect(memory.decide(s, record, 1_000)).toEqual({ prewarm: false, reason: 'no-recurrence', cut: 0 });
+    expect(memory.lastDemandAt(fn)).toBe(1_000);
+    expect(memory.decide(s, record, 1_000 + DEFAULT_KEEPALIVE_MS)).toMatchObject({ prewarm: true, cut: 0, function: fn });
+    expect(memory.lastSentAt(fn)).toBe(1_000 + DEFAULT_KEEPALIVE_MS);
+  });
+
+  it('never fires on plans further apart than the keep-alive (sparse traffic), however many', () => {
+    const memory = new PrewarmMemory();
+    for (let k = 0; k < 50; k++) expect(memory.decide(s, record, k * (DEFAULT_KEEPALIVE_MS + 1))).toEqual({ prewarm: false, reason: 'no-recurrence', cut: 0 });
+    expect(memory.lastSentAt(fn)).toBeUndefined();
+    // the window is the planner's own setting
+    const short = { ...DEFAULT_PREWARM_OPTIONS, recurrenceMs: 10_000 };
+    const m2 = new PrewarmMemory();
+    m2.decide(s, record, 0, short);
+    expect(m2.decide(s, record, 10_001, short)).toEqual({ prewarm: false, reason: 'no-recurrence', cut: 0 });
+    expect(m2.decide(s, record, 20_001, short)).toMatchObject({ prewarm: true, cut: 0 });
+  });
+
+  it('counts a plan that went to the tail (warm) as demand for it', () => {
+    const warm = trap((x) => {
+      x.cloud.functions['0'] = { idleWarm: 1, inFlight: 0, limit: 5 };
+    });
+    const memory = new PrewarmMemory();
+    expect(memory.decide(warm, plan(warm), 0)).toEqual({ prewarm: false, reason: 'warm-same' });
+    // the environment was reaped meanwhile: the next plan stays on the device and warms the tail again
+    expect(memory.decide(s, record, 60_000)).toMatchObject({ prewarm: true, cut: 0 });
+  });
+
+  it('does not count a plan whose warm choice is another tail, or the device', () => {
+    const memory = new PrewarmMemory();
+    // cut 0 throttled: the warm choice is cut 1
+    const other = trap((x) => {
+      x.cloud.functions['0'] = { idleWarm: 0, inFlight: 5, limit: 5 };
+    });
+    expect(memory.decide(other, plan(other), 0)).toEqual({ prewarm: false, reason: 'no-recurrence', cut: 1 });
+    const device = trap((x) => {
+      x.objective = 'cost';
+    });
+    expect(memory.decide(device, plan(device), 1)).toEqual({ prewarm: false, reason: 'warm-same' });
+    expect(prewarmCandidate(device, plan(device)).demand).toBeNull();
+    expect(memory.decide(s, record, 2)).toEqual({ prewarm: false, reason: 'no-recurrence', cut: 0 });
+    expect(memory.decide(s, record, 3)).toMatchObject({ prewarm: true, cut: 0 });
+  });
+
+  it('keeps one timestamp per function and forgets those that can no longer count', () => {
+    const memory = new PrewarmMemory();
+    const named = (name: string) =>
+      trap((x) => {
+        x.cloud.functions['0'] = { idleWarm: 0, inFlight: 0, limit: 5, name };
+      });
+    // 1,000 plans over 100 functions, each function every 100 s: one demand timestamp per function (and a prewarm each)
+    for (let k = 0; k < 1_000; k++) {
+      const sc = named(`fn-${k % 100}`);
+      memory.decide(sc, plan(sc), k * 1_000);
+    }
+    expect(memory.size).toBeLessThanOrEqual(100 + 31); // 100 demands, prewarms of the last 30 s (one a second) + 1
+    // long after, one new function: every entry past its window is dropped first
+    const late = named('fn-late');
+    memory.decide(late, plan(late), 10_000_000);
+    expect(memory.size).toBe(1);
+    expect(memory.lastDemandAt('fn-late')).toBe(10_000_000);
+    expect(memory.lastDemandAt('fn-0')).toBeUndefined();
   });
 });
 
@@ -225,7 +295,7 @@ describe('decidePrewarm properties (against the reference planner)', () => {
       fc.property(scenarioArbitrary(), fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 40 }), (input, gaps) => {
         const s = parseScenario(input);
         const record = plan(s);
-        const dedupe = new PrewarmDedupe();
+        const dedupe = new PrewarmMemory();
         const sent = new Map<string, number>();
         let now = 0;
         for (const gap of gaps) {

@@ -8,9 +8,15 @@
  * (COLD_BASE_MS = 5000, COLD_MS_PER_MB = 0), so every cold tail loses to the
  * device and every warm one (an RTT and a few ms) beats it. Without prewarm
  * the plan stays on the device and no tail is ever invoked; with it
- * (PREWARM_TAILS=true, the variable the CDK app sets for `planner.prewarm`)
- * the same plan starts the tail that would win warm, the emulator shows that
- * environment idle, and the next plan offloads to it.
+ * (`planner.prewarm.enabled`, the default of cdk/offload.config.json and
+ * local/offload.local.json) the second such plan within the keep-alive starts
+ * the tail that would win warm, the emulator shows that environment idle, and
+ * the next plan offloads to it.
+ *
+ * The end-to-end configuration (test/e2e/fixtures/e2e.config.json) turns
+ * prewarm off so that the other end-to-end tests' counts of invocations and
+ * cold starts are their subject's alone; the `on` stack here overrides it back
+ * to the default.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffloadApi, type PlanRequestBody, type PlanResponse } from '../../client/api';
@@ -38,12 +44,12 @@ async function tails(url: string) {
 }
 
 describe('planner prewarm on the local stack', () => {
-  describe('on (PREWARM_TAILS=true)', () => {
+  describe('on (the default configuration\'s planner.prewarm)', () => {
     let e: E2EStack;
     let api: OffloadApi;
 
     beforeAll(async () => {
-      e = await startE2EStack({ env: { ...env, PREWARM_TAILS: 'true' } });
+      e = await startE2EStack({ env, overrides: { planner: { prewarm: { enabled: true, minGain: 0.05 } } } });
       api = new OffloadApi({ baseUrl: e.stack.url, timeoutMs: 20_000 });
     }, 300_000);
 
@@ -51,9 +57,14 @@ describe('planner prewarm on the local stack', () => {
       await e?.close();
     });
 
-    it('a plan that stays on the device because the tail is cold warms the tail, and a following plan offloads to it', async () => {
-      // Act: the first plan, on a cold fleet
+    it('a second plan that stays on the device because the tail is cold warms the tail, and a following plan offloads to it', async () => {
+      // Act: the first plan, on a cold fleet: the first to want the tail, so nothing starts yet
       const first = (await api.plan(request)) as Plan;
+      await new Promise((r) => setTimeout(r, 700));
+      for (const f of await tails(e.stack.url)) expect(f.invocations, f.name).toBe(0);
+      // the second, within the keep-alive: the traffic recurs
+      const second = (await api.plan(request)) as Plan;
+      expect(second.target).toBe('device');
 
       // Assess: the plan is the spec's (device-only: every tail would pay 5 s), and the warm winner is known from its rows
       expect(first.target).toBe('device');
@@ -88,7 +99,7 @@ describe('planner prewarm on the local stack', () => {
     }, 120_000);
   });
 
-  describe('off (the default)', () => {
+  describe('off (planner.prewarm.enabled false)', () => {
     let e: E2EStack;
     let api: OffloadApi;
 

@@ -95,7 +95,8 @@ describe('export → S3 → planner → head → tail', () => {
     const tails = catalogTails('tinydag', cuts, 5);
     await writeFile(join(work, 'catalog.json'), JSON.stringify({ version: 1, backend: 'wasm', artifactPrefix: 'models/', models: { tinydag: { manifestKey: 'models/tinydag/manifest.json', tails } } }));
     const planner = createPlannerHandler(
-      new PlannerRuntime({ env: { ...process.env, LAMBDA_TASK_ROOT: work, OFFLOAD_CATALOG_FILE: 'catalog.json', ARTIFACT_BUCKET: BUCKET, REGISTRY_TABLE: TABLE } }),
+      // PREWARM_TAILS off: no plan here may invoke a real Lambda endpoint (prewarm is test/functions/prewarm.test.ts's subject).
+      new PlannerRuntime({ env: { ...process.env, LAMBDA_TASK_ROOT: work, OFFLOAD_CATALOG_FILE: 'catalog.json', ARTIFACT_BUCKET: BUCKET, REGISTRY_TABLE: TABLE, PREWARM_TAILS: 'false' } }),
     );
     const catalog = jsonOf((await planner(httpEvent({ method: 'GET', path: '/models' }), lambdaContext())) as Result) as { models: ModelCatalogEntry[] };
     const entry = catalog.models[0] as ModelCatalogEntry;

@@ -54,7 +54,8 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
   /** The planner's environment with a catalog file written for it (as the CDK app bundles it). */
   const plannerEnv = async (name: string, models: Record<string, unknown>, extra: Record<string, string> = {}) => {
     await writeFile(join(catalogDir, `${name}.json`), JSON.stringify(catalog(models)));
-    return { ...process.env, LAMBDA_TASK_ROOT: catalogDir, OFFLOAD_CATALOG_FILE: `${name}.json`, ARTIFACT_BUCKET: BUCKET, ...extra };
+    // Prewarm (on by default) is test/functions/prewarm.test.ts's subject: off here, so that no plan invokes a real Lambda endpoint.
+    return { ...process.env, LAMBDA_TASK_ROOT: catalogDir, OFFLOAD_CATALOG_FILE: `${name}.json`, ARTIFACT_BUCKET: BUCKET, PREWARM_TAILS: 'false', ...extra };
   };
 
   const post = async (body: unknown): Promise<APIGatewayProxyStructuredResultV2> =>

@@ -99,19 +99,18 @@ describe('planner runtime with prewarm', () => {
     await rm(catalogDir, { recursive: true, force: true });
   });
 
-  it('is off by default: the cold-fleet plan stays on the device and nothing is invoked', async () => {
+  it('is on by default: the second cold-fleet plan within the keep-alive prewarms the tail that would win warm (the plan unchanged), once per dedupe window', async () => {
+    const off = await (await handlerWith({ PREWARM_TAILS: 'false' })).post();
     const { post, runtime } = await handlerWith({});
-    const p = await post();
-    expect(p.target).toBe('device');
+    // the first plan that wants the tail: nothing yet (traffic that does not recur would only pay for it)
+    const first = await post();
+    expect(first).toEqual(off);
+    expect(first.target).toBe('device');
     expect(invoker.calls).toEqual([]);
-    expect(runtime.prewarmCounters).toEqual({ sent: 0, failed: 0, skipped: {} });
-  });
-
-  it('on: the same plan (unchanged) prewarms the tail that would win warm, once per dedupe window', async () => {
-    const off = await (await handlerWith({})).post();
-    const { post, runtime } = await handlerWith({ PREWARM_TAILS: 'true' });
+    expect(runtime.prewarmCounters.skipped['no-recurrence']).toBe(1);
+    // the second, 4 min later (within the planner's 5 min keep-alive): the same plan, and the prewarm
+    clock += 240_000;
     const p = await post();
-    // the plan is exactly the one without prewarm
     expect(p).toEqual(off);
     const winner = warmWinner(p);
     expect(invoker.calls).toEqual([{ functionName: `offload-tinychain-${winner.cut}`, payload: prewarmEvent(MODEL, winner.cut, clock) }]);
@@ -126,6 +125,30 @@ describe('planner runtime with prewarm', () => {
     clock += 60_000;
     await post();
     expect(invoker.calls).toHaveLength(2);
+  });
+
+  it('sparse traffic (plans further apart than FLEET_KEEPALIVE_MS) prewarms nothing', async () => {
+    const { post, runtime } = await handlerWith({ FLEET_KEEPALIVE_MS: '60000' });
+    for (let k = 0; k < 4; k++) {
+      expect((await post()).target).toBe('device');
+      clock += 60_001;
+    }
+    expect(invoker.calls).toEqual([]);
+    expect(runtime.prewarmCounters.skipped['no-recurrence']).toBe(4);
+    // within the window, it does
+    clock += 30_000 - 60_001;
+    await post();
+    expect(invoker.calls).toHaveLength(1);
+  });
+
+  it('PREWARM_TAILS=false turns it off: recurring cold-fleet plans stay on the device and nothing is invoked', async () => {
+    const { post, runtime } = await handlerWith({ PREWARM_TAILS: 'false' });
+    for (let k = 0; k < 3; k++) {
+      expect((await post()).target).toBe('device');
+      clock += 10_000;
+    }
+    expect(invoker.calls).toEqual([]);
+    expect(runtime.prewarmCounters).toEqual({ sent: 0, failed: 0, skipped: {} });
   });
 
   it('does not prewarm a tail with an idle warm environment (the plan then offloads to it)', async () => {
@@ -146,6 +169,7 @@ describe('planner runtime with prewarm', () => {
   it('answers the plan when the Invoke fails, and counts the failure', async () => {
     invoker.mode = 'fail';
     const { post, runtime } = await handlerWith({ PREWARM_TAILS: 'true' });
+    await post();
     const p = await post();
     expect(p.target).toBe('device');
     expect(invoker.calls).toHaveLength(1);
@@ -155,6 +179,7 @@ describe('planner runtime with prewarm', () => {
   it('waits at most PREWARM_WAIT_MS for an Invoke that does not answer', async () => {
     invoker.mode = 'hang';
     const { post } = await handlerWith({ PREWARM_TAILS: 'true', PREWARM_WAIT_MS: '50' });
+    await post();
     const t = performance.now();
     const p = await post();
     expect(p.target).toBe('device');
@@ -164,20 +189,23 @@ describe('planner runtime with prewarm', () => {
 
   it('does not prewarm when the registry could not be read (every tail then looks cold)', async () => {
     const { post, runtime } = await handlerWith({ PREWARM_TAILS: 'true', REGISTRY_TABLE: 'no-such-table' });
+    await post();
     const p = await post();
     expect(p.fleetSource).toBe('unavailable');
     expect(invoker.calls).toEqual([]);
-    expect(runtime.prewarmCounters.skipped['fleet-unknown']).toBe(1);
+    expect(runtime.prewarmCounters.skipped['fleet-unknown']).toBe(2);
   });
 
   it('PREWARM_MIN_GAIN above the gain turns it off; bad values are named', async () => {
     const { post } = await handlerWith({ PREWARM_TAILS: 'true', PREWARM_MIN_GAIN: '0.99' });
     await post();
+    await post();
     expect(invoker.calls).toEqual([]);
     const base = { OFFLOAD_CATALOG_FILE: join(catalogDir, 'catalog.json'), ARTIFACT_BUCKET: BUCKET };
     expect(() => readPlannerConfig({ ...base, PREWARM_TAILS: 'yes' })).toThrow(/PREWARM_TAILS: must be true or false/);
     expect(() => readPlannerConfig({ ...base, PREWARM_MIN_GAIN: '2' })).toThrow(/PREWARM_MIN_GAIN: must be in 0\.\.1/);
-    expect(readPlannerConfig(base).prewarm).toEqual({ enabled: false, minGain: 0.05, waitMs: 100 });
+    expect(readPlannerConfig(base).prewarm).toEqual({ enabled: true, minGain: 0.05, waitMs: 100 });
+    expect(readPlannerConfig({ ...base, PREWARM_TAILS: 'false' }).prewarm.enabled).toBe(false);
   });
 });
 

@@ -26,8 +26,9 @@ describe('recommend', () => {
   });
 
   it('with a p95 target, ranks the configurations that meet it by monthly cost, and sizes reserved concurrency from the run', () => {
-    // 1 s: on-demand tails reach ~1.2 s at the p95 (cold starts), warm ones ~0.8 s (committed profiles of 16:43 UTC)
-    const r = recommend({ ...base, maxP95Ms: 1000 });
+    // 1 s: on-demand tails reach ~1.2 s at the p95 (cold starts), warm ones ~0.8 s (committed profiles of 16:43 UTC).
+    // With the planner's prewarm off, it never warms an on-demand tail (a cold one loses to the phone).
+    const r = recommend({ ...base, maxP95Ms: 1000, prewarm: false });
     expect(r.best.length).toBeGreaterThan(0);
     for (const e of r.best) expect(e.p95Ms).toBeLessThanOrEqual(1000);
     const costs = r.best.map((e) => e.monthlyUSD.total);
@@ -41,6 +42,20 @@ describe('recommend', () => {
     // The snippet is a valid model entry of cdk/offload.config.json.
     const config = OffloadConfigSchema.parse(configSnippet('resnet50', best));
     expect(config.models.resnet50).toMatchObject({ cuts: best.cuts, tail: { memoryMB: 1769, reservedConcurrency: best.reservedConcurrency } });
+  });
+
+  it('with the planner as deployed (prewarm on), on-demand tails meet the same p95 for less: prewarm warms them, its cold starts billed', () => {
+    const on = recommend({ ...base, maxP95Ms: 1000 });
+    const off = recommend({ ...base, maxP95Ms: 1000, prewarm: false });
+    const best = on.best[0]!;
+    expect(best.p95Ms).toBeLessThanOrEqual(1000);
+    expect(Object.values(best.provisioned).every((n) => n === 0)).toBe(true);
+    expect(best.cloudShare).toBeGreaterThan(0.9);
+    expect(best.monthlyUSD.total).toBeLessThan(off.best[0]!.monthlyUSD.total);
+    // the same configuration without prewarm: nothing offloaded, nothing billed
+    const same = off.searched.find((e) => e.cuts.join() === best.cuts.join() && Object.values(e.provisioned).every((n) => n === 0))!;
+    expect(same.cloudShare).toBe(0);
+    expect(same.monthlyUSD.total).toBe(0);
   });
 
   it('an infeasible budget says how far the cheapest configuration that meets the p95 is from it', () => {

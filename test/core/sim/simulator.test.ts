@@ -208,15 +208,18 @@ describe('simulate: the planner judges the fleet at the arrival', () => {
   });
 });
 
-describe('simulate: the planner\'s opt-in prewarm (core/prewarm.ts)', () => {
-  it('starts the tail that would win warm while the plan stays on the device, once per dedupe window; the next request finds it warm', () => {
-    // Cold, every cut loses to the device (120 ms); warm, cut 0 wins (66.5 ms): the trap. Prewarm at 0 starts cut 0
-    // (cold start 140 ms); the plan at 50 sees it initialising and sends nothing more (2 s window); the one at 1,000 offloads warm.
-    const arrivals = handArrivals([0, 50, 1000]);
-    const on = run({ policy: { kind: 'planner' }, arrivals, prewarm: DEFAULT_PREWARM_OPTIONS });
-    const off = run({ policy: { kind: 'planner' }, arrivals });
+describe('simulate: the planner\'s prewarm (core/prewarm.ts), on by default', () => {
+  it('starts the tail that would win warm once a second plan wants it within the keep-alive, once per dedupe window; the next request finds it warm', () => {
+    // Cold, every cut loses to the device (120 ms); warm, cut 0 wins (66.5 ms): the trap. The plan at 0 is the first
+    // to want cut 0: nothing. The one at 50 is the second within 5 min: it starts cut 0 (cold start 140 ms, busy until
+    // 190); the one at 60 would reach it at 155, still initialising, and sends nothing more (2 s window); the one at
+    // 1,000 offloads warm.
+    const arrivals = handArrivals([0, 50, 60, 1000]);
+    const on = run({ policy: { kind: 'planner' }, arrivals });
+    const off = run({ policy: { kind: 'planner' }, arrivals, prewarm: false });
     const byI = (r: { records: LoadRecord[] }) => [...r.records].sort((a, b) => a.i - b.i).map((x) => [x.cut, x.target, x.cold]);
     expect(byI(on)).toEqual([
+      [3, 'device', false],
       [3, 'device', false],
       [3, 'device', false],
       [0, 'cloud', false],
@@ -225,16 +228,50 @@ describe('simulate: the planner\'s opt-in prewarm (core/prewarm.ts)', () => {
       [3, 'device', false],
       [3, 'device', false],
       [3, 'device', false],
+      [3, 'device', false],
     ]);
     // one init billed at 2 GB: 2e-7 + 1e-5 × 2 × 0.14 s
     expect(on.result.prewarm).toEqual({ sent: 1, cold: 1, costUSD: expect.closeTo(2e-7 + 2e-5 * 0.14, 15) });
     expect(off.result.prewarm).toEqual({ sent: 0, cold: 0, costUSD: 0 });
     expect(on.result.functions.find((f) => f.cut === 0)).toMatchObject({ cold: 1, warm: 1, invocations: 2 });
+    // the same options given explicitly are the default
+    expect(run({ policy: { kind: 'planner' }, arrivals, prewarm: DEFAULT_PREWARM_OPTIONS }).result.prewarm).toEqual(on.result.prewarm);
+  });
+
+  it('recurrence uses the planner\'s keep-alive (the view\'s): two requests 6 min apart start nothing, or do with a 10 min keep-alive', () => {
+    const arrivals = handArrivals([0, 360_000]);
+    expect(run({ policy: { kind: 'planner' }, arrivals }).result.prewarm.sent).toBe(0);
+    expect(run({ policy: { kind: 'planner' }, arrivals, view: { keepAliveMs: 600_000 } }).result.prewarm.sent).toBe(1);
   });
 
   it('is the planner\'s only: a static policy sends none', () => {
-    const r = run({ policy: { kind: 'fleet-blind' }, arrivals: handArrivals([0, 50]), prewarm: DEFAULT_PREWARM_OPTIONS });
+    const r = run({ policy: { kind: 'fleet-blind' }, arrivals: handArrivals([0, 50, 100]), prewarm: DEFAULT_PREWARM_OPTIONS });
     expect(r.result.prewarm.sent).toBe(0);
+  });
+
+  const devices = makeDevices(20, [{ class: 'flagship-phone', network: 'wifi' }]);
+  const workload = (process: Parameters<typeof generateWorkload>[0]['process']) =>
+    generateWorkload({ process, devices, model: 'hand', seed: 7, durationMs: 6 * 3_600_000, maxRequests: 5_000 });
+
+  it('on sparse traffic (gaps longer than the keep-alive) the default planner spends no prewarm', () => {
+    const arrivals = workload({ kind: 'sparse', minGapMs: 360_000, meanExtraMs: 60_000 });
+    expect(arrivals.length).toBeGreaterThan(30);
+    const { result } = run({ policy: { kind: 'planner' }, arrivals });
+    expect(result.prewarm).toEqual({ sent: 0, cold: 0, costUSD: 0 });
+    expect(result.summary.cloud).toBe(0);
+  });
+
+  it('on steady traffic the default planner gets out of the cold-fleet trap; with prewarm off it never offloads', () => {
+    const arrivals = workload({ kind: 'steady', ratePerS: 0.5 });
+    const on = run({ policy: { kind: 'planner' }, arrivals }).result;
+    const off = run({ policy: { kind: 'planner' }, arrivals, prewarm: false }).result;
+    expect(off.summary.cloud).toBe(0);
+    expect(off.prewarm.sent).toBe(0);
+    expect(on.summary.cloud / on.summary.requests).toBeGreaterThan(0.5);
+    expect(on.prewarm.sent).toBeGreaterThan(0);
+    // the requests it sends find the tail warm: the prewarms paid the cold starts
+    expect(on.summary.coldStarts).toBe(0);
+    expect(on.prewarm.cold).toBeGreaterThan(0);
   });
 });
 
