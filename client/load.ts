@@ -17,9 +17,12 @@
  *   fallback tail, or the whole model for device-only) really runs here, on
  *   that request's clock; the network is still waited out.
  * - Policies that need the live fleet (`planner`) POST /plan for every request
- *   and pay that round trip plus the network RTT; the others decide on the
- *   device from one plan made before the clock starts (their choice does not
- *   depend on the fleet).
+ *   (that round trip plus the network RTT); the others decide on the device
+ *   from one plan made before the clock starts (their choice does not depend
+ *   on the fleet). The device starts its head as it asks, so the plan's round
+ *   trip runs beside its compute (core/sim/simulator.ts `deviceStart`; the
+ *   request waits only for what the plan takes past the head at its cut);
+ *   `waitForPlan` makes it wait the plan out first, as before.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { inferRoute } from '../core/catalog';
@@ -61,6 +64,12 @@ export interface LoadRunOptions {
    * function's own cold starts count in the plan round trip.
    */
   keepPlannerWarm?: number;
+  /**
+   * Policies that plan every request: the device waits for the plan before it starts its head. Default false: it
+   * starts at once and the plan's round trip overlaps its compute (the request pays only what the plan takes past
+   * the head at its cut; device-only never waits for it).
+   */
+  waitForPlan?: boolean;
   /** Each request starts when the previous one has ended (and not before its arrival time): a closed loop of one device. */
   sequential?: boolean;
   /** Stops scheduling new arrivals; requests in flight are finished. */
@@ -251,17 +260,39 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
   let plan: PlanWithFleet = o.staticPlan;
   let planMs: number | null = null;
   let planFailure: ApiError | null = null;
-  if (needsLivePlan(o.policy)) {
-    try {
-      plan = (await api.plan({ model: a.model, ...o.body })) as PlanWithFleet;
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      if (!e.shouldFallBack) return errorRecord(base, o.staticPlan, e, performance.now() - begin);
-      planFailure = e;
+  const live = needsLivePlan(o.policy);
+  // The whole model on this device, as its class predicts it (the same in every plan: it does not depend on the fleet).
+  const wholeMs = o.staticPlan.candidates.find((r) => r.cut === o.staticPlan.L)!.headMs;
+  // The device starts its head as it asks (a this-machine head that really runs here still waits for its plan).
+  const overlap = live && o.waitForPlan !== true && !real;
+  let refused: ApiError | null = null;
+  const asked = live
+    ? (async () => {
+        try {
+          plan = (await api.plan({ model: a.model, ...o.body })) as PlanWithFleet;
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          if (!e.shouldFallBack) refused = e;
+          else planFailure = e;
+        }
+        await sleep(net.rttMs);
+        planMs = performance.now() - begin;
+      })()
+    : Promise.resolve();
+  if (overlap) {
+    // The whole model done before the plan comes is the answer: the plan is not waited for.
+    let wholeTimer: NodeJS.Timeout | undefined;
+    const whole = new Promise<'whole'>((resolve) => (wholeTimer = setTimeout(() => resolve('whole'), wholeMs)));
+    const first = await Promise.race([asked.then(() => 'plan' as const), whole]);
+    clearTimeout(wholeTimer);
+    if (first === 'whole') {
+      const latencyMs = performance.now() - begin;
+      await asked;
+      if (refused) return errorRecord(base, o.staticPlan, refused, latencyMs);
+      return wholeFirst(o, base, plan, planFailure, planMs!, latencyMs, prices);
     }
-    await sleep(net.rttMs);
-    planMs = performance.now() - begin;
-  }
+  } else await asked;
+  if (refused) return errorRecord(base, o.staticPlan, refused, performance.now() - begin);
   const L = plan.L;
   // Without a plan the device keeps the whole model, as client/infer.ts does.
   const choice = planFailure ? choosePolicyCut({ kind: 'device-only' }, o.staticPlan) : choosePolicyCut(o.policy, plan);
@@ -286,31 +317,43 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
     fleet: plan.fleet?.[String(choice.cut)] ?? null,
     predicted: planFailure ? null : predicted,
   };
+  // Waiting for the plan: all of it, idle. Overlapped: from the head at the cut to the send, computing past the cut.
+  const waited = (headMs: number, readyMs: number) => {
+    if (!live) return { planWaitMs: null, idleMs: 0, pastCutMs: 0 };
+    if (!overlap) return { planWaitMs: planMs, idleMs: planMs!, pastCutMs: 0 };
+    return { planWaitMs: readyMs - headMs, idleMs: 0, pastCutMs: readyMs - headMs };
+  };
 
   if (choice.cut === L) {
-    const h0 = performance.now();
+    const h0 = overlap ? begin : performance.now();
     let output: LoadRecord['output'] = 'simulated';
     if (real) output = check((await p.device.runAll(p.input)).data, p.reference, o.dtype);
-    else await sleep(deviceOnly.headMs);
+    else await sleep(h0 + deviceOnly.headMs - performance.now());
     const headMs = performance.now() - h0;
-    const measured = finish({ planMs, headMs, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null }, begin, prices, {
+    const w = waited(headMs, headMs);
+    const measured = finish({ planMs, planWaitMs: w.planWaitMs, headMs, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null }, begin, prices, {
       rttMs: 0,
       uploadMs: 0,
-      cloudWaitMs: planMs ?? 0,
+      cloudWaitMs: w.idleMs,
+      pastCutMs: 0,
       served: null,
     });
     return { ...common, target: 'device', cold: false, status: null, fallback: planFailure ? fallbackOf(planFailure) : null, measured, output, error: null };
   }
 
-  // Head: waited out from the device class's prediction, or computed here for this-machine.
-  const h0 = performance.now();
+  // Head: waited out from the device class's prediction (from the request's start when it ran beside the plan), or
+  // computed here for this-machine.
+  const h0 = overlap ? begin : performance.now();
   let payload = p.payloads.get(choice.cut);
   let crossing: Awaited<ReturnType<DeviceModel['runHead']>> | undefined;
   if (real) {
     crossing = await p.device.runHead(choice.cut, p.input);
     payload = encodeTensors(crossing, o.dtype);
-  } else await sleep(row.headMs);
-  const headMs = performance.now() - h0;
+  } else await sleep(h0 + row.headMs - performance.now());
+  const readyMs = performance.now() - h0;
+  // Overlapped and past the cut when the plan came: the head reached the cut at its predicted time.
+  const headMs = overlap && planMs! > row.headMs ? row.headMs : readyMs;
+  const w = waited(headMs, readyMs);
   if (!payload) throw new OffloadError('internal', `no crossing tensors prepared for ${a.model} cut ${choice.cut}`);
 
   // Half the RTT and the upload before the request reaches the tail, the other half on the way back.
@@ -338,10 +381,10 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
     // Billed at the memory size of the function that served it (older tails do not say: the default size).
     const served = res.memoryMB ? energyPrices(a.class, a.network as NetworkPresetName, res.memoryMB) : prices;
     const measured = finish(
-      { planMs, headMs, upMs, roundTripMs, initMs: res.initMs, computeMs: res.computeMs, downMs, deviceTailMs: null },
+      { planMs, planWaitMs: w.planWaitMs, headMs, upMs, roundTripMs, initMs: res.initMs, computeMs: res.computeMs, downMs, deviceTailMs: null },
       begin,
       served,
-      { rttMs: net.rttMs, uploadMs: row.upMs, cloudWaitMs: roundTripMs + (planMs ?? 0), served: { initMs: res.initMs, computeMs: res.computeMs } },
+      { rttMs: net.rttMs, uploadMs: row.upMs, cloudWaitMs: roundTripMs + w.idleMs, pastCutMs: w.pastCutMs, served: { initMs: res.initMs, computeMs: res.computeMs } },
     );
     return { ...common, target: 'cloud', cold: res.cold, status: 200, fallback: null, measured, output, error: null };
   } catch (e) {
@@ -356,27 +399,77 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
     if (real && crossing) output = check((await p.device.runTail(choice.cut, crossing)).data, p.reference, o.dtype);
     else await sleep(Math.max(0, deviceOnly.headMs - row.headMs));
     const deviceTailMs = performance.now() - t1;
-    const measured = finish({ planMs, headMs, upMs, roundTripMs, initMs: null, computeMs: null, downMs: 0, deviceTailMs }, begin, prices, {
+    const measured = finish({ planMs, planWaitMs: w.planWaitMs, headMs, upMs, roundTripMs, initMs: null, computeMs: null, downMs: 0, deviceTailMs }, begin, prices, {
       rttMs: net.rttMs,
       uploadMs: row.upMs,
-      cloudWaitMs: roundTripMs + (planMs ?? 0),
+      cloudWaitMs: roundTripMs + w.idleMs,
+      pastCutMs: w.pastCutMs,
       served: null,
     });
     return { ...common, target: 'device', cold: false, status: e.status, fallback: fallbackOf(e), measured, output, error: null };
   }
 }
 
+/**
+ * The record of a request whose device finished the whole model before its plan came (overlapped): nothing was sent
+ * and the plan was not waited for, whatever it said; `latencyMs` is when the model was done.
+ */
+function wholeFirst(
+  o: OneRequest,
+  base: Pick<LoadRecord, 'i' | 't' | 'startMs' | 'device' | 'class' | 'network' | 'model' | 'policy'>,
+  plan: PlanWithFleet,
+  planFailure: ApiError | null,
+  planMs: number,
+  latencyMs: number,
+  prices: EnergyPrices,
+): LoadRecord {
+  const L = o.staticPlan.L;
+  const choice = planFailure ? null : choosePolicyCut(o.policy, plan);
+  const b = choice?.believed;
+  const net = NETWORK_PRESETS[o.arrival.network as NetworkPresetName];
+  const measured = finish({ planMs, planWaitMs: 0, headMs: latencyMs, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null }, 0, prices, {
+    rttMs: 0,
+    uploadMs: 0,
+    cloudWaitMs: 0,
+    pastCutMs: 0,
+    served: null,
+    latencyMs,
+  });
+  return {
+    ...base,
+    cut: L,
+    L,
+    planCut: planFailure ? null : plan.cut,
+    fleet: null,
+    predicted: b
+      ? { headMs: b.headMs, rttMs: choice.cut === L ? 0 : net.rttMs, upMs: b.upMs, coldMs: b.coldMs, tailMs: b.tailMs, downMs: b.downMs, latencyMs: b.latencyMs, energyJ: b.energyJ, costUSD: b.costUSD }
+      : null,
+    target: 'device',
+    cold: false,
+    status: null,
+    fallback: null,
+    measured,
+    output: 'simulated',
+    error: null,
+  };
+}
+
+/**
+ * The measured figures of a request that ends now (or at `x.latencyMs`). Energy: compute power over the head, the
+ * layers past the cut run while the plan was in flight (`pastCutMs`) and any device tail; idle power over the RTT
+ * and `cloudWaitMs` (the wait for the cloud, and for the plan when the device waited for it).
+ */
 function finish(
   parts: Omit<Measured, 'latencyMs' | 'energyJ' | 'costUSD'>,
   begin: number,
   prices: EnergyPrices,
-  x: { rttMs: number; uploadMs: number; cloudWaitMs: number; served: { initMs: number | null; computeMs: number | null } | null },
+  x: { rttMs: number; uploadMs: number; cloudWaitMs: number; pastCutMs: number; served: { initMs: number | null; computeMs: number | null } | null; latencyMs?: number },
 ): Measured {
   return {
     ...parts,
-    latencyMs: performance.now() - begin,
+    latencyMs: x.latencyMs ?? performance.now() - begin,
     energyJ: measuredEnergyJ(prices, {
-      headMs: parts.headMs,
+      headMs: parts.headMs + x.pastCutMs,
       deviceTailMs: parts.deviceTailMs ?? 0,
       rttMs: x.rttMs,
       upMs: x.uploadMs,
@@ -409,7 +502,7 @@ function errorRecord(
     fallback: null,
     fleet: null,
     predicted: at.predicted,
-    measured: { planMs: at.planMs, headMs: 0, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null, latencyMs, energyJ: 0, costUSD: 0 },
+    measured: { planMs: at.planMs, planWaitMs: null, headMs: 0, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null, latencyMs, energyJ: 0, costUSD: 0 },
     output: 'none',
     error: e.message,
   };

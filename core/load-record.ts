@@ -87,7 +87,7 @@ export const LoadRecordSchema = z.strictObject({
   /** The cut used; `L` is device-only. */
   cut: z.number().int().min(0),
   L: z.number().int().min(1),
-  /** The planner's cut in the plan this request saw (equal to `cut` for `planner`); null without a plan. */
+  /** The planner's cut in the plan this request saw (equal to `cut` for `planner`, unless its device finished the whole model before the plan came: then `cut` is L); null without a plan. */
   planCut: z.number().int().min(0).nullable(),
   /** Where the tail ran in the end. */
   target: z.enum(['cloud', 'device']),

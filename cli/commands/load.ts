@@ -42,6 +42,7 @@ interface LoadFlags {
   timeoutMs: number;
   pauseMs: number;
   keepPlannerWarm: number;
+  waitForPlan?: boolean;
   sequential?: boolean;
   out?: string;
   traceOut?: string;
@@ -108,6 +109,7 @@ export function register(program: Command): void {
     .option('--timeout-ms <ms>', 'per-request timeout (then the device falls back)', positiveInt('--timeout-ms'), 30_000)
     .option('--pause-ms <ms>', 'wait between two policies (e.g. longer than the keep-alive, so each starts on a cold fleet)', positiveInt('--pause-ms'), 0)
     .option('--keep-planner-warm <n>', 'planner policy: keep n planner environments warm with pings, as provisioned concurrency would (0: its cold starts count)', nonNegativeInt('--keep-planner-warm'), 0)
+    .option('--wait-for-plan', 'planner policy: the device waits for its plan before it starts its head (default: it starts at once, the plan\'s round trip beside its compute)')
     .option('--sequential', 'each request waits for the previous one to end (a closed loop; with one device, always warm after the first)')
     .option('--out <file>', 'write one JSON record per request (JSONL), as each finishes')
     .option('--trace-out <file>', 'write the workload as a trace file (replayable with --trace, and by the fleet simulator)')
@@ -168,6 +170,7 @@ export function register(program: Command): void {
             dtype: flags.dtype,
             computeHead: flags.computeHead === true,
             keepPlannerWarm: flags.keepPlannerWarm,
+            waitForPlan: flags.waitForPlan === true,
             sequential: flags.sequential === true,
             signal: controller.signal,
             models: { load: (m) => DeviceModel.load(m), profile: (m) => loadProfile(m, 'wasm') },
