@@ -90,6 +90,8 @@ interface Cell {
   /** Billed init of prewarm invocations, USD (not in the summary's per-request cost), and how many were sent. */
   prewarmUSD: number;
   prewarmSent: number;
+  /** Prewarms that started an environment (the others found one idle by the time they arrived). */
+  prewarmCold: number;
 }
 
 async function main(): Promise<void> {
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
     for (const w of wls) {
       for (const v of VARIANTS) {
         const r = simulate({ arrivals: w.arrivals, policy: parsePolicy(v.policy), ...dep, view: v.view, prewarm: v.prewarm, waitForPlan: v.waitForPlan === true });
-        cells.push({ deployment: d.short, workload: w.name, policy: v.label, summary: r.summary, provisionedUSD: r.provisionedUSD, prewarmUSD: r.prewarm.costUSD, prewarmSent: r.prewarm.sent });
+        cells.push({ deployment: d.short, workload: w.name, policy: v.label, summary: r.summary, provisionedUSD: r.provisionedUSD, prewarmUSD: r.prewarm.costUSD, prewarmSent: r.prewarm.sent, prewarmCold: r.prewarm.cold });
       }
       console.error(`${d.short} ${w.name}: done`);
     }
@@ -207,7 +209,8 @@ Cost is per 1,000 requests (requests and duration; provisioned concurrency charg
   const r2 = (a: number, b: number) => (a / b).toFixed(2);
   const warmBursty = get('default', 'bursty', 'fleet-blind');
   const cell = (d: string, w: string, p: string) => x.cells.find((c) => c.deployment === d && c.workload === w && c.policy === p)!;
-  const prewarmPer1k = (d: string, w: string) => ((cell(d, w, 'planner').prewarmUSD / get(d, w, 'planner').requests) * 1000).toFixed(4);
+  const prewarmPer1k = (d: string, w: string) => ((cell(d, w, 'planner').prewarmUSD / get(d, w, 'planner').requests) * 1000).toFixed(6);
+  const prewarmUSD = (d: string, w: string) => cell(d, w, 'planner').prewarmUSD.toFixed(4);
   const prewarmSent = (d: string, w: string) => cell(d, w, 'planner').prewarmSent;
   out.push(`### What the figures say
 
@@ -216,7 +219,7 @@ Cost is per 1,000 requests (requests and duration; provisioned concurrency charg
 - **Where the fleet matters, the planner wins.** On sparse traffic (gaps longer than the keep-alive) every fleet-blind cloud request is cold: planner ${r2(p95('default', 'sparse', 'fleet-blind'), p95('default', 'sparse', 'planner'))}× better at p95 (target ${met('default', 'sparse')}). With the same bursts 15 min apart (bursty-idle) each burst meets a cold fleet and overruns the reserved concurrency: fleet-blind pays ${get('default', 'bursty-idle', 'fleet-blind').coldStarts} cold starts and a ${get('default', 'bursty-idle', 'fleet-blind').rate429.toFixed(3)} 429 rate (a 429 costs a round trip, then the device finishes), p95 ${f0(p95('default', 'bursty-idle', 'fleet-blind'))} ms against the planner's ${f0(p95('default', 'bursty-idle', 'planner'))} ms: ${r2(p95('default', 'bursty-idle', 'fleet-blind'), p95('default', 'bursty-idle', 'planner'))}×.
 - **The fleet judged at the arrival** (the default now) uses warm capacity the earlier rule left idle. With 4 provisioned environments in bursts the planner offloads ${share('provisioned', 'bursty', 'planner')} of the requests (mean ${f0(mean('provisioned', 'bursty', 'planner'))} ms) where, judging the fleet at the plan, it offloaded ${share('provisioned', 'bursty', 'planner, fleet at the plan')} (mean ${f0(mean('provisioned', 'bursty', 'planner, fleet at the plan'))} ms): at the plan a request counted as holding an environment from the plan until it showed in the registry, on top of its tail, and a busy environment counted busy though it would be free when the request got there. Fleet-blind sends ${share('provisioned', 'bursty', 'fleet-blind')}, paying ${get('provisioned', 'bursty', 'fleet-blind').coldStarts} cold starts and a ${get('provisioned', 'bursty', 'fleet-blind').rate429.toFixed(3)} 429 rate for the rest.
 - **Targets.** Planner vs fleet-blind p95 ≥ 1.5×: sparse ${r2(p95('default', 'sparse', 'fleet-blind'), p95('default', 'sparse', 'planner'))}× (${met('default', 'sparse')}), bursty ${r2(p95('default', 'bursty', 'fleet-blind'), p95('default', 'bursty', 'planner'))}× (${met('default', 'bursty')}, for the reason above; bursty-idle ${r2(p95('default', 'bursty-idle', 'fleet-blind'), p95('default', 'bursty-idle', 'planner'))}×). Planner mean no worse than the best static policy's: default planner ${f0(mean('default', 'bursty', 'planner'))} vs ${f0(bestStaticMean('default', 'bursty'))} ms on bursty (${mean('default', 'bursty', 'planner') <= bestStaticMean('default', 'bursty') ? 'met' : 'not met'}); ${f0(mean('default', 'sparse', 'planner'))} vs ${f0(bestStaticMean('default', 'sparse'))} ms on sparse (${mean('default', 'sparse', 'planner') <= bestStaticMean('default', 'sparse') ? 'met' : 'not met'}); without prewarm, bursty ${f0(mean('default', 'bursty', 'planner, no prewarm'))} ms. A device that waits for its plan pays its round trip in every mean: ${f0(mean('default', 'bursty', 'planner, waits for its plan'))} ms on bursty, ${f0(mean('default', 'sparse', 'planner, waits for its plan'))} ms on sparse.
-- Cost of prewarm (its cold starts, in the planner's cost column): ${x.wls.map((w) => `${w.name} $${prewarmPer1k('default', w.name)}`).join(', ')} per 1,000 requests of prewarm alone. On sparse traffic (gaps longer than the keep-alive) it sends ${prewarmSent('default', 'sparse')} prewarms: a request that does not recur within the keep-alive starts nothing. With prewarm off the planner spends nothing in the default deployment (it sends nothing). With provisioned concurrency most of the bill is the provisioned charge.
+- Cost of prewarm (its cold starts, billed init, in the planner's cost column), over the simulated day: ${x.wls.map((w) => `${w.name} ${prewarmSent('default', w.name)} prewarms, ${cell('default', w.name, 'planner').prewarmCold} of them cold starts, $${prewarmUSD('default', w.name)} ($${prewarmPer1k('default', w.name)} per 1,000 requests)`).join('; ')}. A prewarm is sent when the tail's environments are all busy or cold and traffic for it recurs; most find an environment idle by the time they arrive (a request charge, no init), and a started environment then serves requests for as long as they keep coming; on sparse traffic (gaps longer than the keep-alive) it is ${prewarmSent('default', 'sparse')}: a request that does not recur within the keep-alive starts nothing. With prewarm off the planner spends nothing in the default deployment (it sends nothing). With provisioned concurrency most of the bill is the provisioned charge.
 
 `);
   out.push(`

@@ -458,9 +458,11 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (how !== 'cold' && how !== 'warm' && how !== 'provisioned') return; // refused: Lambda retries an async invoke; not modelled
     const spec = fleet.functions[fleetIndex]!.spec;
     const billedMs = how === 'cold' ? spec.coldStartMs : 0;
+    // Every accepted invocation pays the request charge; one that starts an environment pays its init too.
+    prewarmStats.costUSD += e.scenario.cloud.requestUSD;
     if (how === 'cold') {
       prewarmStats.cold++;
-      prewarmStats.costUSD += e.scenario.cloud.requestUSD + (USD_PER_MB_S(e.scenario.cloud.gbSecondUSD, spec.memoryMB) * billedMs) / 1000;
+      prewarmStats.costUSD += (USD_PER_MB_S(e.scenario.cloud.gbSecondUSD, spec.memoryMB) * billedMs) / 1000;
     }
     const view = e.model_.view;
     const invocation: PrewarmInvocation = { fleetIndex, how, billedMs, view, viewPos, busyMark: now + billedMs };

@@ -304,12 +304,13 @@ describe('planner', () => {
     expect(catalog.models['tinychain']!.tails[0]).toMatchObject({ cut: 0, route: '/infer/tinychain/0', reservedConcurrency: 10, provisionedConcurrency: 0, wasmThreads: 2 });
   });
 
-  it('reads manifests, profiles and the registry, and writes nothing', () => {
+  it('reads manifests, profiles and the registry, writes nothing, and may invoke its tails (prewarm, on by default)', () => {
     const role = Object.values(resourcesOf(s.root, 'AWS::IAM::Role')).find((r) => r.Properties['Description'] === 'Execution role of offload-planner')!;
     const statements = (role.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[])[0]!
       .PolicyDocument.Statement;
     const actions = statements.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
-    expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject']);
+    // lambda:InvokeFunction on exactly the tail functions: test/cdk/prewarm.test.ts
+    expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject']);
     const s3Resources = JSON.stringify(statements.find((st) => st.Action === 's3:GetObject')!.Resource);
     for (const m of ['tinychain', 'tinydag']) {
       expect(s3Resources).toContain(`/models/${m}/manifest.json`);
