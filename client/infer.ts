@@ -87,10 +87,9 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
         planFailure = e;
       },
     );
-    /** The cut to use once the plan is in: the caller's, the plan's, or (no plan) the whole model. */
-    const cutOf = (): number => {
-      if (planFailure && opts.cut === undefined) return L;
-      const cut = opts.cut ?? plan?.cut ?? L;
+    // Whatever ends this call first, the plan's own failure is handled (awaited below, or no longer wanted).
+    asked.catch(() => undefined);
+    const checked = (cut: number): number => {
       if (cut !== L && !device.analysis.candidates.some((c) => c.cut === cut)) {
         const list = device.analysis.candidates.map((c) => c.cut).join(', ');
         // Bad input, not a failure of ours: an OffloadError, so the CLI prints it as one line without "unexpected error".
@@ -98,6 +97,10 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
       }
       return cut;
     };
+    // A cut the caller names is known now: the head goes to it (the plan still comes, for its prediction).
+    if (opts.cut !== undefined) checked(opts.cut);
+    /** The cut to use once the plan is in: the caller's, the plan's, or (no plan) the whole model. */
+    const cutOf = (): number => (planFailure && opts.cut === undefined ? L : checked(opts.cut ?? plan?.cut ?? L));
 
     let ahead: AheadResult;
     let planWaitMs: number;
@@ -110,8 +113,13 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
       ahead = { ...done, computedTo: cut, headMs: ms, readyMs: ms };
       planWaitMs = t0 - started;
     } else {
-      ahead = await device.runAhead(input, asked.then(cutOf));
+      ahead = await device.runAhead(input, opts.cut === undefined ? asked.then(cutOf) : Promise.resolve(opts.cut));
       planWaitMs = ahead.readyMs - ahead.headMs;
+      if (opts.cut !== undefined) {
+        const w0 = performance.now();
+        await asked;
+        planWaitMs += performance.now() - w0;
+      }
     }
     const cut = ahead.cut;
     const planNow = plan as PlanResponse | null;

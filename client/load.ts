@@ -38,6 +38,7 @@ import { decodeTensors, encodeTensors } from '../core/wire';
 import { THIS_MACHINE, type Arrival } from '../core/workload';
 import { ApiError, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
 import type { DeviceModel } from './device';
+import type { AheadResult } from './device-model';
 
 /** What the harness needs of the models: loading them and, for `this-machine`, their measured profiles. */
 export interface LoadModels {
@@ -263,9 +264,10 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
   const live = needsLivePlan(o.policy);
   // The whole model on this device, as its class predicts it (the same in every plan: it does not depend on the fleet).
   const wholeMs = o.staticPlan.candidates.find((r) => r.cut === o.staticPlan.L)!.headMs;
-  // The device starts its head as it asks (a this-machine head that really runs here still waits for its plan).
-  const overlap = live && o.waitForPlan !== true && !real;
+  // The device starts its head as it asks: waited out, or run here segment by segment (DeviceModel.runAhead).
+  const overlap = live && o.waitForPlan !== true;
   let refused: ApiError | null = null;
+  let planIn = false;
   const asked = live
     ? (async () => {
         try {
@@ -277,9 +279,30 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
         }
         await sleep(net.rttMs);
         planMs = performance.now() - begin;
+        planIn = true;
       })()
     : Promise.resolve();
-  if (overlap) {
+  let ahead: AheadResult | undefined;
+  if (overlap && real) {
+    const cutOf = () => {
+      if (refused) throw refused;
+      return planFailure ? o.staticPlan.L : choosePolicyCut(o.policy, plan).cut;
+    };
+    try {
+      ahead = await p.device.runAhead(p.input, asked.then(cutOf));
+    } catch (e) {
+      if (e === refused && refused) return errorRecord(base, o.staticPlan, refused, performance.now() - begin);
+      throw e;
+    }
+    if (!planIn) {
+      // The whole model was done before the plan came: the answer, the plan not waited for.
+      const latencyMs = performance.now() - begin;
+      const output = check(ahead.output!.data, p.reference, o.dtype);
+      await asked;
+      if (refused) return errorRecord(base, o.staticPlan, refused, latencyMs);
+      return { ...wholeFirst(o, base, plan, planFailure, planMs!, latencyMs, prices), output };
+    }
+  } else if (overlap) {
     // The whole model done before the plan comes is the answer: the plan is not waited for.
     let wholeTimer: NodeJS.Timeout | undefined;
     const whole = new Promise<'whole'>((resolve) => (wholeTimer = setTimeout(() => resolve('whole'), wholeMs)));
@@ -327,9 +350,10 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
   if (choice.cut === L) {
     const h0 = overlap ? begin : performance.now();
     let output: LoadRecord['output'] = 'simulated';
-    if (real) output = check((await p.device.runAll(p.input)).data, p.reference, o.dtype);
+    if (ahead?.output) output = check(ahead.output.data, p.reference, o.dtype);
+    else if (real) output = check((await p.device.runAll(p.input)).data, p.reference, o.dtype);
     else await sleep(h0 + deviceOnly.headMs - performance.now());
-    const headMs = performance.now() - h0;
+    const headMs = ahead ? ahead.headMs : performance.now() - h0;
     const w = waited(headMs, headMs);
     const measured = finish({ planMs, planWaitMs: w.planWaitMs, headMs, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null }, begin, prices, {
       rttMs: 0,
@@ -346,13 +370,16 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
   const h0 = overlap ? begin : performance.now();
   let payload = p.payloads.get(choice.cut);
   let crossing: Awaited<ReturnType<DeviceModel['runHead']>> | undefined;
-  if (real) {
+  if (ahead?.crossing) {
+    crossing = ahead.crossing;
+    payload = encodeTensors(crossing, o.dtype);
+  } else if (real) {
     crossing = await p.device.runHead(choice.cut, p.input);
     payload = encodeTensors(crossing, o.dtype);
   } else await sleep(h0 + row.headMs - performance.now());
-  const readyMs = performance.now() - h0;
-  // Overlapped and past the cut when the plan came: the head reached the cut at its predicted time.
-  const headMs = overlap && planMs! > row.headMs ? row.headMs : readyMs;
+  const readyMs = ahead ? ahead.readyMs : performance.now() - h0;
+  // Overlapped and past the cut when the plan came: the head reached the cut then (its predicted time when waited out).
+  const headMs = ahead ? ahead.headMs : overlap && planMs! > row.headMs ? row.headMs : readyMs;
   const w = waited(headMs, readyMs);
   if (!payload) throw new OffloadError('internal', `no crossing tensors prepared for ${a.model} cut ${choice.cut}`);
 

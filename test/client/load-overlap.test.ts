@@ -11,6 +11,7 @@ import { DeviceModel } from '../../client/device';
 import { runLoad } from '../../client/load';
 import type { LoadRecord } from '../../core/load-record';
 import { parsePolicy } from '../../core/policies';
+import type { ModelProfile } from '../../core/profiles';
 import { NETWORK_PRESETS } from '../../core/presets';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
@@ -97,17 +98,17 @@ afterAll(async () => {
   cloud.dispose();
 });
 
-async function one(waitForPlan: boolean): Promise<LoadRecord> {
+async function one(waitForPlan: boolean, thisMachine = false): Promise<LoadRecord> {
   const { records } = await runLoad({
     api: new OffloadApi({ baseUrl }),
-    arrivals: [{ t: 0, device: 'd0', class: 'low-end-phone', network: 'wifi', model: 'tinydag' }],
+    arrivals: [{ t: 0, device: 'd0', class: thisMachine ? 'this-machine' : 'low-end-phone', network: 'wifi', model: 'tinydag' }],
     policy: parsePolicy('planner'),
     models: {
       load: (name) => DeviceModel.load(name),
-      profile: () => {
-        throw new Error('not a this-machine run');
-      },
+      // Only its per-layer times are read (sent as the device's deviceMs; the fake planner ignores them).
+      profile: () => ({ layers: Array.from({ length: cloud.layerCount }, () => ({ ms: 1 })) }) as unknown as ModelProfile,
     },
+    computeHead: thisMachine,
     waitForPlan,
   });
   return records[0]!;
@@ -162,4 +163,20 @@ describe('runLoad, planner policy: the head runs while the plan is in flight', (
     expect(on.measured.planWaitMs).toBe(0);
     expect(infers).toBe(before);
   }, 30_000);
+
+  it('this-machine with --compute-head: the real head runs while the plan is in flight; done first, its answer is checked and nothing is sent', async () => {
+    answer = { cut: midCut(), headMs: 1, wholeMs: 5 };
+    const before = infers;
+    const on = await one(false, true);
+    // tinydag runs in milliseconds, the plan takes ~330: the device has its answer first.
+    expect([on.cut, on.planCut, on.target, on.status, on.output]).toEqual([cloud.layerCount, midCut(), 'device', null, 'match']);
+    expect(on.measured.latencyMs).toBeLessThan(PLAN_DELAY_MS);
+    expect(on.measured.planWaitMs).toBe(0);
+    expect(infers).toBe(before);
+    const off = await one(true, true);
+    expect([off.cut, off.target, off.status, off.output]).toEqual([midCut(), 'cloud', 200, 'match']);
+    expect(off.measured.planWaitMs).toBe(off.measured.planMs);
+    expect(infers).toBe(before + 1);
+  }, 30_000);
 });
+
