@@ -6,8 +6,9 @@
  */
 import * as tf from '../models/tfjs';
 import type { WireTensor } from '../core/wire';
-import { analyzeModel, type ModelAnalysis } from '../models/graph';
-import { splitModel, type SplitModel } from '../models/slice';
+import { isOffloadError, OffloadError } from '../core/errors';
+import { analyzeModel, candidateAt, type ModelAnalysis } from '../models/graph';
+import { segmentModel, splitModel, type SplitModel } from '../models/slice';
 import { fuseModel, fusionEnabled } from '../models/fuse';
 
 export interface DeviceOutput {
@@ -15,11 +16,27 @@ export interface DeviceOutput {
   data: Float32Array;
 }
 
+/** What {@link DeviceModel.runAhead} ended with: the crossing tensors at the cut it was given, or the whole model's output. */
+export type AheadResult = (
+  | { cut: number; crossing: WireTensor[]; output?: undefined }
+  /** The whole model ran (the cut was L, or the model was done before the cut was known: `cut` is L either way). */
+  | { cut: number; output: DeviceOutput; crossing?: undefined }
+) & {
+  /** The last layer computed (exclusive): past `cut` when the cut came after the head had passed it. */
+  computedTo: number;
+  /** From the call to the layers before `cut` done (the whole model at L), ms. */
+  headMs: number;
+  /** From the call to the crossing tensors (or the output) ready to use: the later of `headMs` and the cut known, ms. */
+  readyMs: number;
+};
+
 export class DeviceModel {
   readonly name: string;
   readonly model: tf.LayersModel;
   readonly analysis: ModelAnalysis;
   private readonly splits = new Map<number, SplitModel>();
+  /** The model cut at every candidate, as segments [c_i, c_i+1) (built on the first {@link runAhead}); null when it cannot be cut so. */
+  private segments: { from: number; to: number; model: tf.LayersModel }[] | null | undefined;
 
   protected constructor(name: string, model: tf.LayersModel, analysis: ModelAnalysis) {
     this.name = name;
@@ -73,6 +90,98 @@ export class DeviceModel {
     }
   }
 
+  /**
+   * Runs the model from layer 0 before the cut is known (a device that asks for its plan and computes meanwhile).
+   * Every layer run is in the head of every cut, so nothing is lost: it runs the model one segment between consecutive
+   * candidate cuts at a time, keeping the crossing tensors at each candidate it passes, and between segments lets the
+   * event loop run so that `cut` can settle. Once it has: at a cut not reached yet it goes on to it; at a cut passed
+   * it returns the crossing tensors kept there (a cut below what was computed wastes only the layers past it); at L
+   * it goes on to the end. When the whole model is done before `cut` settles, its output is the answer (cut L).
+   * The crossing tensors are the head's at that cut (each segment built as {@link runHead}'s head is, batch norm and
+   * relu folded in where they fall inside one segment). A model whose cuts cannot be run as segments (a tensor
+   * crossing two consecutive candidates) waits for `cut`, then runs the head. A rejected `cut` rejects.
+   */
+  async runAhead(input: tf.Tensor, cut: Promise<number>): Promise<AheadResult> {
+    const L = this.layerCount;
+    const t0 = performance.now();
+    let known: { cut: number } | { error: unknown } | undefined;
+    const settled = cut.then(
+      (c) => void (known = { cut: c }),
+      (error: unknown) => void (known = { error }),
+    );
+    const segments = this.segmentsOf();
+    const decided = async (): Promise<number> => {
+      await settled;
+      if (known && 'error' in known) throw known.error;
+      return (known as { cut: number }).cut;
+    };
+    if (!segments) {
+      const c = await decided();
+      const h0 = performance.now() - t0;
+      const done = c === L ? { cut: L, output: await this.runAll(input) } : { cut: c, crossing: await this.runHead(c, input) };
+      const end = performance.now() - t0;
+      return { ...done, computedTo: c, headMs: end - h0, readyMs: end };
+    }
+    // The crossing tensors at each candidate passed (cut 0: the input, which the caller owns).
+    const kept = new Map<number, tf.Tensor[]>([[0, [input]]]);
+    /** When the layers before each candidate passed were done, ms from the call. */
+    const reached = new Map<number, number>([[0, 0]]);
+    let at = 0;
+    let target: number | undefined;
+    try {
+      for (const seg of segments) {
+        if (target === undefined) {
+          // Let the plan's answer in (I/O and its parsing run between segments).
+          await new Promise<void>((r) => setTimeout(r, 0));
+          if (known && 'error' in known) throw known.error;
+          if (known) target = known.cut;
+        }
+        if (target !== undefined && target !== L && target <= at) break;
+        const produced = seg.model.predict(kept.get(at)!.length === 1 ? kept.get(at)![0]! : kept.get(at)!);
+        at = seg.to;
+        kept.set(at, Array.isArray(produced) ? produced : [produced]);
+        reached.set(at, performance.now() - t0);
+        // Past the cut it was given, only the way on matters: drop what was kept before.
+        if (target !== undefined) for (const [c, ts] of kept) if (c !== 0 && c < at) (tf.dispose(ts), kept.delete(c));
+      }
+      if (at === L && (target === undefined || target === L)) {
+        const out = kept.get(L)![0]!;
+        const data = (await out.data()) as Float32Array;
+        const end = performance.now() - t0;
+        return { cut: L, output: { shape: out.shape.slice(), data }, computedTo: L, headMs: end, readyMs: end };
+      }
+      const c = target ?? (await decided());
+      const readyMs = performance.now() - t0;
+      if (c === L) throw new Error('unreachable: a device-only cut runs to the end');
+      const tensors = kept.get(c);
+      if (!tensors) throw new OffloadError('invalid-input', `cut ${c} is not a candidate of ${this.name}`, { field: 'cut' });
+      const names = candidateAt(this.analysis, c).crossing;
+      const crossing = await Promise.all(tensors.map(async (t, i) => ({ name: names[i]!.name, shape: t.shape.slice(), data: (await t.data()) as Float32Array })));
+      return { cut: c, crossing, computedTo: at, headMs: reached.get(c)!, readyMs };
+    } finally {
+      for (const [c, ts] of kept) if (c !== 0) tf.dispose(ts);
+    }
+  }
+
+  /** The candidate segments of {@link runAhead}, fused as the split pieces are; null when the model cannot be cut so. */
+  private segmentsOf(): { from: number; to: number; model: tf.LayersModel }[] | null {
+    if (this.segments !== undefined) return this.segments;
+    const stops = [...new Set([0, ...this.analysis.candidates.map((c) => c.cut), this.layerCount])].sort((a, b) => a - b);
+    const built: { from: number; to: number; model: tf.LayersModel }[] = [];
+    try {
+      for (let i = 0; i + 1 < stops.length; i++) {
+        const piece = segmentModel(this.model, this.analysis, stops[i]!, stops[i + 1]!);
+        built.push({ from: stops[i]!, to: stops[i + 1]!, model: fusionEnabled() ? fused(piece)! : piece });
+      }
+      this.segments = built;
+    } catch (e) {
+      for (const b of built) b.model.dispose();
+      if (!isOffloadError(e)) throw e;
+      this.segments = null;
+    }
+    return this.segments;
+  }
+
   /** The whole model on the device. */
   async runAll(input: tf.Tensor): Promise<DeviceOutput> {
     const out = this.model.predict(input) as tf.Tensor;
@@ -99,6 +208,8 @@ export class DeviceModel {
   }
 
   dispose(): void {
+    for (const seg of this.segments ?? []) seg.model.dispose();
+    this.segments = undefined;
     for (const s of this.splits.values()) {
       s.head?.dispose();
       s.tail?.dispose();

@@ -3,13 +3,19 @@
  * the crossing tensors → tail in the cloud → output; and on 429, 5xx, a
  * timeout or a dropped connection, the tail on the device from the head's
  * output, so the caller always gets its answer.
+ *
+ * The device does not wait for its plan: it starts the model the moment it
+ * asks (client/device-model.ts `runAhead`; every layer it runs is in the head
+ * of every cut), so the plan's round trip overlaps its own compute. When the
+ * whole model is done before the plan comes, that is the answer.
+ * `waitForPlan` asks first and computes after, as before.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { decodeTensors, encodeTensors, type WireDType } from '../core/wire';
 import { ApiError, type ApiFailure, type OffloadApi, type PlanRequestBody, type PlanResponse } from './api';
-import type { DeviceModel, DeviceOutput } from './device-model';
+import type { AheadResult, DeviceModel, DeviceOutput } from './device-model';
 
 export interface CollaborativeInferOptions {
   api: OffloadApi;
@@ -20,10 +26,16 @@ export interface CollaborativeInferOptions {
   cut?: number;
   /** Batch-1 input of the model's shape; a seeded random one when omitted. */
   input?: tf.Tensor;
+  /** Wait for the plan before running anything on the device. Default false: the head runs while the plan is in flight. */
+  waitForPlan?: boolean;
 }
 
 /** Measured times of one inference, in ms. Cloud figures are null when no cloud call completed. */
 export interface MeasuredTiming {
+  /** POST /plan round trip; null when the device had its answer before the plan came (it was not waited for). */
+  planMs: number | null;
+  /** What of the total was spent waiting on the plan: all of `planMs` with `waitForPlan`; else what the plan took past the head at the cut (0 when the head got there later). */
+  planWaitMs: number;
   deviceHeadMs: number;
   /** Send → answer, as the device saw it. */
   roundTripMs: number | null;
@@ -63,43 +75,69 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
   try {
     let plan: PlanResponse | null = null;
     let planFailure: ApiError | null = null;
-    try {
-      plan = await api.plan({ model: device.name, ...opts.request });
-    } catch (e) {
-      if (!(e instanceof ApiError) || !e.shouldFallBack) throw e;
-      planFailure = e;
-    }
-    const cut = opts.cut ?? plan?.cut ?? L;
-    if (cut !== L && !device.analysis.candidates.some((c) => c.cut === cut)) {
-      const list = device.analysis.candidates.map((c) => c.cut).join(', ');
-      // Bad input, not a failure of ours: an OffloadError, so the CLI prints it as one line without "unexpected error".
-      throw new OffloadError('invalid-input', `cut ${cut} is not a candidate of ${device.name} (candidates: ${list}; ${L} is device-only)`, { field: 'cut' });
-    }
-    const predicted = plan?.candidates.find((r) => r.cut === cut) ?? null;
-    const base = { model: device.name, cut, plan, predicted };
+    let planMs: number | null = null;
+    const asked = api.plan({ model: device.name, ...opts.request }).then(
+      (p) => {
+        planMs = performance.now() - started;
+        plan = p;
+      },
+      (e: unknown) => {
+        planMs = performance.now() - started;
+        if (!(e instanceof ApiError) || !e.shouldFallBack) throw e;
+        planFailure = e;
+      },
+    );
+    /** The cut to use once the plan is in: the caller's, the plan's, or (no plan) the whole model. */
+    const cutOf = (): number => {
+      if (planFailure && opts.cut === undefined) return L;
+      const cut = opts.cut ?? plan?.cut ?? L;
+      if (cut !== L && !device.analysis.candidates.some((c) => c.cut === cut)) {
+        const list = device.analysis.candidates.map((c) => c.cut).join(', ');
+        // Bad input, not a failure of ours: an OffloadError, so the CLI prints it as one line without "unexpected error".
+        throw new OffloadError('invalid-input', `cut ${cut} is not a candidate of ${device.name} (candidates: ${list}; ${L} is device-only)`, { field: 'cut' });
+      }
+      return cut;
+    };
 
-    // Without a plan the device keeps the whole model, unless the caller named the cut itself.
-    if (cut === L || (planFailure && opts.cut === undefined)) {
+    let ahead: AheadResult;
+    let planWaitMs: number;
+    if (opts.waitForPlan) {
+      await asked;
+      const cut = cutOf();
       const t0 = performance.now();
-      const output = await device.runAll(input);
-      const deviceTailMs = performance.now() - t0;
+      const done = cut === L ? { cut, output: await device.runAll(input) } : { cut, crossing: await device.runHead(cut, input) };
+      const ms = performance.now() - t0;
+      ahead = { ...done, computedTo: cut, headMs: ms, readyMs: ms };
+      planWaitMs = t0 - started;
+    } else {
+      ahead = await device.runAhead(input, asked.then(cutOf));
+      planWaitMs = ahead.readyMs - ahead.headMs;
+    }
+    const cut = ahead.cut;
+    const planNow = plan as PlanResponse | null;
+    const failure = planFailure as ApiError | null;
+    const predicted = planNow?.candidates.find((r) => r.cut === cut) ?? null;
+    const base = { model: device.name, cut, plan: planNow, predicted };
+    const asking = { planMs: planMs as number | null, planWaitMs };
+
+    // The whole model on the device: the plan said so, there was none, or the model was done before it came.
+    if (ahead.output) {
       return {
         ...base,
         target: 'device',
         function: null,
         cold: null,
         instance: null,
-        fallback: planFailure ? { reason: planFailure.failure, message: planFailure.message } : null,
-        output,
-        measured: timing({ deviceHeadMs: 0, deviceTailMs, totalMs: performance.now() - started }),
+        fallback: failure && opts.cut === undefined ? { reason: failure.failure, message: failure.message } : null,
+        output: ahead.output,
+        measured: timing({ ...asking, deviceHeadMs: 0, deviceTailMs: ahead.headMs, totalMs: performance.now() - started }),
       };
     }
 
-    const t0 = performance.now();
-    const crossing = await device.runHead(cut, input);
-    const deviceHeadMs = performance.now() - t0;
-    const route = opts.cut === undefined && plan?.route ? plan.route : inferRoute(encodeURIComponent(device.name), cut);
-    const fn = opts.cut === undefined ? (plan?.function ?? null) : null;
+    const crossing = ahead.crossing;
+    const deviceHeadMs = ahead.headMs;
+    const route = opts.cut === undefined && planNow?.route ? planNow.route : inferRoute(encodeURIComponent(device.name), cut);
+    const fn = opts.cut === undefined ? (planNow?.function ?? null) : null;
     try {
       const res = await api.infer(route, encodeTensors(crossing, dtype));
       let output: DeviceOutput;
@@ -121,6 +159,7 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
         fallback: null,
         output,
         measured: timing({
+          ...asking,
           deviceHeadMs,
           roundTripMs: res.roundTripMs,
           networkMs: Math.max(0, res.roundTripMs - cloud),
@@ -142,7 +181,7 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
         instance: null,
         fallback: { reason: e.failure, message: e.message },
         output,
-        measured: timing({ deviceHeadMs, deviceTailMs, totalMs: performance.now() - started }),
+        measured: timing({ ...asking, deviceHeadMs, deviceTailMs, totalMs: performance.now() - started }),
       };
     }
   } finally {
@@ -150,7 +189,7 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
   }
 }
 
-function timing(t: Partial<MeasuredTiming> & { deviceHeadMs: number; totalMs: number }): MeasuredTiming {
+function timing(t: Partial<MeasuredTiming> & Pick<MeasuredTiming, 'planMs' | 'planWaitMs' | 'deviceHeadMs' | 'totalMs'>): MeasuredTiming {
   return {
     roundTripMs: null,
     networkMs: null,

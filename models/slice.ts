@@ -49,6 +49,24 @@ export function splitModel(model: tf.LayersModel, analysis: ModelAnalysis, cut: 
 }
 
 /**
+ * The layers [from, to) of `model` as a model from the crossing tensors at `from` (the model input at 0) to those at
+ * `to` (the model output at L): one step of a head run cut by cut (client/device-model.ts `runAhead`). `from` and
+ * `to` must be candidates (or L for `to`), and every tensor crossing `to` must be made inside the segment (with
+ * single-tensor cuts it is); otherwise an OffloadError `invalid-input`.
+ */
+export function segmentModel(model: tf.LayersModel, analysis: ModelAnalysis, from: number, to: number): tf.LayersModel {
+  const graph = modelGraph(model);
+  const L = graph.nodes.length;
+  if (!(from < to && to <= L)) throw new OffloadError('invalid-input', `segment [${from}, ${to}) is empty or past the model's ${L} layers`);
+  const inputs = from === 0 ? [] : candidateAt(analysis, from).crossing;
+  const outputs = to === L ? [graph.output] : crossingNames(graph, to);
+  const made = new Set(graph.nodes.slice(from, to).map((n) => n.layer.name));
+  const passed = outputs.find((n) => !made.has(n));
+  if (passed !== undefined) throw new OffloadError('invalid-input', `segment [${from}, ${to}): tensor ${passed} crosses both cuts`);
+  return cloneRange(graph, from, to, inputs, outputs, `${model.name}_segment_${from}_${to}`);
+}
+
+/**
  * Builds a model from clones of layers [from, to). With `from` = 0 the input is
  * the model's input; otherwise there is one new input per entry of `inputs`.
  */

@@ -24,6 +24,7 @@ interface InferFlags {
   cut?: number;
   sigv4?: string;
   timeoutMs: number;
+  waitForPlan?: boolean;
   json?: boolean;
 }
 
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--cut <c>', "override the planner's cut (debugging and tests)", nonNegativeInt('--cut'))
     .option('--sigv4 <region>', 'sign requests with SigV4 for the deployed API (IAM auth), credentials from the default AWS chain')
     .option('--timeout-ms <ms>', 'per-request timeout', positiveInt('--timeout-ms'), 30_000)
+    .option('--wait-for-plan', 'run nothing on the device until the plan has come (default: the model runs while POST /plan is in flight)')
     .option('--json', 'print the result as JSON alone on stdout')
     .action(async (flags: InferFlags) => {
       if (flags.input && flags.random) throw new ValidationError('--input', 'give --input or --random, not both');
@@ -64,6 +66,7 @@ export function register(program: Command): void {
           device,
           input,
           ...(flags.cut === undefined ? {} : { cut: flags.cut }),
+          waitForPlan: flags.waitForPlan === true,
           request: {
             device: deviceArg(flags.device),
             network: networkArg(flags.network),
@@ -115,16 +118,19 @@ export function timingRows(
   const p = result.predicted;
   const m = result.measured;
   const total: TimingRow = { part: 'total', measuredMs: m.totalMs, predictedMs: p?.latencyMs ?? null };
+  // The cost model does not predict the asking: what of the plan's round trip the device waited, beside it.
+  const asked: TimingRow[] = m.planWaitMs > 0 ? [{ part: 'wait for the plan', measuredMs: m.planWaitMs, predictedMs: null }] : [];
   if (result.cut === L) {
     // the plan's device-only row: all L layers count as the head, and its latency is that compute
-    return [{ part: 'device, whole model', measuredMs: m.deviceTailMs, predictedMs: p?.headMs ?? null }, total];
+    return [...asked, { part: 'device, whole model', measuredMs: m.deviceTailMs, predictedMs: p?.headMs ?? null }, total];
   }
   const head: TimingRow = { part: 'device head', measuredMs: m.deviceHeadMs, predictedMs: p?.headMs ?? null };
   if (result.target === 'device') {
     // the cloud part did not happen: the device ran the tail, which the plan did not predict
-    return [head, { part: 'device tail (fallback)', measuredMs: m.deviceTailMs, predictedMs: null }, { ...total, predictedMs: null }];
+    return [...asked, head, { part: 'device tail (fallback)', measuredMs: m.deviceTailMs, predictedMs: null }, { ...total, predictedMs: null }];
   }
   return [
+    ...asked,
     head,
     { part: 'upload+rtt+download', measuredMs: m.networkMs, predictedMs: p ? p.latencyMs - p.headMs - p.tailMs - p.coldMs : null },
     { part: 'cloud init (cold start)', measuredMs: m.cloudInitMs, predictedMs: p?.coldMs ?? null },

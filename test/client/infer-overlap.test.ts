@@ -1,0 +1,123 @@
+/**
+ * The device runs its model while POST /plan is in flight (client/device-model.ts runAhead, client/infer.ts): real
+ * tfjs against what today's split computes, and a slow fake planner next to the unit for the timing.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OffloadApi } from '../../client/api';
+import { DeviceModel } from '../../client/device';
+import { collaborativeInfer } from '../../client/infer';
+import { initBackend } from '../../models/backend';
+import { maxAbsDiff } from '../../testkit/tensors';
+
+/** Resolves with `value` after `ticks` turns of the timer queue: runAhead runs one segment per turn. */
+function afterTicks<T>(ticks: number, value: T): Promise<T> {
+  return new Promise((resolve) => {
+    const step = (left: number) => (left === 0 ? resolve(value) : setTimeout(() => step(left - 1), 0));
+    step(ticks);
+  });
+}
+
+let chain: DeviceModel;
+let dag: DeviceModel;
+let mobile: DeviceModel;
+
+beforeAll(async () => {
+  await initBackend();
+  [chain, dag, mobile] = await Promise.all([DeviceModel.load('tinychain'), DeviceModel.load('tinydag'), DeviceModel.load('mobilenetv2')]);
+}, 120_000);
+
+afterAll(() => {
+  for (const d of [chain, dag, mobile]) d?.dispose();
+});
+
+describe('DeviceModel.runAhead', () => {
+  it('gives the crossing tensors of today\'s head at every candidate, and the whole model\'s output at L', async () => {
+    // tinychain has no batch norm to fold: the same bits; tinydag and MobileNetV2 fold it per segment, not per head.
+    for (const [d, tolerance] of [[chain, 0], [dag, 1e-5], [mobile, 1e-4]] as const) {
+      const x = d.randomInput();
+      for (const c of d.analysis.candidates.map((k) => k.cut)) {
+        const ahead = await d.runAhead(x, Promise.resolve(c));
+        const head = await d.runHead(c, x);
+        expect(ahead.cut).toBe(c);
+        expect(ahead.crossing!.map((t) => [t.name, t.shape])).toEqual(head.map((t) => [t.name, t.shape]));
+        const scale = head[0]!.data.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+        expect(maxAbsDiff(ahead.crossing![0]!.data, head[0]!.data), `${d.name} cut ${c}`).toBeLessThanOrEqual(tolerance * scale);
+      }
+      const whole = await d.runAhead(x, Promise.resolve(d.layerCount));
+      expect(whole.cut).toBe(d.layerCount);
+      expect(maxAbsDiff(whole.output!.data, (await d.runAll(x)).data)).toBeLessThanOrEqual(1e-5);
+      x.dispose();
+    }
+  }, 120_000);
+
+  it('a cut that comes after the head passed it: returns the tensors it kept there; the layers past it are wasted', async () => {
+    const x = mobile.randomInput();
+    const cut = mobile.analysis.candidates[3]!.cut;
+    // Built once per model: the head at the cut and the segments.
+    const head = await mobile.runHead(cut, x);
+    await mobile.runAhead(x, Promise.resolve(cut));
+    const before = tf.memory().numTensors;
+    const ahead = await mobile.runAhead(x, afterTicks(12, cut));
+    expect(ahead.cut).toBe(cut);
+    expect(ahead.computedTo).toBeGreaterThan(cut);
+    expect(ahead.readyMs).toBeGreaterThanOrEqual(ahead.headMs);
+    expect(maxAbsDiff(ahead.crossing![0]!.data, head[0]!.data)).toBeLessThanOrEqual(1e-4);
+    // Everything it kept on the way is disposed.
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  }, 60_000);
+
+  it('the whole model done before the cut is known is the answer (cut L); a cut that fails rejects', async () => {
+    const x = dag.randomInput();
+    let settle!: (c: number) => void;
+    const late = new Promise<number>((r) => (settle = r));
+    const ahead = await dag.runAhead(x, late);
+    expect([ahead.cut, ahead.computedTo]).toEqual([dag.layerCount, dag.layerCount]);
+    settle(0);
+    await expect(dag.runAhead(x, Promise.reject(new Error('plan refused')))).rejects.toThrow('plan refused');
+    x.dispose();
+  });
+});
+
+describe('collaborativeInfer with a slow planner', () => {
+  const PLAN_DELAY_MS = 400;
+  let server: Server;
+  let baseUrl: string;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      const L = dag.layerCount;
+      const row = { cut: L, layer: `l${L}`, sentBytes: 0, headMs: 5, upMs: 0, tailMs: 0, pCold: 0, coldStartMs: 0, coldMs: 0, downMs: 0, latencyMs: 5, energyJ: 0.01, costUSD: 0, feasible: true, reasons: [] };
+      const plan = { model: dag.name, objective: 'latency', cut: L, L, target: 'device', function: null, feasible: true, reasons: [], dtype: 'float32', predicted: { latencyMs: 5, energyJ: 0.01, costUSD: 0 }, candidates: [row], route: null, fleet: {}, fleetSource: 'none' };
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plan)), PLAN_DELAY_MS);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('answers from the device without waiting for a plan slower than the whole model; waitForPlan waits it out', async () => {
+    const request = { device: 'flagship-phone', network: '4g' } as const;
+    const x = dag.randomInput();
+    const reference = (await dag.runAll(x)).data;
+    const on = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device: dag, request, input: x });
+    expect([on.cut, on.target, on.plan, on.measured.planMs, on.measured.planWaitMs]).toEqual([dag.layerCount, 'device', null, null, 0]);
+    expect(on.measured.totalMs).toBeLessThan(PLAN_DELAY_MS);
+    expect(maxAbsDiff(on.output.data, reference)).toBeLessThanOrEqual(1e-6);
+    const off = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device: dag, request, input: x, waitForPlan: true });
+    expect([off.cut, off.target, off.plan?.cut]).toEqual([dag.layerCount, 'device', dag.layerCount]);
+    expect(off.measured.planMs!).toBeGreaterThanOrEqual(PLAN_DELAY_MS - 1);
+    expect(off.measured.totalMs).toBeGreaterThan(off.measured.planMs!);
+    expect(maxAbsDiff(off.output.data, reference)).toBe(0);
+    expect(seen.filter((s) => s.startsWith('POST /infer'))).toEqual([]);
+    x.dispose();
+  }, 30_000);
+});
