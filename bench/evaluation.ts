@@ -232,7 +232,7 @@ export async function renderEvaluation(opts: { outDir?: string; log?: (line: str
   const metaFile = join(stateDir, 'run.json');
   if (!existsSync(metaFile)) throw new Error(`no run to render in ${stateDir}: run \`npm run bench:evaluation\` first`);
   const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as RunMeta;
-  const read = (name: string): LoadRecord[] => parseLoadRecords(readFileSync(join(stateDir, `${name}.jsonl`), 'utf8'), `${name}.jsonl`);
+  const read = (name: string): LoadRecord[] => relabelPrewarmOptIn(parseLoadRecords(readFileSync(join(stateDir, `${name}.jsonl`), 'utf8'), `${name}.jsonl`));
   const shapes = SHAPES.map((shape) => {
     const records = read(shape.name);
     return { shape, arrivals: meta.arrivals[shape.name] ?? 0, records, summaries: summariesOf(records) };
@@ -247,6 +247,15 @@ export async function renderEvaluation(opts: { outDir?: string; log?: (line: str
   writeFileSync(svgPath, await chartSvg(full.shapes));
   writeFileSync(markdownPath, markdown(full));
   return full;
+}
+
+/**
+ * Records of a run from when prewarm was opt-in name its rows `planner` (prewarm off) and `planner+prewarm`;
+ * today `planner` is the default deployment (prewarm on) and the comparison row is {@link EVALUATION}.prewarmRow.
+ */
+export function relabelPrewarmOptIn(records: LoadRecord[]): LoadRecord[] {
+  if (!records.some((r) => r.policy === 'planner+prewarm')) return records;
+  return records.map((r) => (r.policy === 'planner' ? { ...r, policy: EVALUATION.prewarmRow } : r.policy === 'planner+prewarm' ? { ...r, policy: 'planner' } : r));
 }
 
 /** One summary per row of {@link ROWS} that has records (a run from before this row has none). */

@@ -148,7 +148,7 @@ export function register(program: Command): void {
     for (const r of results) {
       let extra = r.result.provisionedUSD > 0 ? `; provisioned concurrency $${r.result.provisionedUSD.toFixed(4)} over the span` : '';
       const pw = r.result.prewarm;
-      if (pw.sent > 0) extra += `; ${pw.sent} prewarm invocations (${pw.cold} started an environment, $${pw.costUSD.toFixed(4)} of init not in the cost column)`;
+      if (pw.sent > 0) extra += `; ${pw.sent} prewarm invocations (${pw.cold} started an environment; $${pw.costUSD.toFixed(4)} of requests and init, not in the cost column)`;
       note(`${r.policy}: simulated in ${(r.wallMs / 1000).toFixed(2)} s (${Math.round(arrivals.length / (r.wallMs / 1000)).toLocaleString('en-US')} requests/s of simulation), ${r.result.plans.computed} distinct plans${extra}`);
     }
     if (flags.out) console.log(`records: ${flags.out}`);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectDefaultCuts } from '../../cdk/cuts';
 import type { Manifest } from '../../core/manifest';
-import { nagErrors, synth, tempDir, writeFixtureExport, type Synthesized, removeTempDirs } from './helpers';
+import { nagErrors, resourcesOf, synth, tempDir, writeFixtureExport, type Synthesized, removeTempDirs } from './helpers';
 
 const ZOO_MODELS = ['alexnet', 'vgg16', 'resnet50', 'mobilenetv2', 'googlenet'] as const;
 const CFN_RESOURCE_LIMIT = 500;
@@ -53,6 +53,27 @@ describe('all zoo models, default cuts', () => {
 
   it('passes cdk-nag', () => {
     expect(nagErrors(s.stack)).toEqual([]);
+  });
+
+  it('keeps the planner role\'s inline policy under IAM\'s 10,240 characters, with prewarm (on by default) naming every tail', () => {
+    const role = Object.values(resourcesOf(s.root, 'AWS::IAM::Role')).find((r) => r.Properties['Description'] === 'Execution role of offload-planner')!;
+    // Rendered as IAM stores it: intrinsics resolved for us-east-1 and a 12-digit account, no whitespace.
+    const render = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(render);
+      if (!v || typeof v !== 'object') return v;
+      const o = v as Record<string, unknown>;
+      if ('Fn::Join' in o) {
+        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(render).join(sep);
+      }
+      if ('Ref' in o) return { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012' }[o['Ref'] as string] ?? 'offload-modelstorebucket0123456789-abcdefghijkl';
+      if ('Fn::GetAtt' in o) return 'arn:aws:dynamodb:us-east-1:123456789012:table/offload-RegistryTable0123456789-ABCDEFGHIJKL';
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, render(x)]));
+    };
+    const statements = JSON.stringify(render(role.Properties['Policies']));
+    expect(statements).toContain('lambda:InvokeFunction');
+    // 79 tails: 8,875 characters on 2026-11-30; about 70 per further tail
+    expect(statements.length).toBeLessThan(10_240);
   });
 });
 
