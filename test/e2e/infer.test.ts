@@ -67,8 +67,10 @@ describe('collaborative inference through the local stack', () => {
   });
 
   it("runs the planner's cut: head here, tail in its function, and matches the full model (≤ 1e-4)", async () => {
-    // Act
-    const r = await collaborativeInfer({ api, device: chain, request: SPLIT_FRIENDLY, input });
+    // Act: SPLIT_FRIENDLY describes a slow device, but this machine runs tinychain in a millisecond or two, before the
+    // plan comes: run while the plan is in flight (the default), it would answer from the device. Waiting for the plan
+    // exercises the split the plan names.
+    const r = await collaborativeInfer({ api, device: chain, request: SPLIT_FRIENDLY, input, waitForPlan: true });
 
     // Assess: the plan went to the cloud at cut 4, the tail started cold and reported its init
     expect(r.plan?.cut).toBe(4);
@@ -77,6 +79,12 @@ describe('collaborative inference through the local stack', () => {
     expect(r.measured.cloudInitMs).toBeGreaterThan(0);
     expect(r.measured.cloudComputeMs).toBeGreaterThanOrEqual(0);
     expect(maxAbsDiff(r.output.data, expected)).toBeLessThanOrEqual(1e-4);
+
+    // Overlapped: the device's own answer when the model is done before the plan, else the plan's split; right either way.
+    const o = await collaborativeInfer({ api, device: chain, request: SPLIT_FRIENDLY, input });
+    if (o.plan === null) expect([o.cut, o.target, o.measured.planWaitMs]).toEqual([7, 'device', 0]);
+    else expect([o.cut, o.target]).toEqual([4, 'cloud']);
+    expect(maxAbsDiff(o.output.data, expected)).toBeLessThanOrEqual(1e-4);
   });
 
   it('answers as the full model at every deployed cut of both models', async () => {
@@ -106,7 +114,8 @@ describe('collaborative inference through the local stack', () => {
     writeFileSync(deviceFile, JSON.stringify(SPLIT_FRIENDLY.device));
     writeFileSync(networkFile, JSON.stringify(SPLIT_FRIENDLY.network));
     writeFileSync(inputFile, JSON.stringify(Array.from(await input.data())));
-    const common = ['infer', '--url', e.stack.url, '--model', 'tinychain', '--device', deviceFile, '--network', networkFile, '--input', inputFile];
+    // --wait-for-plan: this machine runs tinychain before the plan comes (see the test above); the split is what is tested.
+    const common = ['infer', '--url', e.stack.url, '--model', 'tinychain', '--device', deviceFile, '--network', networkFile, '--input', inputFile, '--wait-for-plan'];
 
     // Act
     const planned = await runOffload([...common, '--json']);
@@ -137,7 +146,7 @@ describe('collaborative inference through the local stack', () => {
 
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('tinychain: cut 4 of 7, tail ran on the cloud (warm');
-    for (const part of ['device head', 'upload+rtt+download', 'cloud compute', 'total']) expect(human.stdout).toContain(part);
+    for (const part of ['wait for the plan', 'device head', 'upload+rtt+download', 'cloud compute', 'total']) expect(human.stdout).toContain(part);
   });
 
   it('offload infer names a cut that is not deployed and lists what is; a device-only table adds up', async () => {
