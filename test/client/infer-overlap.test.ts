@@ -2,14 +2,13 @@
  * The device runs its model while POST /plan is in flight (client/device-model.ts runAhead, client/infer.ts): real
  * tfjs against what today's split computes, and a slow fake planner next to the unit for the timing.
  */
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
 import { initBackend } from '../../models/backend';
+import { startLocalServer, type LocalServer } from '../../testkit/http-server';
 import { maxAbsDiff } from '../../testkit/tensors';
 
 /** Resolves with `value` after `ticks` turns of the timer queue: runAhead runs one segment per turn. */
@@ -84,11 +83,11 @@ describe('DeviceModel.runAhead', () => {
 
 describe('collaborativeInfer with a slow planner', () => {
   const PLAN_DELAY_MS = 400;
-  let server: Server;
+  let server: LocalServer;
   let baseUrl: string;
   const seen: string[] = [];
   beforeAll(async () => {
-    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    server = await startLocalServer((req, res) => {
       seen.push(`${req.method} ${req.url}`);
       req.resume();
       const L = dag.layerCount;
@@ -96,13 +95,9 @@ describe('collaborativeInfer with a slow planner', () => {
       const plan = { model: dag.name, objective: 'latency', cut: L, L, target: 'device', function: null, feasible: true, reasons: [], dtype: 'float32', predicted: { latencyMs: 5, energyJ: 0.01, costUSD: 0 }, candidates: [row], route: null, fleet: {}, fleetSource: 'none' };
       setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plan)), PLAN_DELAY_MS);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    baseUrl = server.url;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => server.close());
 
   it('answers from the device without waiting for a plan slower than the whole model; waitForPlan waits it out', async () => {
     const request = { device: 'flagship-phone', network: '4g' } as const;

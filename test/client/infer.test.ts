@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
@@ -8,6 +7,7 @@ import { isOffloadError } from '../../core/errors';
 import { ApiError, OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
+import { readBody, startLocalServer, type LocalServer } from '../../testkit/http-server';
 import { maxAbsDiff } from '../../testkit/tensors';
 
 /**
@@ -17,7 +17,7 @@ import { maxAbsDiff } from '../../testkit/tensors';
  */
 type Mode = 'answer' | 'throttle' | 'fail' | 'hang' | 'plan-fail' | 'plan-bad-request' | 'plan-off-contract' | 'bad-header';
 
-let server: Server;
+let server: LocalServer;
 let baseUrl: string;
 let cloud: DeviceModel;
 let device: DeviceModel;
@@ -25,14 +25,9 @@ let mode: Mode = 'answer';
 let cut = 0;
 const seen: string[] = [];
 
-async function body(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const payload = await body(req);
+  const payload = await readBody(req);
   seen.push(`${req.method} ${req.url}`);
   if (req.url === '/plan') {
     if (mode === 'plan-fail') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal","message":"boom"}');
@@ -80,14 +75,12 @@ beforeAll(async () => {
   await initBackend();
   device = await DeviceModel.load('tinydag');
   cloud = await DeviceModel.load('tinydag');
-  server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLocalServer(handle);
+  baseUrl = server.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
   device.dispose();
   cloud.dispose();
 });

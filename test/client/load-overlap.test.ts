@@ -3,8 +3,7 @@
  * unit; the tail is the real tail sub-model): the device starts its head as it asks, so the plan's round trip runs
  * beside the head's wait, unless `waitForPlan` asks for the old timing.
  */
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
@@ -15,26 +14,21 @@ import type { ModelProfile } from '../../core/profiles';
 import { NETWORK_PRESETS } from '../../core/presets';
 import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
+import { readBody, startLocalServer, type LocalServer } from '../../testkit/http-server';
 
 /** How long the fake planner takes to answer, ms; the harness adds the network's RTT (wifi: 30 ms). */
 const PLAN_DELAY_MS = 300;
 const RTT_MS = NETWORK_PRESETS.wifi.rttMs;
 
-let server: Server;
+let server: LocalServer;
 let baseUrl: string;
 let cloud: DeviceModel;
 /** What the next plans say: the cut, and the device's predicted head time at it and for the whole model. */
 let answer = { cut: 0, headMs: 0, wholeMs: 0 };
 let infers = 0;
 
-async function body(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const payload = await body(req);
+  const payload = await readBody(req);
   const L = cloud.layerCount;
   if (req.url === '/plan') {
     const probe = (JSON.parse(payload.toString()) as { constraints?: { maxLatencyMs?: number } }).constraints?.maxLatencyMs === 0;
@@ -87,14 +81,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 beforeAll(async () => {
   await initBackend();
   cloud = await DeviceModel.load('tinydag');
-  server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLocalServer(handle);
+  baseUrl = server.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
   cloud.dispose();
 });
 
