@@ -30,13 +30,39 @@ export type AheadResult = (
   readyMs: number;
 };
 
+/** How many pieces {@link DeviceModel.runAhead} runs a model in: how often it looks whether the plan has come. */
+export const AHEAD_CHUNKS = 8;
+
+/** A piece of a head run ahead of its plan: the layers up to `to`, giving the crossing tensors at each of `cuts`. */
+interface Chunk {
+  to: number;
+  cuts: number[];
+  outputsAt: number[][];
+  model: tf.LayersModel;
+}
+
+/** Lets pending I/O callbacks run (a plan's answer), without the ≥ 1 ms of a timer: setImmediate, or a message in a browser. */
+function yieldToEvents(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  return new Promise((r) => {
+    const channel = new MessageChannel();
+    // The DOM's port (this branch runs in browsers only: Node has setImmediate).
+    const port = channel.port1 as unknown as { onmessage: (() => void) | null; close(): void };
+    port.onmessage = () => {
+      port.close();
+      r();
+    };
+    channel.port2.postMessage(0);
+  });
+}
+
 export class DeviceModel {
   readonly name: string;
   readonly model: tf.LayersModel;
   readonly analysis: ModelAnalysis;
   private readonly splits = new Map<number, SplitModel>();
-  /** The model cut at every candidate, as segments [c_i, c_i+1) (built on the first {@link runAhead}); null when it cannot be cut so. */
-  private segments: { from: number; to: number; model: tf.LayersModel }[] | null | undefined;
+  /** The model in chunks for {@link runAhead} (built on its first call); null when it cannot be cut so. */
+  private segments: Chunk[] | null | undefined;
 
   protected constructor(name: string, model: tf.LayersModel, analysis: ModelAnalysis) {
     this.name = name;
@@ -92,14 +118,15 @@ export class DeviceModel {
 
   /**
    * Runs the model from layer 0 before the cut is known (a device that asks for its plan and computes meanwhile).
-   * Every layer run is in the head of every cut, so nothing is lost: it runs the model one segment between consecutive
-   * candidate cuts at a time, keeping the crossing tensors at each candidate it passes, and between segments lets the
-   * event loop run so that `cut` can settle. Once it has: at a cut not reached yet it goes on to it; at a cut passed
-   * it returns the crossing tensors kept there (a cut below what was computed wastes only the layers past it); at L
-   * it goes on to the end. When the whole model is done before `cut` settles, its output is the answer (cut L).
-   * The crossing tensors are the head's at that cut (each segment built as {@link runHead}'s head is, batch norm and
-   * relu folded in where they fall inside one segment). A model whose cuts cannot be run as segments (a tensor
-   * crossing two consecutive candidates) waits for `cut`, then runs the head. A rejected `cut` rejects.
+   * Every layer run is in the head of every cut, so nothing is lost: it runs the model in about
+   * {@link AHEAD_CHUNKS} chunks of equal FLOPs, each giving the crossing tensors at every candidate cut inside it,
+   * keeps them, and between chunks lets the event loop run so that `cut` can settle. Once it has: at a cut not
+   * reached yet it goes on to it; at a cut passed it returns the crossing tensors kept there (a cut below what was
+   * computed wastes only the layers past it); at L it goes on to the end. When the whole model is done before `cut`
+   * settles, its output is the answer (cut L). A plan that comes mid-chunk is seen at the chunk's end.
+   * The crossing tensors are the head's at that cut up to float rounding (each chunk built as {@link runHead}'s head
+   * is, batch norm and relu folded in where they fall inside one chunk). A model whose cuts cannot be run so (a
+   * tensor crossing two consecutive candidates) waits for `cut`, then runs the head. A rejected `cut` rejects.
    */
   async runAhead(input: tf.Tensor, cut: Promise<number>): Promise<AheadResult> {
     const L = this.layerCount;
@@ -129,20 +156,23 @@ export class DeviceModel {
     let at = 0;
     let target: number | undefined;
     try {
-      for (const seg of segments) {
+      for (const chunk of segments) {
         if (target === undefined) {
-          // Let the plan's answer in (I/O and its parsing run between segments).
-          await new Promise<void>((r) => setTimeout(r, 0));
+          // Let the plan's answer in (I/O and its parsing run between chunks).
+          await yieldToEvents();
           if (known && 'error' in known) throw known.error;
           if (known) target = known.cut;
         }
         if (target !== undefined && target !== L && target <= at) break;
-        const produced = seg.model.predict(kept.get(at)!.length === 1 ? kept.get(at)![0]! : kept.get(at)!);
-        at = seg.to;
-        kept.set(at, Array.isArray(produced) ? produced : [produced]);
-        reached.set(at, performance.now() - t0);
-        // Past the cut it was given, only the way on matters: drop what was kept before.
-        if (target !== undefined) for (const [c, ts] of kept) if (c !== 0 && c < at) (tf.dispose(ts), kept.delete(c));
+        const from = kept.get(at)!;
+        const produced = chunk.model.predict(from.length === 1 ? from[0]! : from);
+        const outs = Array.isArray(produced) ? produced : [produced];
+        const now = performance.now() - t0;
+        chunk.cuts.forEach((c, k) => {
+          kept.set(c, chunk.outputsAt[k]!.map((i) => outs[i]!));
+          reached.set(c, now);
+        });
+        at = chunk.to;
       }
       if (at === L && (target === undefined || target === L)) {
         const out = kept.get(L)![0]!;
@@ -159,19 +189,36 @@ export class DeviceModel {
       const crossing = await Promise.all(tensors.map(async (t, i) => ({ name: names[i]!.name, shape: t.shape.slice(), data: (await t.data()) as Float32Array })));
       return { cut: c, crossing, computedTo: at, headMs: reached.get(c)!, readyMs };
     } finally {
-      for (const [c, ts] of kept) if (c !== 0) tf.dispose(ts);
+      // A tensor may be kept for several cuts: dispose each once, never the caller's input.
+      const own = new Set<tf.Tensor>();
+      for (const [c, ts] of kept) if (c !== 0) for (const t of ts) own.add(t);
+      tf.dispose([...own]);
     }
   }
 
-  /** The candidate segments of {@link runAhead}, fused as the split pieces are; null when the model cannot be cut so. */
-  private segmentsOf(): { from: number; to: number; model: tf.LayersModel }[] | null {
+  /**
+   * The chunks of {@link runAhead}: about {@link AHEAD_CHUNKS} pieces of equal FLOPs, each from one candidate to a
+   * later one, giving the crossing tensors at every candidate inside it; fused as the split pieces are. Null when
+   * the model cannot be cut so (a tensor crossing consecutive candidates).
+   */
+  private segmentsOf(): Chunk[] | null {
     if (this.segments !== undefined) return this.segments;
-    const stops = [...new Set([0, ...this.analysis.candidates.map((c) => c.cut), this.layerCount])].sort((a, b) => a - b);
-    const built: { from: number; to: number; model: tf.LayersModel }[] = [];
+    const L = this.layerCount;
+    const cuts = [...new Set([...this.analysis.candidates.map((c) => c.cut), L])].filter((c) => c > 0).sort((a, b) => a - b);
+    const flopsBefore = [0];
+    for (const layer of this.analysis.layers) flopsBefore.push(flopsBefore[flopsBefore.length - 1]! + layer.flops);
+    const step = flopsBefore[L]! / AHEAD_CHUNKS;
+    const built: Chunk[] = [];
     try {
-      for (let i = 0; i + 1 < stops.length; i++) {
-        const piece = segmentModel(this.model, this.analysis, stops[i]!, stops[i + 1]!);
-        built.push({ from: stops[i]!, to: stops[i + 1]!, model: fusionEnabled() ? fused(piece)! : piece });
+      let from = 0;
+      let group: number[] = [];
+      for (const c of cuts) {
+        group.push(c);
+        if (c !== L && flopsBefore[c]! - flopsBefore[from]! < step) continue;
+        const { model, outputsAt } = segmentModel(this.model, this.analysis, from, group);
+        built.push({ to: c, cuts: group, outputsAt, model: fusionEnabled() ? fused(model)! : model });
+        from = c;
+        group = [];
       }
       this.segments = built;
     } catch (e) {

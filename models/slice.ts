@@ -49,21 +49,31 @@ export function splitModel(model: tf.LayersModel, analysis: ModelAnalysis, cut: 
 }
 
 /**
- * The layers [from, to) of `model` as a model from the crossing tensors at `from` (the model input at 0) to those at
- * `to` (the model output at L): one step of a head run cut by cut (client/device-model.ts `runAhead`). `from` and
- * `to` must be candidates (or L for `to`), and every tensor crossing `to` must be made inside the segment (with
+ * The layers [from, to) of `model` as a model from the crossing tensors at `from` (the model input at 0) to the
+ * crossing tensors at each of `cuts` (ascending, the last one `to`; the model output for L): a chunk of a head run
+ * while the cut is not known yet (client/device-model.ts `runAhead`), giving what to send at every candidate it
+ * passes. `outputsAt[k]` are the model's output positions of `cuts[k]`'s crossing tensors, in crossing order.
+ * `from` must be a candidate (or 0); every tensor crossing one of `cuts` must be made inside the chunk (with
  * single-tensor cuts it is); otherwise an OffloadError `invalid-input`.
  */
-export function segmentModel(model: tf.LayersModel, analysis: ModelAnalysis, from: number, to: number): tf.LayersModel {
+export function segmentModel(model: tf.LayersModel, analysis: ModelAnalysis, from: number, cuts: readonly number[]): { model: tf.LayersModel; outputsAt: number[][] } {
   const graph = modelGraph(model);
   const L = graph.nodes.length;
-  if (!(from < to && to <= L)) throw new OffloadError('invalid-input', `segment [${from}, ${to}) is empty or past the model's ${L} layers`);
+  const to = cuts[cuts.length - 1];
+  if (to === undefined || !(from < (cuts[0] ?? 0) && to <= L) || cuts.some((c, k) => k > 0 && c <= cuts[k - 1]!)) {
+    throw new OffloadError('invalid-input', `segment from ${from} to cuts ${cuts.join(', ')}: the cuts must ascend past ${from}, up to the model's ${L} layers`);
+  }
   const inputs = from === 0 ? [] : candidateAt(analysis, from).crossing;
-  const outputs = to === L ? [graph.output] : crossingNames(graph, to);
   const made = new Set(graph.nodes.slice(from, to).map((n) => n.layer.name));
-  const passed = outputs.find((n) => !made.has(n));
-  if (passed !== undefined) throw new OffloadError('invalid-input', `segment [${from}, ${to}): tensor ${passed} crosses both cuts`);
-  return cloneRange(graph, from, to, inputs, outputs, `${model.name}_segment_${from}_${to}`);
+  const outputs: string[] = [];
+  const outputsAt = cuts.map((c) =>
+    (c === L ? [graph.output] : crossingNames(graph, c)).map((name) => {
+      if (!made.has(name)) throw new OffloadError('invalid-input', `segment [${from}, ${c}): tensor ${name} crosses both cuts`);
+      const at = outputs.indexOf(name);
+      return at >= 0 ? at : outputs.push(name) - 1;
+    }),
+  );
+  return { model: cloneRange(graph, from, to, inputs, outputs, `${model.name}_segment_${from}_${to}`), outputsAt };
 }
 
 /**

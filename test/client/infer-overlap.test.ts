@@ -7,14 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
+import { decodeTensors, encodeTensors, WIRE_CONTENT_TYPE } from '../../core/wire';
 import { initBackend } from '../../models/backend';
-import { startLocalServer, type LocalServer } from '../../testkit/http-server';
+import { readBody, startLocalServer, type LocalServer } from '../../testkit/http-server';
 import { maxAbsDiff } from '../../testkit/tensors';
 
-/** Resolves with `value` after `ticks` turns of the timer queue: runAhead runs one segment per turn. */
+/** Resolves with `value` after `ticks` turns of the event loop (setImmediate): runAhead runs one chunk per turn. */
 function afterTicks<T>(ticks: number, value: T): Promise<T> {
   return new Promise((resolve) => {
-    const step = (left: number) => (left === 0 ? resolve(value) : setTimeout(() => step(left - 1), 0));
+    const step = (left: number) => (left === 0 ? resolve(value) : setImmediate(() => step(left - 1)));
     step(ticks);
   });
 }
@@ -59,7 +60,7 @@ describe('DeviceModel.runAhead', () => {
     const head = await mobile.runHead(cut, x);
     await mobile.runAhead(x, Promise.resolve(cut));
     const before = tf.memory().numTensors;
-    const ahead = await mobile.runAhead(x, afterTicks(12, cut));
+    const ahead = await mobile.runAhead(x, afterTicks(3, cut));
     expect(ahead.cut).toBe(cut);
     expect(ahead.computedTo).toBeGreaterThan(cut);
     expect(ahead.readyMs).toBeGreaterThanOrEqual(ahead.headMs);
@@ -116,3 +117,39 @@ describe('collaborativeInfer with a slow planner', () => {
     x.dispose();
   }, 30_000);
 });
+
+describe('collaborativeInfer with a planner faster than the model', () => {
+  let server: LocalServer;
+  let cut: number;
+  beforeAll(async () => {
+    // Three quarters into MobileNetV2 (tens of ms on this machine): the plan (a local round trip) is in long before.
+    const mids = mobile.analysis.candidates.filter((c) => c.cut > 0);
+    cut = mids[Math.floor((mids.length * 3) / 4)]!.cut;
+    server = await startLocalServer(async (req, res) => {
+      const payload = await readBody(req);
+      if (req.url === '/plan') {
+        const L = mobile.layerCount;
+        const figures = { sentBytes: 10, headMs: 30, upMs: 2, tailMs: 3, pCold: 0, coldStartMs: 0, coldMs: 0, downMs: 1, latencyMs: 40, energyJ: 0.1, costUSD: 1e-6, feasible: true, reasons: [] };
+        const rows = [cut, L].map((c) => ({ cut: c, layer: `l${c}`, ...figures }));
+        const plan = { model: mobile.name, objective: 'latency', cut, L, target: 'cloud', function: `fn-${cut}`, feasible: true, reasons: [], dtype: 'float32', predicted: { latencyMs: 40, energyJ: 0.1, costUSD: 1e-6 }, candidates: rows, route: `/infer/${mobile.name}/${cut}`, fleet: {}, fleetSource: 'none' };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plan));
+      }
+      const out = await mobile.runTail(cut, decodeTensors(new Uint8Array(payload)));
+      res.writeHead(200, { 'content-type': WIRE_CONTENT_TYPE, 'x-offload-cold': 'false', 'x-offload-compute-ms': '3' });
+      res.end(Buffer.from(encodeTensors([{ name: 'output', shape: out.shape, data: out.data }])));
+    });
+  });
+  afterAll(() => server.close());
+
+  it('goes on to the plan\'s cut, sends what the head made there and gets the whole model\'s answer', async () => {
+    const x = mobile.randomInput();
+    const r = await collaborativeInfer({ api: new OffloadApi({ baseUrl: server.url }), device: mobile, request: { device: 'flagship-phone', network: 'wifi' }, input: x });
+    expect([r.cut, r.target, r.fallback, r.plan?.cut]).toEqual([cut, 'cloud', null, cut]);
+    // The plan came while the head ran: no wait on it (what is left is reading the crossing tensors out).
+    expect(r.measured.planMs!).toBeLessThan(r.measured.deviceHeadMs);
+    expect(r.measured.planWaitMs).toBeLessThan(1);
+    expect(maxAbsDiff(r.output.data, (await mobile.runAll(x)).data)).toBeLessThanOrEqual(1e-4);
+    x.dispose();
+  }, 60_000);
+});
+
