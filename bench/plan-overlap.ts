@@ -32,6 +32,9 @@ try {
   const one = (waitForPlan: boolean) => collaborativeInfer({ api, device, request, input, waitForPlan });
   // Warm: the planner's environment and caches, the device's split pieces and segments.
   for (let i = 0; i < 3; i++) for (const w of [false, true]) await one(w);
+  // The cuts a plan can choose (what the client keeps while the next plan is in flight).
+  const warm = await one(true);
+  const keep = warm.plan!.candidates.filter((r) => r.cut !== warm.plan!.L && !r.reasons.includes('no-function') && !r.reasons.includes('payload')).map((r) => r.cut);
   const wholeMs: number[] = [];
   const chunkedMs: number[] = [];
   const by: Record<'overlapped' | 'waits for its plan', CollaborativeResult[]> = { overlapped: [], 'waits for its plan': [] };
@@ -42,13 +45,13 @@ try {
     await device.runAll(input);
     wholeMs.push(performance.now() - t0);
     const t1 = performance.now();
-    await device.runAhead(input, Promise.resolve(device.layerCount));
+    await device.runAhead(input, Promise.resolve(device.layerCount), { keep });
     chunkedMs.push(performance.now() - t1);
   }
   input.dispose();
   const f1 = (v: number) => v.toFixed(1);
   console.log(`${model} on this machine against the local stack, ${runs} alternated runs per mode; load average ${loadStart} at the start, ${la()} at the end`);
-  console.log(`whole model on the device alone, no plan asked: median ${f1(median(wholeMs))} ms in one piece (runAll), ${f1(median(chunkedMs))} ms in runAhead's chunks`);
+  console.log(`whole model on the device alone, no plan asked: median ${f1(median(wholeMs))} ms in one piece (runAll), ${f1(median(chunkedMs))} ms in runAhead's chunks keeping the deployed cuts ${keep.join(', ')}`);
   console.log('| mode | median total ms | median plan round trip ms | median wait on the plan ms | cuts (count) | answered before the plan came |');
   console.log('|---|---:|---:|---:|---|---:|');
   for (const [mode, rs] of Object.entries(by)) {

@@ -30,11 +30,12 @@ export type AheadResult = (
   readyMs: number;
 };
 
-/** How many pieces {@link DeviceModel.runAhead} runs a model in: how often it looks whether the plan has come. */
+/** {@link DeviceModel.runAhead} runs at most 1/this of a model's FLOPs between looks at whether the plan has come. */
 export const AHEAD_CHUNKS = 8;
 
 /** A piece of a head run ahead of its plan: the layers up to `to`, giving the crossing tensors at each of `cuts`. */
 interface Chunk {
+  from: number;
   to: number;
   cuts: number[];
   outputsAt: number[][];
@@ -61,8 +62,10 @@ export class DeviceModel {
   readonly model: tf.LayersModel;
   readonly analysis: ModelAnalysis;
   private readonly splits = new Map<number, SplitModel>();
-  /** The model in chunks for {@link runAhead} (built on its first call); null when it cannot be cut so. */
-  private segments: Chunk[] | null | undefined;
+  /** The model in chunks for {@link runAhead}, by the cuts kept (built on first use); null when it cannot be cut so. */
+  private readonly chunks = new Map<string, Chunk[] | null>();
+  /** Pieces of {@link runAhead} that end at a cut inside a chunk. */
+  private readonly pieces = new Map<string, Chunk | null>();
 
   protected constructor(name: string, model: tf.LayersModel, analysis: ModelAnalysis) {
     this.name = name;
@@ -118,17 +121,18 @@ export class DeviceModel {
 
   /**
    * Runs the model from layer 0 before the cut is known (a device that asks for its plan and computes meanwhile).
-   * Every layer run is in the head of every cut, so nothing is lost: it runs the model in about
-   * {@link AHEAD_CHUNKS} chunks of equal FLOPs, each giving the crossing tensors at every candidate cut inside it,
-   * keeps them, and between chunks lets the event loop run so that `cut` can settle. Once it has: at a cut not
-   * reached yet it goes on to it; at a cut passed it returns the crossing tensors kept there (a cut below what was
-   * computed wastes only the layers past it); at L it goes on to the end. When the whole model is done before `cut`
-   * settles, its output is the answer (cut L). A plan that comes mid-chunk is seen at the chunk's end.
-   * The crossing tensors are the head's at that cut up to float rounding (each chunk built as {@link runHead}'s head
-   * is, batch norm and relu folded in where they fall inside one chunk). A model whose cuts cannot be run so (a
-   * tensor crossing two consecutive candidates) waits for `cut`, then runs the head. A rejected `cut` rejects.
+   * Every layer run is in the head of every cut, so nothing is lost: it runs the model in chunks, keeping the
+   * crossing tensors at each cut of `keep` it passes (default every candidate; a client passes the cuts its plans
+   * can choose: the deployed ones), each chunk at most 1/{@link AHEAD_CHUNKS} of the FLOPs, and between chunks lets
+   * the event loop run so that `cut` can settle. Once it has: at a cut not reached yet it goes on to it; at a cut
+   * passed it returns the crossing tensors kept there (a cut below what was computed wastes only the layers past
+   * it; one passed but not kept runs the head again); at L it goes on to the end. When the whole model is done
+   * before `cut` settles, its output is the answer (cut L). A plan that comes mid-chunk is seen at the chunk's end.
+   * The crossing tensors are the head's at that cut up to float rounding (each chunk built as {@link runHead}'s
+   * head is, batch norm and relu folded in where they fall inside one chunk). A model whose cuts cannot be run so
+   * (a tensor crossing two consecutive candidates) waits for `cut`, then runs the head. A rejected `cut` rejects.
    */
-  async runAhead(input: tf.Tensor, cut: Promise<number>): Promise<AheadResult> {
+  async runAhead(input: tf.Tensor, cut: Promise<number>, opts: { keep?: readonly number[] } = {}): Promise<AheadResult> {
     const L = this.layerCount;
     const t0 = performance.now();
     let known: { cut: number } | { error: unknown } | undefined;
@@ -136,7 +140,7 @@ export class DeviceModel {
       (c) => void (known = { cut: c }),
       (error: unknown) => void (known = { error }),
     );
-    const segments = this.segmentsOf();
+    const segments = this.segmentsOf(opts.keep);
     const decided = async (): Promise<number> => {
       await settled;
       if (known && 'error' in known) throw known.error;
@@ -156,7 +160,8 @@ export class DeviceModel {
     let at = 0;
     let target: number | undefined;
     try {
-      for (const chunk of segments) {
+      const next = new Map(segments.map((c) => [c.from, c]));
+      while (at < L) {
         if (target === undefined) {
           // Let the plan's answer in (I/O and its parsing run between chunks).
           await yieldToEvents();
@@ -164,6 +169,9 @@ export class DeviceModel {
           if (known) target = known.cut;
         }
         if (target !== undefined && target !== L && target <= at) break;
+        let chunk = next.get(at)!;
+        // A cut ahead inside the next chunk, not kept by it: a piece that ends there.
+        if (target !== undefined && target !== L && target < chunk.to && !chunk.cuts.includes(target)) chunk = this.pieceTo(at, target) ?? chunk;
         const from = kept.get(at)!;
         const produced = chunk.model.predict(from.length === 1 ? from[0]! : from);
         const outs = Array.isArray(produced) ? produced : [produced];
@@ -183,9 +191,15 @@ export class DeviceModel {
       const c = target ?? (await decided());
       const readyMs = performance.now() - t0;
       if (c === L) throw new Error('unreachable: a device-only cut runs to the end');
-      const tensors = kept.get(c);
-      if (!tensors) throw new OffloadError('invalid-input', `cut ${c} is not a candidate of ${this.name}`, { field: 'cut' });
       const names = candidateAt(this.analysis, c).crossing;
+      const tensors = kept.get(c);
+      if (!tensors) {
+        // Passed without being kept (not in `keep`): the head again, from the input.
+        const h0 = performance.now() - t0;
+        const crossing = await this.runHead(c, input);
+        const end = performance.now() - t0;
+        return { cut: c, crossing, computedTo: at, headMs: end - h0, readyMs: end };
+      }
       const crossing = await Promise.all(tensors.map(async (t, i) => ({ name: names[i]!.name, shape: t.shape.slice(), data: (await t.data()) as Float32Array })));
       return { cut: c, crossing, computedTo: at, headMs: reached.get(c)!, readyMs };
     } finally {
@@ -197,36 +211,57 @@ export class DeviceModel {
   }
 
   /**
-   * The chunks of {@link runAhead}: about {@link AHEAD_CHUNKS} pieces of equal FLOPs, each from one candidate to a
-   * later one, giving the crossing tensors at every candidate inside it; fused as the split pieces are. Null when
-   * the model cannot be cut so (a tensor crossing consecutive candidates).
+   * The chunks of {@link runAhead}: pieces from one candidate to the next cut in `keep` (default every candidate),
+   * split further at candidates so that none has more than 1/{@link AHEAD_CHUNKS} of the FLOPs, each giving the
+   * crossing tensors at its end; fused as the split pieces are. Null when the model cannot be cut so (a tensor
+   * crossing consecutive candidates).
    */
-  private segmentsOf(): Chunk[] | null {
-    if (this.segments !== undefined) return this.segments;
+  private segmentsOf(keep: readonly number[] | undefined): Chunk[] | null {
     const L = this.layerCount;
-    const cuts = [...new Set([...this.analysis.candidates.map((c) => c.cut), L])].filter((c) => c > 0).sort((a, b) => a - b);
+    const candidates = this.analysis.candidates.map((c) => c.cut);
+    const kept = keep ? candidates.filter((c) => keep.includes(c)) : candidates;
+    const key = kept.join(',');
+    if (this.chunks.has(key)) return this.chunks.get(key)!;
+    const cuts = [...candidates.filter((c) => c > 0), L].sort((a, b) => a - b);
     const flopsBefore = [0];
     for (const layer of this.analysis.layers) flopsBefore.push(flopsBefore[flopsBefore.length - 1]! + layer.flops);
     const step = flopsBefore[L]! / AHEAD_CHUNKS;
     const built: Chunk[] = [];
+    let result: Chunk[] | null = built;
     try {
       let from = 0;
-      let group: number[] = [];
       for (const c of cuts) {
-        group.push(c);
-        if (c !== L && flopsBefore[c]! - flopsBefore[from]! < step) continue;
-        const { model, outputsAt } = segmentModel(this.model, this.analysis, from, group);
-        built.push({ to: c, cuts: group, outputsAt, model: fusionEnabled() ? fused(model)! : model });
+        if (c !== L && !kept.includes(c) && flopsBefore[c]! - flopsBefore[from]! < step) continue;
+        built.push(this.piece(from, c));
         from = c;
-        group = [];
       }
-      this.segments = built;
     } catch (e) {
       for (const b of built) b.model.dispose();
       if (!isOffloadError(e)) throw e;
-      this.segments = null;
+      result = null;
     }
-    return this.segments;
+    this.chunks.set(key, result);
+    return result;
+  }
+
+  /** The layers [from, to) as a fused chunk giving the crossing tensors at `to` (the output at L). */
+  private piece(from: number, to: number): Chunk {
+    const { model, outputsAt } = segmentModel(this.model, this.analysis, from, [to]);
+    return { from, to, cuts: [to], outputsAt, model: fusionEnabled() ? fused(model)! : model };
+  }
+
+  /** A chunk from `from` to exactly `to` (kept for reuse), or null when the model cannot be cut so. */
+  private pieceTo(from: number, to: number): Chunk | null {
+    const key = `${from}-${to}`;
+    if (!this.pieces.has(key)) {
+      try {
+        this.pieces.set(key, this.piece(from, to));
+      } catch (e) {
+        if (!isOffloadError(e)) throw e;
+        this.pieces.set(key, null);
+      }
+    }
+    return this.pieces.get(key)!;
   }
 
   /** The whole model on the device. */
@@ -255,8 +290,10 @@ export class DeviceModel {
   }
 
   dispose(): void {
-    for (const seg of this.segments ?? []) seg.model.dispose();
-    this.segments = undefined;
+    for (const chunks of this.chunks.values()) for (const c of chunks ?? []) c.model.dispose();
+    for (const p of this.pieces.values()) p?.model.dispose();
+    this.chunks.clear();
+    this.pieces.clear();
     for (const s of this.splits.values()) {
       s.head?.dispose();
       s.tail?.dispose();

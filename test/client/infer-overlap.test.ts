@@ -60,13 +60,29 @@ describe('DeviceModel.runAhead', () => {
     const head = await mobile.runHead(cut, x);
     await mobile.runAhead(x, Promise.resolve(cut));
     const before = tf.memory().numTensors;
-    const ahead = await mobile.runAhead(x, afterTicks(3, cut));
+    const ahead = await mobile.runAhead(x, afterTicks(6, cut));
     expect(ahead.cut).toBe(cut);
     expect(ahead.computedTo).toBeGreaterThan(cut);
     expect(ahead.readyMs).toBeGreaterThanOrEqual(ahead.headMs);
     expect(maxAbsDiff(ahead.crossing![0]!.data, head[0]!.data)).toBeLessThanOrEqual(1e-4);
     // Everything it kept on the way is disposed.
     expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  }, 60_000);
+
+  it('keeping only some cuts (the deployed ones): a cut ahead gets a piece that ends there; one passed and not kept runs the head again', async () => {
+    const x = mobile.randomInput();
+    const cuts = mobile.analysis.candidates.map((c) => c.cut).filter((c) => c > 0);
+    const keep = [cuts.at(-1)!];
+    const mid = cuts[Math.floor(cuts.length / 2)]!;
+    const ahead = await mobile.runAhead(x, Promise.resolve(mid), { keep });
+    expect([ahead.cut, ahead.computedTo]).toEqual([mid, mid]);
+    expect(maxAbsDiff(ahead.crossing![0]!.data, (await mobile.runHead(mid, x))[0]!.data)).toBeLessThanOrEqual(1e-4);
+    const early = cuts[1]!;
+    const late = await mobile.runAhead(x, afterTicks(3, early), { keep });
+    expect(late.cut).toBe(early);
+    expect(late.computedTo).toBeGreaterThan(early);
+    expect(maxAbsDiff(late.crossing![0]!.data, (await mobile.runHead(early, x))[0]!.data)).toBeLessThanOrEqual(1e-4);
     x.dispose();
   }, 60_000);
 
