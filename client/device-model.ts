@@ -33,12 +33,10 @@ export type AheadResult = (
 /** {@link DeviceModel.runAhead} runs at most 1/this of a model's FLOPs between looks at whether the plan has come. */
 export const AHEAD_CHUNKS = 8;
 
-/** A piece of a head run ahead of its plan: the layers up to `to`, giving the crossing tensors at each of `cuts`. */
+/** A piece of a head run ahead of its plan: the layers [from, to), giving the crossing tensors at `to`. */
 interface Chunk {
   from: number;
   to: number;
-  cuts: number[];
-  outputsAt: number[][];
   model: tf.LayersModel;
 }
 
@@ -171,15 +169,11 @@ export class DeviceModel {
         if (target !== undefined && target !== L && target <= at) break;
         let chunk = next.get(at)!;
         // A cut ahead inside the next chunk, not kept by it: a piece that ends there.
-        if (target !== undefined && target !== L && target < chunk.to && !chunk.cuts.includes(target)) chunk = this.pieceTo(at, target) ?? chunk;
+        if (target !== undefined && target !== L && target < chunk.to) chunk = this.pieceTo(at, target) ?? chunk;
         const from = kept.get(at)!;
         const produced = chunk.model.predict(from.length === 1 ? from[0]! : from);
-        const outs = Array.isArray(produced) ? produced : [produced];
-        const now = performance.now() - t0;
-        chunk.cuts.forEach((c, k) => {
-          kept.set(c, chunk.outputsAt[k]!.map((i) => outs[i]!));
-          reached.set(c, now);
-        });
+        kept.set(chunk.to, Array.isArray(produced) ? produced : [produced]);
+        reached.set(chunk.to, performance.now() - t0);
         at = chunk.to;
       }
       if (at === L && (target === undefined || target === L)) {
@@ -203,10 +197,8 @@ export class DeviceModel {
       const crossing = await Promise.all(tensors.map(async (t, i) => ({ name: names[i]!.name, shape: t.shape.slice(), data: (await t.data()) as Float32Array })));
       return { cut: c, crossing, computedTo: at, headMs: reached.get(c)!, readyMs };
     } finally {
-      // A tensor may be kept for several cuts: dispose each once, never the caller's input.
-      const own = new Set<tf.Tensor>();
-      for (const [c, ts] of kept) if (c !== 0) for (const t of ts) own.add(t);
-      tf.dispose([...own]);
+      // Never the caller's input (kept at cut 0).
+      for (const [c, ts] of kept) if (c !== 0) tf.dispose(ts);
     }
   }
 
@@ -246,8 +238,8 @@ export class DeviceModel {
 
   /** The layers [from, to) as a fused chunk giving the crossing tensors at `to` (the output at L). */
   private piece(from: number, to: number): Chunk {
-    const { model, outputsAt } = segmentModel(this.model, this.analysis, from, [to]);
-    return { from, to, cuts: [to], outputsAt, model: fusionEnabled() ? fused(model)! : model };
+    const model = segmentModel(this.model, this.analysis, from, to);
+    return { from, to, model: fusionEnabled() ? fused(model)! : model };
   }
 
   /** A chunk from `from` to exactly `to` (kept for reuse), or null when the model cannot be cut so. */

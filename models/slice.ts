@@ -50,30 +50,21 @@ export function splitModel(model: tf.LayersModel, analysis: ModelAnalysis, cut: 
 
 /**
  * The layers [from, to) of `model` as a model from the crossing tensors at `from` (the model input at 0) to the
- * crossing tensors at each of `cuts` (ascending, the last one `to`; the model output for L): a chunk of a head run
- * while the cut is not known yet (client/device-model.ts `runAhead`), giving what to send at every candidate it
- * passes. `outputsAt[k]` are the model's output positions of `cuts[k]`'s crossing tensors, in crossing order.
- * `from` must be a candidate (or 0); every tensor crossing one of `cuts` must be made inside the chunk (with
- * single-tensor cuts it is); otherwise an OffloadError `invalid-input`.
+ * crossing tensors at `to`, in crossing order (the model output at L): a chunk of a head run while the cut is not
+ * known yet (client/device-model.ts `runAhead`). `from` must be a candidate (or 0); every tensor crossing `to` must be
+ * made inside the chunk (with single-tensor cuts it is); otherwise an OffloadError `invalid-input`.
  */
-export function segmentModel(model: tf.LayersModel, analysis: ModelAnalysis, from: number, cuts: readonly number[]): { model: tf.LayersModel; outputsAt: number[][] } {
+export function segmentModel(model: tf.LayersModel, analysis: ModelAnalysis, from: number, to: number): tf.LayersModel {
   const graph = modelGraph(model);
   const L = graph.nodes.length;
-  const to = cuts[cuts.length - 1];
-  if (to === undefined || !(from < (cuts[0] ?? 0) && to <= L) || cuts.some((c, k) => k > 0 && c <= cuts[k - 1]!)) {
-    throw new OffloadError('invalid-input', `segment from ${from} to cuts ${cuts.join(', ')}: the cuts must ascend past ${from}, up to the model's ${L} layers`);
+  if (!(from < to && to <= L)) {
+    throw new OffloadError('invalid-input', `segment from ${from} to ${to}: the end must be past ${from}, up to the model's ${L} layers`);
   }
   const inputs = from === 0 ? [] : candidateAt(analysis, from).crossing;
   const made = new Set(graph.nodes.slice(from, to).map((n) => n.layer.name));
-  const outputs: string[] = [];
-  const outputsAt = cuts.map((c) =>
-    (c === L ? [graph.output] : crossingNames(graph, c)).map((name) => {
-      if (!made.has(name)) throw new OffloadError('invalid-input', `segment [${from}, ${c}): tensor ${name} crosses both cuts`);
-      const at = outputs.indexOf(name);
-      return at >= 0 ? at : outputs.push(name) - 1;
-    }),
-  );
-  return { model: cloneRange(graph, from, to, inputs, outputs, `${model.name}_segment_${from}_${to}`), outputsAt };
+  const outputs = to === L ? [graph.output] : crossingNames(graph, to);
+  for (const name of outputs) if (!made.has(name)) throw new OffloadError('invalid-input', `segment [${from}, ${to}): tensor ${name} crosses both cuts`);
+  return cloneRange(graph, from, to, inputs, outputs, `${model.name}_segment_${from}_${to}`);
 }
 
 /**
