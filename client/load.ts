@@ -29,7 +29,7 @@ import { inferRoute } from '../core/catalog';
 import { OffloadError } from '../core/errors';
 import { measuredCostUSD, measuredEnergyJ, type EnergyPrices, type LoadRecord, type Measured } from '../core/load-record';
 import type { CandidateRow } from '../core/planner';
-import { choosePolicyCut, needsLivePlan, policyName, type Policy } from '../core/policies';
+import { choosePolicyCut, needsLivePlan, policyName, predictedOf, type Policy } from '../core/policies';
 import { CLOUD_DEFAULTS, DEVICE_CLASSES, NETWORK_PRESETS, type NetworkPresetName } from '../core/presets';
 import type { ModelProfile } from '../core/profiles';
 import type { DType } from '../core/scenario';
@@ -321,17 +321,7 @@ async function runOne(o: OneRequest): Promise<LoadRecord> {
   const choice = planFailure ? choosePolicyCut({ kind: 'device-only' }, o.staticPlan) : choosePolicyCut(o.policy, plan);
   const row: CandidateRow = choice.row;
   const deviceOnly = plan.candidates.find((r) => r.cut === L)!;
-  const predicted = {
-    headMs: choice.believed.headMs,
-    rttMs: choice.cut === L ? 0 : net.rttMs,
-    upMs: choice.believed.upMs,
-    coldMs: choice.believed.coldMs,
-    tailMs: choice.believed.tailMs,
-    downMs: choice.believed.downMs,
-    latencyMs: choice.believed.latencyMs,
-    energyJ: choice.believed.energyJ,
-    costUSD: choice.believed.costUSD,
-  };
+  const predicted = predictedOf(choice.believed, choice.cut === L ? 0 : net.rttMs);
   const common = {
     ...base,
     cut: choice.cut,
@@ -452,7 +442,6 @@ function wholeFirst(
 ): LoadRecord {
   const L = o.staticPlan.L;
   const choice = planFailure ? null : choosePolicyCut(o.policy, plan);
-  const b = choice?.believed;
   const net = NETWORK_PRESETS[o.arrival.network as NetworkPresetName];
   const measured = finish({ planMs, planWaitMs: 0, headMs: latencyMs, upMs: 0, roundTripMs: null, initMs: null, computeMs: null, downMs: 0, deviceTailMs: null }, 0, prices, {
     rttMs: 0,
@@ -468,9 +457,7 @@ function wholeFirst(
     L,
     planCut: planFailure ? null : plan.cut,
     fleet: null,
-    predicted: b
-      ? { headMs: b.headMs, rttMs: choice.cut === L ? 0 : net.rttMs, upMs: b.upMs, coldMs: b.coldMs, tailMs: b.tailMs, downMs: b.downMs, latencyMs: b.latencyMs, energyJ: b.energyJ, costUSD: b.costUSD }
-      : null,
+    predicted: choice ? predictedOf(choice.believed, choice.cut === L ? 0 : net.rttMs) : null,
     target: 'device',
     cold: false,
     status: null,

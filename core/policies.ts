@@ -16,6 +16,7 @@
  */
 import { ValidationError } from './errors';
 import { TIE_RELATIVE, type CandidateRow, type PlanRecord } from './planner';
+import type { Predicted } from './load-record';
 import type { Scenario } from './scenario';
 
 export const POLICY_NAMES = ['planner', 'fleet-blind', 'cloud-only', 'device-only', 'cut:C'] as const;
@@ -82,6 +83,11 @@ export interface PolicyChoice {
 
 /** The figures a policy expects of its cut. */
 export type Believed = Pick<CandidateRow, 'headMs' | 'upMs' | 'tailMs' | 'coldMs' | 'downMs' | 'latencyMs' | 'energyJ' | 'costUSD'>;
+
+/** A record's prediction (core/load-record.ts) from what its policy believed, with the network RTT it counts (0 when nothing is sent). */
+export function predictedOf(b: Believed, rttMs: number): Predicted {
+  return { headMs: b.headMs, rttMs, upMs: b.upMs, coldMs: b.coldMs, tailMs: b.tailMs, downMs: b.downMs, latencyMs: b.latencyMs, energyJ: b.energyJ, costUSD: b.costUSD };
+}
 
 /** The cut a policy takes from the plan's rows; throws a ValidationError for a cut that is not a candidate. */
 export function choosePolicyCut(policy: Policy, record: Pick<PlanRecord, 'cut' | 'L' | 'model' | 'candidates' | 'objective'>): PolicyChoice {

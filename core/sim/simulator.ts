@@ -33,9 +33,9 @@
  * Pure: no I/O, no clock, no randomness (the workload carries the seed).
  */
 import { ValidationError } from '../errors';
-import { measuredEnergyJ, type EnergyPrices, type LoadRecord, type LoadSummary, type Predicted } from '../load-record';
+import { measuredEnergyJ, type EnergyPrices, type LoadRecord, type LoadSummary } from '../load-record';
 import { defaultFunctionName, plan, type PlanRecord } from '../planner';
-import { choosePolicyCut, policyName, type Policy, type PolicyChoice } from '../policies';
+import { choosePolicyCut, policyName, predictedOf, type Policy, type PolicyChoice } from '../policies';
 import type { Scenario } from '../scenario';
 import type { Arrival } from '../workload';
 import { radioPowerW, transferMs } from '../cost';
@@ -398,17 +398,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     const warmServed = end.target === 'cloud' && !end.cold && end.fallback === null;
     acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed, planWaitMs);
     if (input.onRecord) {
-      const predicted: Predicted = {
-        headMs: believed.headMs,
-        rttMs: device ? 0 : e.rttMs,
-        upMs: believed.upMs,
-        coldMs: believed.coldMs,
-        tailMs: believed.tailMs,
-        downMs: believed.downMs,
-        latencyMs: believed.latencyMs,
-        energyJ: believed.energyJ,
-        costUSD: believed.costUSD,
-      };
+      const predicted = predictedOf(believed, device ? 0 : e.rttMs);
       input.onRecord({
         i: req.i,
         t: req.arrival.t,
