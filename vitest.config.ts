@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', '**/*.test.ts'],
     exclude: ['node_modules/**', 'cdk.out/**'],
+    // property tests are seeded (test/setup/fast-check.ts says why and how to vary it)
+    setupFiles: ['test/setup/fast-check.ts'],
     pool: 'forks',
     // vitest's default on a 2-core machine is ONE worker, which leaves a core idle
     // while a file waits on a child process (the CLI, cdk synth, the local stack),

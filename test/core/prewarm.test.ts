@@ -284,10 +284,10 @@ describe('decidePrewarm properties (against the reference planner)', () => {
       fc.property(scenarioArbitrary({ constraints: true, battery: true }), fc.constantFrom(0, 0.05, 0.3), (input, minGain) => checkProperty(input, minGain)),
       { numRuns: 3000 },
     );
-    // the generators reach every branch
-    expect(seen.prewarm).toBeGreaterThan(10);
-    expect(seen.noGain).toBeGreaterThan(20);
-    expect(seen.warmSame).toBeGreaterThan(50);
+    // the generators reach every branch (over 40 seeds: prewarm 24–44, no-gain 15–44, warm-same ≥ 2,917 times)
+    expect(seen.prewarm).toBeGreaterThanOrEqual(5);
+    expect(seen.noGain).toBeGreaterThanOrEqual(5);
+    expect(seen.warmSame).toBeGreaterThanOrEqual(50);
   });
 
   it('a run of plans never prewarms one function twice within its window', () => {
