@@ -20,7 +20,13 @@
  *
  * Figures are medians over the repeats; the machine's load average is printed.
  *
- *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--json FILE]
+ * --variants on,off alternates OFFLOAD_PIPELINE (the tail built and warmed
+ * while its weights download, or after the download as before) cold start by
+ * cold start, so that both see the same machine; one column per variant.
+ * With the pipeline on, "build" and "warm-up" are what is left of them after
+ * the last byte (the rest overlaps the download).
+ *
+ *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -85,6 +91,8 @@ export interface ColdPhases {
 export interface ColdPhasesRow {
   model: string;
   cut: number;
+  /** OFFLOAD_PIPELINE of the tail's environments (absent: the function's own setting). */
+  pipeline?: string;
   samples: ColdPhases[];
 }
 
@@ -118,7 +126,13 @@ function parseTimeline(text: string): Timeline | undefined {
   }
 }
 
-export async function runColdPhases(opts: { tails: { model: string; cut: number }[]; repeats: number; log?: (line: string) => void }): Promise<ColdPhasesRow[]> {
+export async function runColdPhases(opts: {
+  tails: { model: string; cut: number }[];
+  repeats: number;
+  /** OFFLOAD_PIPELINE values to alternate, one cold start each in turn (default: the function's own setting). */
+  variants?: string[];
+  log?: (line: string) => void;
+}): Promise<ColdPhasesRow[]> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const timelines = new Map<string, Timeline>();
   const waiters = new Map<string, (t: Timeline) => void>();
@@ -143,8 +157,12 @@ export async function runColdPhases(opts: { tails: { model: string; cut: number 
       const payload = encodeTensors(await device.runHead(tail.cut, x));
       x.dispose();
       device.dispose();
-      const samples: ColdPhases[] = [];
-      for (let i = 0; i < opts.repeats; i++) {
+      const variants: (string | undefined)[] = opts.variants?.length ? opts.variants : [undefined];
+      const samplesOf = new Map(variants.map((v) => [v, [] as ColdPhases[]]));
+      for (let i = 0; i < opts.repeats * variants.length; i++) {
+        const variant = variants[i % variants.length];
+        const samples = samplesOf.get(variant)!;
+        if (variant !== undefined) stack.emulator.setFunctionEnvironment(tail.function, { OFFLOAD_PIPELINE: variant });
         await stack.emulator.reapIdle(tail.function);
         const sentAt = performance.timeOrigin + performance.now();
         const { cold, warm } = await coldThenWarm(stack, api, tail, payload);
@@ -182,10 +200,10 @@ export async function runColdPhases(opts: { tails: { model: string; cut: number 
           weightMiB,
           weightFiles: t.weightFiles,
         });
-        log(`${tail.function} #${i + 1}: cold ${cold.roundTripMs.toFixed(0)} ms, warm ${warm.roundTripMs.toFixed(0)} ms`);
+        log(`${tail.function}${variant === undefined ? '' : ` (pipeline ${variant})`} #${samples.length}: cold ${cold.roundTripMs.toFixed(0)} ms, warm ${warm.roundTripMs.toFixed(0)} ms`);
       }
       await stack.emulator.reapIdle(tail.function);
-      rows.push({ model: want.model, cut: want.cut, samples });
+      for (const [variant, samples] of samplesOf) rows.push({ model: want.model, cut: want.cut, ...(variant === undefined ? {} : { pipeline: variant }), samples });
     }
   } finally {
     await stack.close();
@@ -195,13 +213,13 @@ export async function runColdPhases(opts: { tails: { model: string; cut: number 
 
 export function formatColdPhases(rows: readonly ColdPhasesRow[]): string {
   const med = (r: ColdPhasesRow, k: keyof ColdPhases) => median(r.samples.map((s) => s[k]));
-  const head = ['step (ms, median)', ...rows.map((r) => `${r.model} ${r.cut} (${med(r, 'weightMiB').toFixed(1)} MiB, ${med(r, 'weightFiles')} files)`)];
+  const head = ['step (ms, median)', ...rows.map((r) => `${r.model} ${r.cut}${r.pipeline === undefined ? '' : ` pipeline ${r.pipeline}`} (${med(r, 'weightMiB').toFixed(1)} MiB, ${med(r, 'weightFiles')} files)`)];
   const body = STEPS.map(({ key, label }) => [label, ...rows.map((r) => med(r, key).toFixed(0))]);
   return formatTable(head, body);
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { tails: { type: 'string' }, repeats: { type: 'string' }, json: { type: 'string' } } });
+  const { values } = parseArgs({ options: { tails: { type: 'string' }, repeats: { type: 'string' }, variants: { type: 'string' }, json: { type: 'string' } } });
   const tails = (values.tails ?? 'mobilenetv2:0,resnet50:0').split(',').map((s) => {
     const [model, cut] = s.split(':');
     if (!model || cut === undefined || !/^\d+$/.test(cut)) {
@@ -212,7 +230,12 @@ if (isMain(import.meta.url)) {
   });
   const repeats = Number(values.repeats ?? 5);
   const before = loadavg()[0] ?? Number.NaN;
-  const rows = await runColdPhases({ tails, repeats });
+  const variants = values.variants?.split(',').map((v) => v.trim());
+  if (variants?.some((v) => v !== 'on' && v !== 'off')) {
+    process.stderr.write(`cold-phases: --variants takes on and/or off, comma-separated (got "${values.variants}")\n`);
+    process.exit(2);
+  }
+  const rows = await runColdPhases({ tails, repeats, ...(variants ? { variants } : {}) });
   const after = loadavg()[0] ?? Number.NaN;
   process.stdout.write(`${formatColdPhases(rows)}\n\nmedian of ${repeats} cold/warm pairs; load average ${before.toFixed(2)} → ${after.toFixed(2)}\n`);
   if (values.json) writeFileSync(values.json, `${JSON.stringify(rows, null, 2)}\n`);

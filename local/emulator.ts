@@ -293,6 +293,18 @@ export class LambdaEmulator extends EventEmitter<{ lifecycle: [LifecycleEvent] }
     for (const fn of this.functions.values()) fn.baseEnv = { ...vars, ...fn.baseEnv };
   }
 
+  /**
+   * Sets variables of one function, over its own, for environments started
+   * from now on (environments running keep theirs): a benchmark's switch
+   * between two configurations of the same code, e.g. `OFFLOAD_PIPELINE`.
+   */
+  setFunctionEnvironment(nameOrArn: string, vars: Readonly<Record<string, string>>): void {
+    const name = this.resolveFunctionName(nameOrArn);
+    const fn = name === undefined ? undefined : this.functions.get(name);
+    if (!fn) throw new Error(`no function ${nameOrArn}`);
+    fn.baseEnv = { ...fn.baseEnv, ...vars };
+  }
+
   /** Names of the functions, in definition order. */
   functionNames(): string[] {
     return [...this.functions.keys()];

@@ -164,13 +164,13 @@ export async function loadFusedModelFromFiles(files: Map<string, Uint8Array>): P
   const folded = foldModelArtifacts(modelJson.modelTopology, weightSpecs, buffer);
   if (folded) {
     let foldMs = performance.now() - started;
-    const model = await build({ modelTopology: folded.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs: folded.weightSpecs, weightData: folded.weightData });
+    const model = await buildLayersModel({ modelTopology: folded.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs: folded.weightSpecs, weightData: folded.weightData });
     const scaleStart = performance.now();
     scaleFusedKernels(model, folded.kernelScales);
     foldMs += performance.now() - scaleStart;
     return { model, chains: folded.chains, foldedIn: 'files', foldMs };
   }
-  const model = await build({ modelTopology: modelJson.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs, weightData: buffer });
+  const model = await buildLayersModel({ modelTopology: modelJson.modelTopology, format: modelJson.format ?? 'layers-model', weightSpecs, weightData: buffer });
   const rebuildStart = performance.now();
   const fused = fuseModel(model);
   if (fused.model !== model) model.dispose();
@@ -206,7 +206,7 @@ const ModelJsonSchema = z.looseObject({
   weightsManifest: z.array(z.looseObject({ paths: z.array(z.string().min(1)), weights: z.array(WeightEntrySchema) })),
 });
 
-type ParsedModelJson = z.infer<typeof ModelJsonSchema>;
+export type ParsedModelJson = z.infer<typeof ModelJsonSchema>;
 
 /** model.json parsed and every weight file read and checked against it. */
 async function readModelFiles(source: FileSource): Promise<{ modelJson: ParsedModelJson; groups: Uint8Array[][] }> {
@@ -221,11 +221,11 @@ async function loadFrom(source: FileSource): Promise<tf.LayersModel> {
   const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[];
   const files = groups.flat();
   const weightData = wholeBufferOf(files) ?? tfjsSafeWeightData(files.map(exactArrayBuffer));
-  return build({ modelTopology: modelJson.modelTopology as object, format: modelJson.format ?? 'layers-model', weightSpecs, weightData });
+  return buildLayersModel({ modelTopology: modelJson.modelTopology as object, format: modelJson.format ?? 'layers-model', weightSpecs, weightData });
 }
 
 /** tfjs builds the model; its errors become 'model-format' errors naming model.json. */
-async function build(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
+export async function buildLayersModel(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel({ load: async () => artifacts });
   } catch (e) {
@@ -248,7 +248,8 @@ export function tfjsSafeWeightData(buffers: ArrayBuffer[]): ArrayBuffer | ArrayB
   return uniform ? buffers : tf.io.concatenateArrayBuffers(buffers);
 }
 
-function parseModelJson(bytes: Uint8Array): ParsedModelJson {
+/** model.json's bytes parsed and checked as a tfjs layers model.json; else an OffloadError 'model-format' saying what is wrong. */
+export function parseModelJson(bytes: Uint8Array): ParsedModelJson {
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

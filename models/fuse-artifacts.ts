@@ -28,6 +28,7 @@
  */
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
+import { weightSpecBytes } from '../core/manifest';
 import {
   FusedConv2D,
   foldableChains,
@@ -72,11 +73,6 @@ interface TopologyLayer {
   inbound_nodes: unknown[];
 }
 
-/** One weight of the folded layout: where it comes from and how it is written. */
-type Step =
-  | { kind: 'copy'; spec: tf.io.WeightsManifestEntry; src: number; bytes: number }
-  | { kind: 'values'; spec: tf.io.WeightsManifestEntry; values: Float32Array; bytes: number };
-
 /**
  * Folds the chains of a layers-model topology into fused convolutions, in the
  * topology and in the weights (see the file comment).
@@ -88,6 +84,63 @@ type Step =
  *   pass does not handle the model (then build it and use fuseModel)
  */
 export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly tf.io.WeightsManifestEntry[], weightData: ArrayBuffer): FoldedArtifacts | undefined {
+  const plan = planFold(modelTopology, weightSpecs, weightData.byteLength);
+  if (!plan) return undefined;
+  if (plan.chains.length === 0 || !plan.steps) return { modelTopology, weightSpecs: [...weightSpecs], weightData, chains: [], kernelScales: new Map() };
+  const steps = plan.steps;
+  const read: ReadWeight = (w) => new Float32Array(weightData, w.src, w.bytes / 4);
+  // every folded value is computed before the forward pass below overwrites anything
+  const values = steps.map((step) => (step.kind === 'values' ? step.compute(read) : undefined));
+  const kernelScales = new Map([...plan.kernelScales].map(([name, s]) => [name, s.compute(read)]));
+  // in place, every weight lands at or before where it was read from (the layout only loses bytes): a
+  // forward pass reads each value before anything overwrites it. A bias with no slot adds bytes: new buffer.
+  const out = plan.grows ? new ArrayBuffer(steps.reduce((s, st) => s + st.bytes, 0)) : weightData;
+  let dst = 0;
+  for (const [i, step] of steps.entries()) {
+    if (step.kind === 'copy') {
+      if (out !== weightData || dst !== step.src) copyBytes(weightData, step.src, out, dst, step.bytes);
+    } else {
+      new Float32Array(out, dst, step.bytes / 4).set(values[i]!);
+    }
+    dst += step.bytes;
+  }
+  return { modelTopology: plan.modelTopology, weightSpecs: steps.map((s) => s.spec), weightData: out, chains: plan.chains, kernelScales };
+}
+
+/** Where a weight's bytes are in the weight files laid back to back. */
+export interface ByteRange {
+  src: number;
+  bytes: number;
+}
+
+/** Reads a float32 weight's values from wherever the bytes are. */
+export type ReadWeight = (w: ByteRange) => Float32Array;
+
+/** One weight of the fused model: bytes taken as they are, or values computed from other weights (a folded bias). */
+export type FoldStep =
+  | { kind: 'copy'; spec: tf.io.WeightsManifestEntry; src: number; bytes: number }
+  | { kind: 'values'; spec: tf.io.WeightsManifestEntry; bytes: number; needs: ByteRange[]; compute(read: ReadWeight): Float32Array };
+
+/** The fold of {@link foldModelArtifacts} decided from model.json alone: what each fused weight is made of, before any byte is there. */
+export interface FoldPlan {
+  modelTopology: object;
+  chains: FoldedChain[];
+  /** The fused model's weights, in order; undefined when nothing folds and a string weight leaves the byte layout unknown. */
+  steps: FoldStep[] | undefined;
+  /** Per fused layer with a folded batch norm: its s, computed from the batch norm's vectors. */
+  kernelScales: Map<string, { needs: ByteRange[]; compute(read: ReadWeight): Float32Array }>;
+  /** A folded bias has no slot to take: the fused weights need more bytes than the files hold. */
+  grows: boolean;
+}
+
+/**
+ * The fold of a layers-model topology as a plan (see {@link foldModelArtifacts},
+ * which carries it out on one buffer): undefined when this pass does not handle
+ * the model; no chains when nothing folds (every step a copy).
+ *
+ * @param totalBytes the bytes the weight files hold together (the specs must fit in them)
+ */
+export function planFold(modelTopology: object, weightSpecs: readonly tf.io.WeightsManifestEntry[], totalBytes: number): FoldPlan | undefined {
   const container = ((modelTopology as Json).model_config ?? modelTopology) as Json;
   if (container.class_name !== 'Model' && container.class_name !== 'Functional') return undefined;
   const config = container.config as Json | undefined;
@@ -96,11 +149,22 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
   const outputs = outputLayerNames(config!.output_layers);
   const rules = layers.map(ruleLayerOf);
   if (!outputs || rules.some((r) => r === undefined)) return undefined;
-  const unchanged: FoldedArtifacts = { modelTopology, weightSpecs: [...weightSpecs], weightData, chains: [], kernelScales: new Map() };
+  // nothing folds: every weight as it is, each at the offset its spec's size gives (any dtype)
+  const unchanged = (): FoldPlan => {
+    const steps: FoldStep[] = [];
+    let src = 0;
+    for (const spec of weightSpecs) {
+      const bytes = weightSpecBytes(spec);
+      if (bytes === null) return { modelTopology, chains: [], steps: undefined, kernelScales: new Map(), grows: false };
+      steps.push({ kind: 'copy', spec, src, bytes });
+      src += bytes;
+    }
+    return { modelTopology, chains: [], steps, kernelScales: new Map(), grows: false };
+  };
   // a shared layer (called more than once): fuseModel runs such a model as it is, so does this
-  if (layers.some((l) => l.class_name !== 'InputLayer' && l.inbound_nodes.length !== 1)) return unchanged;
+  if (layers.some((l) => l.class_name !== 'InputLayer' && l.inbound_nodes.length !== 1)) return unchanged();
   const chains = foldableChains(rules as RuleLayer[], outputs);
-  if (chains.length === 0) return unchanged;
+  if (chains.length === 0) return unchanged();
 
   // where each weight is: byte offsets are those of the specs back to back (4-byte values only)
   const at = new Map<string, Weight>();
@@ -117,17 +181,17 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
     ofLayer.set(layer, [...(ofLayer.get(layer) ?? []), w]);
     offset += bytes;
   }
-  if (offset > weightData.byteLength) return undefined;
+  if (offset > totalBytes) return undefined;
+
 
   const byName = new Map(layers.map((l) => [l.name, l]));
   const tsConfig = new Map(rules.map((r) => [r!.name, r!.config()]));
   /** What replaces each weight of a chain, by index in weightSpecs; null = dropped. */
-  const replaced = new Map<number, Step | null>();
+  const replaced = new Map<number, FoldStep | null>();
   /** Folded biases with no slot to take (no conv bias, no batch norm): written after the kernel. */
-  const extra = new Map<number, Step>();
+  const extra = new Map<number, FoldStep>();
   const fusedArgs = new Map<string, FusedConv2DArgs>();
-  const kernelScales = new Map<string, Float32Array>();
-  const read = (w: { src: number; bytes: number }) => new Float32Array(weightData, w.src, w.bytes / 4);
+  const kernelScales: FoldPlan['kernelScales'] = new Map();
   for (const chain of chains) {
     const conv = byName.get(chain.conv)!;
     const convConfig = tsConfig.get(chain.conv)!;
@@ -146,15 +210,18 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
     if (convConfig.useBias !== false && !convBias) return undefined;
     if (convBias) claimed.push(convBias);
     const bnName = chain.folded.find((n) => byName.get(n)!.class_name === 'BatchNormalization');
-    let bn: BnStats | undefined;
+    let bnOf: ((read: ReadWeight) => BnStats) | undefined;
     const bnSlots: Weight[] = [];
     if (bnName !== undefined) {
       const c = tsConfig.get(bnName)!;
       const names = [...(c.scale !== false ? ['gamma'] : []), ...(c.center !== false ? ['beta'] : []), 'moving_mean', 'moving_variance'];
       const ws = names.map((n) => vector(`${bnName}/${n}`));
       if (ws.some((w) => w === undefined)) return undefined;
-      const v = new Map(names.map((n, i) => [n, read(ws[i]!)]));
-      bn = { gamma: v.get('gamma'), beta: v.get('beta'), mean: v.get('moving_mean')!, variance: v.get('moving_variance')!, epsilon: bnEpsilon(c) };
+      const epsilon = bnEpsilon(c);
+      bnOf = (read) => {
+        const v = new Map(names.map((n, i) => [n, read(ws[i]!)]));
+        return { gamma: v.get('gamma'), beta: v.get('beta'), mean: v.get('moving_mean')!, variance: v.get('moving_variance')!, epsilon };
+      };
       bnSlots.push(...(ws as Weight[]));
       claimed.push(...bnSlots);
     }
@@ -162,37 +229,31 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
     for (const layer of [chain.conv, ...chain.folded]) {
       if ((ofLayer.get(layer) ?? []).some((w) => !claimed.includes(w))) return undefined;
     }
-    const { scale, bias } = foldedChannels(channels, convBias ? read(convBias) : undefined, bn);
+    const needs: ByteRange[] = [...(convBias ? [convBias] : []), ...bnSlots].map(({ src, bytes }) => ({ src, bytes }));
+    // s and the bias come from one computation: done once per buffer read
+    let last: { read: ReadWeight; folded: ReturnType<typeof foldedChannels> } | undefined;
+    const fold = (read: ReadWeight) => {
+      if (last?.read !== read) last = { read, folded: foldedChannels(channels, convBias ? read(convBias) : undefined, bnOf?.(read)) };
+      return last.folded;
+    };
     const spec = (suffix: string, shape: number[]): tf.io.WeightsManifestEntry => ({ ...kernel.spec, name: `${chain.name}/${suffix}`, shape, dtype: 'float32' });
     // the kernel goes to tfjs as it is; it is multiplied by s on the engine once built (scaleFusedKernels)
     replaced.set(kernel.index, { kind: 'copy', spec: spec('kernel', args.kernelShape), src: kernel.src, bytes: kernel.bytes });
-    if (scale) kernelScales.set(chain.name, scale);
-    const biasStep: Step = { kind: 'values', spec: spec('bias', [channels]), values: bias, bytes: 4 * channels };
+    if (bnOf) kernelScales.set(chain.name, { needs, compute: (read) => fold(read).scale! });
+    const biasStep: FoldStep = { kind: 'values', spec: spec('bias', [channels]), bytes: 4 * channels, needs, compute: (read) => fold(read).bias };
     // the folded bias takes the first slot of its size the chain frees (the conv's bias, else a BN vector)
     const slots = [...(convBias ? [convBias] : []), ...bnSlots];
     for (const [i, w] of slots.entries()) replaced.set(w.index, i === 0 ? biasStep : null);
     if (slots.length === 0) extra.set(kernel.index, biasStep);
   }
 
-  const steps: Step[] = [];
+  const steps: FoldStep[] = [];
   for (const [index, spec] of weightSpecs.entries()) {
     const w = at.get(spec.name)!;
     const step = replaced.has(index) ? replaced.get(index) : { kind: 'copy' as const, spec, src: w.src, bytes: w.bytes };
     if (step) steps.push(step);
     const after = extra.get(index);
     if (after) steps.push(after);
-  }
-  // in place, every weight lands at or before where it was read from (the layout only loses bytes): a
-  // forward pass reads each value before anything overwrites it. A bias with no slot adds bytes: new buffer.
-  const out = extra.size === 0 ? weightData : new ArrayBuffer(steps.reduce((s, st) => s + st.bytes, 0));
-  let dst = 0;
-  for (const step of steps) {
-    if (step.kind === 'copy') {
-      if (out !== weightData || dst !== step.src) copyBytes(weightData, step.src, out, dst, step.bytes);
-    } else {
-      new Float32Array(out, dst, step.values.length).set(step.values);
-    }
-    dst += step.bytes;
   }
 
   const folded = new Set(chains.flatMap((c) => c.folded));
@@ -208,7 +269,7 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
   });
   const fusedContainer = { ...container, config: { ...config, layers: fusedLayers } };
   const topology = (modelTopology as Json).model_config ? { ...(modelTopology as Json), model_config: fusedContainer } : fusedContainer;
-  return { modelTopology: topology, weightSpecs: steps.map((s) => s.spec), weightData: out, chains, kernelScales };
+  return { modelTopology: topology, chains, steps, kernelScales, grows: extra.size > 0 };
 }
 
 /**
@@ -220,14 +281,16 @@ export function foldModelArtifacts(modelTopology: object, weightSpecs: readonly 
  * ResNet-50) on this machine.
  */
 export function scaleFusedKernels(model: tf.LayersModel, kernelScales: ReadonlyMap<string, Float32Array>): void {
-  for (const [name, scale] of kernelScales) {
-    const layer = model.getLayer(name);
-    const kernel = layer instanceof FusedConv2D ? layer.weights[0] : undefined;
-    if (!(layer instanceof FusedConv2D) || kernel === undefined) throw new OffloadError('internal', `fusing: "${name}" is not a fused convolution of the built model`);
-    const scaled = scaleKernel(kernel.read(), scale, layer.fusedArgs.depthwise);
-    kernel.write(scaled);
-    scaled.dispose();
-  }
+  for (const [name, scale] of kernelScales) scaleFusedKernel(model.getLayer(name), scale);
+}
+
+/** One fused layer's kernel times its s ({@link scaleFusedKernels}). */
+export function scaleFusedKernel(layer: tf.layers.Layer, scale: Float32Array): void {
+  const kernel = layer instanceof FusedConv2D ? layer.weights[0] : undefined;
+  if (!(layer instanceof FusedConv2D) || kernel === undefined) throw new OffloadError('internal', `fusing: "${layer.name}" is not a fused convolution of the built model`);
+  const scaled = scaleKernel(kernel.read(), scale, layer.fusedArgs.depthwise);
+  kernel.write(scaled);
+  scaled.dispose();
 }
 
 function copyBytes(from: ArrayBuffer, src: number, to: ArrayBuffer, dst: number, bytes: number): void {

@@ -22,8 +22,9 @@ export interface PlannerProps {
  * models' manifests (and optional cloud profiles) from S3, and the fleet
  * registry; it writes nothing. With `planner.prewarm.enabled` (the default) it may also
  * invoke the tail functions asynchronously (core/prewarm.ts): its role then
- * gets `lambda:InvokeFunction` on exactly those functions, by name (they
- * live in nested stacks; a name-built ARN needs no cross-stack reference).
+ * gets `lambda:InvokeFunction` on those functions, by name or, in a large
+ * deployment, by name pattern (`tailNamePatterns`; they live in nested stacks,
+ * and a name-built ARN needs no cross-stack reference).
  */
 export class Planner extends Construct {
   readonly fn: NodejsFunction;
@@ -73,15 +74,45 @@ export class Planner extends Construct {
     context.api.addRoute(this, 'ModelsRoute', apigw.HttpMethod.GET, '/models', integration);
   }
 
-  /** `lambda:InvokeFunction` on every tail function of the deployment and nothing else. */
+  /**
+   * `lambda:InvokeFunction` on the tail functions of the deployment. By name while
+   * that stays small; past {@link EXACT_TAIL_NAMES} tails, by the name patterns of
+   * {@link tailNamePatterns}, since each name costs about 70 of the role policy's
+   * 10,240 characters and prewarm is on by default (79 zoo tails took 8,875).
+   */
   static invokeTailsStatement(scope: Construct, deployment: Deployment): iam.PolicyStatement {
     const stack = Stack.of(scope);
+    const names = deployment.models.flatMap((m) => m.tails.map((t) => t.functionName));
     return new iam.PolicyStatement({
       sid: 'PrewarmTails',
       actions: ['lambda:InvokeFunction'],
-      resources: deployment.models.flatMap((m) =>
-        m.tails.map((t) => stack.formatArn({ service: 'lambda', resource: 'function', resourceName: t.functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+      resources: tailNamePatterns(names).map((name) =>
+        stack.formatArn({ service: 'lambda', resource: 'function', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
       ),
     });
   }
+}
+
+/** Up to this many tails, the prewarm permission names each one (about 2,800 characters of policy). */
+export const EXACT_TAIL_NAMES = 40;
+
+/**
+ * The names the planner may invoke: the tail names themselves up to
+ * {@link EXACT_TAIL_NAMES}, else one IAM pattern per group of names that differ
+ * only in their cut's digits, with `?` (one character) in place of each digit:
+ * `offload-resnet50-12` and `offload-resnet50-47` become `offload-resnet50-??`.
+ * A pattern matches only names of the deployment's own stack and model with a cut
+ * of that many characters (and the same `-tfn` suffix or none), so no other
+ * stack's functions and not the planner itself; never `*`. A group of one stays a name.
+ */
+export function tailNamePatterns(names: readonly string[]): string[] {
+  if (names.length <= EXACT_TAIL_NAMES) return [...names];
+  const groups = new Map<string, string[]>();
+  for (const name of names) {
+    // <stack>-<model>-<cut>[-tfn] (core/planner.ts defaultFunctionName)
+    const m = /^(.*-)(\d+)(-tfn)?$/.exec(name);
+    const key = m ? `${m[1]}${'?'.repeat(m[2]!.length)}${m[3] ?? ''}` : name;
+    groups.set(key, [...(groups.get(key) ?? []), name]);
+  }
+  return [...groups].flatMap(([pattern, members]) => (members.length > 1 ? [pattern] : members));
 }

@@ -20,21 +20,25 @@ const ModelJsonSchema = z.object({
     .default([]),
 });
 
+/** model.json's weights manifest, as far as the download reads it. */
+export type WeightsManifest = z.infer<typeof ModelJsonSchema>['weightsManifest'];
+
 /**
  * Where each weight file lands when every group is one file of a size its
  * weight specs fix (an export's segments, a single-shard model): views of one
  * buffer, in manifest order, which tfjs then decodes without a join. Undefined
  * when the layout is anything else (converter shards, string weights): each
- * file then gets a buffer of its own.
+ * file then gets a buffer of its own. Fewer than `minFiles` files: undefined
+ * too (one file needs no join).
  */
-export function weightFileViews(manifest: z.infer<typeof ModelJsonSchema>['weightsManifest']): Map<string, Uint8Array> | undefined {
+export function weightFileViews(manifest: WeightsManifest, minFiles = 2): Map<string, Uint8Array> | undefined {
   const sizes: [string, number][] = [];
   for (const group of manifest) {
     const bytes = weightGroupBytes(group.weights);
     if (group.paths.length !== 1 || bytes === null) return undefined;
     sizes.push([group.paths[0] as string, bytes]);
   }
-  if (sizes.length < 2 || new Set(sizes.map(([name]) => name)).size !== sizes.length) return undefined;
+  if (sizes.length < minFiles || new Set(sizes.map(([name]) => name)).size !== sizes.length) return undefined;
   const buffer = new ArrayBuffer(sizes.reduce((sum, [, n]) => sum + n, 0));
   const views = new Map<string, Uint8Array>();
   let at = 0;
@@ -83,6 +87,8 @@ export interface ParallelGetOptions {
   concurrency?: number;
   /** Bytes per ranged GET (default {@link DEFAULT_PART_BYTES}); an object larger than this is fetched in parts. */
   partBytes?: number;
+  /** Called as each part is in place: object `index`, bytes [start, end) of `target` (the object's buffer). */
+  onBytes?: (index: number, start: number, end: number, target: Uint8Array) => void;
 }
 
 /**
@@ -123,8 +129,9 @@ export async function getObjectsBytes(
   if (!(Number.isInteger(partBytes) && partBytes > 0)) throw new RangeError(`partBytes must be a positive integer (got ${partBytes})`);
   if (!(Number.isInteger(concurrency) && concurrency > 0)) throw new RangeError(`concurrency must be a positive integer (got ${concurrency})`);
   const slot = semaphore(concurrency);
+  const onBytes = opts.onBytes ?? (() => undefined);
   return Promise.all(
-    objects.map(async ({ key, what = 'artifact', into }) => {
+    objects.map(async ({ key, what = 'artifact', into }, index) => {
       const fail = (err: unknown): never => {
         throw toUnavailable(err, bucket, key, what);
       };
@@ -142,6 +149,7 @@ export async function getObjectsBytes(
         // an object of another size than expected gets its own buffer: the caller's checks name the problem
         const buffer = into?.byteLength === first.total ? into : new Uint8Array(first.total);
         await first.into(buffer, 0);
+        onBytes(index, 0, Math.min(partBytes, first.total), buffer);
         return buffer;
       }).catch(fail);
       const total = target.byteLength;
@@ -153,6 +161,7 @@ export async function getObjectsBytes(
             const part = await getRange(s3, bucket, key, start, end - start);
             if (part.total !== total) throw new Error(`object size changed during the download (${total} → ${part.total} bytes)`);
             await part.into(target, start);
+            onBytes(index, start, end, target);
           }).catch(fail),
         );
       }
@@ -259,11 +268,13 @@ export async function downloadObjects(
   keys: readonly string[],
   what: readonly string[] = [],
   into: readonly (Uint8Array | undefined)[] = [],
+  opts: ParallelGetOptions = {},
 ): Promise<Uint8Array[]> {
   return getObjectsBytes(
     s3,
     bucket,
     keys.map((key, i) => ({ key, ...(what[i] === undefined ? {} : { what: what[i] }), ...(into[i] === undefined ? {} : { into: into[i] }) })),
+    opts,
   );
 }
 
@@ -286,25 +297,51 @@ export async function loadArtifactFiles(
   weightPrefix: string,
   opts: { onModelJson?: () => void } = {},
 ): Promise<Map<string, Uint8Array>> {
-  const modelJson = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
+  const { bytes, manifest } = await getModelJson(s3, bucket, modelJsonKey);
   opts.onModelJson?.();
-  let parsed: z.infer<typeof ModelJsonSchema>;
+  return downloadWeightFiles(s3, bucket, weightPrefix, manifest, bytes, weightFileViews(manifest));
+}
+
+/**
+ * Downloads a part's model.json and reads its weights manifest.
+ * @throws OffloadError `unavailable` when it is missing, unreadable, or not a tfjs model.json
+ */
+export async function getModelJson(s3: S3Client, bucket: string, modelJsonKey: string): Promise<{ bytes: Uint8Array; manifest: WeightsManifest }> {
+  const bytes = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
   try {
-    parsed = ModelJsonSchema.parse(JSON.parse(Buffer.from(modelJson).toString('utf8')));
+    return { bytes, manifest: ModelJsonSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))).weightsManifest };
   } catch (err) {
     throw new OffloadError('unavailable', 'artifact corrupt: its model.json is not a tfjs model.json', {
       cause: err,
       detail: `s3://${bucket}/${modelJsonKey}`,
     });
   }
-  const names = [...new Set(parsed.weightsManifest.flatMap((group) => group.paths))];
-  const views = weightFileViews(parsed.weightsManifest);
+}
+
+/**
+ * Downloads every weight file `manifest` names (under `weightPrefix`), each
+ * into its view of `views` when given ({@link weightFileViews}); returns the
+ * files as {@link loadArtifactFiles} does, model.json included. `onBytes`
+ * reports each part as it is in place (file name, bytes [start, end) of the
+ * buffer it landed in).
+ */
+export async function downloadWeightFiles(
+  s3: S3Client,
+  bucket: string,
+  weightPrefix: string,
+  manifest: WeightsManifest,
+  modelJson: Uint8Array,
+  views: ReadonlyMap<string, Uint8Array> | undefined,
+  onBytes?: (name: string, start: number, end: number, target: Uint8Array) => void,
+): Promise<Map<string, Uint8Array>> {
+  const names = [...new Set(manifest.flatMap((group) => group.paths))];
   const weights = await downloadObjects(
     s3,
     bucket,
     names.map((name) => s3Key(weightPrefix, name)),
     names.map((name) => `artifact's weight file ${name}`),
     names.map((name) => views?.get(name)),
+    onBytes ? { onBytes: (i, start, end, target) => onBytes(names[i]!, start, end, target) } : {},
   );
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
   names.forEach((name, i) => files.set(name, weights[i] as Uint8Array));

@@ -34,9 +34,10 @@ import { inferRoute } from '../../core/catalog';
 import { formatPath } from '../../core/validation';
 import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
-import { loadFusedModelFromFiles, loadModelFromFiles } from '../../models/artifacts';
 import { fusionEnabled } from '../../models/fuse';
-import { loadArtifactFiles, s3Key } from './artifacts';
+import { s3Key } from './artifacts';
+import { loadTailModel } from './tail-model';
+import { pipelineEnabled } from '../../models/streamed-load';
 import { createDocumentClient, createS3Client } from './aws';
 import middy from '@middy/core';
 import {
@@ -306,42 +307,28 @@ export class TailRuntime {
     const started = performance.now();
     const config = this.config;
     const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
-    const [backend, files] = await Promise.all([
-      initBackend().then((name) => (this.mark('engineReady'), name)),
-      loadArtifactFiles(s3, config.bucket, config.modelJsonKey, config.prefix, { onModelJson: () => this.mark('modelJson') }).then(
-        (f) => (this.mark('weights'), f),
-      ),
-    ]);
-    let model: tf.LayersModel;
-    let fusedChains = 0;
-    let fuseMs = 0;
-    let foldedIn: string | undefined;
-    const fuse = fusionEnabled(this.opts.env ?? process.env);
-    try {
-      // batch norm and relu folded into the convolutions: on the threaded engine each element-wise kernel
-      // costs a thread hand-off (models/fuse.ts). The fold is done on the downloaded topology and weights,
-      // so tfjs builds the fused model once (models/fuse-artifacts.ts); inputs and output keep their names.
-      if (fuse) {
-        const fused = await loadFusedModelFromFiles(files);
-        model = fused.model;
-        fusedChains = fused.chains.length;
-        fuseMs = fused.foldMs;
-        foldedIn = fused.foldedIn;
-      } else {
-        model = await loadModelFromFiles(files);
-      }
-    } catch (err) {
-      throw new OffloadError('unavailable', 'tail artifact unusable: tfjs cannot build the model from it', {
-        cause: err,
-        detail: `s3://${config.bucket}/${config.modelJsonKey}: ${(err as Error).message}`,
-      });
-    }
+    const env = this.opts.env ?? process.env;
+    const fuse = fusionEnabled(env);
+    const pipeline = pipelineEnabled(env);
+    const engineReady = initBackend().then((name) => (this.mark('engineReady'), name));
+    engineReady.catch(() => undefined); // awaited once the download allows: not an unhandled rejection meanwhile
+    // the download starts at once; the engine starts beside it, and the model is built (and, streamed, warmed
+    // layer by layer) as soon as both allow (functions/commons/tail-model.ts)
+    const loaded = await loadTailModel(
+      s3,
+      { bucket: config.bucket, modelJsonKey: config.modelJsonKey, weightPrefix: config.prefix },
+      { engine: engineReady, fuse, pipeline, onModelJson: () => this.mark('modelJson'), onWeights: () => this.mark('weights') },
+    );
+    const backend = await engineReady;
+    const { model, fusedChains, foldedIn, streamed, warmedLayers } = loaded;
+    const fuseMs = loaded.fuseMs;
     const inputs = model.inputs.map((input, i) => ({
       name: model.inputNames[i] ?? input.name,
       shape: input.shape.slice(1).map((d) => d ?? -1),
     }));
     this.mark('built');
-    warmUp(model, inputs);
+    // a streamed load ran every layer once as its weights arrived: the engine's operators are packed already
+    if (!loaded.warmed) warmUp(model, inputs);
     this.mark('warmedUp');
     const initMs = performance.now() - started;
     this.ready = true;
@@ -349,13 +336,12 @@ export class TailRuntime {
     registrar?.setInfo({ initMs: Math.round(initMs) });
     // A provisioned environment initialises with no invocation waiting: it is idle and warm now.
     if (registrar && !config.onDemand && !this.served) void registrar.register({ initMs: Math.round(initMs) });
-    let weightBytes = 0;
-    for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
+    const weightBytes = loaded.weightBytes;
     this.timeline.weightBytes = weightBytes;
-    this.timeline.weightFiles = files.size - 1;
+    this.timeline.weightFiles = loaded.weightFiles;
     const threads = wasmThreads();
     const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, foldedIn, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, foldedIn, streamed, warmedLayers, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
     return { model, inputs, outputNames: model.outputNames.slice(), initMs, engine };
   }
 

@@ -128,3 +128,9 @@ export function paramMatching(t: Template, pattern: RegExp): string {
   if (names.length !== 1) throw new Error(`expected one parameter matching ${pattern}, got ${names.join(', ') || 'none'}`);
   return names[0]!;
 }
+
+/** Whether an IAM resource pattern matches a name: `?` is one character, `*` any run, the rest literal. */
+export function iamMatch(pattern: string, name: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\?/g, '.').replace(/\*/g, '.*');
+  return new RegExp(`^${source}$`).test(name);
+}

@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../cdk/config';
-import { exportZoo, nagErrors, removeTempDirs, resourcesOf, synth, tempDir, PROJECT_ROOT, type Synthesized } from './helpers';
+import { EXACT_TAIL_NAMES, tailNamePatterns } from '../../cdk/constructs/planner';
+import { defaultFunctionName } from '../../core/planner';
+import { exportZoo, iamMatch, nagErrors, removeTempDirs, resourcesOf, synth, tempDir, PROJECT_ROOT, type Synthesized } from './helpers';
 
 let exportDir: string;
 let off: Synthesized;
@@ -63,6 +65,30 @@ describe('planner.prewarm', () => {
     for (const name of names) expect(rendered.filter((r) => r.endsWith(`:function:${name}"]]}`))).toHaveLength(1);
     expect(rendered.join()).not.toContain('*');
     expect(plannerStatements(on).filter((x) => JSON.stringify(x.Action).includes('lambda:'))).toHaveLength(1);
+  });
+
+  it('a large deployment is named by patterns that match every tail and no other function of this or another stack', () => {
+    const models = ['resnet50', 'mobilenetv2', 'googlenet', 'vgg16', 'alexnet', 'm1'];
+    const names = models.flatMap((m, i) => Array.from({ length: 30 }, (_, k) => defaultFunctionName(m, k * 7 + i, 'offload', k % 5 === 0 ? 'tfjs-node' : 'wasm')));
+    const patterns = tailNamePatterns(names);
+    expect(patterns.length).toBeLessThanOrEqual(models.length * 6); // cut widths 1-3, with or without -tfn
+    expect(patterns.join()).not.toContain('*');
+    for (const name of names) expect(patterns.some((p) => iamMatch(p, name)), name).toBe(true);
+    const outsiders = [
+      'offload-planner',
+      'offload-resnet50', // a model's name alone
+      // another stack named offload-resnet50: offload-resnet50-<model>-<cut>, its planner
+      'offload-resnet50-m1-3',
+      'offload-resnet50-m1-3-tfn',
+      'offload-resnet50-planner',
+      'offload2-resnet50-12',
+      'offload-resnet50-1234',
+      'other-resnet50-12',
+    ];
+    for (const name of outsiders) expect(patterns.filter((p) => iamMatch(p, name)), name).toEqual([]);
+    // a small deployment keeps its names, and a lone name in a group stays itself
+    expect(tailNamePatterns(names.slice(0, EXACT_TAIL_NAMES))).toEqual(names.slice(0, EXACT_TAIL_NAMES));
+    expect(tailNamePatterns([...names, 'offload-solo-123'])).toContain('offload-solo-123');
   });
 
   it('on: the planner gets PREWARM_TAILS and PREWARM_MIN_GAIN; every tail drops failed or aged prewarm events', () => {

@@ -82,6 +82,36 @@ describe('getObjectsBytes: parallel ranged GETs into exact-size buffers', () => 
     expect(Buffer.from(mismatch!).equals(Buffer.from(bodies.get('onePart')!))).toBe(true);
   });
 
+  it('reports each part as it is in place: every byte of every object once, with the buffer it landed in', async () => {
+    const names = Object.keys(SIZES);
+    const seen = names.map(() => [] as [number, number][]);
+    const targets = names.map(() => new Set<Uint8Array>());
+    let checked = 0;
+    const got = await getObjectsBytes(s3, BUCKET, names.map((n) => ({ key: `w/${n}.bin` })), {
+      partBytes: PART,
+      concurrency: 4,
+      onBytes: (i, start, end, target) => {
+        seen[i]!.push([start, end]);
+        targets[i]!.add(target);
+        // the reported bytes are in place when reported
+        expect(Buffer.from(target.subarray(start, end)).equals(Buffer.from(bodies.get(names[i]!)!.subarray(start, end)))).toBe(true);
+        if (end > start) checked++;
+      },
+    });
+    names.forEach((n, i) => {
+      const ranges = seen[i]!.sort((a, b) => a[0] - b[0]);
+      let at = 0;
+      for (const [start, end] of ranges) {
+        expect(start, n).toBe(at);
+        at = end;
+      }
+      expect(at, n).toBe(SIZES[n as keyof typeof SIZES]);
+      if (at > 0) expect([...targets[i]!], n).toEqual([got[i]]);
+    });
+    // one report per part: 1 + 1 + 1 + 4 + 51 (the empty object has no bytes to report)
+    expect(checked).toBe(58);
+  });
+
   it('names a missing object as unavailable (503), with the key only in the detail', async () => {
     const err = await getObjectsBytes(s3, BUCKET, [{ key: 'w/one.bin' }, { key: 'w/nope.bin', what: 'segment 7' }], { partBytes: PART }).catch((e: unknown) => e);
     expect(isOffloadError(err)).toBe(true);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import * as tf from '../../models/tfjs';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startS3, useStandInEnv } from '../../local/stand-ins';
@@ -491,13 +492,18 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     for (const cut of [0, 1]) {
       const fx = await uploadSlicedTail(s3, BUCKET, 'tinydag', cut);
       const fused = await readyLines(fx, {});
-      expect(fused, `cut ${cut}`).toMatchObject({ foldedIn: 'files' });
+      // built and warmed layer by layer while the weights downloaded (models/streamed-load.ts)
+      expect(fused, `cut ${cut}`).toMatchObject({ foldedIn: 'files', streamed: true });
+      expect(fused.warmedLayers, `cut ${cut}`).toBeGreaterThan(0);
+      const serial = await readyLines(fx, { OFFLOAD_PIPELINE: 'off' });
+      expect(serial, `cut ${cut}`).toMatchObject({ foldedIn: 'files', streamed: false, warmedLayers: 0, fusedChains: fused.fusedChains });
       // the blocks' 5 chains (conv → BN [→ relu], one with its padding, one the shortcut's) fold either way; the stem's
       // conv → BN → relu only at cut 0: at cut 1 the tail's input is the conv's output
       expect(fused.fusedChains, `cut ${cut}`).toBe(cut === 0 ? 6 : 5);
       const plain = await readyLines(fx, { OFFLOAD_FUSE: 'off' });
       expect(plain.fusedChains, `cut ${cut}`).toBe(0);
       expect(plain.foldedIn).toBeUndefined();
+      expect(plain.streamed).toBe(false);
     }
   });
 
@@ -512,6 +518,31 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(res.statusCode).toBe(503);
     expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact's weight file ${shard!.slice(fx.prefix.length)} missing from the artifact store` });
     expect(res.body).not.toContain(BUCKET);
+  });
+
+  it('a streamed load whose weight segment is missing answers the same 503, leaves no half-built model, and the next invocation retries', async () => {
+    // tinydag is functional with float32 weights: its tail is built while the segments download
+    const fx = await uploadSlicedTail(s3, BUCKET, 'tinydag', 0);
+    const segments = fx.tailKeys.filter((k) => k.endsWith('.bin'));
+    expect(segments.length).toBeGreaterThan(0);
+    const gone = segments.at(-1)!;
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: gone }))).Body!.transformToByteArray();
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: gone }));
+    const runtime = new TailRuntime({ env: tailEnv(fx) });
+    const handler = createTailHandler(runtime);
+    const tensorsBefore = tf.memory().numTensors;
+    const errors = captureStderr();
+    const res = (await handler(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
+    errors.restore();
+    expect(res.statusCode).toBe(503);
+    expect(jsonOf(res)).toEqual({ code: 'unavailable', message: `artifact's weight file ${gone.slice(fx.prefix.length)} missing from the artifact store` });
+    expect(tf.memory().numTensors, 'the half-built model is disposed').toBe(tensorsBefore);
+    expect(errors.lines().some((l) => l.message === 'streamed load failed; building the tail from the downloaded files')).toBe(false);
+
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: gone, Body: body }));
+    const ok = (await handler(inferEvent(fx, encodeTensors(fx.headOutputs)), lambdaContext())) as Result;
+    expectCorrectOutput(ok, fx);
+    expect(ok.headers?.['x-offload-cold']).toBe('true');
   });
 
   it('answers 503 naming the variable when its environment is incomplete', async () => {

@@ -1,0 +1,132 @@
+/**
+ * The tail's model from the artifact store: model.json, then the weights,
+ * with the model built and warmed layer by layer while the weights download
+ * (models/streamed-load.ts) when the model allows it, else (or with
+ * `OFFLOAD_PIPELINE=off`) after the whole download, as before.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import * as tf from '../../models/tfjs';
+import { OffloadError } from '../../core/errors';
+import { loadFusedModelFromFiles, loadModelFromFiles } from '../../models/artifacts';
+import { ArrivingBytes } from '../../models/arriving-bytes';
+import { loadStreamed, planStreamedLoad } from '../../models/streamed-load';
+import { downloadWeightFiles, getModelJson, weightFileViews } from './artifacts';
+import { logLine } from './http';
+
+/** Where the tail's files are. */
+export interface TailArtifact {
+  bucket: string;
+  /** The tail's model.json. */
+  modelJsonKey: string;
+  /** The folder its weight files' names are relative to (the model's folder). */
+  weightPrefix: string;
+}
+
+export interface TailModelOptions {
+  /** Resolves when the engine is ready: no tfjs work starts before. */
+  engine: Promise<unknown>;
+  /** Fold batch norm and activations into the convolutions (`OFFLOAD_FUSE`). */
+  fuse: boolean;
+  /** Build and warm while the weights download (`OFFLOAD_PIPELINE`). */
+  pipeline: boolean;
+  /** Cold-start timeline steps, as they happen. */
+  onModelJson?: () => void;
+  onWeights?: () => void;
+}
+
+/** A tail model and how it was loaded. */
+export interface TailModel {
+  model: tf.LayersModel;
+  fusedChains: number;
+  foldedIn: 'files' | 'model' | undefined;
+  /** ms spent folding (and, streamed, setting weights and warming layers). */
+  fuseMs: number;
+  /** Built and warmed while the weights downloaded. */
+  streamed: boolean;
+  /** Every layer with weights has run once: no warm-up inference is needed. */
+  warmed: boolean;
+  warmedLayers: number;
+  /** Bytes of the weight files, and how many. */
+  weightBytes: number;
+  weightFiles: number;
+}
+
+/**
+ * Downloads and builds a tail. Errors: the download's (OffloadError
+ * `unavailable` naming the file, as before), or `unavailable` "tail artifact
+ * unusable" when tfjs cannot build the model from the files.
+ */
+export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
+  const { bytes: modelJson, manifest } = await getModelJson(s3, where.bucket, where.modelJsonKey);
+  opts.onModelJson?.();
+  const views = weightFileViews(manifest, 1);
+  const plan = opts.fuse && opts.pipeline && views ? planStreamedLoad(modelJson) : undefined;
+  const buffer = views?.values().next().value?.buffer;
+  if (plan && views && buffer instanceof ArrayBuffer && buffer.byteLength === plan.weightBytes) {
+    const arriving = new ArrivingBytes(new Uint8Array(buffer));
+    const download = downloadWeightFiles(s3, where.bucket, where.weightPrefix, manifest, modelJson, views, (name, start, end, target) => {
+      // a file of another size than model.json says lands in a buffer of its own: its bytes never arrive here
+      const view = views.get(name);
+      if (target === view) arriving.arrived(view.byteOffset + start, view.byteOffset + end);
+    }).then(
+      (files) => (arriving.finish(), opts.onWeights?.(), files),
+      (err: unknown) => {
+        arriving.fail(err);
+        throw err;
+      },
+    );
+    download.catch(() => undefined); // awaited below, after the build: not an unhandled rejection meanwhile
+    let streamed: Awaited<ReturnType<typeof loadStreamed>>;
+    try {
+      streamed = await loadStreamed(plan, arriving, { engine: opts.engine });
+    } catch (err) {
+      // a failed download reports itself, as before; anything else: load the downloaded files the ordinary way,
+      // which also names what is wrong with them
+      const files = await download;
+      await opts.engine; // an engine that failed to start reports itself
+      logLine('warn', 'streamed load failed; building the tail from the downloaded files', { error: (err as Error).message });
+      return loadWhole(files, where, opts);
+    }
+    const files = await download;
+    return {
+      model: streamed.model,
+      fusedChains: streamed.chains.length,
+      foldedIn: streamed.foldedIn,
+      fuseMs: streamed.foldMs,
+      streamed: true,
+      warmed: streamed.warmed,
+      warmedLayers: streamed.warmedLayers,
+      ...weightStats(files),
+    };
+  }
+  const files = await downloadWeightFiles(s3, where.bucket, where.weightPrefix, manifest, modelJson, weightFileViews(manifest));
+  opts.onWeights?.();
+  return loadWhole(files, where, opts);
+}
+
+/** Builds the tail from its downloaded files (folding them unless `fuse` is off). */
+async function loadWhole(files: Map<string, Uint8Array>, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
+  await opts.engine;
+  const stats = weightStats(files);
+  try {
+    // batch norm and relu folded into the convolutions: on the threaded engine each element-wise kernel
+    // costs a thread hand-off (models/fuse.ts). The fold is done on the downloaded topology and weights,
+    // so tfjs builds the fused model once (models/fuse-artifacts.ts); inputs and output keep their names.
+    if (opts.fuse) {
+      const fused = await loadFusedModelFromFiles(files);
+      return { model: fused.model, fusedChains: fused.chains.length, foldedIn: fused.foldedIn, fuseMs: fused.foldMs, streamed: false, warmed: false, warmedLayers: 0, ...stats };
+    }
+    return { model: await loadModelFromFiles(files), fusedChains: 0, foldedIn: undefined, fuseMs: 0, streamed: false, warmed: false, warmedLayers: 0, ...stats };
+  } catch (err) {
+    throw new OffloadError('unavailable', 'tail artifact unusable: tfjs cannot build the model from it', {
+      cause: err,
+      detail: `s3://${where.bucket}/${where.modelJsonKey}: ${(err as Error).message}`,
+    });
+  }
+}
+
+function weightStats(files: Map<string, Uint8Array>): { weightBytes: number; weightFiles: number } {
+  let weightBytes = 0;
+  for (const [name, bytes] of files) if (name !== 'model.json') weightBytes += bytes.byteLength;
+  return { weightBytes, weightFiles: files.size - 1 };
+}
