@@ -5,39 +5,48 @@
  * 429 count, cold starts. Target: within 15 %.
  *
  * The stack's tails run with 1 wasm thread (`wasmThreads: 1`), the engine
- * the host model was measured with. Two simulations of the trace:
+ * the host model was measured with. Before the trace, on the same stack, a
+ * probe of other requests ({@link probeArrivals}) measures the host's speed in
+ * this session: the same machine ran the same trace ~30 % faster one night
+ * than the night before, every phase alike (docs/evaluation.md), so the lone
+ * figures of a model measured on another day are off by that much. Three
+ * simulations of the trace:
  *
- * - **host** (the one the table reports): the simulator's host model
- *   (core/sim/host.ts LOCAL_HOST: busy environments share this machine's
- *   cores with the slowdowns bench/local-contention.ts measured; tail times
- *   from this machine's profile; the host's lone cold start and invoke
- *   overhead) and its measured per-request spread (jitter, core/sim/jitter.ts)
- *   — nothing about the tails taken from this run;
- * - **medians** (last round's method, for comparison): every part calibrated
+ * - **host at the session's speed** (the one the table reports): the
+ *   simulator's host model (core/sim/host.ts LOCAL_HOST: busy environments
+ *   share this machine's cores with the slowdowns bench/local-contention.ts
+ *   measured; tail times from this machine's profile; the host's lone cold
+ *   start and invoke overhead) with its lone figures scaled to the probe
+ *   (core/sim/host.ts speedFromProbe, atSpeed), and its measured per-request
+ *   spread (jitter, core/sim/jitter.ts) — nothing about the tails taken from
+ *   the trace;
+ * - **host as committed**: the same without the probe's scaling;
+ * - **medians** (an earlier round's method, for comparison): every part calibrated
  *   from this run's medians, no host model, no spread: warm tail per cut the
  *   median `computeMs`; cold start per cut median cold − median warm round
  *   trip (docs/cost-model.md §3); invoke overhead median (round trip −
  *   computeMs) of warm requests.
  *
- * Both scale device times as the deployed planner does (a predictor fitted on
+ * All scale device times as the deployed planner does (a predictor fitted on
  * the model's own profile), since the harness waits the plan's device times.
- * Both take the 429 round trip (median of the refused requests) and the plan
+ * All take the 429 round trip (median of the refused requests) and the plan
  * round trip (median `planMs`, it includes the waited RTT) from the run.
  * Everything else (device head/tail waits, network, keep-alive, reserved
  * concurrency, the planner's cache and keep-alive) is the stack's own.
  *
- * Usage (bounded: a few minutes; starts its own local stack on an ephemeral
+ * Usage (bounded: about 5 minutes with 48 requests; starts its own local stack on an ephemeral
  * port unless --url is given, and stops it):
  *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--json FILE]
+ *   npx tsx bench/sim-validation.ts --resimulate FILE   # a kept run's simulations again, from its records (FILE's `records` folder)
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
 import { parsePolicy, policyName } from '../core/policies';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { simDeployment } from '../core/sim/deployment';
-import { LOCAL_HOST, onHost } from '../core/sim/host';
+import { atSpeed, LOCAL_HOST, onHost, speedFromProbe, type HostModel, type ProbePair } from '../core/sim/host';
 import { simulate, type SimulationInput } from '../core/sim/simulator';
 import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
 import { loadProfile } from '../models/profile-files';
@@ -104,27 +113,34 @@ export interface ValidationRow {
 
 const pick = (s: LoadSummary) => ({ p50: s.latencyMs.p50, p95: s.latencyMs.p95, throttled: s.throttled, coldStarts: s.coldStarts });
 
+/** How {@link simulateLikeTheStack} times the tails. */
+export type SimMode =
+  /** Every part from the run's medians (the calibration), no host model. */
+  | { kind: 'medians' }
+  /** The host model (`host`, default LOCAL_HOST), with its spread seeded by `seed` unless `spread` is false; only the plan and 429 round trips from the calibration. */
+  | { kind: 'host'; host?: HostModel; seed?: number; spread?: boolean };
+
 /**
- * Runs the simulator on the trace, per policy: `medians` with every part from the calibration; `host` with the
- * host model and its spread (seeded by `seed`), only the plan and 429 round trips from the calibration.
+ * Runs the simulator on the trace, per policy (see {@link SimMode}); `onRecord` receives each simulated record with
+ * its policy.
  */
 export function simulateLikeTheStack(
   arrivals: readonly Arrival[],
   cal: Calibration,
   policies: readonly string[],
-  mode: 'medians' | 'host' = 'medians',
+  mode: SimMode = { kind: 'medians' },
   view: SimulationInput['view'] = {},
-  seed = 1,
+  onRecord?: (policy: string, record: LoadRecord) => void,
 ): Map<string, LoadSummary> {
   // The deployed planner scales device times with a predictor fitted on the model's own profile
   // (functions/commons/model-catalog.ts), and the harness waits what its plan says: the same here
   // (`offload simulate` fits on every committed profile: 92 vs 117 ms for MobileNetV2 on a low-end phone).
   const predictor = predictorFromProfiles([loadProfile(MODEL)]);
   const tail = { memoryMB: LOCAL_MEMORY_MB, reservedConcurrency: LOCAL_RESERVED, provisionedConcurrency: 0 };
-  const dep =
-    mode === 'medians'
-      ? simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail, tailMs: cal.tailMs, coldStartMs: cal.coldStartMs }], predictor })
-      : simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail }], predictor, ...onHost(LOCAL_HOST) });
+  const host = mode.kind === 'host' ? (mode.host ?? LOCAL_HOST) : null;
+  const dep = host
+    ? simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail }], predictor, ...onHost(host) })
+    : simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail, tailMs: cal.tailMs, coldStartMs: cal.coldStartMs }], predictor });
   const out = new Map<string, LoadSummary>();
   for (const name of policies) {
     const result = simulate({
@@ -134,17 +150,53 @@ export function simulateLikeTheStack(
       fleet: { keepAliveMs: KEEP_ALIVE_MS },
       // The local stack sets the planner's keep-alive rule to the emulator's keep-alive.
       view: { keepAliveMs: KEEP_ALIVE_MS, ...view },
-      ...(mode === 'medians'
-        ? { timing: { planMs: () => cal.planMs, invokeOverheadMs: cal.invokeOverheadMs, throttleOverheadMs: cal.throttleOverheadMs } }
-        : {
+      ...(host && mode.kind === 'host'
+        ? {
             timing: { planMs: () => cal.planMs, throttleOverheadMs: cal.throttleOverheadMs },
-            host: LOCAL_HOST,
-            jitter: { seed, ...LOCAL_HOST.spread },
-          }),
+            host,
+            ...(mode.spread === false ? {} : { jitter: { seed: mode.seed ?? 1, ...host.spread } }),
+          }
+        : { timing: { planMs: () => cal.planMs, invokeOverheadMs: cal.invokeOverheadMs, throttleOverheadMs: cal.throttleOverheadMs } }),
+      ...(onRecord ? { onRecord: (r: LoadRecord) => onRecord(name, r) } : {}),
     });
     out.set(name, result.summary);
   }
   return out;
+}
+
+/** The policies of the host probe: the two validated cuts (the whole tail and cut 63). */
+export const PROBE_POLICIES = ['cloud-only', 'cut:63'];
+
+/**
+ * The host probe, run on the same stack before the validation trace (other requests: nothing of the trace is used):
+ * per policy, a lone cold request then two warm ones, twice (9 s apart, so the keep-alive reaps in between), then
+ * {@link LOCAL_RESERVED} cold at once and two warm ones. 22 s per policy.
+ */
+export function probeArrivals(): Arrival[] {
+  const at = [0, 1500, 2500, 9000, 10500, 11500, 18000, 18100, 18200, 18300, 21000, 21500];
+  return at.map((t, i) => ({ t, device: `probe${i % LOCAL_RESERVED}`, class: 'low-end-phone', network: 'wifi', model: MODEL }));
+}
+
+/**
+ * The session's speed of the host (core/sim/host.ts speedFromProbe): the probe's records against the probe simulated
+ * on `host` without spread, request by request.
+ */
+export function probeSpeed(records: readonly LoadRecord[], arrivals: readonly Arrival[], cal: Calibration, host: HostModel = LOCAL_HOST): ReturnType<typeof speedFromProbe> {
+  const sim = new Map<string, LoadRecord>();
+  simulateLikeTheStack(arrivals, cal, PROBE_POLICIES, { kind: 'host', host, spread: false }, {}, (policy, r) => sim.set(`${policy}#${r.i}`, r));
+  const pairs: ProbePair[] = [];
+  for (const r of records) {
+    const s = sim.get(`${r.policy}#${r.i}`);
+    const served = (x: LoadRecord) => x.status === 200 && x.measured.roundTripMs !== null && x.measured.computeMs !== null;
+    if (!s || !served(r) || !served(s) || r.cold !== s.cold || r.cut !== s.cut) continue;
+    pairs.push({
+      cut: r.cut,
+      cold: r.cold,
+      real: { roundTripMs: r.measured.roundTripMs!, computeMs: r.measured.computeMs! },
+      sim: { roundTripMs: s.measured.roundTripMs!, computeMs: s.measured.computeMs! },
+    });
+  }
+  return speedFromProbe(pairs);
 }
 
 /** |sim − real| / real, or the absolute difference when real is 0. */
@@ -187,7 +239,49 @@ export function burstyPhoneArrivals(ratePerS: number, seed: number, maxRequests:
   });
 }
 
+/**
+ * The simulations of a run kept in `dir` (trace.jsonl, load.jsonl, probe.jsonl, probe-load.jsonl): the probe's
+ * speed, and per policy the real figures beside the host at that speed, the host as committed, and the medians.
+ */
+export function simulateRun(dir: string, requests: number, seed: number) {
+  const read = (f: string) => parseLoadRecords(readFileSync(join(dir, f), 'utf8'), f);
+  const probeRecords = read('probe-load.jsonl');
+  const speed = probeSpeed(probeRecords, parseTrace(readFileSync(join(dir, 'probe.jsonl'), 'utf8')), calibrate(probeRecords));
+  const sessionHost = atSpeed(LOCAL_HOST, speed);
+  const records = read('load.jsonl');
+  const cal = calibrate(records);
+  const replayed = parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8'));
+  const rowsOf = (sim: Map<string, LoadSummary>): ValidationRow[] =>
+    POLICIES.map((p) => ({
+      policy: p,
+      requests,
+      real: pick(summarize(records.filter((r) => r.policy === policyName(parsePolicy(p))))),
+      sim: pick(sim.get(p)!),
+    }));
+  const rows = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'host', host: sessionHost, seed }));
+  const rowsCommitted = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'host', host: LOCAL_HOST, seed }));
+  const rowsMedians = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'medians' }));
+  return { speed, records, result: { host: sessionHost, committedHost: LOCAL_HOST, calibration: cal, rows, rowsCommitted, rowsMedians } };
+}
+
+function printRun(r: { rows: ValidationRow[]; rowsCommitted: ValidationRow[]; rowsMedians: ValidationRow[]; calibration: Calibration; probe: { speed: object } }): void {
+  console.log(`host model at this session's speed (probe) + spread:\n${validationMarkdown(r.rows)}\n\nhost model as committed + spread:\n${validationMarkdown(r.rowsCommitted)}\n\nthis run's medians, no host model:\n${validationMarkdown(r.rowsMedians)}`);
+  console.log(`\nprobe speed: ${JSON.stringify(r.probe.speed)}\ncalibration: ${JSON.stringify(r.calibration)}`);
+}
+
+/** `--resimulate FILE`: the simulations of a kept run again (the model changed, the stack's records did not); rewrites FILE. */
+function resimulate(file: string): void {
+  const old = JSON.parse(readFileSync(file, 'utf8')) as { records: string; trace: { requests: number; seed: number }; probe: { speed: object } };
+  const dir = old.records.endsWith('.jsonl') ? dirname(old.records) : old.records;
+  const sim = simulateRun(dir, old.trace.requests, old.trace.seed);
+  const result = { ...old, probe: { ...old.probe, speed: sim.speed }, ...sim.result, records: dir, resimulated: new Date().toISOString() };
+  printRun(result);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
+  const again = argValue('--resimulate');
+  if (again) return resimulate(again);
   const requests = Number(argValue('--requests') ?? 24);
   const seed = Number(argValue('--seed') ?? 3);
   const rate = Number(argValue('--rate') ?? 1);
@@ -205,29 +299,43 @@ async function main(): Promise<void> {
     argValue('--url') ??
     (stack = await startOffloadLocal(['--config', config, '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--state-dir', join(dir, 'state'), '--json', '--quiet'], { echoStderr: true })).url;
   try {
+    const started = Date.now();
+    // The host probe first (other requests than the trace): the session's speed of the host.
+    const probe = probeArrivals();
+    const probeTrace = join(dir, 'probe.jsonl');
+    writeFileSync(probeTrace, formatTrace(probe));
+    const probeOut = join(dir, 'probe-load.jsonl');
+    console.error(`probe: ${probe.length} requests per policy (${PROBE_POLICIES.join(', ')}) against ${url}`);
+    const probed = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', probeTrace, '--policy', PROBE_POLICIES.join(','), ...wholeTrace(probe), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--timeout-ms', timeoutMs, '--out', probeOut, '--json']);
+    if (probed.code !== 0) throw new Error(`offload load (probe) failed (${probed.code}): ${probed.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const probeRecords = parseLoadRecords(readFileSync(probeOut, 'utf8'), 'probe-load.jsonl');
+    const speed = probeSpeed(probeRecords, probe, calibrate(probeRecords));
+    console.error(`probe: compute × ${speed.computeScale.toFixed(2)}, cold start × ${speed.coldScale.toFixed(2)}, overhead ${speed.invokeOverheadMs!.toFixed(0)} ms (${speed.warm} warm, ${speed.cold} cold requests)`);
+    // Every environment of the probe reaped before the trace starts.
+    await new Promise((r) => setTimeout(r, KEEP_ALIVE_MS + 4000));
+    const probeWallS = (Date.now() - started) / 1000;
+
     const out = join(dir, 'load.jsonl');
     console.error(`load: ${arrivals.length} requests per policy (${POLICIES.join(', ')}) against ${url}`);
-    const started = Date.now();
     const load = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', trace, '--policy', POLICIES.join(','), ...wholeTrace(arrivals), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--keep-planner-warm', '2', '--timeout-ms', timeoutMs, '--out', out, '--json']);
     if (load.code !== 0) throw new Error(`offload load failed (${load.code}): ${load.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const records = parseLoadRecords(readFileSync(out, 'utf8'), 'load.jsonl');
     if (records.length !== arrivals.length * POLICIES.length) throw new Error(`offload load replayed ${records.length} of the trace's ${arrivals.length} requests × ${POLICIES.length} policies`);
-    const cal = calibrate(records);
-    const replayed = parseTrace(readFileSync(trace, 'utf8'));
-    const rowsOf = (sim: Map<string, LoadSummary>): ValidationRow[] =>
-      POLICIES.map((p) => ({
-        policy: p,
-        requests: arrivals.length,
-        real: pick(summarize(records.filter((r) => r.policy === policyName(parsePolicy(p))))),
-        sim: pick(sim.get(p)!),
-      }));
-    const rows = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, 'host', {}, seed));
-    const rowsMedians = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, 'medians'));
+    const sim = simulateRun(dir, arrivals.length, seed);
     const loadavg = (await import('node:os')).loadavg();
     const failures = { server: records.filter((r) => r.fallback === 'server').length, timeout: records.filter((r) => r.fallback === 'timeout').length };
-    const result = { date: new Date().toISOString(), loadAverage: loadavg, failures, wallS: (Date.now() - started) / 1000, trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` }, host: LOCAL_HOST, calibration: cal, rows, rowsMedians };
-    console.log(`host model + spread:\n${validationMarkdown(rows)}\n\nthis run's medians, no host model:\n${validationMarkdown(rowsMedians)}`);
-    console.log(`\ncalibration: ${JSON.stringify(cal)}\nload average ${loadavg.map((x) => x.toFixed(1)).join(' ')}; ${result.wallS.toFixed(0)} s`);
+    const result = {
+      date: new Date().toISOString(),
+      loadAverage: loadavg,
+      failures,
+      wallS: (Date.now() - started) / 1000,
+      trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` },
+      probe: { requests: probe.length, policies: PROBE_POLICIES, wallS: probeWallS, speed: sim.speed },
+      ...sim.result,
+      records: dir,
+    };
+    printRun(result);
+    console.log(`records: ${dir}\nload average ${loadavg.map((x) => x.toFixed(1)).join(' ')}; ${result.wallS.toFixed(0)} s`);
     const json = argValue('--json');
     if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   } finally {

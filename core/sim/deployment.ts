@@ -56,6 +56,8 @@ export interface DeploymentInput {
    * of a tail on this machine, for the shared-host model (./host.ts). The planner's scenario prices the cloud either way.
    */
   tailTimes?: 'cloud' | 'this-machine';
+  /** Multiplies `this-machine` tail times (a host's session speed, ./host.ts `computeScale`); default 1. */
+  tailScale?: number;
   /** True cold start per model and cut, ms (a host's measured ones, ./host.ts); a model spec's own `coldStartMs` wins, the formula is the fallback. */
   coldStartMs?: Readonly<Record<string, Readonly<Record<number, number>>>>;
 }
@@ -74,6 +76,9 @@ export interface SimDeployment {
 export function simDeployment(input: DeploymentInput): SimDeployment {
   const cold = input.cold ?? { coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB };
   const prices = input.prices ?? { requestUSD: CLOUD_DEFAULTS.requestUSD, gbSecondUSD: CLOUD_DEFAULTS.gbSecondUSD };
+  const tailScale = input.tailScale ?? 1;
+  if (!(Number.isFinite(tailScale) && tailScale > 0)) throw new ValidationError('tailScale', `must be a number > 0 (got ${tailScale})`);
+  if (input.tailScale !== undefined && input.tailTimes !== 'this-machine') throw new ValidationError('tailScale', "applies to tailTimes 'this-machine' only");
   const functions: TailFunctionSpec[] = [];
   const byName = new Map<string, ModelDeploymentSpec>();
   for (const m of input.models) {
@@ -84,7 +89,7 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
     // A layer alone runs a little slower than inside the whole model (isolationRatio): scale the sum to the whole.
     const wholeScale = profile.sumOfLayersMs > 0 ? profile.wholeModelMs / profile.sumOfLayersMs : 1;
     const suffixAt = (memoryMB: number): Float64Array => {
-      const layerMs = input.tailTimes === 'this-machine' ? profile.layers.map((l) => l.ms * wholeScale) : cloudLayerMs(profile, memoryMB);
+      const layerMs = input.tailTimes === 'this-machine' ? profile.layers.map((l) => l.ms * wholeScale * tailScale) : cloudLayerMs(profile, memoryMB);
       const suffix = new Float64Array(L + 1);
       for (let l = L - 1; l >= 0; l--) suffix[l] = suffix[l + 1]! + layerMs[l]!;
       return suffix;

@@ -17,6 +17,7 @@
  * by the count of all busy jobs.
  */
 import { ValidationError } from '../errors';
+import { quantile } from '../predictor';
 import { CLOUD_DEFAULTS } from '../presets';
 
 /** How environments share a host. */
@@ -31,13 +32,107 @@ export interface HostModel {
   wasmThreads: number;
   /** A lone request's round trip beyond the tail's compute on this host (HTTP API, event encoding, the emulator's IPC, wire decode), ms. */
   invokeOverheadMs: number;
+  /**
+   * s(n) of that overhead, index n − 1, n the most busy environments the invocation saw while it ran: the API,
+   * the emulator and the client run on the same cores, so the hand-off slows down in a burst too. Absent: constant.
+   */
+  overheadSlowdown?: readonly number[];
   /** Lone cold start per model and cut measured on this host (cold − warm round trip); wins over `cold`. */
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
   cold: { coldBaseMs: number; coldMsPerMB: number };
   /** Spread of one request's compute and init at a fixed sharing (coefficients of variation), for the simulator's jitter (./jitter.ts). */
   spread: { tailCv: number; coldCv: number };
+  /**
+   * A tail's lone compute on this host over the profile's layer times (`tailTimes: 'this-machine'`); default 1.
+   * Set by {@link atSpeed} when a session's probe finds the host faster or slower than when it was profiled.
+   */
+  computeScale?: number;
 }
+
+/**
+ * How fast the host runs in one session relative to its model: the same machine ran the same trace with every
+ * phase (lone and shared, cold and warm) ~30 % faster one night than the night before (docs/evaluation.md
+ * "The simulator against the local stack"), so a figure measured on one day is off by that much on another.
+ */
+export interface HostSpeed {
+  /** Measured over modelled compute of lone warm requests. */
+  computeScale: number;
+  /** Measured over modelled cold start (cold − warm round trip). */
+  coldScale: number;
+  /** The session's invoke overhead (round trip − compute of warm requests), ms; default the host's. */
+  invokeOverheadMs?: number;
+}
+
+/**
+ * The host at a session's speed: its sharing tables unchanged (they are ratios), its lone cold starts (per cut and
+ * the formula) × `coldScale`, its tails' compute × `computeScale`, and the session's invoke overhead.
+ *
+ * @example
+ * atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 0.85 }).coldStartMs.mobilenetv2[0]; // 825 × 0.85
+ */
+export function atSpeed(host: HostModel, speed: HostSpeed): HostModel {
+  for (const key of ['computeScale', 'coldScale'] as const) {
+    const v = speed[key];
+    if (!(Number.isFinite(v) && v > 0)) throw new ValidationError(`speed.${key}`, `must be a number > 0 (got ${v})`);
+  }
+  const overhead = speed.invokeOverheadMs ?? host.invokeOverheadMs;
+  if (!(Number.isFinite(overhead) && overhead >= 0)) throw new ValidationError('speed.invokeOverheadMs', `must be a number >= 0 (got ${overhead})`);
+  const coldStartMs: Record<string, Record<number, number>> = {};
+  for (const [model, byCut] of Object.entries(host.coldStartMs)) {
+    coldStartMs[model] = Object.fromEntries(Object.entries(byCut).map(([cut, ms]) => [cut, ms * speed.coldScale]));
+  }
+  return {
+    ...host,
+    name: `${host.name}@speed`,
+    invokeOverheadMs: overhead,
+    coldStartMs,
+    cold: { coldBaseMs: host.cold.coldBaseMs * speed.coldScale, coldMsPerMB: host.cold.coldMsPerMB * speed.coldScale },
+    computeScale: (host.computeScale ?? 1) * speed.computeScale,
+  };
+}
+
+/** One request of a probe as the stack served it and as the simulator did (both 200). */
+export interface ProbePair {
+  cut: number;
+  cold: boolean;
+  real: { roundTripMs: number; computeMs: number };
+  sim: { roundTripMs: number; computeMs: number };
+}
+
+/**
+ * A session's {@link HostSpeed} from a probe (requests that are NOT the traffic to be predicted) run on the host and
+ * simulated on the host model without spread: `computeScale` the median over warm requests of real / simulated
+ * compute; `coldScale` the median over cold requests of real / simulated cold start, each taken as the request's
+ * round trip − the median warm round trip of its cut (docs/cost-model.md §3: what a cold call costs over a warm
+ * one); the invoke overhead the median real round trip − compute of warm requests. Requests cold on one side
+ * only are left out. Throws when the probe has no warm pair or no cold pair.
+ */
+export function speedFromProbe(pairs: readonly ProbePair[]): HostSpeed & { warm: number; cold: number } {
+  const both = (cold: boolean) => pairs.filter((p) => p.cold === cold);
+  const warm = both(false);
+  const cold = both(true);
+  if (warm.length === 0 || cold.length === 0) throw new ValidationError('probe', `needs warm and cold requests on both sides (got ${warm.length} warm, ${cold.length} cold)`);
+  const warmRt = new Map<number, { real: number; sim: number }>();
+  for (const cut of new Set(pairs.map((p) => p.cut))) {
+    const w = warm.filter((p) => p.cut === cut);
+    if (w.length) warmRt.set(cut, { real: medianOf(w.map((p) => p.real.roundTripMs)), sim: medianOf(w.map((p) => p.sim.roundTripMs)) });
+  }
+  const coldRatios = cold.flatMap((p) => {
+    const w = warmRt.get(p.cut);
+    return w ? [(p.real.roundTripMs - w.real) / (p.sim.roundTripMs - w.sim)] : [];
+  });
+  if (coldRatios.length === 0) throw new ValidationError('probe', 'no cut has both cold and warm requests');
+  return {
+    computeScale: medianOf(warm.map((p) => p.real.computeMs / p.sim.computeMs)),
+    coldScale: medianOf(coldRatios),
+    invokeOverheadMs: medianOf(warm.map((p) => p.real.roundTripMs - p.real.computeMs)),
+    warm: warm.length,
+    cold: coldRatios.length,
+  };
+}
+
+const medianOf = (xs: readonly number[]): number => quantile(xs, 0.5);
 
 /**
  * Ideal processor sharing on `cores` cores: n ≤ cores busy jobs run at full speed, more share the cores equally;
@@ -68,7 +163,8 @@ export function sharedCores(cores: number): HostModel {
  *   starts, the two runs on 3bc7a71 only (the fold moved out of the rebuild;
  *   lone 829 ms).
  * - invoke overhead: the pooled median of round trip − compute of a lone warm
- *   request over the five runs (45 ms; 40–57 per run).
+ *   request over the five runs (45 ms; 40–57 per run); its slowdowns the
+ *   same for k concurrent warm requests (48, 71, 83, 99 ms at k = 2…5).
  * - cold start: the five tails with 1 thread on 3bc7a71, median cold − warm
  *   round trip of 10 pairs each, each cold call after 3 s idle as traffic meets
  *   a cold fleet (bench/cold-start.ts --repeats 10 --idle-ms 3000, 19:16–19:19
@@ -90,6 +186,7 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   initSlowdown: Object.freeze([1, 1.3, 1.87, 2.32, 2.7]),
   wasmThreads: 1,
   invokeOverheadMs: 45,
+  overheadSlowdown: Object.freeze([1, 1.07, 1.58, 1.84, 2.2]),
   coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 825, 36: 653, 63: 743, 125: 620, 156: 459 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
   spread: Object.freeze({ tailCv: 0.26, coldCv: 0.09 }),
@@ -103,17 +200,18 @@ export function slowdownAt(table: readonly number[], n: number): number {
 }
 
 /**
- * The simDeployment options (./deployment.ts) of tails on `host`: this machine's profiled tail times and the host's
- * lone cold starts (measured per cut where it has them, else its formula).
+ * The simDeployment options (./deployment.ts) of tails on `host`: this machine's profiled tail times (× the host's
+ * `computeScale`) and the host's lone cold starts (measured per cut where it has them, else its formula).
  */
-export function onHost(host: HostModel): { tailTimes: 'this-machine'; cold: HostModel['cold']; coldStartMs: HostModel['coldStartMs'] } {
-  return { tailTimes: 'this-machine', cold: host.cold, coldStartMs: host.coldStartMs };
+export function onHost(host: HostModel): { tailTimes: 'this-machine'; tailScale: number; cold: HostModel['cold']; coldStartMs: HostModel['coldStartMs'] } {
+  return { tailTimes: 'this-machine', tailScale: host.computeScale ?? 1, cold: host.cold, coldStartMs: host.coldStartMs };
 }
 
 /** Checks a host model's tables (CLI and library input). */
 export function checkHost(host: HostModel): void {
-  for (const key of ['computeSlowdown', 'initSlowdown'] as const) {
+  for (const key of ['computeSlowdown', 'initSlowdown', 'overheadSlowdown'] as const) {
     const t = host[key];
+    if (t === undefined) continue;
     if (t.length === 0 || t[0] !== 1) throw new ValidationError(`host.${key}`, 'must start with 1 (a lone job runs at its own speed)');
     t.forEach((v, i) => {
       if (!Number.isFinite(v) || (i > 0 && v < t[i - 1]!)) throw new ValidationError(`host.${key}[${i}]`, `must be finite and >= the entry before (got ${v})`);
@@ -129,6 +227,8 @@ export interface HostJob<T> {
   /** When this phase started (simulated ms). */
   phaseStart: number;
   item: T;
+  /** The most jobs busy at once since it was added (itself included); kept by {@link HostCpu.add}. */
+  peak?: number;
 }
 
 /**
@@ -158,6 +258,14 @@ export class HostCpu<T> {
   add(job: HostJob<T>, now: number): void {
     this.advance(now);
     this.jobs.push(job);
+    const n = this.jobs.length;
+    for (const j of this.jobs) if ((j.peak ?? 0) < n) j.peak = n;
+  }
+
+  /** The invoke overhead of a job that saw at most `peak` busy jobs ({@link HostModel.overheadSlowdown}). */
+  overheadMs(baseMs: number, peak: number): number {
+    const t = this.host.overheadSlowdown;
+    return t ? baseMs * slowdownAt(t, peak) : baseMs;
   }
 
   remove(job: HostJob<T>): void {

@@ -555,8 +555,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     served(req, cold ? initMs : null, tailMs, billedMs);
   };
 
-  /** The record of a served invocation that spent `initMs` (cold) and `computeMs`, and billed `billedMs`. */
-  const served = (req: Req, initMs: number | null, computeMs: number, billedMs: number): void => {
+  /** The record of a served invocation that spent `initMs` (cold) and `computeMs`, billed `billedMs`, and waited `overheadMs` beyond it. */
+  const served = (req: Req, initMs: number | null, computeMs: number, billedMs: number, overheadMs = invokeOverheadMs): void => {
     const e = req.entry;
     const spec = fleet.functions[req.fleetIndex]!.spec;
     const price = req.how === 'provisioned' ? PROVISIONED_PRICES.gbSecondDurationUSD : e.scenario.cloud.gbSecondUSD;
@@ -567,7 +567,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       fallback: null,
       initMs,
       computeMs,
-      roundTripMs: billedMs + invokeOverheadMs,
+      roundTripMs: billedMs + overheadMs,
       deviceTailMs: null,
       costUSD: e.scenario.cloud.requestUSD + (USD_PER_MB_S(price, spec.memoryMB) * billedMs) / 1000,
     });
@@ -610,7 +610,8 @@ export function simulate(input: SimulationInput): SimulationResult {
       req.billedMs = billedMs;
       fleet.release(req.fleetIndex, now, req.how!, billedMs);
       req.entry.model_.view.busyEnded(req.viewPos, req.busyMark);
-      served(req, it.initMs, now - job.phaseStart, billedMs);
+      // The hand-off shares the host too: its overhead grows with the most environments busy while it ran.
+      served(req, it.initMs, now - job.phaseStart, billedMs, host.overheadMs(invokeOverheadMs, job.peak ?? 1));
     }
     scheduleHost();
   };

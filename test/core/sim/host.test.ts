@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRecord } from '../../../core/load-record';
 import type { Policy } from '../../../core/policies';
-import { checkHost, HostCpu, LOCAL_HOST, sharedCores, slowdownAt } from '../../../core/sim/host';
+import { predictorFromProfiles } from '../../../core/profile-scenario';
+import { simDeployment } from '../../../core/sim/deployment';
+import { atSpeed, checkHost, HostCpu, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
 import { Jitter, lognormalSigma } from '../../../core/sim/jitter';
 import { simulate, type SimulationInput } from '../../../core/sim/simulator';
-import { generateWorkload, makeDevices } from '../../../core/workload';
+import { generateWorkload, makeDevices, type Arrival } from '../../../core/workload';
+import { loadProfile } from '../../../models/profile-files';
 import { HAND_COLD, HAND_TAIL, handArrivals, handFunctions, handScenarioFor } from './hand-fleet';
 
 /** An ideal host of `cores` with no invoke overhead, so that its records compare with Lambda's. */
@@ -104,6 +107,18 @@ describe('simulate on a shared host', () => {
     }
   });
 
+  it('the hand-off slows down with the most environments busy during the invocation (overheadSlowdown)', () => {
+    const host = { ...ideal(1), invokeOverheadMs: 40, overheadSlowdown: [1, 1.5, 2] };
+    // Alone, then two at once (both see 2 busy), then three at once (each sees 3) after every environment is idle.
+    const arrivals = handArrivals([0, 5000, 5000, 10_000, 10_000, 10_000]);
+    const { records } = run({ policy: { kind: 'cut', cut: 1 }, arrivals, host });
+    expect(records.map((r) => r.measured.roundTripMs! - (r.measured.initMs ?? 0) - r.measured.computeMs!).map((x) => Math.round(x * 1e6) / 1e6)).toEqual([40, 60, 60, 80, 80, 80]);
+    // Without a table the overhead is the constant it was.
+    const flat = run({ policy: { kind: 'cut', cut: 1 }, arrivals, host: { ...host, overheadSlowdown: undefined } });
+    expect(flat.records.map((r) => Math.round((r.measured.roundTripMs! - (r.measured.initMs ?? 0) - r.measured.computeMs!) * 1e6) / 1e6)).toEqual([40, 40, 40, 40, 40, 40]);
+    expect(() => checkHost({ ...LOCAL_HOST, overheadSlowdown: [1, 0.5] })).toThrow(/host\.overheadSlowdown\[1\]/);
+  });
+
   it('sharing slows a burst and, by holding environments longer, never lowers its 429 count', () => {
     const arrivals = handArrivals(Array.from({ length: 30 }, (_, i) => i * 2));
     const lambda = run({ policy: { kind: 'cloud-only' }, arrivals, functions: handFunctions({ reservedConcurrency: 4 }) }).result.summary;
@@ -145,5 +160,107 @@ describe('per-request spread (jitter)', () => {
     expect(compute.sort((x, y) => x - y)[compute.length >> 1]!).toBeGreaterThan(HAND_TAIL[1] * 0.85);
     expect(compute[compute.length >> 1]!).toBeLessThan(HAND_TAIL[1] * 1.15);
     expect(() => run({ policy: { kind: 'cut', cut: 1 }, jitter: { seed: 1, tailCv: -1, coldCv: 0 } })).toThrow(/jitter\.tailCv: must be a number from 0 to 10/);
+  });
+});
+
+describe("a host at a session's speed", () => {
+  const mnv2 = loadProfile('mobilenetv2');
+  const predictor = predictorFromProfiles([mnv2]);
+  /** MobileNetV2's five local tails (reserved 4) on `host`: each arrival's record, by i. */
+  function onTheHost(host: HostModel, arrivals: Arrival[], policy: Policy = { kind: 'cloud-only' }): LoadRecord[] {
+    const dep = simDeployment({ models: [{ profile: mnv2, cuts: [0, 36, 63, 125, 156], tail: { memoryMB: 1769, reservedConcurrency: 4, provisionedConcurrency: 0 } }], predictor, ...onHost(host) });
+    const records: LoadRecord[] = [];
+    simulate({ arrivals, policy, ...dep, fleet: { keepAliveMs: 5000 }, view: { keepAliveMs: 5000 }, host, onRecord: (r) => records.push(r) });
+    return records.sort((a, b) => a.i - b.i);
+  }
+  const phone = (ts: number[]): Arrival[] => ts.map((t, i) => ({ t, device: `d${i}`, class: 'low-end-phone', network: 'wifi', model: 'mobilenetv2' }));
+
+  it('scales the lone cold starts (per cut and the formula) and the compute; the sharing tables stay', () => {
+    const fast = atSpeed(LOCAL_HOST, { computeScale: 0.75, coldScale: 0.8, invokeOverheadMs: 25 });
+    expect(fast.coldStartMs.mobilenetv2![0]).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]! * 0.8, 9);
+    expect(fast.coldStartMs.mobilenetv2![156]).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![156]! * 0.8, 9);
+    expect(fast.cold).toEqual({ coldBaseMs: LOCAL_HOST.cold.coldBaseMs * 0.8, coldMsPerMB: LOCAL_HOST.cold.coldMsPerMB * 0.8 });
+    expect([fast.computeScale, fast.invokeOverheadMs]).toEqual([0.75, 25]);
+    expect([fast.computeSlowdown, fast.initSlowdown, fast.spread]).toEqual([LOCAL_HOST.computeSlowdown, LOCAL_HOST.initSlowdown, LOCAL_HOST.spread]);
+    // Speeds compose; the overhead stays the host's unless given.
+    const twice = atSpeed(fast, { computeScale: 2, coldScale: 1 });
+    expect([twice.computeScale, twice.invokeOverheadMs]).toEqual([1.5, 25]);
+    expect(() => atSpeed(LOCAL_HOST, { computeScale: 0, coldScale: 1 })).toThrow(/speed\.computeScale: must be a number > 0 \(got 0\)/);
+    expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: Number.NaN })).toThrow(/speed\.coldScale/);
+    expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: 1, invokeOverheadMs: -1 })).toThrow(/speed\.invokeOverheadMs: must be a number >= 0/);
+  });
+
+  it("a lone cold request then a warm one: init × coldScale, compute × computeScale, the session's overhead", () => {
+    const arrivals = phone([0, 5000]);
+    const base = onTheHost(LOCAL_HOST, arrivals);
+    const slow = onTheHost(atSpeed(LOCAL_HOST, { computeScale: 1.5, coldScale: 1.25, invokeOverheadMs: 60 }), arrivals);
+    expect(base.map((r) => r.cold)).toEqual([true, false]);
+    expect(slow.map((r) => r.cold)).toEqual([true, false]);
+    expect(base[0]!.measured.initMs).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]!, 9);
+    expect(slow[0]!.measured.initMs).toBeCloseTo(1.25 * base[0]!.measured.initMs!, 9);
+    for (const i of [0, 1]) expect(slow[i]!.measured.computeMs).toBeCloseTo(1.5 * base[i]!.measured.computeMs!, 9);
+    expect(slow[1]!.measured.roundTripMs).toBeCloseTo(slow[1]!.measured.computeMs! + 60, 9);
+    expect(base[1]!.measured.roundTripMs).toBeCloseTo(base[1]!.measured.computeMs! + LOCAL_HOST.invokeOverheadMs, 9);
+  });
+
+  it('at speed 1 it is the host: the same records, and the profile\'s tail times', () => {
+    const arrivals = phone([0, 50, 100, 150, 200, 3000, 3100, 9000]);
+    const same = atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: 1 });
+    expect(onTheHost(same, arrivals).map((r) => r.measured)).toEqual(onTheHost(LOCAL_HOST, arrivals).map((r) => r.measured));
+    const dep = (tailScale?: number) => simDeployment({ models: [{ profile: mnv2, cuts: [0], tail: { memoryMB: 1769, reservedConcurrency: 4, provisionedConcurrency: 0 } }], predictor, tailTimes: 'this-machine', ...(tailScale ? { tailScale } : {}) });
+    expect(dep(2).functions[0]!.tailMs).toBeCloseTo(2 * dep().functions[0]!.tailMs, 9);
+    expect(dep().functions[0]!.tailMs).toBeCloseTo(mnv2.wholeModelMs, 6);
+    expect(() => dep(-1)).toThrow(/tailScale: must be a number > 0/);
+    expect(() => simDeployment({ models: [{ profile: mnv2, cuts: [0], tail: { memoryMB: 1769, reservedConcurrency: 4, provisionedConcurrency: 0 } }], predictor, tailScale: 2 })).toThrow(/tailScale: applies to tailTimes 'this-machine' only/);
+  });
+
+  it('on Lambda (no host) nothing changes: the speed lives in the host only', () => {
+    const arrivals = phone([0, 40, 80, 5000]);
+    const lambda = (extra: object) => {
+      const dep = simDeployment({ models: [{ profile: mnv2, cuts: [0, 63], tail: { memoryMB: 1769, reservedConcurrency: 4, provisionedConcurrency: 0 } }], predictor, ...extra });
+      const records: LoadRecord[] = [];
+      simulate({ arrivals, policy: { kind: 'cloud-only' }, ...dep, onRecord: (r) => records.push(r) });
+      return records;
+    };
+    expect(lambda({})).toEqual(lambda({ tailTimes: 'cloud' }));
+  });
+
+  it('speedFromProbe: medians of real over simulated compute and cold start (cold − warm round trip of its cut), and the overhead', () => {
+    const pair = (cut: number, cold: boolean, real: [number, number], sim: [number, number]): ProbePair => ({
+      cut,
+      cold,
+      real: { roundTripMs: real[0], computeMs: real[1] },
+      sim: { roundTripMs: sim[0], computeMs: sim[1] },
+    });
+    const speed = speedFromProbe([
+      pair(0, false, [80, 50], [100, 55]),
+      pair(0, false, [90, 60], [100, 55]),
+      pair(0, true, [1080, 70], [900, 60]), // (1080 − 85) / (900 − 100)
+      pair(63, false, [50, 27], [75, 30]),
+      pair(63, true, [650, 40], [675, 30]), // (650 − 50) / (675 − 75) = 1
+      pair(63, true, [1250, 40], [675, 30]), // 2
+    ]);
+    expect(speed.computeScale).toBeCloseTo(50 / 55, 9); // median of 50/55, 60/55, 27/30
+    expect(speed.coldScale).toBeCloseTo(995 / 800, 9); // median of 1.24375, 1, 2
+    expect(speed.invokeOverheadMs).toBe(30); // median of 30, 30, 23
+    expect([speed.warm, speed.cold]).toEqual([3, 3]);
+    expect(() => speedFromProbe([pair(0, false, [80, 50], [100, 55])])).toThrow(/probe: needs warm and cold requests on both sides \(got 1 warm, 0 cold\)/);
+    expect(() => speedFromProbe([pair(0, false, [80, 50], [100, 55]), pair(63, true, [650, 40], [675, 30])])).toThrow(/probe: no cut has both cold and warm requests/);
+  });
+
+  it('speedFromProbe finds the speed of a host simulated at a known speed (lone and concurrent cold starts)', () => {
+    const probe = phone([0, 1500, 2500, 9000, 10500, 11500, 18000, 18100, 18200, 18300, 21000, 21500]);
+    const truth = atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 1.3, invokeOverheadMs: 30 });
+    const pairs = (policy: Policy): ProbePair[] => {
+      const real = onTheHost(truth, probe, policy);
+      const sim = onTheHost(LOCAL_HOST, probe, policy);
+      return real.map((r, i) => ({ cut: r.cut, cold: r.cold, real: { roundTripMs: r.measured.roundTripMs!, computeMs: r.measured.computeMs! }, sim: { roundTripMs: sim[i]!.measured.roundTripMs!, computeMs: sim[i]!.measured.computeMs! } }));
+    };
+    const speed = speedFromProbe([...pairs({ kind: 'cloud-only' }), ...pairs({ kind: 'cut', cut: 63 })]);
+    expect(speed.computeScale).toBeCloseTo(0.8, 9);
+    expect(speed.invokeOverheadMs).toBeCloseTo(30, 9);
+    // The cold start as the client sees it also holds the first compute, scaled by computeScale: within 3 %.
+    expect(Math.abs(speed.coldScale / 1.3 - 1)).toBeLessThan(0.03);
+    expect([speed.warm, speed.cold]).toEqual([12, 12]);
   });
 });
