@@ -105,6 +105,17 @@ describe('execution environments', () => {
     expect(r.remainingMs).toBeLessThanOrEqual(5000);
   });
 
+  it('setFunctionEnvironment: environments started afterwards get the variables, running ones keep theirs', async () => {
+    const { em } = emulator([echo({ environment: { GREETING: 'hello' } })]);
+    expect(ok(await em.invoke('echo', '{}')).env).toMatchObject({ GREETING: 'hello' });
+
+    em.setFunctionEnvironment('echo', { GREETING: 'switched' });
+    expect(ok(await em.invoke('echo', '{}')).env, 'the warm environment keeps its variables').toMatchObject({ GREETING: 'hello' });
+    await em.reapIdle('echo');
+    expect(ok(await em.invoke('echo', '{}')).env).toMatchObject({ GREETING: 'switched' });
+    expect(() => em.setFunctionEnvironment('nope', { GREETING: 'x' })).toThrow('no function nope');
+  });
+
   it('accepts the function ARN and $LATEST, and rejects unknown functions', async () => {
     const { em } = emulator([echo()]);
 
