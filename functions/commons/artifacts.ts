@@ -333,6 +333,7 @@ export async function downloadWeightFiles(
   modelJson: Uint8Array,
   views: ReadonlyMap<string, Uint8Array> | undefined,
   onBytes?: (name: string, start: number, end: number, target: Uint8Array) => void,
+  get: Omit<ParallelGetOptions, 'onBytes'> = {},
 ): Promise<Map<string, Uint8Array>> {
   const names = [...new Set(manifest.flatMap((group) => group.paths))];
   const weights = await downloadObjects(
@@ -341,7 +342,7 @@ export async function downloadWeightFiles(
     names.map((name) => s3Key(weightPrefix, name)),
     names.map((name) => `artifact's weight file ${name}`),
     names.map((name) => views?.get(name)),
-    onBytes ? { onBytes: (i, start, end, target) => onBytes(names[i]!, start, end, target) } : {},
+    onBytes ? { ...get, onBytes: (i, start, end, target) => onBytes(names[i]!, start, end, target) } : get,
   );
   const files = new Map<string, Uint8Array>([['model.json', modelJson]]);
   names.forEach((name, i) => files.set(name, weights[i] as Uint8Array));

@@ -13,6 +13,15 @@ import { loadStreamed, planStreamedLoad } from '../../models/streamed-load';
 import { downloadWeightFiles, getModelJson, weightFileViews } from './artifacts';
 import { logLine } from './http';
 
+/**
+ * Ranged GETs of a streamed load: smaller parts, fewer in flight than the
+ * download-then-build default (16 × 8 MiB), so that parts complete one after
+ * another from the first layers on instead of all together at the end: with
+ * 16 × 8 MiB a 98 MiB tail is in flight at once and its first layer's bytes
+ * are complete only about when its last layer's are.
+ */
+export const STREAMED_GETS = { partBytes: 4 * 1024 * 1024, concurrency: 8 } as const;
+
 /** Where the tail's files are. */
 export interface TailArtifact {
   bucket: string;
@@ -68,7 +77,9 @@ export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: Tai
       // a file of another size than model.json says lands in a buffer of its own: its bytes never arrive here
       const view = views.get(name);
       if (target === view) arriving.arrived(view.byteOffset + start, view.byteOffset + end);
-    }).then(
+      // the last byte is here (the download's own end may wait behind the build on this thread)
+      if (arriving.has(0, buffer.byteLength)) opts.onWeights?.();
+    }, STREAMED_GETS).then(
       (files) => (arriving.finish(), opts.onWeights?.(), files),
       (err: unknown) => {
         arriving.fail(err);
