@@ -38,6 +38,7 @@
  * port unless --url is given, and stops it):
  *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--json FILE]
  *   npx tsx bench/sim-validation.ts --resimulate FILE   # a kept run's simulations again, from its records (FILE's `records` folder)
+ *   npx tsx bench/sim-validation.ts --per-request FILE  # its cold requests, phase by phase, stack beside simulator
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -264,6 +265,30 @@ export function simulateRun(dir: string, requests: number, seed: number) {
   return { speed, records, result: { host: sessionHost, committedHost: LOCAL_HOST, calibration: cal, rows, rowsCommitted, rowsMedians } };
 }
 
+/**
+ * The cold requests of a kept run, request by request: the stack's phases beside the simulator's (the host at the
+ * probe's speed, with spread) for the same request: init, first compute, hand-off (round trip − init − compute).
+ */
+export function perRequestMarkdown(dir: string, seed: number): string {
+  const read = (f: string) => parseLoadRecords(readFileSync(join(dir, f), 'utf8'), f);
+  const probeRecords = read('probe-load.jsonl');
+  const host = atSpeed(LOCAL_HOST, probeSpeed(probeRecords, parseTrace(readFileSync(join(dir, 'probe.jsonl'), 'utf8')), calibrate(probeRecords)));
+  const records = read('load.jsonl');
+  const sim = new Map<string, LoadRecord>();
+  simulateLikeTheStack(parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8')), calibrate(records), POLICIES, { kind: 'host', host, seed }, {}, (p, r) => sim.set(`${policyName(parsePolicy(p))}#${r.i}`, r));
+  const f0 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(0));
+  const handOff = (r: LoadRecord) => (r.measured.roundTripMs !== null && r.measured.computeMs !== null ? r.measured.roundTripMs - (r.measured.initMs ?? 0) - r.measured.computeMs : null);
+  const lines = ['| policy | i | t s | cold real/sim | init real / sim | compute real / sim | hand-off real / sim | round trip real / sim |', '|---|---:|---:|---|---:|---:|---:|---:|'];
+  for (const r of records) {
+    const s = sim.get(`${r.policy}#${r.i}`);
+    if (!s || !(r.cold || s.cold)) continue;
+    const m = r.measured;
+    const n = s.measured;
+    lines.push(`| ${r.policy} | ${r.i} | ${(r.t / 1000).toFixed(1)} | ${+r.cold}/${+s.cold} | ${f0(m.initMs)} / ${f0(n.initMs)} | ${f0(m.computeMs)} / ${f0(n.computeMs)} | ${f0(handOff(r))} / ${f0(handOff(s))} | ${f0(m.roundTripMs)} / ${f0(n.roundTripMs)} |`);
+  }
+  return lines.join('\n');
+}
+
 function printRun(r: { rows: ValidationRow[]; rowsCommitted: ValidationRow[]; rowsMedians: ValidationRow[]; calibration: Calibration; probe: { speed: object } }): void {
   console.log(`host model at this session's speed (probe) + spread:\n${validationMarkdown(r.rows)}\n\nhost model as committed + spread:\n${validationMarkdown(r.rowsCommitted)}\n\nthis run's medians, no host model:\n${validationMarkdown(r.rowsMedians)}`);
   console.log(`\nprobe speed: ${JSON.stringify(r.probe.speed)}\ncalibration: ${JSON.stringify(r.calibration)}`);
@@ -282,6 +307,12 @@ function resimulate(file: string): void {
 async function main(): Promise<void> {
   const again = argValue('--resimulate');
   if (again) return resimulate(again);
+  const kept = argValue('--per-request');
+  if (kept) {
+    const run = JSON.parse(readFileSync(kept, 'utf8')) as { records: string; trace: { seed: number } };
+    console.log(perRequestMarkdown(run.records, run.trace.seed));
+    return;
+  }
   const requests = Number(argValue('--requests') ?? 24);
   const seed = Number(argValue('--seed') ?? 3);
   const rate = Number(argValue('--rate') ?? 1);
