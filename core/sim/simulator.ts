@@ -168,7 +168,11 @@ interface Entry {
   viewIndexOfCut: Int32Array;
   /** Position in the model's view → the scenario's fleet entry to fill. */
   fleetEntries: Scenario['cloud']['functions'][string][];
-  /** Position in the model's view → ms from the arrival to the request reaching that tail (plan round trip included when the policy plans live), and the tail's warm time. */
+  /**
+   * Position in the model's view → ms from the arrival to the request reaching that tail as the planner believes it
+   * (functions/commons/planner.ts reachMs: a device that computes while it asks, the default, whatever this run's
+   * devices do), plan round trip included when the policy plans live.
+   */
   reachMs: Float64Array;
   /** The window passed to the view (rewritten at each read). */
   window: ArrivalWindow;
@@ -499,8 +503,8 @@ export function simulate(input: SimulationInput): SimulationResult {
       busyMark: 0,
     };
     if (livePlan && choice.cut !== e.L) {
-      // The planner's ledger holds the tail from when it believes the request gets there (it assumes the head starts
-      // at the plan's answer, functions/commons/planner.ts reachMs), whether or not the device then sends.
+      // The planner's ledger holds the tail from when it believes the request gets there (a device that computes while
+      // it asks, functions/commons/planner.ts reachMs), whether or not the device then sends.
       const pos = e.viewIndexOfCut[choice.cut]!;
       const startsAt = a.t + e.reachMs[pos]!;
       const busyUntil = startsAt + choice.believed.coldMs + choice.believed.tailMs;
@@ -699,7 +703,7 @@ function makeEntry(a: Arrival, models: Map<string, ModelState>, input: Simulatio
     }
     viewIndexOfCut[cut] = k;
     const spec = input.functions[m.fleetIndex[k]!]!;
-    reachMs[k] = livePlanMs + headMs[cut]! + base.network.rttMs / 2 + upMs[cut]!;
+    reachMs[k] = Math.max(livePlanMs, headMs[cut]!) + base.network.rttMs / 2 + upMs[cut]!;
     tailMs[k] = spec.tailMs;
     const limit = m.view.viewed[k]!.limit;
     const entry = { idleWarm: 0, inFlight: 0, limit, coldStartMs: spec.coldStartMs, name: spec.name ?? defaultFunctionName(a.model, cut) };

@@ -229,11 +229,18 @@ export class PlannerRuntime {
 }
 
 /**
- * How long after the plan its request reaches the tail of `row`'s cut: the
- * answer's half of the round trip, the head, then the request's half and the upload.
+ * How long after the plan its request reaches the tail of `row`'s cut. The
+ * client's default device runs its head while it asks (client/infer.ts): it
+ * started the head when it sent the plan request, half a round trip before
+ * the plan, sends when both the head and the answer are done, and its request
+ * takes the other half and the upload: `max(rtt, head) + up` from now. A
+ * device that waits for the answer (`waitForPlan`) gets there min(rtt, head)
+ * later; the registry shows it when it does. Holding the tail for both would
+ * have the planner see a full environment that is free for the default
+ * client, the error judging at the arrival removed.
  */
-function reachMs(row: CandidateRow, rttMs: number): number {
-  return rttMs + row.headMs + row.upMs;
+export function reachMs(row: Pick<CandidateRow, 'headMs' | 'upMs'>, rttMs: number): number {
+  return Math.max(rttMs, row.headMs) + row.upMs;
 }
 
 /** Per deployed cut: when a request planned `now` would reach its tail, its warm compute there, and the cut's cold start. */

@@ -6,7 +6,7 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 type Result = APIGatewayProxyStructuredResultV2;
 import { InstanceRegistrar, putRegistryItem } from '../../functions/commons/registry';
-import { createPlannerHandler, PlannerRuntime, type PlanResponse } from '../../functions/commons/planner';
+import { createPlannerHandler, PlannerRuntime, reachMs, type PlanResponse } from '../../functions/commons/planner';
 import { cloudProfileKey, type ModelCatalogEntry } from '../../functions/commons/model-catalog';
 import { ModelsResponseSchema, PlanResponseSchema } from '../../core/api';
 import { ZOO } from '../../models/zoo';
@@ -386,5 +386,15 @@ describe('planner function (API Gateway v2 events, s3rver, dynalite)', () => {
     const record = jsonOf(res) as PlanResponse;
     expect(record.fleetSource).toBe('unavailable');
     expect(record.candidates.find((c) => c.cut === 2)?.pCold).toBe(1);
+  });
+});
+
+describe('reachMs: when the planner believes a request reaches its tail', () => {
+  it('is the default client\'s: its head runs while it asks, so the head and the plan round trip overlap', () => {
+    // asked at now − RTT/2 with the head started then; sent when both are done; RTT/2 + upload to the tail
+    expect(reachMs({ headMs: 40, upMs: 4 }, 50)).toBe(54); // the answer comes after the head: RTT + upload
+    expect(reachMs({ headMs: 80, upMs: 4 }, 50)).toBe(84); // the head ends after the answer: head + upload
+    expect(reachMs({ headMs: 0, upMs: 10 }, 50)).toBe(60); // cut 0: the input goes when the answer comes
+    // not the waiting client's RTT + head + upload (94 and 134): that one shows in the registry when it gets there
   });
 });
