@@ -68,8 +68,9 @@ export interface TailModel {
 export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
   const { bytes: modelJson, manifest } = await getModelJson(s3, where.bucket, where.modelJsonKey);
   opts.onModelJson?.();
-  const views = weightFileViews(manifest, 1);
-  const plan = opts.fuse && opts.pipeline && views ? planStreamedLoad(modelJson) : undefined;
+  // one buffer for all the weights (even one file): the streamed load reads the bytes in place as they land
+  const views = opts.fuse && opts.pipeline ? weightFileViews(manifest, 1) : undefined;
+  const plan = views ? planStreamedLoad(modelJson) : undefined;
   const buffer = views?.values().next().value?.buffer;
   if (plan && views && buffer instanceof ArrayBuffer && buffer.byteLength === plan.weightBytes) {
     const arriving = new ArrivingBytes(new Uint8Array(buffer));
@@ -110,7 +111,8 @@ export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: Tai
       ...weightStats(files),
     };
   }
-  const files = await downloadWeightFiles(s3, where.bucket, where.weightPrefix, manifest, modelJson, weightFileViews(manifest));
+  // the buffer laid out above, if any, serves the whole download as well (one file in it is one file's own buffer)
+  const files = await downloadWeightFiles(s3, where.bucket, where.weightPrefix, manifest, modelJson, views ?? weightFileViews(manifest));
   opts.onWeights?.();
   return loadWhole(files, where, opts);
 }
