@@ -241,17 +241,23 @@ export function burstyPhoneArrivals(ratePerS: number, seed: number, maxRequests:
 }
 
 /**
+ * A run kept in `dir` (trace.jsonl, load.jsonl, probe.jsonl, probe-load.jsonl): the trace and the stack's records of
+ * it, and the host at the session's speed its probe measured.
+ */
+function readKeptRun(dir: string): { trace: Arrival[]; records: LoadRecord[]; speed: ReturnType<typeof probeSpeed>; sessionHost: HostModel } {
+  const read = (f: string) => parseLoadRecords(readFileSync(join(dir, f), 'utf8'), f);
+  const probeRecords = read('probe-load.jsonl');
+  const speed = probeSpeed(probeRecords, parseTrace(readFileSync(join(dir, 'probe.jsonl'), 'utf8')), calibrate(probeRecords));
+  return { trace: parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8')), records: read('load.jsonl'), speed, sessionHost: atSpeed(LOCAL_HOST, speed) };
+}
+
+/**
  * The simulations of a run kept in `dir` (trace.jsonl, load.jsonl, probe.jsonl, probe-load.jsonl): the probe's
  * speed, and per policy the real figures beside the host at that speed, the host as committed, and the medians.
  */
 export function simulateRun(dir: string, requests: number, seed: number) {
-  const read = (f: string) => parseLoadRecords(readFileSync(join(dir, f), 'utf8'), f);
-  const probeRecords = read('probe-load.jsonl');
-  const speed = probeSpeed(probeRecords, parseTrace(readFileSync(join(dir, 'probe.jsonl'), 'utf8')), calibrate(probeRecords));
-  const sessionHost = atSpeed(LOCAL_HOST, speed);
-  const records = read('load.jsonl');
+  const { speed, sessionHost, records, trace: replayed } = readKeptRun(dir);
   const cal = calibrate(records);
-  const replayed = parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8'));
   const rowsOf = (sim: Map<string, LoadSummary>): ValidationRow[] =>
     POLICIES.map((p) => ({
       policy: p,
@@ -270,12 +276,9 @@ export function simulateRun(dir: string, requests: number, seed: number) {
  * probe's speed, with spread) for the same request: init, first compute, hand-off (round trip − init − compute).
  */
 export function perRequestMarkdown(dir: string, seed: number): string {
-  const read = (f: string) => parseLoadRecords(readFileSync(join(dir, f), 'utf8'), f);
-  const probeRecords = read('probe-load.jsonl');
-  const host = atSpeed(LOCAL_HOST, probeSpeed(probeRecords, parseTrace(readFileSync(join(dir, 'probe.jsonl'), 'utf8')), calibrate(probeRecords)));
-  const records = read('load.jsonl');
+  const { sessionHost: host, records, trace } = readKeptRun(dir);
   const sim = new Map<string, LoadRecord>();
-  simulateLikeTheStack(parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8')), calibrate(records), POLICIES, { kind: 'host', host, seed }, {}, (p, r) => sim.set(`${policyName(parsePolicy(p))}#${r.i}`, r));
+  simulateLikeTheStack(trace, calibrate(records), POLICIES, { kind: 'host', host, seed }, {}, (p, r) => sim.set(`${policyName(parsePolicy(p))}#${r.i}`, r));
   const f0 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(0));
   const handOff = (r: LoadRecord) => (r.measured.roundTripMs !== null && r.measured.computeMs !== null ? r.measured.roundTripMs - (r.measured.initMs ?? 0) - r.measured.computeMs : null);
   const lines = ['| policy | i | t s | cold real/sim | init real / sim | compute real / sim | hand-off real / sim | round trip real / sim |', '|---|---:|---:|---|---:|---:|---:|---:|'];
