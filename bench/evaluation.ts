@@ -264,7 +264,7 @@ function summariesOf(records: readonly LoadRecord[]): LoadSummary[] {
 }
 
 /** The fleet-truth figures of the run, as bench/fleet-truth.ts prints them, with the three verdicts first. */
-function fleetTruthSection(file: string): string {
+export function fleetTruthSection(file: string): string {
   if (!existsSync(file)) return '_No fleet-truth figures in this run (bench/fleet-truth.ts was not run)._';
   const saved = JSON.parse(readFileSync(file, 'utf8')) as FleetTruthResult | { error: string };
   if ('error' in saved) return `_bench/fleet-truth.ts failed in this run: ${saved.error}_`;
@@ -275,10 +275,23 @@ function fleetTruthSection(file: string): string {
   if (saved.reaped) lines.push(`| reaped environment gone from the planner's view | ${saved.reaped.leaveMs.toFixed(0)} ms | ≤ 2,000 ms |`);
   const c = saved.coldStart;
   if (c) lines.push(`| cold-start prediction vs client-visible cold cost, ${c.rows.filter((r) => !r.error).length} tails | median error ${(100 * c.medianErrorPredicted).toFixed(1)} % | ≤ 20 % |`);
+  const g = saved.lag;
+  const why = g
+    ? [
+        '',
+        `Why the agreement misses its target: the registry trails the platform by ${g.busyMarkLagMs.toFixed(0)} ms at the start of every invocation (the \`lag\` part: ` +
+          `the event's delivery to the tail, then its awaited busy mark; the idle mark lands ${Math.abs(g.idleMarkLagMs).toFixed(0)} ms ${g.idleMarkLagMs < 0 ? 'before' : 'after'} the emulator's idle). ` +
+          `Of the ${g.platformBusyMs.toFixed(0)} ms the emulator counts an environment busy, the registry shows ${g.registryBusyMs.toFixed(0)}, so a plan made in that window counts a busy environment idle; ` +
+          `in the bursts every environment turns over several times a second, and the misses are that: the plan sees fewer in flight than the emulator. ` +
+          `A shorter fleet cache does not remove it (\`--fleet-cache-ms 0 --fleet-at-arrival off\` still misses about a quarter of the plans), and in AWS the tail cannot mark itself busy before its handler has the event. ` +
+          `What the planner adds to the registry is its own plans (the reservation ledger), per planner instance: requests planned elsewhere, or sent without a plan as these bursts are, count only once their busy mark lands.`,
+      ]
+    : [];
   return [
     `From \`runFleetTruth()\` of bench/fleet-truth.ts on a stack of its own (\`local/offload.local.json\`, default keep-alive), right after the load runs.`,
     '',
     ...lines,
+    ...why,
     '',
     '```text',
     formatFleetTruth(saved),

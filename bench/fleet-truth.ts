@@ -15,6 +15,11 @@
  *    when before = plan = after. The observer's device computes for free,
  *    so its plans are device-only and reserve nothing: the view compared is
  *    the registry's, through the planner's cache (`FLEET_CACHE_MS`).
+ *    Why plans miss: (lag) one request at a time to a warm tail, the
+ *    emulator's count and the registry (no cache) polled: how long after the
+ *    emulator counts the environment busy does the registry show it (the
+ *    event's delivery, then the tail's awaited busy mark), and when does it
+ *    show it idle again. A plan in that window counts a busy environment idle.
  * 2. A killed environment (`kill -9` of its process) and a reaped one
  *    (SIGTERM): time until the planner's view no longer counts it.
  * 3. Cold start: for every tail of the stack (≥ 8, of different weight),
@@ -34,27 +39,31 @@
  * const result = await runFleetTruth({ durationMs: 20_000 });
  * console.log(formatFleetTruth(result));
  *
- *   npx tsx bench/fleet-truth.ts [--duration-s 30] [--repeats 2] [--parts agreement,kill,cold]
+ *   npx tsx bench/fleet-truth.ts [--duration-s 30] [--repeats 2] [--parts agreement,lag,kill,cold]
  *     [--config FILE] [--models a,b] [--state-dir DIR] [--burst model:cut] [--fleet-cache-ms MS] [--fleet-at-arrival on|off] [--json]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OffloadApi, ApiError } from '../client/api';
 import { DeviceModel } from '../client/device';
 import { CLOUD_DEFAULTS } from '../core/presets';
 import { encodeTensors } from '../core/wire';
-import { DEFAULT_FLEET_CACHE_MS } from '../functions/commons/registry';
+import { DEFAULT_FLEET_CACHE_MS, FleetReader } from '../functions/commons/registry';
 import type { EmulatorStats } from '../local/emulator';
-import type { LocalStack, LocalTail } from '../local/stack';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack, type LocalTail } from '../local/stack';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
 import { fitLine, type LinearFit } from './cold-start';
 import { formatTable, isMain, median } from './report';
 
-export type FleetTruthPart = 'agreement' | 'kill' | 'cold';
+export type FleetTruthPart = 'agreement' | 'lag' | 'kill' | 'cold';
 
 export interface FleetTruthOptions {
-  /** Which measurements to run; default all three. */
+  /** Which measurements to run; default all four. */
   parts?: readonly FleetTruthPart[];
+  /** Lone requests timed by the `lag` part (default 15). */
+  lagRequests?: number;
   /** Length of the bursty run, ms (default 30,000). */
   durationMs?: number;
   /** ON period of a burst, ms (default 3,000). */
@@ -116,6 +125,28 @@ export interface AgreementResult {
   misses: { atMs: number; before: FleetView; plan: FleetView; after: FleetView }[];
 }
 
+/**
+ * Why a plan can miss: how far the registry's view of one invocation trails the
+ * platform's. The emulator counts an environment busy from the moment it hands
+ * it an invocation; the registry, once the tail's busy mark has landed (the
+ * event's delivery, then one awaited write). Figures are medians over the
+ * requests, ms from the client's send; `queryMs` (one registry query) is the
+ * resolution of the registry side.
+ */
+export interface LagResult {
+  function: string;
+  requests: number;
+  /** How long the emulator counted the environment busy. */
+  platformBusyMs: number;
+  /** How long the registry showed it busy. */
+  registryBusyMs: number;
+  /** Registry busy − emulator busy: the window in which a plan counts a busy environment idle. */
+  busyMarkLagMs: number;
+  /** Registry idle − emulator idle (negative: the idle mark lands before the emulator has the answer back). */
+  idleMarkLagMs: number;
+  queryMs: number;
+}
+
 export interface LeaveResult {
   /** How the environment ended. */
   how: 'kill -9' | 'reap';
@@ -159,6 +190,7 @@ export interface FleetTruthResult {
   loadAverage: { before: number; after: number };
   stackStartMs: number;
   agreement?: AgreementResult;
+  lag?: LagResult;
   killed?: LeaveResult;
   reaped?: LeaveResult;
   coldStart?: ColdStartTruth;
@@ -283,6 +315,67 @@ async function measureAgreement(stack: LocalStack, api: OffloadApi, tail: LocalT
   };
 }
 
+/**
+ * One request at a time to a warm `tail` (a pause between them), while the
+ * emulator's count (in process) and the registry (queried back to back, no
+ * cache) are polled: when each first shows the environment busy, and idle again.
+ */
+async function measureLag(stack: LocalStack, api: OffloadApi, tail: LocalTail, requests: number): Promise<LagResult> {
+  const { payload } = await crossing(tail.model, tail.cut);
+  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+  const reader = new FleetReader({ client: ddb, table: stack.table, cacheMs: 0, keepAliveMs: stack.keepAliveMs });
+  const platformBusy = (): number => {
+    const f = stack.emulator.stats().functions.find((x) => x.name === tail.function);
+    return f ? f.busy + f.initializing : 0;
+  };
+  const queryMs: number[] = [];
+  const registryBusy = async (): Promise<number> => {
+    const q0 = performance.now();
+    const fleet = await reader.read(tail.model);
+    queryMs.push(performance.now() - q0);
+    return fleet.get(tail.cut)?.inFlight ?? 0;
+  };
+  try {
+    for (let i = 0; i < 2; i++) await api.infer(tail.route, payload); // warm, and past the first-request costs
+    const rows: { platform: [number, number]; registry: [number, number] }[] = [];
+    for (let i = 0; i < requests; i++) {
+      await sleep(300);
+      const t0 = performance.now();
+      const platform: [number, number] = [Number.NaN, Number.NaN];
+      const registry: [number, number] = [Number.NaN, Number.NaN];
+      let answered = false;
+      // Each side's first busy sighting, then its first idle one after it.
+      const see = (edges: [number, number], busy: number): boolean => {
+        const t = performance.now() - t0;
+        if (busy > 0 && Number.isNaN(edges[0])) edges[0] = t;
+        else if (busy === 0 && !Number.isNaN(edges[0])) edges[1] = t;
+        return !Number.isNaN(edges[1]);
+      };
+      const request = api.infer(tail.route, payload).finally(() => (answered = true));
+      const pollPlatform = async (): Promise<void> => {
+        while (!see(platform, platformBusy()) && !(answered && Number.isNaN(platform[0]))) await new Promise((r) => setImmediate(r));
+      };
+      const pollRegistry = async (): Promise<void> => {
+        while (!see(registry, await registryBusy()) && performance.now() - t0 < 5_000);
+      };
+      await Promise.all([request, pollPlatform(), pollRegistry()]);
+      if ([...platform, ...registry].every(Number.isFinite)) rows.push({ platform, registry });
+    }
+    if (rows.length === 0) throw new Error(`lag: no request of ${tail.function} was seen busy by both the emulator and the registry`);
+    return {
+      function: tail.function,
+      requests: rows.length,
+      platformBusyMs: median(rows.map((r) => r.platform[1] - r.platform[0])),
+      registryBusyMs: median(rows.map((r) => r.registry[1] - r.registry[0])),
+      busyMarkLagMs: median(rows.map((r) => r.registry[0] - r.platform[0])),
+      idleMarkLagMs: median(rows.map((r) => r.registry[1] - r.platform[1])),
+      queryMs: median(queryMs),
+    };
+  } finally {
+    ddb.destroy();
+  }
+}
+
 /** Ends one idle environment of `tail` (`kill -9` or a reap of every idle one) and times how long the view takes to follow. */
 async function measureLeave(stack: LocalStack, api: OffloadApi, tail: LocalTail, how: LeaveResult['how']): Promise<LeaveResult> {
   const { payload, layerCount } = await crossing(tail.model, tail.cut);
@@ -354,7 +447,7 @@ async function measureColdStarts(stack: LocalStack, api: OffloadApi, repeats: nu
 
 /** Runs the measurements on a local stack started (and stopped) here. Bounded: a few minutes with the defaults. */
 export async function runFleetTruth(options: FleetTruthOptions = {}): Promise<FleetTruthResult> {
-  const parts = new Set(options.parts ?? ['agreement', 'kill', 'cold']);
+  const parts = new Set(options.parts ?? ['agreement', 'lag', 'kill', 'cold']);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const before = loadavg()[0] as number;
   const startedAt = new Date().toISOString();
@@ -391,6 +484,10 @@ export async function runFleetTruth(options: FleetTruthOptions = {}): Promise<Fl
       );
       log(`agreement: ${result.agreement.exact}/${result.agreement.plans} plans exact (${result.agreement.exactPct.toFixed(1)} %)`);
     }
+    if (parts.has('lag')) {
+      result.lag = await measureLag(stack, api, tail, options.lagRequests ?? 15);
+      log(`lag: the registry shows a busy environment ${result.lag.busyMarkLagMs.toFixed(0)} ms after the emulator counts it busy`);
+    }
     if (parts.has('kill')) {
       result.killed = await measureLeave(stack, api, tail, 'kill -9');
       log(`killed environment left the view in ${result.killed.leaveMs.toFixed(0)} ms`);
@@ -417,6 +514,13 @@ export function formatFleetTruth(r: FleetTruthResult): string {
       `  requests: ${a.requests.ok} answered (${a.requests.cold} cold), ${a.requests.throttled} throttled (429), ${a.requests.failed} failed; one plan took ${a.planMs.median.toFixed(0)} ms (median), ${a.planMs.max.toFixed(0)} ms at most`,
     );
     for (const m of a.misses.slice(0, 5)) out.push(`  miss at ${m.atMs} ms: emulator ${JSON.stringify(m.before)} → ${JSON.stringify(m.after)}, plan ${JSON.stringify(m.plan)}`);
+  }
+  const g = r.lag;
+  if (g) {
+    out.push(
+      `registry lag (${g.function}, ${g.requests} lone requests, median): the emulator counts the environment busy for ${g.platformBusyMs.toFixed(0)} ms, the registry for ${g.registryBusyMs.toFixed(0)} ms;`,
+      `  the busy mark shows ${g.busyMarkLagMs.toFixed(0)} ms after the emulator's busy (the event's delivery and one write), the idle mark ${g.idleMarkLagMs.toFixed(0)} ms after its idle; one registry query ${g.queryMs.toFixed(0)} ms`,
+    );
   }
   for (const l of [r.killed, r.reaped]) {
     if (l) out.push(`environment ended by ${l.how}: gone from the planner's view in ${l.leaveMs.toFixed(0)} ms (target ≤ 2,000 ms), from the emulator's list in ${l.emulatorMs.toFixed(0)} ms`);
@@ -455,7 +559,7 @@ if (isMain(import.meta.url)) {
     },
   });
   const parts = values.parts?.split(',').map((p) => p.trim());
-  const known: FleetTruthPart[] = ['agreement', 'kill', 'cold'];
+  const known: FleetTruthPart[] = ['agreement', 'lag', 'kill', 'cold'];
   const bad = parts?.find((p) => !known.includes(p as FleetTruthPart));
   if (bad !== undefined) {
     process.stderr.write(`--parts: unknown part "${bad}" (one of ${known.join(', ')})\n`);

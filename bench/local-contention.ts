@@ -7,12 +7,18 @@
  * emulator's IPC, wire decode and encode in the handler, the answer back).
  * Then the same for k concurrent cold starts (`x-offload-init-ms`), once all
  * environments were reaped. The host's CPU busy share during each phase comes
- * from os.cpus(). Feeds the host model of the simulator (core/sim/host.ts).
+ * from os.cpus(). Then the mixed case (`--mixed-rounds`): one warm environment
+ * serving request after request while c = 1 … max-k − 1 others start cold beside
+ * it — what a warm request meets when a burst opens new environments. Feeds the
+ * host model of the simulator (core/sim/host.ts).
  *
  * Usage (bounded; starts its own local stack on an
  * ephemeral port, and stops it; about 3 minutes with the defaults):
- *   npx tsx bench/local-contention.ts [--max-k 5] [--rounds 6] [--cold-rounds 3] [--threads N] [--json FILE]
+ *   npx tsx bench/local-contention.ts [--max-k 5] [--rounds 6] [--cold-rounds 3] [--mixed-rounds 3] [--threads N] [--json FILE]
  * --threads: the tails' wasm threads (default: what 1,769 MB gets, 2).
+ *
+ * The lone cold start of each cut's tail on `offload local` (what LOCAL_HOST.coldStartMs holds):
+ *   npx tsx bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156 [--lone-cold-repeats 6] [--json FILE]
  *
  * The host model's tables from several runs' JSON (no stack started):
  *   npx tsx bench/local-contention.ts --pool a.json,b.json,c.json
@@ -63,11 +69,25 @@ function cv(xs: readonly number[]): number {
   return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) / mean;
 }
 
+/**
+ * A warm request of the mixed phase: served by the one warm environment while `cold` others were starting; it
+ * counts as beside their inits (`besideInits`) when it ended before the first of those inits could have (the cold
+ * requests' send time + the shortest `x-offload-init-ms` among them).
+ */
+export interface MixedSample {
+  cold: number;
+  besideInits: boolean;
+  roundTripMs: number;
+  computeMs: number;
+}
+
 /** What --json writes, the parts {@link poolRuns} reads. */
 export interface ContentionRun {
   date: string;
   loadAverage: { start: number[]; end: number[] };
   samples: Sample[];
+  /** Absent in runs before the mixed phase. */
+  mixed?: MixedSample[];
 }
 
 /**
@@ -86,12 +106,19 @@ export function poolRuns(runs: readonly ContentionRun[]): {
   overheadMsByK: number[];
   tailCv: number;
   coldCv: number;
+  /** Median first compute of the cold requests of a burst of k, ms, k = 1 … (on the streamed tail it pays for what the load left). */
+  coldComputeMsByK: number[];
+  /** Median hand-off (round trip − init − compute) of the cold requests of a burst of k, ms. */
+  coldHandOffMsByK: number[];
+  /** Mixed phase, c = 1 …: a warm request's compute beside c initialising environments over the lone compute; its overhead, ms; samples. */
+  besideInits: { c: number; computeSlowdown: number; overheadMs: number; n: number }[];
 } {
   const all = runs.flatMap((r) => r.samples);
   const ks = [...new Set(all.map((s) => s.k))].sort((a, b) => a - b);
   const warm = (k: number, from = all) => from.filter((s) => s.k === k && !s.cold);
   const inits = (k: number, from = all) => from.filter((s) => s.k === k && s.cold && s.initMs !== null).map((s) => s.initMs!);
   const loneComputeMs = median(warm(1).map((s) => s.computeMs));
+  const mixed = runs.flatMap((r) => r.mixed ?? []).filter((m) => m.besideInits);
   const loneInitMs = median(inits(1));
   const cvs = (f: (k: number, from: Sample[]) => number[]) => median(runs.flatMap((r) => ks.map((k) => cv(f(k, r.samples))).filter(Number.isFinite)));
   return {
@@ -103,6 +130,14 @@ export function poolRuns(runs: readonly ContentionRun[]): {
     overheadMsByK: ks.map((k) => median(warm(k).map((s) => s.roundTripMs - s.computeMs))),
     tailCv: cvs((k, from) => warm(k, from).map((s) => s.computeMs)),
     coldCv: cvs((k, from) => inits(k, from)),
+    coldComputeMsByK: ks.map((k) => median(all.filter((s) => s.k === k && s.cold).map((s) => s.computeMs))),
+    coldHandOffMsByK: ks.map((k) => median(all.filter((s) => s.k === k && s.cold && s.initMs !== null).map((s) => s.roundTripMs - s.initMs! - s.computeMs))),
+    besideInits: [...new Set(mixed.map((m) => m.cold))]
+      .sort((a, b) => a - b)
+      .map((c) => {
+        const m = mixed.filter((x) => x.cold === c);
+        return { c, computeSlowdown: median(m.map((x) => x.computeMs)) / loneComputeMs, overheadMs: median(m.map((x) => x.roundTripMs - x.computeMs)), n: m.length };
+      }),
   };
 }
 
@@ -117,11 +152,16 @@ async function main(): Promise<void> {
     console.log(`initSlowdown    [${r2(p.initSlowdown)}] over a lone ${p.loneInitMs.toFixed(0)} ms`);
     console.log(`invokeOverheadMs ${p.invokeOverheadMs.toFixed(0)} (by k: ${p.overheadMsByK.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`spread: tailCv ${p.tailCv.toFixed(2)}, coldCv ${p.coldCv.toFixed(2)}`);
+    console.log(`cold requests by k: first compute ${p.coldComputeMsByK.map((x) => x.toFixed(0)).join(', ')} ms; hand-off ${p.coldHandOffMsByK.map((x) => x.toFixed(0)).join(', ')} ms`);
+    for (const b of p.besideInits) console.log(`warm beside ${b.c} init(s): compute x${b.computeSlowdown.toFixed(2)}, overhead ${b.overheadMs.toFixed(0)} ms (${b.n} requests)`);
     return;
   }
+  const loneCuts = argValue('--lone-cold-cuts');
+  if (loneCuts) return loneColdStarts(loneCuts.split(',').map(Number), Number(argValue('--lone-cold-repeats') ?? 6));
   const maxK = Number(argValue('--max-k') ?? 5);
   const rounds = Number(argValue('--rounds') ?? 6);
   const coldRounds = Number(argValue('--cold-rounds') ?? 3);
+  const mixedRounds = Number(argValue('--mixed-rounds') ?? 3);
   const threadsArg = argValue('--threads');
   const threads = tailWasmThreads(TAIL_MEMORY_MB, threadsArg === undefined ? undefined : Number(threadsArg));
   const dir = mkdtempSync(join(tmpdir(), 'local-contention-'));
@@ -140,6 +180,7 @@ async function main(): Promise<void> {
 
   let stack: OffloadLocalProcess | undefined;
   const samples: Sample[] = [];
+  const mixed: MixedSample[] = [];
   const phases: { k: number; cold: boolean; cpuBusyShare: number; wallMs: number }[] = [];
   const load0 = loadavg();
   try {
@@ -170,6 +211,39 @@ async function main(): Promise<void> {
         for (let r = 0; r < rounds; r++) samples.push(...(await burst(k)));
       });
       console.error(`k=${k} done`);
+    }
+    // The mixed case: one environment warm, then c cold starts beside the requests it keeps serving.
+    for (let c = 1; c < maxK; c++) {
+      for (let r = 0; r < mixedRounds; r++) {
+        await sleep(REAP_WAIT_MS);
+        const first = await api.infer(route, payload); // the warm environment's own cold start
+        if (!first.cold) throw new Error('mixed phase: expected every environment reaped');
+        await sleep(300);
+        // Its next request is in flight (the environment busy) before the c others are sent, so they start cold.
+        const firstWarm = api.infer(route, payload);
+        await sleep(20);
+        const sentAt = performance.now();
+        let coldDone = false;
+        const colds = Promise.all(Array.from({ length: c }, () => api.infer(route, payload))).finally(() => {
+          coldDone = true;
+        });
+        const warmSamples: { end: number; res: Awaited<ReturnType<typeof api.infer>> }[] = [];
+        let next = firstWarm;
+        for (;;) {
+          const res = await next;
+          warmSamples.push({ end: performance.now(), res });
+          if (coldDone) break;
+          next = api.infer(route, payload);
+        }
+        const coldRes = await colds;
+        if (coldRes.some((x) => !x.cold) || warmSamples.some((w) => w.res.cold)) {
+          console.error(`mixed c=${c}: a request went to another environment than planned; round dropped`);
+          continue;
+        }
+        const initEnd = sentAt + Math.min(...coldRes.map((x) => x.initMs ?? 0));
+        for (const w of warmSamples) mixed.push({ cold: c, besideInits: w.end <= initEnd, roundTripMs: w.res.roundTripMs, computeMs: w.res.computeMs ?? NaN });
+      }
+      console.error(`mixed c=${c} done`);
     }
   } finally {
     if (stack) await stack.close();
@@ -216,6 +290,7 @@ async function main(): Promise<void> {
       coldInitRatio: r.cold.initMs / base.cold.initMs,
     })),
     samples,
+    mixed,
   };
   for (const r of result.rows) {
     console.log(
@@ -223,9 +298,73 @@ async function main(): Promise<void> {
         `  | cold: round trip ${r.cold.roundTripMs.toFixed(0)} ms (+${r.coldExtraMs.toFixed(0)}), init ${r.cold.initMs.toFixed(0)} ms (x${r.coldInitRatio.toFixed(2)}), cpu ${(r.cold.cpuBusyShare * 100).toFixed(0)} %`,
     );
   }
+  for (let c = 1; c < maxK; c++) {
+    const m = mixed.filter((x) => x.cold === c && x.besideInits);
+    if (m.length) console.log(`warm beside ${c} init(s): compute ${median(m.map((x) => x.computeMs)).toFixed(0)} ms (x${(median(m.map((x) => x.computeMs)) / base.warm.computeMs).toFixed(2)}), rest ${median(m.map((x) => x.roundTripMs - x.computeMs)).toFixed(0)} ms (${m.length} requests)`);
+  }
   console.log(`${result.wasmThreadsPerEnvironment} wasm threads per environment, ${result.cores} cores; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${result.loadAverage.end.map((x) => x.toFixed(2)).join(' ')}`);
   const json = argValue('--json');
   if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+}
+
+/**
+ * `--lone-cold-cuts 0,36,…`: the lone cold start of each cut's tail on the stack as `offload local` runs it (a process
+ * of its own, environments reaped by their keep-alive, not by a call into the emulator): per cut, `repeats` times, wait
+ * until every environment is reaped, a cold request, then a warm one; the cold start is the median cold − warm round
+ * trip (docs/cost-model.md §3), what the host model's `coldStartMs` holds.
+ */
+async function loneColdStarts(cuts: number[], repeats: number): Promise<void> {
+  if (cuts.some((c) => !Number.isInteger(c) || c < 0) || !(Number.isInteger(repeats) && repeats >= 1)) {
+    console.error('--lone-cold-cuts must be whole numbers >= 0, --lone-cold-repeats a whole number >= 1');
+    process.exit(2);
+  }
+  const threadsArg = argValue('--threads');
+  const threads = tailWasmThreads(TAIL_MEMORY_MB, threadsArg === undefined ? undefined : Number(threadsArg));
+  const dir = mkdtempSync(join(tmpdir(), 'local-contention-'));
+  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as Record<string, unknown>;
+  const config = join(dir, 'offload.config.json');
+  writeFileSync(config, JSON.stringify({ ...local, tail: { ...(local.tail as object), memoryMB: TAIL_MEMORY_MB, wasmThreads: threads }, models: { [MODEL]: { cuts } } }, null, 2));
+  const device = await DeviceModel.load(MODEL);
+  const input = device.randomInput(7);
+  const payloads = new Map<number, Uint8Array>();
+  for (const cut of cuts) payloads.set(cut, encodeTensors(await device.runHead(cut, input), 'float32'));
+  input.dispose();
+  device.dispose();
+  const load0 = loadavg();
+  const pairs: { cut: number; coldRoundTripMs: number; warmRoundTripMs: number; initMs: number | null; coldComputeMs: number | null }[] = [];
+  let stack: OffloadLocalProcess | undefined;
+  try {
+    stack = await startOffloadLocal(['--config', config, '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--state-dir', join(dir, 'state'), '--json', '--quiet'], { echoStderr: true });
+    const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 120_000 });
+    for (let r = 0; r < repeats; r++) {
+      for (const cut of cuts) {
+        await sleep(REAP_WAIT_MS);
+        const cold = await api.infer(inferRoute(MODEL, cut), payloads.get(cut)!);
+        const warm = await api.infer(inferRoute(MODEL, cut), payloads.get(cut)!);
+        if (!cold.cold || warm.cold) throw new Error(`cut ${cut}: expected a cold then a warm call (got cold=${cold.cold}, then ${warm.cold})`);
+        pairs.push({ cut, coldRoundTripMs: cold.roundTripMs, warmRoundTripMs: warm.roundTripMs, initMs: cold.initMs, coldComputeMs: cold.computeMs });
+      }
+      console.error(`round ${r + 1} of ${repeats} done`);
+    }
+  } finally {
+    if (stack) await stack.close();
+  }
+  const rows = cuts.map((cut) => {
+    const p = pairs.filter((x) => x.cut === cut);
+    return {
+      cut,
+      n: p.length,
+      coldStartMs: median(p.map((x) => x.coldRoundTripMs - x.warmRoundTripMs)),
+      initMs: median(p.filter((x) => x.initMs !== null).map((x) => x.initMs!)),
+      coldRoundTripMs: median(p.map((x) => x.coldRoundTripMs)),
+      warmRoundTripMs: median(p.map((x) => x.warmRoundTripMs)),
+    };
+  });
+  const end = loadavg();
+  for (const r of rows) console.log(`cut ${r.cut}: cold start ${r.coldStartMs.toFixed(0)} ms (cold ${r.coldRoundTripMs.toFixed(0)}, warm ${r.warmRoundTripMs.toFixed(0)}, init ${r.initMs.toFixed(0)}; ${r.n} pairs)`);
+  console.log(`${threads} wasm threads per environment; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${end.map((x) => x.toFixed(2)).join(' ')}`);
+  const json = argValue('--json');
+  if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), loadAverage: { start: load0, end }, wasmThreadsPerEnvironment: threads, rows, pairs }, null, 2)}\n`);
 }
 
 if (isMain(import.meta.url)) {

@@ -37,14 +37,17 @@ export interface Contention extends ContentionRun {
 
 /** What bench/sim-validation.ts --json writes. */
 export interface Validation {
-  /** The host model at the session's speed (the probe's), or, in files from before the probe, as committed. */
+  /** The host model as committed (LOCAL_HOST), each simulated figure the median over `simSeeds` seeds; in files from before 2026-12-01 05:00, the host at the probe's speed, one seed. */
   rows: ValidationRow[];
-  /** The host model as committed (LOCAL_HOST), on the same run; absent from files from before the probe. */
-  rowsCommitted?: ValidationRow[];
-  /** The host probe run before the trace and the speed it found (core/sim/host.ts speedFromProbe). */
+  /** Seeds per simulated figure; absent: one. */
+  simSeeds?: number;
+  /** With --probe: the host at the session's speed. */
+  rowsAtProbeSpeed?: ValidationRow[];
   probe?: { requests: number; policies: string[]; wallS: number; speed: { computeScale: number; coldScale: number; invokeOverheadMs?: number; warm: number; cold: number } };
   /** Last round's method (the run's medians, no host model); absent from older files. */
   rowsMedians?: ValidationRow[];
+  /** The stack's own spread: 5th–95th percentiles of p50 and p95 over resamplings of the run's requests. */
+  realSpread?: Record<string, { n: number; p50: [number, number]; p95: [number, number] }>;
   host?: HostModel;
   loadAverage: number[];
   wallS: number;
@@ -52,6 +55,14 @@ export interface Validation {
   trace: { requests: number; process: string };
   date: string;
   failures?: { server: number; timeout: number };
+}
+
+/** What bench/sim-validation.ts --pool --json writes. */
+export interface PooledValidation {
+  runs: number;
+  requests: number;
+  simSeeds: number;
+  rows: ValidationRow[];
 }
 
 /** What bench/recommend-replay.ts --json writes. */
@@ -80,17 +91,21 @@ function readJson<T>(file: string): T | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
 }
 
-/** The 1-thread contention runs LOCAL_HOST was measured from (core/sim/host.ts): all five for compute, the last two (on the cold-start fold) for init. */
-const ONE_THREAD_RUNS = ['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`);
-const INIT_RUNS = ONE_THREAD_RUNS.slice(3);
+/**
+ * The 1-thread contention runs LOCAL_HOST was measured from (core/sim/host.ts): all seven for compute and overhead
+ * (the warm path is the same engine), the two on the streamed tail (main f0229d3, 2026-12-01) for init, a cold
+ * request's first compute and the mixed case.
+ */
+const INIT_RUNS = ['a', 'b'].map((x) => `local-contention-1thread-streamed-${x}.json`);
+const ONE_THREAD_RUNS = [...['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`), ...INIT_RUNS];
 
 /** The committed results, those present. */
 export function committedResults(): {
   contention: { oneThread: Contention[]; oneThreadInit: Contention[]; twoThreads?: Contention };
   validation?: Validation;
   validationAgain?: Validation[];
-  /** Runs of the same validation on an earlier tail, kept for the committed-vs-session comparison only. */
-  validationEarlier?: Validation[];
+  /** The runs pooled (bench/sim-validation.ts --pool). */
+  validationPooled?: PooledValidation;
   replay?: Replay;
 } {
   const read = (files: string[]) => files.flatMap((f) => readJson<Contention>(`${results}${f}`) ?? []);
@@ -99,13 +114,13 @@ export function committedResults(): {
   const validation = readJson<Validation>(`${results}sim-validation.json`);
   // The same trace and simulation again on the stack: how much the stack itself moves between runs.
   const validationAgain = ['run2', 'run3'].flatMap((n) => readJson<Validation>(`${results}sim-validation-${n}.json`) ?? []);
-  const validationEarlier = ['run1', 'run2', 'run3'].flatMap((n) => readJson<Validation>(`${results}sim-validation-earlier-tail-${n}.json`) ?? []);
+  const validationPooled = readJson<PooledValidation>(`${results}sim-validation-pooled.json`);
   const replay = readJson<Replay>(`${results}recommend-replay.json`);
   return {
     contention,
     ...(validation ? { validation } : {}),
     ...(validationAgain.length ? { validationAgain } : {}),
-    ...(validationEarlier.length ? { validationEarlier } : {}),
+    ...(validationPooled ? { validationPooled } : {}),
     ...(replay ? { replay } : {}),
   };
 }
@@ -121,19 +136,22 @@ export function contentionMarkdown(x: ContentionResults): string {
   const init = x.oneThreadInit.length ? poolRuns(x.oneThreadInit) : undefined;
   const two = x.twoThreads;
   const lines = [
-    `| k concurrent | 1 thread: compute ms (× alone) | 1 thread: rest ms | 1 thread: cold init ms (× alone) |${two ? ' 2 threads: compute ms (× alone) | 2 threads: cold init ms (× alone) |' : ''}`,
-    `|---:|---:|---:|---:|${two ? '---:|---:|' : ''}`,
+    `| k concurrent | 1 thread: compute ms (× alone) | 1 thread: rest ms | 1 thread: cold init ms (× alone) | 1 thread: cold first compute ms | 1 thread: warm beside k − 1 cold starts, compute ms (× alone) |${two ? ' 2 threads: compute ms (× alone) | 2 threads: cold init ms (× alone) |' : ''}`,
+    `|---:|---:|---:|---:|---:|---:|${two ? '---:|---:|' : ''}`,
   ];
   one.computeSlowdown.forEach((s, i) => {
     const t = two?.rows[i];
     const cold = init ? `${f0(init.loneInitMs * init.initSlowdown[i]!)} (${init.initSlowdown[i]!.toFixed(2)})` : '–';
+    const first = init ? f0(init.coldComputeMsByK[i] ?? NaN) : '–';
+    const mixed = init?.besideInits.find((b) => b.c === i);
+    const beside = mixed ? `${f0(init!.loneComputeMs * mixed.computeSlowdown)} (${mixed.computeSlowdown.toFixed(2)}; ${mixed.n} requests)` : '–';
     lines.push(
-      `| ${i + 1} | ${f0(one.loneComputeMs * s)} (${s.toFixed(2)}) | ${f0(one.overheadMsByK[i]!)} | ${cold} |${t ? ` ${f0(t.warm.computeMs)} (${t.warmComputeRatio.toFixed(2)}) | ${f0(t.cold.initMs)} (${t.coldInitRatio.toFixed(2)}) |` : ''}`,
+      `| ${i + 1} | ${f0(one.loneComputeMs * s)} (${s.toFixed(2)}) | ${f0(one.overheadMsByK[i]!)} | ${cold} | ${first} | ${beside} |${t ? ` ${f0(t.warm.computeMs)} (${t.warmComputeRatio.toFixed(2)}) | ${f0(t.cold.initMs)} (${t.coldInitRatio.toFixed(2)}) |` : ''}`,
     );
   });
   return `${lines.join('\n')}
 
-1 thread: medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --pool …\`; ${x.oneThread.map(when).join('; ')}), cold init from the last ${x.oneThreadInit.length} (on the tail that folds batch norm into the downloaded weights before building, main 3bc7a71). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}: one run's lone median of 6–10 requests moves by ±20 %, hence the pooling.${two ? ` 2 threads: one run (${when(two)}).` : ''} 2026-11-30, under the measurement lock.`;
+1 thread: medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --pool …\`; ${x.oneThread.map(when).join('; ')}); cold init, a cold request's first compute and the mixed case (\`--mixed-rounds\`: one environment serving request after request while k − 1 others start cold beside it; the requests that ended before the first of those inits could have) from the last ${x.oneThreadInit.length}, on the streamed tail (main f0229d3, 2026-12-01). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}: one run's lone median of 6–10 requests moves by ±20 %, hence the pooling.${two ? ` 2 threads: one run (${when(two)}).` : ''} Under the measurement lock.`;
 }
 
 /** How much the stack's own figures moved between runs of one trace (cloud-only and cut:63 rows). */
@@ -148,6 +166,11 @@ function runToRun(runs: readonly Validation[]): string {
 }
 
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+
+/** What the per-request comparison of the committed runs found (bench/sim-validation.ts --per-request), and what changed in the model for it. */
+const VALIDATION_FINDINGS = `**What changed this round, each measured (the contention table and \`LOCAL_HOST\` above).** The streamed tail load (main 028a864, a6287db) had changed the cold start under the model: on \`offload local\` a lone cold start is now 880, 791, 833, 759, 602 ms at cuts 0, 36, 63, 125, 156 (the model held 825, 653, 743, 620, 459 from the earlier tail) and k concurrent ones take 1.38, 1.97, 2.38, 2.88× (were 1.30, 1.87, 2.32, 2.70); the compute and overhead tables now pool seven runs, two of them on this tail. bench/cold-start.ts, whose stack runs inside the bench's own process, gives much shorter cold starts for the same tails (580 ms at cut 0, its tail init 542 ms against 870 on \`offload local\`; bench/results/cold-start-mobilenetv2-1thread-streamed.txt): the host model describes the stack \`npm start\` runs, so its cold starts come from \`bench/local-contention.ts --lone-cold-cuts\` on \`offload local\`; why the in-process stack starts tails faster is not found. The mixed case that last round suspected (a warm request slower beside starting environments than beside computing ones) was measured (\`--mixed-rounds\`): beside the first part of other environments' inits (the download and build) a warm request computes as beside computing ones, so the model keeps one count of busy environments. The simulator's own noise is gone from the comparison (median of 15 seeds), and the session probe is off by default (\`--probe\`): on this tail its 12-request reading of the cold start moved by 20 % within ten minutes and did not bring the simulation closer.
+
+**What is left, request by request** (\`npx tsx bench/sim-validation.ts --per-request bench/results/sim-validation.json\`, the simulator's record of the same request beside the stack's; medians of real / simulated over the requests cold on both sides, runs 1, 2, 3). A cold request's whole round trip is right for cloud-only (0.97, 0.98, 0.99) and 5–9 % long for cut:63 (0.91, 0.91, 0.95), but its phases are not: on the stack its first inference takes 2.0, 2.2, 2.0× (cut:63 1.7, 1.7, 1.8×) what the simulator gives and its init 0.89–0.92× — the layers built while the weights arrived run their first inference cold, most of all in a burst (the first 4-way burst's first inferences 159–349 ms for cloud-only in run 1, simulated 42–160), and the simulator holds that extra in the cold start, shared as init. That leaves the totals right and the neighbours not: warm requests sent while a burst's environments run their first inferences take up to 3× their simulated round trip on the stack (run 1 cloud-only requests 10, 11, 61–63: 241–308 ms against 104–133), over 2× for 5 of 37, 2 of 37 and 5 of 35 warm requests in runs 1, 2, 3. Cloud-only's p50 is about the 80th percentile of its warm requests (some ten 429 fallbacks below them, ~32 cold requests above), so it lands among exactly those slow ones: 8–13 % low in every run. The 429 counts (5–11 per run) turn on single requests: for cut:63 the simulator refuses 1–3 requests of the first burst that the stack serves (requests 5–7, 1.7–2.5 s into the trace, in every run) and 0–2 later ones, because its cut-63 cold starts end 5–9 % late and the environments are busy longer; for cloud-only the stack refuses one or two requests more than the simulator, whose warm requests beside those first inferences end early. Modelling the first inference's weight on its neighbours needs it measured apart from the init (the contention bench's cold bursts give it only as the cold requests' own compute: 86, 96, 137, 172, 234 ms at k = 1…5, warm 58); the tail's cold start is being reworked (its download to start with the process), which moves this very phase, so it is not modelled this round. Other small per-cut terms, measured and left: the profile's tail times are below the stack's warm compute (cut 63: the stack's median 34 ms, the profile's 25) while the simulator's hand-off (45 ms, measured at cut 0) is above cut 63's (20–40 ms: a smaller tensor to decode); for cut:63 the two cancel within a few ms.`;
 
 /** The section: contention, validation, replay. `heading` is the markdown level of its sub-headings. */
 export function localHostMarkdown(x: ReturnType<typeof committedResults>, heading = '###'): string {
@@ -166,6 +189,11 @@ export function localHostMarkdown(x: ReturnType<typeof committedResults>, headin
   } else if (one) bullets.push(`- **It is CPU sharing.** With 1 thread per environment bursts of k = 2…5 compute ${ratios(one.computeSlowdown)}× slower than a lone request, close to 2 cores shared k ways.`);
   if (one) bullets.push(`- **The per-request overhead outside the tail is small and grows mildly**: ${f0(one.overheadMsByK[0]!)} ms alone, ${f0(one.overheadMsByK[one.overheadMsByK.length - 1]!)} ms at k = ${one.overheadMsByK.length} — not the cause.`);
   if (init) bullets.push(`- **Concurrent cold starts share the cores too**: k = 2…5 cold starts at once each take ${ratios(init.initSlowdown)}× a lone one (${f0(init.loneInitMs)} ms).`);
+  if (init && one && init.besideInits.length) {
+    bullets.push(
+      `- **A starting environment weighs on a warm one as a computing one does**: a warm request beside k − 1 = ${init.besideInits.map((b) => b.c).join(', ')} cold starts computes ${init.besideInits.map((b) => b.computeSlowdown.toFixed(2)).join(', ')}× a lone one, against ${init.besideInits.map((b) => (one.computeSlowdown[b.c] ?? NaN).toFixed(2)).join(', ')}× beside k − 1 computing ones — within the runs' spread, so the host model counts both kinds of busy environment alike. On the streamed tail a cold request's first inference is slower than a warm one (${f0(init.coldComputeMsByK[0]!)} ms alone against ${f0(init.loneComputeMs)}, ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in bursts of k = 2…${init.coldComputeMsByK.length}): the layers built while the weights arrived run their first inference cold; the host model holds it in the cold start (cold − warm round trip), shared as init.`,
+    );
+  }
   out.push(`${heading} Why the local stack's tails slow down in bursts
 
 \`npx tsx bench/local-contention.ts [--threads N] [--rounds R]\`: a warm cut-0 MobileNetV2 request alone and in bursts of k concurrent requests on k warm environments (6 or 10 bursts per k), then k concurrent cold starts (3 bursts per k), on this 2-core machine, on today's engine (batch norm and relu fused into the convolutions). "compute" is the tail's own \`${INFER_HEADERS.computeMs}\`, "rest" what the client waited beyond it (HTTP API, base64 event, the emulator's IPC, wire decode/encode): medians.
@@ -174,7 +202,7 @@ ${contentionMarkdown(c)}
 
 ${bullets.join('\n')}
 
-The simulator's host model (\`offload simulate|recommend --host local\`, core/sim/host.ts \`LOCAL_HOST\`) is built from this: busy environments (initialising or computing) share the host by processor sharing at the pooled 1-thread slowdowns (past k = 5 growing as ideal sharing), at this machine's profiled speed, with its lone cold start per cut (\`bench/cold-start.ts --repeats 10 --idle-ms 3000\` with 1-thread tails: bench/results/cold-start-mobilenetv2-1thread-fused.txt), invoke overhead (growing with the most environments busy while a request ran, as the "rest" column: the API, the emulator and the client share the cores too), and per-request spread (CV ${x.validation?.host?.spread.tailCv ?? '–'} compute, ${x.validation?.host?.spread.coldCv ?? '–'} init, among the requests of the same bursts). A promise for the local host holds for 1 wasm thread per environment (the snippet pins \`wasmThreads: 1\`).
+The simulator's host model (\`offload simulate|recommend --host local\`, core/sim/host.ts \`LOCAL_HOST\`) is built from this: busy environments (initialising or computing) share the host by processor sharing at the pooled 1-thread slowdowns (past k = 5 growing as ideal sharing), at this machine's profiled speed, with its lone cold start per cut (median cold − warm round trip of 12 pairs per tail on \`offload local\`, each cold call after the environments were reaped and ~3.5 s idle: \`bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156\`, two runs, bench/results/lone-cold-1thread-streamed-{a,b}.json), invoke overhead (growing with the most environments busy while a request ran, as the "rest" column: the API, the emulator and the client share the cores too), and per-request spread (CV ${x.validation?.host?.spread.tailCv ?? '–'} compute, ${x.validation?.host?.spread.coldCv ?? '–'} init, among the requests of the same bursts). A promise for the local host holds for 1 wasm thread per environment (the snippet pins \`wasmThreads: 1\`).
 `);
   const v = x.validation;
   out.push(`${heading} The simulator against the local stack
@@ -182,72 +210,57 @@ The simulator's host model (\`offload simulate|recommend --host local\`, core/si
   if (v) {
     const cal = v.calibration as { planMs?: number; throttleOverheadMs?: number };
     const within = (s: number, r: number) => (r === 0 ? s === 0 : Math.abs(s - r) / r <= 0.15);
-    const missesOf = (rows: readonly ValidationRow[]) => rows.flatMap((r) =>
-      (
-        [
-          ['p50', r.sim.p50, r.real.p50],
-          ['p95', r.sim.p95, r.real.p95],
-          ['429s', r.sim.throttled, r.real.throttled],
-          ['cold starts', r.sim.coldStarts, r.real.coldStarts],
-        ] as const
-      )
-        .filter(([, s, re]) => !within(s, re))
-        .map(([what]) => `${r.policy} ${what}`),
-    );
+    const missesOf = (rows: readonly ValidationRow[]) =>
+      rows.flatMap((r) =>
+        (
+          [
+            ['p50', r.sim.p50, r.real.p50],
+            ['p95', r.sim.p95, r.real.p95],
+            ['429s', r.sim.throttled, r.real.throttled],
+            ['cold starts', r.sim.coldStarts, r.real.coldStarts],
+          ] as const
+        )
+          .filter(([, s, re]) => !within(s, re))
+          .map(([what]) => `${r.policy} ${what}`),
+      );
     const verdict = (rows: readonly ValidationRow[]) => {
       const misses = missesOf(rows);
       return misses.length === 0 ? 'Every p50, p95, 429 count and cold-start count is within 15 %.' : `Not within 15 %: ${misses.join(', ')}.`;
     };
     const again = x.validationAgain ?? [];
-    const speedOf = (g: Validation) => {
-      const sp = g.probe?.speed;
-      return sp ? `compute × ${sp.computeScale.toFixed(2)}, cold start × ${sp.coldScale.toFixed(2)}, overhead ${f0(sp.invokeOverheadMs ?? NaN)} ms` : 'no probe (the host model as committed)';
-    };
     const all = [v, ...again];
-    out.push(`One seeded trace (${v.trace.requests} requests per policy: ${v.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model and its spread, at the speed the host had in that session: right before the trace, on the same stack, a probe of other requests (${v.probe ? `${v.probe.requests} per policy, ${v.probe.policies.join(' and ')}` : 'none in this file'}: a lone cold request and two warm ones, twice, then 4 cold at once and two warm; bench/sim-validation.ts \`probeArrivals\`) is simulated on \`LOCAL_HOST\` without spread, and the medians of measured over simulated compute, cold start (cold − warm round trip) and overhead scale the host's lone figures (core/sim/host.ts \`speedFromProbe\`, \`atSpeed\`; the sharing tables stay). Nothing is taken from the trace's tails; only the plan and 429 round trips are the trace's medians (${f0(cal.planMs ?? NaN)} and ${f0(cal.throttleOverheadMs ?? NaN)} ms), and device times are scaled as the deployed planner scales them (a predictor fitted on the model's own profile; \`offload simulate\` fits one on every committed profile) — by \`npx tsx bench/sim-validation.ts --requests 48 --rate 2\` (${v.date.slice(0, 16)} UTC, ${v.wallS.toFixed(0)} s with the probe, under the measurement lock; load average ${la(v.loadAverage)} at the end; probe: ${speedOf(v)}).
+    const seeds = v.simSeeds ?? 1;
+    const spread = (g: Validation) =>
+      g.realSpread
+        ? Object.entries(g.realSpread)
+            .filter(([p]) => p !== 'planner')
+            .map(([p, b]) => `${p} p50 ${f0(b.p50[0])}–${f0(b.p50[1])}, p95 ${f0(b.p95[0])}–${f0(b.p95[1])} ms`)
+            .join('; ')
+        : '–';
+    const runLine = (g: Validation, i: number) => `run ${i + 1}: ${g.date.slice(11, 16)} UTC, ${g.wallS.toFixed(0)} s, load average ${la(g.loadAverage)} at the end${g.failures && g.failures.server + g.failures.timeout > 0 ? `, ${g.failures.server} server errors and ${g.failures.timeout} timeouts` : ''}`;
+    out.push(`One seeded trace (${v.trace.requests} requests per policy: ${v.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model as committed (\`LOCAL_HOST\` above, what \`offload simulate|recommend --host local\` use) and its spread, each simulated figure the median over ${seeds} seeds of the spread (one seed's p95 moves by a few % between seeds: the median is the simulator's expectation for the trace, not one draw). Nothing is taken from the trace's tails; only the plan and 429 round trips are the run's medians (${f0(cal.planMs ?? NaN)} and ${f0(cal.throttleOverheadMs ?? NaN)} ms), and device times are scaled as the deployed planner scales them (a predictor fitted on the model's own profile; \`offload simulate\` fits one on every committed profile). \`npx tsx bench/sim-validation.ts --requests ${v.trace.requests} --rate 2\`, ${all.length} times on the same code, each run alone under the measurement lock (${all.map(runLine).join('; ')}); ${v.date.slice(0, 10)}.
 
-${validationMarkdown(v.rows)}
-
-**${verdict(v.rows)}**${again
-      .map(
-        (g, i) => `
-
-The same trace through the stack again${again.length > 1 ? ` (${i + 2})` : ''}: ${g.date.slice(11, 16)} UTC, ${g.wallS.toFixed(0)} s, load average ${la(g.loadAverage)} at the end; probe: ${speedOf(g)}:
-
-${validationMarkdown(g.rows)}
-
-**${verdict(g.rows)}**`,
-      )
-      .join('')}${again.length ? `
-
-The stack itself moves from run to run: ${runToRun(all)} — about as much as the 15 % targets.` : ''} The planner row keeps MobileNetV2 on the low-end phones (plan round trip + device time, no tail); its p95 is low by the spread of the plan round trip, which the simulator takes as one median. The 429 counts are a handful per run (a request is refused when it finds the 4 environments busy, so one environment freed 50 ms earlier or later moves the count by one): they follow the stack's run-to-run moves, not a bias of one sign.
+${all.map((g, i) => `Run ${i + 1}:\n\n${validationMarkdown(g.rows)}\n\n**${verdict(g.rows)}**`).join('\n\n')}
 `);
-    const earlier = x.validationEarlier ?? [];
-    if ([...all, ...earlier].every((g) => g.rowsCommitted)) {
-      const p95 = (rows: readonly ValidationRow[] | undefined, policy: string) => rows?.find((r) => r.policy === policy);
-      const cell = (g: Validation, policy: string) => {
-        const at = p95(g.rows, policy)!;
-        const com = p95(g.rowsCommitted, policy)!;
-        return `${f0(at.real.p95)} / ${f0(com.sim.p95)} (${pct(com.sim.p95, com.real.p95)}) / ${f0(at.sim.p95)} (${pct(at.sim.p95, at.real.p95)})`;
-      };
-      const policies = v.rows.filter((r) => r.policy !== 'planner').map((r) => r.policy);
-      out.push(`The host model as committed (\`LOCAL_HOST\`, every figure measured 2026-11-30) against the same runs, p95 real / committed host / host at the session's speed (ms):
+    const pooled = x.validationPooled;
+    if (pooled) {
+      out.push(`The ${pooled.runs} runs pooled (\`npx tsx bench/sim-validation.ts --pool …\`: ${pooled.runs} × ${pooled.requests} requests per policy on the stack; the simulator ${pooled.simSeeds} seeds per run; counts summed over the runs, the simulator's median per run):
 
-| run | probe | ${policies.map((p) => `${p} p95`).join(' | ')} |
-|---|---|${policies.map(() => '---:').join('|')}|
-${[...earlier.map((g) => [g, ' (tail before the streamed load, 028a864)'] as const), ...all.map((g) => [g, ''] as const)].map(([g, note]) => `| ${g.date.slice(0, 16).replace('T', ' ')} UTC${note} | ${speedOf(g)} | ${policies.map((p) => cell(g, p)).join(' | ')} |`).join('\n')}
+${validationMarkdown(pooled.rows)}
 
-**Why the committed host model missed by 19–24 % last round, and what changed.** Request by request (the runs' records against the simulator's own records of the same trace), the simulator's phases have the stack's shape — a cold request's init and its first compute within the run's spread; its hand-off (round trip − init − compute, 40–140 ms) above the simulator's constant 45 ms in bursts — but the whole stack runs faster or slower from one session to the next: the same trace, the same code and the same 4-way bursts gave cloud-only p95s of 2,880, 2,714 and 2,747 ms on 2026-11-30 22:58–23:09 (a burst's cold requests 1.14–1.38× the simulator's round trip, warm requests 1.15–1.6×) and 1,944 ms at 02:17 the next night (cold 0.85–0.94×, warm 0.79×; that run had no probe), where the simulation (seeded, the model of then) gave 2,199 ms each time: its error went from −19…−24 % to +13 % without a change anywhere. A per-request mechanism missing from the model would show with one sign; this moves with the session. So the validation now measures the host's lone figures (cold start, compute, overhead) again before each trace, from the probe, not from the trace; the sharing tables (ratios, bench/local-contention.ts) and everything on Lambda are unchanged. What the probe bought, in the table above: on the tail before the streamed load (three runs 02:37–02:46) it took the p95 errors from +8…+44 % with the committed figures to −9…+17 %; on main's tail (the streamed load, 028a864; three runs 03:06–03:20) the committed figures were already within −16…+2 % and the probe did not help (−16…+25 %): its own reading moved from cold start × 1.0 to × 1.2 and back within ten minutes while the trace did not follow. A 12-request probe is a noisy yardstick when the stack's speed moves within minutes, not only between sessions; 48 requests per policy are too few to tell a few % apart. One mechanism the model lacked: the hand-off shares the cores too (the "rest" column grows 45 → 99 ms at k = 1…5); the host model now scales it by the most environments busy while a request ran (\`LOCAL_HOST.overheadSlowdown\`, from those runs), which moves the committed host's cloud-only p95 on this trace from 2,199 to 2,237 ms. \`offload simulate|recommend --host local\` keep the committed figures: a promise for this host can be off by the session's speed, as the probes above and last round's runs show.
-
-What is left: the p50 of 48 requests sits on the edge between the warm requests that ran alone (~180–200 ms for cut:63, ~350–400 for cloud-only) and the slower ones (warm requests beside a burst's cold starts, 429s, cold requests), so a few requests moving across it move it by 20 %. On the stack a warm request beside initialising environments takes longer than the simulator gives it (cut:63 in the 02:46 run on the earlier tail: 262–390 ms against 206–219): the host's tables were measured warm beside warm and cold beside cold, and a cold start (≈1.3 of the 2 cores alone, the stand-ins serving its weights included) weighs more on a warm request than a computing neighbour does. Not modelled: it needs the mixed case measured. And main's tail changed under the model: with the streamed load (028a864) a lone cold start got shorter but a burst's cold requests pay more for their first inference and hand-off — in the 03:10 run (\`npx tsx bench/sim-validation.ts --per-request bench/results/sim-validation.json\`) the 4-way bursts' cold requests computed 94–372 ms (simulated 38–174) and handed off in 100–264 ms (simulated 60), while the lone one's init was 577 ms (simulated 934). \`LOCAL_HOST\`'s cold starts and init table were measured on the earlier tail; measuring them again on this one (bench/cold-start.ts, bench/local-contention.ts) is the next step.
+**${verdict(pooled.rows)}**
 `);
     }
+    out.push(`**How many requests.** A p95 of ${v.trace.requests} requests rests on its top ${Math.ceil(v.trace.requests * 0.05)}, and this trace's slow requests are the cold ones of a few bursts. Resampling a run's own requests (bootstrap, 2,000 draws; bench/sim-validation.ts \`bootstrapSpread\`) puts the 5th–95th percentile range of the stack's figures at: ${all.map((g, i) => `run ${i + 1}: ${spread(g)}`).join('. ')}. The same trace on the same code moved from run to run by ${runToRun(all)}. The p95's range is 7–34 % of its value wide (20 % on average over the six); last round's runs of 48 requests gave 8–49 % (26 % on average; the same resampling of their records), as √(80/48) predicts: one run cannot tell a 15 % error from noise, so this round runs ${v.trace.requests} requests per policy (${all[0]!.wallS.toFixed(0)} s a run without the probe, under the 8-minute budget) and judges the pooled ${all.length} runs (the stack's p95 then rests on ${Math.ceil(v.trace.requests * all.length * 0.05)} requests), each run shown too.
+
+${VALIDATION_FINDINGS}
+`);
     if (v.rowsMedians) {
-      out.push(`An earlier round's method on the same run (every tail time, cold start and overhead the run's median, no host model, no spread), for comparison:
+      out.push(`An earlier round's method on run 1 (every tail time, cold start and overhead the run's median, no host model, no spread), for comparison:
 
 ${validationMarkdown(v.rowsMedians)}
 
-One median per part cannot show that a burst's requests slow each other down: the medians sit between the lone and the crowded times, so p95s come out low and the counts off.
+One median per part cannot show that a burst's requests slow each other down: the medians sit between the lone and the crowded times.
 `);
     }
   } else out.push('Not run (no bench/results/sim-validation.json).\n');

@@ -5,27 +5,31 @@
  * 429 count, cold starts. Target: within 15 %.
  *
  * The stack's tails run with 1 wasm thread (`wasmThreads: 1`), the engine
- * the host model was measured with. Before the trace, on the same stack, a
- * probe of other requests ({@link probeArrivals}) measures the host's speed in
- * this session: the same machine ran the same trace ~30 % faster one night
- * than the night before, every phase alike (docs/evaluation.md), so the lone
- * figures of a model measured on another day are off by that much. Three
- * simulations of the trace:
+ * the host model was measured with. Simulations of the trace:
  *
- * - **host at the session's speed** (the one the table reports): the
- *   simulator's host model (core/sim/host.ts LOCAL_HOST: busy environments
- *   share this machine's cores with the slowdowns bench/local-contention.ts
- *   measured; tail times from this machine's profile; the host's lone cold
- *   start and invoke overhead) with its lone figures scaled to the probe
- *   (core/sim/host.ts speedFromProbe, atSpeed), and its measured per-request
- *   spread (jitter, core/sim/jitter.ts) — nothing about the tails taken from
- *   the trace;
- * - **host as committed**: the same without the probe's scaling;
+ * - **host as committed** (the one the table reports, what `offload
+ *   simulate|recommend --host local` use): the simulator's host model
+ *   (core/sim/host.ts LOCAL_HOST: busy environments share this machine's
+ *   cores with the slowdowns bench/local-contention.ts measured; tail times
+ *   from this machine's profile; the host's lone cold start and invoke
+ *   overhead) and its measured per-request spread (jitter,
+ *   core/sim/jitter.ts), each figure the median over {@link SIM_SEEDS} seeds
+ *   of the spread — nothing about the tails taken from the trace;
+ * - **host at the session's speed** (with `--probe`): before the trace, on the
+ *   same stack, a probe of other requests ({@link probeArrivals}) measures the
+ *   host's lone speed in this session and scales the host's lone figures
+ *   (core/sim/host.ts speedFromProbe, atSpeed). Off by default: on the
+ *   streamed tail its 12-request reading moved by 20 % within ten minutes and
+ *   did not bring the simulation closer (docs/evaluation.md);
  * - **medians** (an earlier round's method, for comparison): every part calibrated
  *   from this run's medians, no host model, no spread: warm tail per cut the
  *   median `computeMs`; cold start per cut median cold − median warm round
  *   trip (docs/cost-model.md §3); invoke overhead median (round trip −
  *   computeMs) of warm requests.
+ *
+ * A run also gives the stack's own spread: the 5th–95th percentiles of p50 and
+ * p95 over resamplings of its requests ({@link bootstrapSpread}). Runs of the
+ * same trace pool (`--pool`): the p95 of 3 × 80 requests rests on 12, not 4.
  *
  * All scale device times as the deployed planner does (a predictor fitted on
  * the model's own profile), since the harness waits the plan's device times.
@@ -34,17 +38,19 @@
  * Everything else (device head/tail waits, network, keep-alive, reserved
  * concurrency, the planner's cache and keep-alive) is the stack's own.
  *
- * Usage (bounded: about 5 minutes with 48 requests; starts its own local stack on an ephemeral
- * port unless --url is given, and stops it):
- *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--json FILE]
+ * Usage (bounded: about 7 minutes with 80 requests at 2/s, 1 more with --probe; starts its own local stack on an
+ * ephemeral port unless --url is given, and stops it):
+ *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE]
  *   npx tsx bench/sim-validation.ts --resimulate FILE   # a kept run's simulations again, from its records (FILE's `records` folder)
- *   npx tsx bench/sim-validation.ts --per-request FILE  # its cold requests, phase by phase, stack beside simulator
+ *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator
+ *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE]  # kept runs of one trace pooled, stack beside simulator
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
 import { parsePolicy, policyName } from '../core/policies';
+import { quantile } from '../core/predictor';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { simDeployment } from '../core/sim/deployment';
 import { atSpeed, LOCAL_HOST, onHost, speedFromProbe, type HostModel, type ProbePair } from '../core/sim/host';
@@ -244,11 +250,70 @@ export function burstyPhoneArrivals(ratePerS: number, seed: number, maxRequests:
  * A run kept in `dir` (trace.jsonl, load.jsonl, probe.jsonl, probe-load.jsonl): the trace and the stack's records of
  * it, and the host at the session's speed its probe measured.
  */
-function readKeptRun(dir: string): { trace: Arrival[]; records: LoadRecord[]; speed: ReturnType<typeof probeSpeed>; sessionHost: HostModel } {
+function readKeptRun(dir: string): { trace: Arrival[]; records: LoadRecord[]; speed: ReturnType<typeof probeSpeed> | null; sessionHost: HostModel | null } {
   const read = (f: string) => parseLoadRecords(readFileSync(join(dir, f), 'utf8'), f);
+  const trace = parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8'));
+  if (!existsSync(join(dir, 'probe-load.jsonl'))) return { trace, records: read('load.jsonl'), speed: null, sessionHost: null };
   const probeRecords = read('probe-load.jsonl');
   const speed = probeSpeed(probeRecords, parseTrace(readFileSync(join(dir, 'probe.jsonl'), 'utf8')), calibrate(probeRecords));
-  return { trace: parseTrace(readFileSync(join(dir, 'trace.jsonl'), 'utf8')), records: read('load.jsonl'), speed, sessionHost: atSpeed(LOCAL_HOST, speed) };
+  return { trace, records: read('load.jsonl'), speed, sessionHost: atSpeed(LOCAL_HOST, speed) };
+}
+
+/**
+ * Simulations per figure: the simulator's spread (jitter) is seeded, and one seed's p95 on a 48-request trace moved by
+ * −6…+3 % between seeds (cut:63, 20 seeds), as much as a stack run's own noise; the rows give the median over seeds
+ * `seed`, `seed` + 1, … — the simulator's expectation for this trace, not one draw of it.
+ */
+export const SIM_SEEDS = 15;
+
+/**
+ * Per policy, the median over {@link SIM_SEEDS} seeded simulations of the trace on `host` of p50, p95, 429s and cold
+ * starts; `onRecord` receives every simulated record (all seeds).
+ */
+export function simulatedRows(
+  arrivals: readonly Arrival[],
+  cal: Calibration,
+  host: HostModel,
+  seed: number,
+  seeds = SIM_SEEDS,
+  onRecord?: (policy: string, record: LoadRecord) => void,
+): Map<string, ValidationRow['sim']> {
+  const runs = Array.from({ length: seeds }, (_, i) => simulateLikeTheStack(arrivals, cal, POLICIES, { kind: 'host', host, seed: seed + i }, {}, onRecord));
+  return new Map(
+    POLICIES.map((p) => {
+      const of = (f: (s: LoadSummary) => number) => median(runs.map((r) => f(r.get(p)!)));
+      return [p, { p50: of((s) => s.latencyMs.p50), p95: of((s) => s.latencyMs.p95), throttled: of((s) => s.throttled), coldStarts: of((s) => s.coldStarts) }];
+    }),
+  );
+}
+
+/**
+ * How much a stack run's own p50 and p95 could move with the same requests: per policy, the 5th and 95th percentiles
+ * of p50 and p95 over `draws` resamplings (with replacement, seeded) of the run's latencies.
+ */
+export function bootstrapSpread(records: readonly LoadRecord[], draws = 2000, seed = 1): Record<string, { n: number; p50: [number, number]; p95: [number, number] }> {
+  let x = seed >>> 0 || 1;
+  const rand = () => {
+    // xorshift32: a reproducible draw without a dependency
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  const out: Record<string, { n: number; p50: [number, number]; p95: [number, number] }> = {};
+  for (const p of POLICIES) {
+    const lat = records.filter((r) => r.policy === policyName(parsePolicy(p)) && r.error === null).map((r) => r.measured.latencyMs);
+    if (lat.length === 0) continue;
+    const p50s: number[] = [];
+    const p95s: number[] = [];
+    for (let d = 0; d < draws; d++) {
+      const s = lat.map(() => lat[Math.floor(rand() * lat.length)]!);
+      p50s.push(quantile(s, 0.5));
+      p95s.push(quantile(s, 0.95));
+    }
+    out[p] = { n: lat.length, p50: [quantile(p50s, 0.05), quantile(p50s, 0.95)], p95: [quantile(p95s, 0.05), quantile(p95s, 0.95)] };
+  }
+  return out;
 }
 
 /**
@@ -258,51 +323,113 @@ function readKeptRun(dir: string): { trace: Arrival[]; records: LoadRecord[]; sp
 export function simulateRun(dir: string, requests: number, seed: number) {
   const { speed, sessionHost, records, trace: replayed } = readKeptRun(dir);
   const cal = calibrate(records);
-  const rowsOf = (sim: Map<string, LoadSummary>): ValidationRow[] =>
+  const rowsOf = (sim: (p: string) => ValidationRow['sim']): ValidationRow[] =>
     POLICIES.map((p) => ({
       policy: p,
       requests,
       real: pick(summarize(records.filter((r) => r.policy === policyName(parsePolicy(p))))),
-      sim: pick(sim.get(p)!),
+      sim: sim(p),
     }));
-  const rows = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'host', host: sessionHost, seed }));
-  const rowsCommitted = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'host', host: LOCAL_HOST, seed }));
-  const rowsMedians = rowsOf(simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'medians' }));
-  return { speed, records, result: { host: sessionHost, committedHost: LOCAL_HOST, calibration: cal, rows, rowsCommitted, rowsMedians } };
+  const committed = simulatedRows(replayed, cal, LOCAL_HOST, seed);
+  const rowsCommitted = rowsOf((p) => committed.get(p)!);
+  const atSpeedRows = sessionHost ? simulatedRows(replayed, cal, sessionHost, seed) : null;
+  const medians = simulateLikeTheStack(replayed, cal, POLICIES, { kind: 'medians' });
+  const rowsMedians = rowsOf((p) => pick(medians.get(p)!));
+  return {
+    speed,
+    records,
+    result: {
+      host: LOCAL_HOST,
+      simSeeds: SIM_SEEDS,
+      calibration: cal,
+      // The host as committed is what `offload simulate|recommend --host local` use: the validated figures.
+      rows: rowsCommitted,
+      ...(atSpeedRows ? { rowsAtProbeSpeed: rowsOf((p) => atSpeedRows.get(p)!), probeHost: sessionHost } : {}),
+      rowsMedians,
+      realSpread: bootstrapSpread(records),
+    },
+  };
 }
 
 /**
- * The cold requests of a kept run, request by request: the stack's phases beside the simulator's (the host at the
- * probe's speed, with spread) for the same request: init, first compute, hand-off (round trip − init − compute).
+ * Several kept runs of the same trace (their JSON files) pooled: per policy, the stack's p50/p95 over all the runs'
+ * requests beside the simulator's over as many seeded simulations per run as {@link SIM_SEEDS}, and the counts summed
+ * (the stack's) against the simulated median per run × runs.
+ */
+export function poolValidations(files: readonly string[]): { runs: number; requests: number; rows: ValidationRow[] } {
+  const kept = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { records: string; trace: { requests: number; seed: number } });
+  const seeds = new Set(kept.map((k) => k.trace.seed));
+  const lengths = new Set(kept.map((k) => k.trace.requests));
+  if (seeds.size !== 1 || lengths.size !== 1) throw new Error(`--pool: the runs must replay the same trace (seeds ${[...seeds].join(', ')}, requests ${[...lengths].join(', ')})`);
+  const real = new Map<string, LoadRecord[]>();
+  const sim = new Map<string, LoadRecord[]>();
+  const simCounts = new Map<string, { throttled: number; coldStarts: number }>();
+  for (const k of kept) {
+    const { records, trace } = readKeptRun(k.records);
+    for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
+    const rows = simulatedRows(trace, calibrate(records), LOCAL_HOST, k.trace.seed, SIM_SEEDS, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
+    for (const [p, r] of rows) {
+      const c = simCounts.get(p) ?? { throttled: 0, coldStarts: 0 };
+      simCounts.set(p, { throttled: c.throttled + r.throttled, coldStarts: c.coldStarts + r.coldStarts });
+    }
+  }
+  const rows = POLICIES.map((p) => {
+    const s = summarize(sim.get(p)!);
+    return { policy: p, requests: real.get(p)!.length, real: pick(summarize(real.get(p)!)), sim: { p50: s.latencyMs.p50, p95: s.latencyMs.p95, ...simCounts.get(p)! } };
+  });
+  return { runs: kept.length, requests: [...lengths][0]!, rows };
+}
+
+/**
+ * The requests of a kept run that went to a tail, request by request: the stack's phases beside the simulator's (the
+ * host as committed, with spread, seed `seed`) for the same request: init, compute, hand-off (round trip − init −
+ * compute), and how many environments the simulator had initialising when it was sent.
  */
 export function perRequestMarkdown(dir: string, seed: number): string {
-  const { sessionHost: host, records, trace } = readKeptRun(dir);
+  const { records, trace } = readKeptRun(dir);
   const sim = new Map<string, LoadRecord>();
-  simulateLikeTheStack(trace, calibrate(records), POLICIES, { kind: 'host', host, seed }, {}, (p, r) => sim.set(`${policyName(parsePolicy(p))}#${r.i}`, r));
+  simulateLikeTheStack(trace, calibrate(records), POLICIES, { kind: 'host', host: LOCAL_HOST, seed }, {}, (p, r) => sim.set(`${policyName(parsePolicy(p))}#${r.i}`, r));
   const f0 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(0));
   const handOff = (r: LoadRecord) => (r.measured.roundTripMs !== null && r.measured.computeMs !== null ? r.measured.roundTripMs - (r.measured.initMs ?? 0) - r.measured.computeMs : null);
-  const lines = ['| policy | i | t s | cold real/sim | init real / sim | compute real / sim | hand-off real / sim | round trip real / sim |', '|---|---:|---:|---|---:|---:|---:|---:|'];
+  const lines = ['| policy | i | t s | cold real/sim | status real/sim | init real / sim | compute real / sim | hand-off real / sim | round trip real / sim |', '|---|---:|---:|---|---|---:|---:|---:|---:|'];
   for (const r of records) {
     const s = sim.get(`${r.policy}#${r.i}`);
-    if (!s || !(r.cold || s.cold)) continue;
+    if (!s || (r.status === null && s.status === null)) continue;
     const m = r.measured;
     const n = s.measured;
-    lines.push(`| ${r.policy} | ${r.i} | ${(r.t / 1000).toFixed(1)} | ${+r.cold}/${+s.cold} | ${f0(m.initMs)} / ${f0(n.initMs)} | ${f0(m.computeMs)} / ${f0(n.computeMs)} | ${f0(handOff(r))} / ${f0(handOff(s))} | ${f0(m.roundTripMs)} / ${f0(n.roundTripMs)} |`);
+    lines.push(`| ${r.policy} | ${r.i} | ${(r.t / 1000).toFixed(1)} | ${+r.cold}/${+s.cold} | ${r.status ?? '–'}/${s.status ?? '–'} | ${f0(m.initMs)} / ${f0(n.initMs)} | ${f0(m.computeMs)} / ${f0(n.computeMs)} | ${f0(handOff(r))} / ${f0(handOff(s))} | ${f0(m.roundTripMs)} / ${f0(n.roundTripMs)} |`);
   }
   return lines.join('\n');
 }
 
-function printRun(r: { rows: ValidationRow[]; rowsCommitted: ValidationRow[]; rowsMedians: ValidationRow[]; calibration: Calibration; probe: { speed: object } }): void {
-  console.log(`host model at this session's speed (probe) + spread:\n${validationMarkdown(r.rows)}\n\nhost model as committed + spread:\n${validationMarkdown(r.rowsCommitted)}\n\nthis run's medians, no host model:\n${validationMarkdown(r.rowsMedians)}`);
-  console.log(`\nprobe speed: ${JSON.stringify(r.probe.speed)}\ncalibration: ${JSON.stringify(r.calibration)}`);
+interface RunResult {
+  rows: ValidationRow[];
+  rowsAtProbeSpeed?: ValidationRow[];
+  rowsMedians: ValidationRow[];
+  calibration: Calibration;
+  simSeeds: number;
+  realSpread: ReturnType<typeof bootstrapSpread>;
+  probe?: { speed: object | null };
+}
+
+function printRun(r: RunResult): void {
+  console.log(`host model as committed + spread (median of ${r.simSeeds} seeds):\n${validationMarkdown(r.rows)}`);
+  if (r.rowsAtProbeSpeed) console.log(`\nhost model at this session's speed (probe) + spread:\n${validationMarkdown(r.rowsAtProbeSpeed)}`);
+  console.log(`\nthis run's medians, no host model:\n${validationMarkdown(r.rowsMedians)}`);
+  const f0 = (x: number) => x.toFixed(0);
+  console.log(`\nthe stack's own spread (5th–95th percentile of 2,000 resamplings of this run's requests): ${Object.entries(r.realSpread).map(([p, b]) => `${p} p50 ${f0(b.p50[0])}–${f0(b.p50[1])}, p95 ${f0(b.p95[0])}–${f0(b.p95[1])} ms`).join('; ')}`);
+  if (r.probe?.speed) console.log(`probe speed: ${JSON.stringify(r.probe.speed)}`);
+  console.log(`calibration: ${JSON.stringify(r.calibration)}`);
 }
 
 /** `--resimulate FILE`: the simulations of a kept run again (the model changed, the stack's records did not); rewrites FILE. */
 function resimulate(file: string): void {
-  const old = JSON.parse(readFileSync(file, 'utf8')) as { records: string; trace: { requests: number; seed: number }; probe: { speed: object } };
+  const old = JSON.parse(readFileSync(file, 'utf8')) as { records: string; trace: { requests: number; seed: number }; probe?: { speed: object } };
   const dir = old.records.endsWith('.jsonl') ? dirname(old.records) : old.records;
   const sim = simulateRun(dir, old.trace.requests, old.trace.seed);
-  const result = { ...old, probe: { ...old.probe, speed: sim.speed }, ...sim.result, records: dir, resimulated: new Date().toISOString() };
+  // Older files: the committed host's rows were `rowsCommitted` and `rows` the probe's; both are recomputed here.
+  const { rowsCommitted: _c, committedHost: _h, ...kept } = old as typeof old & { rowsCommitted?: unknown; committedHost?: unknown };
+  const result = { ...kept, ...(old.probe ? { probe: { ...old.probe, speed: sim.speed } } : {}), ...sim.result, records: dir, resimulated: new Date().toISOString() };
   printRun(result);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 }
@@ -316,6 +443,15 @@ async function main(): Promise<void> {
     console.log(perRequestMarkdown(run.records, run.trace.seed));
     return;
   }
+  const pool = argValue('--pool');
+  if (pool) {
+    const p = poolValidations(pool.split(','));
+    console.log(`${p.runs} runs of the same trace pooled (${p.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run):\n${validationMarkdown(p.rows)}`);
+    const json = argValue('--json');
+    if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), files: pool.split(','), simSeeds: SIM_SEEDS, ...p }, null, 2)}\n`);
+    return;
+  }
+  const withProbe = process.argv.includes('--probe');
   const requests = Number(argValue('--requests') ?? 24);
   const seed = Number(argValue('--seed') ?? 3);
   const rate = Number(argValue('--rate') ?? 1);
@@ -334,20 +470,23 @@ async function main(): Promise<void> {
     (stack = await startOffloadLocal(['--config', config, '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--state-dir', join(dir, 'state'), '--json', '--quiet'], { echoStderr: true })).url;
   try {
     const started = Date.now();
-    // The host probe first (other requests than the trace): the session's speed of the host.
-    const probe = probeArrivals();
-    const probeTrace = join(dir, 'probe.jsonl');
-    writeFileSync(probeTrace, formatTrace(probe));
-    const probeOut = join(dir, 'probe-load.jsonl');
-    console.error(`probe: ${probe.length} requests per policy (${PROBE_POLICIES.join(', ')}) against ${url}`);
-    const probed = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', probeTrace, '--policy', PROBE_POLICIES.join(','), ...wholeTrace(probe), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--timeout-ms', timeoutMs, '--out', probeOut, '--json']);
-    if (probed.code !== 0) throw new Error(`offload load (probe) failed (${probed.code}): ${probed.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    const probeRecords = parseLoadRecords(readFileSync(probeOut, 'utf8'), 'probe-load.jsonl');
-    const speed = probeSpeed(probeRecords, probe, calibrate(probeRecords));
-    console.error(`probe: compute × ${speed.computeScale.toFixed(2)}, cold start × ${speed.coldScale.toFixed(2)}, overhead ${speed.invokeOverheadMs!.toFixed(0)} ms (${speed.warm} warm, ${speed.cold} cold requests)`);
-    // Every environment of the probe reaped before the trace starts.
-    await new Promise((r) => setTimeout(r, KEEP_ALIVE_MS + 4000));
-    const probeWallS = (Date.now() - started) / 1000;
+    let probeInfo: { requests: number; policies: string[]; wallS: number } | undefined;
+    if (withProbe) {
+      // The host probe first (other requests than the trace): the session's speed of the host.
+      const probe = probeArrivals();
+      const probeTrace = join(dir, 'probe.jsonl');
+      writeFileSync(probeTrace, formatTrace(probe));
+      const probeOut = join(dir, 'probe-load.jsonl');
+      console.error(`probe: ${probe.length} requests per policy (${PROBE_POLICIES.join(', ')}) against ${url}`);
+      const probed = await runNode(['bin/offload.js', 'load', '--url', url, '--trace', probeTrace, '--policy', PROBE_POLICIES.join(','), ...wholeTrace(probe), '--pause-ms', String(KEEP_ALIVE_MS + 4000), '--timeout-ms', timeoutMs, '--out', probeOut, '--json']);
+      if (probed.code !== 0) throw new Error(`offload load (probe) failed (${probed.code}): ${probed.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      const probeRecords = parseLoadRecords(readFileSync(probeOut, 'utf8'), 'probe-load.jsonl');
+      const speed = probeSpeed(probeRecords, probe, calibrate(probeRecords));
+      console.error(`probe: compute × ${speed.computeScale.toFixed(2)}, cold start × ${speed.coldScale.toFixed(2)}, overhead ${speed.invokeOverheadMs!.toFixed(0)} ms (${speed.warm} warm, ${speed.cold} cold requests)`);
+      // Every environment of the probe reaped before the trace starts.
+      await new Promise((r) => setTimeout(r, KEEP_ALIVE_MS + 4000));
+      probeInfo = { requests: probe.length, policies: PROBE_POLICIES, wallS: (Date.now() - started) / 1000 };
+    }
 
     const out = join(dir, 'load.jsonl');
     console.error(`load: ${arrivals.length} requests per policy (${POLICIES.join(', ')}) against ${url}`);
@@ -364,7 +503,7 @@ async function main(): Promise<void> {
       failures,
       wallS: (Date.now() - started) / 1000,
       trace: { requests: arrivals.length, seed, process: `bursty ${rate}/s for 4 s, 8 s off; 12 low-end phones on WiFi; timeout ${timeoutMs} ms` },
-      probe: { requests: probe.length, policies: PROBE_POLICIES, wallS: probeWallS, speed: sim.speed },
+      ...(probeInfo ? { probe: { ...probeInfo, speed: sim.speed } } : {}),
       ...sim.result,
       records: dir,
     };

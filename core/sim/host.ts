@@ -69,7 +69,7 @@ export interface HostSpeed {
  * the formula) × `coldScale`, its tails' compute × `computeScale`, and the session's invoke overhead.
  *
  * @example
- * atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 0.85 }).coldStartMs.mobilenetv2[0]; // 825 × 0.85
+ * atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 0.85 }).coldStartMs.mobilenetv2[0]; // 880 × 0.85
  */
 export function atSpeed(host: HostModel, speed: HostSpeed): HostModel {
   for (const key of ['computeScale', 'coldScale'] as const) {
@@ -147,49 +147,62 @@ export function sharedCores(cores: number): HostModel {
 /**
  * This machine (2 vCPUs, AMD EPYC under KVM) running the local stack's
  * MobileNetV2 tails with ONE wasm thread each (`wasmThreads: 1`), on the
- * engine with batch norm and relu fused at load (models/fuse.ts). All measured
- * 2026-11-30 under the measurement lock (quiet-run):
- * - compute slowdowns: bench/local-contention.ts --threads 1, five runs (ended
- *   18:56, 18:59, 19:02 UTC on main 99df4bd; 19:21, 19:24 on 3bc7a71, whose
- *   cold-start fold leaves warm compute alone; load average 0.3–1.6 at their
- *   starts, 1.3–3.2 at their ends), pooled by its `--pool`: the median compute
- *   (`x-offload-compute-ms`) of k concurrent cut-0 requests on k environments
- *   over the pooled lone median (56.0 ms; the profile says 56.7), k = 1…5. One
- *   run's lone median (6–10 requests) moved by ±20 % between runs, so the runs
- *   are pooled rather than their ratios averaged. Slower than ideal sharing of
- *   2 cores (1 at k = 2): the emulator, the stand-ins and the client use the
- *   same cores while the tails compute.
+ * engine with batch norm and relu fused at load (models/fuse.ts) and the
+ * streamed tail load (the model built while its weights arrive). All under
+ * the measurement lock (quiet-run):
+ * - compute slowdowns: bench/local-contention.ts --threads 1, seven runs
+ *   pooled by its `--pool` (2026-11-30 18:56–19:24 UTC, five runs on main
+ *   99df4bd/3bc7a71; 2026-12-01 04:44 and 04:50 UTC on main f0229d3, the
+ *   streamed tail; load average 0.3–1.6 at their starts, 1.3–3.2 at their
+ *   ends): the median compute (`x-offload-compute-ms`) of k concurrent cut-0
+ *   requests on k environments over the pooled lone median (58.3 ms; the
+ *   profile says 56.7), k = 1…5. One run's lone median (6–10 requests) moved
+ *   by ±20 % between runs, so the runs are pooled rather than their ratios
+ *   averaged. Slower than ideal sharing of 2 cores (1 at k = 2): the
+ *   emulator, the stand-ins and the client use the same cores while the tails
+ *   compute.
  * - init slowdowns: the same for `x-offload-init-ms` of k concurrent cold
- *   starts, the two runs on 3bc7a71 only (the fold moved out of the rebuild;
- *   lone 829 ms).
+ *   starts, the two runs on the streamed tail only (lone 715 ms). The same
+ *   runs measured the mixed case (a warm request beside k − 1 initialising
+ *   environments: 0.96, 1.37, 1.68, 2.34 × alone at k = 2…5), within the
+ *   compute table's spread, so an initialising environment weighs on a
+ *   computing one as a computing one does: one count of busy jobs for both.
  * - invoke overhead: the pooled median of round trip − compute of a lone warm
- *   request over the five runs (45 ms; 40–57 per run); its slowdowns the
- *   same for k concurrent warm requests (48, 71, 83, 99 ms at k = 2…5).
- * - cold start: the five tails with 1 thread on 3bc7a71, median cold − warm
- *   round trip of 10 pairs each, each cold call after 3 s idle as traffic meets
- *   a cold fleet (bench/cold-start.ts --repeats 10 --idle-ms 3000, 19:16–19:19
- *   UTC, load average 0.42 → 0.27; bench/results/cold-start-mobilenetv2-1thread-fused.txt):
- *   825, 653, 743, 620, 459 ms at cuts 0, 36, 63, 125, 156 (runs on the engine
- *   before: 716–901 at cut 0). Other tails: core/presets.ts's local calibration
- *   (`CLOUD_DEFAULTS`, measured with 2 threads).
+ *   request over the seven runs (45 ms); its slowdowns the same for k
+ *   concurrent warm requests (48, 73, 84, 100 ms at k = 2…5).
+ * - cold start: the five tails with 1 thread on the streamed tail (main
+ *   f0229d3) on the stack as `offload local` runs it, median cold − warm
+ *   round trip of 12 pairs each, each cold call once its environments were
+ *   reaped and the host idle ~3.5 s, as traffic meets a cold fleet
+ *   (bench/local-contention.ts --lone-cold-cuts, two runs 2026-12-01
+ *   04:57–05:04 and 05:14–05:18 UTC, load average 1.48 → 0.21 and
+ *   0.80 → 1.03; bench/results/lone-cold-1thread-streamed-{a,b}.json):
+ *   880, 791, 833, 759, 602 ms at cuts 0, 36, 63, 125, 156. It holds the
+ *   first inference's extra and the spawn, which the simulator shares as
+ *   init. bench/cold-start.ts, whose stack runs inside the bench's own
+ *   process, measured 580, 520, 482, 492, 336 at 04:52–04:55 (tail init 542
+ *   against 870 ms at cut 0; bench/results/cold-start-mobilenetv2-1thread-streamed.txt):
+ *   not the stack the validation and `npm start` run, so not used here.
+ *   Other tails: core/presets.ts's local calibration (`CLOUD_DEFAULTS`,
+ *   measured with 2 threads).
  * - spread: the median over runs and k of the coefficient of variation of
- *   compute among the requests of one run's bursts of k (median 0.26) and of
- *   init among the cold ones (median 0.09): the jitter left once the sharing
- *   is modelled.
+ *   compute among the requests of one run's bursts of k (median 0.25, seven
+ *   runs) and of init among the cold ones (median 0.11, the streamed runs):
+ *   the jitter left once the sharing is modelled.
  * With 2 threads per environment (the 1,769 MB default) bursts run much slower
  * than alone (oversubscribed thread pools; docs/evaluation.md), so the promise
  * is made for 1 thread.
  */
 export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   name: 'local',
-  computeSlowdown: Object.freeze([1, 1.17, 1.67, 2.05, 2.41]),
-  initSlowdown: Object.freeze([1, 1.3, 1.87, 2.32, 2.7]),
+  computeSlowdown: Object.freeze([1, 1.11, 1.56, 1.93, 2.29]),
+  initSlowdown: Object.freeze([1, 1.38, 1.97, 2.38, 2.88]),
   wasmThreads: 1,
   invokeOverheadMs: 45,
-  overheadSlowdown: Object.freeze([1, 1.07, 1.58, 1.84, 2.2]),
-  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 825, 36: 653, 63: 743, 125: 620, 156: 459 }) }),
+  overheadSlowdown: Object.freeze([1, 1.07, 1.61, 1.86, 2.2]),
+  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 880, 36: 791, 63: 833, 125: 759, 156: 602 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
-  spread: Object.freeze({ tailCv: 0.26, coldCv: 0.09 }),
+  spread: Object.freeze({ tailCv: 0.25, coldCv: 0.11 }),
 });
 
 /** s(n) from a table (see the module doc). */

@@ -402,7 +402,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     const warmServed = end.target === 'cloud' && !end.cold && end.fallback === null;
     acc.add(latencyMs, energyJ, end.costUSD, !device, end.fallback !== null, end.cold, end.target === 'cloud', predictedLatency, warmServed, planWaitMs);
     if (input.onRecord) {
-      const predicted = predictedOf(believed, device ? 0 : e.rttMs);
+      // the prediction is of the plan's cut, which is not the served one when the device finished first
+      const predicted = predictedOf(believed, req.choice.cut === e.L ? 0 : e.rttMs);
       input.onRecord({
         i: req.i,
         t: req.arrival.t,

@@ -10,7 +10,7 @@ import { formatFleetTruth, runFleetTruth } from '../../bench/fleet-truth';
 import { E2E_CONFIG, preparedStateDir } from '../e2e/stack-fixture';
 
 describe('runFleetTruth', () => {
-  it('measures agreement, the killed and reaped environments, and cold starts, and formats them', async () => {
+  it('measures agreement, the registry lag, the killed and reaped environments, and cold starts, and formats them', async () => {
     const stateDir = await preparedStateDir();
     try {
       const r = await runFleetTruth({
@@ -21,6 +21,7 @@ describe('runFleetTruth', () => {
         burstOnMs: 1_000,
         burstOffMs: 500,
         coldRepeats: 1,
+        lagRequests: 3,
         log: () => undefined,
       });
 
@@ -32,6 +33,15 @@ describe('runFleetTruth', () => {
       expect(a.exactPct).toBeCloseTo((100 * a.exact) / a.plans, 9);
       expect(a.strict).toBeLessThanOrEqual(a.strictOf);
       expect(a.requests.ok + a.requests.throttled + a.requests.failed).toBeGreaterThan(0);
+      // Lone requests: both sides saw each one busy, then idle; the registry can only follow the emulator.
+      const g = r.lag!;
+      expect(g.function).toBe(a.function);
+      expect(g.requests).toBeGreaterThan(0);
+      expect(g.requests).toBeLessThanOrEqual(3);
+      expect(g.platformBusyMs).toBeGreaterThan(0);
+      expect(g.registryBusyMs).toBeGreaterThan(0);
+      expect(g.busyMarkLagMs).toBeGreaterThan(0);
+      expect(g.queryMs).toBeGreaterThan(0);
       for (const l of [r.killed!, r.reaped!]) {
         expect(l.leaveMs).toBeGreaterThan(0);
         expect(l.leaveMs).toBeLessThan(60_000);
@@ -49,6 +59,7 @@ describe('runFleetTruth', () => {
       const text = formatFleetTruth(r);
       expect(text).toContain(`exact ${a.exact}/${a.plans} plans`);
       expect(text).toContain('median error over');
+      expect(text).toContain(`the busy mark shows ${g.busyMarkLagMs.toFixed(0)} ms after the emulator's busy`);
       expect(text).toContain('fleet judged at the arrival (a prediction)');
     } finally {
       rmSync(stateDir, { recursive: true, force: true });

@@ -25,4 +25,21 @@ describe('local-contention --pool', () => {
     // CVs 0.2 (k=1), 0.1 (k=2), 0 (k=3): median 0.1.
     expect(p.tailCv).toBeCloseTo(0.1, 12);
   });
+
+  it('the mixed case: a warm request beside c cold starts over the lone compute, counting only those that ended beside the inits', () => {
+    const r = { ...run([warm(1, 50), warm(1, 50), cold(1, 800), cold(2, 1200), cold(2, 1200)]), mixed: [
+      { cold: 1, besideInits: true, roundTripMs: 100, computeMs: 60 },
+      { cold: 1, besideInits: true, roundTripMs: 110, computeMs: 70 },
+      { cold: 1, besideInits: false, roundTripMs: 50, computeMs: 10 },
+      { cold: 3, besideInits: true, roundTripMs: 200, computeMs: 150 },
+    ] };
+    const p = poolRuns([r, run([warm(1, 50)])]);
+    expect(p.besideInits).toEqual([
+      { c: 1, computeSlowdown: 65 / 50, overheadMs: 40, n: 2 },
+      { c: 3, computeSlowdown: 3, overheadMs: 50, n: 1 },
+    ]);
+    // A cold request's first compute and hand-off (round trip − init − compute) by k.
+    expect(p.coldComputeMsByK).toEqual([50, 50]);
+    expect(p.coldHandOffMsByK).toEqual([50, 50]);
+  });
 });

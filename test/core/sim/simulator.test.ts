@@ -124,6 +124,8 @@ describe('simulate: the device starts its head while the plan is in flight (wait
     const { on, off } = both(over);
     expect(parts(on[0]!)).toEqual([3, 1, 'device', 120, 200, 0]);
     expect(on[0]!.status).toBeNull();
+    // The record's prediction is the plan's (cut 1, sent over the network), as the load harness writes it.
+    expect([on[0]!.predicted!.rttMs, on[0]!.predicted!.upMs]).toEqual([50, 4]);
     expect(parts(off[0]!)).toEqual([1, 1, 'cloud', 200 + 98.5, 200, 200]);
     expect(run({ policy: { kind: 'planner' }, ...over }).result.functions[0]!.invocations).toBe(0);
   });

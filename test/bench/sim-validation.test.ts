@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadRecord } from '../../core/load-record';
+import { LOCAL_HOST } from '../../core/sim/host';
+import { bootstrapSpread, burstyPhoneArrivals, simulatedRows, simulateLikeTheStack, type Calibration } from '../../bench/sim-validation';
+
+const cal: Calibration = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 20, planMs: 45 };
+
+/** One stack record of `policy` with this latency (the fields bootstrapSpread reads). */
+const record = (policy: string, latencyMs: number, error: string | null = null) => ({ policy, error, measured: { latencyMs } }) as unknown as LoadRecord;
+
+describe('sim-validation: the simulator median over seeds', () => {
+  const trace = burstyPhoneArrivals(2, 3, 24);
+
+  it('one seed is that seed\'s simulation; an odd number of seeds gives one of their figures, the middle one', () => {
+    const single = (seed: number) => simulateLikeTheStack(trace, cal, ['cloud-only'], { kind: 'host', host: LOCAL_HOST, seed }).get('cloud-only')!;
+    expect(simulatedRows(trace, cal, LOCAL_HOST, 5, 1).get('cloud-only')!.p95).toBe(single(5).latencyMs.p95);
+    const p95s = [5, 6, 7].map((s) => single(s).latencyMs.p95).sort((a, b) => a - b);
+    // The spread moves the p95 between seeds, else the median would be untested.
+    expect(new Set(p95s).size).toBeGreaterThan(1);
+    expect(simulatedRows(trace, cal, LOCAL_HOST, 5, 3).get('cloud-only')!.p95).toBe(p95s[1]);
+  });
+});
+
+describe('sim-validation: the stack\'s own spread (bootstrap)', () => {
+  it('collapses to the value when every request took the same time, and leaves out failed requests', () => {
+    const s = bootstrapSpread([...Array.from({ length: 20 }, () => record('cloud-only', 300)), record('cloud-only', 9000, 'timeout')]);
+    expect(s['cloud-only']).toEqual({ n: 20, p50: [300, 300], p95: [300, 300] });
+  });
+
+  it('brackets the p95 of a spread-out run and is the same for the same seed', () => {
+    const lat = Array.from({ length: 80 }, (_, i) => 100 + 25 * i);
+    const rs = lat.map((l) => record('cut:63', l));
+    const a = bootstrapSpread(rs, 500, 7)['cut:63']!;
+    expect(a.p95[0]).toBeLessThan(a.p95[1]);
+    // The run's own p95 (interpolated: 100 + 25 × 75.05) lies inside its 5th–95th percentile range.
+    expect(a.p95[0]).toBeLessThanOrEqual(100 + 25 * 75.05);
+    expect(a.p95[1]).toBeGreaterThanOrEqual(100 + 25 * 75.05);
+    expect(bootstrapSpread(rs, 500, 7)['cut:63']).toEqual(a);
+    expect(bootstrapSpread(rs, 500, 8)['cut:63']).not.toEqual(a);
+  });
+});
