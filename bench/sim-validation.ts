@@ -42,7 +42,7 @@
  * ephemeral port unless --url is given, and stops it):
  *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE]
  *   npx tsx bench/sim-validation.ts --resimulate FILE   # a kept run's simulations again, from its records (FILE's `records` folder)
- *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator
+ *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator; per policy the medians of real / simulated
  *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE]  # kept runs of one trace pooled, stack beside simulator
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -399,7 +399,57 @@ export function perRequestMarkdown(dir: string, seed: number): string {
     const n = s.measured;
     lines.push(`| ${r.policy} | ${r.i} | ${(r.t / 1000).toFixed(1)} | ${+r.cold}/${+s.cold} | ${r.status ?? '–'}/${s.status ?? '–'} | ${f0(m.initMs)} / ${f0(n.initMs)} | ${f0(m.computeMs)} / ${f0(n.computeMs)} | ${f0(handOff(r))} / ${f0(handOff(s))} | ${f0(m.roundTripMs)} / ${f0(n.roundTripMs)} |`);
   }
-  return lines.join('\n');
+  const summary = perRequestSummary(records.flatMap((r) => {
+    const s = sim.get(`${r.policy}#${r.i}`);
+    return s ? [{ real: r, sim: s }] : [];
+  }));
+  const r2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+  const totals = Object.entries(summary).map(
+    ([p, x]) =>
+      `- ${p}: ${x.cold.n} requests cold on both sides, real / simulated medians: init ${r2(x.cold.init)}, first compute ${r2(x.cold.compute)}, round trip ${r2(x.cold.roundTrip)}; ${x.warm.n} warm on both: compute ${r2(x.warm.compute)}, round trip ${r2(x.warm.roundTrip)}, ${x.warm.overTwice} over 2× the simulated round trip; ${x.differ.length ? `served differently: ${x.differ.join(', ')}` : 'every request served alike'}`,
+  );
+  return `${lines.join('\n')}\n\n${totals.join('\n')}`;
+}
+
+/** One request as the stack and the simulator served it. */
+export interface RequestPair {
+  real: LoadRecord;
+  sim: LoadRecord;
+}
+
+/**
+ * Per policy, the medians of real / simulated over the requests cold on both sides (init, first compute, round trip)
+ * and warm on both (compute, round trip), how many warm ones took over twice their simulated round trip, and the
+ * requests served differently (`i status real/sim`, or cold on one side only).
+ */
+export function perRequestSummary(pairs: readonly RequestPair[]): Record<string, { cold: { n: number; init: number; compute: number; roundTrip: number }; warm: { n: number; compute: number; roundTrip: number; overTwice: number }; differ: string[] }> {
+  const ratio = (xs: readonly RequestPair[], f: (r: LoadRecord) => number | null) =>
+    median(xs.flatMap((x) => {
+      const a = f(x.real);
+      const b = f(x.sim);
+      return a !== null && b !== null && b > 0 ? [a / b] : [];
+    }));
+  const out: ReturnType<typeof perRequestSummary> = {};
+  for (const policy of [...new Set(pairs.map((x) => x.real.policy))]) {
+    const mine = pairs.filter((x) => x.real.policy === policy && (x.real.status !== null || x.sim.status !== null));
+    if (mine.length === 0) continue; // a policy that sent nothing to a tail (the planner keeping the model on the phone)
+    const both = (cold: boolean) => mine.filter((x) => x.real.status === 200 && x.sim.status === 200 && x.real.cold === cold && x.sim.cold === cold);
+    const cold = both(true);
+    const warm = both(false);
+    out[policy] = {
+      cold: { n: cold.length, init: ratio(cold, (r) => r.measured.initMs), compute: ratio(cold, (r) => r.measured.computeMs), roundTrip: ratio(cold, (r) => r.measured.roundTripMs) },
+      warm: {
+        n: warm.length,
+        compute: ratio(warm, (r) => r.measured.computeMs),
+        roundTrip: ratio(warm, (r) => r.measured.roundTripMs),
+        overTwice: warm.filter((x) => x.real.measured.roundTripMs! > 2 * x.sim.measured.roundTripMs!).length,
+      },
+      differ: mine
+        .filter((x) => x.real.status !== x.sim.status || x.real.cold !== x.sim.cold)
+        .map((x) => `${x.real.i} ${x.real.status ?? '–'}${x.real.cold ? ' cold' : ''}/${x.sim.status ?? '–'}${x.sim.cold ? ' cold' : ''}`),
+    };
+  }
+  return out;
 }
 
 interface RunResult {

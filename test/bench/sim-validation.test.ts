@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRecord } from '../../core/load-record';
 import { LOCAL_HOST } from '../../core/sim/host';
-import { bootstrapSpread, burstyPhoneArrivals, simulatedRows, simulateLikeTheStack, type Calibration } from '../../bench/sim-validation';
+import { bootstrapSpread, burstyPhoneArrivals, perRequestSummary, simulatedRows, simulateLikeTheStack, type Calibration } from '../../bench/sim-validation';
 
 const cal: Calibration = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 20, planMs: 45 };
 
@@ -37,5 +37,25 @@ describe('sim-validation: the stack\'s own spread (bootstrap)', () => {
     expect(a.p95[1]).toBeGreaterThanOrEqual(100 + 25 * 75.05);
     expect(bootstrapSpread(rs, 500, 7)['cut:63']).toEqual(a);
     expect(bootstrapSpread(rs, 500, 8)['cut:63']).not.toEqual(a);
+  });
+});
+
+describe('sim-validation --per-request: the summary per policy', () => {
+  const rec = (i: number, cold: boolean, status: number | null, m: { initMs?: number; computeMs?: number; roundTripMs?: number }) =>
+    ({ i, policy: 'cut:63', cold, status, measured: { initMs: m.initMs ?? null, computeMs: m.computeMs ?? null, roundTripMs: m.roundTripMs ?? null } }) as unknown as LoadRecord;
+
+  it('takes medians of real over simulated apart for cold and warm requests, counts slow warm ones, and names the requests served differently', () => {
+    const s = perRequestSummary([
+      { real: rec(0, true, 200, { initMs: 900, computeMs: 90, roundTripMs: 1100 }), sim: rec(0, true, 200, { initMs: 1000, computeMs: 45, roundTripMs: 1100 }) },
+      { real: rec(1, false, 200, { computeMs: 30, roundTripMs: 200 }), sim: rec(1, false, 200, { computeMs: 20, roundTripMs: 80 }) },
+      { real: rec(2, false, 200, { computeMs: 20, roundTripMs: 60 }), sim: rec(2, false, 200, { computeMs: 20, roundTripMs: 60 }) },
+      { real: rec(3, false, 200, { computeMs: 20, roundTripMs: 60 }), sim: rec(3, false, 429, { roundTripMs: 28 }) },
+      { real: rec(4, true, 200, { initMs: 800, computeMs: 40, roundTripMs: 900 }), sim: rec(4, false, 200, { computeMs: 20, roundTripMs: 70 }) },
+    ]);
+    expect(s['cut:63']).toEqual({
+      cold: { n: 1, init: 0.9, compute: 2, roundTrip: 1 },
+      warm: { n: 2, compute: (1.5 + 1) / 2, roundTrip: (2.5 + 1) / 2, overTwice: 1 },
+      differ: ['3 200/429', '4 200 cold/200'],
+    });
   });
 });
