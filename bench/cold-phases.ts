@@ -20,13 +20,17 @@
  *
  * Figures are medians over the repeats; the machine's load average is printed.
  *
- * --variants on,off alternates OFFLOAD_PIPELINE (the tail built and warmed
- * while its weights download, or after the download as before) cold start by
- * cold start, so that both see the same machine; one column per variant.
- * With the pipeline on, "build" and "warm-up" are what is left of them after
- * the last byte (the rest overlaps the download).
+ * --variants on,off alternates a switch of the tail, cold start by cold
+ * start, so that both see the same machine; one column per variant. The
+ * switch is OFFLOAD_PIPELINE by default (the tail built and warmed while its
+ * weights download, or after the download as before), or the one --switch
+ * names: OFFLOAD_PREFETCH (the download started by the entry on a worker
+ * thread at process start, or by the handler bundle once loaded). With the
+ * pipeline on, "build" and "warm-up" are what is left of them after the last
+ * byte (the rest overlaps the download); with the early download, model.json
+ * is timed from the download's start.
  *
- *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--json FILE]
+ *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -43,6 +47,8 @@ interface Timeline {
   processStart: number;
   nodeReady: number;
   moduleLoaded: number;
+  /** When the entry started the early download (absent without one). */
+  prefetchStarted?: number;
   /** Absent from tails that awaited the registry mark before init (then equal to registryMarked). */
   initStarted?: number;
   registryMarked: number;
@@ -67,6 +73,8 @@ export interface ColdPhases {
   requestToProcessMs: number;
   nodeBootstrapMs: number;
   moduleLoadMs: number;
+  /** Node ready → the entry has started the early download (NaN without one). */
+  prefetchStartMs: number;
   registryMarkMs: number;
   /** Module loaded → init starts (the registry mark, when init waits for it). */
   initWaitMs: number;
@@ -93,6 +101,8 @@ export interface ColdPhasesRow {
   cut: number;
   /** OFFLOAD_PIPELINE of the tail's environments (absent: the function's own setting). */
   pipeline?: string;
+  /** The switch alternated and its value in this row, when not OFFLOAD_PIPELINE (`OFFLOAD_PREFETCH=on`). */
+  variant?: string;
   samples: ColdPhases[];
 }
 
@@ -100,6 +110,7 @@ const STEPS: { key: keyof ColdPhases; label: string }[] = [
   { key: 'requestToProcessMs', label: 'request → process start (API, emulator, fork)' },
   { key: 'nodeBootstrapMs', label: 'node bootstrap' },
   { key: 'moduleLoadMs', label: 'module load (harness + bundle)' },
+  { key: 'prefetchStartMs', label: '  early download started (harness + entry)' },
   { key: 'initWaitMs', label: 'module loaded → init starts' },
   { key: 'registryMarkMs', label: '  registry busy mark (from module loaded)' },
   { key: 'engineMs', label: '  engine start (parallel with download)' },
@@ -129,8 +140,10 @@ function parseTimeline(text: string): Timeline | undefined {
 export async function runColdPhases(opts: {
   tails: { model: string; cut: number }[];
   repeats: number;
-  /** OFFLOAD_PIPELINE values to alternate, one cold start each in turn (default: the function's own setting). */
+  /** Values of `switch` to alternate, one cold start each in turn (default: the function's own setting). */
   variants?: string[];
+  /** The environment variable the variants set (default OFFLOAD_PIPELINE). */
+  switch?: string;
   log?: (line: string) => void;
 }): Promise<ColdPhasesRow[]> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -162,7 +175,7 @@ export async function runColdPhases(opts: {
       for (let i = 0; i < opts.repeats * variants.length; i++) {
         const variant = variants[i % variants.length];
         const samples = samplesOf.get(variant)!;
-        if (variant !== undefined) stack.emulator.setFunctionEnvironment(tail.function, { OFFLOAD_PIPELINE: variant });
+        if (variant !== undefined) stack.emulator.setFunctionEnvironment(tail.function, { [opts.switch ?? 'OFFLOAD_PIPELINE']: variant });
         await stack.emulator.reapIdle(tail.function);
         const sentAt = performance.timeOrigin + performance.now();
         const { cold, warm } = await coldThenWarm(stack, api, tail, payload);
@@ -184,10 +197,11 @@ export async function runColdPhases(opts: {
           requestToProcessMs: t.processStart - sentAt,
           nodeBootstrapMs: t.nodeReady,
           moduleLoadMs: t.moduleLoaded - t.nodeReady,
+          prefetchStartMs: t.prefetchStarted === undefined ? Number.NaN : t.prefetchStarted - t.nodeReady,
           registryMarkMs: t.registryMarked - t.moduleLoaded,
           initWaitMs: initStarted - t.moduleLoaded,
           engineMs: t.engineReady - initStarted,
-          modelJsonMs: t.modelJson - initStarted,
+          modelJsonMs: t.modelJson - (t.prefetchStarted ?? initStarted),
           weightsMs: t.weights - t.modelJson,
           weightMiBPerS: weightMiB / ((t.weights - t.modelJson) / 1000),
           engineAndWeightsMs: ready - initStarted,
@@ -200,10 +214,13 @@ export async function runColdPhases(opts: {
           weightMiB,
           weightFiles: t.weightFiles,
         });
-        log(`${tail.function}${variant === undefined ? '' : ` (pipeline ${variant})`} #${samples.length}: cold ${cold.roundTripMs.toFixed(0)} ms, warm ${warm.roundTripMs.toFixed(0)} ms`);
+        log(`${tail.function}${variant === undefined ? '' : ` (${opts.switch ?? 'OFFLOAD_PIPELINE'}=${variant})`} #${samples.length}: cold ${cold.roundTripMs.toFixed(0)} ms, warm ${warm.roundTripMs.toFixed(0)} ms`);
       }
       await stack.emulator.reapIdle(tail.function);
-      for (const [variant, samples] of samplesOf) rows.push({ model: want.model, cut: want.cut, ...(variant === undefined ? {} : { pipeline: variant }), samples });
+      for (const [variant, samples] of samplesOf) {
+        const which = variant === undefined ? {} : opts.switch && opts.switch !== 'OFFLOAD_PIPELINE' ? { variant: `${opts.switch}=${variant}` } : { pipeline: variant };
+        rows.push({ model: want.model, cut: want.cut, ...which, samples });
+      }
     }
   } finally {
     await stack.close();
@@ -213,13 +230,13 @@ export async function runColdPhases(opts: {
 
 export function formatColdPhases(rows: readonly ColdPhasesRow[]): string {
   const med = (r: ColdPhasesRow, k: keyof ColdPhases) => median(r.samples.map((s) => s[k]));
-  const head = ['step (ms, median)', ...rows.map((r) => `${r.model} ${r.cut}${r.pipeline === undefined ? '' : ` pipeline ${r.pipeline}`} (${med(r, 'weightMiB').toFixed(1)} MiB, ${med(r, 'weightFiles')} files)`)];
-  const body = STEPS.map(({ key, label }) => [label, ...rows.map((r) => med(r, key).toFixed(0))]);
+  const head = ['step (ms, median)', ...rows.map((r) => `${r.model} ${r.cut}${r.pipeline === undefined ? '' : ` pipeline ${r.pipeline}`}${r.variant === undefined ? '' : ` ${r.variant}`} (${med(r, 'weightMiB').toFixed(1)} MiB, ${med(r, 'weightFiles')} files)`)];
+  const body = STEPS.map(({ key, label }) => [label, ...rows.map((r) => { const v = med(r, key); return Number.isFinite(v) ? v.toFixed(0) : '—'; })]);
   return formatTable(head, body);
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { tails: { type: 'string' }, repeats: { type: 'string' }, variants: { type: 'string' }, json: { type: 'string' } } });
+  const { values } = parseArgs({ options: { tails: { type: 'string' }, repeats: { type: 'string' }, variants: { type: 'string' }, switch: { type: 'string' }, json: { type: 'string' } } });
   const tails = (values.tails ?? 'mobilenetv2:0,resnet50:0').split(',').map((s) => {
     const [model, cut] = s.split(':');
     if (!model || cut === undefined || !/^\d+$/.test(cut)) {
@@ -235,7 +252,12 @@ if (isMain(import.meta.url)) {
     process.stderr.write(`cold-phases: --variants takes on and/or off, comma-separated (got "${values.variants}")\n`);
     process.exit(2);
   }
-  const rows = await runColdPhases({ tails, repeats, ...(variants ? { variants } : {}) });
+  const SWITCHES = ['OFFLOAD_PIPELINE', 'OFFLOAD_PREFETCH'];
+  if (values.switch !== undefined && !SWITCHES.includes(values.switch)) {
+    process.stderr.write(`cold-phases: --switch takes ${SWITCHES.join(' or ')} (got "${values.switch}")\n`);
+    process.exit(2);
+  }
+  const rows = await runColdPhases({ tails, repeats, ...(variants ? { variants } : {}), ...(values.switch ? { switch: values.switch } : {}) });
   const after = loadavg()[0] ?? Number.NaN;
   process.stdout.write(`${formatColdPhases(rows)}\n\nmedian of ${repeats} cold/warm pairs; load average ${before.toFixed(2)} → ${after.toFixed(2)}\n`);
   if (values.json) writeFileSync(values.json, `${JSON.stringify(rows, null, 2)}\n`);

@@ -7,6 +7,7 @@
  * points at the same `asset.<hash>` directory: one bundle, many functions,
  * differing only by environment.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,15 +114,53 @@ export function wasmThreadedMainScript(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
 }
 
-/** Bundling of the tail handler: the `.wasm` files and the threaded engine's main script are copied next to `index.mjs`. */
-export function tailBundling(): BundlingOptions {
+/**
+ * Modules the tail's entry loads itself at run time (functions/tail/index.ts), each bundled on its own next
+ * to `index.mjs` as `<name>.mjs`: the handler bundle, loaded once the entry has started the early download,
+ * and the download's worker thread. `index.mjs` itself holds only what starts the download.
+ */
+export const TAIL_COMPANIONS = ['main', 'prefetch-worker'] as const;
+
+/** The companion sources next to a tail entry (`functions/tail/main.ts`, …); an entry without them (a stand-in) has none. */
+export function tailCompanionSources(entry: string): string[] {
+  return TAIL_COMPANIONS.map((name) => join(dirname(entry), `${name}.ts`)).filter((path) => existsSync(path));
+}
+
+/** The esbuild options of a tail bundle, as arguments of the esbuild CLI (as NodejsFunction passes them). */
+export function tailEsbuildArgs(): string[] {
+  const o = common(BUNDLE_KEEP_NAMES.tail);
+  return [
+    '--bundle',
+    '--platform=node',
+    `--format=${o.format}`,
+    `--target=${o.target}`,
+    ...(o.minify ? ['--minify'] : []),
+    ...(o.keepNames ? ['--keep-names'] : []),
+    `--main-fields=${BUNDLE_MAIN_FIELDS.join(',')}`,
+    ...BUNDLE_EXTERNALS.map((m) => `--external:${m}`),
+    ...Object.entries(BUNDLE_ALIASES).map(([from, to]) => `--alias:${from}=${to}`),
+    `--banner:js=${ESM_CJS_BANNER}`,
+    '--log-level=warning',
+  ];
+}
+
+/**
+ * Bundling of the tail handler: the entry (`index.mjs`), its companions ({@link TAIL_COMPANIONS}) built with
+ * the same options, and the `.wasm` files and the threaded engine's main script copied next to them.
+ */
+export function tailBundling(entry: string = DEFAULT_ENTRIES.tail): BundlingOptions {
   const wasmDir = wasmDistDir();
+  const companions = tailCompanionSources(entry);
+  const esbuild = join(dirname(require.resolve('esbuild/package.json')), 'bin', 'esbuild');
   return {
     ...common(BUNDLE_KEEP_NAMES.tail),
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (_inputDir: string, outputDir: string) => [
+        ...(companions.length
+          ? [[esbuild, ...companions, ...tailEsbuildArgs(), `--outdir=${outputDir}`, '--out-extension:.js=.mjs'].map(shellQuote).join(' ')]
+          : []),
         `cp ${shellQuote(wasmDir)}/*.wasm ${shellQuote(outputDir)}/`,
         `cp ${shellQuote(wasmThreadedMainScript())} ${shellQuote(outputDir)}/`,
       ],

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BUNDLE_ALIASES, ESM_CJS_BANNER, LAMBDA_TASK_ROOT } from './bundling';
+import { BUNDLE_ALIASES, ESM_CJS_BANNER, LAMBDA_TASK_ROOT, tailCompanionSources } from './bundling';
 
 /** Where the image keeps tfjs-backend-wasm's `.wasm` files (the fallback backend). */
 export const TFJS_NODE_WASM_DIR = `${LAMBDA_TASK_ROOT}/node_modules/@tensorflow/tfjs-backend-wasm/dist`;
@@ -17,8 +17,8 @@ const staged = new Map<string, string>();
 
 /**
  * Stages the context once per (project, entry, staging folder) and process:
- * Dockerfile and package.json from `layers/tfjs-node/`, and `index.mjs`
- * bundled here with the local esbuild. Every `@tensorflow/*` package stays
+ * Dockerfile and package.json from `layers/tfjs-node/`, and `index.mjs` (with the
+ * modules it loads next to it) bundled here with the local esbuild. Every `@tensorflow/*` package stays
  * external: the image installs them, so tfjs-node registers its backend with
  * the same tfjs-core the handler imports. `stagingRoot` is the cloud assembly
  * folder, so the staged copy goes away with `cdk.out`.
@@ -31,13 +31,15 @@ export function stageTfjsNodeContext(projectRoot: string, entry: string, staging
   mkdirSync(dir, { recursive: true });
   for (const f of ['Dockerfile', 'package.json']) copyFileSync(join(projectRoot, 'layers', 'tfjs-node', f), join(dir, f));
   buildSync({
-    entryPoints: [entry],
+    // the entry and the modules it loads at run time (cdk/bundling.ts TAIL_COMPANIONS), side by side
+    entryPoints: [entry, ...tailCompanionSources(entry)],
     absWorkingDir: projectRoot,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node22',
-    outfile: join(dir, 'index.mjs'),
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
     minify: true,
     keepNames: true,
     banner: { js: ESM_CJS_BANNER },

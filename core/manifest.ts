@@ -1,5 +1,8 @@
 import * as z from 'zod';
 import { parseWith } from './validation';
+import { modelKeyPrefix, partModelJson, tailDir } from './artifact-layout';
+
+export { ARTIFACT_KEY_PREFIX, modelKeyPrefix, partModelJson, tailDir, weightGroupBytes, weightSpecBytes, type WeightSpecLike } from './artifact-layout';
 
 /**
  * The manifest of an exported model (`DIR/<model>/manifest.json`, written by
@@ -130,11 +133,6 @@ export function parseManifest(input: unknown): Manifest {
   return parseWith(ManifestSchema, input, 'manifest');
 }
 
-/** Folder of a cut's tail inside an export, relative to `DIR/<model>/` (`tails/<cut>`). */
-export function tailDir(cut: number): string {
-  return `tails/${cut}`;
-}
-
 /** Folder of a cut's head inside an export, relative to `DIR/<model>/` (`heads/<cut>`). */
 export function headDir(cut: number): string {
   return `heads/${cut}`;
@@ -146,11 +144,6 @@ export const FULL_DIR = 'full';
 /** The file of a weight segment, relative to `DIR/<model>/`: `segments/<from>-<to>.bin`. */
 export function segmentPath(from: number, to: number): string {
   return `segments/${from}-${to}.bin`;
-}
-
-/** A part's model.json, relative to `DIR/<model>/` (`full/model.json`, `tails/3/model.json`). */
-export function partModelJson(part: string): string {
-  return `${part}/model.json`;
 }
 
 /** The segments holding the weights of layers ≥ cut (what tail `cut` reads). */
@@ -176,14 +169,6 @@ export function partFiles(manifest: Manifest, part: string): string[] {
   return [partModelJson(part), ...segments.map((s) => s.path)];
 }
 
-/** S3 key prefix under which the export trees sit in the artifact bucket (docs/deploy.md: `models/<model>/…`). */
-export const ARTIFACT_KEY_PREFIX = 'models/';
-
-/** Key prefix of one model's export in the bucket: `models/<model>/`. */
-export function modelKeyPrefix(model: string): string {
-  return `${ARTIFACT_KEY_PREFIX}${model}/`;
-}
-
 /** Key of a model's export manifest: `models/<model>/manifest.json`. */
 export function manifestKey(model: string): string {
   return `${modelKeyPrefix(model)}manifest.json`;
@@ -204,28 +189,3 @@ export function filesOfPart(manifest: Manifest, part: string): Record<string, Ma
   );
 }
 
-const WEIGHT_VALUE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
-
-/** A weight as a tfjs model.json's `weightsManifest` describes it. */
-export interface WeightSpecLike {
-  dtype: string;
-  shape: readonly number[];
-  quantization?: { dtype: string } | undefined;
-}
-
-/** Bytes one weight occupies in a weight file, or null when its size is variable (a string weight). */
-export function weightSpecBytes(w: WeightSpecLike): number | null {
-  const size = WEIGHT_VALUE_BYTES[w.quantization?.dtype ?? w.dtype];
-  return size === undefined ? null : size * w.shape.reduce((a, b) => a * b, 1);
-}
-
-/** Bytes a weight group occupies in its files, or null when a string weight makes it variable. */
-export function weightGroupBytes(weights: readonly WeightSpecLike[]): number | null {
-  let total = 0;
-  for (const w of weights) {
-    const size = weightSpecBytes(w);
-    if (size === null) return null;
-    total += size;
-  }
-  return total;
-}

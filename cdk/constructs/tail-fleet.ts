@@ -96,7 +96,7 @@ export class TailFunction extends Construct {
       : new NodejsFunction(this, 'Function', {
           ...common,
           ...nodejsSource(context),
-          bundling: tailBundling(),
+          bundling: tailBundling(context.entry),
           ...(shutdownExtension ? { layers: [shutdownExtension] } : {}),
         });
     // A prewarm (planner.prewarm) is an asynchronous invoke: one that failed or aged is not worth a retry.

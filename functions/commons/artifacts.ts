@@ -6,7 +6,9 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { OffloadError } from '../../core/errors';
-import { weightGroupBytes } from '../../core/manifest';
+import { s3Key, weightGroupBytes } from '../../core/artifact-layout';
+
+export { s3Key };
 
 /** The part of a tfjs model.json that names its weight files and the weights each group holds. */
 const ModelJsonSchema = z.object({
@@ -47,12 +49,6 @@ export function weightFileViews(manifest: WeightsManifest, minFiles = 2): Map<st
     at += n;
   }
   return views;
-}
-
-/** Joins a key prefix and a file name with exactly one slash. */
-export function s3Key(prefix: string, name: string): string {
-  if (!prefix) return name;
-  return prefix.endsWith('/') ? `${prefix}${name}` : `${prefix}/${name}`;
 }
 
 function isMissing(err: unknown): boolean {
@@ -308,8 +304,16 @@ export async function loadArtifactFiles(
  */
 export async function getModelJson(s3: S3Client, bucket: string, modelJsonKey: string): Promise<{ bytes: Uint8Array; manifest: WeightsManifest }> {
   const bytes = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
+  return { bytes, manifest: parseWeightsManifest(bytes, bucket, modelJsonKey) };
+}
+
+/**
+ * The weights manifest of a part's model.json (read from `s3://bucket/key`).
+ * @throws OffloadError `unavailable` when it is not a tfjs model.json
+ */
+export function parseWeightsManifest(bytes: Uint8Array, bucket: string, modelJsonKey: string): WeightsManifest {
   try {
-    return { bytes, manifest: ModelJsonSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))).weightsManifest };
+    return ModelJsonSchema.parse(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))).weightsManifest;
   } catch (err) {
     throw new OffloadError('unavailable', 'artifact corrupt: its model.json is not a tfjs model.json', {
       cause: err,

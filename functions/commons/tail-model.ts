@@ -9,8 +9,9 @@ import * as tf from '../../models/tfjs';
 import { OffloadError } from '../../core/errors';
 import { loadFusedModelFromFiles, loadModelFromFiles } from '../../models/artifacts';
 import { ArrivingBytes } from '../../models/arriving-bytes';
-import { loadStreamed, planStreamedLoad } from '../../models/streamed-load';
-import { downloadWeightFiles, getModelJson, weightFileViews } from './artifacts';
+import { loadStreamed, planStreamedLoad, type StreamedLoadPlan } from '../../models/streamed-load';
+import { downloadWeightFiles, getModelJson, parseWeightsManifest, weightFileViews } from './artifacts';
+import { EarlyFallback, type EarlyArtifact } from './tail-prefetch';
 import { logLine } from './http';
 
 /**
@@ -21,6 +22,9 @@ import { logLine } from './http';
  * are complete only about when its last layer's are.
  */
 export const STREAMED_GETS = { partBytes: 4 * 1024 * 1024, concurrency: 8 } as const;
+
+/** How long a load waits for the early download's worker thread to be gone, ms (it normally is already). */
+const WORKER_EXIT_WAIT_MS = 1_000;
 
 /** Where the tail's files are. */
 export interface TailArtifact {
@@ -38,9 +42,11 @@ export interface TailModelOptions {
   fuse: boolean;
   /** Build and warm while the weights download (`OFFLOAD_PIPELINE`). */
   pipeline: boolean;
-  /** Cold-start timeline steps, as they happen. */
-  onModelJson?: () => void;
-  onWeights?: () => void;
+  /** The early download (./tail-prefetch.ts) to load from, instead of downloading with `s3`; closed when the load ends. */
+  early?: EarlyArtifact;
+  /** Cold-start timeline steps, as they happen (`at`: epoch ms on another thread's clock, when it happened there). */
+  onModelJson?: (at?: number) => void;
+  onWeights?: (at?: number) => void;
 }
 
 /** A tail model and how it was loaded. */
@@ -58,6 +64,8 @@ export interface TailModel {
   /** Bytes of the weight files, and how many. */
   weightBytes: number;
   weightFiles: number;
+  /** Loaded from the entry's early download (not downloaded with the SDK after the bundle loaded). */
+  prefetched?: boolean;
 }
 
 /**
@@ -66,6 +74,18 @@ export interface TailModel {
  * unusable" when tfjs cannot build the model from the files.
  */
 export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
+  if (opts.early) {
+    try {
+      return { ...(await loadEarly(opts.early, where, opts)), prefetched: true };
+    } catch (err) {
+      if (!(err instanceof EarlyFallback)) throw err;
+      // anything the early path does not handle: the download again, as without it
+      logLine('warn', 'early download gave up; downloading the tail with the SDK', { reason: err.message });
+    } finally {
+      // the worker's thread is gone before the tail is ready (it has ended by itself after its last byte)
+      await Promise.race([opts.early.close(), new Promise((resolve) => setTimeout(resolve, WORKER_EXIT_WAIT_MS).unref())]);
+    }
+  }
   const { bytes: modelJson, manifest } = await getModelJson(s3, where.bucket, where.modelJsonKey);
   opts.onModelJson?.();
   // one buffer for all the weights (even one file): the streamed load reads the bytes in place as they land
@@ -87,34 +107,67 @@ export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: Tai
         throw err;
       },
     );
-    download.catch(() => undefined); // awaited below, after the build: not an unhandled rejection meanwhile
-    let streamed: Awaited<ReturnType<typeof loadStreamed>>;
-    try {
-      streamed = await loadStreamed(plan, arriving, { engine: opts.engine });
-    } catch (err) {
-      // a failed download reports itself, as before; anything else: load the downloaded files the ordinary way,
-      // which also names what is wrong with them
-      const files = await download;
-      await opts.engine; // an engine that failed to start reports itself
-      logLine('warn', 'streamed load failed; building the tail from the downloaded files', { error: (err as Error).message });
-      return loadWhole(files, where, opts);
-    }
-    const files = await download;
-    return {
-      model: streamed.model,
-      fusedChains: streamed.chains.length,
-      foldedIn: streamed.foldedIn,
-      fuseMs: streamed.foldMs,
-      streamed: true,
-      warmed: streamed.warmed,
-      warmedLayers: streamed.warmedLayers,
-      ...weightStats(files),
-    };
+    return loadWhileArriving(plan, arriving, download, where, opts);
   }
   // the buffer laid out above, if any, serves the whole download as well (one file in it is one file's own buffer)
   const files = await downloadWeightFiles(s3, where.bucket, where.weightPrefix, manifest, modelJson, views ?? weightFileViews(manifest));
   opts.onWeights?.();
   return loadWhole(files, where, opts);
+}
+
+/**
+ * The tail from the early download (./tail-prefetch.ts): streamed from its
+ * shared buffer when the model allows, else built once every byte is in.
+ * Throws the download's 503, or an EarlyFallback.
+ */
+async function loadEarly(early: EarlyArtifact, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
+  const { bytes: modelJson, at } = await early.modelJson;
+  const manifest = parseWeightsManifest(modelJson, where.bucket, where.modelJsonKey);
+  opts.onModelJson?.(at);
+  const { views, arriving, done } = await early.weights;
+  const names = [...new Set(manifest.flatMap((group) => group.paths))];
+  if (names.length !== views.size || names.some((name) => !views.has(name))) throw new EarlyFallback('the early download laid out other weight files than model.json names');
+  const download = done.then(async () => {
+    opts.onWeights?.(await early.doneAt);
+    return new Map<string, Uint8Array>([['model.json', modelJson], ...views]);
+  });
+  download.catch(() => undefined); // awaited below: not an unhandled rejection meanwhile
+  const plan = opts.fuse && opts.pipeline ? planStreamedLoad(modelJson) : undefined;
+  if (plan && plan.weightBytes === arriving.bytes.byteLength) return loadWhileArriving(plan, arriving, download, where, opts);
+  return loadWhole(outOfShared(await download), where, opts);
+}
+
+/** Builds and warms the tail layer by layer as `arriving` fills; `download` ends with the files (or the download's error). */
+async function loadWhileArriving(
+  plan: StreamedLoadPlan,
+  arriving: ArrivingBytes,
+  download: Promise<Map<string, Uint8Array>>,
+  where: TailArtifact,
+  opts: TailModelOptions,
+): Promise<TailModel> {
+  download.catch(() => undefined); // awaited below, after the build: not an unhandled rejection meanwhile
+  let streamed: Awaited<ReturnType<typeof loadStreamed>>;
+  try {
+    streamed = await loadStreamed(plan, arriving, { engine: opts.engine });
+  } catch (err) {
+    // a failed download reports itself, as before; anything else: load the downloaded files the ordinary way,
+    // which also names what is wrong with them
+    const files = await download;
+    await opts.engine; // an engine that failed to start reports itself
+    logLine('warn', 'streamed load failed; building the tail from the downloaded files', { error: (err as Error).message });
+    return loadWhole(outOfShared(files), where, opts);
+  }
+  const files = await download;
+  return {
+    model: streamed.model,
+    fusedChains: streamed.chains.length,
+    foldedIn: streamed.foldedIn,
+    fuseMs: streamed.foldMs,
+    streamed: true,
+    warmed: streamed.warmed,
+    warmedLayers: streamed.warmedLayers,
+    ...weightStats(files),
+  };
 }
 
 /** Builds the tail from its downloaded files (folding them unless `fuse` is off). */
@@ -136,6 +189,32 @@ async function loadWhole(files: Map<string, Uint8Array>, where: TailArtifact, op
       detail: `s3://${where.bucket}/${where.modelJsonKey}: ${(err as Error).message}`,
     });
   }
+}
+
+/**
+ * The files with the early download's shared buffer copied, once, into an
+ * ordinary one (the same views in it): the fold rewrites its buffer in place
+ * and tfjs keeps what it is given, neither of which suits memory another
+ * thread wrote. Files in ordinary buffers are returned as they are.
+ */
+function outOfShared(files: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  const copies = new Map<SharedArrayBuffer, Uint8Array>();
+  const out = new Map<string, Uint8Array>();
+  for (const [name, bytes] of files) {
+    const shared = bytes.buffer;
+    if (!(shared instanceof SharedArrayBuffer)) {
+      out.set(name, bytes);
+      continue;
+    }
+    let copy = copies.get(shared);
+    if (!copy) {
+      copy = new Uint8Array(shared.byteLength);
+      copy.set(new Uint8Array(shared));
+      copies.set(shared, copy);
+    }
+    out.set(name, copy.subarray(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  return out;
 }
 
 function weightStats(files: Map<string, Uint8Array>): { weightBytes: number; weightFiles: number } {

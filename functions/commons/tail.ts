@@ -36,6 +36,8 @@ import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { fusionEnabled } from '../../models/fuse';
 import { s3Key } from './artifacts';
+import type { PrefetchHandle } from './prefetch-protocol';
+import { earlyArtifact, prefetchEnabled } from './tail-prefetch';
 import { loadTailModel } from './tail-model';
 import { pipelineEnabled } from '../../models/streamed-load';
 import { createDocumentClient, createS3Client } from './aws';
@@ -158,6 +160,11 @@ export interface TailRuntimeOptions {
    * the tail did before: the busy mark then lands after the compute).
    */
   registryWaitMs?: number;
+  /**
+   * The early download the entry started at process start (functions/tail/index.ts): the first
+   * init loads from it; a retry, or `OFFLOAD_PREFETCH=off`, downloads with the SDK.
+   */
+  prefetch?: PrefetchHandle;
 }
 
 /** The event the tail handler sees after its middleware. */
@@ -184,8 +191,13 @@ export class TailRuntime {
   /** Where this environment's cold start went: ms since the process started, per step (logged once, 'cold start timeline'). */
   private readonly timeline: ColdStartTimeline = { moduleLoaded: sinceProcessStart() };
 
+  /** The entry's early download until the first init takes it (or no init can). */
+  private prefetch: PrefetchHandle | undefined;
+
   constructor(opts: TailRuntimeOptions = {}) {
     this.opts = opts;
+    this.prefetch = opts.prefetch;
+    if (opts.prefetch) this.timeline.prefetchStarted = round1(opts.prefetch.startedAt);
     this.instance = opts.instance ?? environmentIdFromEnv(opts.env ?? process.env) ?? randomUUID();
   }
 
@@ -245,6 +257,7 @@ export class TailRuntime {
   init(): Promise<LoadedTail> {
     this.loading ??= this.load().catch((err: unknown) => {
       this.loading = undefined;
+      this.dropPrefetch(); // a retry downloads with the SDK
       // The caller learns what failed; where (bucket, key, SDK error) goes to the log only.
       const failure =
         isOffloadError(err) && err.status === 503
@@ -310,6 +323,12 @@ export class TailRuntime {
     const env = this.opts.env ?? process.env;
     const fuse = fusionEnabled(env);
     const pipeline = pipelineEnabled(env);
+    const wanted = prefetchEnabled(env);
+    // the first init takes the early download (and ends it); a retry downloads with the SDK
+    const handle = this.prefetch;
+    this.prefetch = undefined;
+    if (handle && !wanted) void handle.close();
+    const early = handle && wanted ? earlyArtifact(handle, { bucket: config.bucket }) : undefined;
     const engineReady = initBackend().then((name) => (this.mark('engineReady'), name));
     engineReady.catch(() => undefined); // awaited once the download allows: not an unhandled rejection meanwhile
     // the download starts at once; the engine starts beside it, and the model is built (and, streamed, warmed
@@ -317,7 +336,14 @@ export class TailRuntime {
     const loaded = await loadTailModel(
       s3,
       { bucket: config.bucket, modelJsonKey: config.modelJsonKey, weightPrefix: config.prefix },
-      { engine: engineReady, fuse, pipeline, onModelJson: () => this.mark('modelJson'), onWeights: () => this.mark('weights') },
+      {
+        engine: engineReady,
+        fuse,
+        pipeline,
+        ...(early ? { early } : {}),
+        onModelJson: (at) => this.mark('modelJson', at),
+        onWeights: (at) => this.mark('weights', at),
+      },
     );
     const backend = await engineReady;
     const { model, fusedChains, foldedIn, streamed, warmedLayers } = loaded;
@@ -339,9 +365,12 @@ export class TailRuntime {
     const weightBytes = loaded.weightBytes;
     this.timeline.weightBytes = weightBytes;
     this.timeline.weightFiles = loaded.weightFiles;
+    this.timeline.prefetched = loaded.prefetched === true;
+    // the early download's thread ends with the load, whatever became of it
+    if (early) this.timeline.prefetchWorkerExited = handle!.exited;
     const threads = wasmThreads();
     const engine = threads ? `${backend}; threads=${threads.threads}${threads.fallback ? `; requested=${threads.requested}` : ''}` : backend;
-    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, foldedIn, streamed, warmedLayers, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
+    logLine('info', 'tail ready', { model: config.model, cut: config.cut, instance: this.instance, backend, threads: threads ?? undefined, fusedChains, foldedIn, streamed, warmedLayers, prefetched: loaded.prefetched === true, fuseMs: Math.round(fuseMs), initMs: Math.round(initMs), weightBytes });
     return { model, inputs, outputNames: model.outputNames.slice(), initMs, engine };
   }
 
@@ -453,8 +482,15 @@ export class TailRuntime {
     }
   }
 
-  private mark(step: ColdStartStep): void {
-    this.timeline[step] ??= sinceProcessStart();
+  /** Records `step` now, or at `at` (epoch ms, e.g. on the early download's thread). */
+  private mark(step: ColdStartStep, at?: number): void {
+    this.timeline[step] ??= at === undefined ? sinceProcessStart() : round1(at - performance.timeOrigin);
+  }
+
+  /** Ends the early download the first init did not take (it holds the weights' buffer). */
+  private dropPrefetch(): void {
+    void this.prefetch?.close();
+    this.prefetch = undefined;
   }
 
   /** Logs where the cold start went, once, at the end of the environment's first invocation. */
@@ -536,6 +572,7 @@ export class TailRuntime {
 
 /** The steps of a cold start the tail records (ms since its process started). */
 export type ColdStartStep =
+  | 'prefetchStarted'
   | 'moduleLoaded'
   | 'initStarted'
   | 'registryMarked'
@@ -550,7 +587,13 @@ export type ColdStartStep =
   | 'answered';
 
 /** A cold start's steps, and what was downloaded. */
-export type ColdStartTimeline = Partial<Record<ColdStartStep, number>> & { weightBytes?: number; weightFiles?: number };
+export type ColdStartTimeline = Partial<Record<ColdStartStep, number>> & {
+  weightBytes?: number;
+  weightFiles?: number;
+  /** The tail loaded from the early download (functions/tail/index.ts), and whether its worker thread had exited by then. */
+  prefetched?: boolean;
+  prefetchWorkerExited?: boolean;
+}
 
 function sinceProcessStart(): number {
   return round1(performance.now());

@@ -1,18 +1,19 @@
 /**
- * Tail function: `POST /infer/{model}/{cut}` for the one (model, cut) in its
- * environment. Init (artifact download, model build) starts at module load so
- * it overlaps Lambda's init phase; a failed init is retried on the next
- * invocation. All logic lives in functions/commons/tail.ts.
+ * Tail function entry (`index.handler`): `POST /infer/{model}/{cut}` for the
+ * one (model, cut) in its environment.
  *
- * SIGTERM comes in Lambda's Shutdown phase (the CDK app registers the
- * extension that makes Lambda send it; the local emulator sends it when it
- * reaps or closes an environment): the instance marks itself gone in the
- * fleet registry, then exits.
+ * Loading the handler bundle (tfjs, the AWS SDK: ~1.4 MiB to compile and
+ * evaluate) takes a few hundred ms of a cold start, and nothing of the
+ * artifact download used to start before it was done. So this entry holds
+ * nothing but what starts the download, on a worker thread
+ * (./prefetch-worker.ts), and only then loads the bundle (./main.ts, built
+ * next to it as main.mjs) and exports its handler. `OFFLOAD_PREFETCH=off`
+ * skips the early download.
  */
-import { createTailHandler, onShutdownSignal, TailRuntime } from '../commons/tail';
+import { siblingModule, startPrefetch } from '../commons/prefetch-start';
 
-const runtime = new TailRuntime();
-runtime.prewarm();
-onShutdownSignal(runtime);
+let notStarted: string | undefined;
+const prefetch = startPrefetch(process.env, import.meta.url, (reason) => (notStarted = reason));
+const tail = (await import(siblingModule(import.meta.url, 'main').href)) as typeof import('./main');
 
-export const handler = createTailHandler(runtime);
+export const handler = tail.startTail(prefetch, notStarted);

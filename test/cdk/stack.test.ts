@@ -177,15 +177,26 @@ describe('tail functions', () => {
     }
   });
 
-  it('share ONE lean bundle: no webgl backend, converter, URL polyfills or zod locales, at most 1.5 MiB', () => {
+  it('share ONE lean bundle: a tiny entry, then no webgl backend, converter, URL polyfills or zod locales, at most 1.5 MiB in all', () => {
     const f = Object.values(resourcesOf([...s.nested.values()][0]!, 'AWS::Lambda::Function'))[0]!;
-    const bundle = readFileSync(join(s.outdir, String(f.Metadata?.['aws:asset:path']), 'index.mjs'), 'utf8');
-    expect(bundle).not.toContain('WEBGL_VERSION'); // @tensorflow/tfjs-backend-webgl's flags
-    expect(bundle).not.toContain('loadGraphModel'); // @tensorflow/tfjs-converter
-    expect(bundle).not.toContain('node-fetch/1.0'); // node-fetch, which brings whatwg-url and tr46
-    expect(bundle).not.toContain('Ongeldige invoer'); // a zod locale
-    expectEnvCredentialsOnly(bundle);
-    expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(1.5 * MIB);
+    const dir = join(s.outdir, String(f.Metadata?.['aws:asset:path']));
+    const [entry, main, worker] = ['index.mjs', 'main.mjs', 'prefetch-worker.mjs'].map((name) => readFileSync(join(dir, name), 'utf8')) as [string, string, string];
+    // the entry starts the early download and loads main.mjs: no tfjs, no AWS SDK, no zod in it
+    expect(Buffer.byteLength(entry)).toBeLessThanOrEqual(8 * 1024);
+    for (const heavy of ['tfjs', 'SignatureV4', 'ZodError']) expect(entry, heavy).not.toContain(heavy);
+    expect(entry).toContain('prefetch-worker');
+    // the worker signs with the SDK's SigV4 signer and environment credentials, and carries no tfjs
+    expect(worker).toContain('AWS4-HMAC-SHA256');
+    expectEnvCredentialsOnly(worker);
+    expect(worker).not.toContain('tfjs');
+    for (const bundle of [main, worker]) {
+      expect(bundle).not.toContain('WEBGL_VERSION'); // @tensorflow/tfjs-backend-webgl's flags
+      expect(bundle).not.toContain('loadGraphModel'); // @tensorflow/tfjs-converter
+      expect(bundle).not.toContain('node-fetch/1.0'); // node-fetch, which brings whatwg-url and tr46
+      expect(bundle).not.toContain('Ongeldige invoer'); // a zod locale
+    }
+    expectEnvCredentialsOnly(main);
+    expect(Buffer.byteLength(entry) + Buffer.byteLength(main) + Buffer.byteLength(worker)).toBeLessThanOrEqual(1.5 * MIB);
   });
 
   it('share ONE bundled asset holding index.mjs, the tfjs-backend-wasm binaries and the threaded main script', () => {
@@ -196,6 +207,8 @@ describe('tail functions', () => {
     expect(paths.size).toBe(1);
     const files = readdirSync(join(s.outdir, String([...paths][0])));
     expect(files).toContain('index.mjs');
+    // loaded by index.mjs at run time (cdk/bundling.ts TAIL_COMPANIONS)
+    expect(files).toEqual(expect.arrayContaining(['main.mjs', 'prefetch-worker.mjs']));
     // read from disk by the threaded engine's pthread workers (models/wasm-threads.ts)
     expect(files).toContain('tfjs-backend-wasm-threaded-simd.js');
     expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual([

@@ -50,8 +50,9 @@ describe('-c backend=tfjs-node', () => {
     expect(images).toHaveLength(1);
     expect(images[0]!.source.platform).toBe('linux/amd64');
     const ctx = join(s.outdir, images[0]!.source.directory);
-    expect(readdirSync(ctx).sort()).toEqual(['Dockerfile', 'index.mjs', 'package.json']);
-    const bundle = readFileSync(join(ctx, 'index.mjs'), 'utf8');
+    expect(readdirSync(ctx).sort()).toEqual(['Dockerfile', 'index.mjs', 'main.mjs', 'package.json', 'prefetch-worker.mjs']);
+    // the handler bundle the entry loads (cdk/bundling.ts TAIL_COMPANIONS)
+    const bundle = readFileSync(join(ctx, 'main.mjs'), 'utf8');
     // tfjs stays external so that tfjs-node registers its backend with the tfjs-core the handler uses:
     // every @tensorflow package the bundle imports is one the image installs, at the version tfjs-node pins.
     const imported = new Set([...bundle.matchAll(/(?:from\s*|import\s*\(?\s*)"(@tensorflow\/[^"/]+)/g)].map((m) => m[1]!));
