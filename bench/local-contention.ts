@@ -20,7 +20,7 @@
  * The lone cold start of each cut's tail on `offload local` (what LOCAL_HOST.coldStartMs holds):
  *   npx tsx bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156 [--lone-cold-repeats 6] [--json FILE]
  *
- * The host model's tables from several runs' JSON (no stack started):
+ * The host model's tables from several runs' JSON (no stack started; --lone-cold-cuts files add lone cold starts to the init base):
  *   npx tsx bench/local-contention.ts --pool a.json,b.json,c.json
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -95,9 +95,16 @@ export interface ContentionRun {
  * the runs pooled, the medians per k over the pooled lone median (a lone median
  * of one run's 6–10 requests moves by ±20 % between runs; the pooled one less).
  * Spreads: the median over runs and k of the coefficient of variation among one
- * run's requests at one k (the sharing apart).
+ * run's requests at one k (the sharing apart). `loneCold`: --lone-cold-cuts runs
+ * whose cut-0 cold starts join the lone init base (3 lone cold starts per
+ * contention run are few).
  */
-export function poolRuns(runs: readonly ContentionRun[]): {
+/** What --lone-cold-cuts --json writes, the part {@link poolRuns} reads: lone cold starts per cut. */
+export interface LoneColdRun {
+  pairs: { cut: number; initMs: number | null }[];
+}
+
+export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly LoneColdRun[] = []): {
   computeSlowdown: number[];
   initSlowdown: number[];
   loneComputeMs: number;
@@ -119,7 +126,8 @@ export function poolRuns(runs: readonly ContentionRun[]): {
   const inits = (k: number, from = all) => from.filter((s) => s.k === k && s.cold && s.initMs !== null).map((s) => s.initMs!);
   const loneComputeMs = median(warm(1).map((s) => s.computeMs));
   const mixed = runs.flatMap((r) => r.mixed ?? []).filter((m) => m.besideInits);
-  const loneInitMs = median(inits(1));
+  // Lone cold starts of the same tail (cut 0) after the same wait, from --lone-cold-cuts runs: more samples for the base.
+  const loneInitMs = median([...inits(1), ...loneCold.flatMap((r) => r.pairs.filter((p) => p.cut === 0 && p.initMs !== null).map((p) => p.initMs!))]);
   const cvs = (f: (k: number, from: Sample[]) => number[]) => median(runs.flatMap((r) => ks.map((k) => cv(f(k, r.samples))).filter(Number.isFinite)));
   return {
     computeSlowdown: ks.map((k) => (k === 1 ? 1 : median(warm(k).map((s) => s.computeMs)) / loneComputeMs)),
@@ -144,8 +152,10 @@ export function poolRuns(runs: readonly ContentionRun[]): {
 async function main(): Promise<void> {
   const pool = argValue('--pool');
   if (pool) {
-    const runs = pool.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as ContentionRun);
-    const p = poolRuns(runs);
+    const files = pool.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as ContentionRun | (LoneColdRun & { samples?: undefined }));
+    const runs = files.filter((f): f is ContentionRun => f.samples !== undefined);
+    const loneCold = files.filter((f): f is LoneColdRun & { samples?: undefined } => f.samples === undefined);
+    const p = poolRuns(runs, loneCold);
     const r2 = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
     console.log(`${runs.length} runs (${runs.map((r) => `${r.date.slice(11, 16)} UTC load ${r.loadAverage.start[0]} → ${r.loadAverage.end[0]}`).join('; ')})`);
     console.log(`computeSlowdown [${r2(p.computeSlowdown)}] over a lone ${p.loneComputeMs.toFixed(1)} ms`);

@@ -15,7 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { INFER_HEADERS } from '../core/api';
 import type { HostModel } from '../core/sim/host';
-import { poolRuns, type ContentionRun } from './local-contention';
+import { poolRuns, type ContentionRun, type LoneColdRun } from './local-contention';
 import { argValue, isMain } from './report';
 import { validationMarkdown, type ValidationRow } from './sim-validation';
 
@@ -92,16 +92,19 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /**
- * The 1-thread contention runs LOCAL_HOST was measured from (core/sim/host.ts): all seven for compute and overhead
- * (the warm path is the same engine), the two on the streamed tail (main f0229d3, 2026-12-01) for init, a cold
- * request's first compute and the mixed case.
+ * The 1-thread contention runs LOCAL_HOST was measured from (core/sim/host.ts): all of them for compute and overhead
+ * (the warm path is the same engine); those on the tail with the early download (main b8913e2, 2026-12-01) for init
+ * and a cold request's first compute; the two on the streamed tail before it (main f0229d3) for the mixed case.
  */
-const INIT_RUNS = ['a', 'b'].map((x) => `local-contention-1thread-streamed-${x}.json`);
-const ONE_THREAD_RUNS = [...['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`), ...INIT_RUNS];
+const MIXED_RUNS = ['a', 'b'].map((x) => `local-contention-1thread-streamed-${x}.json`);
+const INIT_RUNS = ['a'].map((x) => `local-contention-1thread-early-${x}.json`);
+/** Lone cold starts on the same tail after the same wait: their cut-0 inits join the init table's lone base (bench/local-contention.ts poolRuns). */
+const LONE_COLD_RUNS = ['a'].map((x) => `lone-cold-1thread-early-${x}.json`);
+const ONE_THREAD_RUNS = [...['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`), ...MIXED_RUNS, ...INIT_RUNS];
 
 /** The committed results, those present. */
 export function committedResults(): {
-  contention: { oneThread: Contention[]; oneThreadInit: Contention[]; twoThreads?: Contention };
+  contention: { oneThread: Contention[]; oneThreadInit: Contention[]; oneThreadMixed: Contention[]; loneCold: LoneColdRun[]; twoThreads?: Contention };
   validation?: Validation;
   validationAgain?: Validation[];
   /** The runs pooled (bench/sim-validation.ts --pool). */
@@ -110,7 +113,8 @@ export function committedResults(): {
 } {
   const read = (files: string[]) => files.flatMap((f) => readJson<Contention>(`${results}${f}`) ?? []);
   const twoThreads = readJson<Contention>(`${results}local-contention-2threads-fused.json`);
-  const contention = { oneThread: read(ONE_THREAD_RUNS), oneThreadInit: read(INIT_RUNS), ...(twoThreads ? { twoThreads } : {}) };
+  const loneCold = LONE_COLD_RUNS.flatMap((f) => readJson<LoneColdRun>(`${results}${f}`) ?? []);
+  const contention = { oneThread: read(ONE_THREAD_RUNS), oneThreadInit: read(INIT_RUNS), oneThreadMixed: read(MIXED_RUNS), loneCold, ...(twoThreads ? { twoThreads } : {}) };
   const validation = readJson<Validation>(`${results}sim-validation.json`);
   // The same trace and simulation again on the stack: how much the stack itself moves between runs.
   const validationAgain = ['run2', 'run3'].flatMap((n) => readJson<Validation>(`${results}sim-validation-${n}.json`) ?? []);
@@ -133,7 +137,8 @@ const when = (c: Contention) => `ended ${c.date.slice(11, 16)} UTC, load ${la(c.
 export function contentionMarkdown(x: ContentionResults): string {
   if (x.oneThread.length === 0) return 'Not measured (no bench/results/local-contention-1thread-fused-*.json).';
   const one = poolRuns(x.oneThread);
-  const init = x.oneThreadInit.length ? poolRuns(x.oneThreadInit) : undefined;
+  const init = x.oneThreadInit.length ? poolRuns(x.oneThreadInit, x.loneCold) : undefined;
+  const mixedPool = x.oneThreadMixed.length ? poolRuns(x.oneThreadMixed) : undefined;
   const two = x.twoThreads;
   const lines = [
     `| k concurrent | 1 thread: compute ms (× alone) | 1 thread: rest ms | 1 thread: cold init ms (× alone) | 1 thread: cold first compute ms | 1 thread: warm beside k − 1 cold starts, compute ms (× alone) |${two ? ' 2 threads: compute ms (× alone) | 2 threads: cold init ms (× alone) |' : ''}`,
@@ -143,15 +148,15 @@ export function contentionMarkdown(x: ContentionResults): string {
     const t = two?.rows[i];
     const cold = init ? `${f0(init.loneInitMs * init.initSlowdown[i]!)} (${init.initSlowdown[i]!.toFixed(2)})` : '–';
     const first = init ? f0(init.coldComputeMsByK[i] ?? NaN) : '–';
-    const mixed = init?.besideInits.find((b) => b.c === i);
-    const beside = mixed ? `${f0(init!.loneComputeMs * mixed.computeSlowdown)} (${mixed.computeSlowdown.toFixed(2)}; ${mixed.n} requests)` : '–';
+    const mixed = mixedPool?.besideInits.find((b) => b.c === i);
+    const beside = mixed ? `${f0(mixedPool!.loneComputeMs * mixed.computeSlowdown)} (${mixed.computeSlowdown.toFixed(2)}; ${mixed.n} requests)` : '–';
     lines.push(
       `| ${i + 1} | ${f0(one.loneComputeMs * s)} (${s.toFixed(2)}) | ${f0(one.overheadMsByK[i]!)} | ${cold} | ${first} | ${beside} |${t ? ` ${f0(t.warm.computeMs)} (${t.warmComputeRatio.toFixed(2)}) | ${f0(t.cold.initMs)} (${t.coldInitRatio.toFixed(2)}) |` : ''}`,
     );
   });
   return `${lines.join('\n')}
 
-1 thread: medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --pool …\`; ${x.oneThread.map(when).join('; ')}); cold init, a cold request's first compute and the mixed case (\`--mixed-rounds\`: one environment serving request after request while k − 1 others start cold beside it; the requests that ended before the first of those inits could have) from the last ${x.oneThreadInit.length}, on the streamed tail (main f0229d3, 2026-12-01). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}: one run's lone median of 6–10 requests moves by ±20 %, hence the pooling.${two ? ` 2 threads: one run (${when(two)}).` : ''} Under the measurement lock.`;
+1 thread: medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --pool …\`; ${x.oneThread.map(when).join('; ')}); cold init and a cold request's first compute from the last ${x.oneThreadInit.length === 1 ? 'one' : x.oneThreadInit.length}, on the tail whose artifact download starts with the process (main b8913e2, 2026-12-01), the lone init the median of its lone cold starts and the cut-0 ones of the lone cold-start run (\`--lone-cold-cuts\`, after the same wait); the mixed case (\`--mixed-rounds\`: one environment serving request after request while k − 1 others start cold beside it; the requests that ended before the first of those inits could have) from the ${x.oneThreadMixed.length} before it, on the streamed tail (main f0229d3). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}: one run's lone median of 6–10 requests moves by ±20 %, hence the pooling.${two ? ` 2 threads: one run (${when(two)}).` : ''} Under the measurement lock.`;
 }
 
 /** How much the stack's own figures moved between runs of one trace (cloud-only and cut:63 rows). */
@@ -168,16 +173,17 @@ function runToRun(runs: readonly Validation[]): string {
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 
 /** What the per-request comparison of the committed runs found (bench/sim-validation.ts --per-request), and what changed in the model for it. */
-const VALIDATION_FINDINGS = `**What changed this round, each measured (the contention table and \`LOCAL_HOST\` above).** The streamed tail load (main 028a864, a6287db) had changed the cold start under the model: on \`offload local\` a lone cold start is now 880, 791, 833, 759, 602 ms at cuts 0, 36, 63, 125, 156 (the model held 825, 653, 743, 620, 459, measured on the earlier tail after 3 s idle) and k concurrent ones take 1.38, 1.97, 2.38, 2.88× (were 1.30, 1.87, 2.32, 2.70); the compute and overhead tables now pool seven runs, two of them on this tail. How long the host sat idle before a cold call matters on this machine: bench/cold-start.ts gives 580, 520, 482, 492, 336 ms after 3 s idle (bench/results/cold-start-mobilenetv2-1thread-streamed.txt) and 811, 734, 788, 685, 600 after 6.5 s (…-idle6500.txt), close to the figures above, which were taken 6.5 s after the last request as the trace's cold starts come after its 8 s pauses. The mixed case that last round suspected (a warm request slower beside starting environments than beside computing ones) was measured (\`--mixed-rounds\`): beside the first part of other environments' inits (the download and build) a warm request computes as beside computing ones, so the model keeps one count of busy environments. The simulator's own noise is gone from the comparison (median of 15 seeds), and the session probe is off by default (\`--probe\`): on this tail its 12-request reading of the cold start moved by 20 % within ten minutes and did not bring the simulation closer.
+const VALIDATION_FINDINGS = `**What changed this round, each measured (the contention table and \`LOCAL_HOST\` above).** Two changes of the tail's cold start had landed under the model: the streamed load (main 028a864, a6287db) and, this session, the early download (b8913e2: the artifact download starts with the process, before the bundle loads). On \`offload local\` a lone cold start is now 809, 737, 700, 630, 472 ms at cuts 0, 36, 63, 125, 156 (the model held 825, 653, 743, 620, 459, measured before both after 3 s idle; on the streamed tail, before the early download, 880, 791, 833, 759, 602) and k concurrent ones take 1.75, 2.55, 2.75, 3.62× a lone one (1.30, 1.87, 2.32, 2.70 before both; 1.38, 1.97, 2.38, 2.88 on the streamed tail): a lone start now hides its download behind its module load, while a burst has no idle core to hide it in. The compute and overhead tables pool eight runs, three of them on the new tails. How long the host sat idle before a cold call matters on this machine: bench/cold-start.ts gives 580, 520, 482, 492, 336 ms after 3 s idle (bench/results/cold-start-mobilenetv2-1thread-streamed.txt) and 811, 734, 788, 685, 600 after 6.5 s (…-idle6500.txt), close to the figures above, which were taken 6.5 s after the last request as the trace's cold starts come after its 8 s pauses. The mixed case that last round suspected (a warm request slower beside starting environments than beside computing ones) was measured (\`--mixed-rounds\`): beside the first part of other environments' inits (the download and build) a warm request computes as beside computing ones, so the model keeps one count of busy environments. The simulator's own noise is gone from the comparison (median of 15 seeds), and the session probe is off by default (\`--probe\`): on this tail its 12-request reading of the cold start moved by 20 % within ten minutes and did not bring the simulation closer.
 
-**What is left, request by request** (\`npx tsx bench/sim-validation.ts --per-request bench/results/sim-validation.json\`, the simulator's record of the same request beside the stack's, then per policy the medians of real / simulated over the requests cold on both sides and warm on both; runs 1, 2, 3). A cold request's whole round trip is right for cloud-only (0.97, 0.98, 0.99) and 5–9 % long for cut:63 (0.91, 0.91, 0.95), but its phases are not: on the stack its first inference takes 2.0, 2.2, 2.0× (cut:63 1.7, 1.7, 1.8×) what the simulator gives and its init 0.89–0.92× — the layers built while the weights arrived run their first inference cold, most of all in a burst (the first 4-way burst's first inferences 159–349 ms for cloud-only in run 1, simulated 42–160), and the simulator holds that extra in the cold start, shared as init. That leaves the totals right and the neighbours not: warm requests sent while a burst's environments run their first inferences take up to 3× their simulated round trip on the stack (run 1 cloud-only requests 10, 11, 61–63: 241–308 ms against 104–133), over 2× for 5 of 37, 3 of 37 and 5 of 35 warm requests in runs 1, 2, 3. Cloud-only's p50 is about the 80th percentile of its warm requests (some ten 429 fallbacks below them, ~32 cold requests above), so it lands among exactly those slow ones: 8–13 % low in every run. The 429 counts (5–11 per run) turn on single requests: for cut:63 the simulator refuses 1–3 requests of the first burst that the stack serves (requests 5–7, 1.7–2.5 s into the trace, in every run) and 0–2 later ones, because its cut-63 cold starts end 5–9 % late and the environments are busy longer; for cloud-only the stack refuses one or two requests more than the simulator, whose warm requests beside those first inferences end early. Modelling the first inference's weight on its neighbours needs it measured apart from the init (the contention bench's cold bursts give it only as the cold requests' own compute: 86, 96, 137, 172, 234 ms at k = 1…5, warm 58); the tail's cold start is being reworked (its download to start with the process), which moves this very phase, so it is not modelled this round. Other small per-cut terms, measured and left: the profile's tail times are below the stack's warm compute (cut 63: the stack's median 34 ms, the profile's 25) while the simulator's hand-off (45 ms, measured at cut 0) is above cut 63's (20–40 ms: a smaller tensor to decode); for cut:63 the two cancel within a few ms.`;
+**What is left, request by request** (\`npx tsx bench/sim-validation.ts --per-request bench/results/sim-validation.json\`, the simulator's record of the same request beside the stack's, then per policy the medians of real / simulated over the requests cold on both sides and warm on both; runs 1, 2, 3). A cold request's whole round trip is right for cut:63 (1.02, 1.01, 0.99) and within 7–9 % for cloud-only in two runs (1.07, 1.09; 0.80 in run 3, whose cold starts ran fast), but its phases are not: on the stack its first inference takes 2.2, 2.0, 1.5× (cut:63 1.6, 1.7, 1.7×) what the simulator gives — the layers built while the weights arrived run their first inference cold, most of all in a burst (run 1's first 4-way burst: 116–287 ms for cloud-only, simulated 66–163) — and the simulator holds that extra in the cold start, shared as init. That leaves the totals right and the neighbours not: warm requests sent while a burst's environments run their first inferences take up to 2–3× their simulated round trip on the stack (run 1 cloud-only request 10: 255 ms against 176), 4 of 30–35 warm cloud-only requests over 2× in every run. Cloud-only's p50 is about the 80th percentile of its warm requests (some ten 429 fallbacks below them, ~32 cold requests above), so it lands among those slow ones: 7–20 % low. The same environments stay busy longer on the stack than in the simulator, so the stack refuses requests the simulator serves: cloud-only request 11 (3.2 s into the trace, the first burst's environments finishing their first inferences) and 61 in every run, and in run 2 seven more — the 429 counts differ by 1–7 a run, 41 against 30 pooled. Modelling the first inference's weight on its neighbours needs it measured apart from the init (the contention bench's cold bursts give it only as the cold requests' own compute: on this tail 80, 142, 128, 158, 246 ms at k = 1…5, a warm one 58–61), not done this round. Other small per-cut terms, measured and left: the profile's tail times are below the stack's warm compute (cut 63: 1.3–1.5×) while the simulator's hand-off (44 ms, measured at cut 0) is above cut 63's (20–40 ms: a smaller tensor to decode); for cut:63 the two cancel within a few ms (warm round trips 0.90–0.95×). The same validation on the streamed tail before the early download (three runs 05:07–05:35 UTC, in git history: bench/results/sim-validation*.json at ca0511d) had every p50 and p95 within 15 % pooled (cloud-only −10/−7 %, cut:63 −1/+11 %) and its 429 counts off by 16 and 24 %; the early download made the stack's bursts slower (cloud-only p95 2,669–3,010 ms against 2,490–2,698) and its lone cold starts faster, which the re-measured tables follow.`;
 
 /** The section: contention, validation, replay. `heading` is the markdown level of its sub-headings. */
 export function localHostMarkdown(x: ReturnType<typeof committedResults>, heading = '###'): string {
   const out: string[] = [];
   const c = x.contention;
   const one = c.oneThread.length ? poolRuns(c.oneThread) : undefined;
-  const init = c.oneThreadInit.length ? poolRuns(c.oneThreadInit) : undefined;
+  const init = c.oneThreadInit.length ? poolRuns(c.oneThreadInit, c.loneCold) : undefined;
+  const mixedPool = c.oneThreadMixed.length ? poolRuns(c.oneThreadMixed) : undefined;
   const two = c.twoThreads;
   const ratios = (xs: readonly number[]) => xs.slice(1).map((v) => v.toFixed(2)).join(', ');
   const bullets: string[] = [];
@@ -189,9 +195,14 @@ export function localHostMarkdown(x: ReturnType<typeof committedResults>, headin
   } else if (one) bullets.push(`- **It is CPU sharing.** With 1 thread per environment bursts of k = 2…5 compute ${ratios(one.computeSlowdown)}× slower than a lone request, close to 2 cores shared k ways.`);
   if (one) bullets.push(`- **The per-request overhead outside the tail is small and grows mildly**: ${f0(one.overheadMsByK[0]!)} ms alone, ${f0(one.overheadMsByK[one.overheadMsByK.length - 1]!)} ms at k = ${one.overheadMsByK.length} — not the cause.`);
   if (init) bullets.push(`- **Concurrent cold starts share the cores too**: k = 2…5 cold starts at once each take ${ratios(init.initSlowdown)}× a lone one (${f0(init.loneInitMs)} ms).`);
-  if (init && one && init.besideInits.length) {
+  if (mixedPool && one && mixedPool.besideInits.length) {
     bullets.push(
-      `- **A starting environment weighs on a warm one as a computing one does**: a warm request beside k − 1 = ${init.besideInits.map((b) => b.c).join(', ')} cold starts computes ${init.besideInits.map((b) => b.computeSlowdown.toFixed(2)).join(', ')}× a lone one, against ${init.besideInits.map((b) => (one.computeSlowdown[b.c] ?? NaN).toFixed(2)).join(', ')}× beside k − 1 computing ones — within the runs' spread, so the host model counts both kinds of busy environment alike. On the streamed tail a cold request's first inference is slower than a warm one (${f0(init.coldComputeMsByK[0]!)} ms alone against ${f0(init.loneComputeMs)}, ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in bursts of k = 2…${init.coldComputeMsByK.length}): the layers built while the weights arrived run their first inference cold; the host model holds it in the cold start (cold − warm round trip), shared as init.`,
+      `- **A starting environment weighs on a warm one as a computing one does** (measured on the streamed tail, before the early download): a warm request beside k − 1 = ${mixedPool.besideInits.map((b) => b.c).join(', ')} cold starts computes ${mixedPool.besideInits.map((b) => b.computeSlowdown.toFixed(2)).join(', ')}× a lone one, against ${mixedPool.besideInits.map((b) => (one.computeSlowdown[b.c] ?? NaN).toFixed(2)).join(', ')}× beside k − 1 computing ones — within the runs' spread, so the host model counts both kinds of busy environment alike.`,
+    );
+  }
+  if (init) {
+    bullets.push(
+      `- **A cold request's first inference is slower than a warm one**: ${f0(init.coldComputeMsByK[0]!)} ms alone against ${f0(init.loneComputeMs)}, ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in bursts of k = 2…${init.coldComputeMsByK.length}: the layers built while the weights arrived run their first inference cold; the host model holds it in the cold start (cold − warm round trip), shared as init.`,
     );
   }
   out.push(`${heading} Why the local stack's tails slow down in bursts
@@ -202,7 +213,7 @@ ${contentionMarkdown(c)}
 
 ${bullets.join('\n')}
 
-The simulator's host model (\`offload simulate|recommend --host local\`, core/sim/host.ts \`LOCAL_HOST\`) is built from this: busy environments (initialising or computing) share the host by processor sharing at the pooled 1-thread slowdowns (past k = 5 growing as ideal sharing), at this machine's profiled speed, with its lone cold start per cut (median cold − warm round trip of 12 pairs per tail on \`offload local\`, each cold call 6.5 s after the last request: \`bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156\`, two runs, bench/results/lone-cold-1thread-streamed-{a,b}.json), invoke overhead (growing with the most environments busy while a request ran, as the "rest" column: the API, the emulator and the client share the cores too), and per-request spread (CV ${x.validation?.host?.spread.tailCv ?? '–'} compute, ${x.validation?.host?.spread.coldCv ?? '–'} init, among the requests of the same bursts). A promise for the local host holds for 1 wasm thread per environment (the snippet pins \`wasmThreads: 1\`).
+The simulator's host model (\`offload simulate|recommend --host local\`, core/sim/host.ts \`LOCAL_HOST\`) is built from this: busy environments (initialising or computing) share the host by processor sharing at the pooled 1-thread slowdowns (past k = 5 growing as ideal sharing), at this machine's profiled speed, with its lone cold start per cut (median cold − warm round trip of 7 pairs per tail on \`offload local\`, each cold call 6.5 s after the last request: \`bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156\`, bench/results/lone-cold-1thread-early-a.json), invoke overhead (growing with the most environments busy while a request ran, as the "rest" column: the API, the emulator and the client share the cores too), and per-request spread (CV ${x.validation?.host?.spread.tailCv ?? '–'} compute, ${x.validation?.host?.spread.coldCv ?? '–'} init, among the requests of the same bursts). A promise for the local host holds for 1 wasm thread per environment (the snippet pins \`wasmThreads: 1\`).
 `);
   const v = x.validation;
   out.push(`${heading} The simulator against the local stack
@@ -251,7 +262,7 @@ ${validationMarkdown(pooled.rows)}
 **${verdict(pooled.rows)}**
 `);
     }
-    out.push(`**How many requests.** A p95 of ${v.trace.requests} requests rests on its top ${Math.ceil(v.trace.requests * 0.05)}, and this trace's slow requests are the cold ones of a few bursts. Resampling a run's own requests (bootstrap, 2,000 draws; bench/sim-validation.ts \`bootstrapSpread\`) puts the 5th–95th percentile range of the stack's figures at: ${all.map((g, i) => `run ${i + 1}: ${spread(g)}`).join('. ')}. The same trace on the same code moved from run to run by ${runToRun(all)}. The p95's range is 7–34 % of its value wide (20 % on average over the six); last round's runs of 48 requests gave 8–49 % (26 % on average; the same resampling of their records), as √(80/48) predicts: one run cannot tell a 15 % error from noise, so this round runs ${v.trace.requests} requests per policy (${all[0]!.wallS.toFixed(0)} s a run without the probe, under the 8-minute budget) and judges the pooled ${all.length} runs (the stack's p95 then rests on ${Math.ceil(v.trace.requests * all.length * 0.05)} requests), each run shown too.
+    out.push(`**How many requests.** A p95 of ${v.trace.requests} requests rests on its top ${Math.ceil(v.trace.requests * 0.05)}, and this trace's slow requests are the cold ones of a few bursts. Resampling a run's own requests (bootstrap, 2,000 draws; bench/sim-validation.ts \`bootstrapSpread\`) puts the 5th–95th percentile range of the stack's figures at: ${all.map((g, i) => `run ${i + 1}: ${spread(g)}`).join('. ')}. The same trace on the same code moved from run to run by ${runToRun(all)}. The p95's range is 8–24 % of its value wide (18 % on average over the six; 7–34 %, 20 % on average, in three runs on the streamed tail); last round's runs of 48 requests gave 8–49 % (26 % on average; the same resampling of their records), about as √(80/48) predicts: one run cannot tell a 15 % error from noise, so this round runs ${v.trace.requests} requests per policy (${all[0]!.wallS.toFixed(0)} s a run without the probe, under the 8-minute budget) and judges the pooled ${all.length} runs (the stack's p95 then rests on ${Math.ceil(v.trace.requests * all.length * 0.05)} requests), each run shown too.
 
 ${VALIDATION_FINDINGS}
 `);

@@ -69,7 +69,7 @@ export interface HostSpeed {
  * the formula) × `coldScale`, its tails' compute × `computeScale`, and the session's invoke overhead.
  *
  * @example
- * atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 0.85 }).coldStartMs.mobilenetv2[0]; // 880 × 0.85
+ * atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 0.85 }).coldStartMs.mobilenetv2[0]; // 809 × 0.85
  */
 export function atSpeed(host: HostModel, speed: HostSpeed): HostModel {
   for (const key of ['computeScale', 'coldScale'] as const) {
@@ -148,48 +148,54 @@ export function sharedCores(cores: number): HostModel {
  * This machine (2 vCPUs, AMD EPYC under KVM) running the local stack's
  * MobileNetV2 tails with ONE wasm thread each (`wasmThreads: 1`), on the
  * engine with batch norm and relu fused at load (models/fuse.ts) and the
- * streamed tail load (the model built while its weights arrive). All under
+ * streamed tail load (the model built while its weights arrive, the download
+ * started with the process). All under
  * the measurement lock (quiet-run):
- * - compute slowdowns: bench/local-contention.ts --threads 1, seven runs
+ * - compute slowdowns: bench/local-contention.ts --threads 1, eight runs
  *   pooled by its `--pool` (2026-11-30 18:56–19:24 UTC, five runs on main
  *   99df4bd/3bc7a71; 2026-12-01 04:44 and 04:50 UTC on main f0229d3, the
- *   streamed tail; load average 0.3–1.6 at their starts, 1.3–3.2 at their
- *   ends): the median compute (`x-offload-compute-ms`) of k concurrent cut-0
- *   requests on k environments over the pooled lone median (58.3 ms; the
- *   profile says 56.7), k = 1…5. One run's lone median (6–10 requests) moved
- *   by ±20 % between runs, so the runs are pooled rather than their ratios
- *   averaged. Slower than ideal sharing of 2 cores (1 at k = 2): the
- *   emulator, the stand-ins and the client use the same cores while the tails
- *   compute.
- * - init slowdowns: the same for `x-offload-init-ms` of k concurrent cold
- *   starts, the two runs on the streamed tail only (lone 715 ms). The same
+ *   streamed tail, and 05:59 on b8913e2, the early download; load average
+ *   0.3–1.6 at their starts, 0.9–3.2 at their ends): the median compute
+ *   (`x-offload-compute-ms`) of k concurrent cut-0 requests on k
+ *   environments over the pooled lone median (58.4 ms; the profile says
+ *   56.7), k = 1…5. One run's lone median (6–10 requests) moved by ±20 %
+ *   between runs, so the runs are pooled rather than their ratios averaged.
+ *   Slower than ideal sharing of 2 cores (1 at k = 2): the emulator, the
+ *   stand-ins and the client use the same cores while the tails compute.
+ * - init slowdowns: the median `x-offload-init-ms` of k concurrent cold
+ *   starts in the run on the early download (05:59), over the median of its
+ *   3 lone ones and the 7 cut-0 ones of the cold-start run below, after the
+ *   same wait (719 ms). Steeper than on the streamed tail (1.38, 1.97, 2.38,
+ *   2.88): the early download hides a lone start's download behind its
+ *   module load, and in a burst the cores are already full. The streamed
  *   runs measured the mixed case (a warm request beside k − 1 initialising
  *   environments: 0.96, 1.37, 1.68, 2.34 × alone at k = 2…5), within the
  *   compute table's spread, so an initialising environment weighs on a
  *   computing one as a computing one does: one count of busy jobs for both.
  * - invoke overhead: the pooled median of round trip − compute of a lone warm
- *   request over the seven runs (45 ms); its slowdowns the same for k
- *   concurrent warm requests (48, 73, 84, 100 ms at k = 2…5).
- * - cold start: the five tails with 1 thread on the streamed tail (main
- *   f0229d3) on the stack as `offload local` runs it, median cold − warm
- *   round trip of 12 pairs each, each cold call 6.5 s after the last request
- *   (its environment reaped after 3 s), as traffic meets a cold fleet
- *   (bench/local-contention.ts --lone-cold-cuts, two runs 2026-12-01
- *   04:57–05:04 and 05:14–05:18 UTC, load average 1.48 → 0.21 and
- *   0.80 → 1.03; bench/results/lone-cold-1thread-streamed-{a,b}.json):
- *   880, 791, 833, 759, 602 ms at cuts 0, 36, 63, 125, 156. It holds the
- *   first inference's extra and the spawn, which the simulator shares as
- *   init. The idle before the call matters on this machine: bench/cold-start.ts
- *   (its stack inside the bench's process) gave 580, 520, 482, 492, 336 ms
+ *   request over the eight runs (44 ms); its slowdowns the same for k
+ *   concurrent warm requests (50, 68, 86, 101 ms at k = 2…5).
+ * - cold start: the five tails with 1 thread on the tail whose artifact
+ *   download starts with the process (main b8913e2, the early download), on
+ *   the stack as `offload local` runs it, median cold − warm round trip of 7
+ *   pairs each, each cold call 6.5 s after the last request (its environment
+ *   reaped after 3 s), as traffic meets a cold fleet
+ *   (bench/local-contention.ts --lone-cold-cuts, 2026-12-01 05:53–05:57 UTC,
+ *   load average 1.43 → 0.44; bench/results/lone-cold-1thread-early-a.json):
+ *   809, 737, 700, 630, 472 ms at cuts 0, 36, 63, 125, 156 (on the streamed
+ *   tail before it, 12 pairs each in two runs: 880, 791, 833, 759, 602). It
+ *   holds the first inference's extra and the spawn, which the simulator
+ *   shares as init. The idle before the call matters on this machine:
+ *   bench/cold-start.ts on the streamed tail gave 580, 520, 482, 492, 336 ms
  *   after 3 s idle (04:52–04:55, 10 pairs) and 811, 734, 788, 685, 600 after
  *   6.5 s (05:47–05:50, 4 pairs; bench/results/cold-start-mobilenetv2-1thread-
- *   streamed{,-idle6500}.txt), close to these; the validation trace's cold
- *   starts come after its 8 s pauses, so the 6.5 s figures are the ones kept.
+ *   streamed{,-idle6500}.txt); the validation trace's cold starts come after
+ *   its 8 s pauses, so 6.5 s it is.
  *   Other tails: core/presets.ts's local calibration (`CLOUD_DEFAULTS`,
  *   measured with 2 threads).
  * - spread: the median over runs and k of the coefficient of variation of
- *   compute among the requests of one run's bursts of k (median 0.25, seven
- *   runs) and of init among the cold ones (median 0.11, the streamed runs):
+ *   compute among the requests of one run's bursts of k (median 0.25, eight
+ *   runs) and of init among the cold ones (median 0.10, the early-download run):
  *   the jitter left once the sharing is modelled.
  * With 2 threads per environment (the 1,769 MB default) bursts run much slower
  * than alone (oversubscribed thread pools; docs/evaluation.md), so the promise
@@ -197,14 +203,14 @@ export function sharedCores(cores: number): HostModel {
  */
 export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   name: 'local',
-  computeSlowdown: Object.freeze([1, 1.11, 1.56, 1.93, 2.29]),
-  initSlowdown: Object.freeze([1, 1.38, 1.97, 2.38, 2.88]),
+  computeSlowdown: Object.freeze([1, 1.14, 1.55, 1.96, 2.35]),
+  initSlowdown: Object.freeze([1, 1.75, 2.55, 2.75, 3.62]),
   wasmThreads: 1,
-  invokeOverheadMs: 45,
-  overheadSlowdown: Object.freeze([1, 1.07, 1.61, 1.86, 2.2]),
-  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 880, 36: 791, 63: 833, 125: 759, 156: 602 }) }),
+  invokeOverheadMs: 44,
+  overheadSlowdown: Object.freeze([1, 1.13, 1.54, 1.93, 2.28]),
+  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 809, 36: 737, 63: 700, 125: 630, 156: 472 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
-  spread: Object.freeze({ tailCv: 0.25, coldCv: 0.11 }),
+  spread: Object.freeze({ tailCv: 0.25, coldCv: 0.1 }),
 });
 
 /** s(n) from a table (see the module doc). */
