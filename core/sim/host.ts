@@ -172,17 +172,19 @@ export function sharedCores(cores: number): HostModel {
  *   concurrent warm requests (48, 73, 84, 100 ms at k = 2…5).
  * - cold start: the five tails with 1 thread on the streamed tail (main
  *   f0229d3) on the stack as `offload local` runs it, median cold − warm
- *   round trip of 12 pairs each, each cold call once its environments were
- *   reaped and the host idle ~3.5 s, as traffic meets a cold fleet
+ *   round trip of 12 pairs each, each cold call 6.5 s after the last request
+ *   (its environment reaped after 3 s), as traffic meets a cold fleet
  *   (bench/local-contention.ts --lone-cold-cuts, two runs 2026-12-01
  *   04:57–05:04 and 05:14–05:18 UTC, load average 1.48 → 0.21 and
  *   0.80 → 1.03; bench/results/lone-cold-1thread-streamed-{a,b}.json):
  *   880, 791, 833, 759, 602 ms at cuts 0, 36, 63, 125, 156. It holds the
  *   first inference's extra and the spawn, which the simulator shares as
- *   init. bench/cold-start.ts, whose stack runs inside the bench's own
- *   process, measured 580, 520, 482, 492, 336 at 04:52–04:55 (tail init 542
- *   against 870 ms at cut 0; bench/results/cold-start-mobilenetv2-1thread-streamed.txt):
- *   not the stack the validation and `npm start` run, so not used here.
+ *   init. The idle before the call matters on this machine: bench/cold-start.ts
+ *   (its stack inside the bench's process) gave 580, 520, 482, 492, 336 ms
+ *   after 3 s idle (04:52–04:55, 10 pairs) and 811, 734, 788, 685, 600 after
+ *   6.5 s (05:47–05:50, 4 pairs; bench/results/cold-start-mobilenetv2-1thread-
+ *   streamed{,-idle6500}.txt), close to these; the validation trace's cold
+ *   starts come after its 8 s pauses, so the 6.5 s figures are the ones kept.
  *   Other tails: core/presets.ts's local calibration (`CLOUD_DEFAULTS`,
  *   measured with 2 threads).
  * - spread: the median over runs and k of the coefficient of variation of
