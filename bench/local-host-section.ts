@@ -202,7 +202,7 @@ export function localHostMarkdown(x: ReturnType<typeof committedResults>, headin
   }
   if (init) {
     bullets.push(
-      `- **A cold request's first inference is slower than a warm one**: ${f0(init.coldComputeMsByK[0]!)} ms alone against ${f0(init.loneComputeMs)}, ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in bursts of k = 2…${init.coldComputeMsByK.length}: the layers built while the weights arrived run their first inference cold; the host model holds it in the cold start (cold − warm round trip), shared as init.`,
+      `- **A cold request's first inference is slower than a warm one**: ${f0(init.coldComputeMsByK[0]!)} ms alone against ${f0(init.loneComputeMs)} for a warm one, and ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in cold bursts of k = 2…${init.coldComputeMsByK.length}: the layers built while the weights arrived run their first inference cold; the host model holds it in the cold start (cold − warm round trip), shared as init.`,
     );
   }
   out.push(`${heading} Why the local stack's tails slow down in bursts
