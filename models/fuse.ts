@@ -32,6 +32,7 @@
  */
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
+import { switchOn } from '../core/env-switch';
 import { cloneLayer } from './slice';
 
 /** The activations a fused kernel applies (a subset of tfjs's FusableActivation). */
@@ -66,10 +67,7 @@ export const FUSE_ENV = 'OFFLOAD_FUSE';
  * @throws OffloadError `invalid-input` for any other value (a typo must not silently pick one)
  */
 export function fusionEnabled(env: Readonly<Record<string, string | undefined>> = typeof process === 'undefined' ? {} : process.env): boolean {
-  const v = env[FUSE_ENV]?.trim().toLowerCase();
-  if (v === undefined || v === '' || v === 'on') return true;
-  if (v === 'off') return false;
-  throw new OffloadError('invalid-input', `${FUSE_ENV}: must be "on" or "off" (got "${env[FUSE_ENV]}")`, { field: FUSE_ENV });
+  return switchOn(env, FUSE_ENV);
 }
 
 const CONV_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D']);

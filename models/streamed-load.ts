@@ -28,6 +28,7 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
+import { switchOn } from '../core/env-switch';
 import { weightGroupBytes } from '../core/manifest';
 import type { ArrivingBytes } from './arriving-bytes';
 import { buildLayersModel, MODEL_JSON, parseModelJson, type LoadedFusedModel } from './artifacts';
@@ -254,8 +255,5 @@ export const PIPELINE_ENV = 'OFFLOAD_PIPELINE';
  * @throws OffloadError `invalid-input` for any other value (a typo must not silently pick one)
  */
 export function pipelineEnabled(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  const v = env[PIPELINE_ENV]?.trim().toLowerCase();
-  if (v === undefined || v === '' || v === 'on') return true;
-  if (v === 'off') return false;
-  throw new OffloadError('invalid-input', `${PIPELINE_ENV}: must be "on" or "off" (got "${env[PIPELINE_ENV]}")`, { field: PIPELINE_ENV });
+  return switchOn(env, PIPELINE_ENV);
 }

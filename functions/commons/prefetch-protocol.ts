@@ -4,6 +4,7 @@
  * only: the entry and the handler bundle are separate files, each with its
  * own copy of every class, so nothing here may rely on `instanceof`.
  */
+import { switchSetting } from '../../core/env-switch';
 
 /** Environment switch: `OFFLOAD_PREFETCH=off` downloads the tail's artifact after the handler bundle loaded, with the SDK, as before. */
 export const PREFETCH_ENV = 'OFFLOAD_PREFETCH';
@@ -14,9 +15,7 @@ export const PREFETCH_ENV = 'OFFLOAD_PREFETCH';
  * anything else → bad, which the handler reports by name at init.
  */
 export function prefetchSetting(env: Readonly<Record<string, string | undefined>>): 'on' | 'off' | 'bad' {
-  const v = env[PREFETCH_ENV]?.trim().toLowerCase();
-  if (v === undefined || v === '' || v === 'on') return 'on';
-  return v === 'off' ? 'off' : 'bad';
+  return switchSetting(env, PREFETCH_ENV);
 }
 
 /** What the worker downloads (its `workerData`). */

@@ -7,7 +7,8 @@
  */
 import { OffloadError } from '../../core/errors';
 import { ArrivingBytes } from '../../models/arriving-bytes';
-import { PREFETCH_ENV, prefetchSetting, type PrefetchHandle } from './prefetch-protocol';
+import { switchOn } from '../../core/env-switch';
+import { PREFETCH_ENV, type PrefetchHandle } from './prefetch-protocol';
 
 /**
  * Whether the tail downloads its artifact early, on a worker thread from process start:
@@ -15,9 +16,7 @@ import { PREFETCH_ENV, prefetchSetting, type PrefetchHandle } from './prefetch-p
  * @throws OffloadError `invalid-input` for any other value (a typo must not silently pick one)
  */
 export function prefetchEnabled(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  const setting = prefetchSetting(env);
-  if (setting === 'bad') throw new OffloadError('invalid-input', `${PREFETCH_ENV}: must be "on" or "off" (got "${env[PREFETCH_ENV]}")`, { field: PREFETCH_ENV });
-  return setting === 'on';
+  return switchOn(env, PREFETCH_ENV);
 }
 
 /** The early path gave up (not a failure of the artifact): the tail loads the way it does without it. */
