@@ -35,6 +35,11 @@ export class S3StatusError extends Error {
   }
 }
 
+/** An error answer's S3 `<Code>`, or `HTTP <status>` when its body has none. */
+function statusError(status: number, body: Buffer): S3StatusError {
+  return new S3StatusError(status, /<Code>([^<]+)<\/Code>/.exec(body.toString('utf8'))?.[1] ?? `HTTP ${status}`);
+}
+
 /** The early path cannot go on; the tail then loads the way it does without it. */
 export class FallbackError extends Error {}
 
@@ -83,7 +88,7 @@ export function getRange(url: string, start: number, end: number, into: Uint8Arr
       if (status !== 206 && status !== 200) {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => reject(new S3StatusError(status, /<Code>([^<]+)<\/Code>/.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? `HTTP ${status}`)));
+        res.on('end', () => reject(statusError(status, Buffer.concat(chunks))));
         res.on('error', reject);
         return;
       }
@@ -128,7 +133,7 @@ function getWhole(url: string, agent: HttpAgent): Promise<Uint8Array> {
         const body = Buffer.concat(chunks);
         const status = res.statusCode ?? 0;
         if (status === 200) resolve(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-        else reject(new S3StatusError(status, /<Code>([^<]+)<\/Code>/.exec(body.toString('utf8'))?.[1] ?? `HTTP ${status}`));
+        else reject(statusError(status, body));
       });
       res.on('error', reject);
     });
@@ -158,6 +163,7 @@ export async function prefetch(req: PrefetchRequest, env: NodeJS.ProcessEnv, pos
     : new HttpsAgent({ keepAlive: true, maxSockets: req.concurrency });
   try {
     let sign: (key: string) => Promise<string>;
+    let modelJsonUrl: string;
     try {
       // the function's credentials as Lambda sets them (the role's, with its session token), from the environment given
       const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
@@ -166,14 +172,14 @@ export async function prefetch(req: PrefetchRequest, env: NodeJS.ProcessEnv, pos
       const s3 = presignedS3(req.bucket, env, credentials ? { credentials } : {});
       if (!credentials) throw new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)');
       sign = (key) => s3.presignGet(key, URL_SECONDS);
-      await sign(req.modelJsonKey).then(() => undefined);
+      modelJsonUrl = await sign(req.modelJsonKey);
     } catch (err) {
       post({ type: 'fallback', reason: `cannot sign S3 requests: ${(err as Error).message}` });
       return;
     }
     let modelJson: Uint8Array;
     try {
-      modelJson = await getWhole(await sign(req.modelJsonKey), agent);
+      modelJson = await getWhole(modelJsonUrl, agent);
     } catch (err) {
       post(failureOf(err, where(req.modelJsonKey), "artifact's model.json"));
       return;
