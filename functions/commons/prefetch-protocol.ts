@@ -18,6 +18,16 @@ export function prefetchSetting(env: Readonly<Record<string, string | undefined>
   return switchSetting(env, PREFETCH_ENV);
 }
 
+/**
+ * Ranged GETs of a streamed load, the early download's and the SDK's
+ * (./tail-model.ts): smaller parts, fewer in flight than the
+ * download-then-build default (16 × 8 MiB), so that parts complete one after
+ * another from the first layers on instead of all together at the end: with
+ * 16 × 8 MiB a 98 MiB tail is in flight at once and its first layer's bytes
+ * are complete only about when its last layer's are.
+ */
+export const STREAMED_GETS = { partBytes: 4 * 1024 * 1024, concurrency: 8 } as const;
+
 /** What the worker downloads (its `workerData`). */
 export interface PrefetchRequest {
   bucket: string;

@@ -13,13 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { modelKeyPrefix, partModelJson, s3Key, tailDir } from '../../core/artifact-layout';
-import { prefetchSetting, type PrefetchHandle, type PrefetchMessage, type PrefetchRequest } from './prefetch-protocol';
-
-/**
- * Ranged GETs of the early download: the streamed load's (functions/commons/tail-model.ts
- * STREAMED_GETS), so that parts complete one after another from the first layers on.
- */
-export const PREFETCH_GETS = { partBytes: 4 * 1024 * 1024, concurrency: 8 } as const;
+import { prefetchSetting, STREAMED_GETS, type PrefetchHandle, type PrefetchMessage, type PrefetchRequest } from './prefetch-protocol';
 
 /** The artifact the tail's environment names, as functions/commons/tail.ts readTailConfig reads it; undefined when incomplete. */
 export function prefetchRequestFromEnv(env: Readonly<Record<string, string | undefined>>): PrefetchRequest | undefined {
@@ -28,7 +22,7 @@ export function prefetchRequestFromEnv(env: Readonly<Record<string, string | und
   const cut = Number(env.CUT);
   if (!model || !bucket || env.CUT === undefined || env.CUT.trim() === '' || !Number.isInteger(cut) || cut < 0) return undefined;
   const prefix = env.ARTIFACT_PREFIX || modelKeyPrefix(model);
-  return { bucket, modelJsonKey: s3Key(prefix, partModelJson(tailDir(cut))), weightPrefix: prefix, ...PREFETCH_GETS };
+  return { bucket, modelJsonKey: s3Key(prefix, partModelJson(tailDir(cut))), weightPrefix: prefix, ...STREAMED_GETS };
 }
 
 /**

@@ -11,17 +11,10 @@ import { loadFusedModelFromFiles, loadModelFromFiles } from '../../models/artifa
 import { ArrivingBytes } from '../../models/arriving-bytes';
 import { loadStreamed, planStreamedLoad, type StreamedLoadPlan } from '../../models/streamed-load';
 import { downloadWeightFiles, getModelJson, parseWeightsManifest, weightFileViews } from './artifacts';
+import { STREAMED_GETS } from './prefetch-protocol';
 import { EarlyFallback, type EarlyArtifact } from './tail-prefetch';
 import { logLine } from './http';
 
-/**
- * Ranged GETs of a streamed load: smaller parts, fewer in flight than the
- * download-then-build default (16 × 8 MiB), so that parts complete one after
- * another from the first layers on instead of all together at the end: with
- * 16 × 8 MiB a 98 MiB tail is in flight at once and its first layer's bytes
- * are complete only about when its last layer's are.
- */
-export const STREAMED_GETS = { partBytes: 4 * 1024 * 1024, concurrency: 8 } as const;
 
 /** How long a load waits for the early download's worker thread to be gone, ms (it normally is already). */
 const WORKER_EXIT_WAIT_MS = 1_000;
