@@ -26,8 +26,8 @@
  * weights download, or after the download as before), or the one --switch
  * names: OFFLOAD_PREFETCH (the download started by the entry on a worker
  * thread at process start, or by the handler bundle once loaded),
- * OFFLOAD_EARLY_ENGINE (the wasm engine's pthread workers started by the entry
- * at process start, or by the engine once the bundle has loaded). With the
+ * OFFLOAD_EARLY_ENGINE (the wasm engine's pthread workers started as soon as
+ * the bundle has loaded, during the registry mark, or by the engine itself). With the
  * pipeline on, "build" and "warm-up" are what is left of them after the last
  * byte (the rest overlaps the download); with the early download, model.json
  * is timed from the download's start.

@@ -54,7 +54,7 @@ export interface WasmThreads {
   source: string;
   /** Why the single-threaded build runs although more threads were asked for. */
   fallback?: string;
-  /** Of the pool's workers, how many the tail's entry had started early (only when it offered some: {@link offerEarlyPthreadWorkers}). */
+  /** Of the pool's workers, how many the tail had started early (only when it offered some: {@link offerEarlyPthreadWorkers}). */
   earlyWorkers?: number;
 }
 
@@ -63,8 +63,8 @@ let threads: WasmThreads | null = null;
 let earlyWorkers: EarlyPthreadWorkers | undefined;
 
 /**
- * Hands the next `initBackend` the pthread workers the tail's entry started
- * at process start (models/wasm-threads.ts `startEarlyPthreadWorkers`): the
+ * Hands the next `initBackend` the pthread workers the tail started before
+ * its init (models/wasm-threads.ts `startEarlyPthreadWorkers`): the
  * threaded engine runs on them instead of starting its own. Whatever the
  * start does with them, the ones it does not take are stopped when it ends.
  */
@@ -269,7 +269,7 @@ async function startWasm(): Promise<string | null> {
 
 /**
  * Starts the threaded-SIMD build with `n` threads (models/wasm-threads.ts);
- * on success how many of its workers were the entry's early ones (undefined
+ * on success how many of its workers were the early ones (undefined
  * when none were offered), else why not. On failure the flag is turned off again so
  * that the caller's next start (tfjs keeps the factory of a backend whose
  * start failed) is the single-threaded build.

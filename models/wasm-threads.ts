@@ -25,10 +25,10 @@
  * LAST unused worker (`unusedWorkers.pop()`), so those are the last
  * `threads − 1` of the pool. The others are stand-ins that answer "loaded" at
  * once and become real workers only if a thread is ever started on one.
- * The tail's entry may have started the real ones already, at process start
+ * The tail may have started the real ones already, before its init
  * ({@link startEarlyPthreadWorkers}, `OFFLOAD_EARLY_ENGINE`): they boot Node
- * and evaluate the main script while the handler bundle loads, and the engine
- * takes them instead of starting its own. Once the engine has started, workers
+ * and evaluate the main script while init awaits the registry mark, and the
+ * engine takes them instead of starting its own. Once the engine has started, workers
  * never keep the process alive (`ref` is a no-op, and each real worker is
  * unreferenced again after every listener emscripten adds: a 'message'
  * listener re-references a worker's port), so a CLI using threads exits by
@@ -45,7 +45,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import workerThreads from 'node:worker_threads';
-import { MAX_WASM_THREADS, tailWasmThreads } from '../core/lambda-cores';
+import { MAX_WASM_THREADS, tailWasmThreads } from '../core/profiles';
 import { ValidationError } from '../core/errors';
 
 /** The threaded build's main script, as the package ships it and as bundles copy it next to the `.wasm` files. */
@@ -119,7 +119,7 @@ export interface ThreadedStart {
  *
  * @param workerContents tfjs's `wasmWorkerContents` (the pthread worker source).
  * @param mainScript the threaded main script on disk ({@link threadedMainScript}).
- * @param early workers the tail's entry started at process start ({@link startEarlyPthreadWorkers}):
+ * @param early workers the tail started before its init ({@link startEarlyPthreadWorkers}):
  *   the pool's threads run on them instead of on workers started now; closed once the engine has started.
  */
 export function prepareThreadedStart(
@@ -140,7 +140,7 @@ export function prepareThreadedStart(
   }
   const workerFile = writePthreadWorker(workerContents, mainScript, scratchDir);
   if (workerFile.error !== undefined) return workerFile.error;
-  // the entry's early workers run this very file (same patch, same main script), or they are not used
+  // the early workers run this very file (same patch, same main script), or they are not used
   let adopted = 0;
   const adopt =
     early && early.threads === threads && early.file === workerFile.file
@@ -225,7 +225,7 @@ export function writePthreadWorker(workerContents: string, mainScript: string, s
   }
 }
 
-/** pthread workers started before the engine (by the tail's entry), for its thread pool to run on. */
+/** pthread workers started before the engine (by the tail, before its init), for its thread pool to run on. */
 export interface EarlyPthreadWorkers {
   /** The worker file they run ({@link writePthreadWorker}). */
   readonly file: string;

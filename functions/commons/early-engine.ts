@@ -1,13 +1,16 @@
 /**
- * Starts the tail's wasm engine's pthread workers from the tail's entry, at
- * process start, before the handler bundle (and tfjs in it) loads: each
- * worker boots Node and evaluates emscripten's main script while the bundle
- * loads, and the engine takes them when it starts (models/wasm-threads.ts).
- * Node built-ins, the worker source and plain arithmetic only, and nothing
- * that can throw out of the entry: when the workers cannot start (switched
- * off, one thread, another backend forced, files missing) there is no handle
- * and the engine starts its own, as it does without this. A bad
- * `OFFLOAD_EARLY_ENGINE` or `OFFLOAD_WASM_THREADS` is reported by name at init.
+ * Starts the tail's wasm engine's pthread workers as soon as the handler
+ * bundle has loaded (functions/tail/main.ts), before init: init first awaits
+ * the registry busy mark (35–65 ms here, mostly waiting on the network), and
+ * the workers boot Node and evaluate emscripten's main script meanwhile; the
+ * engine takes them when it starts (models/wasm-threads.ts) instead of
+ * starting its own then. Started from the entry at process start instead,
+ * they took CPU from the bundle's compile on two cores and the cold start did
+ * not fall (docs/local-stack.md). Nothing here throws: when the workers
+ * cannot start (switched off, one thread, another backend forced, files
+ * missing) there is no handle and the engine starts its own, as it does
+ * without this. A bad `OFFLOAD_EARLY_ENGINE` or `OFFLOAD_WASM_THREADS` is
+ * reported by name at init.
  */
 import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 import { switchOn, switchSetting } from '../../core/env-switch';
@@ -15,11 +18,11 @@ import { requestedWasmThreads, startEarlyPthreadWorkers, threadedMainScript, typ
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Environment switch: `OFFLOAD_EARLY_ENGINE=off` lets the engine start its pthread workers itself, once the bundle has loaded. */
+/** Environment switch: `OFFLOAD_EARLY_ENGINE=off` lets the engine start its pthread workers itself, once init has awaited the registry mark. */
 export const EARLY_ENGINE_ENV = 'OFFLOAD_EARLY_ENGINE';
 
 /**
- * Whether the entry starts the engine's pthread workers: unset, empty or `on` → on; `off` → off.
+ * Whether the engine's pthread workers start before init: unset, empty or `on` → on; `off` → off.
  * @throws OffloadError `invalid-input` for any other value
  */
 export function earlyEngineEnabled(env: Env = process.env): boolean {

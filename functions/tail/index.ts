@@ -6,19 +6,14 @@
  * evaluate) takes a few hundred ms of a cold start, and nothing of the
  * artifact download used to start before it was done. So this entry holds
  * nothing but what starts the download, on a worker thread
- * (./prefetch-worker.ts), and the wasm engine's pthread workers
- * (functions/commons/early-engine.ts), and only then loads the bundle
- * (./main.ts, built next to it as main.mjs) and exports its handler.
- * `OFFLOAD_PREFETCH=off` skips the early download, `OFFLOAD_EARLY_ENGINE=off`
- * the early workers.
+ * (./prefetch-worker.ts), and only then loads the bundle (./main.ts, built
+ * next to it as main.mjs) and exports its handler. `OFFLOAD_PREFETCH=off`
+ * skips the early download.
  */
 import { siblingModule, startPrefetch } from '../commons/prefetch-start';
-import { startEarlyEngine } from '../commons/early-engine';
 
 let notStarted: string | undefined;
 const prefetch = startPrefetch(process.env, import.meta.url, (reason) => (notStarted = reason));
-let engineNotStarted: string | undefined;
-const engine = startEarlyEngine(process.env, (reason) => (engineNotStarted = reason));
 const tail = (await import(siblingModule(import.meta.url, 'main').href)) as typeof import('./main');
 
-export const handler = tail.startTail(prefetch, notStarted, { engine, notStarted: engineNotStarted });
+export const handler = tail.startTail(prefetch, notStarted);

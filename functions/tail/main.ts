@@ -15,21 +15,14 @@ import { createTailHandler, onShutdownSignal, TailRuntime } from '../commons/tai
 import { logLine } from '../commons/http';
 import type { PrefetchHandle } from '../commons/prefetch-protocol';
 import { offerEarlyPthreadWorkers } from '../../models/backend';
-import type { EarlyPthreadWorkers } from '../../models/wasm-threads';
+import { startEarlyEngine } from '../commons/early-engine';
 
-/**
- * The environment's runtime, started: `prefetch` is the entry's early download, `notStarted` why there is
- * none when one was wanted; `early.engine` the engine's pthread workers the entry started, `early.notStarted`
- * why they could not start.
- */
-export function startTail(
-  prefetch: PrefetchHandle | undefined,
-  notStarted?: string,
-  early: { engine?: EarlyPthreadWorkers | undefined; notStarted?: string | undefined } = {},
-): ReturnType<typeof createTailHandler> {
+/** The environment's runtime, started: `prefetch` is the entry's early download, `notStarted` why there is none when one was wanted. */
+export function startTail(prefetch: PrefetchHandle | undefined, notStarted?: string): ReturnType<typeof createTailHandler> {
   if (notStarted) logLine('warn', 'early download not started; the tail downloads its artifact after loading', { reason: notStarted });
-  if (early.notStarted) logLine('warn', 'early pthread workers not started; the engine starts its own', { reason: early.notStarted });
-  if (early.engine) offerEarlyPthreadWorkers(early.engine);
+  // the engine's pthread workers boot while init waits for the registry mark (functions/commons/early-engine.ts)
+  const engine = startEarlyEngine(process.env, (reason) => logLine('warn', 'early pthread workers not started; the engine starts its own', { reason }));
+  if (engine) offerEarlyPthreadWorkers(engine);
   const runtime = new TailRuntime(prefetch ? { prefetch } : {});
   runtime.prewarm();
   onShutdownSignal(runtime);

@@ -1,7 +1,8 @@
 /**
  * The bundled tail's early download under the local emulator, loaded the way
  * Lambda loads `index.handler` (local/runtime-worker.mjs): the entry starts
- * the worker thread (prefetch-worker.mjs) before it loads main.mjs. Real
+ * the worker thread (prefetch-worker.mjs) before it loads main.mjs, and main.mjs
+ * the engine's pthread worker before init. Real
  * processes, the real s3rver and dynalite stand-ins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,7 +114,7 @@ describe('the bundled tail with its early download', () => {
     expect(retried.instance).toBe(failed.instance);
   });
 
-  it('runs the engine on the pthread worker the entry started, with the same answer as without (OFFLOAD_EARLY_ENGINE)', async () => {
+  it('runs the engine on the pthread worker started before init, with the same answer as without (OFFLOAD_EARLY_ENGINE)', async () => {
     const fn = e.stack.tails.find((t) => t.model === MODEL && t.cut === CUT)!.function;
     const on = await cold({ OFFLOAD_PREFETCH: 'on', OFFLOAD_EARLY_ENGINE: 'on' });
     const off = await cold({ OFFLOAD_EARLY_ENGINE: 'off' });

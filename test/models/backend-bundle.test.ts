@@ -88,13 +88,13 @@ beforeAll(async () => {
   await build({
     stdin: {
       contents: [
-        // as the tail's entry: the pthread workers start before tfjs is even loaded
+        // the pthread workers start before the engine (here even before tfjs loads)
         "import { startEarlyEngine } from './functions/commons/early-engine';",
         "import { startEarlyPthreadWorkers, threadedMainScript } from './models/wasm-threads';",
         "import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';",
         'const notStarted = [];',
-        // EARLY=entry: what the entry starts; EARLY=<n>: workers for n threads, whatever the engine will want
-        "const early = process.env.EARLY === 'entry' ? startEarlyEngine(process.env, (m) => notStarted.push(m))",
+        // EARLY=tail: what the tail starts; EARLY=<n>: workers for n threads, whatever the engine will want
+        "const early = process.env.EARLY === 'tail' ? startEarlyEngine(process.env, (m) => notStarted.push(m))",
         '  : process.env.EARLY ? startEarlyPthreadWorkers(Number(process.env.EARLY), wasmWorkerContents, threadedMainScript(process.env.OFFLOAD_WASM_DIR)) : undefined;',
         "const { runThreads } = await import('./test/models/early-engine-run');",
         'console.log(JSON.stringify({ ...(await runThreads(early)), notStarted }));',
@@ -217,7 +217,7 @@ describe('the threaded engine on pthread workers started before tfjs loads (OFFL
   });
 
   it('runs its thread on the early worker, with the output of the engine that starts its own', () => {
-    const early = runEarly({ EARLY: 'entry', OFFLOAD_WASM_THREADS: '2' });
+    const early = runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '2' });
     const own = runEarly({ OFFLOAD_WASM_THREADS: '2' });
     expect(early.notStarted).toEqual([]);
     expect(early.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS', earlyWorkers: 1 });
@@ -228,8 +228,8 @@ describe('the threaded engine on pthread workers started before tfjs loads (OFFL
   }, 300_000);
 
   it('starts none for one thread, nor when switched off', () => {
-    expect(runEarly({ EARLY: 'entry', OFFLOAD_WASM_THREADS: '1' }).threads).toEqual({ threads: 1, requested: 1, source: 'OFFLOAD_WASM_THREADS' });
-    const off = runEarly({ EARLY: 'entry', OFFLOAD_WASM_THREADS: '2', OFFLOAD_EARLY_ENGINE: 'off' });
+    expect(runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '1' }).threads).toEqual({ threads: 1, requested: 1, source: 'OFFLOAD_WASM_THREADS' });
+    const off = runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '2', OFFLOAD_EARLY_ENGINE: 'off' });
     expect(off.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS' });
     expect(off.notStarted).toEqual([]);
   }, 300_000);
@@ -243,7 +243,7 @@ describe('the threaded engine on pthread workers started before tfjs loads (OFFL
 
   it('says why when the threaded main script is not in OFFLOAD_WASM_DIR, and the engine falls back as before', async () => {
     await rm(join(wasmDir, 'tfjs-backend-wasm-threaded-simd.js'), { force: true });
-    const r = runEarly({ EARLY: 'entry', OFFLOAD_WASM_THREADS: '2' });
+    const r = runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '2' });
     expect(r.notStarted).toEqual(['the threaded main script is not in OFFLOAD_WASM_DIR']);
     expect(r.threads).toMatchObject({ threads: 1, requested: 2 });
   }, 300_000);
