@@ -37,6 +37,18 @@ export interface HostModel {
    * the emulator and the client run on the same cores, so the hand-off slows down in a burst too. Absent: constant.
    */
   overheadSlowdown?: readonly number[];
+  /**
+   * The first inference of a fresh environment: `factor` × the tail's compute when alone, and `weight`, what it counts
+   * for in the busy count its neighbours' slowdowns are read at (a warm job counts 1). Its extra over a warm compute is
+   * taken out of the init, so a lone cold request's total (init + first compute) stays the measured cold start + the
+   * compute. Absent: the first inference is a warm one and the init holds the extra (Lambda, {@link sharedCores}).
+   */
+  firstInference?: { factor: number; weight: number };
+  /**
+   * What an initialising environment counts for in a COMPUTING neighbour's busy count (default 1). Inits count each
+   * other as 1: the init table was measured on bursts of cold starts alone.
+   */
+  initWeight?: number;
   /** Lone cold start per model and cut measured on this host (cold − warm round trip); wins over `cold`. */
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
@@ -213,11 +225,14 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   spread: Object.freeze({ tailCv: 0.25, coldCv: 0.1 }),
 });
 
-/** s(n) from a table (see the module doc). */
+/** s(n) from a table (see the module doc); a fractional n (a first inference weighs more than 1) reads between entries. */
 export function slowdownAt(table: readonly number[], n: number): number {
   if (n <= 1) return 1;
   const k = table.length;
-  return n <= k ? table[n - 1]! : (table[k - 1]! * n) / k;
+  if (n >= k) return (table[k - 1]! * n) / k;
+  const i = Math.floor(n);
+  const lo = table[i - 1]!;
+  return i === n ? lo : lo + (table[i]! - lo) * (n - i);
 }
 
 /**
@@ -230,6 +245,13 @@ export function onHost(host: HostModel): { tailTimes: 'this-machine'; tailScale:
 
 /** Checks a host model's tables (CLI and library input). */
 export function checkHost(host: HostModel): void {
+  const first = host.firstInference;
+  if (first) {
+    if (!(Number.isFinite(first.factor) && first.factor >= 1)) throw new ValidationError('host.firstInference.factor', `must be a number >= 1 (got ${first.factor})`);
+    if (!(Number.isFinite(first.weight) && first.weight >= 1)) throw new ValidationError('host.firstInference.weight', `must be a number >= 1 (got ${first.weight})`);
+  }
+  const iw = host.initWeight;
+  if (iw !== undefined && !(Number.isFinite(iw) && iw >= 1)) throw new ValidationError('host.initWeight', `must be a number >= 1 (got ${iw})`);
   for (const key of ['computeSlowdown', 'initSlowdown', 'overheadSlowdown'] as const) {
     const t = host[key];
     if (t === undefined) continue;
@@ -250,11 +272,18 @@ export interface HostJob<T> {
   item: T;
   /** The most jobs busy at once since it was added (itself included); kept by {@link HostCpu.add}. */
   peak?: number;
+  /** What it counts for in the others' busy count (default 1; a first inference: the host's `firstInference.weight`). */
+  weight?: number;
 }
 
 /**
  * Processor-sharing bookkeeping: the busy jobs and their progress. Calls come
- * in time order; between calls every job advances at 1/s(n).
+ * in time order; between calls every job advances at 1/s(n). For a computing
+ * job n is itself (1) plus its neighbours' weights (an init the host's
+ * `initWeight`, a first inference its job's `weight`, a warm compute 1); for an
+ * initialising job n is the count of busy jobs. With every weight 1 both are the
+ * count of busy jobs. A job's own weight does not slow itself, so a lone job
+ * runs at its lone speed.
  */
 export class HostCpu<T> {
   readonly jobs: HostJob<T>[] = [];
@@ -262,16 +291,27 @@ export class HostCpu<T> {
 
   constructor(readonly host: HostModel) {}
 
-  private rate(phase: HostJob<T>['phase'], n: number): number {
-    return 1 / slowdownAt(phase === 'init' ? this.host.initSlowdown : this.host.computeSlowdown, n);
+  private weightOf(job: HostJob<T>): number {
+    return job.phase === 'init' ? (this.host.initWeight ?? 1) : (job.weight ?? 1);
+  }
+
+  private rate(job: HostJob<T>, total: number): number {
+    if (job.phase === 'init') return 1 / slowdownAt(this.host.initSlowdown, this.jobs.length);
+    return 1 / slowdownAt(this.host.computeSlowdown, total - this.weightOf(job) + 1);
+  }
+
+  private totalWeight(): number {
+    let w = 0;
+    for (const j of this.jobs) w += this.weightOf(j);
+    return w;
   }
 
   /** Moves every job forward to `now`. */
   advance(now: number): void {
     const dt = now - this.last;
     if (dt > 0) {
-      const n = this.jobs.length;
-      for (const j of this.jobs) j.work -= dt * this.rate(j.phase, n);
+      const total = this.totalWeight();
+      for (const j of this.jobs) j.work -= dt * this.rate(j, total);
     }
     this.last = Math.max(this.last, now);
   }
@@ -296,11 +336,11 @@ export class HostCpu<T> {
 
   /** The job whose phase ends first at the current sharing, and when; null when idle. */
   next(): { job: HostJob<T>; at: number } | null {
-    const n = this.jobs.length;
+    const total = this.totalWeight();
     let best: HostJob<T> | null = null;
     let at = Infinity;
     for (const j of this.jobs) {
-      const t = this.last + Math.max(0, j.work) / this.rate(j.phase, n);
+      const t = this.last + Math.max(0, j.work) / this.rate(j, total);
       if (t < at) {
         at = t;
         best = j;
