@@ -140,7 +140,7 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
   /** The host model's weights (core/sim/host.ts initWeight, firstInference.weight): the median over those requests of each one's weight. */
   initWeight: number;
   firstInferenceWeight: number;
-  /** The host model's firstInference.factor: the median over the lone cold runs' pairs (every cut) of first inference / the warm call's compute. */
+  /** The host model's firstInference.factor: the median over the lone cold runs' pairs (cuts whose warm compute is ≥ 10 ms) of first inference / the warm call's compute. */
   firstInferenceFactor: number;
 } {
   // A run without cold bursts (--cold-rounds 0, for its mixed phase) started one environment beside k − 1 warm ones in
@@ -180,7 +180,8 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
     initWeight: median(mixed.map((m) => (busyAt(computeSlowdown, m.computeMs / loneComputeMs) - 1) / m.cold)),
     firstInferenceWeight: median(firsts.map((f) => (busyAt(computeSlowdown, f.computeMs / loneComputeMs) - 1) / f.firstsAvg!)),
     firstInferenceFactor: median(
-      loneCold.flatMap((r) => r.pairs.flatMap((p) => (p.coldComputeMs != null && p.warmComputeMs != null ? [p.coldComputeMs / p.warmComputeMs] : []))),
+      // Tails computing under 10 ms (cuts 125, 156) left out: a ms of timer and scheduling noise moves their ratio by 10 % or more.
+      loneCold.flatMap((r) => r.pairs.flatMap((p) => (p.coldComputeMs != null && p.warmComputeMs != null && p.warmComputeMs >= 10 ? [p.coldComputeMs / p.warmComputeMs] : []))),
     ),
     besideFirsts: [...new Set(firsts.map((f) => Math.round(f.firstsAvg!)))]
       .sort((a, b) => a - b)

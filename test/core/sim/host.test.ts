@@ -246,11 +246,12 @@ describe("a host at a session's speed", () => {
     expect(fast.coldStartMs.mobilenetv2![0]).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]! * 0.8, 9);
     expect(fast.coldStartMs.mobilenetv2![156]).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![156]! * 0.8, 9);
     expect(fast.cold).toEqual({ coldBaseMs: LOCAL_HOST.cold.coldBaseMs * 0.8, coldMsPerMB: LOCAL_HOST.cold.coldMsPerMB * 0.8 });
-    expect([fast.computeScale, fast.invokeOverheadMs]).toEqual([0.75, 25]);
+    const own = LOCAL_HOST.computeScale ?? 1;
+    expect([fast.computeScale, fast.invokeOverheadMs]).toEqual([own * 0.75, 25]);
     expect([fast.computeSlowdown, fast.initSlowdown, fast.spread]).toEqual([LOCAL_HOST.computeSlowdown, LOCAL_HOST.initSlowdown, LOCAL_HOST.spread]);
     // Speeds compose; the overhead stays the host's unless given.
     const twice = atSpeed(fast, { computeScale: 2, coldScale: 1 });
-    expect([twice.computeScale, twice.invokeOverheadMs]).toEqual([1.5, 25]);
+    expect([twice.computeScale, twice.invokeOverheadMs]).toEqual([own * 1.5, 25]);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 0, coldScale: 1 })).toThrow(/speed\.computeScale: must be a number > 0 \(got 0\)/);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: Number.NaN })).toThrow(/speed\.coldScale/);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: 1, invokeOverheadMs: -1 })).toThrow(/speed\.invokeOverheadMs: must be a number >= 0/);
@@ -262,8 +263,11 @@ describe("a host at a session's speed", () => {
     const slow = onTheHost(atSpeed(LOCAL_HOST, { computeScale: 1.5, coldScale: 1.25, invokeOverheadMs: 60 }), arrivals);
     expect(base.map((r) => r.cold)).toEqual([true, false]);
     expect(slow.map((r) => r.cold)).toEqual([true, false]);
-    expect(base[0]!.measured.initMs).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]!, 9);
-    expect(slow[0]!.measured.initMs).toBeCloseTo(1.25 * base[0]!.measured.initMs!, 9);
+    // The lone cold start splits into the init and the first inference's extra ((factor − 1) × the warm compute).
+    const factor = LOCAL_HOST.firstInference!.factor;
+    expect(base[0]!.measured.computeMs).toBeCloseTo(factor * base[1]!.measured.computeMs!, 9);
+    expect(base[0]!.measured.initMs).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]! - (factor - 1) * base[1]!.measured.computeMs!, 9);
+    expect(slow[0]!.measured.initMs! + slow[0]!.measured.computeMs!).toBeCloseTo(1.25 * LOCAL_HOST.coldStartMs.mobilenetv2![0]! + 1.5 * base[1]!.measured.computeMs!, 9);
     for (const i of [0, 1]) expect(slow[i]!.measured.computeMs).toBeCloseTo(1.5 * base[i]!.measured.computeMs!, 9);
     expect(slow[1]!.measured.roundTripMs).toBeCloseTo(slow[1]!.measured.computeMs! + 60, 9);
     expect(base[1]!.measured.roundTripMs).toBeCloseTo(base[1]!.measured.computeMs! + LOCAL_HOST.invokeOverheadMs, 9);
