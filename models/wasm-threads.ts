@@ -16,12 +16,15 @@
  *    3,008 MB; `os.cpus` reports 2 × threads while the engine initialises.
  *
  * And one thing for cold starts: emscripten pre-creates 8 workers, each
- * loading the whole engine. Here only `threads` of them are real
- * `worker_threads` Workers, loaded before the engine runs (the main thread
- * blocks while the pool starts its threads, so they must be up by then: a
- * worker started lazily at that point deadlocked the CLI under tsx); the
- * others are stand-ins that answer "loaded" at once and become real workers
- * only if a thread is ever started on one. Once the engine has started, workers
+ * loading the whole engine. Here only the ones the engine's thread pool will
+ * run on are real `worker_threads` Workers, loaded before the engine runs
+ * (the main thread blocks while the pool starts its threads, so they must be
+ * up by then: a worker started lazily at that point deadlocked the CLI under
+ * tsx): XNNPACK's pool of `threads` starts `threads − 1` pthreads (the
+ * calling thread is the first), and emscripten hands each new pthread the
+ * LAST unused worker (`unusedWorkers.pop()`), so those are the last
+ * `threads − 1` of the pool. The others are stand-ins that answer "loaded" at
+ * once and become real workers only if a thread is ever started on one. Once the engine has started, workers
  * never keep the process alive (`ref` is a no-op, and each real worker is
  * unreferenced again after every listener emscripten adds: a 'message'
  * listener re-references a worker's port), so a CLI using threads exits by
@@ -116,8 +119,11 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   if (!workerContents.includes(WORKER_LOADS_MAIN_SCRIPT)) {
     return 'the tfjs-backend-wasm pthread worker source is not the one this project patches (tfjs version changed?)';
   }
+  let poolSize: number;
   try {
-    new Script(readFileSync(mainScript, 'utf8'), { filename: mainScript });
+    const text = readFileSync(mainScript, 'utf8');
+    new Script(text, { filename: mainScript });
+    poolSize = pthreadPoolSize(text);
   } catch (e) {
     return `the threaded main script ${mainScript} does not load: ${(e as Error).message}`;
   }
@@ -146,13 +152,14 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   URL.createObjectURL = ((obj: Blob) =>
     obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : createObjectURL(obj)) as typeof URL.createObjectURL;
   // lazy workers: emscripten's `global.Worker = require("worker_threads").Worker` reads this at engine start
-  // the first `threads` workers load for real before the engine runs (a thread pool's workers must be up
-  // before the main thread blocks waiting for them); the rest of emscripten's 8 stay stand-ins
-  const eager = { left: threads };
+  // the workers the pool's threads will run on (the last `threads - 1` created) load for real before the
+  // engine runs (a thread pool's workers must be up before the main thread blocks waiting for them); the
+  // rest of emscripten's pool stay stand-ins
+  const firstEager = poolSize - (threads - 1);
   const pool = { settled: false };
   const workers: LazyWorker[] = [];
   (workerThreads as { Worker: unknown }).Worker = function LazyPthreadWorker(file: string) {
-    const w = new LazyWorker(RealWorker, file, errors, eager, pool);
+    const w = new LazyWorker(RealWorker, file, errors, workers.length >= firstEager, pool);
     workers.push(w);
     return w;
   };
@@ -185,7 +192,7 @@ class LazyWorker {
     private readonly RealWorker: typeof workerThreads.Worker,
     private readonly file: string,
     private readonly errors: string[],
-    private readonly eager: { left: number },
+    private readonly eager: boolean,
     private readonly pool: { settled: boolean },
   ) {}
 
@@ -201,8 +208,7 @@ class LazyWorker {
 
   postMessage(message: unknown, transfer?: unknown): void {
     if (!this.real && isCommand(message, 'load')) {
-      if (this.eager.left > 0) {
-        this.eager.left -= 1;
+      if (this.eager) {
         this.start(false).postMessage(message, transfer as never);
         return;
       }
@@ -260,6 +266,15 @@ class LazyWorker {
   private emit(event: string, value: unknown): void {
     for (const l of this.listeners.get(event) ?? []) l(value);
   }
+}
+
+/**
+ * The workers emscripten pre-creates (`var pthreadPoolSize=8` in tfjs-backend-wasm 4.x's main script);
+ * {@link MAX_WASM_THREADS} when the text does not say, which only costs a lazily started worker if wrong.
+ */
+export function pthreadPoolSize(mainScriptText: string): number {
+  const m = /var pthreadPoolSize=(\d+)/.exec(mainScriptText);
+  return m ? Number(m[1]) : MAX_WASM_THREADS;
 }
 
 function isCommand(message: unknown, cmd: string): boolean {
