@@ -60,6 +60,9 @@ function cpuBusy(): { busy: number; total: number } {
   return { busy, total };
 }
 
+/** Length of the intersection of two time windows, ms. */
+const overlap = (a: readonly [number, number], b: readonly [number, number]): number => Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Coefficient of variation (population σ over the mean); NaN below 2 values. */
@@ -79,6 +82,13 @@ export interface MixedSample {
   besideInits: boolean;
   roundTripMs: number;
   computeMs: number;
+  /**
+   * Over this request's compute, the time-averaged count of the c others in their init and in their FIRST inference
+   * (absent in runs before round 8). Windows are placed back from each response's arrival: compute ends one back
+   * hand-off before it, the same for warm and cold, so it cancels; the init ends where the first inference starts.
+   */
+  initsAvg?: number;
+  firstsAvg?: number;
 }
 
 /** What --json writes, the parts {@link poolRuns} reads. */
@@ -101,7 +111,8 @@ export interface ContentionRun {
  */
 /** What --lone-cold-cuts --json writes, the part {@link poolRuns} reads: lone cold starts per cut. */
 export interface LoneColdRun {
-  pairs: { cut: number; initMs: number | null }[];
+  /** coldComputeMs and warmComputeMs: the cold call's first inference and the warm call's compute (absent before round 8). */
+  pairs: { cut: number; initMs: number | null; coldComputeMs?: number | null; warmComputeMs?: number | null }[];
 }
 
 export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly LoneColdRun[] = []): {
@@ -118,9 +129,25 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
   /** Median hand-off (round trip − init − compute) of the cold requests of a burst of k, ms. */
   coldHandOffMsByK: number[];
   /** Mixed phase, c = 1 …: a warm request's compute beside c initialising environments over the lone compute; its overhead, ms; samples. */
-  besideInits: { c: number; computeSlowdown: number; overheadMs: number; n: number }[];
+  besideInits: { c: number; computeSlowdown: number; overheadMs: number; n: number; weight: number }[];
+  /**
+   * Mixed phase, m = 1 …: a warm request's compute while no other environment was in its init and about m were in
+   * their FIRST inference (time-averaged count rounded), over the lone compute; the same for m warm computing
+   * neighbours (the compute table at k = m + 1); and the weight w of a first inference in the busy count that
+   * explains it (s(1 + w·m) = the slowdown, s the pooled compute table, linear between its entries).
+   */
+  besideFirsts: { m: number; computeSlowdown: number; besideWarm: number; weight: number; n: number }[];
+  /** The host model's weights (core/sim/host.ts initWeight, firstInference.weight): the median over those requests of each one's weight. */
+  initWeight: number;
+  firstInferenceWeight: number;
+  /** The host model's firstInference.factor: the median over the lone cold runs' pairs (cuts whose warm compute is ≥ 10 ms) of first inference / the warm call's compute. */
+  firstInferenceFactor: number;
 } {
-  const all = runs.flatMap((r) => r.samples);
+  // A run without cold bursts (--cold-rounds 0, for its mixed phase) started one environment beside k − 1 warm ones in
+  // its first burst at each k: its samples stay out of the tables, its mixed phase counts.
+  const coldBurstless = (r: ContentionRun) => r.samples.some((s) => s.k >= 2 && s.cold && r.samples.filter((x) => x.k === s.k && x.cold).length < s.k);
+  const tableRuns = runs.filter((r) => !coldBurstless(r));
+  const all = tableRuns.flatMap((r) => r.samples);
   const ks = [...new Set(all.map((s) => s.k))].sort((a, b) => a - b);
   const warm = (k: number, from = all) => from.filter((s) => s.k === k && !s.cold);
   const inits = (k: number, from = all) => from.filter((s) => s.k === k && s.cold && s.initMs !== null).map((s) => s.initMs!);
@@ -128,9 +155,11 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
   const mixed = runs.flatMap((r) => r.mixed ?? []).filter((m) => m.besideInits);
   // Lone cold starts of the same tail (cut 0) after the same wait, from --lone-cold-cuts runs: more samples for the base.
   const loneInitMs = median([...inits(1), ...loneCold.flatMap((r) => r.pairs.filter((p) => p.cut === 0 && p.initMs !== null).map((p) => p.initMs!))]);
-  const cvs = (f: (k: number, from: Sample[]) => number[]) => median(runs.flatMap((r) => ks.map((k) => cv(f(k, r.samples))).filter(Number.isFinite)));
+  const computeSlowdown = ks.map((k) => (k === 1 ? 1 : median(warm(k).map((s) => s.computeMs)) / loneComputeMs));
+  const firsts = runs.flatMap((r) => r.mixed ?? []).filter((m) => m.firstsAvg !== undefined && m.initsAvg! < 0.05 && m.firstsAvg >= 0.5);
+  const cvs = (f: (k: number, from: Sample[]) => number[]) => median(tableRuns.flatMap((r) => ks.map((k) => cv(f(k, r.samples))).filter(Number.isFinite)));
   return {
-    computeSlowdown: ks.map((k) => (k === 1 ? 1 : median(warm(k).map((s) => s.computeMs)) / loneComputeMs)),
+    computeSlowdown,
     initSlowdown: ks.map((k) => (k === 1 ? 1 : median(inits(k)) / loneInitMs)),
     loneComputeMs,
     loneInitMs,
@@ -144,9 +173,36 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
       .sort((a, b) => a - b)
       .map((c) => {
         const m = mixed.filter((x) => x.cold === c);
-        return { c, computeSlowdown: median(m.map((x) => x.computeMs)) / loneComputeMs, overheadMs: median(m.map((x) => x.roundTripMs - x.computeMs)), n: m.length };
+        const slowdown = median(m.map((x) => x.computeMs)) / loneComputeMs;
+        // The weight of an init in a computing neighbour's busy count that explains it, as for first inferences below.
+        return { c, computeSlowdown: slowdown, overheadMs: median(m.map((x) => x.roundTripMs - x.computeMs)), n: m.length, weight: (busyAt(computeSlowdown, slowdown) - 1) / c };
+      }),
+    initWeight: median(mixed.map((m) => (busyAt(computeSlowdown, m.computeMs / loneComputeMs) - 1) / m.cold)),
+    firstInferenceWeight: median(firsts.map((f) => (busyAt(computeSlowdown, f.computeMs / loneComputeMs) - 1) / f.firstsAvg!)),
+    firstInferenceFactor: median(
+      // Tails computing under 10 ms (cuts 125, 156) left out: a ms of timer and scheduling noise moves their ratio by 10 % or more.
+      loneCold.flatMap((r) => r.pairs.flatMap((p) => (p.coldComputeMs != null && p.warmComputeMs != null && p.warmComputeMs >= 10 ? [p.coldComputeMs / p.warmComputeMs] : []))),
+    ),
+    besideFirsts: [...new Set(firsts.map((f) => Math.round(f.firstsAvg!)))]
+      .sort((a, b) => a - b)
+      .map((m) => {
+        const f = firsts.filter((x) => Math.round(x.firstsAvg!) === m);
+        const slowdown = median(f.map((x) => x.computeMs)) / loneComputeMs;
+        return { m, computeSlowdown: slowdown, besideWarm: computeSlowdown[m] ?? NaN, weight: (busyAt(computeSlowdown, slowdown) - 1) / m, n: f.length };
       }),
   };
+}
+
+/** The busy count n (fractional, ≥ 1) at which the table s(n) (index n − 1, linear between entries) reaches `slowdown`; past its end, s grows as n. */
+export function busyAt(table: readonly number[], slowdown: number): number {
+  if (slowdown <= 1) return 1;
+  for (let i = 1; i < table.length; i++) {
+    const lo = table[i - 1]!;
+    const hi = table[i]!;
+    if (slowdown <= hi && hi > lo) return i + (slowdown - lo) / (hi - lo);
+  }
+  const k = table.length;
+  return (slowdown * k) / table[k - 1]!;
 }
 
 async function main(): Promise<void> {
@@ -163,7 +219,11 @@ async function main(): Promise<void> {
     console.log(`invokeOverheadMs ${p.invokeOverheadMs.toFixed(0)} (by k: ${p.overheadMsByK.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`spread: tailCv ${p.tailCv.toFixed(2)}, coldCv ${p.coldCv.toFixed(2)}`);
     console.log(`cold requests by k: first compute ${p.coldComputeMsByK.map((x) => x.toFixed(0)).join(', ')} ms; hand-off ${p.coldHandOffMsByK.map((x) => x.toFixed(0)).join(', ')} ms`);
-    for (const b of p.besideInits) console.log(`warm beside ${b.c} init(s): compute x${b.computeSlowdown.toFixed(2)}, overhead ${b.overheadMs.toFixed(0)} ms (${b.n} requests)`);
+    for (const b of p.besideInits)
+      console.log(`warm beside ${b.c} init(s): compute x${b.computeSlowdown.toFixed(2)} (beside ${b.c} warm: x${(p.computeSlowdown[b.c] ?? NaN).toFixed(2)}), weight of an init ${b.weight.toFixed(2)}, overhead ${b.overheadMs.toFixed(0)} ms (${b.n} requests)`);
+    console.log(`weights in a computing neighbour's busy count (median over requests): an init ${p.initWeight.toFixed(2)}, a first inference ${p.firstInferenceWeight.toFixed(2)}; first inference alone x${p.firstInferenceFactor.toFixed(2)} a warm compute`);
+    for (const b of p.besideFirsts)
+      console.log(`warm beside ~${b.m} first inference(s), no init: compute x${b.computeSlowdown.toFixed(2)} (beside ${b.m} warm: x${b.besideWarm.toFixed(2)}), weight of a first inference ${b.weight.toFixed(2)} (${b.n} requests)`);
     return;
   }
   const loneCuts = argValue('--lone-cold-cuts');
@@ -234,10 +294,18 @@ async function main(): Promise<void> {
         await sleep(20);
         const sentAt = performance.now();
         let coldDone = false;
-        const colds = Promise.all(Array.from({ length: c }, () => api.infer(route, payload))).finally(() => {
+        const colds = Promise.all(
+          Array.from({ length: c }, () =>
+            api.infer(route, payload).then((x) => {
+              coldEnds.push(performance.now());
+              return x;
+            }),
+          ),
+        ).finally(() => {
           coldDone = true;
         });
         const warmSamples: { end: number; res: Awaited<ReturnType<typeof api.infer>> }[] = [];
+        const coldEnds: number[] = [];
         let next = firstWarm;
         for (;;) {
           const res = await next;
@@ -251,7 +319,19 @@ async function main(): Promise<void> {
           continue;
         }
         const initEnd = sentAt + Math.min(...coldRes.map((x) => x.initMs ?? 0));
-        for (const w of warmSamples) mixed.push({ cold: c, besideInits: w.end <= initEnd, roundTripMs: w.res.roundTripMs, computeMs: w.res.computeMs ?? NaN });
+        // coldEnds are in completion order, coldRes in send order: pair them by sorting both by when they ended.
+        const coldWindows = coldRes
+          .map((x) => ({ computeMs: x.computeMs ?? NaN, initMs: x.initMs ?? 0, rt: x.roundTripMs }))
+          .sort((a, b) => a.rt - b.rt)
+          .map((x, j) => {
+            const firstEnd = coldEnds.sort((a, b) => a - b)[j]!;
+            return { first: [firstEnd - x.computeMs, firstEnd] as const, init: [firstEnd - x.computeMs - x.initMs, firstEnd - x.computeMs] as const };
+          });
+        for (const w of warmSamples) {
+          const span = [w.end - (w.res.computeMs ?? NaN), w.end] as const;
+          const avg = (pick: 'first' | 'init') => coldWindows.reduce((a, cw) => a + overlap(span, cw[pick]), 0) / (span[1] - span[0]);
+          mixed.push({ cold: c, besideInits: w.end <= initEnd, roundTripMs: w.res.roundTripMs, computeMs: w.res.computeMs ?? NaN, initsAvg: avg('init'), firstsAvg: avg('first') });
+        }
       }
       console.error(`mixed c=${c} done`);
     }
@@ -341,7 +421,7 @@ async function loneColdStarts(cuts: number[], repeats: number): Promise<void> {
   input.dispose();
   device.dispose();
   const load0 = loadavg();
-  const pairs: { cut: number; coldRoundTripMs: number; warmRoundTripMs: number; initMs: number | null; coldComputeMs: number | null }[] = [];
+  const pairs: { cut: number; coldRoundTripMs: number; warmRoundTripMs: number; initMs: number | null; coldComputeMs: number | null; warmComputeMs: number | null }[] = [];
   let stack: OffloadLocalProcess | undefined;
   try {
     stack = await startOffloadLocal(['--config', config, '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--state-dir', join(dir, 'state'), '--json', '--quiet'], { echoStderr: true });
@@ -352,7 +432,7 @@ async function loneColdStarts(cuts: number[], repeats: number): Promise<void> {
         const cold = await api.infer(inferRoute(MODEL, cut), payloads.get(cut)!);
         const warm = await api.infer(inferRoute(MODEL, cut), payloads.get(cut)!);
         if (!cold.cold || warm.cold) throw new Error(`cut ${cut}: expected a cold then a warm call (got cold=${cold.cold}, then ${warm.cold})`);
-        pairs.push({ cut, coldRoundTripMs: cold.roundTripMs, warmRoundTripMs: warm.roundTripMs, initMs: cold.initMs, coldComputeMs: cold.computeMs });
+        pairs.push({ cut, coldRoundTripMs: cold.roundTripMs, warmRoundTripMs: warm.roundTripMs, initMs: cold.initMs, coldComputeMs: cold.computeMs, warmComputeMs: warm.computeMs });
       }
       console.error(`round ${r + 1} of ${repeats} done`);
     }
@@ -368,10 +448,14 @@ async function loneColdStarts(cuts: number[], repeats: number): Promise<void> {
       initMs: median(p.filter((x) => x.initMs !== null).map((x) => x.initMs!)),
       coldRoundTripMs: median(p.map((x) => x.coldRoundTripMs)),
       warmRoundTripMs: median(p.map((x) => x.warmRoundTripMs)),
+      /** The cold call's first inference over the warm call's compute, median of the pairs' ratios (runs before round 8 lack the warm one). */
+      firstInferenceFactor: median(p.filter((x) => x.coldComputeMs !== null && x.warmComputeMs != null).map((x) => x.coldComputeMs! / x.warmComputeMs!)),
+      coldComputeMs: median(p.filter((x) => x.coldComputeMs !== null).map((x) => x.coldComputeMs!)),
+      warmComputeMs: median(p.filter((x) => x.warmComputeMs != null).map((x) => x.warmComputeMs!)),
     };
   });
   const end = loadavg();
-  for (const r of rows) console.log(`cut ${r.cut}: cold start ${r.coldStartMs.toFixed(0)} ms (cold ${r.coldRoundTripMs.toFixed(0)}, warm ${r.warmRoundTripMs.toFixed(0)}, init ${r.initMs.toFixed(0)}; ${r.n} pairs)`);
+  for (const r of rows) console.log(`cut ${r.cut}: cold start ${r.coldStartMs.toFixed(0)} ms (cold ${r.coldRoundTripMs.toFixed(0)}, warm ${r.warmRoundTripMs.toFixed(0)}, init ${r.initMs.toFixed(0)}; first inference ${r.coldComputeMs.toFixed(0)} ms vs warm ${r.warmComputeMs.toFixed(0)}, x${r.firstInferenceFactor.toFixed(2)}; ${r.n} pairs)`);
   console.log(`${threads} wasm threads per environment; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${end.map((x) => x.toFixed(2)).join(' ')}`);
   const json = argValue('--json');
   if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), loadAverage: { start: load0, end }, wasmThreadsPerEnvironment: threads, rows, pairs }, null, 2)}\n`);

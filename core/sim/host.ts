@@ -37,6 +37,18 @@ export interface HostModel {
    * the emulator and the client run on the same cores, so the hand-off slows down in a burst too. Absent: constant.
    */
   overheadSlowdown?: readonly number[];
+  /**
+   * The first inference of a fresh environment: `factor` × the tail's compute when alone, and `weight`, what it counts
+   * for in the busy count its neighbours' slowdowns are read at (a warm job counts 1). Its extra over a warm compute is
+   * taken out of the init, so a lone cold request's total (init + first compute) stays the measured cold start + the
+   * compute. Absent: the first inference is a warm one and the init holds the extra (Lambda, {@link sharedCores}).
+   */
+  firstInference?: { factor: number; weight: number };
+  /**
+   * What an initialising environment counts for in a COMPUTING neighbour's busy count (default 1). Inits count each
+   * other as 1: the init table was measured on bursts of cold starts alone.
+   */
+  initWeight?: number;
   /** Lone cold start per model and cut measured on this host (cold − warm round trip); wins over `cold`. */
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
@@ -145,79 +157,84 @@ export function sharedCores(cores: number): HostModel {
 }
 
 /**
- * This machine (2 vCPUs, AMD EPYC under KVM) running the local stack's
- * MobileNetV2 tails with ONE wasm thread each (`wasmThreads: 1`), on the
- * engine with batch norm and relu fused at load (models/fuse.ts) and the
- * streamed tail load (the model built while its weights arrive, the download
- * started with the process). All under
- * the measurement lock (quiet-run):
- * - compute slowdowns: bench/local-contention.ts --threads 1, eight runs
- *   pooled by its `--pool` (2026-11-30 18:56–19:24 UTC, five runs on main
- *   99df4bd/3bc7a71; 2026-12-01 04:44 and 04:50 UTC on main f0229d3, the
- *   streamed tail, and 05:59 on b8913e2, the early download; load average
- *   0.3–1.6 at their starts, 0.9–3.2 at their ends): the median compute
- *   (`x-offload-compute-ms`) of k concurrent cut-0 requests on k
- *   environments over the pooled lone median (58.4 ms; the profile says
- *   56.7), k = 1…5. One run's lone median (6–10 requests) moved by ±20 %
- *   between runs, so the runs are pooled rather than their ratios averaged.
- *   Slower than ideal sharing of 2 cores (1 at k = 2): the emulator, the
- *   stand-ins and the client use the same cores while the tails compute.
- * - init slowdowns: the median `x-offload-init-ms` of k concurrent cold
- *   starts in the run on the early download (05:59), over the median of its
- *   3 lone ones and the 7 cut-0 ones of the cold-start run below, after the
- *   same wait (719 ms). Steeper than on the streamed tail (1.38, 1.97, 2.38,
- *   2.88): the early download hides a lone start's download behind its
- *   module load, and in a burst the cores are already full. The streamed
- *   runs measured the mixed case (a warm request beside k − 1 initialising
- *   environments: 0.96, 1.37, 1.68, 2.34 × alone at k = 2…5), within the
- *   compute table's spread, so an initialising environment weighs on a
- *   computing one as a computing one does: one count of busy jobs for both.
- * - invoke overhead: the pooled median of round trip − compute of a lone warm
- *   request over the eight runs (44 ms); its slowdowns the same for k
- *   concurrent warm requests (50, 68, 86, 101 ms at k = 2…5).
- * - cold start: the five tails with 1 thread on the tail whose artifact
- *   download starts with the process (main b8913e2, the early download), on
- *   the stack as `offload local` runs it, median cold − warm round trip of 7
- *   pairs each, each cold call 6.5 s after the last request (its environment
- *   reaped after 3 s), as traffic meets a cold fleet
- *   (bench/local-contention.ts --lone-cold-cuts, 2026-12-01 05:53–05:57 UTC,
- *   load average 1.43 → 0.44; bench/results/lone-cold-1thread-early-a.json):
- *   809, 737, 700, 630, 472 ms at cuts 0, 36, 63, 125, 156 (on the streamed
- *   tail before it, 12 pairs each in two runs: 880, 791, 833, 759, 602). It
- *   holds the first inference's extra and the spawn, which the simulator
- *   shares as init. The idle before the call matters on this machine:
- *   bench/cold-start.ts on the streamed tail gave 580, 520, 482, 492, 336 ms
- *   after 3 s idle (04:52–04:55, 10 pairs) and 811, 734, 788, 685, 600 after
- *   6.5 s (05:47–05:50, 4 pairs; bench/results/cold-start-mobilenetv2-1thread-
- *   streamed{,-idle6500}.txt); the validation trace's cold starts come after
- *   its 8 s pauses, so 6.5 s it is.
- *   Other tails: core/presets.ts's local calibration (`CLOUD_DEFAULTS`,
- *   measured with 2 threads).
- * - spread: the median over runs and k of the coefficient of variation of
- *   compute among the requests of one run's bursts of k (median 0.25, eight
- *   runs) and of init among the cold ones (median 0.10, the early-download run):
- *   the jitter left once the sharing is modelled.
+ * This machine (2 vCPUs, since 2026-12-01 an Intel Xeon under KVM) running
+ * the local stack's MobileNetV2 tails with ONE wasm thread each
+ * (`wasmThreads: 1`), on the engine with batch norm and relu fused at load
+ * (models/fuse.ts), the streamed tail load and the early download (main
+ * 4b0832a). The machine changed under the model between sessions: the AMD
+ * EPYC this table held until then (in git history before this round) ran a
+ * lone cut-0 compute in 58 ms and a lone cold start in 809 ms; this one in 27
+ * and 336. All under the measurement lock (quiet-run), 2026-12-01:
+ * - compute slowdowns, invoke overhead, init slowdowns, spread:
+ *   bench/local-contention.ts --threads 1 --cold-rounds 3 --mixed-rounds 4,
+ *   two runs pooled by its `--pool` (ended 09:44 and 09:53 UTC, load average
+ *   1.6 → 1.6 and 0.1 → 1.3; bench/results/local-contention-1thread-xeon-
+ *   {c,d}.json): the median compute (`x-offload-compute-ms`) of k concurrent
+ *   cut-0 requests on k warm environments over the pooled lone median (27.3
+ *   ms), k = 1…5; the median `x-offload-init-ms` of k concurrent cold starts
+ *   over the lone one (329 ms, with the cut-0 ones of the lone cold-start runs
+ *   below); the invoke overhead the median round trip − compute of a lone warm
+ *   request (27 ms), its slowdowns the same at k = 2…5 (32, 39, 62, 71 ms);
+ *   the spread the median over runs and k of the coefficient of variation of
+ *   compute (0.23) and init (0.07) among one burst's requests.
+ * - `computeScale`: the lone median over the profile's whole model
+ *   (profiles/mobilenetv2.wasm.json, 56.7 ms, profiled on the EPYC): 0.48.
+ *   The profile's cut shares are kept (on this machine cut 63 computes 15 ms
+ *   against 27 at cut 0, the profile 26.7 against 56.7).
+ * - `initWeight`, `firstInference.weight`: the mixed phases of those two runs
+ *   and of two more with --cold-rounds 0 --mixed-rounds 6 and 8 (ended 09:32
+ *   and 09:39 UTC, load 0.5 → 1.0 and 0.5 → 1.9; bench/results/first-
+ *   inference-mixed-r8-{a,b}.json): one environment serving request after
+ *   request while c = 1…4 others start cold. A warm request's compute beside c
+ *   inits (ended before the first init could have) is 1.25, 2.84, 3.66, 4.58×
+ *   alone (95–129 requests each), against 1.23, 1.65, 2.34, 2.87× beside c warm
+ *   ones; beside about m = 1, 2 first inferences and no init, 1.35, 2.26× (47,
+ *   12 requests) against 1.23, 1.65×. Each request's weight is the busy count
+ *   at which the compute table reaches its slowdown, less itself, per
+ *   neighbour; the medians over requests: 1.68 an init, 1.48 a first
+ *   inference.
+ * - `firstInference.factor`: a cold call's first inference over the next warm
+ *   call's compute, median of 34 pairs (1.39) of bench/local-contention.ts
+ *   --lone-cold-cuts 0,63 (8 pairs each, 09:27–09:29 UTC, load 0.4 → 0.2,
+ *   bench/results/first-inference-lone-cold-r8-a.json; cut 0 1.62, cut 63
+ *   1.38) and 0,36,63,125,156 (6 each, 09:55–09:58 UTC, load 1.5 → 0.1,
+ *   bench/results/lone-cold-1thread-xeon-a.json; 1.49, 1.23, 1.31 at cuts 0,
+ *   36, 63; the tails computing under 10 ms left out).
+ * - cold start: that last run, the median cold − warm round trip of 6 pairs
+ *   per cut, each cold call 6.5 s after the last request (its environment
+ *   reaped after 3 s), as the validation trace's cold starts come after its
+ *   8 s pauses: 336, 341, 348, 296, 218 ms at cuts 0, 36, 63, 125, 156. It
+ *   holds the spawn and the first inference's extra; the simulator takes the
+ *   extra out of the init ((factor − 1) × the compute) and runs it as the
+ *   first inference. Other tails: core/presets.ts's local calibration
+ *   (`CLOUD_DEFAULTS`, measured on the EPYC with 2 threads; not re-measured).
  * With 2 threads per environment (the 1,769 MB default) bursts run much slower
  * than alone (oversubscribed thread pools; docs/evaluation.md), so the promise
  * is made for 1 thread.
  */
 export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   name: 'local',
-  computeSlowdown: Object.freeze([1, 1.14, 1.55, 1.96, 2.35]),
-  initSlowdown: Object.freeze([1, 1.75, 2.55, 2.75, 3.62]),
+  computeSlowdown: Object.freeze([1, 1.23, 1.65, 2.34, 2.87]),
+  initSlowdown: Object.freeze([1, 1.64, 2.43, 2.96, 3.79]),
   wasmThreads: 1,
-  invokeOverheadMs: 44,
-  overheadSlowdown: Object.freeze([1, 1.13, 1.54, 1.93, 2.28]),
-  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 809, 36: 737, 63: 700, 125: 630, 156: 472 }) }),
+  invokeOverheadMs: 27,
+  overheadSlowdown: Object.freeze([1, 1.19, 1.44, 2.3, 2.63]),
+  firstInference: Object.freeze({ factor: 1.39, weight: 1.48 }),
+  initWeight: 1.68,
+  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 336, 36: 341, 63: 348, 125: 296, 156: 218 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
-  spread: Object.freeze({ tailCv: 0.25, coldCv: 0.1 }),
+  spread: Object.freeze({ tailCv: 0.23, coldCv: 0.07 }),
+  computeScale: 0.48,
 });
 
-/** s(n) from a table (see the module doc). */
+/** s(n) from a table (see the module doc); a fractional n (a first inference weighs more than 1) reads between entries. */
 export function slowdownAt(table: readonly number[], n: number): number {
   if (n <= 1) return 1;
   const k = table.length;
-  return n <= k ? table[n - 1]! : (table[k - 1]! * n) / k;
+  if (n >= k) return (table[k - 1]! * n) / k;
+  const i = Math.floor(n);
+  const lo = table[i - 1]!;
+  return i === n ? lo : lo + (table[i]! - lo) * (n - i);
 }
 
 /**
@@ -230,6 +247,13 @@ export function onHost(host: HostModel): { tailTimes: 'this-machine'; tailScale:
 
 /** Checks a host model's tables (CLI and library input). */
 export function checkHost(host: HostModel): void {
+  const first = host.firstInference;
+  if (first) {
+    if (!(Number.isFinite(first.factor) && first.factor >= 1)) throw new ValidationError('host.firstInference.factor', `must be a number >= 1 (got ${first.factor})`);
+    if (!(Number.isFinite(first.weight) && first.weight >= 1)) throw new ValidationError('host.firstInference.weight', `must be a number >= 1 (got ${first.weight})`);
+  }
+  const iw = host.initWeight;
+  if (iw !== undefined && !(Number.isFinite(iw) && iw >= 1)) throw new ValidationError('host.initWeight', `must be a number >= 1 (got ${iw})`);
   for (const key of ['computeSlowdown', 'initSlowdown', 'overheadSlowdown'] as const) {
     const t = host[key];
     if (t === undefined) continue;
@@ -250,11 +274,18 @@ export interface HostJob<T> {
   item: T;
   /** The most jobs busy at once since it was added (itself included); kept by {@link HostCpu.add}. */
   peak?: number;
+  /** What it counts for in the others' busy count (default 1; a first inference: the host's `firstInference.weight`). */
+  weight?: number;
 }
 
 /**
  * Processor-sharing bookkeeping: the busy jobs and their progress. Calls come
- * in time order; between calls every job advances at 1/s(n).
+ * in time order; between calls every job advances at 1/s(n). For a computing
+ * job n is itself (1) plus its neighbours' weights (an init the host's
+ * `initWeight`, a first inference its job's `weight`, a warm compute 1); for an
+ * initialising job n is the count of busy jobs. With every weight 1 both are the
+ * count of busy jobs. A job's own weight does not slow itself, so a lone job
+ * runs at its lone speed.
  */
 export class HostCpu<T> {
   readonly jobs: HostJob<T>[] = [];
@@ -262,16 +293,27 @@ export class HostCpu<T> {
 
   constructor(readonly host: HostModel) {}
 
-  private rate(phase: HostJob<T>['phase'], n: number): number {
-    return 1 / slowdownAt(phase === 'init' ? this.host.initSlowdown : this.host.computeSlowdown, n);
+  private weightOf(job: HostJob<T>): number {
+    return job.phase === 'init' ? (this.host.initWeight ?? 1) : (job.weight ?? 1);
+  }
+
+  private rate(job: HostJob<T>, total: number): number {
+    if (job.phase === 'init') return 1 / slowdownAt(this.host.initSlowdown, this.jobs.length);
+    return 1 / slowdownAt(this.host.computeSlowdown, total - this.weightOf(job) + 1);
+  }
+
+  private totalWeight(): number {
+    let w = 0;
+    for (const j of this.jobs) w += this.weightOf(j);
+    return w;
   }
 
   /** Moves every job forward to `now`. */
   advance(now: number): void {
     const dt = now - this.last;
     if (dt > 0) {
-      const n = this.jobs.length;
-      for (const j of this.jobs) j.work -= dt * this.rate(j.phase, n);
+      const total = this.totalWeight();
+      for (const j of this.jobs) j.work -= dt * this.rate(j, total);
     }
     this.last = Math.max(this.last, now);
   }
@@ -296,11 +338,11 @@ export class HostCpu<T> {
 
   /** The job whose phase ends first at the current sharing, and when; null when idle. */
   next(): { job: HostJob<T>; at: number } | null {
-    const n = this.jobs.length;
+    const total = this.totalWeight();
     let best: HostJob<T> | null = null;
     let at = Infinity;
     for (const j of this.jobs) {
-      const t = this.last + Math.max(0, j.work) / this.rate(j.phase, n);
+      const t = this.last + Math.max(0, j.work) / this.rate(j, total);
       if (t < at) {
         at = t;
         best = j;

@@ -198,7 +198,7 @@ type Pending =
   | { kind: 'host'; version: number };
 
 /** What a job on a shared host stands for: a served invocation, or a prewarm's init. */
-type HostItem = { req: Req; invokeAt: number; initMs: number | null; tailMs: number } | { prewarm: PrewarmInvocation; invokeAt: number };
+type HostItem = { req: Req; invokeAt: number; initMs: number | null; tailMs: number; firstWeight: number } | { prewarm: PrewarmInvocation; invokeAt: number };
 
 /** A prewarm invocation in flight: what its end must release. */
 interface PrewarmInvocation {
@@ -549,7 +549,12 @@ export function simulate(input: SimulationInput): SimulationResult {
     req.busyMark = now + ((cold ? spec.coldStartMs : 0) + spec.tailMs);
     e.model_.view.busyFrom(req.viewPos, req.busyMark);
     if (cpu) {
-      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs : tailMs, phaseStart: now, item: { req, invokeAt: now, initMs: null, tailMs } }, now);
+      // On a host that models it, a cold environment's first inference takes factor × the compute and weighs more on its
+      // neighbours; its extra comes out of the init, so a lone cold request still takes the measured cold start + compute.
+      const first = cold ? cpu.host.firstInference : undefined;
+      const extra = first ? Math.min(initMs, (first.factor - 1) * tailMs) : 0;
+      const item = { req, invokeAt: now, initMs: null, tailMs: tailMs + extra, firstWeight: first?.weight ?? 1 };
+      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs - extra : tailMs, phaseStart: now, item }, now);
       scheduleHost();
       return;
     }
@@ -606,6 +611,7 @@ export function simulate(input: SimulationInput): SimulationResult {
         it.initMs = now - job.phaseStart;
         job.phase = 'compute';
         job.work = it.tailMs;
+        job.weight = it.firstWeight;
         job.phaseStart = now;
         continue;
       }

@@ -52,7 +52,37 @@ describe('host model: processor sharing', () => {
     for (const end of ends(LOCAL_HOST, [100, 100])) expect(end).toBeCloseTo(100 * LOCAL_HOST.computeSlowdown[1]!, 9);
   });
 
+  it('a fractional busy count reads between the entries; a weighted job slows its neighbours, not itself', () => {
+    expect(slowdownAt([1, 2, 4], 2.5)).toBeCloseTo(3, 12);
+    expect(slowdownAt([1, 2, 4], 1.25)).toBeCloseTo(1.25, 12);
+    // One core (s(n) = n): a job of weight 3 beside a warm one: the warm one sees 1 + 3 busy, the heavy one 1 + 1.
+    const cpu = new HostCpu<string>(sharedCores(1));
+    cpu.add({ phase: 'compute', work: 40, phaseStart: 0, item: 'warm' }, 0);
+    cpu.add({ phase: 'compute', work: 120, phaseStart: 0, item: 'first', weight: 3 }, 0);
+    const first = cpu.next()!;
+    expect([first.job.item, first.at]).toEqual(['warm', 160]); // 40 ms of work at 1/4
+    cpu.advance(first.at);
+    cpu.remove(first.job);
+    expect(cpu.next()!.at).toBeCloseTo(160 + (120 - 160 / 2), 9); // then alone at full speed
+    // An init of weight 2 (host.initWeight) slows a computing neighbour as two would; the init itself sees a count of 2.
+    const withInit = new HostCpu<string>({ ...sharedCores(1), initWeight: 2 });
+    withInit.add({ phase: 'compute', work: 30, phaseStart: 0, item: 'warm' }, 0);
+    withInit.add({ phase: 'init', work: 100, phaseStart: 0, item: 'init' }, 0);
+    const done = withInit.next()!;
+    expect([done.job.item, done.at]).toEqual(['warm', 90]); // 30 ms at 1/3
+    withInit.advance(90);
+    withInit.remove(done.job);
+    expect(withInit.next()!.at).toBeCloseTo(90 + (100 - 90 / 2), 9);
+    // Alone, its weight does not slow it.
+    const lone = new HostCpu<string>(sharedCores(1));
+    lone.add({ phase: 'compute', work: 120, phaseStart: 0, item: 'first', weight: 3 }, 0);
+    expect(lone.next()!.at).toBe(120);
+  });
+
   it('refuses a table that does not start at 1 or decreases, naming the entry', () => {
+    expect(() => checkHost({ ...LOCAL_HOST, firstInference: { factor: 0.5, weight: 1 } })).toThrow(/host\.firstInference\.factor: must be a number >= 1 \(got 0\.5\)/);
+    expect(() => checkHost({ ...LOCAL_HOST, firstInference: { factor: 2, weight: Number.NaN } })).toThrow(/host\.firstInference\.weight/);
+    expect(() => checkHost({ ...LOCAL_HOST, initWeight: 0 })).toThrow(/host\.initWeight: must be a number >= 1 \(got 0\)/);
     expect(() => checkHost({ ...LOCAL_HOST, computeSlowdown: [2] })).toThrow(/host\.computeSlowdown: must start with 1/);
     expect(() => checkHost({ ...LOCAL_HOST, initSlowdown: [1, 2, 1.5] })).toThrow(/host\.initSlowdown\[2\]/);
     expect(() => sharedCores(0)).toThrow(/hostCores/);
@@ -119,6 +149,42 @@ describe('simulate on a shared host', () => {
     expect(() => checkHost({ ...LOCAL_HOST, overheadSlowdown: [1, 0.5] })).toThrow(/host\.overheadSlowdown\[1\]/);
   });
 
+  describe("a cold environment's first inference (host.firstInference)", () => {
+    // Cut 1 with a cold start of 200 ms and a tail of 40 ms, so the shares are easy to follow.
+    const functions = handFunctions({ coldStartMs: 200, tailMs: 40 });
+    const cut1 = { kind: 'cut', cut: 1 } as const;
+
+    it('the first request of a cold environment computes factor × the tail, its init gives the extra back: the lone cold total is unchanged', () => {
+      const arrivals = handArrivals([0, 5000]);
+      const plain = run({ policy: cut1, arrivals, functions, host: ideal(1) }).records;
+      const first = run({ policy: cut1, arrivals, functions, host: { ...ideal(1), firstInference: { factor: 2.5, weight: 3 } } }).records;
+      expect(first.map((r) => [r.cold, r.measured.initMs, r.measured.computeMs])).toEqual([
+        [true, 200 - 1.5 * 40, 2.5 * 40],
+        [false, null, 40],
+      ]);
+      expect(first.map((r) => r.measured.roundTripMs)).toEqual(plain.map((r) => r.measured.roundTripMs));
+      expect(plain[0]!.measured.computeMs).toBe(40);
+      // Lambda (no host) keeps the whole cold start in the init.
+      const lambda = run({ policy: cut1, arrivals, functions }).records;
+      expect(lambda[0]!.measured.initMs).toBe(200);
+    });
+
+    it('a warm request beside a first inference slows by its weight', () => {
+      // 2 cores. At 0 a cold start; at 1000 a warm request (environment 1) and a cold start (environment 2) together;
+      // at 1120, when that init (200 − 2 × 40 = 120 ms) ends, a warm request beside its first inference (120 ms).
+      const arrivals = handArrivals([0, 1000, 1000, 1120]);
+      const warmBeside = (weight: number) => {
+        const { records } = run({ policy: cut1, arrivals, functions, host: { ...ideal(2), firstInference: { factor: 3, weight } } });
+        expect(records.map((r) => r.cold)).toEqual([true, false, true, false]);
+        expect(records[2]!.measured.initMs).toBeCloseTo(120, 9);
+        return records[3]!.measured.computeMs!;
+      };
+      // Weight 1: two busy on two cores, full speed. Weight 3: it sees 1 + 3 busy, s = 2.
+      expect(warmBeside(1)).toBeCloseTo(40, 9);
+      expect(warmBeside(3)).toBeCloseTo(80, 9);
+    });
+  });
+
   it('sharing slows a burst and, by holding environments longer, never lowers its 429 count', () => {
     const arrivals = handArrivals(Array.from({ length: 30 }, (_, i) => i * 2));
     const lambda = run({ policy: { kind: 'cloud-only' }, arrivals, functions: handFunctions({ reservedConcurrency: 4 }) }).result.summary;
@@ -180,11 +246,12 @@ describe("a host at a session's speed", () => {
     expect(fast.coldStartMs.mobilenetv2![0]).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]! * 0.8, 9);
     expect(fast.coldStartMs.mobilenetv2![156]).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![156]! * 0.8, 9);
     expect(fast.cold).toEqual({ coldBaseMs: LOCAL_HOST.cold.coldBaseMs * 0.8, coldMsPerMB: LOCAL_HOST.cold.coldMsPerMB * 0.8 });
-    expect([fast.computeScale, fast.invokeOverheadMs]).toEqual([0.75, 25]);
+    const own = LOCAL_HOST.computeScale ?? 1;
+    expect([fast.computeScale, fast.invokeOverheadMs]).toEqual([own * 0.75, 25]);
     expect([fast.computeSlowdown, fast.initSlowdown, fast.spread]).toEqual([LOCAL_HOST.computeSlowdown, LOCAL_HOST.initSlowdown, LOCAL_HOST.spread]);
     // Speeds compose; the overhead stays the host's unless given.
     const twice = atSpeed(fast, { computeScale: 2, coldScale: 1 });
-    expect([twice.computeScale, twice.invokeOverheadMs]).toEqual([1.5, 25]);
+    expect([twice.computeScale, twice.invokeOverheadMs]).toEqual([own * 1.5, 25]);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 0, coldScale: 1 })).toThrow(/speed\.computeScale: must be a number > 0 \(got 0\)/);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: Number.NaN })).toThrow(/speed\.coldScale/);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: 1, invokeOverheadMs: -1 })).toThrow(/speed\.invokeOverheadMs: must be a number >= 0/);
@@ -196,8 +263,11 @@ describe("a host at a session's speed", () => {
     const slow = onTheHost(atSpeed(LOCAL_HOST, { computeScale: 1.5, coldScale: 1.25, invokeOverheadMs: 60 }), arrivals);
     expect(base.map((r) => r.cold)).toEqual([true, false]);
     expect(slow.map((r) => r.cold)).toEqual([true, false]);
-    expect(base[0]!.measured.initMs).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]!, 9);
-    expect(slow[0]!.measured.initMs).toBeCloseTo(1.25 * base[0]!.measured.initMs!, 9);
+    // The lone cold start splits into the init and the first inference's extra ((factor − 1) × the warm compute).
+    const factor = LOCAL_HOST.firstInference!.factor;
+    expect(base[0]!.measured.computeMs).toBeCloseTo(factor * base[1]!.measured.computeMs!, 9);
+    expect(base[0]!.measured.initMs).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]! - (factor - 1) * base[1]!.measured.computeMs!, 9);
+    expect(slow[0]!.measured.initMs! + slow[0]!.measured.computeMs!).toBeCloseTo(1.25 * LOCAL_HOST.coldStartMs.mobilenetv2![0]! + 1.5 * base[1]!.measured.computeMs!, 9);
     for (const i of [0, 1]) expect(slow[i]!.measured.computeMs).toBeCloseTo(1.5 * base[i]!.measured.computeMs!, 9);
     expect(slow[1]!.measured.roundTripMs).toBeCloseTo(slow[1]!.measured.computeMs! + 60, 9);
     expect(base[1]!.measured.roundTripMs).toBeCloseTo(base[1]!.measured.computeMs! + LOCAL_HOST.invokeOverheadMs, 9);
