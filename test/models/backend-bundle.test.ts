@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,96 +24,63 @@ let threadsBundle: string;
 let earlyBundle: string;
 let wasmDir: string;
 
+/** Bundles the script `lines` (resolved from the project root) to `outfile`, as cdk/bundling.ts bundles the handlers. */
+async function bundleScript(outfile: string, lines: string[]): Promise<void> {
+  await build({
+    stdin: { contents: lines.join('\n'), resolveDir: projectRoot, sourcefile: basename(outfile).replace(/\.mjs$/, '.ts'), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    banner: { js: BANNER },
+    mainFields: ['module', 'main'],
+    external: ['@tensorflow/tfjs-node', 'node-fetch'],
+    logLevel: 'silent',
+  });
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'offload-bundle-'));
   bundle = join(root, 'out', 'index.mjs');
   threadsBundle = join(root, 'out', 'threads.mjs');
   earlyBundle = join(root, 'out', 'early.mjs');
-  await build({
-    stdin: {
-      contents: [
-        "import * as tf from './models/tfjs';",
-        "import { initBackend } from './models/backend';",
-        "import { modelToFiles, loadModelFromFiles } from './models/artifacts';",
-        "import { ZOO } from './models/zoo';",
-        'const name = await initBackend();',
-        // through model.json and back, as a tail loads its layers: the layer classes must survive bundling
-        'const model = await loadModelFromFiles(await modelToFiles(ZOO.tinychain.build()));',
-        'const y = model.predict(tf.ones([1, 16, 16, 3]));',
-        'console.log(JSON.stringify({ name, backend: tf.getBackend(), finite: Array.from(y.dataSync()).every(Number.isFinite) }));',
-      ].join('\n'),
-      resolveDir: projectRoot,
-      sourcefile: 'entry.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    banner: { js: BANNER },
-    // as cdk/bundling.ts bundles the handlers
-    mainFields: ['module', 'main'],
-    external: ['@tensorflow/tfjs-node', 'node-fetch'],
-    logLevel: 'silent',
-  });
-  await build({
-    stdin: {
-      contents: [
-        "import * as tf from './models/tfjs';",
-        "import { initBackend, wasmThreads } from './models/backend';",
-        "import { ZOO } from './models/zoo';",
-        'const name = await initBackend();',
-        // MobileNetV2 at 224: convolutions, depthwise convolutions and a dense layer, large enough for XNNPACK to split work
-        'const model = ZOO.mobilenetv2.build();',
-        'const x = tf.randomUniform([1, 224, 224, 3], 0, 1, "float32", 11);',
-        'const y = model.predict(x);',
-        'console.log(JSON.stringify({ name, threads: wasmThreads(), output: Array.from(y.dataSync()) }));',
-        'process.exit(0);',
-      ].join('\n'),
-      resolveDir: projectRoot,
-      sourcefile: 'threads.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: threadsBundle,
-    banner: { js: BANNER },
-    mainFields: ['module', 'main'],
-    external: ['@tensorflow/tfjs-node', 'node-fetch'],
-    logLevel: 'silent',
-  });
-  await build({
-    stdin: {
-      contents: [
-        // the pthread workers start before the engine (here even before tfjs loads)
-        "import { startEarlyEngine } from './functions/commons/early-engine';",
-        "import { startEarlyPthreadWorkers, threadedMainScript } from './models/wasm-threads';",
-        "import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';",
-        'const notStarted = [];',
-        // EARLY=tail: what the tail starts; EARLY=<n>: workers for n threads, whatever the engine will want
-        "const early = process.env.EARLY === 'tail' ? startEarlyEngine(process.env, (m) => notStarted.push(m))",
-        '  : process.env.EARLY ? startEarlyPthreadWorkers(Number(process.env.EARLY), wasmWorkerContents, threadedMainScript(process.env.OFFLOAD_WASM_DIR)) : undefined;',
-        "const { runThreads } = await import('./test/models/early-engine-run');",
-        'console.log(JSON.stringify({ ...(await runThreads(early)), notStarted }));',
-        'process.exit(0);',
-      ].join('\n'),
-      resolveDir: projectRoot,
-      sourcefile: 'early.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: earlyBundle,
-    banner: { js: BANNER },
-    mainFields: ['module', 'main'],
-    external: ['@tensorflow/tfjs-node', 'node-fetch'],
-    logLevel: 'silent',
-  });
+  await bundleScript(bundle, [
+    "import * as tf from './models/tfjs';",
+    "import { initBackend } from './models/backend';",
+    "import { modelToFiles, loadModelFromFiles } from './models/artifacts';",
+    "import { ZOO } from './models/zoo';",
+    'const name = await initBackend();',
+    // through model.json and back, as a tail loads its layers: the layer classes must survive bundling
+    'const model = await loadModelFromFiles(await modelToFiles(ZOO.tinychain.build()));',
+    'const y = model.predict(tf.ones([1, 16, 16, 3]));',
+    'console.log(JSON.stringify({ name, backend: tf.getBackend(), finite: Array.from(y.dataSync()).every(Number.isFinite) }));',
+  ]);
+  await bundleScript(threadsBundle, [
+    "import * as tf from './models/tfjs';",
+    "import { initBackend, wasmThreads } from './models/backend';",
+    "import { ZOO } from './models/zoo';",
+    'const name = await initBackend();',
+    // MobileNetV2 at 224: convolutions, depthwise convolutions and a dense layer, large enough for XNNPACK to split work
+    'const model = ZOO.mobilenetv2.build();',
+    'const x = tf.randomUniform([1, 224, 224, 3], 0, 1, "float32", 11);',
+    'const y = model.predict(x);',
+    'console.log(JSON.stringify({ name, threads: wasmThreads(), output: Array.from(y.dataSync()) }));',
+    'process.exit(0);',
+  ]);
+  await bundleScript(earlyBundle, [
+    // the pthread workers start before the engine (here even before tfjs loads)
+    "import { startEarlyEngine } from './functions/commons/early-engine';",
+    "import { startEarlyPthreadWorkers, threadedMainScript } from './models/wasm-threads';",
+    "import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';",
+    'const notStarted = [];',
+    // EARLY=tail: what the tail starts; EARLY=<n>: workers for n threads, whatever the engine will want
+    "const early = process.env.EARLY === 'tail' ? startEarlyEngine(process.env, (m) => notStarted.push(m))",
+    '  : process.env.EARLY ? startEarlyPthreadWorkers(Number(process.env.EARLY), wasmWorkerContents, threadedMainScript(process.env.OFFLOAD_WASM_DIR)) : undefined;',
+    "const { runThreads } = await import('./test/models/early-engine-run');",
+    'console.log(JSON.stringify({ ...(await runThreads(early)), notStarted }));',
+    'process.exit(0);',
+  ]);
   wasmDir = join(root, 'wasm');
   await mkdir(wasmDir);
   const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
