@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from './tfjs';
 import { OffloadError, ValidationError } from '../core/errors';
-import { prepareThreadedStart, requestedWasmThreads, THREADED_MAIN_SCRIPT, threadedMainScript } from './wasm-threads';
+import { prepareThreadedStart, requestedWasmThreads, THREADED_MAIN_SCRIPT, threadedMainScript, type EarlyPthreadWorkers } from './wasm-threads';
 import { installWasmKernels } from './wasm-kernels';
 
 /**
@@ -54,9 +54,24 @@ export interface WasmThreads {
   source: string;
   /** Why the single-threaded build runs although more threads were asked for. */
   fallback?: string;
+  /** Of the pool's workers, how many the tail had started early (only when it offered some: {@link offerEarlyPthreadWorkers}). */
+  earlyWorkers?: number;
 }
 
 let threads: WasmThreads | null = null;
+
+let earlyWorkers: EarlyPthreadWorkers | undefined;
+
+/**
+ * Hands the next `initBackend` the pthread workers the tail started before
+ * its init (models/wasm-threads.ts `startEarlyPthreadWorkers`): the
+ * threaded engine runs on them instead of starting its own. Whatever the
+ * start does with them, the ones it does not take are stopped when it ends.
+ */
+export function offerEarlyPthreadWorkers(workers: EarlyPthreadWorkers): void {
+  earlyWorkers?.close();
+  earlyWorkers = workers;
+}
 
 /**
  * Threads of the wasm engine once `initBackend` started it (null before, or
@@ -114,9 +129,15 @@ function parseRequest(raw: string | undefined): Request {
 }
 
 async function select(request: Request): Promise<BackendName> {
-  const name = await selectBackend(request);
-  tf.enableProdMode();
-  return name;
+  try {
+    const name = await selectBackend(request);
+    tf.enableProdMode();
+    return name;
+  } finally {
+    // a backend other than the threaded wasm engine started (or none did): the early workers are not needed
+    earlyWorkers?.close();
+    earlyWorkers = undefined;
+  }
 }
 
 async function selectBackend(request: Request): Promise<BackendName> {
@@ -224,10 +245,11 @@ async function startWasm(): Promise<string | null> {
     const request = requestedWasmThreads();
     if (request.threads > 1) {
       const problem = await startThreadedWasm(wasm, request.threads, override || undefined);
-      if (problem === null) {
+      if (typeof problem !== 'string') {
         const running = wasm.getThreadsCount();
         threads = { threads: running, requested: request.threads, source: request.source };
         if (running < request.threads) threads.fallback = `the engine capped its pool at ${running} threads`;
+        if (problem.earlyWorkers !== undefined) threads.earlyWorkers = problem.earlyWorkers;
       } else {
         threads = { threads: 1, requested: request.threads, source: request.source, fallback: problem };
         console.warn(
@@ -247,11 +269,16 @@ async function startWasm(): Promise<string | null> {
 
 /**
  * Starts the threaded-SIMD build with `n` threads (models/wasm-threads.ts);
- * null on success, else why not. On failure the flag is turned off again so
+ * on success how many of its workers were the early ones (undefined
+ * when none were offered), else why not. On failure the flag is turned off again so
  * that the caller's next start (tfjs keeps the factory of a backend whose
  * start failed) is the single-threaded build.
  */
-async function startThreadedWasm(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), n: number, wasmDir: string | undefined): Promise<string | null> {
+async function startThreadedWasm(
+  wasm: typeof import('@tensorflow/tfjs-backend-wasm'),
+  n: number,
+  wasmDir: string | undefined,
+): Promise<string | { earlyWorkers: number | undefined }> {
   const mainScript = threadedMainScript(wasmDir);
   if (mainScript === undefined) {
     return `${THREADED_MAIN_SCRIPT} is neither in OFFLOAD_WASM_DIR nor in the installed @tensorflow/tfjs-backend-wasm (bundles copy it next to the .wasm files)`;
@@ -262,8 +289,13 @@ async function startThreadedWasm(wasm: typeof import('@tensorflow/tfjs-backend-w
   } catch (e) {
     return `the tfjs-backend-wasm pthread worker source does not load (${firstLine(e)})`;
   }
-  const prepared = prepareThreadedStart(n, workerContents, mainScript);
-  if (typeof prepared === 'string') return prepared;
+  const early = earlyWorkers;
+  earlyWorkers = undefined;
+  const prepared = prepareThreadedStart(n, workerContents, mainScript, undefined, early);
+  if (typeof prepared === 'string') {
+    early?.close();
+    return prepared;
+  }
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(n);
   let result: { ok: boolean; reason: string };
@@ -272,7 +304,7 @@ async function startThreadedWasm(wasm: typeof import('@tensorflow/tfjs-backend-w
   } finally {
     prepared.restore();
   }
-  if (result.ok) return null;
+  if (result.ok) return { earlyWorkers: early ? prepared.adopted() : undefined };
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setThreadsCount(1);
   const workerErrors = prepared.workerErrors();

@@ -24,7 +24,11 @@
  * calling thread is the first), and emscripten hands each new pthread the
  * LAST unused worker (`unusedWorkers.pop()`), so those are the last
  * `threads − 1` of the pool. The others are stand-ins that answer "loaded" at
- * once and become real workers only if a thread is ever started on one. Once the engine has started, workers
+ * once and become real workers only if a thread is ever started on one.
+ * The tail may have started the real ones already, before its init
+ * ({@link startEarlyPthreadWorkers}, `OFFLOAD_EARLY_ENGINE`): they boot Node
+ * and evaluate the main script while init awaits the registry mark, and the
+ * engine takes them instead of starting its own. Once the engine has started, workers
  * never keep the process alive (`ref` is a no-op, and each real worker is
  * unreferenced again after every listener emscripten adds: a 'message'
  * listener re-references a worker's port), so a CLI using threads exits by
@@ -35,7 +39,7 @@
  * `worker_threads` and shared wasm memory); a failed check or a failed start
  * leaves the caller to fall back to the single-threaded build, with the reason.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -104,6 +108,8 @@ export interface ThreadedStart {
   restore(): void;
   /** Errors real pthread workers reported (empty when all went well). */
   workerErrors(): readonly string[];
+  /** How many of the pool's real workers were early ones (taken from `early`). */
+  adopted(): number;
 }
 
 /**
@@ -113,12 +119,17 @@ export interface ThreadedStart {
  *
  * @param workerContents tfjs's `wasmWorkerContents` (the pthread worker source).
  * @param mainScript the threaded main script on disk ({@link threadedMainScript}).
+ * @param early workers the tail started before its init ({@link startEarlyPthreadWorkers}):
+ *   the pool's threads run on them instead of on workers started now; closed once the engine has started.
  */
-export function prepareThreadedStart(threads: number, workerContents: string, mainScript: string, scratchDir = os.tmpdir()): ThreadedStart | string {
+export function prepareThreadedStart(
+  threads: number,
+  workerContents: string,
+  mainScript: string,
+  scratchDir = os.tmpdir(),
+  early?: EarlyPthreadWorkers,
+): ThreadedStart | string {
   if (typeof SharedArrayBuffer !== 'function') return 'this Node has no SharedArrayBuffer (needed by wasm threads)';
-  if (!workerContents.includes(WORKER_LOADS_MAIN_SCRIPT)) {
-    return 'the tfjs-backend-wasm pthread worker source is not the one this project patches (tfjs version changed?)';
-  }
   let poolSize: number;
   try {
     const text = readFileSync(mainScript, 'utf8');
@@ -127,16 +138,21 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   } catch (e) {
     return `the threaded main script ${mainScript} does not load: ${(e as Error).message}`;
   }
-  let workerFile: string;
-  try {
-    const dir = join(scratchDir, `offload-wasm-threads-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
-    workerFile = join(dir, 'tfjs-pthread-worker.cjs');
-    // The source is the text of a template literal: its "\n" escapes arrived as newlines (tfjs escapes them too).
-    const source = workerContents.replace(/\n/g, '\\n').replace(WORKER_LOADS_MAIN_SCRIPT, `importScripts(${JSON.stringify(mainScript)});`);
-    writeFileSync(workerFile, source);
-  } catch (e) {
-    return `cannot write the pthread worker file under ${scratchDir}: ${(e as Error).message}`;
+  const workerFile = writePthreadWorker(workerContents, mainScript, scratchDir);
+  if (workerFile.error !== undefined) return workerFile.error;
+  // the early workers run this very file (same patch, same main script), or they are not used
+  let adopted = 0;
+  const adopt =
+    early && early.threads === threads && early.file === workerFile.file
+      ? () => {
+          const w = early.take();
+          if (w) adopted += 1;
+          return w;
+        }
+      : undefined;
+  if (early && !adopt) {
+    early.close();
+    console.warn(JSON.stringify({ level: 'warn', msg: 'early pthread workers not used: the engine starts its own', reason: `they run ${early.file} for ${early.threads} threads; the engine wants ${workerFile.file} for ${threads}` }));
   }
 
   const errors: string[] = [];
@@ -150,7 +166,7 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   };
   // (1) tfjs asks for a blob URL of the worker source (type application/javascript); answer with the file
   URL.createObjectURL = ((obj: Blob) =>
-    obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : createObjectURL(obj)) as typeof URL.createObjectURL;
+    obj instanceof Blob && obj.type === 'application/javascript' ? workerFile.file : createObjectURL(obj)) as typeof URL.createObjectURL;
   // lazy workers: emscripten's `global.Worker = require("worker_threads").Worker` reads this at engine start
   // the workers the pool's threads will run on (the last `threads - 1` created) load for real before the
   // engine runs (a thread pool's workers must be up before the main thread blocks waiting for them); the
@@ -159,7 +175,7 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
   const pool = { settled: false };
   const workers: LazyWorker[] = [];
   (workerThreads as { Worker: unknown }).Worker = function LazyPthreadWorker(file: string) {
-    const w = new LazyWorker(RealWorker, file, errors, workers.length >= firstEager, pool);
+    const w = new LazyWorker(RealWorker, file, errors, workers.length >= firstEager, pool, adopt);
     workers.push(w);
     return w;
   };
@@ -170,8 +186,98 @@ export function prepareThreadedStart(threads: number, workerContents: string, ma
       (workerThreads as { Worker: unknown }).Worker = RealWorker;
       pool.settled = true;
       for (const w of workers) w.settle();
+      // early workers no thread took (a start that failed, or fewer threads than expected)
+      early?.close();
     },
     workerErrors: () => errors,
+    adopted: () => adopted,
+  };
+}
+
+/**
+ * Writes tfjs's pthread worker source, patched to read `mainScript` from disk
+ * (see the module comment), to `scratchDir`; one file per process. The
+ * worker evaluates the main script as soon as it starts rather than on its
+ * "load" command, so a worker started early has it ready. Written whole under
+ * another name, then renamed: a worker started earlier may be reading it.
+ */
+export function writePthreadWorker(workerContents: string, mainScript: string, scratchDir = os.tmpdir()): { file: string; error?: undefined } | { error: string } {
+  if (!workerContents.includes(WORKER_LOADS_MAIN_SCRIPT)) {
+    return { error: 'the tfjs-backend-wasm pthread worker source is not the one this project patches (tfjs version changed?)' };
+  }
+  const main = JSON.stringify(mainScript);
+  // The source is the text of a template literal: its "\n" escapes arrived as newlines (tfjs escapes them too).
+  const source =
+    workerContents.replace(/\n/g, '\\n').replace(WORKER_LOADS_MAIN_SCRIPT, `if(typeof WasmBackendModuleThreadedSimd!="function")importScripts(${main});`) +
+    `importScripts(${main});`;
+  try {
+    const dir = join(scratchDir, `offload-wasm-threads-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'tfjs-pthread-worker.cjs');
+    const existing = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    if (existing !== source) {
+      writeFileSync(`${file}.tmp`, source);
+      renameSync(`${file}.tmp`, file);
+    }
+    return { file };
+  } catch (e) {
+    return { error: `cannot write the pthread worker file under ${scratchDir}: ${(e as Error).message}` };
+  }
+}
+
+/** pthread workers started before the engine (by the tail, before its init), for its thread pool to run on. */
+export interface EarlyPthreadWorkers {
+  /** The worker file they run ({@link writePthreadWorker}). */
+  readonly file: string;
+  /** The engine threads they were started for (`threads − 1` workers). */
+  readonly threads: number;
+  /** One of them, alive and referenced again, or undefined when none is left. */
+  take(): InstanceType<typeof workerThreads.Worker> | undefined;
+  /** Stops the ones not taken (idempotent). */
+  close(): void;
+}
+
+/**
+ * Starts the `threads − 1` pthread workers the engine's thread pool will run
+ * on, before the engine (or even tfjs) is loaded: each boots a Node worker and
+ * evaluates emscripten's main script, then waits for the engine's "load"
+ * command. They never keep the process alive. A string says why not.
+ */
+export function startEarlyPthreadWorkers(threads: number, workerContents: string, mainScript: string, scratchDir = os.tmpdir()): EarlyPthreadWorkers | string {
+  if (!(Number.isInteger(threads) && threads >= 2)) return `no pthread workers to start for ${threads} thread(s)`;
+  if (typeof SharedArrayBuffer !== 'function') return 'this Node has no SharedArrayBuffer (needed by wasm threads)';
+  const written = writePthreadWorker(workerContents, mainScript, scratchDir);
+  if (written.error !== undefined) return written.error;
+  const { file } = written;
+  const idle: InstanceType<typeof workerThreads.Worker>[] = [];
+  try {
+    for (let i = 0; i < threads - 1; i++) {
+      const w = new workerThreads.Worker(file);
+      const drop = () => {
+        const at = idle.indexOf(w);
+        if (at >= 0) idle.splice(at, 1);
+      };
+      // a worker that failed before the engine took it is not handed out; the engine starts one itself
+      w.once('error', drop);
+      w.once('exit', drop);
+      w.unref();
+      idle.push(w);
+    }
+  } catch (e) {
+    for (const w of idle.splice(0)) void w.terminate();
+    return `cannot start a pthread worker: ${(e as Error).message}`;
+  }
+  return {
+    file,
+    threads,
+    take() {
+      const w = idle.shift();
+      w?.ref();
+      return w;
+    },
+    close() {
+      for (const w of idle.splice(0)) void w.terminate();
+    },
   };
 }
 
@@ -194,6 +300,8 @@ class LazyWorker {
     private readonly errors: string[],
     private readonly eager: boolean,
     private readonly pool: { settled: boolean },
+    /** A worker started earlier for this pool (the entry's), if one is left. */
+    private readonly adopt?: () => InstanceType<typeof workerThreads.Worker> | undefined,
   ) {}
 
   on(event: string, listener: Listener): this {
@@ -238,7 +346,7 @@ class LazyWorker {
 
   private start(replayLoad: boolean): InstanceType<typeof workerThreads.Worker> {
     if (this.real) return this.real;
-    const real = new this.RealWorker(this.file);
+    const real = this.adopt?.() ?? new this.RealWorker(this.file);
     this.swallowLoaded = replayLoad;
     real.on('message', (data: unknown) => {
       // the real worker confirms the replayed "load"; emscripten already had its "loaded"

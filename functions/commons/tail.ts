@@ -38,6 +38,7 @@ import { fusionEnabled } from '../../models/fuse';
 import { s3Key } from './artifacts';
 import type { PrefetchHandle } from './prefetch-protocol';
 import { earlyArtifact, prefetchEnabled } from './tail-prefetch';
+import { earlyEngineEnabled } from './early-engine';
 import { loadTailModel } from './tail-model';
 import { pipelineEnabled } from '../../models/streamed-load';
 import { createDocumentClient, createS3Client } from './aws';
@@ -324,6 +325,8 @@ export class TailRuntime {
     const fuse = fusionEnabled(env);
     const pipeline = pipelineEnabled(env);
     const wanted = prefetchEnabled(env);
+    // the entry read it without throwing (functions/commons/early-engine.ts): a typo fails init here, by name
+    earlyEngineEnabled(env);
     // the first init takes the early download (and ends it); a retry downloads with the SDK
     const handle = this.prefetch;
     this.prefetch = undefined;

@@ -14,10 +14,15 @@
 import { createTailHandler, onShutdownSignal, TailRuntime } from '../commons/tail';
 import { logLine } from '../commons/http';
 import type { PrefetchHandle } from '../commons/prefetch-protocol';
+import { offerEarlyPthreadWorkers } from '../../models/backend';
+import { startEarlyEngine } from '../commons/early-engine';
 
 /** The environment's runtime, started: `prefetch` is the entry's early download, `notStarted` why there is none when one was wanted. */
 export function startTail(prefetch: PrefetchHandle | undefined, notStarted?: string): ReturnType<typeof createTailHandler> {
   if (notStarted) logLine('warn', 'early download not started; the tail downloads its artifact after loading', { reason: notStarted });
+  // the engine's pthread workers boot while init waits for the registry mark (functions/commons/early-engine.ts)
+  const engine = startEarlyEngine(process.env, (reason) => logLine('warn', 'early pthread workers not started; the engine starts its own', { reason }));
+  if (engine) offerEarlyPthreadWorkers(engine);
   const runtime = new TailRuntime(prefetch ? { prefetch } : {});
   runtime.prewarm();
   onShutdownSignal(runtime);

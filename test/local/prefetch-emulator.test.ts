@@ -1,7 +1,8 @@
 /**
  * The bundled tail's early download under the local emulator, loaded the way
  * Lambda loads `index.handler` (local/runtime-worker.mjs): the entry starts
- * the worker thread (prefetch-worker.mjs) before it loads main.mjs. Real
+ * the worker thread (prefetch-worker.mjs) before it loads main.mjs, and main.mjs
+ * the engine's pthread worker before init. Real
  * processes, the real s3rver and dynalite stand-ins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,27 @@ describe('the bundled tail with its early download', () => {
     const retried = await call();
     expect(retried.status).toBe(200);
     expect(retried.instance).toBe(failed.instance);
+  });
+
+  it('runs the engine on the pthread worker started before init, with the same answer as without (OFFLOAD_EARLY_ENGINE)', async () => {
+    const fn = e.stack.tails.find((t) => t.model === MODEL && t.cut === CUT)!.function;
+    const on = await cold({ OFFLOAD_PREFETCH: 'on', OFFLOAD_EARLY_ENGINE: 'on' });
+    const off = await cold({ OFFLOAD_EARLY_ENGINE: 'off' });
+    expect([on.status, off.status]).toEqual([200, 200]);
+    expect(decodeTensors(on.body)[0]!.data).toEqual(decodeTensors(off.body)[0]!.data);
+    const ready = logged(fn, 'tail ready');
+    // the stack pins the tails' engine at 2 threads: one pthread worker
+    expect(ready.find((r) => r.instance === on.instance)?.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS', earlyWorkers: 1 });
+    expect(ready.find((r) => r.instance === off.instance)?.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS' });
+  });
+
+  it('a bad OFFLOAD_EARLY_ENGINE answers 503 and the log names the variable', async () => {
+    const fn = e.stack.tails.find((t) => t.model === MODEL && t.cut === CUT)!.function;
+    const bad = await cold({ OFFLOAD_EARLY_ENGINE: 'early' });
+    expect(bad.status).toBe(503);
+    const failure = logged(fn, 'tail init failed; the next invocation retries').at(-1);
+    expect(failure?.detail).toBe('OFFLOAD_EARLY_ENGINE: must be "on" or "off" (got "early")');
+    e.stack.emulator.setFunctionEnvironment(fn, { OFFLOAD_EARLY_ENGINE: 'on' });
   });
 
   it('a bad OFFLOAD_PREFETCH answers 503 and the log names the variable', async () => {

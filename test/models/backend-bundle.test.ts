@@ -21,12 +21,14 @@ const BANNER =
 let root: string;
 let bundle: string;
 let threadsBundle: string;
+let earlyBundle: string;
 let wasmDir: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'offload-bundle-'));
   bundle = join(root, 'out', 'index.mjs');
   threadsBundle = join(root, 'out', 'threads.mjs');
+  earlyBundle = join(root, 'out', 'early.mjs');
   await build({
     stdin: {
       contents: [
@@ -78,6 +80,35 @@ beforeAll(async () => {
     format: 'esm',
     target: 'node20',
     outfile: threadsBundle,
+    banner: { js: BANNER },
+    mainFields: ['module', 'main'],
+    external: ['@tensorflow/tfjs-node', 'node-fetch'],
+    logLevel: 'silent',
+  });
+  await build({
+    stdin: {
+      contents: [
+        // the pthread workers start before the engine (here even before tfjs loads)
+        "import { startEarlyEngine } from './functions/commons/early-engine';",
+        "import { startEarlyPthreadWorkers, threadedMainScript } from './models/wasm-threads';",
+        "import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';",
+        'const notStarted = [];',
+        // EARLY=tail: what the tail starts; EARLY=<n>: workers for n threads, whatever the engine will want
+        "const early = process.env.EARLY === 'tail' ? startEarlyEngine(process.env, (m) => notStarted.push(m))",
+        '  : process.env.EARLY ? startEarlyPthreadWorkers(Number(process.env.EARLY), wasmWorkerContents, threadedMainScript(process.env.OFFLOAD_WASM_DIR)) : undefined;',
+        "const { runThreads } = await import('./test/models/early-engine-run');",
+        'console.log(JSON.stringify({ ...(await runThreads(early)), notStarted }));',
+        'process.exit(0);',
+      ].join('\n'),
+      resolveDir: projectRoot,
+      sourcefile: 'early.ts',
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: earlyBundle,
     banner: { js: BANNER },
     mainFields: ['module', 'main'],
     external: ['@tensorflow/tfjs-node', 'node-fetch'],
@@ -171,4 +202,49 @@ describe('the multi-threaded wasm engine inside a bundle (issue 11)', () => {
     expect(r.stderr).toContain('OFFLOAD_WASM_THREADS');
     expect(r.stderr).toContain('must be an integer from 1 to 8');
   });
+});
+
+describe('the threaded engine on pthread workers started before tfjs loads (OFFLOAD_EARLY_ENGINE)', () => {
+  function runEarly(env: Record<string, string>): ThreadsRun & { notStarted: string[]; stderr: string } {
+    const r = runBundle({ OFFLOAD_WASM_DIR: wasmDir, ...env }, earlyBundle);
+    if (r.status !== 0) throw new Error(`early bundle failed (${r.status}): ${r.stderr.slice(0, 2000)}`);
+    return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as ThreadsRun & { notStarted: string[] }), stderr: r.stderr };
+  }
+
+  beforeAll(async () => {
+    const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    await copyFile(join(dist, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js'), join(wasmDir, 'tfjs-backend-wasm-threaded-simd.js'));
+  });
+
+  it('runs its thread on the early worker, with the output of the engine that starts its own', () => {
+    const early = runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '2' });
+    const own = runEarly({ OFFLOAD_WASM_THREADS: '2' });
+    expect(early.notStarted).toEqual([]);
+    expect(early.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS', earlyWorkers: 1 });
+    expect(own.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS' });
+    expect(early.output.length).toBe(1000);
+    expect(early.output).toEqual(own.output);
+    expect(early.stderr).toBe('');
+  }, 300_000);
+
+  it('starts none for one thread, nor when switched off', () => {
+    expect(runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '1' }).threads).toEqual({ threads: 1, requested: 1, source: 'OFFLOAD_WASM_THREADS' });
+    const off = runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '2', OFFLOAD_EARLY_ENGINE: 'off' });
+    expect(off.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS' });
+    expect(off.notStarted).toEqual([]);
+  }, 300_000);
+
+  it('workers started for another thread count are stopped, said once, and the engine starts its own', () => {
+    const r = runEarly({ EARLY: '3', OFFLOAD_WASM_THREADS: '2' });
+    expect(r.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS', earlyWorkers: 0 });
+    expect(r.stderr.match(/early pthread workers not used: the engine starts its own/g)).toHaveLength(1);
+    expect(r.stderr).toContain('for 3 threads; the engine wants');
+  }, 300_000);
+
+  it('says why when the threaded main script is not in OFFLOAD_WASM_DIR, and the engine falls back as before', async () => {
+    await rm(join(wasmDir, 'tfjs-backend-wasm-threaded-simd.js'), { force: true });
+    const r = runEarly({ EARLY: 'tail', OFFLOAD_WASM_THREADS: '2' });
+    expect(r.notStarted).toEqual(['the threaded main script is not in OFFLOAD_WASM_DIR']);
+    expect(r.threads).toMatchObject({ threads: 1, requested: 2 });
+  }, 300_000);
 });
