@@ -92,19 +92,24 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /**
- * The 1-thread contention runs LOCAL_HOST was measured from (core/sim/host.ts): all of them for compute and overhead
- * (the warm path is the same engine); those on the tail with the early download (main b8913e2, 2026-12-01) for init
- * and a cold request's first compute; the two on the streamed tail before it (main f0229d3) for the mixed case.
+ * The 1-thread contention runs LOCAL_HOST was measured from (core/sim/host.ts), on this session's machine (an Intel
+ * Xeon since 2026-12-01; the EPYC's runs are in git history): two full runs for every table, two more with only the
+ * mixed phase (--cold-rounds 0) for the weights of inits and first inferences, pooled with the full runs' mixed phases.
  */
-const MIXED_RUNS = ['a', 'b'].map((x) => `local-contention-1thread-streamed-${x}.json`);
-const INIT_RUNS = ['a'].map((x) => `local-contention-1thread-early-${x}.json`);
-/** Lone cold starts on the same tail after the same wait: their cut-0 inits join the init table's lone base (bench/local-contention.ts poolRuns). */
-const LONE_COLD_RUNS = ['a'].map((x) => `lone-cold-1thread-early-${x}.json`);
-const ONE_THREAD_RUNS = [...['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`), ...MIXED_RUNS, ...INIT_RUNS];
+const MIXED_RUNS = ['a', 'b'].map((x) => `first-inference-mixed-r8-${x}.json`);
+const INIT_RUNS = ['c', 'd'].map((x) => `local-contention-1thread-xeon-${x}.json`);
+/** Lone cold starts (with each warm call's compute) after the same wait: their cut-0 inits join the init table's lone base, their pairs give the first-inference factor (bench/local-contention.ts poolRuns). */
+const LONE_COLD_RUNS = ['first-inference-lone-cold-r8-a.json', 'lone-cold-1thread-xeon-a.json'];
+const ONE_THREAD_RUNS = INIT_RUNS;
+/** The EPYC's 1-thread runs of the same engine (2026-11-30): the 2-thread run's comparison, same machine. */
+const EPYC_ONE_THREAD_RUNS = ['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`);
+/** The validation runs of this round (bench/sim-validation.ts --json) and their pool; run 1 is `validation`. */
+const VALIDATION_RUNS = ['run1', 'run2', 'run3'].map((n) => `sim-validation-r8-${n}.json`);
+const VALIDATION_POOLED = 'sim-validation-r8-pooled.json';
 
 /** The committed results, those present. */
 export function committedResults(): {
-  contention: { oneThread: Contention[]; oneThreadInit: Contention[]; oneThreadMixed: Contention[]; loneCold: LoneColdRun[]; twoThreads?: Contention };
+  contention: { oneThread: Contention[]; oneThreadInit: Contention[]; oneThreadMixed: Contention[]; loneCold: LoneColdRun[]; twoThreads?: Contention; twoThreadsBase: Contention[] };
   validation?: Validation;
   validationAgain?: Validation[];
   /** The runs pooled (bench/sim-validation.ts --pool). */
@@ -114,11 +119,11 @@ export function committedResults(): {
   const read = (files: string[]) => files.flatMap((f) => readJson<Contention>(`${results}${f}`) ?? []);
   const twoThreads = readJson<Contention>(`${results}local-contention-2threads-fused.json`);
   const loneCold = LONE_COLD_RUNS.flatMap((f) => readJson<LoneColdRun>(`${results}${f}`) ?? []);
-  const contention = { oneThread: read(ONE_THREAD_RUNS), oneThreadInit: read(INIT_RUNS), oneThreadMixed: read(MIXED_RUNS), loneCold, ...(twoThreads ? { twoThreads } : {}) };
-  const validation = readJson<Validation>(`${results}sim-validation.json`);
+  const contention = { oneThread: read(ONE_THREAD_RUNS), oneThreadInit: read(INIT_RUNS), oneThreadMixed: read(MIXED_RUNS), loneCold, ...(twoThreads ? { twoThreads } : {}), twoThreadsBase: read(EPYC_ONE_THREAD_RUNS) };
+  const validation = readJson<Validation>(`${results}${VALIDATION_RUNS[0]}`);
   // The same trace and simulation again on the stack: how much the stack itself moves between runs.
-  const validationAgain = ['run2', 'run3'].flatMap((n) => readJson<Validation>(`${results}sim-validation-${n}.json`) ?? []);
-  const validationPooled = readJson<PooledValidation>(`${results}sim-validation-pooled.json`);
+  const validationAgain = VALIDATION_RUNS.slice(1).flatMap((f) => readJson<Validation>(`${results}${f}`) ?? []);
+  const validationPooled = readJson<PooledValidation>(`${results}${VALIDATION_POOLED}`);
   const replay = readJson<Replay>(`${results}recommend-replay.json`);
   return {
     contention,
@@ -138,11 +143,11 @@ export function contentionMarkdown(x: ContentionResults): string {
   if (x.oneThread.length === 0) return 'Not measured (no bench/results/local-contention-1thread-fused-*.json).';
   const one = poolRuns(x.oneThread);
   const init = x.oneThreadInit.length ? poolRuns(x.oneThreadInit, x.loneCold) : undefined;
-  const mixedPool = x.oneThreadMixed.length ? poolRuns(x.oneThreadMixed) : undefined;
+  const mixedPool = mixedOf(x);
   const two = x.twoThreads;
   const lines = [
-    `| k concurrent | 1 thread: compute ms (× alone) | 1 thread: rest ms | 1 thread: cold init ms (× alone) | 1 thread: cold first compute ms | 1 thread: warm beside k − 1 cold starts, compute ms (× alone) |${two ? ' 2 threads: compute ms (× alone) | 2 threads: cold init ms (× alone) |' : ''}`,
-    `|---:|---:|---:|---:|---:|---:|${two ? '---:|---:|' : ''}`,
+    `| k concurrent | 1 thread: compute ms (× alone) | 1 thread: rest ms | 1 thread: cold init ms (× alone) | 1 thread: cold first compute ms | 1 thread: warm beside k − 1 cold starts' inits, compute ms (× alone) | 1 thread: warm beside ~k − 1 first inferences (no init), compute ms (× alone) |${two ? ' 2 threads (EPYC): compute ms (× alone) | 2 threads (EPYC): cold init ms (× alone) |' : ''}`,
+    `|---:|---:|---:|---:|---:|---:|---:|${two ? '---:|---:|' : ''}`,
   ];
   one.computeSlowdown.forEach((s, i) => {
     const t = two?.rows[i];
@@ -150,13 +155,20 @@ export function contentionMarkdown(x: ContentionResults): string {
     const first = init ? f0(init.coldComputeMsByK[i] ?? NaN) : '–';
     const mixed = mixedPool?.besideInits.find((b) => b.c === i);
     const beside = mixed ? `${f0(mixedPool!.loneComputeMs * mixed.computeSlowdown)} (${mixed.computeSlowdown.toFixed(2)}; ${mixed.n} requests)` : '–';
+    const firsts = mixedPool?.besideFirsts.find((b) => b.m === i);
+    const besideFirst = firsts ? `${f0(mixedPool!.loneComputeMs * firsts.computeSlowdown)} (${firsts.computeSlowdown.toFixed(2)}; ${firsts.n} requests)` : '–';
     lines.push(
-      `| ${i + 1} | ${f0(one.loneComputeMs * s)} (${s.toFixed(2)}) | ${f0(one.overheadMsByK[i]!)} | ${cold} | ${first} | ${beside} |${t ? ` ${f0(t.warm.computeMs)} (${t.warmComputeRatio.toFixed(2)}) | ${f0(t.cold.initMs)} (${t.coldInitRatio.toFixed(2)}) |` : ''}`,
+      `| ${i + 1} | ${f0(one.loneComputeMs * s)} (${s.toFixed(2)}) | ${f0(one.overheadMsByK[i]!)} | ${cold} | ${first} | ${beside} | ${besideFirst} |${t ? ` ${f0(t.warm.computeMs)} (${t.warmComputeRatio.toFixed(2)}) | ${f0(t.cold.initMs)} (${t.coldInitRatio.toFixed(2)}) |` : ''}`,
     );
   });
   return `${lines.join('\n')}
 
-1 thread: medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --pool …\`; ${x.oneThread.map(when).join('; ')}); cold init and a cold request's first compute from the last ${x.oneThreadInit.length === 1 ? 'one' : x.oneThreadInit.length}, on the tail whose artifact download starts with the process (main b8913e2, 2026-12-01), the lone init the median of its lone cold starts and the cut-0 ones of the lone cold-start run (\`--lone-cold-cuts\`, after the same wait); the mixed case (\`--mixed-rounds\`: one environment serving request after request while k − 1 others start cold beside it; the requests that ended before the first of those inits could have) from the ${x.oneThreadMixed.length} before it, on the streamed tail (main f0229d3). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}: one run's lone median of 6–10 requests moves by ±20 %, hence the pooling.${two ? ` 2 threads: one run (${when(two)}).` : ''} Under the measurement lock.`;
+1 thread, on this session's machine (2 vCPUs, an Intel Xeon under KVM; main 4b0832a, 2026-12-01): medians of ${x.oneThread.length} runs pooled (\`npx tsx bench/local-contention.ts --threads 1 --cold-rounds 3 --mixed-rounds 4\`, then \`--pool …\`; ${x.oneThread.map(when).join('; ')}), the lone init the median of their lone cold starts and the cut-0 ones of the lone cold-start runs (\`--lone-cold-cuts\`, after the same wait); the mixed case (\`--mixed-rounds\`: one environment serving request after request while k − 1 others start cold beside it) from those ${x.oneThread.length} and ${x.oneThreadMixed.length} more with only that phase (\`--cold-rounds 0 --mixed-rounds 6\` and \`8\`; ${x.oneThreadMixed.map(when).join('; ')}): beside the inits, the requests that ended before the first of those inits could have; beside first inferences, the requests whose compute overlapped no init and, on average over its span, about k − 1 first inferences (each window placed back from its response's arrival by its \`${INFER_HEADERS.computeMs}\` and \`${INFER_HEADERS.initMs}\`). Per run, the ratio at k = 3 ranged ${range(x.oneThread.map((c) => c.rows[2]!.warmComputeRatio))}, at k = 5 ${range(x.oneThread.map((c) => c.rows[4]!.warmComputeRatio))}.${two ? ` 2 threads: one run on the AMD EPYC this machine was until this session (${when(two)}), kept for the threads' comparison.` : ''} Under the measurement lock.`;
+}
+
+/** The mixed phases of every run pooled with the full runs' tables (the weights are read on the pooled compute table). */
+function mixedOf(x: ContentionResults): ReturnType<typeof poolRuns> | undefined {
+  return x.oneThread.length || x.oneThreadMixed.length ? poolRuns([...x.oneThread, ...x.oneThreadMixed], x.loneCold) : undefined;
 }
 
 /** How much the stack's own figures moved between runs of one trace (cloud-only and cut:63 rows). */
@@ -170,12 +182,24 @@ function runToRun(runs: readonly Validation[]): string {
     .join('; ');
 }
 
+/** The stack's bootstrap p95 range over its p95, per run and policy (the planner's aside): min–max and mean. */
+function p95Widths(runs: readonly Validation[]): string {
+  const w = runs.flatMap((g) =>
+    Object.entries(g.realSpread ?? {})
+      .filter(([p]) => p !== 'planner')
+      .map(([p, b]) => (b.p95[1] - b.p95[0]) / g.rows.find((r) => r.policy === p)!.real.p95),
+  );
+  if (w.length === 0) return '–';
+  const pc = (x: number) => (100 * x).toFixed(0);
+  return `${pc(Math.min(...w))}–${pc(Math.max(...w))} % (${pc(w.reduce((a, b) => a + b, 0) / w.length)} % on average over the ${w.length})`;
+}
+
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 
 /** What the per-request comparison of the committed runs found (bench/sim-validation.ts --per-request), and what changed in the model for it. */
-const VALIDATION_FINDINGS = `**What changed this round, each measured (the contention table and \`LOCAL_HOST\` above).** Two changes of the tail's cold start had landed under the model: the streamed load (main 028a864, a6287db) and, this session, the early download (b8913e2: the artifact download starts with the process, before the bundle loads). On \`offload local\` a lone cold start is now 809, 737, 700, 630, 472 ms at cuts 0, 36, 63, 125, 156 (the model held 825, 653, 743, 620, 459, measured before both after 3 s idle; on the streamed tail, before the early download, 880, 791, 833, 759, 602) and k concurrent ones take 1.75, 2.55, 2.75, 3.62× a lone one (1.30, 1.87, 2.32, 2.70 before both; 1.38, 1.97, 2.38, 2.88 on the streamed tail): a lone start now hides its download behind its module load, while a burst has no idle core to hide it in. The compute and overhead tables pool eight runs, three of them on the new tails. How long the host sat idle before a cold call matters on this machine: bench/cold-start.ts gives 580, 520, 482, 492, 336 ms after 3 s idle (bench/results/cold-start-mobilenetv2-1thread-streamed.txt) and 811, 734, 788, 685, 600 after 6.5 s (…-idle6500.txt), close to the figures above, which were taken 6.5 s after the last request as the trace's cold starts come after its 8 s pauses. The mixed case that last round suspected (a warm request slower beside starting environments than beside computing ones) was measured (\`--mixed-rounds\`): beside the first part of other environments' inits (the download and build) a warm request computes as beside computing ones, so the model keeps one count of busy environments. The simulator's own noise is gone from the comparison (median of 15 seeds), and the session probe is off by default (\`--probe\`): on this tail its 12-request reading of the cold start moved by 20 % within ten minutes and did not bring the simulation closer.
+const VALIDATION_FINDINGS = `**What changed this round, each measured apart from the trace (the contention table and \`LOCAL_HOST\` above).** The machine: this session runs on an Intel Xeon (2 vCPUs under KVM), not the AMD EPYC \`LOCAL_HOST\` was measured on until then, and the same tails run about twice as fast on it (a lone cut-0 compute 27 ms against 58, a lone cold start 336 ms against 809), so every figure of \`LOCAL_HOST\` was measured again here: with the EPYC's \`LOCAL_HOST\` the simulator puts this session's three runs pooled at p50 +29 % (cloud-only) and +30 % (cut:63), p95 +125 % and +152 %, and 30 and 24 429s against the stack's 1 and 0. The model: a cold environment's first inference is now a phase of its own (1.39 × the compute alone, its extra taken out of the init, so a lone cold request still takes the measured cold start + the compute), and a computing environment counts an init as 1.68 and a first inference as 1.48 busy neighbours. Round 7's validation on the EPYC (cloud-only p50 and 429s low) stays in bench/results/sim-validation{,-run2,-run3,-pooled}.json; this round's runs are the -r8- files.
 
-**What is left, request by request** (\`npx tsx bench/sim-validation.ts --per-request bench/results/sim-validation.json\`, the simulator's record of the same request beside the stack's, then per policy the medians of real / simulated over the requests cold on both sides and warm on both; runs 1, 2, 3). A cold request's whole round trip is right for cut:63 (1.02, 1.01, 0.99) and within 7–9 % for cloud-only in two runs (1.07, 1.09; 0.80 in run 3, whose cold starts ran fast), but its phases are not: on the stack its first inference takes 2.2, 2.0, 1.5× (cut:63 1.6, 1.7, 1.7×) what the simulator gives — the layers built while the weights arrived run their first inference cold, most of all in a burst (run 1's first 4-way burst: 116–287 ms for cloud-only, simulated 66–163) — and the simulator holds that extra in the cold start, shared as init. That leaves the totals right and the neighbours not: warm requests sent while a burst's environments run their first inferences take up to 2–3× their simulated round trip on the stack (run 1 cloud-only request 10: 255 ms against 176), 4 of 30–35 warm cloud-only requests over 2× in every run. Cloud-only's p50 is about the 80th percentile of its warm requests (some ten 429 fallbacks below them, ~32 cold requests above), so it lands among those slow ones: 7–20 % low. The same environments stay busy longer on the stack than in the simulator, so the stack refuses requests the simulator serves: cloud-only request 11 (3.2 s into the trace, the first burst's environments finishing their first inferences) and 61 in every run, and in run 2 seven more — the 429 counts differ by 1–7 a run, 41 against 30 pooled. Modelling the first inference's weight on its neighbours needs it measured apart from the init (the contention bench's cold bursts give it only as the cold requests' own compute: on this tail 80, 142, 128, 158, 246 ms at k = 1…5, a warm one 58–61), not done this round. Other small per-cut terms, measured and left: the profile's tail times are below the stack's warm compute (cut 63: 1.3–1.5×) while the simulator's hand-off (44 ms, measured at cut 0) is above cut 63's (20–40 ms: a smaller tensor to decode); for cut:63 the two cancel within a few ms (warm round trips 0.90–0.95×). The same validation on the streamed tail before the early download (three runs 05:07–05:35 UTC, in git history: bench/results/sim-validation*.json at ca0511d) had every p50 and p95 within 15 % pooled (cloud-only −10/−7 %, cut:63 −1/+11 %) and its 429 counts off by 16 and 24 %; the early download made the stack's bursts slower (cloud-only p95 2,669–3,010 ms against 2,490–2,698) and its lone cold starts faster, which the re-measured tables follow.`;
+**What is left, request by request** (\`npx tsx bench/sim-validation.ts --per-request bench/results/sim-validation-r8-run1.json\`, the simulator's record of the same request beside the stack's, then per policy the medians of real / simulated over the requests cold on both sides and warm on both; runs 1, 2, 3). A cold request's first inference is now within 16–27 % of the stack's (real / simulated 1.22, 1.16, 1.19 for cloud-only, 1.27, 1.24, 1.23 for cut:63; round 7, without the model, 1.5–2.2×) and its round trip within 10 % (1.08, 1.08, 1.10; cut:63 0.95, 0.90, 0.90). What the first-inference model changes on this machine is small: the same three runs pooled on the host without it and without the weights (\`--pool … --no-first-inference\`) give cloud-only p95 1064 ms against 1082 with it, cut:63 911 against 919, the p50s and counts the same. This machine clears the trace's bursts before the next one comes (one 429 in 720 requests on the stack, none simulated), so round 7's chain (environments busy longer, refusing requests) does not arise; whether the model closes round 7's misses on the EPYC could not be tried, that machine being gone. Cloud-only's cold starts are 14 % low in every run (22 against 19): the same three requests (31, 38, 72) find every environment busy on the stack and one free in the simulator, by 50–100 ms — in bursts of three cold starts the stack's inits run up to 1.3× the simulated ones, and the session's first two 888–917 ms against 685–737. For cut:63 the simulator's init is 8–12 % long (the measured lone cold start at cut 63, 348 ms from 6 pairs, is above cut 0's 336), its warm compute short (the stack's is 1.34–1.43×: the profile's cut shares are the EPYC's, cut 63 0.47 of the whole model there, 0.55 here) and its hand-off (27 ms, measured at cut 0) long: warm round trips 0.80×, cold ones 0.90–0.95×, its p95 (on cold requests) 8–18 % high per run, 12 % pooled. Each is a per-cut figure of the host, measured and left as measured rather than fitted to the trace.`;
 
 /** The section: contention, validation, replay. `heading` is the markdown level of its sub-headings. */
 export function localHostMarkdown(x: ReturnType<typeof committedResults>, heading = '###'): string {
@@ -183,26 +207,28 @@ export function localHostMarkdown(x: ReturnType<typeof committedResults>, headin
   const c = x.contention;
   const one = c.oneThread.length ? poolRuns(c.oneThread) : undefined;
   const init = c.oneThreadInit.length ? poolRuns(c.oneThreadInit, c.loneCold) : undefined;
-  const mixedPool = c.oneThreadMixed.length ? poolRuns(c.oneThreadMixed) : undefined;
+  const mixedPool = mixedOf(c);
+  const epyc = c.twoThreadsBase.length ? poolRuns(c.twoThreadsBase) : undefined;
   const two = c.twoThreads;
   const ratios = (xs: readonly number[]) => xs.slice(1).map((v) => v.toFixed(2)).join(', ');
   const bullets: string[] = [];
   if (one && two) {
     const t = (k: number) => two.rows[k - 1]!;
     bullets.push(
-      `- **It is CPU sharing, and threads make it worse.** With the default engine (2 wasm threads per environment, what 1,769 MB gets) a burst of 2 computes ${t(2).warmComputeRatio.toFixed(1)}× slower than a lone request and a burst of 5 ${t(5).warmComputeRatio.toFixed(1)}× (${f0(t(5).warm.computeMs)} ms against ${f0(t(1).warm.computeMs)} alone): k environments × 2 threads on 2 cores oversubscribe the cores. With 1 thread per environment the same bursts cost ${ratios(one.computeSlowdown)}× at k = 2…5, close to 2 cores shared k ways (k/2 = 2.5 at k = 5), the stack's own processes (emulator, stand-ins, the client) taking their share. A second thread ${t(1).warm.computeMs < 0.85 * one.loneComputeMs ? 'does speed up' : 'barely speeds up'} a lone request (${f0(t(1).warm.computeMs)} vs ${f0(one.loneComputeMs)} ms), but in a burst of 2 one thread each is ${t(2).warm.computeMs > one.loneComputeMs * one.computeSlowdown[1]! ? 'faster' : 'not faster'} (${f0(one.loneComputeMs * one.computeSlowdown[1]!)} vs ${f0(t(2).warm.computeMs)} ms).`,
+      `- **It is CPU sharing, and threads make it worse.** With the default engine (2 wasm threads per environment, what 1,769 MB gets) a burst of 2 computes ${t(2).warmComputeRatio.toFixed(1)}× slower than a lone request and a burst of 5 ${t(5).warmComputeRatio.toFixed(1)}× (${f0(t(5).warm.computeMs)} ms against ${f0(t(1).warm.computeMs)} alone): k environments × 2 threads on 2 cores oversubscribe the cores. With 1 thread per environment the same bursts cost ${ratios(one.computeSlowdown)}× at k = 2…5, close to 2 cores shared k ways (k/2 = 2.5 at k = 5), the stack's own processes (emulator, stand-ins, the client) taking their share.${epyc ? ` On the EPYC (the 2-thread run's machine, ${epyc.loneComputeMs.toFixed(0)} ms alone with 1 thread) a second thread ${t(1).warm.computeMs < 0.85 * epyc.loneComputeMs ? 'did speed up' : 'barely sped up'} a lone request (${f0(t(1).warm.computeMs)} ms), but in a burst of 2 one thread each was ${t(2).warm.computeMs > epyc.loneComputeMs * epyc.computeSlowdown[1]! ? 'faster' : 'not faster'} (${f0(epyc.loneComputeMs * epyc.computeSlowdown[1]!)} vs ${f0(t(2).warm.computeMs)} ms).` : ''}`,
     );
   } else if (one) bullets.push(`- **It is CPU sharing.** With 1 thread per environment bursts of k = 2…5 compute ${ratios(one.computeSlowdown)}× slower than a lone request, close to 2 cores shared k ways.`);
   if (one) bullets.push(`- **The per-request overhead outside the tail is small and grows mildly**: ${f0(one.overheadMsByK[0]!)} ms alone, ${f0(one.overheadMsByK[one.overheadMsByK.length - 1]!)} ms at k = ${one.overheadMsByK.length} — not the cause.`);
   if (init) bullets.push(`- **Concurrent cold starts share the cores too**: k = 2…5 cold starts at once each take ${ratios(init.initSlowdown)}× a lone one (${f0(init.loneInitMs)} ms).`);
   if (mixedPool && one && mixedPool.besideInits.length) {
     bullets.push(
-      `- **A starting environment weighs on a warm one as a computing one does** (measured on the streamed tail, before the early download): a warm request beside k − 1 = ${mixedPool.besideInits.map((b) => b.c).join(', ')} cold starts computes ${mixedPool.besideInits.map((b) => b.computeSlowdown.toFixed(2)).join(', ')}× a lone one, against ${mixedPool.besideInits.map((b) => (one.computeSlowdown[b.c] ?? NaN).toFixed(2)).join(', ')}× beside k − 1 computing ones — within the runs' spread, so the host model counts both kinds of busy environment alike.`,
+      `- **A starting environment weighs more on a warm one than a computing one does**: a warm request beside k − 1 = ${mixedPool.besideInits.map((b) => b.c).join(', ')} cold starts' inits computes ${mixedPool.besideInits.map((b) => b.computeSlowdown.toFixed(2)).join(', ')}× a lone one, against ${mixedPool.besideInits.map((b) => (one.computeSlowdown[b.c] ?? NaN).toFixed(2)).join(', ')}× beside k − 1 computing ones: read on the compute table, an init counts for ${mixedPool.initWeight.toFixed(2)} computing neighbours (median over ${mixedPool.besideInits.reduce((a, b) => a + b.n, 0)} requests; \`LOCAL_HOST.initWeight\`). On the EPYC, on the streamed tail before the early download (the model fetched and built while the process loads), two runs had given 0.93–2.26×, within that machine's compute spread, and the model had counted both alike; whether the machine or the early download makes the difference was not separated.`,
     );
   }
-  if (init) {
+  if (init && mixedPool) {
+    const firsts = mixedPool.besideFirsts.filter((b) => b.n >= 10);
     bullets.push(
-      `- **A cold request's first inference is slower than a warm one**: ${f0(init.coldComputeMsByK[0]!)} ms alone against ${f0(init.loneComputeMs)} for a warm one, and ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in cold bursts of k = 2…${init.coldComputeMsByK.length}: the layers built while the weights arrived run their first inference cold; the host model holds it in the cold start (cold − warm round trip), shared as init.`,
+      `- **A cold environment's first inference is slower than a warm one, and heavier on its neighbours**: alone it takes ${mixedPool.firstInferenceFactor.toFixed(2)}× the next warm call's compute (median of the lone cold/warm pairs at cuts 0, 36, 63), ${init.coldComputeMsByK.slice(1).map(f0).join(', ')} ms in cold bursts of k = 2…${init.coldComputeMsByK.length} (${f0(init.loneComputeMs)} warm alone); a warm request beside ${firsts.map((b) => `~${b.m}`).join(', ')} of them (no init running) computes ${firsts.map((b) => `${b.computeSlowdown.toFixed(2)}× (${b.n} requests)`).join(', ')} a lone one, against ${firsts.map((b) => b.besideWarm.toFixed(2)).join(', ')}× beside warm ones: a first inference counts for ${mixedPool.firstInferenceWeight.toFixed(2)} (\`LOCAL_HOST.firstInference\`). The simulator used to hold the first inference's extra in the cold start, shared as init; it now runs it as the first inference, taken out of the init so that a lone cold request still takes the measured cold start + the compute.`,
     );
   }
   out.push(`${heading} Why the local stack's tails slow down in bursts
@@ -213,7 +239,7 @@ ${contentionMarkdown(c)}
 
 ${bullets.join('\n')}
 
-The simulator's host model (\`offload simulate|recommend --host local\`, core/sim/host.ts \`LOCAL_HOST\`) is built from this: busy environments (initialising or computing) share the host by processor sharing at the pooled 1-thread slowdowns (past k = 5 growing as ideal sharing), at this machine's profiled speed, with its lone cold start per cut (median cold − warm round trip of 7 pairs per tail on \`offload local\`, each cold call 6.5 s after the last request: \`bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156\`, bench/results/lone-cold-1thread-early-a.json), invoke overhead (growing with the most environments busy while a request ran, as the "rest" column: the API, the emulator and the client share the cores too), and per-request spread (CV ${x.validation?.host?.spread.tailCv ?? '–'} compute, ${x.validation?.host?.spread.coldCv ?? '–'} init, among the requests of the same bursts). A promise for the local host holds for 1 wasm thread per environment (the snippet pins \`wasmThreads: 1\`).
+The simulator's host model (\`offload simulate|recommend --host local\`, core/sim/host.ts \`LOCAL_HOST\`) is built from this: busy environments (initialising or computing) share the host by processor sharing at the pooled 1-thread slowdowns (past k = 5 growing as ideal sharing), a computing environment counting an init and a first inference by their weights, at this machine's speed (the profile's layer times, taken on the EPYC, × ${x.validation?.host?.computeScale ?? '–'}, the lone compute measured here over the profile's), with its lone cold start per cut (median cold − warm round trip of 6 pairs per tail on \`offload local\`, each cold call 6.5 s after the last request: \`bench/local-contention.ts --threads 1 --lone-cold-cuts 0,36,63,125,156\`, bench/results/lone-cold-1thread-xeon-a.json) split into the init and the first inference, invoke overhead (growing with the most environments busy while a request ran, as the "rest" column: the API, the emulator and the client share the cores too), and per-request spread (CV ${x.validation?.host?.spread.tailCv ?? '–'} compute, ${x.validation?.host?.spread.coldCv ?? '–'} init, among the requests of the same bursts). A promise for the local host holds for 1 wasm thread per environment (the snippet pins \`wasmThreads: 1\`).
 `);
   const v = x.validation;
   out.push(`${heading} The simulator against the local stack
@@ -262,7 +288,7 @@ ${validationMarkdown(pooled.rows)}
 **${verdict(pooled.rows)}**
 `);
     }
-    out.push(`**How many requests.** A p95 of ${v.trace.requests} requests rests on its top ${Math.ceil(v.trace.requests * 0.05)}, and this trace's slow requests are the cold ones of a few bursts. Resampling a run's own requests (bootstrap, 2,000 draws; bench/sim-validation.ts \`bootstrapSpread\`) puts the 5th–95th percentile range of the stack's figures at: ${all.map((g, i) => `run ${i + 1}: ${spread(g)}`).join('. ')}. The same trace on the same code moved from run to run by ${runToRun(all)}. The p95's range is 8–24 % of its value wide (18 % on average over the six; 7–34 %, 20 % on average, in three runs on the streamed tail); last round's runs of 48 requests gave 8–49 % (26 % on average; the same resampling of their records), about as √(80/48) predicts: one run cannot tell a 15 % error from noise, so this round runs ${v.trace.requests} requests per policy (${all[0]!.wallS.toFixed(0)} s a run without the probe, under the 8-minute budget) and judges the pooled ${all.length} runs (the stack's p95 then rests on ${Math.ceil(v.trace.requests * all.length * 0.05)} requests), each run shown too.
+    out.push(`**How many requests.** A p95 of ${v.trace.requests} requests rests on its top ${Math.ceil(v.trace.requests * 0.05)}, and this trace's slow requests are the cold ones of a few bursts. Resampling a run's own requests (bootstrap, 2,000 draws; bench/sim-validation.ts \`bootstrapSpread\`) puts the 5th–95th percentile range of the stack's figures at: ${all.map((g, i) => `run ${i + 1}: ${spread(g)}`).join('. ')}. The same trace on the same code moved from run to run by ${runToRun(all)}. The p95's range is ${p95Widths(all)} of its value wide: one run cannot tell a 15 % error from noise, so the runs are ${v.trace.requests} requests per policy (${all[0]!.wallS.toFixed(0)} s a run without the probe) and the pooled ${all.length} runs are judged (the stack's p95 then rests on ${Math.ceil(v.trace.requests * all.length * 0.05)} requests), each run shown too.
 
 ${VALIDATION_FINDINGS}
 `);

@@ -43,7 +43,7 @@
  *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE]
  *   npx tsx bench/sim-validation.ts --resimulate FILE   # a kept run's simulations again, from its records (FILE's `records` folder)
  *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator; per policy the medians of real / simulated
- *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE]  # kept runs of one trace pooled, stack beside simulator
+ *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE] [--no-first-inference]  # kept runs of one trace pooled, stack beside simulator (optionally the host less its first-inference model)
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -356,7 +356,7 @@ export function simulateRun(dir: string, requests: number, seed: number) {
  * requests beside the simulator's over as many seeded simulations per run as {@link SIM_SEEDS}, and the counts summed
  * (the stack's) against the simulated median per run × runs.
  */
-export function poolValidations(files: readonly string[]): { runs: number; requests: number; rows: ValidationRow[] } {
+export function poolValidations(files: readonly string[], host: HostModel = LOCAL_HOST): { runs: number; requests: number; rows: ValidationRow[] } {
   const kept = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { records: string; trace: { requests: number; seed: number } });
   const seeds = new Set(kept.map((k) => k.trace.seed));
   const lengths = new Set(kept.map((k) => k.trace.requests));
@@ -367,7 +367,7 @@ export function poolValidations(files: readonly string[]): { runs: number; reque
   for (const k of kept) {
     const { records, trace } = readKeptRun(k.records);
     for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
-    const rows = simulatedRows(trace, calibrate(records), LOCAL_HOST, k.trace.seed, SIM_SEEDS, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
+    const rows = simulatedRows(trace, calibrate(records), host, k.trace.seed, SIM_SEEDS, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
     for (const [p, r] of rows) {
       const c = simCounts.get(p) ?? { throttled: 0, coldStarts: 0 };
       simCounts.set(p, { throttled: c.throttled + r.throttled, coldStarts: c.coldStarts + r.coldStarts });
@@ -495,8 +495,11 @@ async function main(): Promise<void> {
   }
   const pool = argValue('--pool');
   if (pool) {
-    const p = poolValidations(pool.split(','));
-    console.log(`${p.runs} runs of the same trace pooled (${p.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run):\n${validationMarkdown(p.rows)}`);
+    // --no-first-inference: the host as committed less the first inference and the weights (what that model changes).
+    const plain = process.argv.includes('--no-first-inference');
+    const { firstInference: _f, initWeight: _w, ...withoutFirst } = LOCAL_HOST;
+    const p = poolValidations(pool.split(','), plain ? { ...withoutFirst, name: 'local-without-first-inference' } : LOCAL_HOST);
+    console.log(`${p.runs} runs of the same trace pooled (${p.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run${plain ? '; host without the first inference and the weights' : ''}):\n${validationMarkdown(p.rows)}`);
     const json = argValue('--json');
     if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), files: pool.split(','), simSeeds: SIM_SEEDS, ...p }, null, 2)}\n`);
     return;
