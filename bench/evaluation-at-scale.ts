@@ -24,7 +24,7 @@ import { generateWorkload, makeDevices, type Arrival, type MixEntry } from '../c
 import { generateSynthetic, DAY_MS } from '../core/workload-synthetic';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 import { defaultCuts } from '../cli/sim-deployment';
-import { argValue, isMain } from './report';
+import { argValue, checkArgs, isMain } from './report';
 import { committedResults, localHostMarkdown, type Replay, type Validation } from './local-host-section';
 
 const docs = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -280,6 +280,7 @@ async function chart(cells: Cell[]): Promise<string> {
 }
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: ['--validation', '--replay', '--requests'], flags: [], usage: 'npx tsx bench/evaluation-at-scale.ts [--validation FILE] [--replay FILE] [--requests N]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.stack : String(e));
     process.exitCode = 1;

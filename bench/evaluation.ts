@@ -26,7 +26,7 @@ import { describeArrivalProcess, formatTrace, generateWorkload, makeDevices, par
 import { initBackend } from '../models/backend';
 import { loadProfile } from '../models/profile-files';
 import { formatFleetTruth, runFleetTruth, type FleetTruthResult } from './fleet-truth';
-import { isMain } from './report';
+import { checkArgs, isMain } from './report';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 import { atScaleBody } from './local-host-section';
 
@@ -522,6 +522,7 @@ async function chartSvg(shapes: EvaluationResult['shapes']): Promise<string> {
 // ---------------------------------------------------------------------------
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: [], flags: ['--render'], usage: 'npx tsx bench/evaluation.ts [--render]' });
   const r = process.argv.includes('--render') ? await renderEvaluation() : await runEvaluation();
   for (const s of r.shapes) {
     const v = verdicts(s.summaries);

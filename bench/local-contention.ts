@@ -32,7 +32,7 @@ import { inferRoute } from '../core/catalog';
 import { tailWasmThreads } from '../core/profiles';
 import { encodeTensors } from '../core/wire';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { argValue, isMain, median } from './report';
+import { argValue, checkArgs, isMain, median } from './report';
 
 const MODEL = 'mobilenetv2';
 /** Environments are reaped this long after their last request; the cold phases wait it out (plus the shutdown grace). */
@@ -462,6 +462,7 @@ async function loneColdStarts(cuts: number[], repeats: number): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: ['--max-k', '--rounds', '--cold-rounds', '--mixed-rounds', '--threads', '--json', '--lone-cold-cuts', '--lone-cold-repeats', '--pool'], flags: [], usage: 'npx tsx bench/local-contention.ts [--max-k 5] [--rounds 6] [--cold-rounds 3] [--mixed-rounds 3] [--threads N] [--lone-cold-cuts 0,36,...] [--lone-cold-repeats 6] [--json FILE] | --pool a.json,b.json,...' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

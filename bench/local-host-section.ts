@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { INFER_HEADERS } from '../core/api';
 import type { HostModel } from '../core/sim/host';
 import { poolRuns, type ContentionRun, type LoneColdRun } from './local-contention';
-import { argValue, isMain } from './report';
+import { argValue, checkArgs, isMain } from './report';
 import { validationMarkdown, type ValidationRow } from './sim-validation';
 
 const results = fileURLToPath(new URL('./results/', import.meta.url));
@@ -350,6 +350,7 @@ ${localHostMarkdown(committedResults())}`;
 }
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: ['--splice'], flags: [], usage: 'npx tsx bench/local-host-section.ts --splice docs/evaluation.md' });
   const file = argValue('--splice');
   if (!file) {
     console.error('usage: npx tsx bench/local-host-section.ts --splice docs/evaluation.md');

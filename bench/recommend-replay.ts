@@ -38,7 +38,7 @@ import { configSnippet, describeCandidate, recommend, type RecommendInput } from
 import { formatTrace } from '../core/workload';
 import { loadProfile, loadProfiles } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { argValue, isMain } from './report';
+import { argValue, checkArgs, isMain } from './report';
 import { burstyPhoneArrivals, MODEL, wholeTrace } from './sim-validation';
 
 export { MODEL };
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: ['--host', '--requests', '--rate', '--p95', '--seed', '--json'], flags: [], usage: 'npx tsx bench/recommend-replay.ts [--host local|lambda] [--requests 48] [--rate 2] [--p95 MS] [--seed 5] [--json FILE]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

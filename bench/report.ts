@@ -50,6 +50,54 @@ export function argValue(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
+/** The command-line options a bench script reads with {@link argValue} / `argv.includes`. */
+export interface KnownArgs {
+  /** Options that take a value (`--rate 2`). */
+  values: readonly string[];
+  /** Options that stand alone (`--probe`). */
+  flags?: readonly string[];
+  /** One line of usage, printed by `--help` and after an error. */
+  usage: string;
+}
+
+/**
+ * What is wrong with `args` (the arguments after the script) against `known`, or undefined when nothing is:
+ * an option the script does not read, or one that needs a value and has none. A bench run takes minutes and
+ * holds the measurement lock, so a misspelt option must stop it before it starts, not be ignored.
+ */
+export function argsProblem(args: readonly string[], known: KnownArgs): string | undefined {
+  const flags = known.flags ?? [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (known.values.includes(a)) {
+      const v = args[i + 1];
+      if (v === undefined || (v.startsWith('--') && !/^--?\d/.test(v))) return `${a} needs a value`;
+      i++;
+    } else if (!flags.includes(a)) {
+      const names = [...known.values, ...flags].join(', ');
+      return a.startsWith('-') ? `unknown option ${a} (known: ${names || 'none'})` : `unexpected argument '${a}' (options: ${names || 'none'})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks the process's arguments against `known` before the script does anything: `--help` prints the usage and
+ * exits 0; a problem ({@link argsProblem}) prints one line and the usage to stderr and exits 2.
+ */
+export function checkArgs(known: KnownArgs): void {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`usage: ${known.usage}`);
+    process.exit(0);
+  }
+  const problem = argsProblem(args, known);
+  if (problem !== undefined) {
+    console.error(`error: ${problem}\nusage: ${known.usage}`);
+    process.exit(2);
+  }
+}
+
 /** Renders rows under a header as aligned text columns, two spaces apart. */
 export function formatTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

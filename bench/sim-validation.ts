@@ -58,7 +58,7 @@ import { simulate, type SimulationInput } from '../core/sim/simulator';
 import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
 import { loadProfile } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { argValue, isMain, median } from './report';
+import { argValue, checkArgs, isMain, median } from './report';
 
 /**
  * MobileNetV2: its tails (≤ 13.5 MiB) start within the harness's timeout on
@@ -570,6 +570,7 @@ async function main(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool'], flags: ['--probe', '--no-first-inference'], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --pool A,B,C [--json FILE] [--no-first-inference]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

@@ -11,7 +11,7 @@
  *   npx tsx bench/split-overhead.ts [--repeats N] [--warmup N] [--models resnet50,mobilenetv2]
  */
 import type * as tf from '@tensorflow/tfjs';
-import { isMain, median } from './report';
+import { checkArgs, isMain, median } from './report';
 
 /** One (model, cut) measurement. */
 export interface SplitOverheadResult {
@@ -173,6 +173,7 @@ function argValue(flag: string): string | undefined {
 }
 
 if (isMain(import.meta.url)) {
+  checkArgs({ values: ['--repeats', '--warmup', '--models'], flags: [], usage: 'npx tsx bench/split-overhead.ts [--repeats N] [--warmup N] [--models resnet50,mobilenetv2]' });
   const repeats = argValue('--repeats');
   const warmup = argValue('--warmup');
   const models = argValue('--models');

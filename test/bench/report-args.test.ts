@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { argsProblem } from '../../bench/report';
+
+const known = { values: ['--rate', '--json'], flags: ['--probe'], usage: 'x [--rate N] [--json FILE] [--probe]' };
+
+describe('argsProblem', () => {
+  it('accepts known options with their values, and none at all', () => {
+    expect(argsProblem(['--rate', '2', '--probe', '--json', 'out.json'], known)).toBeUndefined();
+    expect(argsProblem([], known)).toBeUndefined();
+  });
+
+  it('names an option the script does not read, and what it does read', () => {
+    expect(argsProblem(['--rate', '2', '--reqests', '80'], known)).toBe('unknown option --reqests (known: --rate, --json, --probe)');
+  });
+
+  it('names a stray argument', () => {
+    expect(argsProblem(['80'], known)).toBe("unexpected argument '80' (options: --rate, --json, --probe)");
+  });
+
+  it('says which option lacks its value, at the end or before another option', () => {
+    expect(argsProblem(['--rate'], known)).toBe('--rate needs a value');
+    expect(argsProblem(['--json', '--probe'], known)).toBe('--json needs a value');
+  });
+
+  it('takes a negative number as a value, not as an option', () => {
+    expect(argsProblem(['--rate', '-1'], known)).toBeUndefined();
+  });
+});
+
+describe('a bench script given an unknown option', () => {
+  it('stops at once with one line and exit 2, before it starts a stack', async () => {
+    const run = promisify(execFile);
+    const err = await run('npx', ['tsx', 'bench/sim-validation.ts', '--reqests', '80'], { timeout: 60_000 }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(err?.code).toBe(2);
+    expect(err?.stderr?.split('\n')[0]).toBe(
+      'error: unknown option --reqests (known: --url, --requests, --rate, --timeout-ms, --seed, --json, --resimulate, --per-request, --pool, --probe, --no-first-inference)',
+    );
+    expect(err?.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('prints its usage on --help and exits 0', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'bench/recommend-replay.ts', '--help'], { timeout: 60_000 });
+    expect(stdout).toMatch(/^usage: npx tsx bench\/recommend-replay\.ts \[--host local\|lambda\]/);
+  }, 60_000);
+});
