@@ -325,7 +325,7 @@ export class TailRuntime {
     const fuse = fusionEnabled(env);
     const pipeline = pipelineEnabled(env);
     const wanted = prefetchEnabled(env);
-    // the entry read it without throwing (functions/commons/early-engine.ts): a typo fails init here, by name
+    // startTail read it without throwing (functions/commons/early-engine.ts): a typo fails init here, by name
     earlyEngineEnabled(env);
     // the first init takes the early download (and ends it); a retry downloads with the SDK
     const handle = this.prefetch;
