@@ -274,7 +274,7 @@ export interface HostJob<T> {
   item: T;
   /** The most jobs busy at once since it was added (itself included); kept by {@link HostCpu.add}. */
   peak?: number;
-  /** What it counts for in the others' busy count (default 1; a first inference: the host's `firstInference.weight`). */
+  /** What it counts for in the others' busy count while it computes (default 1; a first inference: the host's `firstInference.weight`); while it initialises it counts the host's `initWeight` whatever this says. */
   weight?: number;
 }
 

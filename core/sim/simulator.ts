@@ -198,7 +198,7 @@ type Pending =
   | { kind: 'host'; version: number };
 
 /** What a job on a shared host stands for: a served invocation, or a prewarm's init. */
-type HostItem = { req: Req; invokeAt: number; initMs: number | null; tailMs: number; firstWeight: number } | { prewarm: PrewarmInvocation; invokeAt: number };
+type HostItem = { req: Req; invokeAt: number; initMs: number | null; tailMs: number } | { prewarm: PrewarmInvocation; invokeAt: number };
 
 /** A prewarm invocation in flight: what its end must release. */
 interface PrewarmInvocation {
@@ -553,8 +553,8 @@ export function simulate(input: SimulationInput): SimulationResult {
       // neighbours; its extra comes out of the init, so a lone cold request still takes the measured cold start + compute.
       const first = cold ? cpu.host.firstInference : undefined;
       const extra = first ? Math.min(initMs, (first.factor - 1) * tailMs) : 0;
-      const item = { req, invokeAt: now, initMs: null, tailMs: tailMs + extra, firstWeight: first?.weight ?? 1 };
-      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs - extra : tailMs, phaseStart: now, item }, now);
+      const item = { req, invokeAt: now, initMs: null, tailMs: tailMs + extra };
+      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs - extra : tailMs, phaseStart: now, item, ...(first ? { weight: first.weight } : {}) }, now);
       scheduleHost();
       return;
     }
@@ -611,7 +611,6 @@ export function simulate(input: SimulationInput): SimulationResult {
         it.initMs = now - job.phaseStart;
         job.phase = 'compute';
         job.work = it.tailMs;
-        job.weight = it.firstWeight;
         job.phaseStart = now;
         continue;
       }
