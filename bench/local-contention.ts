@@ -294,6 +294,7 @@ async function main(): Promise<void> {
         await sleep(20);
         const sentAt = performance.now();
         let coldDone = false;
+        const coldEnds: number[] = [];
         const colds = Promise.all(
           Array.from({ length: c }, () =>
             api.infer(route, payload).then((x) => {
@@ -305,7 +306,6 @@ async function main(): Promise<void> {
           coldDone = true;
         });
         const warmSamples: { end: number; res: Awaited<ReturnType<typeof api.infer>> }[] = [];
-        const coldEnds: number[] = [];
         let next = firstWarm;
         for (;;) {
           const res = await next;
@@ -320,11 +320,12 @@ async function main(): Promise<void> {
         }
         const initEnd = sentAt + Math.min(...coldRes.map((x) => x.initMs ?? 0));
         // coldEnds are in completion order, coldRes in send order: pair them by sorting both by when they ended.
+        coldEnds.sort((a, b) => a - b);
         const coldWindows = coldRes
           .map((x) => ({ computeMs: x.computeMs ?? NaN, initMs: x.initMs ?? 0, rt: x.roundTripMs }))
           .sort((a, b) => a.rt - b.rt)
           .map((x, j) => {
-            const firstEnd = coldEnds.sort((a, b) => a - b)[j]!;
+            const firstEnd = coldEnds[j]!;
             return { first: [firstEnd - x.computeMs, firstEnd] as const, init: [firstEnd - x.computeMs - x.initMs, firstEnd - x.computeMs] as const };
           });
         for (const w of warmSamples) {

@@ -100,7 +100,6 @@ const MIXED_RUNS = ['a', 'b'].map((x) => `first-inference-mixed-r8-${x}.json`);
 const INIT_RUNS = ['c', 'd'].map((x) => `local-contention-1thread-xeon-${x}.json`);
 /** Lone cold starts (with each warm call's compute) after the same wait: their cut-0 inits join the init table's lone base, their pairs give the first-inference factor (bench/local-contention.ts poolRuns). */
 const LONE_COLD_RUNS = ['first-inference-lone-cold-r8-a.json', 'lone-cold-1thread-xeon-a.json'];
-const ONE_THREAD_RUNS = INIT_RUNS;
 /** The EPYC's 1-thread runs of the same engine (2026-11-30): the 2-thread run's comparison, same machine. */
 const EPYC_ONE_THREAD_RUNS = ['a', 'b', 'c', 'd', 'e'].map((x) => `local-contention-1thread-fused-${x}.json`);
 /** The validation runs of this round (bench/sim-validation.ts --json) and their pool; run 1 is `validation`. */
@@ -124,7 +123,9 @@ export function committedResults(): {
   const read = (files: string[]) => files.flatMap((f) => readJson<Contention>(`${results}${f}`) ?? []);
   const twoThreads = readJson<Contention>(`${results}local-contention-2threads-fused.json`);
   const loneCold = LONE_COLD_RUNS.flatMap((f) => readJson<LoneColdRun>(`${results}${f}`) ?? []);
-  const contention = { oneThread: read(ONE_THREAD_RUNS), oneThreadInit: read(INIT_RUNS), oneThreadMixed: read(MIXED_RUNS), loneCold, ...(twoThreads ? { twoThreads } : {}), twoThreadsBase: read(EPYC_ONE_THREAD_RUNS) };
+  // this round's full runs hold every table: the same runs for compute, overhead and init
+  const oneThread = read(INIT_RUNS);
+  const contention = { oneThread, oneThreadInit: oneThread, oneThreadMixed: read(MIXED_RUNS), loneCold, ...(twoThreads ? { twoThreads } : {}), twoThreadsBase: read(EPYC_ONE_THREAD_RUNS) };
   const validation = readJson<Validation>(`${results}${VALIDATION_RUNS[0]}`);
   // The same trace and simulation again on the stack: how much the stack itself moves between runs.
   const validationAgain = VALIDATION_RUNS.slice(1).flatMap((f) => readJson<Validation>(`${results}${f}`) ?? []);
@@ -372,10 +373,11 @@ ${localHostMarkdown(committedResults())}`;
 }
 
 if (isMain(import.meta.url)) {
-  checkArgs({ values: ['--splice'], flags: [], usage: 'npx tsx bench/local-host-section.ts --splice docs/evaluation.md' });
+  const usage = 'npx tsx bench/local-host-section.ts --splice docs/evaluation.md';
+  checkArgs({ values: ['--splice'], flags: [], usage });
   const file = argValue('--splice');
   if (!file) {
-    console.error('usage: npx tsx bench/local-host-section.ts --splice docs/evaluation.md');
+    console.error(`usage: ${usage}`);
     process.exitCode = 2;
   } else {
     splice(file, '## At scale', atScaleBody());
