@@ -126,20 +126,16 @@ describe('the bundled tail with its early download', () => {
     expect(ready.find((r) => r.instance === off.instance)?.threads).toEqual({ threads: 2, requested: 2, source: 'OFFLOAD_WASM_THREADS' });
   });
 
-  it('a bad OFFLOAD_EARLY_ENGINE answers 503 and the log names the variable', async () => {
+  it.each([
+    ['OFFLOAD_EARLY_ENGINE', 'early'],
+    ['OFFLOAD_PREFETCH', 'soon'],
+  ])('a bad %s answers 503 and the log names the variable', async (name, value) => {
     const fn = e.stack.tails.find((t) => t.model === MODEL && t.cut === CUT)!.function;
-    const bad = await cold({ OFFLOAD_EARLY_ENGINE: 'early' });
+    const bad = await cold({ [name]: value });
     expect(bad.status).toBe(503);
     const failure = logged(fn, 'tail init failed; the next invocation retries').at(-1);
-    expect(failure?.detail).toBe('OFFLOAD_EARLY_ENGINE: must be "on" or "off" (got "early")');
-    e.stack.emulator.setFunctionEnvironment(fn, { OFFLOAD_EARLY_ENGINE: 'on' });
-  });
-
-  it('a bad OFFLOAD_PREFETCH answers 503 and the log names the variable', async () => {
-    const fn = e.stack.tails.find((t) => t.model === MODEL && t.cut === CUT)!.function;
-    const bad = await cold({ OFFLOAD_PREFETCH: 'soon' });
-    expect(bad.status).toBe(503);
-    const failure = logged(fn, 'tail init failed; the next invocation retries').at(-1);
-    expect(failure?.detail).toBe('OFFLOAD_PREFETCH: must be "on" or "off" (got "soon")');
+    expect(failure?.detail).toBe(`${name}: must be "on" or "off" (got "${value}")`);
+    // the emulator keeps what it was given: the next test starts from a good setting
+    e.stack.emulator.setFunctionEnvironment(fn, { [name]: 'on' });
   });
 });
