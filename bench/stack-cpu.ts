@@ -47,7 +47,7 @@ import { DeviceModel } from '../client/device';
 import { runLoad } from '../client/load';
 import { inferRoute } from '../core/catalog';
 import { parsePolicy } from '../core/policies';
-import { LOCAL_HOST, onHost, slowdownAt, type HostModel } from '../core/sim/host';
+import { firstInferenceFactor, LOCAL_HOST, onHost, slowdownAt, type HostModel } from '../core/sim/host';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { simDeployment } from '../core/sim/deployment';
 import { generateWorkload, makeDevices } from '../core/workload';
@@ -216,12 +216,12 @@ export interface PhaseRatio {
  * answer's arrival, `backMs` before it (the return hand-off, the same for all): compute, and before it the init of a
  * cold one. A warm compute is predicted as the host's lone compute × s(n) on its compute table, n = 1 + the
  * time-averaged weights of the others (an init `initWeight`, a first inference `firstInference.weight`, a warm
- * compute 1); a first inference the same × `firstInference.factor`; an init the lone cold start less the first
+ * compute 1); a first inference the same × the host's first-inference factor of the tail at `cut`; an init the lone cold start less the first
  * inference's extra × s(n) on its init table, n = 1 + the time-averaged count of the others busy.
  */
-export function phaseRatios(served: readonly Served[], host: HostModel, loneMs: number, coldStartMs: number, backMs: number): PhaseRatio[] {
+export function phaseRatios(served: readonly Served[], host: HostModel, loneMs: number, coldStartMs: number, backMs: number, cut = 0): PhaseRatio[] {
   const ok = served.filter((s) => (s.status ?? 200) === 200 && Number.isFinite(s.computeMs));
-  const first = host.firstInference ?? { factor: 1, weight: 1 };
+  const first = { weight: host.firstInference?.weight ?? 1, factor: firstInferenceFactor(host, MODEL, cut) };
   const iw = host.initWeight ?? 1;
   const win = ok.map((s) => {
     const end = s.endAt - backMs;

@@ -42,8 +42,9 @@ export interface HostModel {
    * for in the busy count its neighbours' slowdowns are read at (a warm job counts 1). Its extra over a warm compute is
    * taken out of the init, so a lone cold request's total (init + first compute) stays the measured cold start + the
    * compute. Absent: the first inference is a warm one and the init holds the extra (Lambda, {@link sharedCores}).
+   * `factorByCut`, per model and cut, wins over `factor` where it has the tail ({@link firstInferenceFactor}).
    */
-  firstInference?: { factor: number; weight: number };
+  firstInference?: { factor: number; weight: number; factorByCut?: Readonly<Record<string, Readonly<Record<number, number>>>> };
   /**
    * What an initialising environment counts for in a COMPUTING neighbour's busy count (default 1). Inits count each
    * other as 1: the init table was measured on bursts of cold starts alone.
@@ -53,8 +54,8 @@ export interface HostModel {
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
   cold: { coldBaseMs: number; coldMsPerMB: number };
-  /** Spread of one request's compute and init at a fixed sharing (coefficients of variation), for the simulator's jitter (./jitter.ts). */
-  spread: { tailCv: number; coldCv: number };
+  /** Spread of one request's compute and init at a fixed sharing (coefficients of variation, and the compute's floor), for the simulator's jitter (./jitter.ts). */
+  spread: { tailCv: number; coldCv: number; tailFloor?: number };
   /**
    * A tail's lone compute on this host over the profile's layer times (`tailTimes: 'this-machine'`); default 1.
    * Set by {@link atSpeed} when a session's probe finds the host faster or slower than when it was profiled.
@@ -175,8 +176,28 @@ export function sharedCores(cores: number): HostModel {
  *   over the lone one (329 ms, with the cut-0 ones of the lone cold-start runs
  *   below); the invoke overhead the median round trip − compute of a lone warm
  *   request (27 ms), its slowdowns the same at k = 2…5 (32, 39, 62, 71 ms);
- *   the spread the median over runs and k of the coefficient of variation of
- *   compute (0.23) and init (0.07) among one burst's requests.
+ *   the init's spread the median over runs and k of the coefficient of
+ *   variation of init (0.07) among one burst's requests.
+ * - the compute's spread (`tailCv`, `tailFloor`): warm requests under steady
+ *   Poisson arrivals at 1, 2, 4, 6/s that computed with no other compute
+ *   beside them (overlap n < 1.5; 745 requests), bench/stack-cpu.ts, two runs
+ *   (quiet-run 11:43–11:47 and 11:53–11:57 UTC, load 0.5 → 0.8 and 1.1 →
+ *   0.6; bench/results/stack-cpu-r9-{a,b}.json; fitted by its --spread):
+ *   median 27.4 ms (the model's lone compute is 27.2), but skewed: the 10th,
+ *   90th, 95th percentiles 0.9, 1.4–1.5, 1.8 × the median, the mean 1.10 ×,
+ *   at 1/s as at 6/s (the tail's own variation, not sharing). As 0.87 +
+ *   0.13 × a lognormal of median 1 and CV 1.74 (exact at the 10th, 50th and
+ *   90th percentiles; mean 1.13, p95 1.77). Until this round the spread was
+ *   a plain lognormal of CV 0.23 (the CV among one burst's requests), whose
+ *   mean is 1.03 × its median: simulated environments were freed early.
+ * - `firstInference.factorByCut`: the lone cold/warm pairs below, per cut
+ *   (median of 14 pairs at cuts 0 and 63, 6 at 36): 1.61, 1.23, 1.37. The one
+ *   factor (1.39, the median over all) stays for other tails. Under bursts of
+ *   the validation's kind (another seed, bench/stack-cpu.ts --bursty 4
+ *   --runs 3 --seed 11, quiet-run 11:49–11:52 UTC, load 1.4 → 0.6,
+ *   bench/results/stack-cpu-bursty-r9-a.json) cut-0 first inferences took
+ *   1.17 × (median of 49) what the one factor predicts for the overlap each
+ *   had, inits 0.97 ×.
  * - `computeScale`: the lone median over the profile's whole model
  *   (profiles/mobilenetv2.wasm.json, 56.7 ms, profiled on the EPYC): 0.48.
  *   The profile's cut shares are kept (on this machine cut 63 computes 15 ms
@@ -219,13 +240,20 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   wasmThreads: 1,
   invokeOverheadMs: 27,
   overheadSlowdown: Object.freeze([1, 1.19, 1.44, 2.3, 2.63]),
-  firstInference: Object.freeze({ factor: 1.39, weight: 1.48 }),
+  firstInference: Object.freeze({ factor: 1.39, weight: 1.48, factorByCut: Object.freeze({ mobilenetv2: Object.freeze({ 0: 1.61, 36: 1.23, 63: 1.37 }) }) }),
   initWeight: 1.68,
   coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 336, 36: 341, 63: 348, 125: 296, 156: 218 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
-  spread: Object.freeze({ tailCv: 0.23, coldCv: 0.07 }),
+  spread: Object.freeze({ tailCv: 1.74, tailFloor: 0.87, coldCv: 0.07 }),
   computeScale: 0.48,
 });
+
+/** The first inference's factor of `model`'s tail at `cut` on `host` (its per-cut figure, else its one factor); 1 without the model. */
+export function firstInferenceFactor(host: HostModel, model: string, cut: number): number {
+  const first = host.firstInference;
+  if (!first) return 1;
+  return first.factorByCut?.[model]?.[cut] ?? first.factor;
+}
 
 /** s(n) from a table (see the module doc); a fractional n (a first inference weighs more than 1) reads between entries. */
 export function slowdownAt(table: readonly number[], n: number): number {
@@ -251,6 +279,11 @@ export function checkHost(host: HostModel): void {
   if (first) {
     if (!(Number.isFinite(first.factor) && first.factor >= 1)) throw new ValidationError('host.firstInference.factor', `must be a number >= 1 (got ${first.factor})`);
     if (!(Number.isFinite(first.weight) && first.weight >= 1)) throw new ValidationError('host.firstInference.weight', `must be a number >= 1 (got ${first.weight})`);
+    for (const [model, byCut] of Object.entries(first.factorByCut ?? {})) {
+      for (const [cut, f] of Object.entries(byCut)) {
+        if (!(Number.isFinite(f) && f >= 1)) throw new ValidationError(`host.firstInference.factorByCut.${model}.${cut}`, `must be a number >= 1 (got ${f})`);
+      }
+    }
   }
   const iw = host.initWeight;
   if (iw !== undefined && !(Number.isFinite(iw) && iw >= 1)) throw new ValidationError('host.initWeight', `must be a number >= 1 (got ${iw})`);
