@@ -27,12 +27,14 @@
  * names: OFFLOAD_PREFETCH (the download started by the entry on a worker
  * thread at process start, or by the handler bundle once loaded),
  * OFFLOAD_EARLY_ENGINE (the wasm engine's pthread workers started as soon as
- * the bundle has loaded, during the registry mark, or by the engine itself). With the
+ * the bundle has loaded, during the registry mark, or by the engine itself),
+ * OFFLOAD_REGISTRY_HTTP (the registry marks as signed HTTP requests, or with
+ * the SDK's DynamoDB client loaded at the first mark). With the
  * pipeline on, "build" and "warm-up" are what is left of them after the last
  * byte (the rest overlaps the download); with the early download, model.json
  * is timed from the download's start.
  *
- *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE] [--json FILE]
+ *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE|OFFLOAD_REGISTRY_HTTP] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -254,7 +256,7 @@ if (isMain(import.meta.url)) {
     process.stderr.write(`cold-phases: --variants takes on and/or off, comma-separated (got "${values.variants}")\n`);
     process.exit(2);
   }
-  const SWITCHES = ['OFFLOAD_PIPELINE', 'OFFLOAD_PREFETCH', 'OFFLOAD_EARLY_ENGINE'];
+  const SWITCHES = ['OFFLOAD_PIPELINE', 'OFFLOAD_PREFETCH', 'OFFLOAD_EARLY_ENGINE', 'OFFLOAD_REGISTRY_HTTP'];
   if (values.switch !== undefined && !SWITCHES.includes(values.switch)) {
     process.stderr.write(`cold-phases: --switch takes ${SWITCHES.join(' or ')} (got "${values.switch}")\n`);
     process.exit(2);

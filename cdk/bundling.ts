@@ -121,6 +121,14 @@ export function wasmThreadedMainScript(): string {
  */
 export const TAIL_COMPANIONS = ['main', 'prefetch-worker'] as const;
 
+/**
+ * The companions are built as ESM with code splitting, chunks under `chunks/`: what main.mjs loads only with
+ * `import()` stays out of what every cold start parses before its first line runs — the AWS SDK's S3 client
+ * (the early download's fallback), its DynamoDB client (`OFFLOAD_REGISTRY_HTTP=off`), the wasm backend
+ * (loaded when the engine starts) — and what main.mjs and the worker share is one chunk, not two copies.
+ */
+export const TAIL_CHUNK_NAMES = 'chunks/[name]-[hash]';
+
 /** The companion sources next to a tail entry (`functions/tail/main.ts`, …); an entry without them (a stand-in) has none. */
 export function tailCompanionSources(entry: string): string[] {
   return TAIL_COMPANIONS.map((name) => join(dirname(entry), `${name}.ts`)).filter((path) => existsSync(path));
@@ -159,7 +167,7 @@ export function tailBundling(entry: string = DEFAULT_ENTRIES.tail): BundlingOpti
       beforeInstall: () => [],
       afterBundling: (_inputDir: string, outputDir: string) => [
         ...(companions.length
-          ? [[esbuild, ...companions, ...tailEsbuildArgs(), `--outdir=${outputDir}`, '--out-extension:.js=.mjs'].map(shellQuote).join(' ')]
+          ? [[esbuild, ...companions, ...tailEsbuildArgs(), '--splitting', `--chunk-names=${TAIL_CHUNK_NAMES}`, `--outdir=${outputDir}`, '--out-extension:.js=.mjs'].map(shellQuote).join(' ')]
           : []),
         `cp ${shellQuote(wasmDir)}/*.wasm ${shellQuote(outputDir)}/`,
         `cp ${shellQuote(wasmThreadedMainScript())} ${shellQuote(outputDir)}/`,

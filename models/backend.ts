@@ -283,12 +283,15 @@ async function startThreadedWasm(
   if (mainScript === undefined) {
     return `${THREADED_MAIN_SCRIPT} is neither in OFFLOAD_WASM_DIR nor in the installed @tensorflow/tfjs-backend-wasm (bundles copy it next to the .wasm files)`;
   }
-  let workerContents: string;
+  let workerContents: string | undefined;
   try {
-    ({ wasmWorkerContents: workerContents } = await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js'));
+    // a CommonJS module: Node gives its exports by name, a split bundle's chunk only as `default` (cdk/bundling.ts)
+    const mod = (await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents?: string; default?: { wasmWorkerContents?: string } };
+    workerContents = mod.wasmWorkerContents ?? mod.default?.wasmWorkerContents;
   } catch (e) {
     return `the tfjs-backend-wasm pthread worker source does not load (${firstLine(e)})`;
   }
+  if (typeof workerContents !== 'string') return 'the tfjs-backend-wasm pthread worker source does not load (no wasmWorkerContents export)';
   const early = earlyWorkers;
   earlyWorkers = undefined;
   const prepared = prepareThreadedStart(n, workerContents, mainScript, undefined, early);

@@ -4,52 +4,13 @@
  * model.json itself, so no bucket listing (and no ListBucket grant) is involved.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
 import { OffloadError } from '../../core/errors';
-import { s3Key, weightGroupBytes } from '../../core/artifact-layout';
+import { s3Key } from '../../core/artifact-layout';
+import { parseWeightsManifest, weightFileViews, type WeightsManifest } from './weights-manifest';
 
 export { s3Key };
-
-/** The part of a tfjs model.json that names its weight files and the weights each group holds. */
-const ModelJsonSchema = z.object({
-  weightsManifest: z
-    .array(
-      z.object({
-        paths: z.array(z.string()),
-        weights: z.array(z.looseObject({ dtype: z.string(), shape: z.array(z.number()), quantization: z.looseObject({ dtype: z.string() }).optional() })).default([]),
-      }),
-    )
-    .default([]),
-});
-
-/** model.json's weights manifest, as far as the download reads it. */
-export type WeightsManifest = z.infer<typeof ModelJsonSchema>['weightsManifest'];
-
-/**
- * Where each weight file lands when every group is one file of a size its
- * weight specs fix (an export's segments, a single-shard model): views of one
- * buffer, in manifest order, which tfjs then decodes without a join. Undefined
- * when the layout is anything else (converter shards, string weights): each
- * file then gets a buffer of its own. Fewer than `minFiles` files: undefined
- * too (one file needs no join).
- */
-export function weightFileViews(manifest: WeightsManifest, minFiles = 2): Map<string, Uint8Array> | undefined {
-  const sizes: [string, number][] = [];
-  for (const group of manifest) {
-    const bytes = weightGroupBytes(group.weights);
-    if (group.paths.length !== 1 || bytes === null) return undefined;
-    sizes.push([group.paths[0] as string, bytes]);
-  }
-  if (sizes.length < minFiles || new Set(sizes.map(([name]) => name)).size !== sizes.length) return undefined;
-  const buffer = new ArrayBuffer(sizes.reduce((sum, [, n]) => sum + n, 0));
-  const views = new Map<string, Uint8Array>();
-  let at = 0;
-  for (const [name, n] of sizes) {
-    views.set(name, new Uint8Array(buffer, at, n));
-    at += n;
-  }
-  return views;
-}
+// what the download reads of model.json, apart so that the tail's early path needs no S3 client (./weights-manifest.ts)
+export { parseWeightsManifest, weightFileViews, type WeightsManifest } from './weights-manifest';
 
 function isMissing(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -305,21 +266,6 @@ export async function loadArtifactFiles(
 export async function getModelJson(s3: S3Client, bucket: string, modelJsonKey: string): Promise<{ bytes: Uint8Array; manifest: WeightsManifest }> {
   const bytes = await getObjectBytes(s3, bucket, modelJsonKey, "artifact's model.json");
   return { bytes, manifest: parseWeightsManifest(bytes, bucket, modelJsonKey) };
-}
-
-/**
- * The weights manifest of a part's model.json (read from `s3://bucket/key`).
- * @throws OffloadError `unavailable` when it is not a tfjs model.json
- */
-export function parseWeightsManifest(bytes: Uint8Array, bucket: string, modelJsonKey: string): WeightsManifest {
-  try {
-    return ModelJsonSchema.parse(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))).weightsManifest;
-  } catch (err) {
-    throw new OffloadError('unavailable', 'artifact corrupt: its model.json is not a tfjs model.json', {
-      cause: err,
-      detail: `s3://${bucket}/${modelJsonKey}`,
-    });
-  }
 }
 
 /**

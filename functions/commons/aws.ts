@@ -4,7 +4,8 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RegistryWriter } from './registrar';
 
 /**
  * An S3 client. SDK v3 picks up `AWS_ENDPOINT_URL_S3` by itself; when it is
@@ -28,4 +29,11 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
 export function createDocumentClient(opts: { maxAttempts?: number } = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({ maxAttempts: opts.maxAttempts ?? 2 });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** The registry's writes (./registrar.ts) through a DynamoDB document client. */
+export function documentClientWriter(client: Pick<DynamoDBDocumentClient, 'send'>): RegistryWriter {
+  return async (update) => {
+    await client.send(new UpdateCommand(update));
+  };
 }

@@ -3,6 +3,9 @@
  * with the model built and warmed layer by layer while the weights download
  * (models/streamed-load.ts) when the model allows it, else (or with
  * `OFFLOAD_PIPELINE=off`) after the whole download, as before.
+ *
+ * The S3 client and its downloads (./artifacts.ts) are imported only when the
+ * early download does not serve: a tail that loads from it never parses them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as tf from '../../models/tfjs';
@@ -10,11 +13,10 @@ import { OffloadError } from '../../core/errors';
 import { loadFusedModelFromFiles, loadModelFromFiles } from '../../models/artifacts';
 import { ArrivingBytes } from '../../models/arriving-bytes';
 import { loadStreamed, planStreamedLoad, type StreamedLoadPlan } from '../../models/streamed-load';
-import { downloadWeightFiles, getModelJson, parseWeightsManifest, weightFileViews } from './artifacts';
+import { parseWeightsManifest, weightFileViews } from './weights-manifest';
 import { STREAMED_GETS } from './prefetch-protocol';
 import { EarlyFallback, type EarlyArtifact } from './tail-prefetch';
 import { logLine } from './http';
-
 
 /** How long a load waits for the early download's worker thread to be gone, ms (it normally is already). */
 const WORKER_EXIT_WAIT_MS = 1_000;
@@ -64,9 +66,10 @@ export interface TailModel {
 /**
  * Downloads and builds a tail. Errors: the download's (OffloadError
  * `unavailable` naming the file, as before), or `unavailable` "tail artifact
- * unusable" when tfjs cannot build the model from the files.
+ * unusable" when tfjs cannot build the model from the files. `s3` gives the
+ * S3 client, asked for only when the tail downloads with it.
  */
-export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
+export async function loadTailModel(s3: () => Promise<S3Client>, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
   if (opts.early) {
     try {
       return { ...(await loadEarly(opts.early, where, opts)), prefetched: true };
@@ -79,6 +82,12 @@ export async function loadTailModel(s3: S3Client, where: TailArtifact, opts: Tai
       await Promise.race([opts.early.close(), new Promise((resolve) => setTimeout(resolve, WORKER_EXIT_WAIT_MS).unref())]);
     }
   }
+  return loadWithSdk(await s3(), where, opts);
+}
+
+/** The tail downloaded with the S3 client (no early download, or one that gave up). */
+async function loadWithSdk(s3: S3Client, where: TailArtifact, opts: TailModelOptions): Promise<TailModel> {
+  const { downloadWeightFiles, getModelJson } = await import('./artifacts');
   const { bytes: modelJson, manifest } = await getModelJson(s3, where.bucket, where.modelJsonKey);
   opts.onModelJson?.();
   // one buffer for all the weights (even one file): the streamed load reads the bytes in place as they land

@@ -35,13 +35,12 @@ import { formatPath } from '../../core/validation';
 import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { fusionEnabled } from '../../models/fuse';
-import { s3Key } from './artifacts';
+import { s3Key } from '../../core/artifact-layout';
 import type { PrefetchHandle } from './prefetch-protocol';
 import { earlyArtifact, prefetchEnabled } from './tail-prefetch';
 import { earlyEngineEnabled } from './early-engine';
 import { loadTailModel } from './tail-model';
 import { pipelineEnabled } from '../../models/streamed-load';
-import { createDocumentClient, createS3Client } from './aws';
 import middy from '@middy/core';
 import {
   binaryBody,
@@ -60,7 +59,8 @@ import {
 } from './http';
 import { createMetrics, METRIC, MetricUnit, observe } from './observability';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { DEFAULT_REGISTRY_WAIT_MS, environmentIdFromEnv, InstanceRegistrar, processStartedAt, withinMs } from './registry';
+import { DEFAULT_REGISTRY_WAIT_MS, environmentIdFromEnv, InstanceRegistrar, processStartedAt, withinMs, type RegistryWriter } from './registrar';
+import { httpRegistryWriter, registryHttpEnabled, registryHttpSetting } from './dynamo-http';
 
 /** Lease of the busy mark written at module load, before the invocation's deadline is known: Lambda's 10 s init cap plus a margin. */
 export const INIT_LEASE_MS = 15_000;
@@ -213,7 +213,7 @@ export class TailRuntime {
       }
       this.registrarCache = config.table
         ? new InstanceRegistrar({
-            client: this.opts.dynamo ?? createDocumentClient(),
+            writer: this.registryWriter(),
             table: config.table,
             model: config.model,
             cut: config.cut,
@@ -225,6 +225,18 @@ export class TailRuntime {
       this.registrarCache?.setInfo({ startedAt: processStartedAt() });
     }
     return this.registrarCache ?? undefined;
+  }
+
+  /**
+   * Where the registry marks go: a given client; else signed HTTP requests (./dynamo-http.ts), or with
+   * `OFFLOAD_REGISTRY_HTTP=off` the SDK's client, loaded (off the cold start's module load) at the first write.
+   */
+  private registryWriter(): RegistryWriter {
+    const env = this.opts.env ?? process.env;
+    const given = this.opts.dynamo;
+    if (!given && registryHttpSetting(env)) return httpRegistryWriter(env);
+    let sdk: Promise<RegistryWriter> | undefined;
+    return async (update) => (await (sdk ??= import('./aws').then((aws) => aws.documentClientWriter(given ?? aws.createDocumentClient()))))(update);
   }
 
   private get registryWaitMs(): number {
@@ -320,13 +332,16 @@ export class TailRuntime {
     this.mark('initStarted');
     const started = performance.now();
     const config = this.config;
-    const s3 = this.opts.s3 ?? createS3Client(this.opts.env ?? process.env);
     const env = this.opts.env ?? process.env;
+    // the SDK's S3 client only where the early download does not serve (./tail-model.ts): loaded then
+    const given = this.opts.s3;
+    const s3 = given ? async () => given : async () => (await import('./aws')).createS3Client(env);
     const fuse = fusionEnabled(env);
     const pipeline = pipelineEnabled(env);
     const wanted = prefetchEnabled(env);
     // startTail read it without throwing (functions/commons/early-engine.ts): a typo fails init here, by name
     earlyEngineEnabled(env);
+    registryHttpEnabled(env); // likewise, read by the registrar without throwing
     // the first init takes the early download (and ends it); a retry downloads with the SDK
     const handle = this.prefetch;
     this.prefetch = undefined;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamo, useStandInEnv, type StandIn } from '../../local/stand-ins';
 import { createDocumentClient } from '../../functions/commons/aws';
 import {
@@ -13,10 +13,19 @@ import {
   putRegistryItem,
   ReservationLedger,
   summariseFleet,
+  documentClientWriter,
+  type InstanceRegistrarOptions,
   type RegistryItem,
 } from '../../functions/commons/registry';
+import { httpRegistryWriter } from '../../functions/commons/dynamo-http';
 
 const TABLE = 'registry-test';
+
+/** The two ways a registrar writes; the tag keeps their items apart in the one table. */
+const WRITERS: [string, (doc: DynamoDBDocumentClient) => Pick<InstanceRegistrarOptions, 'client' | 'writer'>][] = [
+  ['sdk', (doc) => ({ client: doc })],
+  ['http', () => ({ writer: httpRegistryWriter(process.env) })],
+];
 
 describe('fleet registry against dynalite', () => {
   let ddb: StandIn;
@@ -36,96 +45,102 @@ describe('fleet registry against dynalite', () => {
     restoreEnv();
   });
 
-  it('registers, marks busy then idle, and keeps the identity attributes', async () => {
-    // Prepare
-    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm1', cut: 2, instance: 'i-1', functionName: 'tail-m1-2' });
-    const key = { fn: fleetKey('m1', 2), instance: 'i-1' };
+  // the tail writes through signed HTTP requests (functions/commons/dynamo-http.ts); other callers through the SDK
+  describe.each(WRITERS)('an instance registrar writing through %s', (tag, via) => {
+    it('registers, marks busy then idle, and keeps the identity attributes', async () => {
+      // Prepare
+      const reg = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m1${tag}`, cut: 2, instance: 'i-1', functionName: 'tail-m1-2' });
+      const key = { fn: fleetKey(`m1${tag}`, 2), instance: 'i-1' };
 
-    // Act
-    await reg.register({ initMs: 123 });
-    await reg.markBusy(Date.now() + 30_000);
-    const busy = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
-    await reg.markIdle();
-    const idle = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+      // Act
+      await reg.register({ initMs: 123 });
+      await reg.markBusy(Date.now() + 30_000);
+      const busy = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+      await reg.markIdle();
+      const idle = (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
 
-    // Assess
-    expect(busy).toMatchObject({ model: 'm1', cut: 2, state: 'busy', inFlight: 1, initMs: 123, functionName: 'tail-m1-2' });
-    expect(idle).toMatchObject({ state: 'idle', inFlight: 0, seq: 3 });
-    expect(idle?.expiresAt).toBeGreaterThan(Date.now() / 1000);
-  });
+      // Assess
+      expect(busy).toMatchObject({ model: `m1${tag}`, cut: 2, state: 'busy', inFlight: 1, initMs: 123, functionName: 'tail-m1-2' });
+      expect(idle).toMatchObject({ state: 'idle', inFlight: 0, seq: 3 });
+      expect(idle?.expiresAt).toBeGreaterThan(Date.now() / 1000);
+    });
 
-  it('never lets an older write overwrite a newer one', async () => {
-    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm2', cut: 0, instance: 'i-2' });
-    await reg.markIdle();
-    // A stale write (lower seq) arriving late, as after an SDK retry.
-    const stale = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm2', cut: 0, instance: 'i-2' });
-    await reg.markIdle(); // seq 2
-    await stale.markBusy(Date.now() + 30_000); // seq 1 → rejected by the condition
-    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m2', 0), instance: 'i-2' } }))).Item;
-    expect(item).toMatchObject({ state: 'idle', seq: 2 });
-  });
+    it('never lets an older write overwrite a newer one', async () => {
+      const reg = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m2${tag}`, cut: 0, instance: 'i-2' });
+      await reg.markIdle();
+      // A stale write (lower seq) arriving late, as after an SDK retry.
+      const logged: Record<string, unknown>[] = [];
+      const stale = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m2${tag}`, cut: 0, instance: 'i-2', log: (line) => logged.push(line) });
+      await reg.markIdle(); // seq 2
+      await stale.markBusy(Date.now() + 30_000); // seq 1 → rejected by the condition
+      expect(logged).toEqual([]); // a failed condition is told from a failed write: nothing to report
+      const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey(`m2${tag}`, 0), instance: 'i-2' } }))).Item;
+      expect(item).toMatchObject({ state: 'idle', seq: 2 });
+    });
 
-  it('queued background writes land in order without being awaited', async () => {
-    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm3', cut: 1, instance: 'i-3' });
-    void reg.register({ initMs: 5 });
-    void reg.markBusy(Date.now() + 30_000);
-    void reg.markIdle();
-    void reg.markBusy(Date.now() + 30_000);
-    await reg.flush();
-    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m3', 1), instance: 'i-3' } }))).Item;
-    expect(item).toMatchObject({ state: 'busy', seq: 4 });
-  });
-
-  it('collapses states queued behind an in-flight write, so a fast stream cannot build a backlog', async () => {
-    // Prepare: count the requests that reach DynamoDB
-    let sends = 0;
-    const counting = { send: (cmd: Parameters<typeof doc.send>[0]) => { sends += 1; return doc.send(cmd); } } as unknown as typeof doc;
-    const reg = new InstanceRegistrar({ client: counting, table: TABLE, model: 'm4', cut: 1, instance: 'i-4' });
-
-    // Act: 101 states queued without waiting
-    void reg.register({ initMs: 1 });
-    for (let i = 0; i < 50; i++) {
+    it('queued background writes land in order without being awaited', async () => {
+      const reg = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m3${tag}`, cut: 1, instance: 'i-3' });
+      void reg.register({ initMs: 5 });
       void reg.markBusy(Date.now() + 30_000);
       void reg.markIdle();
-    }
-    await reg.flush();
+      void reg.markBusy(Date.now() + 30_000);
+      await reg.flush();
+      const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey(`m3${tag}`, 1), instance: 'i-3' } }))).Item;
+      expect(item).toMatchObject({ state: 'busy', seq: 4 });
+    });
 
-    // Assess: the first write went out alone, the other 100 collapsed into one; the newest state won
-    expect(sends).toBe(2);
-    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m4', 1), instance: 'i-4' } }))).Item;
-    expect(item).toMatchObject({ state: 'idle', seq: 101 });
-  });
+    it('collapses states queued behind an in-flight write, so a fast stream cannot build a backlog', async () => {
+      // Prepare: count the requests that reach DynamoDB
+      let sends = 0;
+      const through = via(doc);
+      const write = through.writer ?? documentClientWriter(through.client!);
+      const reg = new InstanceRegistrar({ writer: (u) => ((sends += 1), write(u)), table: TABLE, model: `m4${tag}`, cut: 1, instance: 'i-4' });
 
-  it('a gone mark is final for its process, and a newer process of the same environment takes the item over', async () => {
-    const key = { fn: fleetKey('m5', 1), instance: 'env-5' };
-    const get = async () => (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
-    const first = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm5', cut: 1, instance: 'env-5', boot: 1000 });
-    await first.markBusy(Date.now() + 30_000);
-    await first.markGone();
-    await first.markIdle(); // dropped: the process said it is gone
-    expect(await get()).toMatchObject({ state: 'gone', inFlight: 0, invocations: 1 });
+      // Act: 101 states queued without waiting
+      void reg.register({ initMs: 1 });
+      for (let i = 0; i < 50; i++) {
+        void reg.markBusy(Date.now() + 30_000);
+        void reg.markIdle();
+      }
+      await reg.flush();
 
-    // a re-init in the same environment (Lambda resets a crashed runtime in place) registers again
-    const second = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm5', cut: 1, instance: 'env-5', boot: 2000 });
-    await second.markBusy(Date.now() + 30_000);
-    expect(await get()).toMatchObject({ state: 'busy', boot: 2000, seq: 1, invocations: 1 });
-    // while a late write of the older process cannot overwrite it
-    const late = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm5', cut: 1, instance: 'env-5', boot: 1000 });
-    for (let i = 0; i < 5; i++) await late.markIdle();
-    expect(await get()).toMatchObject({ state: 'busy', boot: 2000 });
-  });
+      // Assess: the first write went out alone, the other 100 collapsed into one; the newest state won
+      expect(sends).toBe(2);
+      const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey(`m4${tag}`, 1), instance: 'i-4' } }))).Item;
+      expect(item).toMatchObject({ state: 'idle', seq: 101 });
+    });
 
-  it('the platform retires a dead environment: no late write of that process revives it, and an unknown one is not created', async () => {
-    const reg = new InstanceRegistrar({ client: doc, table: TABLE, model: 'm6', cut: 0, instance: 'env-6' });
-    await reg.markBusy(Date.now() + 30_000);
+    it('a gone mark is final for its process, and a newer process of the same environment takes the item over', async () => {
+      const key = { fn: fleetKey(`m5${tag}`, 1), instance: 'env-5' };
+      const get = async () => (await doc.send(new GetCommand({ TableName: TABLE, Key: key }))).Item;
+      const first = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m5${tag}`, cut: 1, instance: 'env-5', boot: 1000 });
+      await first.markBusy(Date.now() + 30_000);
+      await first.markGone();
+      await first.markIdle(); // dropped: the process said it is gone
+      expect(await get()).toMatchObject({ state: 'gone', inFlight: 0, invocations: 1 });
 
-    await markEnvironmentGone(doc, TABLE, { model: 'm6', cut: 0, instance: 'env-6' });
-    await reg.markIdle(); // a write that was still in flight when the process died
+      // a re-init in the same environment (Lambda resets a crashed runtime in place) registers again
+      const second = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m5${tag}`, cut: 1, instance: 'env-5', boot: 2000 });
+      await second.markBusy(Date.now() + 30_000);
+      expect(await get()).toMatchObject({ state: 'busy', boot: 2000, seq: 1, invocations: 1 });
+      // while a late write of the older process cannot overwrite it
+      const late = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m5${tag}`, cut: 1, instance: 'env-5', boot: 1000 });
+      for (let i = 0; i < 5; i++) await late.markIdle();
+      expect(await get()).toMatchObject({ state: 'busy', boot: 2000 });
+    });
 
-    const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m6', 0), instance: 'env-6' } }))).Item;
-    expect(item).toMatchObject({ state: 'gone', inFlight: 0 });
-    await markEnvironmentGone(doc, TABLE, { model: 'm6', cut: 0, instance: 'never-registered' });
-    expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey('m6', 0), instance: 'never-registered' } }))).Item).toBeUndefined();
+    it('the platform retires a dead environment: no late write of that process revives it, and an unknown one is not created', async () => {
+      const reg = new InstanceRegistrar({ ...via(doc), table: TABLE, model: `m6${tag}`, cut: 0, instance: 'env-6' });
+      await reg.markBusy(Date.now() + 30_000);
+
+      await markEnvironmentGone(doc, TABLE, { model: `m6${tag}`, cut: 0, instance: 'env-6' });
+      await reg.markIdle(); // a write that was still in flight when the process died
+
+      const item = (await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey(`m6${tag}`, 0), instance: 'env-6' } }))).Item;
+      expect(item).toMatchObject({ state: 'gone', inFlight: 0 });
+      await markEnvironmentGone(doc, TABLE, { model: `m6${tag}`, cut: 0, instance: 'never-registered' });
+      expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { fn: fleetKey(`m6${tag}`, 0), instance: 'never-registered' } }))).Item).toBeUndefined();
+    });
   });
 
   it('reads a model\'s whole fleet with one query, per cut', async () => {
