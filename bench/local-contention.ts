@@ -142,6 +142,8 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
   firstInferenceWeight: number;
   /** The host model's firstInference.factor: the median over the lone cold runs' pairs (cuts whose warm compute is ≥ 10 ms) of first inference / the warm call's compute. */
   firstInferenceFactor: number;
+  /** The same per cut (firstInference.factorByCut), for the cuts whose warm compute is ≥ 10 ms. */
+  firstInferenceFactorByCut: Record<number, { factor: number; pairs: number }>;
 } {
   // A run without cold bursts (--cold-rounds 0, for its mixed phase) started one environment beside k − 1 warm ones in
   // its first burst at each k: its samples stay out of the tables, its mixed phase counts.
@@ -157,6 +159,10 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
   const loneInitMs = median([...inits(1), ...loneCold.flatMap((r) => r.pairs.filter((p) => p.cut === 0 && p.initMs !== null).map((p) => p.initMs!))]);
   const computeSlowdown = ks.map((k) => (k === 1 ? 1 : median(warm(k).map((s) => s.computeMs)) / loneComputeMs));
   const firsts = runs.flatMap((r) => r.mixed ?? []).filter((m) => m.firstsAvg !== undefined && m.initsAvg! < 0.05 && m.firstsAvg >= 0.5);
+  // Tails computing under 10 ms (cuts 125, 156) left out: a ms of timer and scheduling noise moves their ratio by 10 % or more.
+  const firstPairs = loneCold.flatMap((r) =>
+    r.pairs.flatMap((p) => (p.coldComputeMs != null && p.warmComputeMs != null && p.warmComputeMs >= 10 ? [{ cut: p.cut, ratio: p.coldComputeMs / p.warmComputeMs }] : [])),
+  );
   const cvs = (f: (k: number, from: Sample[]) => number[]) => median(tableRuns.flatMap((r) => ks.map((k) => cv(f(k, r.samples))).filter(Number.isFinite)));
   return {
     computeSlowdown,
@@ -179,9 +185,12 @@ export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly Lone
       }),
     initWeight: median(mixed.map((m) => (busyAt(computeSlowdown, m.computeMs / loneComputeMs) - 1) / m.cold)),
     firstInferenceWeight: median(firsts.map((f) => (busyAt(computeSlowdown, f.computeMs / loneComputeMs) - 1) / f.firstsAvg!)),
-    firstInferenceFactor: median(
-      // Tails computing under 10 ms (cuts 125, 156) left out: a ms of timer and scheduling noise moves their ratio by 10 % or more.
-      loneCold.flatMap((r) => r.pairs.flatMap((p) => (p.coldComputeMs != null && p.warmComputeMs != null && p.warmComputeMs >= 10 ? [p.coldComputeMs / p.warmComputeMs] : []))),
+    firstInferenceFactor: median(firstPairs.map((p) => p.ratio)),
+    firstInferenceFactorByCut: Object.fromEntries(
+      [...new Set(firstPairs.map((p) => p.cut))].sort((a, b) => a - b).map((cut) => {
+        const xs = firstPairs.filter((p) => p.cut === cut).map((p) => p.ratio);
+        return [cut, { factor: median(xs), pairs: xs.length }];
+      }),
     ),
     besideFirsts: [...new Set(firsts.map((f) => Math.round(f.firstsAvg!)))]
       .sort((a, b) => a - b)
@@ -221,7 +230,7 @@ async function main(): Promise<void> {
     console.log(`cold requests by k: first compute ${p.coldComputeMsByK.map((x) => x.toFixed(0)).join(', ')} ms; hand-off ${p.coldHandOffMsByK.map((x) => x.toFixed(0)).join(', ')} ms`);
     for (const b of p.besideInits)
       console.log(`warm beside ${b.c} init(s): compute x${b.computeSlowdown.toFixed(2)} (beside ${b.c} warm: x${(p.computeSlowdown[b.c] ?? NaN).toFixed(2)}), weight of an init ${b.weight.toFixed(2)}, overhead ${b.overheadMs.toFixed(0)} ms (${b.n} requests)`);
-    console.log(`weights in a computing neighbour's busy count (median over requests): an init ${p.initWeight.toFixed(2)}, a first inference ${p.firstInferenceWeight.toFixed(2)}; first inference alone x${p.firstInferenceFactor.toFixed(2)} a warm compute`);
+    console.log(`weights in a computing neighbour's busy count (median over requests): an init ${p.initWeight.toFixed(2)}, a first inference ${p.firstInferenceWeight.toFixed(2)}; first inference alone x${p.firstInferenceFactor.toFixed(2)} a warm compute (by cut: ${Object.entries(p.firstInferenceFactorByCut).map(([c, f]) => `${c} x${f.factor.toFixed(2)}, ${f.pairs} pairs`).join('; ')})`);
     for (const b of p.besideFirsts)
       console.log(`warm beside ~${b.m} first inference(s), no init: compute x${b.computeSlowdown.toFixed(2)} (beside ${b.m} warm: x${b.besideWarm.toFixed(2)}), weight of a first inference ${b.weight.toFixed(2)} (${b.n} requests)`);
     return;

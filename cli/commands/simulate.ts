@@ -142,7 +142,7 @@ export function register(program: Command): void {
     console.log(`${flags.traffic.text}; ${arrivals.length} requests from ${new Set(arrivals.map((a) => a.device)).size} devices over ${formatSpan(spanS)} simulated`);
     console.log(`tails: ${describeTails(deployment.functions)}`);
     if (host) console.log(`host: ${host.name} (the tails share its cores; ${host.wasmThreads} wasm thread per environment, this machine's profiled speed)`);
-    if (jitter) console.log(`spread: tail CV ${jitter.tailCv}, cold-start CV ${jitter.coldCv} (lognormal)`);
+    if (jitter) console.log(`spread: tail ${jitter.tailFloor ? `${jitter.tailFloor} + ${(1 - jitter.tailFloor).toFixed(2)} × lognormal of CV ${jitter.tailCv}` : `CV ${jitter.tailCv}`}, cold-start CV ${jitter.coldCv} (lognormal)`);
     if (options.waitForPlan && flags.policy.some((p) => p.kind === 'planner')) console.log('planner: the device waits for its plan before it starts its head (--wait-for-plan)');
     console.log(table(summaryRows(results.map((r) => r.result.summary)), [...SUMMARY_COLUMNS]));
     for (const r of results) {

@@ -42,8 +42,9 @@ export interface HostModel {
    * for in the busy count its neighbours' slowdowns are read at (a warm job counts 1). Its extra over a warm compute is
    * taken out of the init, so a lone cold request's total (init + first compute) stays the measured cold start + the
    * compute. Absent: the first inference is a warm one and the init holds the extra (Lambda, {@link sharedCores}).
+   * `factorByCut`, per model and cut, wins over `factor` where it has the tail ({@link firstInferenceFactor}).
    */
-  firstInference?: { factor: number; weight: number };
+  firstInference?: { factor: number; weight: number; factorByCut?: Readonly<Record<string, Readonly<Record<number, number>>>> };
   /**
    * What an initialising environment counts for in a COMPUTING neighbour's busy count (default 1). Inits count each
    * other as 1: the init table was measured on bursts of cold starts alone.
@@ -53,8 +54,8 @@ export interface HostModel {
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
   cold: { coldBaseMs: number; coldMsPerMB: number };
-  /** Spread of one request's compute and init at a fixed sharing (coefficients of variation), for the simulator's jitter (./jitter.ts). */
-  spread: { tailCv: number; coldCv: number };
+  /** Spread of one request's compute and init at a fixed sharing (coefficients of variation, and the compute's floor), for the simulator's jitter (./jitter.ts). */
+  spread: { tailCv: number; coldCv: number; tailFloor?: number };
   /**
    * A tail's lone compute on this host over the profile's layer times (`tailTimes: 'this-machine'`); default 1.
    * Set by {@link atSpeed} when a session's probe finds the host faster or slower than when it was profiled.
@@ -161,10 +162,12 @@ export function sharedCores(cores: number): HostModel {
  * the local stack's MobileNetV2 tails with ONE wasm thread each
  * (`wasmThreads: 1`), on the engine with batch norm and relu fused at load
  * (models/fuse.ts), the streamed tail load and the early download (main
- * 4b0832a). The machine changed under the model between sessions: the AMD
- * EPYC this table held until then (in git history before this round) ran a
- * lone cut-0 compute in 58 ms and a lone cold start in 809 ms; this one in 27
- * and 336. All under the measurement lock (quiet-run), 2026-12-01:
+ * 4b0832a; the lone cold starts and first-inference factors on main 098079b,
+ * the registry marks without the AWS SDK). The machine changed under the
+ * model between sessions: the AMD EPYC this table held until then (in git
+ * history before round 8) ran a lone cut-0 compute in 58 ms and a lone cold
+ * start in 809 ms; this one in 27 and 336 (321 since 098079b). All under the
+ * measurement lock (quiet-run), 2026-12-01:
  * - compute slowdowns, invoke overhead, init slowdowns, spread:
  *   bench/local-contention.ts --threads 1 --cold-rounds 3 --mixed-rounds 4,
  *   two runs pooled by its `--pool` (ended 09:44 and 09:53 UTC, load average
@@ -175,24 +178,41 @@ export function sharedCores(cores: number): HostModel {
  *   over the lone one (329 ms, with the cut-0 ones of the lone cold-start runs
  *   below); the invoke overhead the median round trip − compute of a lone warm
  *   request (27 ms), its slowdowns the same at k = 2…5 (32, 39, 62, 71 ms);
- *   the spread the median over runs and k of the coefficient of variation of
- *   compute (0.23) and init (0.07) among one burst's requests.
- * - `computeScale`: the lone median over the profile's whole model
- *   (profiles/mobilenetv2.wasm.json, 56.7 ms, profiled on the EPYC): 0.48.
- *   The profile's cut shares are kept (on this machine cut 63 computes 15 ms
- *   against 27 at cut 0, the profile 26.7 against 56.7).
- * - `initWeight`, `firstInference.weight`: the mixed phases of those two runs
- *   and of two more with --cold-rounds 0 --mixed-rounds 6 and 8 (ended 09:32
- *   and 09:39 UTC, load 0.5 → 1.0 and 0.5 → 1.9; bench/results/first-
- *   inference-mixed-r8-{a,b}.json): one environment serving request after
- *   request while c = 1…4 others start cold. A warm request's compute beside c
- *   inits (ended before the first init could have) is 1.25, 2.84, 3.66, 4.58×
- *   alone (95–129 requests each), against 1.23, 1.65, 2.34, 2.87× beside c warm
- *   ones; beside about m = 1, 2 first inferences and no init, 1.35, 2.26× (47,
- *   12 requests) against 1.23, 1.65×. Each request's weight is the busy count
- *   at which the compute table reaches its slowdown, less itself, per
- *   neighbour; the medians over requests: 1.68 an init, 1.48 a first
- *   inference.
+ *   the init's spread the median over runs and k of the coefficient of
+ *   variation of init (0.07) among one burst's requests.
+ * - the compute's spread (`tailCv`, `tailFloor`): warm requests under steady
+ *   Poisson arrivals at 1, 2, 4, 6/s that computed with no other compute
+ *   beside them (overlap n < 1.5; 745 requests), bench/stack-cpu.ts, two runs
+ *   (quiet-run 11:43–11:47 and 11:53–11:57 UTC, load 0.5 → 0.8 and 1.1 →
+ *   0.6; bench/results/stack-cpu-r9-{a,b}.json; fitted by its --spread):
+ *   median 27.4 ms (the model's lone compute is 27.2), but skewed: the 10th,
+ *   90th, 95th percentiles 0.9, 1.4–1.5, 1.8 × the median, the mean 1.10 ×,
+ *   at 1/s as at 6/s (the tail's own variation, not sharing). As 0.87 +
+ *   0.13 × a lognormal of median 1 and CV 1.74 (exact at the 10th, 50th and
+ *   90th percentiles; mean 1.13, p95 1.77). Until this round the spread was
+ *   a plain lognormal of CV 0.23 (the CV among one burst's requests), whose
+ *   mean is 1.03 × its median: simulated environments were freed early.
+ * - `firstInference.factorByCut` and the cold starts per cut (`coldStartMs`):
+ *   re-measured on main after the tail's registry marks left the AWS SDK
+ *   (098079b), which shortened its cold start, by bench/local-contention.ts
+ *   --threads 1 --lone-cold-cuts 0,36,63,125,156, two runs of 6 pairs per cut
+ *   (quiet-run 12:03–12:06 and 12:07–12:10 UTC, load 1.5 → 0.7 and 1.1 →
+ *   0.2; bench/results/lone-cold-1thread-r9-{a,b}.json), medians of the 12
+ *   pairs per cut: cold − warm round trip 321, 290, 269, 255, 181 ms at cuts
+ *   0, 36, 63, 125, 156 (round 8's, on the tail before 098079b: 336, 341,
+ *   348, 296, 218; cut 63's 348 was the odd one, above cut 0's); first
+ *   inference over the next warm call's compute 1.58, 1.12, 1.30 at cuts 0,
+ *   36, 63 (the tails computing under 10 ms left out). The one factor (1.39,
+ *   below) stays for other tails. Under bursts of the validation's kind
+ *   (another seed: bench/stack-cpu.ts --bursty 4 --runs 3 --seed 11,
+ *   quiet-run 11:49–11:52 UTC, load 1.4 → 0.6, bench/results/stack-cpu-
+ *   bursty-r9-a.json) cut-0 first inferences took 1.17 × (median of 49) what
+ *   the one factor predicts for the overlap each had, 1.01 × with round 8's
+ *   cut-0 pairs alone (1.61); inits 0.97 ×. A contention run on the same
+ *   code (12:10–12:12 UTC, load 0.2 → 1.4, bench/results/local-contention-
+ *   1thread-r9-a.json) gave tables within the run-to-run spread of the
+ *   pooled ones below (compute 1.20, 1.91, 2.14, 3.11; init 1.72, 2.57,
+ *   2.83, 4.12; overhead 25 ms): those were kept.
  * - `firstInference.factor`: a cold call's first inference over the next warm
  *   call's compute, median of 34 pairs (1.39) of bench/local-contention.ts
  *   --lone-cold-cuts 0,63 (8 pairs each, 09:27–09:29 UTC, load 0.4 → 0.2,
@@ -200,11 +220,10 @@ export function sharedCores(cores: number): HostModel {
  *   1.38) and 0,36,63,125,156 (6 each, 09:55–09:58 UTC, load 1.5 → 0.1,
  *   bench/results/lone-cold-1thread-xeon-a.json; 1.49, 1.23, 1.31 at cuts 0,
  *   36, 63; the tails computing under 10 ms left out).
- * - cold start: that last run, the median cold − warm round trip of 6 pairs
- *   per cut, each cold call 6.5 s after the last request (its environment
- *   reaped after 3 s), as the validation trace's cold starts come after its
- *   8 s pauses: 336, 341, 348, 296, 218 ms at cuts 0, 36, 63, 125, 156. It
- *   holds the spawn and the first inference's extra; the simulator takes the
+ * - cold start: the median cold − warm round trip per cut (above), each cold
+ *   call 6.5 s after the last request (its environment reaped after 3 s), as
+ *   the validation trace's cold starts come after its 8 s pauses. It holds
+ *   the spawn and the first inference's extra; the simulator takes the
  *   extra out of the init ((factor − 1) × the compute) and runs it as the
  *   first inference. Other tails: core/presets.ts's local calibration
  *   (`CLOUD_DEFAULTS`, measured on the EPYC with 2 threads; not re-measured).
@@ -219,13 +238,20 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   wasmThreads: 1,
   invokeOverheadMs: 27,
   overheadSlowdown: Object.freeze([1, 1.19, 1.44, 2.3, 2.63]),
-  firstInference: Object.freeze({ factor: 1.39, weight: 1.48 }),
+  firstInference: Object.freeze({ factor: 1.39, weight: 1.48, factorByCut: Object.freeze({ mobilenetv2: Object.freeze({ 0: 1.58, 36: 1.12, 63: 1.3 }) }) }),
   initWeight: 1.68,
-  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 336, 36: 341, 63: 348, 125: 296, 156: 218 }) }),
+  coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 321, 36: 290, 63: 269, 125: 255, 156: 181 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
-  spread: Object.freeze({ tailCv: 0.23, coldCv: 0.07 }),
+  spread: Object.freeze({ tailCv: 1.74, tailFloor: 0.87, coldCv: 0.07 }),
   computeScale: 0.48,
 });
+
+/** The first inference's factor of `model`'s tail at `cut` on `host` (its per-cut figure, else its one factor); 1 without the model. */
+export function firstInferenceFactor(host: HostModel, model: string, cut: number): number {
+  const first = host.firstInference;
+  if (!first) return 1;
+  return first.factorByCut?.[model]?.[cut] ?? first.factor;
+}
 
 /** s(n) from a table (see the module doc); a fractional n (a first inference weighs more than 1) reads between entries. */
 export function slowdownAt(table: readonly number[], n: number): number {
@@ -251,6 +277,11 @@ export function checkHost(host: HostModel): void {
   if (first) {
     if (!(Number.isFinite(first.factor) && first.factor >= 1)) throw new ValidationError('host.firstInference.factor', `must be a number >= 1 (got ${first.factor})`);
     if (!(Number.isFinite(first.weight) && first.weight >= 1)) throw new ValidationError('host.firstInference.weight', `must be a number >= 1 (got ${first.weight})`);
+    for (const [model, byCut] of Object.entries(first.factorByCut ?? {})) {
+      for (const [cut, f] of Object.entries(byCut)) {
+        if (!(Number.isFinite(f) && f >= 1)) throw new ValidationError(`host.firstInference.factorByCut.${model}.${cut}`, `must be a number >= 1 (got ${f})`);
+      }
+    }
   }
   const iw = host.initWeight;
   if (iw !== undefined && !(Number.isFinite(iw) && iw >= 1)) throw new ValidationError('host.initWeight', `must be a number >= 1 (got ${iw})`);

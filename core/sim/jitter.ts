@@ -4,7 +4,11 @@
  * invocation draws a multiplier of its warm tail time and, when cold, one of
  * its cold start, both lognormal with median 1 (the functions' figures stay
  * medians) and the coefficient of variation given — measured, e.g. from
- * `offload load` records (bench/sim-validation.ts `spreadOf`).
+ * `offload load` records (bench/sim-validation.ts `spreadOf`). With a
+ * `tailFloor` f the tail's multiplier is f + (1 − f) × that lognormal: still
+ * median 1, but skewed as a real tail's computes are (a floor it seldom goes
+ * under, a long tail above; core/sim/host.ts LOCAL_HOST.spread), so its mean
+ * is above its median where a plain lognormal's hardly is.
  *
  * Seeded: the same seed and the same run draw the same numbers.
  */
@@ -13,8 +17,10 @@ import { seededRandom } from '../random';
 
 export interface JitterSpec {
   seed: number;
-  /** Coefficient of variation (σ/mean) of a warm tail's compute time. */
+  /** Coefficient of variation (σ/mean) of a warm tail's compute time (with `tailFloor`: of its lognormal part). */
   tailCv: number;
+  /** Share of the median no draw of the tail goes under, 0 ≤ f < 1 (default 0: a plain lognormal). */
+  tailFloor?: number;
   /** Coefficient of variation of a cold start. */
   coldCv: number;
 }
@@ -26,6 +32,8 @@ export function checkJitter(j: JitterSpec): void {
     const v = j[key];
     if (!(Number.isFinite(v) && v >= 0 && v <= 10)) throw new ValidationError(`jitter.${key}`, `must be a number from 0 to 10 (got ${v})`);
   }
+  const f = j.tailFloor;
+  if (f !== undefined && !(Number.isFinite(f) && f >= 0 && f < 1)) throw new ValidationError('jitter.tailFloor', `must be a number from 0 to below 1 (got ${f})`);
 }
 
 /** σ of the log of a lognormal whose coefficient of variation is `cv`. */
@@ -39,9 +47,11 @@ export class Jitter {
   private spare: number | null = null;
   private readonly tailSigma: number;
   private readonly coldSigma: number;
+  private readonly tailFloor: number;
 
   constructor(spec: JitterSpec) {
     checkJitter(spec);
+    this.tailFloor = spec.tailFloor ?? 0;
     this.random = seededRandom(spec.seed);
     this.tailSigma = lognormalSigma(spec.tailCv);
     this.coldSigma = lognormalSigma(spec.coldCv);
@@ -62,7 +72,9 @@ export class Jitter {
   }
 
   tail(): number {
-    return this.tailSigma === 0 ? 1 : Math.exp(this.tailSigma * this.normal());
+    if (this.tailSigma === 0) return 1;
+    const f = this.tailFloor;
+    return f + (1 - f) * Math.exp(this.tailSigma * this.normal());
   }
 
   cold(): number {

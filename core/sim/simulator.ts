@@ -44,7 +44,7 @@ import { DEFAULT_PREWARM_OPTIONS, PrewarmMemory, prewarmCandidate, type PrewarmC
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
 import { FleetView, PLANNER_KEEPALIVE_MS, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
-import { checkHost, HostCpu, type HostModel } from './host';
+import { checkHost, firstInferenceFactor, HostCpu, type HostModel } from './host';
 import { Jitter, type JitterSpec } from './jitter';
 import { SummaryAccumulator } from './summary';
 
@@ -552,7 +552,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       // On a host that models it, a cold environment's first inference takes factor × the compute and weighs more on its
       // neighbours; its extra comes out of the init, so a lone cold request still takes the measured cold start + compute.
       const first = cold ? cpu.host.firstInference : undefined;
-      const extra = first ? Math.min(initMs, (first.factor - 1) * tailMs) : 0;
+      const extra = first ? Math.min(initMs, (firstInferenceFactor(cpu.host, spec.model, spec.cut) - 1) * tailMs) : 0;
       const item = { req, invokeAt: now, initMs: null, tailMs: tailMs + extra };
       cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs - extra : tailMs, phaseStart: now, item, ...(first ? { weight: first.weight } : {}) }, now);
       scheduleHost();

@@ -3,7 +3,7 @@ import type { LoadRecord } from '../../../core/load-record';
 import type { Policy } from '../../../core/policies';
 import { predictorFromProfiles } from '../../../core/profile-scenario';
 import { simDeployment } from '../../../core/sim/deployment';
-import { atSpeed, checkHost, HostCpu, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
+import { atSpeed, checkHost, firstInferenceFactor, HostCpu, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
 import { Jitter, lognormalSigma } from '../../../core/sim/jitter';
 import { simulate, type SimulationInput } from '../../../core/sim/simulator';
 import { generateWorkload, makeDevices, type Arrival } from '../../../core/workload';
@@ -169,6 +169,21 @@ describe('simulate on a shared host', () => {
       expect(lambda[0]!.measured.initMs).toBe(200);
     });
 
+    it('a per-cut factor wins over the one factor for its tail only', () => {
+      const arrivals = handArrivals([0]);
+      const host: HostModel = { ...ideal(1), firstInference: { factor: 2, weight: 1, factorByCut: { [functions[0]!.model]: { 1: 3 } } } };
+      expect(firstInferenceFactor(host, functions[0]!.model, 1)).toBe(3);
+      expect(firstInferenceFactor(host, functions[0]!.model, 2)).toBe(2);
+      expect(firstInferenceFactor(host, 'other-model', 1)).toBe(2);
+      expect(firstInferenceFactor(ideal(1), functions[0]!.model, 1)).toBe(1);
+      const [cut1Cold] = run({ policy: cut1, arrivals, functions, host }).records;
+      // 3 × 40 of first inference; the init gives the extra back (200 − 2 × 40).
+      expect([cut1Cold!.measured.initMs, cut1Cold!.measured.computeMs]).toEqual([120, 120]);
+      const [cut2Cold] = run({ policy: { kind: 'cut', cut: 2 }, arrivals, functions, host }).records;
+      expect(cut2Cold!.measured.computeMs).toBe(2 * functions.find((f) => f.cut === 2)!.tailMs);
+      expect(() => checkHost({ ...host, firstInference: { factor: 2, weight: 1, factorByCut: { m: { 3: 0.9 } } } })).toThrow(/host\.firstInference\.factorByCut\.m\.3: must be a number >= 1 \(got 0\.9\)/);
+    });
+
     it('a warm request beside a first inference slows by its weight', () => {
       // 2 cores. At 0 a cold start; at 1000 a warm request (environment 1) and a cold start (environment 2) together;
       // at 1120, when that init (200 − 2 × 40 = 120 ms) ends, a warm request beside its first inference (120 ms).
@@ -214,6 +229,23 @@ describe('per-request spread (jitter)', () => {
     const again = new Jitter({ seed: 11, tailCv: 0.5, coldCv: 0.2 });
     const first = new Jitter({ seed: 11, tailCv: 0.5, coldCv: 0.2 });
     expect(Array.from({ length: 5 }, () => again.cold())).toEqual(Array.from({ length: 5 }, () => first.cold()));
+  });
+
+  it('with a floor: never under it, median 1, and a mean above a plain lognormal\'s of the same CV (a right-skewed tail, as measured)', () => {
+    const draw = (tailFloor?: number) => {
+      const j = new Jitter({ seed: 5, tailCv: 1.74, coldCv: 0, ...(tailFloor === undefined ? {} : { tailFloor }) });
+      return Array.from({ length: 40_000 }, () => j.tail()).sort((a, b) => a - b);
+    };
+    const floored = draw(0.87);
+    expect(floored[0]!).toBeGreaterThanOrEqual(0.87);
+    expect(floored[floored.length / 2]!).toBeCloseTo(1, 2);
+    const mean = floored.reduce((s, x) => s + x, 0) / floored.length;
+    // 0.87 + 0.13 × e^(σ²/2), σ² = ln(1 + 1.74²)
+    expect(mean).toBeCloseTo(0.87 + 0.13 * Math.sqrt(1 + 1.74 ** 2), 1);
+    expect(mean).toBeGreaterThan(1.05);
+    // Floor 0 is the plain lognormal, draw for draw.
+    expect(draw(0)).toEqual(draw());
+    expect(() => new Jitter({ seed: 1, tailCv: 0.2, coldCv: 0, tailFloor: 1 })).toThrow(/jitter\.tailFloor: must be a number from 0 to below 1 \(got 1\)/);
   });
 
   it('spreads each served request around the function\'s figure, reproducibly, and refuses a bad CV', () => {
@@ -264,7 +296,8 @@ describe("a host at a session's speed", () => {
     expect(base.map((r) => r.cold)).toEqual([true, false]);
     expect(slow.map((r) => r.cold)).toEqual([true, false]);
     // The lone cold start splits into the init and the first inference's extra ((factor − 1) × the warm compute).
-    const factor = LOCAL_HOST.firstInference!.factor;
+    const factor = firstInferenceFactor(LOCAL_HOST, 'mobilenetv2', 0);
+    expect(factor).toBe(LOCAL_HOST.firstInference!.factorByCut!.mobilenetv2![0]);
     expect(base[0]!.measured.computeMs).toBeCloseTo(factor * base[1]!.measured.computeMs!, 9);
     expect(base[0]!.measured.initMs).toBeCloseTo(LOCAL_HOST.coldStartMs.mobilenetv2![0]! - (factor - 1) * base[1]!.measured.computeMs!, 9);
     expect(slow[0]!.measured.initMs! + slow[0]!.measured.computeMs!).toBeCloseTo(1.25 * LOCAL_HOST.coldStartMs.mobilenetv2![0]! + 1.5 * base[1]!.measured.computeMs!, 9);
