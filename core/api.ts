@@ -16,6 +16,10 @@ import { parseWith } from './validation';
 import { ValidationError, type ErrorCode } from './errors';
 import { REASONS, type PlanRecord } from './planner';
 import { CrossingTensorSchema } from './manifest';
+import { INFER_HEADERS, type InferTiming } from './tail-api';
+
+// the tail's own part of the API lives apart, free of zod (./tail-api.ts); everything else imports it from here
+export { INFER_HEADERS, inferHeaders, type InferTiming } from './tail-api';
 
 const finiteNonNegative = z.number().finite().min(0, 'must be >= 0');
 const positive = z.number().finite().gt(0, 'must be > 0');
@@ -233,24 +237,6 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema> & { code: ErrorCode | st
 // ---------------------------------------------------------------------------
 // POST /infer/{model}/{cut}: the timing headers
 
-/** The single home of the `x-offload-*` response header names. */
-export const INFER_HEADERS = Object.freeze({
-  /** `true` when this request paid the tail's cold start. */
-  cold: 'x-offload-cold',
-  /** The Init phase of a cold start, ms (absent when warm). */
-  initMs: 'x-offload-init-ms',
-  /** The tail's compute time for this request, ms. */
-  computeMs: 'x-offload-compute-ms',
-  /** The execution environment that answered (the registry's `instance`). */
-  instance: 'x-offload-instance',
-  /** The function that answered (Lambda's function name), so a client that chose the cut itself can say which. */
-  functionName: 'x-offload-function',
-  /** The engine that ran the tail, e.g. `wasm; threads=2` (`; requested=N` when threads fell back). */
-  backend: 'x-offload-backend',
-  /** The function's memory size, MB: what its billed time is priced at. */
-  memoryMB: 'x-offload-memory-mb',
-});
-
 /** Header names a browser must be allowed to read (CORS `Access-Control-Expose-Headers`). */
 export const EXPOSED_HEADERS: readonly string[] = Object.freeze(Object.values(INFER_HEADERS));
 
@@ -266,18 +252,6 @@ export const CORS_REQUEST_HEADERS: readonly string[] = Object.freeze([
 
 /** How long a browser may cache a preflight answer, s. */
 export const CORS_MAX_AGE_SECONDS = 3600;
-
-/** What the tail reports about one inference. */
-export interface InferTiming {
-  cold: boolean;
-  initMs: number | null;
-  computeMs: number | null;
-  instance: string | null;
-  /** Absent from older tails' answers. */
-  functionName?: string | null;
-  /** The function's memory size, MB; absent from older tails' answers. */
-  memoryMB?: number | null;
-}
 
 const msHeader = z
   .string()
@@ -316,21 +290,4 @@ export function parseInferHeaders(get: (name: string) => string | null | undefin
     functionName: read(INFER_HEADERS.functionName),
     memoryMB: memoryMB === null ? null : parseWith(memoryHeader, memoryMB, INFER_HEADERS.memoryMB),
   };
-}
-
-/**
- * The headers a tail answers with.
- *
- * @example
- * inferHeaders({ cold: true, initMs: 812.4, computeMs: 31.2, instance: 'a1b2' });
- * // { 'x-offload-cold': 'true', 'x-offload-compute-ms': '31.20', 'x-offload-instance': 'a1b2', 'x-offload-init-ms': '812' }
- */
-export function inferHeaders(t: InferTiming): Record<string, string> {
-  const h: Record<string, string> = { [INFER_HEADERS.cold]: String(t.cold) };
-  if (t.computeMs !== null) h[INFER_HEADERS.computeMs] = t.computeMs.toFixed(2);
-  if (t.instance !== null) h[INFER_HEADERS.instance] = t.instance;
-  if (t.initMs !== null) h[INFER_HEADERS.initMs] = t.initMs.toFixed(0);
-  if (t.functionName != null) h[INFER_HEADERS.functionName] = t.functionName;
-  if (t.memoryMB != null) h[INFER_HEADERS.memoryMB] = String(t.memoryMB);
-  return h;
 }

@@ -22,10 +22,7 @@ export const CATALOG_FILE_ENV = 'OFFLOAD_CATALOG_FILE';
 /** File name the CDK app gives the catalog inside the planner's bundle. */
 export const CATALOG_FILE_NAME = 'catalog.json';
 
-/** The API route of the tail function of (model, cut): `POST /infer/<model>/<cut>`. */
-export function inferRoute(model: string, cut: number): string {
-  return `/infer/${model}/${cut}`;
-}
+export { inferRoute } from './tail-api';
 
 /** One deployed tail function: the (model, cut) it serves and its limits. */
 export const CatalogTailSchema = z.object({

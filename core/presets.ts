@@ -141,14 +141,7 @@ export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });
 
-/**
- * Largest batch a tail function accepts (`MAX_BATCH`, config `tail.maxBatch`).
- * A device sends batch 1; 16 leaves room for small client-side batching
- * while bounding one request's compute to a few seconds on the zoo's largest
- * tails (a batch of 29 at MobileNetV2 cut 0 computed 6.2 s and grew the
- * environment to 668 MB here). A design choice, not a measurement.
- */
-export const DEFAULT_MAX_BATCH = 16;
+export { DEFAULT_MAX_BATCH } from './tail-api';
 
 /** A device class: the power figures a scenario's `device` group needs (radio comes from the network). */
 export interface DeviceClass {

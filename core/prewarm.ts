@@ -37,6 +37,9 @@
 import { defaultFunctionName, plan, type PlanRecord } from './planner';
 import type { Objective, Scenario } from './scenario';
 
+// what the tail itself reads of it lives apart, free of the planner and zod (./tail-api.ts)
+export { isPrewarmEvent, prewarmEvent, type PrewarmEvent } from './tail-api';
+
 /** Tuning of {@link decidePrewarm}. */
 export interface PrewarmOptions {
   /** Least relative improvement of the objective, (chosen − warm) / chosen, that pays for a cold start nobody asked for. */
@@ -228,23 +231,3 @@ function forgetOlder(map: Map<string, number>, now: number, keepMs: number): voi
   for (const [k, at] of map) if (now - at > keepMs) map.delete(k);
 }
 
-/**
- * The payload the planner sends a tail with Lambda's asynchronous Invoke
- * (`InvocationType: Event`): a direct-invoke event, not an API Gateway one,
- * so the tail tells it apart by this one key.
- */
-export interface PrewarmEvent {
-  offloadPrewarm: { model: string; cut: number; /** When the planner decided it, ms since the epoch. */ at: number };
-}
-
-/** The prewarm event for one tail. */
-export function prewarmEvent(model: string, cut: number, at: number): PrewarmEvent {
-  return { offloadPrewarm: { model, cut, at } };
-}
-
-/** True for a {@link PrewarmEvent} (an HTTP API event never has the key). */
-export function isPrewarmEvent(event: unknown): event is PrewarmEvent {
-  if (typeof event !== 'object' || event === null || !('offloadPrewarm' in event)) return false;
-  const p = (event as { offloadPrewarm: unknown }).offloadPrewarm;
-  return typeof p === 'object' && p !== null && typeof (p as { model?: unknown }).model === 'string' && typeof (p as { cut?: unknown }).cut === 'number';
-}

@@ -4,7 +4,7 @@ import * as tf from './tfjs';
 import * as z from 'zod';
 import { OffloadError } from '../core/errors';
 import { formatPath } from '../core/validation';
-import { weightGroupBytes } from '../core/manifest';
+import { weightGroupBytes } from '../core/artifact-layout';
 import { fuseModel, type FusedModel } from './fuse';
 import { foldModelArtifacts, scaleFusedKernels } from './fuse-artifacts';
 

@@ -28,7 +28,7 @@
  */
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
-import { weightSpecBytes } from '../core/manifest';
+import { weightSpecBytes } from '../core/artifact-layout';
 import {
   FusedConv2D,
   foldableChains,

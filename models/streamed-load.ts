@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { switchOn } from '../core/env-switch';
-import { weightGroupBytes } from '../core/manifest';
+import { weightGroupBytes } from '../core/artifact-layout';
 import type { ArrivingBytes } from './arriving-bytes';
 import { buildLayersModel, MODEL_JSON, parseModelJson, type LoadedFusedModel } from './artifacts';
 import { planFold, scaleFusedKernel, type ByteRange, type FoldPlan, type FoldStep } from './fuse-artifacts';

@@ -45,7 +45,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import workerThreads from 'node:worker_threads';
-import { MAX_WASM_THREADS, tailWasmThreads } from '../core/profiles';
+import { MAX_WASM_THREADS, tailWasmThreads } from '../core/lambda-cores';
 import { ValidationError } from '../core/errors';
 
 /** The threaded build's main script, as the package ships it and as bundles copy it next to the `.wasm` files. */

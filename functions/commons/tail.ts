@@ -27,12 +27,10 @@ import {
   type ExpectedTensor,
   type WireTensor,
 } from '../../core/wire';
-import { modelKeyPrefix, partModelJson, tailDir } from '../../core/manifest';
-import { DEFAULT_MAX_BATCH } from '../../core/presets';
-import { INFER_HEADERS, inferHeaders } from '../../core/api';
-import { inferRoute } from '../../core/catalog';
+import { modelKeyPrefix, partModelJson, tailDir } from '../../core/artifact-layout';
+// not core/api, catalog, presets or prewarm: their zod schemas are built at load (core/tail-api.ts)
+import { DEFAULT_MAX_BATCH, INFER_HEADERS, inferHeaders, inferRoute, isPrewarmEvent, type PrewarmEvent } from '../../core/tail-api';
 import { formatPath } from '../../core/validation';
-import { isPrewarmEvent, type PrewarmEvent } from '../../core/prewarm';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { fusionEnabled } from '../../models/fuse';
 import { s3Key } from '../../core/artifact-layout';

@@ -33,3 +33,45 @@ describe('modules the Lambda bundles may reach', () => {
     expect(offences).toEqual([]);
   });
 });
+
+/**
+ * What a tail's cold start parses and runs before main.mjs's first line (issue 11): the modules main.mjs
+ * imports statically, transitively, bundled as cdk/bundling.ts bundles them. The AWS SDK clients and their
+ * signer come with import() when used (functions/commons/dynamo-http.ts, tail-model.ts), and the core modules
+ * that build the planner's zod schemas at load stay out (core/tail-api.ts, core/lambda-cores.ts).
+ */
+describe("the tail's handler bundle at load", () => {
+  it('holds no AWS SDK client, no SDK signer and none of the core modules that build schemas the tail does not read', async () => {
+    const { build } = await import('esbuild');
+    const { BUNDLE_ALIASES, BUNDLE_EXTERNALS, BUNDLE_MAIN_FIELDS } = await import('../../cdk/bundling');
+    const main = join(root, 'functions', 'tail', 'main.ts');
+    const { metafile } = await build({
+      entryPoints: [main],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      splitting: true,
+      write: false,
+      outdir: join(root, 'unused-out'),
+      metafile: true,
+      external: [...BUNDLE_EXTERNALS],
+      mainFields: [...BUNDLE_MAIN_FIELDS],
+      alias: { ...BUNDLE_ALIASES },
+      logLevel: 'silent',
+    });
+    const atLoad = new Set<string>();
+    const visit = (file: string): void => {
+      if (atLoad.has(file)) return;
+      atLoad.add(file);
+      for (const i of metafile.inputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+    };
+    visit(relative(process.cwd(), main));
+    const files = [...atLoad].map((f) => relative(root, join(process.cwd(), f)));
+    expect(files).toContain('functions/commons/tail.ts'); // the walk found the handler's graph
+    expect(files.some((f) => f.includes('node_modules/@tensorflow/tfjs-layers/'))).toBe(true);
+    const sdk = files.filter((f) => /node_modules\/(@aws-sdk\/(client-|lib-dynamodb)|@smithy\/(core|signature-v4)\/)/.test(f));
+    expect(sdk).toEqual([]);
+    const schemas = ['core/api.ts', 'core/catalog.ts', 'core/presets.ts', 'core/profiles.ts', 'core/manifest.ts', 'core/prewarm.ts', 'core/scenario.ts', 'core/planner.ts'];
+    expect(files.filter((f) => schemas.includes(f))).toEqual([]);
+  });
+});

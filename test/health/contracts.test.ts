@@ -1,8 +1,8 @@
 /**
  * One home for each contract: the dtype list and size factors live in
- * core/dtypes.ts, the infer route in core/catalog.ts inferRoute, the registry's
+ * core/dtypes.ts, the infer route in core/tail-api.ts inferRoute, the registry's
  * key names in core/registry-keys.ts, the `x-offload-*` header names in
- * core/api.ts INFER_HEADERS. Shipped code that spells one again fails here
+ * core/tail-api.ts INFER_HEADERS. Shipped code that spells one again fails here
  * (the independent reference planner in testkit/ keeps its own dtype factors
  * on purpose: it checks the planner, so it must not share its inputs).
  */
@@ -36,11 +36,11 @@ describe('one home per contract', () => {
     expect(factors.test(code('core/dtypes.ts'))).toBe(true);
   });
 
-  it('the infer route is built only by core/catalog.ts inferRoute', () => {
+  it('the infer route is built only by core/tail-api.ts inferRoute', () => {
     // anywhere in a template literal, also inside a message
     const route = /\/infer\/\$\{/;
-    expect(offenders(route, 'core/catalog.ts')).toEqual([]);
-    expect(route.test(code('core/catalog.ts'))).toBe(true);
+    expect(offenders(route, 'core/tail-api.ts')).toEqual([]);
+    expect(route.test(code('core/tail-api.ts'))).toBe(true);
   });
 
   it('the registry key names are spelled only in core/registry-keys.ts', () => {
@@ -72,9 +72,9 @@ describe('one home per contract', () => {
     expect(format.test(code('core/registry-keys.ts'))).toBe(true);
   });
 
-  it('the x-offload-* header names are spelled only in core/api.ts INFER_HEADERS', () => {
+  it('the x-offload-* header names are spelled only in core/tail-api.ts INFER_HEADERS', () => {
     const header = /['"`]x-offload-/i;
-    expect(offenders(header, 'core/api.ts')).toEqual([]);
-    expect(header.test(code('core/api.ts'))).toBe(true);
+    expect(offenders(header, 'core/tail-api.ts')).toEqual([]);
+    expect(header.test(code('core/tail-api.ts'))).toBe(true);
   });
 });
