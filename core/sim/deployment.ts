@@ -60,6 +60,8 @@ export interface DeploymentInput {
   tailScale?: number;
   /** True cold start per model and cut, ms (a host's measured ones, ./host.ts); a model spec's own `coldStartMs` wins, the formula is the fallback. */
   coldStartMs?: Readonly<Record<string, Readonly<Record<number, number>>>>;
+  /** True warm tail time per model and cut, ms (a host's measured ones, ./host.ts); a model spec's own `tailMs` wins, the profile is the fallback. */
+  tailMs?: Readonly<Record<string, Readonly<Record<number, number>>>>;
 }
 
 export interface SimDeployment {
@@ -109,7 +111,7 @@ export function simDeployment(input: DeploymentInput): SimDeployment {
         reservedConcurrency: settings.reservedConcurrency,
         provisionedConcurrency: settings.provisionedConcurrency,
         coldStartMs: m.coldStartMs?.[cut] ?? input.coldStartMs?.[profile.model]?.[cut] ?? coldStartFromWeights(cold.coldBaseMs, cold.coldMsPerMB, cand.tailWeightBytes),
-        tailMs: m.tailMs?.[cut] ?? suffixAt(settings.memoryMB)[cut]!,
+        tailMs: m.tailMs?.[cut] ?? input.tailMs?.[profile.model]?.[cut] ?? suffixAt(settings.memoryMB)[cut]!,
       });
     }
   }

@@ -58,6 +58,10 @@ export interface HostModel {
   handOffInHold?: number;
   /** Lone cold start per model and cut measured on this host (cold − warm round trip); wins over `cold`. */
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
+  /** Lone warm compute per model and cut measured on this host, ms; wins over the profile × `computeScale` (the profile's cut shares are another machine's). */
+  warmComputeMs?: Readonly<Record<string, Readonly<Record<number, number>>>>;
+  /** Lone invoke overhead per model and cut measured on this host, ms (a smaller crossing tensor hands off faster); wins over `invokeOverheadMs`. */
+  invokeOverheadMsByCut?: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
   cold: { coldBaseMs: number; coldMsPerMB: number };
   /** Spread of one request's compute and init at a fixed sharing (coefficients of variation, and the compute's floor), for the simulator's jitter (./jitter.ts). */
@@ -85,7 +89,8 @@ export interface HostSpeed {
 
 /**
  * The host at a session's speed: its sharing tables unchanged (they are ratios), its lone cold starts (per cut and
- * the formula) × `coldScale`, its tails' compute × `computeScale`, and the session's invoke overhead.
+ * the formula) × `coldScale`, its tails' compute (per cut and the profile's) × `computeScale`, and the session's
+ * invoke overhead (for every tail: when given, it replaces the per-cut ones).
  *
  * @example
  * atSpeed(LOCAL_HOST, { computeScale: 0.8, coldScale: 0.85 }).coldStartMs.mobilenetv2[0]; // 809 × 0.85
@@ -101,10 +106,17 @@ export function atSpeed(host: HostModel, speed: HostSpeed): HostModel {
   for (const [model, byCut] of Object.entries(host.coldStartMs)) {
     coldStartMs[model] = Object.fromEntries(Object.entries(byCut).map(([cut, ms]) => [cut, ms * speed.coldScale]));
   }
+  const scaled = (t: HostModel['warmComputeMs'], k: number) =>
+    t && Object.fromEntries(Object.entries(t).map(([model, byCut]) => [model, Object.fromEntries(Object.entries(byCut).map(([cut, ms]) => [cut, ms * k]))]));
+  const warmComputeMs = scaled(host.warmComputeMs, speed.computeScale);
+  // A session's measured overhead (a probe's median over its cuts) is the one overhead of every tail: the per-cut ones
+  // are the committed session's, kept only when the speed gives none.
+  const { invokeOverheadMsByCut: _byCut, ...rest } = host;
   return {
-    ...host,
+    ...(speed.invokeOverheadMs === undefined ? host : rest),
     name: `${host.name}@speed`,
     invokeOverheadMs: overhead,
+    ...(warmComputeMs ? { warmComputeMs } : {}),
     coldStartMs,
     cold: { coldBaseMs: host.cold.coldBaseMs * speed.coldScale, coldMsPerMB: host.cold.coldMsPerMB * speed.coldScale },
     computeScale: (host.computeScale ?? 1) * speed.computeScale,
@@ -198,6 +210,15 @@ export function sharedCores(cores: number): HostModel {
  *   90th percentiles; mean 1.13, p95 1.77). Until this round the spread was
  *   a plain lognormal of CV 0.23 (the CV among one burst's requests), whose
  *   mean is 1.03 × its median: simulated environments were freed early.
+ * - `warmComputeMs`, `invokeOverheadMsByCut`: per cut, the lone warm call's
+ *   compute and its round trip − compute in the same 12 pairs per cut as the
+ *   cold starts below (lone-cold-1thread-r9-{a,b}.json, medians): compute
+ *   26.9, 20.1, 15.3, 7.5, 1.0 ms, hand-off 21.7, 14.4, 12.4, 12.5, 9.8 ms at
+ *   cuts 0, 36, 63, 125, 156. They win over the profile's cut shares ×
+ *   `computeScale` (the profile is the EPYC's: cut 63 there is 0.47 of the
+ *   whole model, here 0.57; the profile gives it 12.8 ms) and over the one
+ *   overhead (27 ms from the contention runs' lone warm requests, which
+ *   followed each other without a pause), which stay for other tails.
  * - `handOffInHold`: the environment is held for 0.77 of the hand-off
  *   (round trip − compute) of a warm request: the emulator's invocation
  *   (its `invoked` event's duration) over the client's round trip, both
@@ -256,6 +277,8 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   firstInference: Object.freeze({ factor: 1.39, weight: 1.48, factorByCut: Object.freeze({ mobilenetv2: Object.freeze({ 0: 1.58, 36: 1.12, 63: 1.3 }) }) }),
   initWeight: 1.68,
   handOffInHold: 0.77,
+  warmComputeMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 26.9, 36: 20.1, 63: 15.3, 125: 7.5, 156: 1.0 }) }),
+  invokeOverheadMsByCut: Object.freeze({ mobilenetv2: Object.freeze({ 0: 21.7, 36: 14.4, 63: 12.4, 125: 12.5, 156: 9.8 }) }),
   coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 321, 36: 290, 63: 269, 125: 255, 156: 181 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
   spread: Object.freeze({ tailCv: 1.74, tailFloor: 0.87, coldCv: 0.07 }),
@@ -283,8 +306,13 @@ export function slowdownAt(table: readonly number[], n: number): number {
  * The simDeployment options (./deployment.ts) of tails on `host`: this machine's profiled tail times (× the host's
  * `computeScale`) and the host's lone cold starts (measured per cut where it has them, else its formula).
  */
-export function onHost(host: HostModel): { tailTimes: 'this-machine'; tailScale: number; cold: HostModel['cold']; coldStartMs: HostModel['coldStartMs'] } {
-  return { tailTimes: 'this-machine', tailScale: host.computeScale ?? 1, cold: host.cold, coldStartMs: host.coldStartMs };
+export function onHost(host: HostModel): { tailTimes: 'this-machine'; tailScale: number; cold: HostModel['cold']; coldStartMs: HostModel['coldStartMs']; tailMs?: HostModel['warmComputeMs'] } {
+  return { tailTimes: 'this-machine', tailScale: host.computeScale ?? 1, cold: host.cold, coldStartMs: host.coldStartMs, ...(host.warmComputeMs ? { tailMs: host.warmComputeMs } : {}) };
+}
+
+/** The lone invoke overhead of `model`'s tail at `cut` on `host`: its per-cut figure, else the host's one. */
+export function invokeOverheadOf(host: HostModel, model: string, cut: number): number {
+  return host.invokeOverheadMsByCut?.[model]?.[cut] ?? host.invokeOverheadMs;
 }
 
 /** Checks a host model's tables (CLI and library input). */
@@ -296,6 +324,13 @@ export function checkHost(host: HostModel): void {
     for (const [model, byCut] of Object.entries(first.factorByCut ?? {})) {
       for (const [cut, f] of Object.entries(byCut)) {
         if (!(Number.isFinite(f) && f >= 1)) throw new ValidationError(`host.firstInference.factorByCut.${model}.${cut}`, `must be a number >= 1 (got ${f})`);
+      }
+    }
+  }
+  for (const key of ['warmComputeMs', 'invokeOverheadMsByCut'] as const) {
+    for (const [model, byCut] of Object.entries(host[key] ?? {})) {
+      for (const [cut, ms] of Object.entries(byCut)) {
+        if (!(Number.isFinite(ms) && ms >= 0)) throw new ValidationError(`host.${key}.${model}.${cut}`, `must be a number >= 0 (got ${ms})`);
       }
     }
   }

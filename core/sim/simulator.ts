@@ -44,7 +44,7 @@ import { DEFAULT_PREWARM_OPTIONS, PrewarmMemory, prewarmCandidate, type PrewarmC
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
 import { FleetView, PLANNER_KEEPALIVE_MS, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
-import { checkHost, firstInferenceFactor, HostCpu, type HostModel } from './host';
+import { checkHost, firstInferenceFactor, HostCpu, invokeOverheadOf, type HostModel } from './host';
 import { Jitter, type JitterSpec } from './jitter';
 import { SummaryAccumulator } from './summary';
 
@@ -69,7 +69,7 @@ export const PLANNER_SERVICE_MS = 10;
 export interface SimTiming {
   /** `POST /plan` round trip of a device on a network with `rttMs`; default rttMs + {@link PLANNER_SERVICE_MS}. */
   planMs?: (rttMs: number) => number;
-  /** Added to a served invocation's round trip (API and runtime overhead), ms; default 0 (on a shared host: the host's `invokeOverheadMs`). */
+  /** Added to a served invocation's round trip (API and runtime overhead), ms; default 0 (on a shared host: the host's, per cut where it has one). */
   invokeOverheadMs?: number;
   /** Round trip of a refused (429) invocation past the RTT already waited, ms; default 0. */
   throttleOverheadMs?: number;
@@ -619,7 +619,10 @@ export function simulate(input: SimulationInput): SimulationResult {
       const billedMs = now - it.invokeAt;
       req.billedMs = billedMs;
       // The hand-off shares the host too: its overhead grows with the most environments busy while it ran.
-      const overheadMs = host.overheadMs(invokeOverheadMs, job.peak ?? 1);
+      // On a host, its lone overhead for this tail (per cut where it has one) unless the timing gives one for all.
+      const spec = fleet.functions[req.fleetIndex]!.spec;
+      const baseMs = timing.invokeOverheadMs ?? invokeOverheadOf(host.host, spec.model, spec.cut);
+      const overheadMs = host.overheadMs(baseMs, job.peak ?? 1);
       // The part of the hand-off that happens inside the invocation (decode, registry marks, encode) holds the environment.
       const heldMs = (host.host.handOffInHold ?? 0) * overheadMs;
       if (heldMs > 0) queue.push(now + heldMs, { kind: 'release', req });

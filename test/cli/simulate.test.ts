@@ -105,9 +105,11 @@ describe('offload simulate', () => {
     // On a host its measured spread applies unless --jitter says otherwise.
     expect((local as Out & { jitter: object }).jitter).toMatchObject(LOCAL_HOST.spread);
     expect((JSON.parse((await offload([...args, '--host', 'local', '--jitter', 'tail=0,cold=0'])).stdout) as Out & { jitter: object }).jitter).toMatchObject({ tailCv: 0, coldCv: 0 });
-    // Cut 0 at this machine's one-thread whole-model time (the profile's, at the host's measured speed), not the cloud profile's layer sum at 1,769 MB.
+    // Cut 0 at this machine's measured lone compute (LOCAL_HOST's per cut; --host-cores: the profile's whole-model time), not the
+    // cloud profile's layer sum at 1,769 MB.
     const profile = JSON.parse(readFileSync('profiles/mobilenetv2.wasm.json', 'utf8')) as { wholeModelMs: number };
-    expect(local.functions[0]!.tailMs).toBeCloseTo(profile.wholeModelMs * (LOCAL_HOST.computeScale ?? 1), 9);
+    expect(local.functions[0]!.tailMs).toBe(LOCAL_HOST.warmComputeMs!.mobilenetv2![0]);
+    expect(cores.functions[0]!.tailMs).toBeCloseTo(profile.wholeModelMs, 9);
     expect(lambda.functions[0]!.tailMs).not.toBeCloseTo(profile.wholeModelMs, 3);
     // The host's measured lone cold start of that tail, not the weight formula.
     expect((local.functions[0] as { coldStartMs?: number }).coldStartMs).toBe(LOCAL_HOST.coldStartMs.mobilenetv2![0]);

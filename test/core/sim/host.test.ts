@@ -3,7 +3,7 @@ import type { LoadRecord } from '../../../core/load-record';
 import type { Policy } from '../../../core/policies';
 import { predictorFromProfiles } from '../../../core/profile-scenario';
 import { simDeployment } from '../../../core/sim/deployment';
-import { atSpeed, checkHost, firstInferenceFactor, HostCpu, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
+import { atSpeed, checkHost, firstInferenceFactor, HostCpu, invokeOverheadOf, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
 import { Jitter, lognormalSigma } from '../../../core/sim/jitter';
 import { simulate, type SimulationInput } from '../../../core/sim/simulator';
 import { generateWorkload, makeDevices, type Arrival } from '../../../core/workload';
@@ -308,6 +308,25 @@ describe("a host at a session's speed", () => {
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: 1, invokeOverheadMs: -1 })).toThrow(/speed\.invokeOverheadMs: must be a number >= 0/);
   });
 
+  it('per-cut warm compute and overhead win over the profile and the one overhead, for their tails only, and scale with the speed', () => {
+    const arrivals = phone([0, 5000]);
+    const plain: HostModel = { ...LOCAL_HOST, warmComputeMs: {}, invokeOverheadMsByCut: {} };
+    const own: HostModel = { ...plain, warmComputeMs: { mobilenetv2: { 0: 50 } }, invokeOverheadMsByCut: { mobilenetv2: { 0: 10 } } };
+    const [, warmPlain] = onTheHost(plain, arrivals);
+    const [, warmOwn] = onTheHost(own, arrivals);
+    expect(warmOwn!.measured.computeMs).toBeCloseTo(50, 9);
+    expect(warmOwn!.measured.roundTripMs).toBeCloseTo(50 + 10, 9);
+    expect(warmPlain!.measured.roundTripMs).toBeCloseTo(warmPlain!.measured.computeMs! + LOCAL_HOST.invokeOverheadMs, 9);
+    // Another cut keeps the profile and the one overhead.
+    const [, at63] = onTheHost(own, arrivals, { kind: 'cut', cut: 63 });
+    const [, at63Plain] = onTheHost(plain, arrivals, { kind: 'cut', cut: 63 });
+    expect(at63!.measured.roundTripMs).toBeCloseTo(at63Plain!.measured.roundTripMs!, 9);
+    expect(atSpeed(own, { computeScale: 0.5, coldScale: 1 }).warmComputeMs!.mobilenetv2![0]).toBe(25);
+    expect(atSpeed(own, { computeScale: 1, coldScale: 1 }).invokeOverheadMsByCut).toEqual(own.invokeOverheadMsByCut);
+    expect(atSpeed(own, { computeScale: 1, coldScale: 1, invokeOverheadMs: 30 }).invokeOverheadMsByCut).toBeUndefined();
+    expect(() => checkHost({ ...LOCAL_HOST, warmComputeMs: { m: { 1: -1 } } })).toThrow(/host\.warmComputeMs\.m\.1: must be a number >= 0 \(got -1\)/);
+  });
+
   it("a lone cold request then a warm one: init × coldScale, compute × computeScale, the session's overhead", () => {
     const arrivals = phone([0, 5000]);
     const base = onTheHost(LOCAL_HOST, arrivals);
@@ -322,7 +341,7 @@ describe("a host at a session's speed", () => {
     expect(slow[0]!.measured.initMs! + slow[0]!.measured.computeMs!).toBeCloseTo(1.25 * LOCAL_HOST.coldStartMs.mobilenetv2![0]! + 1.5 * base[1]!.measured.computeMs!, 9);
     for (const i of [0, 1]) expect(slow[i]!.measured.computeMs).toBeCloseTo(1.5 * base[i]!.measured.computeMs!, 9);
     expect(slow[1]!.measured.roundTripMs).toBeCloseTo(slow[1]!.measured.computeMs! + 60, 9);
-    expect(base[1]!.measured.roundTripMs).toBeCloseTo(base[1]!.measured.computeMs! + LOCAL_HOST.invokeOverheadMs, 9);
+    expect(base[1]!.measured.roundTripMs).toBeCloseTo(base[1]!.measured.computeMs! + invokeOverheadOf(LOCAL_HOST, 'mobilenetv2', 0), 9);
   });
 
   it('at speed 1 it is the host: the same records, and the profile\'s tail times', () => {
