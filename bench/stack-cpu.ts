@@ -38,6 +38,8 @@
  *   npx tsx bench/stack-cpu.ts --bursty 4 [--requests 80] [--runs 1] [--seed 11] [--json FILE]
  * The compute spread of the steady runs' lone warm requests, as the simulator's jitter takes it ({@link floorLognormalFit}):
  *   npx tsx bench/stack-cpu.ts --spread A.json,B.json
+ * How much of the hand-off the environment is held for ({@link hold}; about 1 min):
+ *   npx tsx bench/stack-cpu.ts --hold [--cuts 0,63] [--warm 8] [--runs 3] [--json FILE]
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -326,7 +328,75 @@ async function bursty(rate: number, requests: number, seed: number, runs: number
   if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), loadAverage: { start: load0, end }, mode: 'bursty', rate, seed, requests, host: LOCAL_HOST.name, loneComputeMs: cut0.tailMs, coldStartMs: cut0.coldStartMs, backMs: warmHandOff / 2, byPhase, table, runs: all }, null, 2)}\n`);
 }
 
+/**
+ * `--hold`: how much of a request's hand-off (round trip − compute) happens while its environment is held, i.e.
+ * between the emulator taking the environment and getting its answer (its `invoked` lifecycle event's `durationMs`:
+ * the event's decode, the registry's busy and idle marks, the answer's encode, the IPC) rather than before or after
+ * (the client, the HTTP API). The simulator releases an environment when its compute ends and adds the whole hand-off
+ * after. The stack in this process (to hear the emulator's events), the validation's configuration (1 wasm thread,
+ * every cut), per cut a cold request (every environment reaped first) then warm ones 150 ms apart, sequential.
+ */
+async function hold(cuts: number[], warmPerCold: number, rounds: number): Promise<void> {
+  const { startLocalStack } = await import('../local/stack');
+  const { initBackend } = await import('../models/backend');
+  await initBackend();
+  const dir = mkdtempSync(join(tmpdir(), 'stack-hold-'));
+  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
+  const config = join(dir, 'offload.config.json');
+  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads } }, null, 2));
+  const load0 = loadavg();
+  const stack = await startLocalStack({ port: 0, logs: 'ignore', configFile: config, models: [MODEL], keepAliveMs: KEEP_ALIVE_MS, stateDir: join(dir, 'state') });
+  const rows: { cut: number; cold: boolean; roundTripMs: number; computeMs: number; initMs: number; heldMs: number }[] = [];
+  try {
+    const held: number[] = [];
+    stack.emulator.on('lifecycle', (e) => {
+      if (e.type === 'invoked') held.push(e.durationMs);
+    });
+    const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 120_000 });
+    const device = await DeviceModel.load(MODEL);
+    const input = device.randomInput(7);
+    const { encodeTensors } = await import('../core/wire');
+    const payloads = new Map<number, Uint8Array>();
+    for (const cut of cuts) payloads.set(cut, encodeTensors(await device.runHead(cut, input), 'float32'));
+    input.dispose();
+    device.dispose();
+    for (let r = 0; r < rounds; r++) {
+      for (const cut of cuts) {
+        const tail = stack.tails.find((t) => t.model === MODEL && t.cut === cut)!;
+        await stack.emulator.reapIdle(tail.function);
+        await sleep(1500);
+        for (let i = 0; i <= warmPerCold; i++) {
+          held.length = 0;
+          const res = await api.infer(inferRoute(MODEL, cut), payloads.get(cut)!);
+          await sleep(20); // the lifecycle event is emitted before the answer leaves; let it land
+          if (held.length !== 1) throw new Error(`--hold: expected one invoked event per request (got ${held.length})`);
+          rows.push({ cut, cold: res.cold, roundTripMs: res.roundTripMs, computeMs: res.computeMs ?? NaN, initMs: res.initMs ?? 0, heldMs: held[0]! });
+          await sleep(150);
+        }
+      }
+      console.error(`hold round ${r + 1} of ${rounds} done`);
+    }
+  } finally {
+    await stack.close();
+  }
+  const summary = cuts.flatMap((cut) =>
+    [false, true].map((cold) => {
+      const xs = rows.filter((x) => x.cut === cut && x.cold === cold);
+      const handOff = median(xs.map((x) => x.roundTripMs - x.computeMs - x.initMs));
+      // Cold: the emulator's duration runs from the spawn, which the tail's init (process start) does too.
+      const inside = median(xs.map((x) => x.heldMs - x.computeMs - x.initMs));
+      return { cut, cold, n: xs.length, handOffMs: handOff, insideMs: inside, share: median(xs.map((x) => (x.heldMs - x.computeMs - x.initMs) / (x.roundTripMs - x.computeMs - x.initMs))) };
+    }),
+  );
+  for (const x of summary) console.log(`cut ${x.cut} ${x.cold ? 'cold' : 'warm'}: ${x.n} requests, hand-off ${x.handOffMs.toFixed(1)} ms, of it inside the environment's hold ${x.insideMs.toFixed(1)} ms (median share ${x.share.toFixed(2)})`);
+  const end = loadavg();
+  console.log(`load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${end.map((x) => x.toFixed(2)).join(' ')}`);
+  const json = argValue('--json');
+  if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), loadAverage: { start: load0, end }, mode: 'hold', summary, rows }, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--hold')) return hold((argValue('--cuts') ?? '0,63').split(',').map(Number), Number(argValue('--warm') ?? 8), Number(argValue('--runs') ?? 3));
   const spreadOf = argValue('--spread');
   if (spreadOf) {
     // The steady phases' warm requests that computed alone, pooled over files and rates.
@@ -470,7 +540,7 @@ async function main(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
-  checkArgs({ values: ['--rates', '--requests', '--seed', '--json', '--bursty', '--runs', '--spread'], flags: [], usage: 'npx tsx bench/stack-cpu.ts [--rates 2,4,6] [--requests 120] [--seed 11] [--json FILE] | --bursty RATE [--requests 80] [--runs 1] [--seed 11] [--json FILE] | --spread A.json,B.json' });
+  checkArgs({ values: ['--rates', '--requests', '--seed', '--json', '--bursty', '--runs', '--spread', '--cuts', '--warm'], flags: ['--hold'], usage: 'npx tsx bench/stack-cpu.ts [--rates 2,4,6] [--requests 120] [--seed 11] [--json FILE] | --bursty RATE [--requests 80] [--runs 1] [--seed 11] [--json FILE] | --spread A.json,B.json | --hold [--cuts 0,63] [--warm 8] [--runs 3] [--json FILE]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

@@ -50,6 +50,12 @@ export interface HostModel {
    * other as 1: the init table was measured on bursts of cold starts alone.
    */
   initWeight?: number;
+  /**
+   * The share (0–1) of the invoke overhead that happens while the environment is held — inside the invocation: the
+   * event's decode, the registry's busy and idle marks, the answer's encode — so the environment is released that
+   * much after its compute ends (the round trip is unchanged). Default 0: released at the compute's end.
+   */
+  handOffInHold?: number;
   /** Lone cold start per model and cut measured on this host (cold − warm round trip); wins over `cold`. */
   coldStartMs: Readonly<Record<string, Readonly<Record<number, number>>>>;
   /** Lone cold start by tail weight for tails not in `coldStartMs` (docs/cost-model.md §3 formula: base + per MiB of weights). */
@@ -192,6 +198,15 @@ export function sharedCores(cores: number): HostModel {
  *   90th percentiles; mean 1.13, p95 1.77). Until this round the spread was
  *   a plain lognormal of CV 0.23 (the CV among one burst's requests), whose
  *   mean is 1.03 × its median: simulated environments were freed early.
+ * - `handOffInHold`: the environment is held for 0.77 of the hand-off
+ *   (round trip − compute) of a warm request: the emulator's invocation
+ *   (its `invoked` event's duration) over the client's round trip, both
+ *   less the compute, median of 24 requests per cut, 0.77 at cut 0 (14 of 20
+ *   ms) and 0.76 at cut 63 (9 of 13 ms); bench/stack-cpu.ts --hold (quiet-run
+ *   12:34–12:35 UTC, load 1.6 → 1.3, bench/results/stack-hold-r9-a.json).
+ *   Until then the simulator released an environment at its compute's end
+ *   and added the whole hand-off after, so the last requests of a burst
+ *   found it free sooner than on the stack.
  * - `firstInference.factorByCut` and the cold starts per cut (`coldStartMs`):
  *   re-measured on main after the tail's registry marks left the AWS SDK
  *   (098079b), which shortened its cold start, by bench/local-contention.ts
@@ -240,6 +255,7 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   overheadSlowdown: Object.freeze([1, 1.19, 1.44, 2.3, 2.63]),
   firstInference: Object.freeze({ factor: 1.39, weight: 1.48, factorByCut: Object.freeze({ mobilenetv2: Object.freeze({ 0: 1.58, 36: 1.12, 63: 1.3 }) }) }),
   initWeight: 1.68,
+  handOffInHold: 0.77,
   coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 321, 36: 290, 63: 269, 125: 255, 156: 181 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
   spread: Object.freeze({ tailCv: 1.74, tailFloor: 0.87, coldCv: 0.07 }),
@@ -283,6 +299,8 @@ export function checkHost(host: HostModel): void {
       }
     }
   }
+  const held = host.handOffInHold;
+  if (held !== undefined && !(Number.isFinite(held) && held >= 0 && held <= 1)) throw new ValidationError('host.handOffInHold', `must be a number from 0 to 1 (got ${held})`);
   const iw = host.initWeight;
   if (iw !== undefined && !(Number.isFinite(iw) && iw >= 1)) throw new ValidationError('host.initWeight', `must be a number >= 1 (got ${iw})`);
   for (const key of ['computeSlowdown', 'initSlowdown', 'overheadSlowdown'] as const) {

@@ -618,10 +618,16 @@ export function simulate(input: SimulationInput): SimulationResult {
       const req = it.req;
       const billedMs = now - it.invokeAt;
       req.billedMs = billedMs;
-      fleet.release(req.fleetIndex, now, req.how!, billedMs);
-      req.entry.model_.view.busyEnded(req.viewPos, req.busyMark);
       // The hand-off shares the host too: its overhead grows with the most environments busy while it ran.
-      served(req, it.initMs, now - job.phaseStart, billedMs, host.overheadMs(invokeOverheadMs, job.peak ?? 1));
+      const overheadMs = host.overheadMs(invokeOverheadMs, job.peak ?? 1);
+      // The part of the hand-off that happens inside the invocation (decode, registry marks, encode) holds the environment.
+      const heldMs = (host.host.handOffInHold ?? 0) * overheadMs;
+      if (heldMs > 0) queue.push(now + heldMs, { kind: 'release', req });
+      else {
+        fleet.release(req.fleetIndex, now, req.how!, billedMs);
+        req.entry.model_.view.busyEnded(req.viewPos, req.busyMark);
+      }
+      served(req, it.initMs, now - job.phaseStart, billedMs, overheadMs);
     }
     scheduleHost();
   };

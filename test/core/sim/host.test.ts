@@ -200,6 +200,25 @@ describe('simulate on a shared host', () => {
     });
   });
 
+  it('the hand-off share inside the invocation holds the environment after the compute; the round trip is unchanged', () => {
+    const functions = handFunctions({ coldStartMs: 200, tailMs: 40, reservedConcurrency: 1 });
+    const cut1 = { kind: 'cut', cut: 1 } as const;
+    const host = (handOffInHold: number): HostModel => ({ ...sharedCores(1), invokeOverheadMs: 10, handOffInHold });
+    // The earliest second arrival that finds the one environment free (served), in 1 ms steps.
+    const firstServed = (share: number) => {
+      for (let x = 1; x < 2000; x++) {
+        const { records } = run({ policy: cut1, arrivals: handArrivals([0, x]), functions, host: host(share) });
+        if (records[1]!.status === 200) return { x, records };
+      }
+      throw new Error('never served');
+    };
+    const free = firstServed(0);
+    const held = firstServed(0.5);
+    expect(held.x - free.x).toBe(5);
+    expect(held.records[0]!.measured.roundTripMs).toBe(free.records[0]!.measured.roundTripMs);
+    expect(() => checkHost({ ...LOCAL_HOST, handOffInHold: 1.5 })).toThrow(/host\.handOffInHold: must be a number from 0 to 1 \(got 1\.5\)/);
+  });
+
   it('sharing slows a burst and, by holding environments longer, never lowers its 429 count', () => {
     const arrivals = handArrivals(Array.from({ length: 30 }, (_, i) => i * 2));
     const lambda = run({ policy: { kind: 'cloud-only' }, arrivals, functions: handFunctions({ reservedConcurrency: 4 }) }).result.summary;
