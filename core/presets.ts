@@ -130,6 +130,10 @@ export interface CloudDefaults {
  *   Same definition everywhere (the client's cold − warm round trip): the
  *   tails' measured `coldStartMs` follows it within about 1 % (median, 10
  *   tails, both runs).
+ *   The machine was an AMD EPYC, as for every committed profile; the
+ *   Intel Xeon of 2026-12-01 (about 2× faster) fits 189 + 6.05/MiB with
+ *   round 9's tail. Kept: moving the cold start alone to the faster machine
+ *   would price it against the EPYC's tail times (docs/planner.md).
  * - prices: x86_64 on-demand, $0.20 per million requests and $0.0000166667
  *   per GB-s (reference facts).
  */
