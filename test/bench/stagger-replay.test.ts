@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { byRank, replayBursts } from '../../bench/stagger-replay';
+import { sharedCores } from '../../core/sim/host';
+
+// Two cold starts on one core, the second's init beginning 50 ms into the first's (measured: 150 and 200 ms of init,
+// 10 ms of compute each; no hand-off back), and a refused request the replay leaves out.
+const runs = [
+  [
+    { endAt: 160, computeMs: 10, cold: true, initMs: 150, status: 200 },
+    { endAt: 260, computeMs: 10, cold: true, initMs: 200, status: 200 },
+    { endAt: 70, computeMs: Number.NaN, cold: false, initMs: null, status: 429 },
+  ],
+];
+
+describe('bench/stagger-replay: a burst of cold starts on the model', () => {
+  it('replays the stack\'s start times through processor sharing and ranks the cold starts in their burst', () => {
+    // Lone init 100, compute 10. The first alone to 50, then both at 1/2: the first's init ends at 150; its compute and
+    // the second's init share to 170; the second alone from 170 with 40 left: its init 50–210, its compute 210–220.
+    const xs = replayBursts(runs, 0, sharedCores(1), 10, 100);
+    expect(xs.map((x) => [x.burst, x.rank])).toEqual([[0, 0], [0, 1]]);
+    expect(xs[0]!.modelInitMs).toBeCloseTo(150, 9);
+    expect(xs[0]!.modelFirstMs).toBeCloseTo(20, 9);
+    expect(xs[1]!.modelInitMs).toBeCloseTo(160, 9);
+    expect(xs[1]!.modelFirstMs).toBeCloseTo(10, 9);
+    expect(byRank(xs).map((r) => [r.rank, r.n, r.init])).toEqual([[0, 1, 1], [1, 1, 1.25]]);
+  });
+
+  it('initBurstScale stretches the inits that overlap: 1 + 2 × (2 − 1) = 3 while both initialise', () => {
+    // The first alone to 50, then at 1/3 to 200; its compute (1/2) beside the second's init (1/3) to 220; the second
+    // has 50 + 20/3 done and ends alone at 220 + 43.33.
+    const xs = replayBursts(runs, 0, { ...sharedCores(1), initBurstScale: 2 }, 10, 100);
+    expect(xs[0]!.modelInitMs).toBeCloseTo(200, 9);
+    expect(xs[1]!.modelInitMs).toBeCloseTo(220 + (100 - 50 - 20 / 3) - 50, 9);
+  });
+});
