@@ -325,7 +325,7 @@ async function bursty(rate: number, requests: number, seed: number, runs: number
   const end = loadavg();
   console.log(`host lone compute ${cut0.tailMs.toFixed(1)} ms, cold start ${cut0.coldStartMs.toFixed(0)} ms; back hand-off ${(warmHandOff / 2).toFixed(1)} ms; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${end.map((x) => x.toFixed(2)).join(' ')}`);
   const json = argValue('--json');
-  if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), loadAverage: { start: load0, end }, mode: 'bursty', rate, seed, requests, host: LOCAL_HOST.name, loneComputeMs: cut0.tailMs, coldStartMs: cut0.coldStartMs, backMs: warmHandOff / 2, byPhase, table, runs: all }, null, 2)}\n`);
+  if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), loadAverage: { start: load0, end }, mode: 'bursty', rate, seed, requests, host: LOCAL_HOST.name, loneComputeMs: cut0.tailMs, coldStartMs: cut0.coldStartMs, firstInferenceFactor: firstInferenceFactor(LOCAL_HOST, 'mobilenetv2', 0), backMs: warmHandOff / 2, byPhase, table, runs: all }, null, 2)}\n`);
 }
 
 /**

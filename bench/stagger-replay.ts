@@ -9,7 +9,8 @@
  * `initBurstScale`s (the fit of {@link LOCAL_HOST}'s).
  *
  * Usage (pure computation, a second):
- *   npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file bench/results/stack-cpu-bursty-r9-a.json]
+ *   npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file A.json[,B.json…]]   (default: both seed-11 files, r9-a on
+ *   the tail before 098079b, r9-b on the tail after it; each replayed on its own tail's figures)
  */
 import { readFileSync } from 'node:fs';
 import { firstInferenceFactor, HostCpu, LOCAL_HOST, type HostModel } from '../core/sim/host';
@@ -98,18 +99,35 @@ export function byRank(xs: readonly BurstColdStart[]): { rank: number; n: number
   });
 }
 
-/** Cut 0's first-inference factor of round 8's lone pairs: the tail the seed-11 runs ran. */
+/** Cut 0's first-inference factor of round 8's lone pairs: the tail of the first seed-11 runs (r9-a), which predate the file's own field. */
 const FIRST_THEN = 1.61;
 
+interface BurstyFile {
+  backMs: number;
+  loneComputeMs: number;
+  coldStartMs: number;
+  /** The host model's cut-0 first-inference factor when the runs were made (files from 13:11 UTC on). */
+  firstInferenceFactor?: number;
+  runs: Served[][];
+}
+
+/**
+ * The cold starts of several bursty files replayed at `initBurstScale` k, each on its own tail: the lone compute and
+ * cold start the file carries (the host's of then) and its first-inference factor, so files made before and after a
+ * change to the tail pool into one fit.
+ */
+export function replayFiles(files: readonly BurstyFile[], k: number): BurstColdStart[] {
+  return files.flatMap((d) => {
+    const host: HostModel = { ...LOCAL_HOST, initBurstScale: k, firstInference: { ...LOCAL_HOST.firstInference!, factorByCut: { mobilenetv2: { 0: d.firstInferenceFactor ?? FIRST_THEN } } } };
+    return replayBursts(d.runs, d.backMs, host, d.loneComputeMs, d.coldStartMs);
+  });
+}
+
 function main(): void {
-  checkArgs({ values: ['--scale', '--file'], flags: ['--scan'], usage: 'npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file FILE]' });
-  const file = argValue('--file') ?? 'bench/results/stack-cpu-bursty-r9-a.json';
-  const d = JSON.parse(readFileSync(file, 'utf8')) as { backMs: number; loneComputeMs: number; coldStartMs: number; runs: Served[][] };
-  // The runs' stack ran the tail before 098079b: its lone compute and cold start are the host's of then (in the file),
-  // its cut-0 first inference round 8's lone pairs (1.61), as bench/local-host-section.ts reads the same runs.
-  const lone = d.loneComputeMs;
-  const cold = d.coldStartMs;
-  const then = (k: number): HostModel => ({ ...LOCAL_HOST, initBurstScale: k, firstInference: { ...LOCAL_HOST.firstInference!, factorByCut: { mobilenetv2: { 0: FIRST_THEN } } } });
+  const usage = 'npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file A.json[,B.json…]]';
+  checkArgs({ values: ['--scale', '--file'], flags: ['--scan'], usage });
+  const paths = (argValue('--file') ?? 'bench/results/stack-cpu-bursty-r9-a.json,bench/results/stack-cpu-bursty-r9-b.json').split(',');
+  const files = paths.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BurstyFile);
   const scaleArg = argValue('--scale');
   const scale = scaleArg === undefined ? (LOCAL_HOST.initBurstScale ?? 1) : Number(scaleArg);
   if (!(Number.isFinite(scale) && scale >= 0)) {
@@ -117,14 +135,15 @@ function main(): void {
     process.exit(2);
   }
   if (process.argv.includes('--scan')) {
-    for (const k of [1, 1.1, 1.2, 1.25, 1.3, 1.35, 1.4, 1.5]) {
-      const xs = replayBursts(d.runs, d.backMs, then(k), lone, cold);
-      console.log(`initBurstScale ${k.toFixed(2)}: ${xs.length} inits, measured / model median ${median(xs.map((x) => x.initMs / x.modelInitMs)).toFixed(3)}`);
+    for (const k of [1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5]) {
+      const per = files.map((d) => median(replayFiles([d], k).map((x) => x.initMs / x.modelInitMs)).toFixed(3));
+      const xs = replayFiles(files, k);
+      console.log(`initBurstScale ${k.toFixed(2)}: ${xs.length} inits, measured / model median ${median(xs.map((x) => x.initMs / x.modelInitMs)).toFixed(3)}${files.length > 1 ? ` (per file ${per.join(', ')})` : ''}`);
     }
     return;
   }
-  const xs = replayBursts(d.runs, d.backMs, then(scale), lone, cold);
-  console.log(`${file}, initBurstScale ${scale}: cold starts by order in their burst (bursts of 2 or more), medians`);
+  const xs = replayFiles(files, scale);
+  console.log(`${paths.join(' + ')}, initBurstScale ${scale}: cold starts by order in their burst (bursts of 2 or more), medians`);
   for (const r of byRank(xs)) {
     console.log(`#${r.rank + 1}: ${String(r.n).padStart(2)} inits ${r.initMs.toFixed(0)} vs model ${r.modelInitMs.toFixed(0)} ms (${r.init.toFixed(2)}x); first inference ${r.firstMs.toFixed(0)} vs ${r.modelFirstMs.toFixed(0)} ms (${r.first.toFixed(2)}x)`);
   }

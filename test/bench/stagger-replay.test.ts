@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byRank, replayBursts } from '../../bench/stagger-replay';
+import { byRank, replayBursts, replayFiles } from '../../bench/stagger-replay';
 import { sharedCores } from '../../core/sim/host';
 
 // Two cold starts on one core, the second's init beginning 50 ms into the first's (measured: 150 and 200 ms of init,
@@ -31,5 +31,16 @@ describe('bench/stagger-replay: a burst of cold starts on the model', () => {
     const xs = replayBursts(runs, 0, { ...sharedCores(1), initBurstScale: 2 }, 10, 100);
     expect(xs[0]!.modelInitMs).toBeCloseTo(200, 9);
     expect(xs[1]!.modelInitMs).toBeCloseTo(220 + (100 - 50 - 20 / 3) - 50, 9);
+  });
+
+  it('pools files, each replayed on its own tail: the lone figures and first-inference factor it carries (1.61 when it has none)', () => {
+    const older = { backMs: 0, loneComputeMs: 10, coldStartMs: 100, runs };
+    const newer = { backMs: 0, loneComputeMs: 8, coldStartMs: 80, firstInferenceFactor: 1.5, runs };
+    const pooled = replayFiles([older, newer], 1.1);
+    expect(pooled).toEqual([...replayFiles([older], 1.1), ...replayFiles([newer], 1.1)]);
+    // a shorter lone cold start gives shorter modelled inits
+    expect(pooled[2]!.modelInitMs).toBeLessThan(pooled[0]!.modelInitMs);
+    expect(replayFiles([older], 1.1)).toEqual(replayFiles([{ ...older, firstInferenceFactor: 1.61 }], 1.1));
+    expect(replayFiles([older], 1.1)).not.toEqual(replayFiles([{ ...older, firstInferenceFactor: 1.2 }], 1.1));
   });
 });
