@@ -28,7 +28,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { OffloadApi } from '../client/api';
@@ -37,7 +36,7 @@ import { collaborativeInfer } from '../client/infer';
 import { buildBrowser } from '../client/browser/build';
 import { initBackend, wasmThreads } from '../models/backend';
 import { startLocalStack } from '../local/stack';
-import { formatTable, isMain, median } from './report';
+import { formatTable, isMain, median, parseArgsOrExit } from './report';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MODEL = 'mobilenetv2';
@@ -321,7 +320,7 @@ export function formatBrowserBench(r: BrowserBenchReport): string {
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, cut: { type: 'string' }, json: { type: 'boolean' } } });
+  const values = parseArgsOrExit({ options: { runs: { type: 'string' }, cut: { type: 'string' }, json: { type: 'boolean' } } }, 'npx tsx bench/browser.ts [--runs N] [--cut C] [--json]');
   const r = await runBrowserBench({
     ...(values.runs ? { runs: Number(values.runs) } : {}),
     ...(values.cut ? { cut: Number(values.cut) } : {}),

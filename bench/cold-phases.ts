@@ -39,11 +39,10 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { DeviceModel } from '../client/device';
 import { encodeTensors } from '../core/wire';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
-import { formatTable, isMain, median } from './report';
+import { formatTable, isMain, median, parseArgsOrExit } from './report';
 
 /** The tail's 'cold start timeline' log line (the fields bench reads). */
 interface Timeline {
@@ -240,7 +239,10 @@ export function formatColdPhases(rows: readonly ColdPhasesRow[]): string {
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { tails: { type: 'string' }, repeats: { type: 'string' }, variants: { type: 'string' }, switch: { type: 'string' }, json: { type: 'string' } } });
+  const values = parseArgsOrExit(
+    { options: { tails: { type: 'string' }, repeats: { type: 'string' }, variants: { type: 'string' }, switch: { type: 'string' }, json: { type: 'string' } } },
+    'npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE|OFFLOAD_REGISTRY_HTTP] [--json FILE]',
+  );
   const tails = (values.tails ?? 'mobilenetv2:0,resnet50:0').split(',').map((s) => {
     const [model, cut] = s.split(':');
     if (!model || cut === undefined || !/^\d+$/.test(cut)) {

@@ -24,12 +24,11 @@
  * machine a cold start after seconds of idling is slower than one straight
  * after other work (core/sim/host.ts LOCAL_HOST).
  */
-import { parseArgs } from 'node:util';
 import { DeviceModel } from '../client/device';
 import { encodeTensors } from '../core/wire';
 import type { LocalTail } from '../local/stack';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
-import { formatResults, formatTable, isMain, median, type BenchResult } from './report';
+import { formatResults, formatTable, isMain, median, parseArgsOrExit, type BenchResult } from './report';
 
 /** Issue 11's cold-start targets (local stack, client-visible cold − warm round trip). */
 export const COLD_START_TARGETS = { coldBaseMs: 200, coldMsPerMB: 6 } as const;
@@ -212,9 +211,10 @@ function idleMsArg(v: string): number {
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({
-    options: { repeats: { type: 'string' }, config: { type: 'string' }, models: { type: 'string' }, 'idle-ms': { type: 'string' } },
-  });
+  const values = parseArgsOrExit(
+    { options: { repeats: { type: 'string' }, config: { type: 'string' }, models: { type: 'string' }, 'idle-ms': { type: 'string' } } },
+    'npx tsx bench/cold-start.ts [--repeats N] [--config FILE] [--models a,b] [--idle-ms MS]',
+  );
   const report = await runColdStart({
     ...(values.repeats ? { repeats: Number(values.repeats) } : {}),
     ...(values.config ? { configFile: values.config } : {}),

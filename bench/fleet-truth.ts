@@ -43,7 +43,6 @@
  *     [--config FILE] [--models a,b] [--state-dir DIR] [--burst model:cut] [--fleet-cache-ms MS] [--fleet-at-arrival on|off] [--json]
  */
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OffloadApi, ApiError } from '../client/api';
@@ -55,7 +54,7 @@ import type { EmulatorStats } from '../local/emulator';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack, type LocalTail } from '../local/stack';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
 import { fitLine, type LinearFit } from './cold-start';
-import { formatTable, isMain, median } from './report';
+import { formatTable, isMain, median, parseArgsOrExit } from './report';
 
 export type FleetTruthPart = 'agreement' | 'lag' | 'kill' | 'cold';
 
@@ -544,20 +543,23 @@ export function formatFleetTruth(r: FleetTruthResult): string {
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      'duration-s': { type: 'string' },
-      repeats: { type: 'string' },
-      parts: { type: 'string' },
-      config: { type: 'string' },
-      models: { type: 'string' },
-      'state-dir': { type: 'string' },
-      burst: { type: 'string' },
-      'fleet-cache-ms': { type: 'string' },
-      'fleet-at-arrival': { type: 'string' },
-      json: { type: 'boolean' },
+  const values = parseArgsOrExit(
+    {
+      options: {
+        'duration-s': { type: 'string' },
+        repeats: { type: 'string' },
+        parts: { type: 'string' },
+        config: { type: 'string' },
+        models: { type: 'string' },
+        'state-dir': { type: 'string' },
+        burst: { type: 'string' },
+        'fleet-cache-ms': { type: 'string' },
+        'fleet-at-arrival': { type: 'string' },
+        json: { type: 'boolean' },
+      },
     },
-  });
+    'npx tsx bench/fleet-truth.ts [--duration-s 30] [--repeats 2] [--parts agreement,lag,kill,cold] [--config FILE] [--models a,b] [--state-dir DIR] [--burst model:cut] [--fleet-cache-ms MS] [--fleet-at-arrival on|off] [--json]',
+  );
   const parts = values.parts?.split(',').map((p) => p.trim());
   const known: FleetTruthPart[] = ['agreement', 'lag', 'kill', 'cold'];
   const bad = parts?.find((p) => !known.includes(p as FleetTruthPart));

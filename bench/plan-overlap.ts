@@ -9,18 +9,21 @@
  * medians; plus the whole model on the device alone. Run it under the measurement lock (a timing).
  */
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { DeviceModel } from '../client/device';
 import { collaborativeInfer, type CollaborativeResult } from '../client/infer';
 import { thisMachineDevice } from '../core/this-machine';
 import { loadProfile } from '../models/profile-files';
 import { startBenchStack } from '../testkit/bench-stack';
-import { median } from './report';
+import { median, parseArgsOrExit } from './report';
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'mobilenetv2' }, runs: { type: 'string', default: '20' } } });
+const usage = 'npx tsx bench/plan-overlap.ts [--model mobilenetv2] [--runs 20]';
+const values = parseArgsOrExit({ options: { model: { type: 'string', default: 'mobilenetv2' }, runs: { type: 'string', default: '20' } } }, usage);
 const model = values.model!;
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got ${values.runs})`);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`error: --runs must be a positive integer (got ${values.runs})\nusage: ${usage}`);
+  process.exit(2);
+}
 
 const la = () => loadavg().map((v) => v.toFixed(2)).join(' / ');
 const loadStart = la();

@@ -4,6 +4,7 @@
  * scripts report alike and a figure reads the same in each of them.
  */
 import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** One measured figure against its target. */
 export interface BenchResult {
@@ -94,6 +95,27 @@ export function checkArgs(known: KnownArgs): void {
   const problem = argsProblem(args, known);
   if (problem !== undefined) {
     console.error(`error: ${problem}\nusage: ${known.usage}`);
+    process.exit(2);
+  }
+}
+
+/**
+ * `parseArgs` (node:util, strict) for the scripts that use it, with {@link checkArgs}'s manners: `--help` prints the
+ * usage and exits 0; an unknown option, a stray argument or an option without its value prints one line and the usage
+ * to stderr and exits 2, instead of node's stack trace.
+ */
+export function parseArgsOrExit<const T extends Omit<ParseArgsConfig, 'args' | 'strict' | 'allowPositionals' | 'tokens'>>(config: T, usage: string): ReturnType<typeof parseArgs<T & { strict: true }>>['values'] {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`usage: ${usage}`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ ...config, args, strict: true, allowPositionals: false }).values as ReturnType<typeof parseArgs<T & { strict: true }>>['values'];
+  } catch (e) {
+    // node's messages name the option ("Unknown option '--x'", "Option '--runs <value>' argument missing"); their advice to use '--' does not apply
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.replace(/\. To specify a positional argument starting with a '-'.*$/, '');
+    console.error(`error: ${message}\nusage: ${usage}`);
     process.exit(2);
   }
 }

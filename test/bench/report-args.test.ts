@@ -47,4 +47,24 @@ describe('a bench script given an unknown option', () => {
     const { stdout } = await promisify(execFile)('npx', ['tsx', 'bench/recommend-replay.ts', '--help'], { timeout: 60_000 });
     expect(stdout).toMatch(/^usage: npx tsx bench\/recommend-replay\.ts \[--host local\|lambda\]/);
   }, 60_000);
+
+  it('the same for a script that reads its options with node:util parseArgs (parseArgsOrExit): no stack trace', async () => {
+    const run = promisify(execFile);
+    const fail = (args: string[]) => run('npx', ['tsx', 'bench/cold-start.ts', ...args], { timeout: 60_000 }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    const unknown = await fail(['--repeat', '5']);
+    expect(unknown?.code).toBe(2);
+    expect(unknown?.stderr?.split('\n').slice(0, 2)).toEqual([
+      "error: Unknown option '--repeat'",
+      'usage: npx tsx bench/cold-start.ts [--repeats N] [--config FILE] [--models a,b] [--idle-ms MS]',
+    ]);
+    expect(unknown?.stderr).not.toMatch(/\n\s+at /);
+    const missing = await fail(['--repeats']);
+    expect(missing?.code).toBe(2);
+    expect(missing?.stderr?.split('\n')[0]).toBe("error: Option '--repeats <value>' argument missing");
+    const { stdout } = await run('npx', ['tsx', 'bench/cold-start.ts', '--help'], { timeout: 60_000 });
+    expect(stdout).toMatch(/^usage: npx tsx bench\/cold-start\.ts \[--repeats N\]/);
+  }, 60_000);
 });
