@@ -87,16 +87,25 @@ export function argsProblem(args: readonly string[], known: KnownArgs): string |
  * exits 0; a problem ({@link argsProblem}) prints one line and the usage to stderr and exits 2.
  */
 export function checkArgs(known: KnownArgs): void {
+  const args = argsOrHelp(known.usage);
+  const problem = argsProblem(args, known);
+  if (problem !== undefined) usageError(problem, known.usage);
+}
+
+/** The arguments after the script; on `--help` or `-h`, prints the usage and exits 0 instead. */
+function argsOrHelp(usage: string): string[] {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
-    console.log(`usage: ${known.usage}`);
+    console.log(`usage: ${usage}`);
     process.exit(0);
   }
-  const problem = argsProblem(args, known);
-  if (problem !== undefined) {
-    console.error(`error: ${problem}\nusage: ${known.usage}`);
-    process.exit(2);
-  }
+  return args;
+}
+
+/** Prints `problem` and the usage to stderr and exits 2. */
+function usageError(problem: string, usage: string): never {
+  console.error(`error: ${problem}\nusage: ${usage}`);
+  process.exit(2);
 }
 
 /**
@@ -105,18 +114,12 @@ export function checkArgs(known: KnownArgs): void {
  * to stderr and exits 2, instead of node's stack trace.
  */
 export function parseArgsOrExit<const T extends Omit<ParseArgsConfig, 'args' | 'strict' | 'allowPositionals' | 'tokens'>>(config: T, usage: string): ReturnType<typeof parseArgs<T & { strict: true }>>['values'] {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(`usage: ${usage}`);
-    process.exit(0);
-  }
+  const args = argsOrHelp(usage);
   try {
     return parseArgs({ ...config, args, strict: true, allowPositionals: false }).values as ReturnType<typeof parseArgs<T & { strict: true }>>['values'];
   } catch (e) {
     // node's messages name the option ("Unknown option '--x'", "Option '--runs <value>' argument missing"); their advice to use '--' does not apply
-    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.replace(/\. To specify a positional argument starting with a '-'.*$/, '');
-    console.error(`error: ${message}\nusage: ${usage}`);
-    process.exit(2);
+    usageError((e instanceof Error ? e.message : String(e)).split('\n')[0]!.replace(/\. To specify a positional argument starting with a '-'.*$/, ''), usage);
   }
 }
 
