@@ -32,7 +32,7 @@ import { inferRoute } from '../core/catalog';
 import { tailWasmThreads } from '../core/profiles';
 import { encodeTensors } from '../core/wire';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { argValue, checkArgs, isMain, median } from './report';
+import { argValue, checkArgs, isMain, median, overlap } from './report';
 
 const MODEL = 'mobilenetv2';
 /** Environments are reaped this long after their last request; the cold phases wait it out (plus the shutdown grace). */
@@ -59,9 +59,6 @@ function cpuBusy(): { busy: number; total: number } {
   }
   return { busy, total };
 }
-
-/** Length of the intersection of two time windows, ms. */
-const overlap = (a: readonly [number, number], b: readonly [number, number]): number => Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

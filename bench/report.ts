@@ -123,6 +123,11 @@ export function parseArgsOrExit<const T extends Omit<ParseArgsConfig, 'args' | '
   }
 }
 
+/** Length of the intersection of two time windows [start, end], ms (0 when they do not meet). */
+export function overlap(a: readonly [number, number], b: readonly [number, number]): number {
+  return Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
+}
+
 /** Renders rows under a header as aligned text columns, two spaces apart. */
 export function formatTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

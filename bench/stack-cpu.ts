@@ -55,7 +55,7 @@ import { simDeployment } from '../core/sim/deployment';
 import { generateWorkload, makeDevices } from '../core/workload';
 import { loadProfile } from '../models/profile-files';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { argValue, checkArgs, isMain, median } from './report';
+import { argValue, checkArgs, isMain, median, overlap } from './report';
 
 const MODEL = 'mobilenetv2';
 const KEEP_ALIVE_MS = 60_000;
@@ -150,7 +150,6 @@ export interface Served {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const overlap = (a: readonly [number, number], b: readonly [number, number]): number => Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
 
 /**
  * Each warm request's overlap and prediction (module doc, (b)): `n` 1 + the time-averaged count of the other served
