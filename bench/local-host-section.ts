@@ -252,15 +252,18 @@ export function overlapMarkdown(x: NonNullable<ReturnType<typeof committedResult
   const when = (r: { date: string; loadAverage: { start: number[]; end: number[] } }) => `ended ${r.date.slice(11, 16)} UTC, load ${la(r.loadAverage.start)} → ${la(r.loadAverage.end)}`;
   const rates = [...new Set(x.steady.flatMap((r) => r.phases.map((p) => p.rate)))].sort((a, b) => a - b);
   const f1 = (v: number) => v.toFixed(1);
+  // The computes of a phase's requests that overlapped no other's, read against the lone compute of the run it is in.
+  const aloneIn = (r: StackCpuRun, p: StackCpuRun['phases'][number]) => overlapRatios(p.samples, r.loneComputeMs).filter((o) => o.n < 1.5).map((o) => o.computeMs);
   const rows = rates.map((rate) => {
-    const ps = x.steady.flatMap((r) => r.phases.filter((p) => p.rate === rate));
+    const runPhases = x.steady.flatMap((r) => r.phases.filter((p) => p.rate === rate).map((p) => ({ r, p })));
+    const ps = runPhases.map(({ p }) => p);
     const mean = (f: (p: (typeof ps)[number]) => number) => ps.reduce((a, p) => a + f(p), 0) / ps.length;
-    const alone = ps.flatMap((p, i) => overlapRatios(p.samples, x.steady[i]!.loneComputeMs).filter((o) => o.n < 1.5).map((o) => o.computeMs));
+    const alone = runPhases.flatMap(({ r, p }) => aloneIn(r, p));
     const sorted = [...alone].sort((a, b) => a - b);
     const med = sorted[Math.floor((sorted.length - 1) / 2)]!;
     return `| ${rate} | ${ps.reduce((a, p) => a + p.requests, 0)} | ${f1(mean((p) => p.cpuMsPerRequest.client))} | ${f1(mean((p) => p.cpuMsPerRequest.main))} | ${f1(mean((p) => p.cpuMsPerRequest.tailBesidesCompute))} | ${f1(mean((p) => p.cpuMsPerRequest.tailCompute))} | ${(100 * mean((p) => p.coreShare)).toFixed(0)} % | ${f1(med)} (${alone.length}) | ${(alone.reduce((a, b) => a + b, 0) / alone.length / med).toFixed(2)} |`;
   });
-  const fit = floorLognormalFit(x.steady.flatMap((r) => r.phases.flatMap((p) => overlapRatios(p.samples, r.loneComputeMs).filter((o) => o.n < 1.5).map((o) => o.computeMs))));
+  const fit = floorLognormalFit(x.steady.flatMap((r) => r.phases.flatMap((p) => aloneIn(r, p))));
   const out = [
     `\`npx tsx bench/stack-cpu.ts --rates 1,2,4,6 --requests 100\` (${x.steady.length} runs: ${x.steady.map(when).join('; ')}; Xeon): warm cut-0 requests (cloud-only, \`runLoad\` in the bench's own process as \`offload load\` runs it) with steady Poisson arrivals on a stack whose 4 environments were made warm first. CPU per request from /proc of each process (the stack's main process with its idle rate taken off, the tails) and process.cpuUsage() of the client, from its first request to its last answer; a request computing "alone" overlapped no other request's compute (its compute window placed back from its answer, overlap n < 1.5). Means of the runs' per-request figures:`,
     '',
