@@ -107,13 +107,8 @@ export function atSpeed(host: HostModel, speed: HostSpeed): HostModel {
   }
   const overhead = speed.invokeOverheadMs ?? host.invokeOverheadMs;
   if (!(Number.isFinite(overhead) && overhead >= 0)) throw new ValidationError('speed.invokeOverheadMs', `must be a number >= 0 (got ${overhead})`);
-  const coldStartMs: Record<string, Record<number, number>> = {};
-  for (const [model, byCut] of Object.entries(host.coldStartMs)) {
-    coldStartMs[model] = Object.fromEntries(Object.entries(byCut).map(([cut, ms]) => [cut, ms * speed.coldScale]));
-  }
-  const scaled = (t: HostModel['warmComputeMs'], k: number) =>
-    t && Object.fromEntries(Object.entries(t).map(([model, byCut]) => [model, Object.fromEntries(Object.entries(byCut).map(([cut, ms]) => [cut, ms * k]))]));
-  const warmComputeMs = scaled(host.warmComputeMs, speed.computeScale);
+  const coldStartMs = scaledByCut(host.coldStartMs, speed.coldScale);
+  const warmComputeMs = host.warmComputeMs && scaledByCut(host.warmComputeMs, speed.computeScale);
   // A session's measured overhead (a probe's median over its cuts) is the one overhead of every tail: the per-cut ones
   // are the committed session's, kept only when the speed gives none.
   const { invokeOverheadMsByCut: _byCut, ...rest } = host;
@@ -126,6 +121,11 @@ export function atSpeed(host: HostModel, speed: HostSpeed): HostModel {
     cold: { coldBaseMs: host.cold.coldBaseMs * speed.coldScale, coldMsPerMB: host.cold.coldMsPerMB * speed.coldScale },
     computeScale: (host.computeScale ?? 1) * speed.computeScale,
   };
+}
+
+/** Every figure of a per-model, per-cut table × `k`. */
+function scaledByCut(t: Readonly<Record<string, Readonly<Record<number, number>>>>, k: number): Record<string, Record<number, number>> {
+  return Object.fromEntries(Object.entries(t).map(([model, byCut]) => [model, Object.fromEntries(Object.entries(byCut).map(([cut, ms]) => [cut, ms * k]))]));
 }
 
 /** One request of a probe as the stack served it and as the simulator did (both 200). */
