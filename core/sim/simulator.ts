@@ -583,6 +583,12 @@ export function simulate(input: SimulationInput): SimulationResult {
     });
   };
 
+  /** Frees a served request's environment at `now`: the fleet's and its model's view of it. */
+  const release = (req: Req, now: number): void => {
+    fleet.release(req.fleetIndex, now, req.how!, req.billedMs);
+    req.entry.model_.view.busyEnded(req.viewPos, req.busyMark);
+  };
+
   /** Host mode: (re)schedules the host's next phase end; earlier schedules go stale. */
   const scheduleHost = (): void => {
     hostVersion++;
@@ -626,10 +632,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       // The part of the hand-off that happens inside the invocation (decode, registry marks, encode) holds the environment.
       const heldMs = (host.host.handOffInHold ?? 0) * overheadMs;
       if (heldMs > 0) queue.push(now + heldMs, { kind: 'release', req });
-      else {
-        fleet.release(req.fleetIndex, now, req.how!, billedMs);
-        req.entry.model_.view.busyEnded(req.viewPos, req.busyMark);
-      }
+      else release(req, now);
       served(req, it.initMs, now - job.phaseStart, billedMs, overheadMs);
     }
     scheduleHost();
@@ -657,10 +660,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       p.view.busyEnded(p.viewPos, p.busyMark);
     } else if (ev.kind === 'invoke') invoke(ev.req, now);
     else if (ev.kind === 'init-done') fleet.initDone(ev.req.fleetIndex);
-    else {
-      fleet.release(ev.req.fleetIndex, now, ev.req.how!, ev.req.billedMs);
-      ev.req.entry.model_.view.busyEnded(ev.req.viewPos, ev.req.busyMark);
-    }
+    else release(ev.req, now);
   }
   input.onProgress?.(n, n);
 
