@@ -11,7 +11,7 @@
 import * as z from 'zod';
 import { NotFoundError, ValidationError } from './errors';
 import { ownValue, parseWith } from './validation';
-import { lambdaVisibleCores, MAX_WASM_THREADS, MB_PER_VCPU } from './lambda-cores';
+import { lambdaVisibleCores, MB_PER_VCPU } from './lambda-cores';
 
 // ---------------------------------------------------------------------------
 // Model profile files (`profiles/<model>.<backend>.json`)

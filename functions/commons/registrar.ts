@@ -97,7 +97,7 @@ export function withinMs(p: Promise<void>, ms: number): Promise<void> {
  * ({@link withinMs}, {@link DEFAULT_REGISTRY_WAIT_MS}); {@link flush} waits for the queue.
  *
  * @example
- * const reg = new InstanceRegistrar({ client, table, model: 'm', cut: 3 });
+ * const reg = new InstanceRegistrar({ writer: httpRegistryWriter(process.env), table, model: 'm', cut: 3 });
  * await withinMs(reg.markBusy(Date.now() + context.getRemainingTimeInMillis()), 250);
  * // ... compute ...
  * await withinMs(reg.markIdle(), 250);
@@ -108,7 +108,6 @@ export class InstanceRegistrar {
   private readonly opts: InstanceRegistrarOptions;
   private readonly now: Clock;
   private readonly log: Logger;
-  private readonly update: RegistryWriter;
   private seq = 0;
   private invocations = 0;
   private gone = false;
@@ -124,7 +123,6 @@ export class InstanceRegistrar {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? warnLine;
     this.boot = opts.boot ?? processStartedAt();
-    this.update = opts.writer;
   }
 
   /** Invocations counted so far (busy marks with `arrival`). */
@@ -237,7 +235,7 @@ export class InstanceRegistrar {
       values[`:${name}`] = value;
     }
     try {
-      await this.update({
+      await this.opts.writer({
         TableName: table,
         Key: registryItemKey(model, cut, this.instance),
         UpdateExpression: `SET ${sets.join(', ')}`,

@@ -27,13 +27,12 @@ import {
   type ExpectedTensor,
   type WireTensor,
 } from '../../core/wire';
-import { modelKeyPrefix, partModelJson, tailDir } from '../../core/artifact-layout';
+import { modelKeyPrefix, partModelJson, s3Key, tailDir } from '../../core/artifact-layout';
 // not core/api, catalog, presets or prewarm: their zod schemas are built at load (core/tail-api.ts)
 import { DEFAULT_MAX_BATCH, INFER_HEADERS, inferHeaders, inferRoute, isPrewarmEvent, type PrewarmEvent } from '../../core/tail-api';
 import { formatPath } from '../../core/validation';
 import { initBackend, wasmThreads } from '../../models/backend';
 import { fusionEnabled } from '../../models/fuse';
-import { s3Key } from '../../core/artifact-layout';
 import type { PrefetchHandle } from './prefetch-protocol';
 import { earlyArtifact, prefetchEnabled } from './tail-prefetch';
 import { earlyEngineEnabled } from './early-engine';
