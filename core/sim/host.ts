@@ -341,25 +341,25 @@ export function invokeOverheadOf(host: HostModel, model: string, cut: number): n
   return host.invokeOverheadMsByCut?.[model]?.[cut] ?? host.invokeOverheadMs;
 }
 
+/** Checks every figure of a per-model, per-cut table (absent: nothing to check) is a number >= `min`. */
+function checkByCut(field: string, t: Readonly<Record<string, Readonly<Record<number, number>>>> | undefined, min: number): void {
+  for (const [model, byCut] of Object.entries(t ?? {})) {
+    for (const [cut, v] of Object.entries(byCut)) {
+      if (!(Number.isFinite(v) && v >= min)) throw new ValidationError(`${field}.${model}.${cut}`, `must be a number >= ${min} (got ${v})`);
+    }
+  }
+}
+
 /** Checks a host model's tables (CLI and library input). */
 export function checkHost(host: HostModel): void {
   const first = host.firstInference;
   if (first) {
     if (!(Number.isFinite(first.factor) && first.factor >= 1)) throw new ValidationError('host.firstInference.factor', `must be a number >= 1 (got ${first.factor})`);
     if (!(Number.isFinite(first.weight) && first.weight >= 1)) throw new ValidationError('host.firstInference.weight', `must be a number >= 1 (got ${first.weight})`);
-    for (const [model, byCut] of Object.entries(first.factorByCut ?? {})) {
-      for (const [cut, f] of Object.entries(byCut)) {
-        if (!(Number.isFinite(f) && f >= 1)) throw new ValidationError(`host.firstInference.factorByCut.${model}.${cut}`, `must be a number >= 1 (got ${f})`);
-      }
-    }
+    checkByCut('host.firstInference.factorByCut', first.factorByCut, 1);
   }
-  for (const key of ['warmComputeMs', 'invokeOverheadMsByCut'] as const) {
-    for (const [model, byCut] of Object.entries(host[key] ?? {})) {
-      for (const [cut, ms] of Object.entries(byCut)) {
-        if (!(Number.isFinite(ms) && ms >= 0)) throw new ValidationError(`host.${key}.${model}.${cut}`, `must be a number >= 0 (got ${ms})`);
-      }
-    }
-  }
+  checkByCut('host.warmComputeMs', host.warmComputeMs, 0);
+  checkByCut('host.invokeOverheadMsByCut', host.invokeOverheadMsByCut, 0);
   const held = host.handOffInHold;
   if (held !== undefined && !(Number.isFinite(held) && held >= 0 && held <= 1)) throw new ValidationError('host.handOffInHold', `must be a number from 0 to 1 (got ${held})`);
   const burst = host.initBurstScale;
