@@ -281,11 +281,12 @@ export function overlapMarkdown(x: NonNullable<ReturnType<typeof committedResult
     const table = (h: HostModel) => phaseTable(b.runs.flatMap((r) => phaseRatios(r, h, b.loneComputeMs, b.coldStartMs, b.backMs)));
     const one = table(then(undefined));
     const perCut = table(then({ 0: 1.61 }));
-    const all = (h: HostModel, phase: 'init' | 'first' | 'warm') => {
-      const xs = b.runs.flatMap((r) => phaseRatios(r, h, b.loneComputeMs, b.coldStartMs, b.backMs)).filter((r) => r.phase === phase).map((r) => r.ms / r.predictedMs).sort((p, q) => p - q);
-      return { n: xs.length, median: xs[Math.floor((xs.length - 1) / 2)]!, mean: xs.reduce((p, q) => p + q, 0) / xs.length };
-    };
     const r2 = (v: number) => v.toFixed(2);
+    /** Every request's measured / predicted of one phase, median (the lower middle) / mean. */
+    const allCell = (h: HostModel, phase: 'init' | 'first' | 'warm') => {
+      const xs = b.runs.flatMap((r) => phaseRatios(r, h, b.loneComputeMs, b.coldStartMs, b.backMs)).filter((r) => r.phase === phase).map((r) => r.ms / r.predictedMs).sort((p, q) => p - q);
+      return `${r2(xs[Math.floor((xs.length - 1) / 2)]!)} / ${r2(xs.reduce((p, q) => p + q, 0) / xs.length)}`;
+    };
     const cell = (t: ReturnType<typeof table>, phase: string, band: string) => {
       const c = t.find((y) => y.phase === phase && y.band === band);
       return c ? `${r2(c.median)} / ${r2(c.mean)} (${c.n})` : '–';
@@ -297,10 +298,10 @@ export function overlapMarkdown(x: NonNullable<ReturnType<typeof committedResult
       '',
       `| phase | ${bands.map((x) => `n ${x}`).join(' | ')} | all |`,
       `|---|${bands.map(() => '---:').join('|')}|---:|`,
-      `| init | ${bands.map((x) => cell(one, 'init', x)).join(' | ')} | ${r2(all(then(undefined), 'init').median)} / ${r2(all(then(undefined), 'init').mean)} |`,
-      `| first inference, one factor (${LOCAL_HOST.firstInference!.factor}) | ${bands.map((x) => cell(one, 'first', x)).join(' | ')} | ${r2(all(then(undefined), 'first').median)} / ${r2(all(then(undefined), 'first').mean)} |`,
-      `| first inference, cut 0's own (1.61, the pairs of that code) | ${bands.map((x) => cell(perCut, 'first', x)).join(' | ')} | ${r2(all(then({ 0: 1.61 }), 'first').median)} / ${r2(all(then({ 0: 1.61 }), 'first').mean)} |`,
-      `| warm compute | ${bands.map((x) => cell(one, 'warm', x)).join(' | ')} | ${r2(all(then(undefined), 'warm').median)} / ${r2(all(then(undefined), 'warm').mean)} |`,
+      `| init | ${bands.map((x) => cell(one, 'init', x)).join(' | ')} | ${allCell(then(undefined), 'init')} |`,
+      `| first inference, one factor (${LOCAL_HOST.firstInference!.factor}) | ${bands.map((x) => cell(one, 'first', x)).join(' | ')} | ${allCell(then(undefined), 'first')} |`,
+      `| first inference, cut 0's own (1.61, the pairs of that code) | ${bands.map((x) => cell(perCut, 'first', x)).join(' | ')} | ${allCell(then({ 0: 1.61 }), 'first')} |`,
+      `| warm compute | ${bands.map((x) => cell(one, 'warm', x)).join(' | ')} | ${allCell(then(undefined), 'warm')} |`,
       '',
       `- **Inits are where the model puts them; the first inference at cut 0 was not.** The one first-inference factor (${LOCAL_HOST.firstInference!.factor}, the median of the pairs at cuts 0, 36, 63) is low for the whole model's tail: the same lone pairs give cut 0 alone 1.61 (that code) and ${firstInferenceFactor(LOCAL_HOST, 'mobilenetv2', 0)} (main now, \`bench/results/${LONE_COLD_NOW.join(', ')}\`), and with its own factor the burst's first inferences sit on the model (median 1.0). \`LOCAL_HOST.firstInference.factorByCut\` now holds cuts 0, 36, 63.`,
       `- **Cold starts in bursts, as the stack staggers them** (\`npx tsx bench/stagger-replay.ts\`): the same runs replayed on the model's processor sharing, every request entering when its init or compute began on the stack and the model saying when each phase ends (the predicted phases shift the overlap the next ones meet, as in the simulator), with the tail of then (lone cold start ${b.coldStartMs} ms, compute ${f1(b.loneComputeMs)}, first-inference factor 1.61). With the init table alone, the inits of bursts of 2–4 cold starts took 1.10, 1.06, 1.07, 1.15 × the model by their order in the burst (medians of 15, 15, 14, 5; all 49: 1.10 ×): the table's bursts were inits started together on an idle stack, these start staggered between warm requests. Three more runs of the same kind on the tail after 098079b (13:09–13:11 UTC, load 0.87 → 0.51, bench/results/stack-cpu-bursty-r9-b.json, lone cold start 321 ms, compute 26.9, factor 1.58) took 0.87, 1.00, 1.09, 1.14 × by order (all 43: 1.00 ×): the later inits of a burst run long in both sets, the first one is long in the first set and short in the second, so no order term is modelled. An init beside others now reads 1 + ${LOCAL_HOST.initBurstScale ?? 1} × (s(n) − 1) on the init table (\`LOCAL_HOST.initBurstScale\`, fitted on the 92 inits of both sets, each replayed with its own tail: median 1.01 ×; 1.06 × at 1, 0.96 × at 1.2; the first set alone fits 1.2, the second 1.0): 0.95, 0.99, 1.02, 1.06 × by order, pooled. The first environment's first inference, beside the others' inits, is then 1.19 × and 1.27 × the model in the two sets (pooled 1.14 ×), the next ones' about 1 ×: no further term.`,
