@@ -34,6 +34,7 @@ import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { switchOn } from '../core/env-switch';
 import { cloneLayer } from './slice';
+import { UnsetWeights } from './heap-weights';
 
 /** The activations a fused kernel applies (a subset of tfjs's FusableActivation). */
 export type FusedActivation = 'linear' | 'relu' | 'relu6';
@@ -351,8 +352,12 @@ function buildFused(conv: tf.layers.Layer, chain: FoldedChain, folded: tf.layers
  * [kh, kw, in, out]; [in, mult] flattened for depthwise [kh, kw, in, mult].
  */
 export function scaleKernel(kernel: tf.Tensor, scale: Float32Array, depthwise: boolean): tf.Tensor {
-  const shape = depthwise ? kernel.shape.slice(2) : [scale.length];
-  return tf.tidy(() => tf.mul(kernel, tf.tensor(scale, shape, 'float32')));
+  return tf.tidy(() => tf.mul(kernel, kernelScaleTensor(kernel.shape, scale, depthwise)));
+}
+
+/** A chain's s as the tensor a kernel of `kernelShape` is multiplied by ({@link scaleKernel}). */
+export function kernelScaleTensor(kernelShape: readonly number[], scale: Float32Array, depthwise: boolean): tf.Tensor {
+  return tf.tensor(scale, depthwise ? kernelShape.slice(2) : [scale.length], 'float32');
 }
 
 function pair(v: unknown): [number, number] {
@@ -387,9 +392,13 @@ export interface FusedConv2DArgs {
 export class FusedConv2D extends tf.layers.Layer {
   static readonly className = 'OffloadFusedConv2D';
   readonly fusedArgs: FusedConv2DArgs;
+  /** Build the weights on memory nothing writes (models/heap-weights.ts): the streamed load writes them before the layer runs. */
+  private readonly unsetWeights: boolean;
 
-  constructor(args: FusedConv2DArgs) {
+  /** `unsetWeights` only from a streamed load's topology; it is not part of the layer's config. */
+  constructor(args: FusedConv2DArgs & { unsetWeights?: boolean }) {
     super({ name: args.name, trainable: false });
+    this.unsetWeights = args.unsetWeights === true;
     this.fusedArgs = {
       name: args.name,
       depthwise: args.depthwise,
@@ -402,10 +411,10 @@ export class FusedConv2D extends tf.layers.Layer {
   }
 
   override build(): void {
-    const zeros = tf.initializers.zeros();
+    const init = this.unsetWeights ? new UnsetWeights() : tf.initializers.zeros();
     const { kernelShape, depthwise } = this.fusedArgs;
-    this.addWeight('kernel', kernelShape, 'float32', zeros, undefined, false);
-    this.addWeight('bias', [kernelChannels(kernelShape, depthwise)], 'float32', zeros, undefined, false);
+    this.addWeight('kernel', kernelShape, 'float32', init, undefined, false);
+    this.addWeight('bias', [kernelChannels(kernelShape, depthwise)], 'float32', init, undefined, false);
     this.built = true;
   }
 
