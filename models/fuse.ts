@@ -360,6 +360,12 @@ export function kernelScaleTensor(kernelShape: readonly number[], scale: Float32
   return tf.tensor(scale, depthwise ? kernelShape.slice(2) : [scale.length], 'float32');
 }
 
+/** A regular 1×1 convolution with stride 1 (any padding is none for it): a matrix product over the pixels. */
+export function isPointwise(args: Pick<FusedConv2DArgs, 'depthwise' | 'kernelShape' | 'strides' | 'padding'>): boolean {
+  const [kh, kw] = args.kernelShape;
+  return !args.depthwise && kh === 1 && kw === 1 && args.strides[0] === 1 && args.strides[1] === 1 && (args.padding === 'same' || args.padding === 'valid' || args.padding === 0);
+}
+
 function pair(v: unknown): [number, number] {
   if (typeof v === 'number') return [v, v];
   if (Array.isArray(v) && (v.length === 1 || v.length === 2) && v.every((x) => typeof x === 'number')) {
@@ -431,7 +437,20 @@ export class FusedConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
       const [kernel, bias] = this.weights.map((w) => w.read());
-      const { strides, padding, dilations, activation, depthwise } = this.fusedArgs;
+      const { strides, padding, dilations, activation, depthwise, kernelShape } = this.fusedArgs;
+      if (isPointwise(this.fusedArgs) && tf.getBackend() === 'wasm') {
+        // A 1×1 convolution with stride 1 is a matrix product over the pixels. On the wasm engine the product's
+        // XNNPACK operator is created (its weights packed) in ~60 % of the convolution's time: tfjs-backend-wasm
+        // transposes a convolution's filter into a new buffer first, one strided write per weight, and packs that
+        // (conv2d_impl.cc), while XNNPACK packs a product's weights as they are (batch_mat_mul_impl.cc). That
+        // creation is the bulk of a tail's per-MiB cold start (docs/local-stack.md). Same kernels, same products:
+        // outputs bit-identical, runs as fast (test/models/fuse.test.ts). Reshapes share the tensors' memory.
+        const [n, h, w, c] = x.shape;
+        const out = kernelShape[3]!;
+        const a = tf.reshape(x, [n * h * w, c]) as tf.Tensor2D;
+        const y = tf.fused.matMul({ a, b: tf.reshape(kernel!, [c, out]) as tf.Tensor2D, bias: bias!, activation });
+        return tf.reshape(y, [n, h, w, out]);
+      }
       const opts = { x, filter: kernel as tf.Tensor4D, strides, pad: padding, dataFormat: 'NHWC' as const, dilations, bias: bias!, activation };
       return depthwise ? tf.fused.depthwiseConv2d(opts) : tf.fused.conv2d(opts);
     });
