@@ -102,10 +102,13 @@ export interface CloudDefaults {
 /**
  * Defaults of the tail functions.
  *
- * - `memoryMB` 1769: the memory that buys one full vCPU (AWS); the tfjs wasm
- *   backend runs one thread under Node, so more memory buys no speed for one
- *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
- *   float32 weights). A design choice, not a measurement.
+ * - `memoryMB` 1769: the memory that buys one full vCPU (AWS). A tail runs
+ *   the threaded wasm engine with as many threads as the cores its function
+ *   sees (`tailWasmThreads`: two up to 3,008 MB), and the planner prices its
+ *   time at the CPU share its memory buys (`cloudTimeFactor`,
+ *   docs/profiles.md "Memory size: vCPUs and threads"); 1769 MB holds the
+ *   zoo's largest tails (VGG16, ~553 MB of float32 weights). A design choice,
+ *   not a measurement.
  * - `coldBaseMs` 184 and `coldMsPerMB` 5.63: MEASURED on the local stack on
  *   this session's Intel Xeon (2 vCPUs), the machine every committed profile
  *   was measured on the same day (docs/profiles.md), so cold starts and tail

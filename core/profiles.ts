@@ -299,7 +299,7 @@ export function deviceProfile(name: string): DeviceProfile {
 // the tail's engine reads these at its cold start: they live apart, free of zod (./lambda-cores.ts)
 export { lambdaVisibleCores, MAX_WASM_THREADS, MB_PER_VCPU, tailWasmThreads } from './lambda-cores';
 
-/** Share of one vCPU that `memoryMB` buys, capped at 1: tfjs-wasm runs one thread under Node, so more vCPUs do not speed up one inference. */
+/** Share of one vCPU that `memoryMB` buys, capped at 1: what one engine thread can use (more threads are priced by {@link cloudTimeFactor}). */
 export function vcpuShare(memoryMB: number): number {
   if (!(memoryMB > 0) || !Number.isFinite(memoryMB)) throw new ValidationError('memoryMB', `must be a positive number (got ${memoryMB})`);
   return Math.min(1, memoryMB / MB_PER_VCPU);
@@ -466,8 +466,8 @@ export function cloudLayerMs(profile: { layers: readonly { ms: number }[] }, mem
  * Measured here with the tfjs wasm backend (one thread, SIMD): ResNet-50 ran
  * at ~10 GMAC/s, MobileNetV2 at ~3-10 (depthwise layers use the CPU less
  * well) on a shared 2-core machine; 8 is a round figure between. Below 1,769
- * MB the time scales with the vCPU share; above it nothing is gained (wasm
- * runs one thread under Node).
+ * MB the time scales with the vCPU share; above it only the engine's threads
+ * gain ({@link cloudTimeFactor}).
  */
 export const CLOUD_GMAC_PER_VCPU = 8;
 /** Fixed cost per layer (kernel dispatch, allocation) added to every FLOPs-derived layer time, ms. */
