@@ -29,12 +29,14 @@
  * OFFLOAD_EARLY_ENGINE (the wasm engine's pthread workers started as soon as
  * the bundle has loaded, during the registry mark, or by the engine itself),
  * OFFLOAD_REGISTRY_HTTP (the registry marks as signed HTTP requests, or with
- * the SDK's DynamoDB client loaded at the first mark). With the
+ * the SDK's DynamoDB client loaded at the first mark), OFFLOAD_HEAP_WEIGHTS
+ * (a streamed tail's weights copied into the engine memory of its variables,
+ * or zero-filled variables and a new tensor per weight). With the
  * pipeline on, "build" and "warm-up" are what is left of them after the last
  * byte (the rest overlaps the download); with the early download, model.json
  * is timed from the download's start.
  *
- *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE|OFFLOAD_REGISTRY_HTTP] [--json FILE]
+ *   npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE|OFFLOAD_REGISTRY_HTTP|OFFLOAD_HEAP_WEIGHTS] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -241,7 +243,7 @@ export function formatColdPhases(rows: readonly ColdPhasesRow[]): string {
 if (isMain(import.meta.url)) {
   const values = parseArgsOrExit(
     { options: { tails: { type: 'string' }, repeats: { type: 'string' }, variants: { type: 'string' }, switch: { type: 'string' }, json: { type: 'string' } } },
-    'npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE|OFFLOAD_REGISTRY_HTTP] [--json FILE]',
+    'npx tsx bench/cold-phases.ts [--tails mobilenetv2:0,resnet50:0] [--repeats N] [--variants on,off] [--switch OFFLOAD_PREFETCH|OFFLOAD_EARLY_ENGINE|OFFLOAD_REGISTRY_HTTP|OFFLOAD_HEAP_WEIGHTS] [--json FILE]',
   );
   const tails = (values.tails ?? 'mobilenetv2:0,resnet50:0').split(',').map((s) => {
     const [model, cut] = s.split(':');
@@ -258,7 +260,7 @@ if (isMain(import.meta.url)) {
     process.stderr.write(`cold-phases: --variants takes on and/or off, comma-separated (got "${values.variants}")\n`);
     process.exit(2);
   }
-  const SWITCHES = ['OFFLOAD_PIPELINE', 'OFFLOAD_PREFETCH', 'OFFLOAD_EARLY_ENGINE', 'OFFLOAD_REGISTRY_HTTP'];
+  const SWITCHES = ['OFFLOAD_PIPELINE', 'OFFLOAD_PREFETCH', 'OFFLOAD_EARLY_ENGINE', 'OFFLOAD_REGISTRY_HTTP', 'OFFLOAD_HEAP_WEIGHTS'];
   if (values.switch !== undefined && !SWITCHES.includes(values.switch)) {
     process.stderr.write(`cold-phases: --switch takes ${SWITCHES.join(' or ')} (got "${values.switch}")\n`);
     process.exit(2);

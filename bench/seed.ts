@@ -182,8 +182,19 @@ function profilesTable(profiles: readonly ModelProfile[]): string {
     );
   }
   const m = profiles[0]!.machine;
-  lines.push('', `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.platform}, Node ${m.node}, tfjs ${m.tfjs}, backend wasm, clock ${profiles[0]!.clock}.`);
+  lines.push('', `Machine: ${machineOf(profiles)}, ${m.cores} cores, ${m.platform}, Node ${m.node}, tfjs ${m.tfjs}, backend wasm, clock ${profiles[0]!.clock}.`);
   return lines.join('\n');
+}
+
+/**
+ * The machine (or machines) the profiles were measured on and when: the docs' figures are that machine's, and
+ * profiles from two machines (an AMD EPYC until 2026-11-30, an Intel Xeon since) must not pass for one.
+ */
+export function machineOf(profiles: readonly Pick<ModelProfile, 'machine' | 'date'>[]): string {
+  // 'Intel(R) Xeon(R) Processor' reads 'Intel Xeon'
+  const names = [...new Set(profiles.map((p) => p.machine.cpuModel.replace(/\((R|TM)\)/gi, '').replace(/\s+(Processor|CPU)\b.*$/i, '').replace(/\s+/g, ' ').trim()))];
+  const days = [...new Set(profiles.map((p) => p.date.slice(0, 10)))].sort();
+  return `${names.join(' and ')} (measured ${days.length === 1 ? days[0] : `${days[0]} to ${days.at(-1)}`})`;
 }
 
 function devicesTable(input: MarkdownInput): string {
@@ -231,9 +242,9 @@ function differences(input: MarkdownInput): string {
   const input0 = profiles[0]!.inputBytes;
   return [
     `- **Where the optimum sits.** With every function warm the latency optimum is device-only at ${wl.device}, cloud-only at ${wl.cloud} and an intermediate cut at ${wl.between} of ${wl.total} grid points; the energy optimum ${we.device} / ${we.cloud} / ${we.between}. Against "the better of device-only and cloud-only" there is therefore little left to gain: a gain over the status quo can only come from an intermediate cut.`,
-    `- **The cloud here is slow.** Our cloud is a ${SEED_CLOUD_MEMORY_MB} MB Lambda (2 vCPUs) running tfjs on WebAssembly with XNNPACK threads, measured with 2 threads on this machine's 2 cores: VGG16 ${ms(cloudProfiles.find((p) => p.model === 'vgg16')!.sumOfLayersMs)} ms and MobileNetV2 ${ms(cloudProfiles.find((p) => p.model === 'mobilenetv2')!.sumOfLayersMs)} ms as sums of layers. Device time over cloud time for the whole model, across the five models: ${speed.join('; ')} (below 1: the device is faster). The paper's cloud is a server GPU, far faster than its phone. Where the device is faster than the cloud, a tail saves no compute time and every cut pays the upload; where it is slower, sending the raw input (cloud-only) beats an intermediate cut, because the early activations are larger than the input and the late cuts leave the cloud little to do. The what-if table below shows how the picture moves with a faster cloud.`,
+    `- **The cloud here is slow.** Our cloud is a ${SEED_CLOUD_MEMORY_MB} MB Lambda (2 vCPUs) running tfjs on WebAssembly with XNNPACK threads, measured with 2 threads on the 2 cores of an ${machineOf(cloudProfiles)}: VGG16 ${ms(cloudProfiles.find((p) => p.model === 'vgg16')!.sumOfLayersMs)} ms and MobileNetV2 ${ms(cloudProfiles.find((p) => p.model === 'mobilenetv2')!.sumOfLayersMs)} ms as sums of layers. Device time over cloud time for the whole model, across the five models: ${speed.join('; ')} (below 1: the device is faster). The paper's cloud is a server GPU, far faster than its phone. Where the device is faster than the cloud, a tail saves no compute time and every cut pays the upload; where it is slower, sending the raw input (cloud-only) beats an intermediate cut, because the early activations are larger than the input and the late cuts leave the cloud little to do. The what-if table below shows how the picture moves with a faster cloud.`,
     `- **Sending is expensive in energy.** With the Huang et al. defaults the radio draws, while uploading at the preset uplink rates, ${radio}, against a compute power of ${power} (assumed figures). Sending the ${(input0 / 1024).toFixed(0)} KiB input, or an intermediate activation (usually larger), costs more device energy than computing most of these models locally. The energy optimum offloads only at: ${warm.filter((c) => c.objective === 'energy' && c.optimal.cut < c.L).map((c) => `${c.model} ${c.network} ${c.device} (cut ${c.optimal.cut})`).join('; ') || 'no grid point'}.`,
-    `- **Profiles and hardware differ.** Device times are MEASURED layer times of this machine scaled to published phone figures by the per-layer predictor (docs/profiles.md), including the assumption that a native mobile runtime folds batch norm, activations and padding into the convolutions; the paper used its own profiles. Device power figures are assumptions (core/presets.ts); cold-start parameters are a local calibration (${CLOUD_DEFAULTS.coldBaseMs} ms + ${CLOUD_DEFAULTS.coldMsPerMB} ms/MiB, measured by bench/cold-start.ts on the local stack, not on Lambda).`,
+    `- **Profiles and hardware differ.** Device times are MEASURED layer times of an ${machineOf(profiles)} scaled to published phone figures by the per-layer predictor (docs/profiles.md), including the assumption that a native mobile runtime folds batch norm, activations and padding into the convolutions; the paper used its own profiles. Device power figures are assumptions (core/presets.ts); cold-start parameters are a local calibration (${CLOUD_DEFAULTS.coldBaseMs} ms + ${CLOUD_DEFAULTS.coldMsPerMB} ms/MiB, measured by bench/cold-start.ts on the local stack, not on Lambda).`,
     `- **Cold starts and concurrency** are not in the paper's model. In the contended fleet they make cloud cuts worse (a cold tail loads its weights: ~${Math.round(profiles.find((p) => p.model === 'vgg16')!.candidates[0]!.tailWeightBytes / 2 ** 20)} MiB for all of VGG16) or unusable (throttled), which is where the planner gains over cloud-only and over a fleet-blind (Neurosurgeon-style) choice.`,
     `- **The paper's baseline** for its averages is not recorded in our reference facts; we compare with our status quo (the better of device-only and cloud-only), the closest reading.`,
   ].join('\n');

@@ -106,41 +106,35 @@ export interface CloudDefaults {
  *   backend runs one thread under Node, so more memory buys no speed for one
  *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
  *   float32 weights). A design choice, not a measurement.
- * - `coldBaseMs` 539 and `coldMsPerMB` 12.7: MEASURED on the local stack
- *   (2026-11-30 19:32 and 19:34 UTC, this 2-core machine at load average
- *   0.7 before the first run, 2.1–2.2 after each; wasm backend with the
- *   tails' 2 threads, batch norm, relu and padding folded into the
- *   convolutions in the downloaded files before tfjs builds the model, S3 on
- *   localhost): cold − warm round trip as the client sees it of the ten
- *   tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB), least squares
- *   through the per-function medians of two `bench/cold-start.ts --repeats
- *   5` runs: 20 points, r² 0.975 (alone 553 + 12.75/MiB, r² 0.988, and
- *   525 + 12.69/MiB, r² 0.964); median error 4 % and 7 % against each run.
- *   The 16:54–16:58 calibration gave 634 + 16.0/MiB. The fold in the files
- *   (models/fuse-artifacts.ts) shortened the model build by ~40 ms
- *   (MobileNetV2) and ~60 ms (ResNet-50) in alternated runs; most of the
- *   rest of the move is the machine's: the code before that change,
- *   measured at 18:44, already took 746 and 1,696 ms for MobileNetV2 and
- *   ResNet-50 cut 0 against 868–1,128 and 2,251–2,442 at 16:54–16:58
- *   (docs/local-stack.md). Where a cold start goes: docs/local-stack.md
- *   (`bench/cold-phases.ts`). A local calibration: on Lambda the S3
- *   download is slower per MiB and a small memory size slows the parse;
- *   override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`), and
- *   measured per-function cold starts from the registry win over both.
+ * - `coldBaseMs` 184 and `coldMsPerMB` 6.34: MEASURED on the local stack on
+ *   this session's Intel Xeon (2 vCPUs), the machine every committed profile
+ *   was measured on the same day (docs/profiles.md), so cold starts and tail
+ *   compute are priced on one machine. Cold − warm round trip as the client
+ *   sees it of the ten tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB; wasm
+ *   on the tails' default threads, batch norm, relu and padding folded in the
+ *   downloaded files, S3 on localhost), least squares through the
+ *   per-function medians of three `bench/cold-start.ts --repeats 5` runs
+ *   (2026-12-01, quiet-run 14:04, 14:05 and 14:48 UTC, load 1.51, 1.50 and
+ *   0.18 at their starts): 30 points, r² 0.972, median error 8.9 % (alone
+ *   173 + 6.82, 197 + 6.08, 181 + 6.12). Round 9's four runs on the same
+ *   code gave 189 + 6.05. Until then the defaults were the AMD EPYC's of
+ *   rounds 1–7 (539 + 12.7, 2026-11-30), kept while the profiles were the
+ *   EPYC's too: on the Xeon they over-predicted `npm start`'s ResNet-50 cut 0
+ *   cold start 2.3× (1,780 against 788 ms). Where a cold start goes:
+ *   docs/local-stack.md (`bench/cold-phases.ts`). A local calibration: on
+ *   Lambda the S3 download is slower per MiB and a small memory size slows
+ *   the parse; override per deployment (`COLD_BASE_MS`, `COLD_MS_PER_MB`),
+ *   and measured per-function cold starts from the registry win over both.
  *   Same definition everywhere (the client's cold − warm round trip): the
- *   tails' measured `coldStartMs` follows it within about 1 % (median, 10
- *   tails, both runs).
- *   The machine was an AMD EPYC, as for every committed profile; the
- *   Intel Xeon of 2026-12-01 (about 2× faster) fits 189 + 6.05/MiB with
- *   round 9's tail. Kept: moving the cold start alone to the faster machine
- *   would price it against the EPYC's tail times (docs/planner.md).
+ *   tails' measured `coldStartMs` follows it within a few % (median of the
+ *   ten tails; docs/local-stack.md).
  * - prices: x86_64 on-demand, $0.20 per million requests and $0.0000166667
  *   per GB-s (reference facts).
  */
 export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   memoryMB: 1769,
-  coldBaseMs: 539,
-  coldMsPerMB: 12.7,
+  coldBaseMs: 184,
+  coldMsPerMB: 6.34,
   requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });

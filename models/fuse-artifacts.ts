@@ -29,6 +29,7 @@
 import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { weightSpecBytes } from '../core/artifact-layout';
+import { multiplyInPlace } from './heap-weights';
 import {
   FusedConv2D,
   foldableChains,
@@ -36,6 +37,7 @@ import {
   fusedConvArgs,
   kernelChannels,
   scaleKernel,
+  kernelScaleTensor,
   bnEpsilon,
   type BnStats,
   type Config,
@@ -284,10 +286,20 @@ export function scaleFusedKernels(model: tf.LayersModel, kernelScales: ReadonlyM
   for (const [name, scale] of kernelScales) scaleFusedKernel(model.getLayer(name), scale);
 }
 
-/** One fused layer's kernel times its s ({@link scaleFusedKernels}). */
-export function scaleFusedKernel(layer: tf.layers.Layer, scale: Float32Array): void {
+/**
+ * One fused layer's kernel times its s ({@link scaleFusedKernels}). `inPlace`: in the kernel's own engine memory
+ * where the engine allows it (models/heap-weights.ts {@link multiplyInPlace}; the same products), before the layer
+ * has run.
+ */
+export function scaleFusedKernel(layer: tf.layers.Layer, scale: Float32Array, inPlace = false): void {
   const kernel = layer instanceof FusedConv2D ? layer.weights[0] : undefined;
   if (!(layer instanceof FusedConv2D) || kernel === undefined) throw new OffloadError('internal', `fusing: "${layer.name}" is not a fused convolution of the built model`);
+  if (inPlace) {
+    const s = kernelScaleTensor(kernel.shape as number[], scale, layer.fusedArgs.depthwise);
+    const done = multiplyInPlace(kernel.read(), s);
+    s.dispose();
+    if (done) return;
+  }
   const scaled = scaleKernel(kernel.read(), scale, layer.fusedArgs.depthwise);
   kernel.write(scaled);
   scaled.dispose();

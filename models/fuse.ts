@@ -34,6 +34,7 @@ import * as tf from './tfjs';
 import { OffloadError } from '../core/errors';
 import { switchOn } from '../core/env-switch';
 import { cloneLayer } from './slice';
+import { UnsetWeights } from './heap-weights';
 
 /** The activations a fused kernel applies (a subset of tfjs's FusableActivation). */
 export type FusedActivation = 'linear' | 'relu' | 'relu6';
@@ -351,8 +352,18 @@ function buildFused(conv: tf.layers.Layer, chain: FoldedChain, folded: tf.layers
  * [kh, kw, in, out]; [in, mult] flattened for depthwise [kh, kw, in, mult].
  */
 export function scaleKernel(kernel: tf.Tensor, scale: Float32Array, depthwise: boolean): tf.Tensor {
-  const shape = depthwise ? kernel.shape.slice(2) : [scale.length];
-  return tf.tidy(() => tf.mul(kernel, tf.tensor(scale, shape, 'float32')));
+  return tf.tidy(() => tf.mul(kernel, kernelScaleTensor(kernel.shape, scale, depthwise)));
+}
+
+/** A chain's s as the tensor a kernel of `kernelShape` is multiplied by ({@link scaleKernel}). */
+export function kernelScaleTensor(kernelShape: readonly number[], scale: Float32Array, depthwise: boolean): tf.Tensor {
+  return tf.tensor(scale, depthwise ? kernelShape.slice(2) : [scale.length], 'float32');
+}
+
+/** A regular 1×1 convolution with stride 1 (any padding is none for it): a matrix product over the pixels. */
+export function isPointwise(args: Pick<FusedConv2DArgs, 'depthwise' | 'kernelShape' | 'strides' | 'padding'>): boolean {
+  const [kh, kw] = args.kernelShape;
+  return !args.depthwise && kh === 1 && kw === 1 && args.strides[0] === 1 && args.strides[1] === 1 && (args.padding === 'same' || args.padding === 'valid' || args.padding === 0);
 }
 
 function pair(v: unknown): [number, number] {
@@ -387,9 +398,13 @@ export interface FusedConv2DArgs {
 export class FusedConv2D extends tf.layers.Layer {
   static readonly className = 'OffloadFusedConv2D';
   readonly fusedArgs: FusedConv2DArgs;
+  /** Build the weights on memory nothing writes (models/heap-weights.ts): the streamed load writes them before the layer runs. */
+  private readonly unsetWeights: boolean;
 
-  constructor(args: FusedConv2DArgs) {
+  /** `unsetWeights` only from a streamed load's topology; it is not part of the layer's config. */
+  constructor(args: FusedConv2DArgs & { unsetWeights?: boolean }) {
     super({ name: args.name, trainable: false });
+    this.unsetWeights = args.unsetWeights === true;
     this.fusedArgs = {
       name: args.name,
       depthwise: args.depthwise,
@@ -402,10 +417,10 @@ export class FusedConv2D extends tf.layers.Layer {
   }
 
   override build(): void {
-    const zeros = tf.initializers.zeros();
+    const init = this.unsetWeights ? new UnsetWeights() : tf.initializers.zeros();
     const { kernelShape, depthwise } = this.fusedArgs;
-    this.addWeight('kernel', kernelShape, 'float32', zeros, undefined, false);
-    this.addWeight('bias', [kernelChannels(kernelShape, depthwise)], 'float32', zeros, undefined, false);
+    this.addWeight('kernel', kernelShape, 'float32', init, undefined, false);
+    this.addWeight('bias', [kernelChannels(kernelShape, depthwise)], 'float32', init, undefined, false);
     this.built = true;
   }
 
@@ -422,7 +437,20 @@ export class FusedConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
       const [kernel, bias] = this.weights.map((w) => w.read());
-      const { strides, padding, dilations, activation, depthwise } = this.fusedArgs;
+      const { strides, padding, dilations, activation, depthwise, kernelShape } = this.fusedArgs;
+      if (isPointwise(this.fusedArgs) && tf.getBackend() === 'wasm') {
+        // A 1×1 convolution with stride 1 is a matrix product over the pixels. On the wasm engine the product's
+        // XNNPACK operator is created (its weights packed) in ~60 % of the convolution's time: tfjs-backend-wasm
+        // transposes a convolution's filter into a new buffer first, one strided write per weight, and packs that
+        // (conv2d_impl.cc), while XNNPACK packs a product's weights as they are (batch_mat_mul_impl.cc). That
+        // creation is the bulk of a tail's per-MiB cold start (docs/local-stack.md). Same kernels, same products:
+        // outputs bit-identical, runs as fast (test/models/fuse.test.ts). Reshapes share the tensors' memory.
+        const [n, h, w, c] = x.shape;
+        const out = kernelShape[3]!;
+        const a = tf.reshape(x, [n * h * w, c]) as tf.Tensor2D;
+        const y = tf.fused.matMul({ a, b: tf.reshape(kernel!, [c, out]) as tf.Tensor2D, bias: bias!, activation });
+        return tf.reshape(y, [n, h, w, out]);
+      }
       const opts = { x, filter: kernel as tf.Tensor4D, strides, pad: padding, dataFormat: 'NHWC' as const, dilations, bias: bias!, activation };
       return depthwise ? tf.fused.depthwiseConv2d(opts) : tf.fused.conv2d(opts);
     });

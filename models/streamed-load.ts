@@ -34,6 +34,7 @@ import type { ArrivingBytes } from './arriving-bytes';
 import { buildLayersModel, MODEL_JSON, parseModelJson, type LoadedFusedModel } from './artifacts';
 import { planFold, scaleFusedKernel, type ByteRange, type FoldPlan, type FoldStep } from './fuse-artifacts';
 import { FusedConv2D } from './fuse';
+import { heapWeightsAvailable, UnsetWeights, writeInPlace } from './heap-weights';
 
 /** What {@link planStreamedLoad} decided from model.json. */
 export interface StreamedLoadPlan {
@@ -75,8 +76,14 @@ export interface StreamedLoadOptions {
   engine?: Promise<unknown>;
   /** Run each layer once on a small dummy input as its weights are set (default true). */
   warm?: boolean;
-  /** Called once the model is built with zero weights, before any weight is set (the cold-start timeline). */
-  onBuilt?: () => void;
+  /** Called once the model is built, before any weight is set (the cold-start timeline). */
+  onBuilt?: (model: tf.LayersModel) => void;
+  /**
+   * Build the variables on engine memory nothing writes and copy each weight's bytes into it
+   * (models/heap-weights.ts; default true; only on the wasm engine). False: zero-filled variables,
+   * each weight set as a new tensor (tfjs's own way).
+   */
+  heapWeights?: boolean;
 }
 
 /** What {@link loadStreamed} returns. */
@@ -103,8 +110,9 @@ export async function loadStreamed(plan: StreamedLoadPlan, bytes: ArrivingBytes,
   await opts.engine;
   bytes.throwIfFailed();
   const started = performance.now();
-  const model = await buildLayersModel({ modelTopology: zeroInitialised(plan.fold.modelTopology), format: plan.format });
-  opts.onBuilt?.();
+  const inPlace = (opts.heapWeights ?? true) && heapWeightsAvailable();
+  const model = await buildLayersModel({ modelTopology: withInitializer(plan.fold.modelTopology, inPlace ? UnsetWeights.className : 'Zeros'), format: plan.format });
+  opts.onBuilt?.(model);
   try {
     const variables = new Map(model.weights.map((w) => [w.originalName, w]));
     const steps = new Map(plan.fold.steps.map((s) => [s.spec.name, s]));
@@ -143,12 +151,16 @@ export async function loadStreamed(plan: StreamedLoadPlan, bytes: ArrivingBytes,
       }
       for (const [i, w] of layer.weights.entries()) {
         const step = own[i]!;
+        if (inPlace) {
+          const values = step.kind === 'copy' ? view.subarray(step.src, step.src + step.bytes) : step.compute(read);
+          if (writeInPlace(w.read(), values instanceof Uint8Array ? values : new Uint8Array(values.buffer, values.byteOffset, values.byteLength))) continue;
+        }
         const values = step.kind === 'copy' ? typedView(view, step) : step.compute(read);
         const t = tf.tensor(values, step.spec.shape, step.spec.dtype as 'float32' | 'int32');
         w.write(t);
         t.dispose();
       }
-      if (scale) scaleFusedKernel(layer, scale.compute(read));
+      if (scale) scaleFusedKernel(layer, scale.compute(read), inPlace);
       if (warmedAll) {
         if (warmLayer(layer)) warmedLayers++;
         else warmedAll = false;
@@ -229,15 +241,21 @@ function warmSide(layer: tf.layers.Layer): number {
   return Math.max(extent + Math.max(...stride), 2);
 }
 
-/** The topology with every initializer replaced by zeros: the weights are set right after, and random ones cost time. */
-function zeroInitialised(topology: object): object {
+/**
+ * The topology with every initializer replaced by `className` (Zeros, or UnsetWeights for weights written into the
+ * engine's memory, which the fused convolutions take as `unsetWeights`): the weights are set right after, and random
+ * ones cost time.
+ */
+function withInitializer(topology: object, className: string): object {
+  const unset = className === UnsetWeights.className;
   const visit = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(visit);
     if (typeof v !== 'object' || v === null) return v;
     const out: Record<string, unknown> = {};
     for (const [k, value] of Object.entries(v)) {
-      out[k] = /(_i|I)nitializer$/.test(k) && typeof value === 'object' && value !== null ? { class_name: 'Zeros', config: {} } : visit(value);
+      out[k] = /(_i|I)nitializer$/.test(k) && typeof value === 'object' && value !== null ? { class_name: className, config: {} } : visit(value);
     }
+    if (unset && out.class_name === FusedConv2D.className && typeof out.config === 'object' && out.config !== null) out.config = { ...out.config, unsetWeights: true };
     return out;
   };
   return visit(topology) as object;

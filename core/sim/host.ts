@@ -220,8 +220,9 @@ export function sharedCores(cores: number): HostModel {
  *   cold starts below (lone-cold-1thread-r9-{a,b}.json, medians): compute
  *   26.9, 20.1, 15.3, 7.5, 1.0 ms, hand-off 21.7, 14.4, 12.4, 12.5, 9.8 ms at
  *   cuts 0, 36, 63, 125, 156. They win over the profile's cut shares ×
- *   `computeScale` (the profile is the EPYC's: cut 63 there is 0.47 of the
- *   whole model, here 0.57; the profile gives it 12.8 ms) and over the one
+ *   `computeScale` (in the profile, measured layer by layer, cut 63 is 0.45
+ *   of the whole model, on the stack 0.57; the profile gives it 12.1 ms; the
+ *   EPYC's profile had 0.47) and over the one
  *   overhead (27 ms from the contention runs' lone warm requests, which
  *   followed each other without a pause), which stay for other tails.
  * - `handOffInHold`: the environment is held for 0.77 of the hand-off
@@ -287,7 +288,15 @@ export function sharedCores(cores: number): HostModel {
  *   the spawn and the first inference's extra; the simulator takes the
  *   extra out of the init ((factor − 1) × the compute) and runs it as the
  *   first inference. Other tails: core/presets.ts's local calibration
- *   (`CLOUD_DEFAULTS`, measured on the EPYC with 2 threads; not re-measured).
+ *   (`CLOUD_DEFAULTS`, this Xeon since 2026-12-01; measured with the tails'
+ *   default threads, not 1).
+ * - `computeScale` (0.95): the lone cut-0 compute above (26.9 ms) over the
+ *   committed MobileNetV2 profile's whole model (28.2 ms, CPU clock; Intel
+ *   Xeon, 2026-12-01 13:59 UTC, quiet-run, load 1.3). It scales the profile
+ *   of every tail without a per-cut figure here. Until then the profiles
+ *   were the EPYC's (56.7 ms) and it was 0.48; now profile and host are one
+ *   machine and it is ~1 (the stack's tail computes 10 % slower than the
+ *   profile's wall clock, 24.5 ms, and 5 % faster than its CPU clock).
  * With 2 threads per environment (the 1,769 MB default) bursts run much slower
  * than alone (oversubscribed thread pools; docs/evaluation.md), so the promise
  * is made for 1 thread.
@@ -308,7 +317,7 @@ export const LOCAL_HOST: Readonly<HostModel> = Object.freeze({
   coldStartMs: Object.freeze({ mobilenetv2: Object.freeze({ 0: 321, 36: 290, 63: 269, 125: 255, 156: 181 }) }),
   cold: Object.freeze({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB }),
   spread: Object.freeze({ tailCv: 1.74, tailFloor: 0.87, coldCv: 0.07 }),
-  computeScale: 0.48,
+  computeScale: 0.95,
 });
 
 /** The first inference's factor of `model`'s tail at `cut` on `host` (its per-cut figure, else its one factor); 1 without the model. */

@@ -37,6 +37,8 @@ export interface TailModelOptions {
   fuse: boolean;
   /** Build and warm while the weights download (`OFFLOAD_PIPELINE`). */
   pipeline: boolean;
+  /** Streamed: copy each weight into the engine's memory for its variable (`OFFLOAD_HEAP_WEIGHTS`, models/heap-weights.ts; default true). */
+  heapWeights?: boolean;
   /** The early download (./tail-prefetch.ts) to load from, instead of downloading with `s3`; closed when the load ends. */
   early?: EarlyArtifact;
   /** Cold-start timeline steps, as they happen (`at`: epoch ms on another thread's clock, when it happened there). */
@@ -150,7 +152,7 @@ async function loadWhileArriving(
   download.catch(() => undefined); // awaited below, after the build: not an unhandled rejection meanwhile
   let streamed: Awaited<ReturnType<typeof loadStreamed>>;
   try {
-    streamed = await loadStreamed(plan, arriving, { engine: opts.engine });
+    streamed = await loadStreamed(plan, arriving, { engine: opts.engine, heapWeights: opts.heapWeights ?? true });
   } catch (err) {
     // a failed download reports itself, as before; anything else: load the downloaded files the ordinary way,
     // which also names what is wrong with them

@@ -38,6 +38,7 @@ import { earlyArtifact, prefetchEnabled } from './tail-prefetch';
 import { earlyEngineEnabled } from './early-engine';
 import { loadTailModel } from './tail-model';
 import { pipelineEnabled } from '../../models/streamed-load';
+import { heapWeightsEnabled } from '../../models/heap-weights';
 import middy from '@middy/core';
 import {
   binaryBody,
@@ -335,6 +336,7 @@ export class TailRuntime {
     const s3 = given ? async () => given : async () => (await import('./aws')).createS3Client(env);
     const fuse = fusionEnabled(env);
     const pipeline = pipelineEnabled(env);
+    const heapWeights = heapWeightsEnabled(env);
     const wanted = prefetchEnabled(env);
     // startTail read it without throwing (functions/commons/early-engine.ts): a typo fails init here, by name
     earlyEngineEnabled(env);
@@ -355,6 +357,7 @@ export class TailRuntime {
         engine: engineReady,
         fuse,
         pipeline,
+        heapWeights,
         ...(early ? { early } : {}),
         onModelJson: (at) => this.mark('modelJson', at),
         onWeights: (at) => this.mark('weights', at),

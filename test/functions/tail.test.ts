@@ -469,7 +469,7 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
     expect(t.instance).toBe(runtime.instance);
   });
 
-  it('runs a tail with batch norm and relu folded into its convolutions, folded in the downloaded files; OFFLOAD_FUSE=off runs every layer', async () => {
+  it('runs a tail with batch norm and relu folded into its convolutions, folded in the downloaded files; OFFLOAD_HEAP_WEIGHTS=off and OFFLOAD_PIPELINE=off load it otherwise, OFFLOAD_FUSE=off runs every layer', async () => {
     // tinydag: conv → BN → relu chains, a padding before a strided conv, residual blocks; cut 1 starts at the stem's BN
     const readyLines = async (fx: SlicedFixture, extra: Record<string, string>) => {
       const handler = createTailHandler(new TailRuntime({ env: tailEnv(fx, extra) }));
@@ -495,6 +495,9 @@ describe('tail function (API Gateway v2 events, s3rver, dynalite)', () => {
       // built and warmed layer by layer while the weights downloaded (models/streamed-load.ts)
       expect(fused, `cut ${cut}`).toMatchObject({ foldedIn: 'files', streamed: true });
       expect(fused.warmedLayers, `cut ${cut}`).toBeGreaterThan(0);
+      // zero-filled variables and a new tensor per weight instead of the weights copied into the engine's memory: the same answer
+      const tensors = await readyLines(fx, { OFFLOAD_HEAP_WEIGHTS: 'off' });
+      expect(tensors, `cut ${cut}`).toMatchObject({ foldedIn: 'files', streamed: true, fusedChains: fused.fusedChains });
       const serial = await readyLines(fx, { OFFLOAD_PIPELINE: 'off' });
       expect(serial, `cut ${cut}`).toMatchObject({ foldedIn: 'files', streamed: false, warmedLayers: 0, fusedChains: fused.fusedChains });
       // the blocks' 5 chains (conv → BN [→ relu], one with its padding, one the shortcut's) fold either way; the stem's

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { findFoldableChains, FusedConv2D, fuseModel, fusionEnabled } from '../../models/fuse';
+import { findFoldableChains, FusedConv2D, fuseModel, fusionEnabled, isPointwise, type FusedConv2DArgs } from '../../models/fuse';
 import { loadFusedModelFromFiles, loadModelFromFiles, modelToFiles } from '../../models/artifacts';
 import { analyzeModel } from '../../models/graph';
 import { splitModel } from '../../models/slice';
@@ -154,6 +154,34 @@ describe('fuseModel: conv → BN → relu/relu6 folded into one fused convolutio
       expect(folded).toBeGreaterThanOrEqual(50); // ~3 chains per block: most element-wise kernels are gone
     });
   }
+
+  it('a pointwise (1×1, stride 1) fused convolution runs as a matrix product on the wasm engine: the outputs of the convolution, bit for bit', () => {
+    const base = { name: 'pw', depthwise: false, strides: [1, 1], dilations: [1, 1], kernelShape: [1, 1, 24, 40] } as const;
+    for (const [padding, activation] of [['valid', 'relu6'], ['same', 'linear'], [0, 'relu']] as const) {
+      const args: FusedConv2DArgs = { ...base, strides: [1, 1], dilations: [1, 1], kernelShape: [...base.kernelShape], padding, activation };
+      expect(isPointwise(args)).toBe(true);
+      const layer = new FusedConv2D(args);
+      const x = tf.randomUniform([2, 5, 7, 24], -2, 2, 'float32', 3) as tf.Tensor4D;
+      layer.apply(x); // builds it
+      const kernel = tf.randomNormal([1, 1, 24, 40], 0, 0.5, 'float32', 4) as tf.Tensor4D;
+      const bias = tf.randomNormal([40], 0, 0.5, 'float32', 5) as tf.Tensor1D;
+      layer.setWeights([kernel, bias]);
+      const y = layer.apply(x) as tf.Tensor;
+      const expected = tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: padding, bias, activation });
+      expect(y.shape).toEqual([2, 5, 7, 40]);
+      expect(maxAbsDiff(y, expected), `padding ${padding}, ${activation}`).toBe(0);
+      // once created, the product's operator is reused: the second run gives the same values
+      const again = layer.apply(x) as tf.Tensor;
+      expect(maxAbsDiff(again, y)).toBe(0);
+      tf.dispose([x, kernel, bias, y, expected, again]);
+      for (const w of layer.weights) w.dispose();
+    }
+    // strided, larger or depthwise kernels stay convolutions
+    expect(isPointwise({ depthwise: false, kernelShape: [1, 1, 8, 8], strides: [2, 2], padding: 'valid' })).toBe(false);
+    expect(isPointwise({ depthwise: false, kernelShape: [3, 3, 8, 8], strides: [1, 1], padding: 'same' })).toBe(false);
+    expect(isPointwise({ depthwise: true, kernelShape: [1, 1, 8, 1], strides: [1, 1], padding: 'valid' })).toBe(false);
+    expect(isPointwise({ depthwise: false, kernelShape: [1, 1, 8, 8], strides: [1, 1], padding: 1 })).toBe(false);
+  });
 
   it('OFFLOAD_FUSE: on unless "off"; anything else is refused by name', () => {
     expect(fusionEnabled({})).toBe(true);

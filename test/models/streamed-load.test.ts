@@ -4,7 +4,7 @@ import { loadFusedModelFromFiles, modelToFiles, parseModelJson } from '../../mod
 import { ArrivingBytes, BytesMissingError } from '../../models/arriving-bytes';
 import { analyzeModel } from '../../models/graph';
 import { splitModel } from '../../models/slice';
-import { loadStreamed, pipelineEnabled, planStreamedLoad, type StreamedLoadPlan } from '../../models/streamed-load';
+import { loadStreamed, pipelineEnabled, planStreamedLoad, type StreamedLoadOptions, type StreamedLoadPlan } from '../../models/streamed-load';
 import { ZOO } from '../../models/zoo';
 import { maxAbsDiff } from '../../testkit/tensors';
 import { seededInput } from './graph-fixtures';
@@ -42,7 +42,7 @@ function shuffled<T>(xs: T[], seed: number): T[] {
  * Streams `weights` into an ArrivingBytes in parts of `part` bytes, in file order or shuffled, one part per turn
  * of the event loop, while loadStreamed runs; `failAt` fails the download after that many parts.
  */
-async function stream(plan: StreamedLoadPlan, weights: Uint8Array, o: { part: number; order: 'forward' | 'shuffled'; failAt?: number; stopAt?: number }) {
+async function stream(plan: StreamedLoadPlan, weights: Uint8Array, o: { part: number; order: 'forward' | 'shuffled'; failAt?: number; stopAt?: number; load?: StreamedLoadOptions }) {
   const target = new Uint8Array(weights.byteLength);
   const bytes = new ArrivingBytes(target);
   const parts: [number, number][] = [];
@@ -59,7 +59,7 @@ async function stream(plan: StreamedLoadPlan, weights: Uint8Array, o: { part: nu
     bytes.finish();
   })();
   try {
-    return await loadStreamed(plan, bytes);
+    return await loadStreamed(plan, bytes, o.load);
   } finally {
     await feeding;
   }
@@ -121,6 +121,28 @@ describe('streamed load: the tail built and warmed while its weights arrive', ()
       expect(tf.memory().numTensors, 'no tensor left behind').toBe(before);
     });
   }
+
+  it('weights copied into the memory the engine gave each variable, or (OFFLOAD_HEAP_WEIGHTS=off) set as new tensors: the same model', async () => {
+    const files = await tailOf('mobilenetv2', 0, 96);
+    const { modelJson, weights } = layout(files);
+    const plan = planStreamedLoad(modelJson)!;
+    const reference = await loadFusedModelFromFiles(new Map([...files].map(([k, v]) => [k, v.slice()])));
+    for (const heapWeights of [true, false]) {
+      const before = tf.memory().numTensors;
+      // each variable's memory as built, before any weight is set
+      let built = new Map<string, object>();
+      const load: StreamedLoadOptions = { heapWeights, onBuilt: (m) => (built = new Map(m.weights.map((w) => [w.originalName, w.read().dataId]))) };
+      const streamed = await stream(plan, weights, { part: 64 * 1024, order: 'shuffled', load });
+      expect(built.size).toBe(streamed.model.weights.length);
+      // in place every variable keeps the memory it was built on (scaled kernels included); otherwise none does
+      const kept = streamed.model.weights.filter((w) => built.get(w.originalName) === w.read().dataId).length;
+      expect(kept).toBe(heapWeights ? built.size : 0);
+      await expectSameModel(streamed.model, reference.model, `heapWeights ${heapWeights}`);
+      streamed.model.dispose();
+      expect(tf.memory().numTensors, 'no tensor left behind').toBe(before);
+    }
+    reference.model.dispose();
+  });
 
   it('a download that fails half-way rejects with its own error and leaves no tensor behind', async () => {
     const { modelJson, weights } = layout(await tailOf('tinydag', 0));
