@@ -106,18 +106,20 @@ export interface CloudDefaults {
  *   backend runs one thread under Node, so more memory buys no speed for one
  *   request, and 1769 MB holds the zoo's largest tails (VGG16, ~553 MB of
  *   float32 weights). A design choice, not a measurement.
- * - `coldBaseMs` 184 and `coldMsPerMB` 6.34: MEASURED on the local stack on
+ * - `coldBaseMs` 184 and `coldMsPerMB` 5.63: MEASURED on the local stack on
  *   this session's Intel Xeon (2 vCPUs), the machine every committed profile
  *   was measured on the same day (docs/profiles.md), so cold starts and tail
  *   compute are priced on one machine. Cold − warm round trip as the client
  *   sees it of the ten tails of MobileNetV2 and ResNet-50 (4.9–97.7 MiB; wasm
  *   on the tails' default threads, batch norm, relu and padding folded in the
- *   downloaded files, S3 on localhost), least squares through the
- *   per-function medians of three `bench/cold-start.ts --repeats 5` runs
- *   (2026-12-01, quiet-run 14:04, 14:05 and 14:48 UTC, load 1.51, 1.50 and
- *   0.18 at their starts): 30 points, r² 0.972, median error 8.9 % (alone
- *   173 + 6.82, 197 + 6.08, 181 + 6.12). Round 9's four runs on the same
- *   code gave 189 + 6.05. Until then the defaults were the AMD EPYC's of
+ *   downloaded files, weights copied once into the engine's memory, 1×1
+ *   convolutions as matrix products, S3 on localhost), least squares through
+ *   the per-function medians of three `bench/cold-start.ts --repeats 5` runs
+ *   on main 99d141d (2026-12-01, quiet-run 15:13, 15:19 and 15:20 UTC, load
+ *   1.49, 1.53 and 1.51 at their starts): 30 points, r² 0.964, median error
+ *   7.0 % (alone 172 + 6.22, 185 + 5.72, 194 + 4.96). The same three runs on
+ *   main before those two cold-path changes (4bb4139, 14:04–14:48 UTC) gave
+ *   184 + 6.34, round 9's four 189 + 6.05. Until then the defaults were the AMD EPYC's of
  *   rounds 1–7 (539 + 12.7, 2026-11-30), kept while the profiles were the
  *   EPYC's too: on the Xeon they over-predicted `npm start`'s ResNet-50 cut 0
  *   cold start 2.3× (1,780 against 788 ms). Where a cold start goes:
@@ -134,7 +136,7 @@ export interface CloudDefaults {
 export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   memoryMB: 1769,
   coldBaseMs: 184,
-  coldMsPerMB: 6.34,
+  coldMsPerMB: 5.63,
   requestUSD: LAMBDA_PRICES.x86_64.requestUSD,
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });
