@@ -19,6 +19,7 @@ import { poolRuns, type ContentionRun, type LoneColdRun } from './local-contenti
 import { floorLognormalFit, overlapRatios, phaseRatios, phaseTable, type Served } from './stack-cpu';
 import { argValue, checkArgs, isMain } from './report';
 import { validationMarkdown, type ValidationRow } from './sim-validation';
+import { byCutTable, type ColdSample } from './first-burst';
 
 const results = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -59,6 +60,14 @@ export interface Validation {
 }
 
 /** What bench/sim-validation.ts --pool --json writes. */
+/** What bench/first-burst.ts --json writes (the parts shown), and the file it came from. */
+export interface FirstBurstRun {
+  file: string;
+  date: string;
+  loadAverage: { start: number[]; end: number[] };
+  samples: ColdSample[];
+}
+
 export interface PooledValidation {
   runs: number;
   requests: number;
@@ -134,6 +143,12 @@ const STRESS_POOLED = 'sim-validation-r9-rate4-pooled.json';
 const STRESS_POOLED_BEFORE = 'sim-validation-r8-rate4-pooled.json';
 /** One rate-2 run on the model as committed now: nothing regressed where round 8's runs above were judged. */
 const RATE2_CHECK = 'sim-validation-r9-rate2-run1.json';
+/** Round 10: the same trace at 4/s again, each run with the host probe first (--probe), pooled as committed and each run at its probe's speed. */
+const STRESS10_RUNS = ['run1', 'run2', 'run3'].map((n) => `sim-validation-r10-rate4-${n}.json`);
+const STRESS10_POOLED = 'sim-validation-r10-rate4-pooled.json';
+const STRESS10_POOLED_PROBE = 'sim-validation-r10-rate4-pooled-probe.json';
+/** bench/first-burst.ts: bursts of cold starts sent together on fresh stacks (first vs later, by cut, after a plan, cut 0 against cut 63 alternated). */
+const FIRST_BURST_RUNS = ['first-burst-r10-a.json', 'first-burst-bycut-r10-a.json', 'first-burst-plan-r10-a.json', 'first-burst-ab-r10-a.json'];
 /** bench/stack-cpu.ts: steady Poisson runs (CPU per request, the compute's spread) and the bursty run (phases against the host model). */
 const STACK_CPU_RUNS = ['a', 'b'].map((x) => `stack-cpu-r9-${x}.json`);
 const STACK_CPU_BURSTY = 'stack-cpu-bursty-r9-a.json';
@@ -150,6 +165,8 @@ export function committedResults(): {
   /** The rate-4 runs and their pool, and round 8's pool of the same trace. */
   stress?: { runs: Validation[]; pooled: PooledValidation; before?: PooledValidation };
   rate2Check?: Validation;
+  /** Round 10's rate-4 runs (with the probe), pooled as committed and at each run's probe speed, and the first-burst probe runs. */
+  stress10?: { runs: Validation[]; pooled: PooledValidation; pooledProbe?: PooledValidation; firstBurst: FirstBurstRun[] };
   stackCpu?: { steady: StackCpuRun[]; bursty?: StackCpuBursty };
   replay?: Replay;
 } {
@@ -168,11 +185,19 @@ export function committedResults(): {
   const stressPooled = readJson<PooledValidation>(`${results}${STRESS_POOLED}`);
   const stressBefore = readJson<PooledValidation>(`${results}${STRESS_POOLED_BEFORE}`);
   const rate2Check = readJson<Validation>(`${results}${RATE2_CHECK}`);
+  const stress10Runs = STRESS10_RUNS.flatMap((f) => readJson<Validation>(`${results}${f}`) ?? []);
+  const stress10Pooled = readJson<PooledValidation>(`${results}${STRESS10_POOLED}`);
+  const stress10Probe = readJson<PooledValidation>(`${results}${STRESS10_POOLED_PROBE}`);
+  const firstBurst = FIRST_BURST_RUNS.flatMap((f) => {
+    const run = readJson<Omit<FirstBurstRun, 'file'>>(`${results}${f}`);
+    return run ? [{ ...run, file: f }] : [];
+  });
   const steady = STACK_CPU_RUNS.flatMap((f) => readJson<StackCpuRun>(`${results}${f}`) ?? []);
   const bursty = readJson<StackCpuBursty>(`${results}${STACK_CPU_BURSTY}`);
   return {
     ...(stressPooled && stressRuns.length ? { stress: { runs: stressRuns, pooled: stressPooled, ...(stressBefore ? { before: stressBefore } : {}) } } : {}),
     ...(rate2Check ? { rate2Check } : {}),
+    ...(stress10Pooled && stress10Runs.length ? { stress10: { runs: stress10Runs, pooled: stress10Pooled, ...(stress10Probe ? { pooledProbe: stress10Probe } : {}), firstBurst } } : {}),
     ...(steady.length ? { stackCpu: { steady, ...(bursty ? { bursty } : {}) } } : {}),
     contention,
     ...(validation ? { validation } : {}),
@@ -319,6 +344,46 @@ const STRESS_FINDINGS = `**What changed for this, each measured apart from the t
 
 **Per request** (\`--per-request\` on each run; bench/results/sim-validation-r9-rate4-run{1,2,3}.json): warm requests are where the simulator puts them — cloud-only's computes 1.10–1.13× the simulated (round 8: 1.27–1.29×), round trips 1.02–1.09×; cut:63's computes 1.08–1.16× (round 8: 1.34–1.43×), round trips 0.99–1.05× (0.68–0.74× with the one overhead). Cold requests: with the init table alone they took 1.03–1.13× the simulated round trip, nearly all of it in the init (the cold starts of a burst ran longer on the stack than processor sharing gave them); with inits beside others stretched as the seed-11 bursts measured (1.1), cloud-only's inits are 0.98–1.06× the simulated, cold round trips 0.98–1.06×; cut:63's inits 1.04–1.09×, round trips 1.07–1.08×. What the stack refused and the simulator served: cloud-only request 44 (the end of a burst) in runs 1 and 2; cut:63 requests 7 (runs 1 and 2) and 6 (run 2), in the trace's first burst, on a stack with no environment yet. Pooled, cloud-only's 429s are within 15 % (20 against 18), cut:63's not (9 against 6, −33 %); per run they are 2–7, one to two apart.`;
 
+/** Round 10 (engineer firstburst): what decides cut:63's first-burst refusals. */
+const FIRST_BURST_FINDINGS = `**The first burst, request by request** (\`npx tsx bench/sim-validation.ts --timeline FILE --policy cut:63\`: when each request reached its tail and when its answer came back, the stack beside the simulator's median over 15 seeds). In all six runs at 4/s (round 9's three, round 10's three) the cut:63 requests the stack refused and the simulator served are 6 and 7, in the trace's first burst: four cold starts, two sent 10 ms apart and two more 160 ms later. Requests 6 and 7 reach the tail at about 1,320 and 1,360 ms; the simulator has the first two environments' answers back at about 1,245 and 1,260 ms, some 115 and 55 ms before (17 % and 8 % of their ~700 ms inits), the stack had one or both still busy (round 10 run 2: the second environment's init 830 ms against 706, its answer at 1,399 ms). The first burst's inits took a median 1.17× the simulated (24 inits over the six runs, 0.99–1.25×; round 10 run 2: 719, 830, 884, 909 ms against 692, 706, 741, 772); cut:63's later cold starts 1.02× (63 inits), cloud-only's first burst 1.05× and later 0.98×. Concurrency is counted alike on both sides (an environment in its init holds one of the reserved 4; requests 4 and 5, sent while four inits run, are refused on the stack in every run and simulated in 15 and 13 of 15 seeds).
+
+**Why the first burst's inits are long, measured apart from the trace** (the bursts above). Not the stack's or the function's first use: on four fresh stacks, bursts of four cold starts took a median 886 ms as the stack's first traffic, 953 ms as a function's first burst after another cut had served, 941 ms later (first-burst-r10-a). Not the static plan \`offload load\` makes just before each policy's clock (a cold planner 450 ms before the burst): 902 ms after one, 917 ms without, alternated (first-burst-plan-r10-a). What is left: four cut-63 cold starts sent together ran 1.04–1.12× the model in each of four runs (128 inits), cut 0's 1.00–1.09× (80 inits): on this afternoon's host a burst of four inits is slower than the model (measured 09:44–12:10), a little more at cut 63 (cut 63 over cut 0 in the same run, alternated: 0.89 against the model's 0.87). Four inits at once is the first burst's shape; the later bursts open two or three at a time, where the stack and the model agree. The probe in each validation run measures this session's cold starts at 1.08–1.12× the committed ones, and with each run at its probe's speed cut:63's refusals are 11 simulated against 10 (+10 %), cloud-only's 22 against 19 (+16 %).
+
+**Not fitted, and why.** A term for cut 63 (its four-init bursts ~1.09×) would rest on the gap between cut 63 and cut 0 in the same runs, which the runs put at −4 to +10 %; the rest is the session's speed, which moves between the morning's measurements and the afternoon's runs and is what the probe measures. So the model stays as measured: as committed, cut:63's 429s are 10 against 6 (−40 %), cloud-only's 19 against 18 (−5 %); the difference in cut:63's is three requests in three runs, the first burst's, on margins of 55 and 115 ms.`
+
+/** Round 10 at 4/s: the runs (as committed and at each run's probe speed), pooled, and what the first burst is. */
+export function stress10Markdown(x: NonNullable<ReturnType<typeof committedResults>['stress10']>, verdict: (rows: readonly ValidationRow[]) => string): string {
+  const r = x.runs[0]!;
+  const f2 = (v: number) => v.toFixed(2);
+  const probe = x.runs.map((g) => g.probe?.speed).filter((s): s is NonNullable<typeof s> => s !== undefined);
+  const burstRows = x.firstBurst.flatMap((run) => byCutTable(run.samples).map((b) => ({ ...b, run })));
+  const lines = [
+    `**Round 10: three more runs at 4/s, each after the host probe** (\`npx tsx bench/sim-validation.ts --requests ${r.trace.requests} --rate 4 --probe\`, under the measurement lock, the model unchanged since round 9: ${x.runs.map((g, i) => `run ${i + 1} ${g.date.slice(11, 16)} UTC, load average ${la(g.loadAverage)} at the end`).join('; ')}; ${r.date.slice(0, 10)}, Intel Xeon). The probe (other requests than the trace, on the same stack first) put this session's host at ${probe.map((s) => `cold starts ×${f2(s.coldScale)}, computes ×${f2(s.computeScale)}`).join('; ')} the model. Per run, the host as committed, then at that run's probe speed:`,
+    '',
+    ...x.runs.flatMap((g, i) => [`Run ${i + 1}:`, '', validationMarkdown(g.rows), '', ...(g.rowsAtProbeSpeed ? ['At its probe speed:', '', validationMarkdown(g.rowsAtProbeSpeed), ''] : [])]),
+    `Pooled (bench/results/${STRESS10_POOLED}):`,
+    '',
+    validationMarkdown(x.pooled.rows),
+    '',
+    `**${verdict(x.pooled.rows)}**`,
+    '',
+    ...(x.pooledProbe ? [`Pooled, each run on the host at its own probe's speed (\`--pool … --at-probe-speed\`, bench/results/${STRESS10_POOLED_PROBE}):`, '', validationMarkdown(x.pooledProbe.rows), '', `**${verdict(x.pooledProbe.rows)}**`, ''] : []),
+    ...(burstRows.length
+      ? [
+          `**Bursts of cold starts sent together, against the model** (\`npx tsx bench/first-burst.ts\`: fresh stacks run as the validation runs them, every environment reaped before each burst; no trace; the simulated init the median of the same burst on the host as committed, no spread; ${x.firstBurst.map((run) => `${run.file} ${run.date.slice(11, 16)} UTC, load ${la(run.loadAverage.start)} → ${la(run.loadAverage.end)}`).join('; ')}):`,
+          '',
+          '| run | cut | cold together | after a plan | inits | median init (ms) | simulated | measured / simulated |',
+          '|---|---:|---:|---|---:|---:|---:|---:|',
+          ...burstRows.filter((b) => b.k > 1).map((b) => `| ${b.run.file.replace(/\.json$/, '')} | ${b.cut} | ${b.k} | ${b.plan ? 'yes' : ''} | ${b.n} | ${b.initMs.toFixed(0)} | ${b.simMs.toFixed(0)} | ${f2(b.ratio)} |`),
+          '',
+        ]
+      : []),
+    FIRST_BURST_FINDINGS,
+    '',
+  ];
+  return lines.join('\n');
+}
+
 /** The section: contention, validation, replay. `heading` is the markdown level of its sub-headings. */
 export function localHostMarkdown(x: ReturnType<typeof committedResults>, heading = '###'): string {
   const out: string[] = [];
@@ -443,6 +508,7 @@ ${stress.before ? `\nRound 8's three runs of the same trace, pooled (the model a
 ${STRESS_FINDINGS}
 `);
     }
+    if (x.stress10) out.push(stress10Markdown(x.stress10, verdict));
     if (v.rowsMedians) {
       out.push(`An earlier round's method on run 1 (every tail time, cold start and overhead the run's median, no host model, no spread), for comparison:
 

@@ -43,7 +43,8 @@
  *   npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE]
  *   npx tsx bench/sim-validation.ts --resimulate FILE   # a kept run's simulations again, from its records (FILE's `records` folder)
  *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator; per policy the medians of real / simulated
- *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE] [--no-first-inference]  # kept runs of one trace pooled, stack beside simulator (optionally the host less its first-inference model)
+ *   npx tsx bench/sim-validation.ts --timeline FILE [--policy cut:63] [--until-s 4]  # one policy's first requests: when each reached its tail, its init, its answer; stack beside the simulator's medians over seeds
+ *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]  # kept runs of one trace pooled, stack beside simulator (optionally the host less its first-inference model, or each run at its probe's speed)
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +52,7 @@ import { dirname, join } from 'node:path';
 import { parseLoadRecords, summarize, type LoadRecord, type LoadSummary } from '../core/load-record';
 import { parsePolicy, policyName } from '../core/policies';
 import { quantile } from '../core/predictor';
+import { NETWORK_PRESETS, type NetworkPresetName } from '../core/presets';
 import { predictorFromProfiles } from '../core/profile-scenario';
 import { simDeployment } from '../core/sim/deployment';
 import { atSpeed, LOCAL_HOST, onHost, speedFromProbe, type HostModel, type ProbePair } from '../core/sim/host';
@@ -355,8 +357,9 @@ export function simulateRun(dir: string, requests: number, seed: number) {
  * Several kept runs of the same trace (their JSON files) pooled: per policy, the stack's p50/p95 over all the runs'
  * requests beside the simulator's over as many seeded simulations per run as {@link SIM_SEEDS}, and the counts summed
  * (the stack's) against the simulated median per run × runs.
+ * `host` 'probe': each run on the host at its own session's speed (its probe; {@link readKeptRun}).
  */
-export function poolValidations(files: readonly string[], host: HostModel = LOCAL_HOST): { runs: number; requests: number; rows: ValidationRow[] } {
+export function poolValidations(files: readonly string[], host: HostModel | 'probe' = LOCAL_HOST): { runs: number; requests: number; rows: ValidationRow[] } {
   const kept = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { records: string; trace: { requests: number; seed: number } });
   const seeds = new Set(kept.map((k) => k.trace.seed));
   const lengths = new Set(kept.map((k) => k.trace.requests));
@@ -365,9 +368,11 @@ export function poolValidations(files: readonly string[], host: HostModel = LOCA
   const sim = new Map<string, LoadRecord[]>();
   const simCounts = new Map<string, { throttled: number; coldStarts: number }>();
   for (const k of kept) {
-    const { records, trace } = readKeptRun(k.records);
+    const { records, trace, sessionHost } = readKeptRun(k.records);
+    if (host === 'probe' && !sessionHost) throw new Error(`--at-probe-speed: ${k.records} has no probe (run with --probe)`);
+    const simHost = host === 'probe' ? sessionHost! : host;
     for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
-    const rows = simulatedRows(trace, calibrate(records), host, k.trace.seed, SIM_SEEDS, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
+    const rows = simulatedRows(trace, calibrate(records), simHost, k.trace.seed, SIM_SEEDS, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
     for (const [p, r] of rows) {
       const c = simCounts.get(p) ?? { throttled: 0, coldStarts: 0 };
       simCounts.set(p, { throttled: c.throttled + r.throttled, coldStarts: c.coldStarts + r.coldStarts });
@@ -409,6 +414,59 @@ export function perRequestMarkdown(dir: string, seed: number): string {
       `- ${p}: ${x.cold.n} requests cold on both sides, real / simulated medians: init ${r2(x.cold.init)}, first compute ${r2(x.cold.compute)}, round trip ${r2(x.cold.roundTrip)}; ${x.warm.n} warm on both: compute ${r2(x.warm.compute)}, round trip ${r2(x.warm.roundTrip)}, ${x.warm.overTwice} over 2× the simulated round trip; ${x.differ.length ? `served differently: ${x.differ.join(', ')}` : 'every request served alike'}`,
   );
   return `${lines.join('\n')}\n\n${totals.join('\n')}`;
+}
+
+/** One request of a policy as the stack and the simulator (over seeds) timed it: when it reached the tail and when its answer left, ms from the trace's start. */
+export interface TimelineRow {
+  i: number;
+  t: number;
+  real: { status: number | null; cold: boolean; sentMs: number | null; initMs: number | null; answerMs: number | null };
+  /** Medians over the seeds that served it (init: those that served it cold); `refused`/`cold` count the seeds. */
+  sim: { seeds: number; refused: number; cold: number; sentMs: number; initMs: number; answerMs: number };
+}
+
+/**
+ * The requests of `policy` arriving before `untilMs`, stack beside simulator (the host as committed with spread, seeds
+ * `seed` … `seed` + `seeds` − 1): when each reached its tail (arrival + head + upload + half the RTT: the harness's
+ * `upMs` holds both halves) and when its answer came back (+ round trip), so a request refused on one side only can be
+ * read against which environments were still busy.
+ */
+export function timelineRows(records: readonly LoadRecord[], trace: readonly Arrival[], cal: Calibration, policy: string, untilMs: number, seed: number, seeds = SIM_SEEDS, host: HostModel = LOCAL_HOST): TimelineRow[] {
+  const name = policyName(parsePolicy(policy));
+  const sims = new Map<number, LoadRecord[]>();
+  for (let k = 0; k < seeds; k++) simulateLikeTheStack(trace, cal, [policy], { kind: 'host', host, seed: seed + k }, {}, (_p, r) => sims.set(r.i, [...(sims.get(r.i) ?? []), r]));
+  const sentOf = (r: LoadRecord) => (r.target === 'cloud' || r.status !== null ? r.t + (r.measured.headMs ?? 0) + r.measured.upMs - NETWORK_PRESETS[r.network as NetworkPresetName].rttMs / 2 : null);
+  const med = (xs: number[]) => (xs.length ? median(xs) : NaN);
+  return records
+    .filter((r) => r.policy === name && r.t < untilMs)
+    .sort((a, b) => a.i - b.i)
+    .map((r) => {
+      const ss = sims.get(r.i) ?? [];
+      const served = ss.filter((x) => x.status === 200);
+      const sent = sentOf(r);
+      return {
+        i: r.i,
+        t: r.t,
+        real: { status: r.status, cold: r.cold, sentMs: sent, initMs: r.measured.initMs, answerMs: sent !== null && r.measured.roundTripMs !== null ? sent + r.measured.roundTripMs : null },
+        sim: {
+          seeds: ss.length,
+          refused: ss.filter((x) => x.status === 429).length,
+          cold: ss.filter((x) => x.cold).length,
+          sentMs: med(ss.flatMap((x) => (sentOf(x) === null ? [] : [sentOf(x)!]))),
+          initMs: med(served.filter((x) => x.cold).map((x) => x.measured.initMs ?? 0)),
+          answerMs: med(served.map((x) => sentOf(x)! + x.measured.roundTripMs!)),
+        },
+      };
+    });
+}
+
+export function timelineMarkdown(rows: readonly TimelineRow[]): string {
+  const f0 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(0));
+  return [
+    '| i | t ms | stack: status | reaches the tail | init | answer back | simulated: 429 / cold in seeds | reaches the tail | init | answer back |',
+    '|---:|---:|---|---:|---:|---:|---|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.i} | ${f0(r.t)} | ${r.real.status ?? '–'}${r.real.cold ? ' cold' : ''} | ${f0(r.real.sentMs)} | ${f0(r.real.initMs)} | ${f0(r.real.answerMs)} | ${r.sim.refused} / ${r.sim.cold} of ${r.sim.seeds} | ${f0(r.sim.sentMs)} | ${f0(r.sim.initMs)} | ${f0(r.sim.answerMs)} |`),
+  ].join('\n');
 }
 
 /** One request as the stack and the simulator served it. */
@@ -493,13 +551,27 @@ async function main(): Promise<void> {
     console.log(perRequestMarkdown(run.records, run.trace.seed));
     return;
   }
+  const timeline = argValue('--timeline');
+  if (timeline) {
+    const run = JSON.parse(readFileSync(timeline, 'utf8')) as { records: string; trace: { seed: number } };
+    const { records, trace } = readKeptRun(run.records);
+    const policy = argValue('--policy') ?? 'cut:63';
+    const untilS = Number(argValue('--until-s') ?? 4);
+    if (!(untilS > 0)) {
+      console.error('--until-s must be a number > 0');
+      process.exit(2);
+    }
+    console.log(timelineMarkdown(timelineRows(records, trace, calibrate(records), policy, untilS * 1000, run.trace.seed)));
+    return;
+  }
   const pool = argValue('--pool');
   if (pool) {
     // --no-first-inference: the host as committed less the first inference and the weights (what that model changes).
     const plain = process.argv.includes('--no-first-inference');
+    const atProbe = process.argv.includes('--at-probe-speed');
     const { firstInference: _f, initWeight: _w, ...withoutFirst } = LOCAL_HOST;
-    const p = poolValidations(pool.split(','), plain ? { ...withoutFirst, name: 'local-without-first-inference' } : LOCAL_HOST);
-    console.log(`${p.runs} runs of the same trace pooled (${p.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run${plain ? '; host without the first inference and the weights' : ''}):\n${validationMarkdown(p.rows)}`);
+    const p = poolValidations(pool.split(','), atProbe ? 'probe' : plain ? { ...withoutFirst, name: 'local-without-first-inference' } : LOCAL_HOST);
+    console.log(`${p.runs} runs of the same trace pooled (${p.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run${plain ? '; host without the first inference and the weights' : ''}${atProbe ? "; each run on the host at its session's speed (its probe)" : ''}):\n${validationMarkdown(p.rows)}`);
     const json = argValue('--json');
     if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), files: pool.split(','), simSeeds: SIM_SEEDS, ...p }, null, 2)}\n`);
     return;
@@ -570,7 +642,7 @@ async function main(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
-  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool'], flags: ['--probe', '--no-first-inference'], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --pool A,B,C [--json FILE] [--no-first-inference]' });
+  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool', '--timeline', '--policy', '--until-s'], flags: ['--probe', '--no-first-inference', '--at-probe-speed'], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --timeline FILE [--policy cut:63] [--until-s 4] | --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

@@ -63,7 +63,7 @@ const TICK_MS = 1000 / 100; // USER_HZ: /proc/PID/stat counts in 1/100 s on Linu
 const WARM_ENVS = 4;
 
 /** utime + stime of a process, ms; null when it is gone. */
-function cpuMsOf(pid: number): number | null {
+export function cpuMsOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command (which may hold spaces) start after the last ')'; utime and stime are fields 14 and 15.
@@ -75,7 +75,7 @@ function cpuMsOf(pid: number): number | null {
 }
 
 /** The children of `pid` with the Lambda function each runs (from its environment), or `other`. */
-function childrenOf(pid: number): { pid: number; fn: string }[] {
+export function childrenOf(pid: number): { pid: number; fn: string }[] {
   const out: { pid: number; fn: string }[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;

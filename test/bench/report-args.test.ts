@@ -38,7 +38,7 @@ describe('a bench script given an unknown option', () => {
     );
     expect(err?.code).toBe(2);
     expect(err?.stderr?.split('\n')[0]).toBe(
-      'error: unknown option --reqests (known: --url, --requests, --rate, --timeout-ms, --seed, --json, --resimulate, --per-request, --pool, --probe, --no-first-inference)',
+      'error: unknown option --reqests (known: --url, --requests, --rate, --timeout-ms, --seed, --json, --resimulate, --per-request, --pool, --timeline, --policy, --until-s, --probe, --no-first-inference, --at-probe-speed)',
     );
     expect(err?.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);

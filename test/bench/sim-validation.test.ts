@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRecord } from '../../core/load-record';
 import { LOCAL_HOST } from '../../core/sim/host';
-import { bootstrapSpread, burstyPhoneArrivals, perRequestSummary, simulatedRows, simulateLikeTheStack, type Calibration } from '../../bench/sim-validation';
+import { bootstrapSpread, burstyPhoneArrivals, perRequestSummary, simulatedRows, simulateLikeTheStack, timelineRows, type Calibration } from '../../bench/sim-validation';
 
 const cal: Calibration = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 20, planMs: 45 };
 
@@ -57,5 +57,31 @@ describe('sim-validation --per-request: the summary per policy', () => {
       warm: { n: 2, compute: (1.5 + 1) / 2, roundTrip: (2.5 + 1) / 2, overTwice: 1 },
       differ: ['3 200/429', '4 200 cold/200'],
     });
+  });
+});
+
+describe('sim-validation --timeline: a policy\'s first requests, stack beside simulator', () => {
+  it('puts the same seed\'s simulation on both sides alike, and times each request from its send to its answer', () => {
+    const trace = burstyPhoneArrivals(4, 3, 24);
+    const stack: LoadRecord[] = [];
+    simulateLikeTheStack(trace, cal, ['cut:63'], { kind: 'host', host: LOCAL_HOST, seed: 5 }, {}, (_p, r) => stack.push(r));
+    const rows = timelineRows(stack, trace, cal, 'cut:63', 4000, 5, 1);
+    expect(rows.map((r) => r.i)).toEqual(stack.filter((r) => r.t < 4000).map((r) => r.i).sort((a, b) => a - b));
+    // The trace's first burst opens environments, and at 4/s some requests are refused: both kinds are checked.
+    expect(rows.some((r) => r.real.cold)).toBe(true);
+    expect(rows.some((r) => r.real.status === 429)).toBe(true);
+    for (const r of rows) {
+      const rec = stack.find((x) => x.i === r.i)!;
+      expect(r.sim.seeds).toBe(1);
+      expect(r.sim.refused).toBe(rec.status === 429 ? 1 : 0);
+      expect(r.sim.cold).toBe(rec.cold ? 1 : 0);
+      // reaches the tail after the head, the upload and half of WiFi's 30 ms RTT (the record's upMs holds both halves)
+      expect(r.real.sentMs).toBeCloseTo(rec.t + rec.measured.headMs + rec.measured.upMs - 15, 9);
+      expect(r.real.answerMs! - r.real.sentMs!).toBeCloseTo(rec.measured.roundTripMs!, 9);
+      expect(r.sim.sentMs).toBeCloseTo(r.real.sentMs!, 9);
+      if (rec.status === 200) expect(r.sim.answerMs).toBeCloseTo(r.real.answerMs!, 9);
+      else expect(r.sim.answerMs).toBeNaN();
+      if (rec.cold) expect(r.sim.initMs).toBeCloseTo(rec.measured.initMs!, 9);
+    }
   });
 });
