@@ -118,6 +118,17 @@ export class DeviceModel {
   }
 
   /**
+   * Builds now the chunks {@link runAhead} will use for `keep` (else built at its first call). The build is
+   * synchronous and takes a while (ResNet-50: ~200 ms on an Intel Xeon, 2026-12-01): inside a request it holds the
+   * event loop, so a plan that came in a few ms is read only after it and the request counts the build as waiting
+   * for its plan. A client calls this before its first request with the cuts it will keep.
+   * Returns whether the model can be run ahead so (false: runAhead waits for the cut, then runs the head).
+   */
+  prepareAhead(keep?: readonly number[]): boolean {
+    return this.segmentsOf(keep) !== null;
+  }
+
+  /**
    * Runs the model from layer 0 before the cut is known (a device that asks for its plan and computes meanwhile).
    * Every layer run is in the head of every cut, so nothing is lost: it runs the model in chunks, keeping the
    * crossing tensors at each cut of `keep` it passes (default every candidate; a client passes the cuts its plans

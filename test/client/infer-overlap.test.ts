@@ -3,7 +3,7 @@
  * tfjs against what today's split computes, and a slow fake planner next to the unit for the timing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OffloadApi } from '../../client/api';
 import { DeviceModel } from '../../client/device';
 import { collaborativeInfer } from '../../client/infer';
@@ -85,6 +85,30 @@ describe('DeviceModel.runAhead', () => {
     expect(maxAbsDiff(late.crossing![0]!.data, (await mobile.runHead(early, x))[0]!.data)).toBeLessThanOrEqual(1e-4);
     x.dispose();
   }, 60_000);
+
+  it('prepareAhead builds the chunks runAhead then uses: its first call builds no piece, other kept cuts still do', async () => {
+    // A fresh model: the tests above built its chunks already.
+    const d = await DeviceModel.load('tinydag');
+    try {
+      const keep = [d.analysis.candidates[1]!.cut];
+      expect(d.prepareAhead(keep)).toBe(true);
+      // `piece` builds each chunk (private: reached through the prototype to count builds, not to change them).
+      const pieces = vi.spyOn(DeviceModel.prototype as unknown as { piece: (from: number, to: number) => unknown }, 'piece');
+      const x = d.randomInput();
+      try {
+        const ahead = await d.runAhead(x, Promise.resolve(d.layerCount), { keep });
+        expect(ahead.cut).toBe(d.layerCount);
+        expect(pieces).not.toHaveBeenCalled();
+        await d.runAhead(x, Promise.resolve(d.layerCount)); // every candidate kept: chunks not built yet
+        expect(pieces).toHaveBeenCalled();
+      } finally {
+        pieces.mockRestore();
+        x.dispose();
+      }
+    } finally {
+      d.dispose();
+    }
+  });
 
   it('the whole model done before the cut is known is the answer (cut L); a cut that fails rejects', async () => {
     const x = dag.randomInput();
