@@ -59,6 +59,10 @@ export interface KnownArgs {
   flags?: readonly string[];
   /** One line of usage, printed by `--help` and after an error. */
   usage: string;
+  /** Options that mean something only beside another (`--policy` reads a `--timeline`): given alone they would be ignored. */
+  onlyWith?: Readonly<Record<string, string>>;
+  /** Groups of options of which at most one may be given (each picks what the same run does). */
+  exclusive?: readonly (readonly string[])[];
 }
 
 /**
@@ -78,6 +82,13 @@ export function argsProblem(args: readonly string[], known: KnownArgs): string |
       const names = [...known.values, ...flags].join(', ');
       return a.startsWith('-') ? `unknown option ${a} (known: ${names || 'none'})` : `unexpected argument '${a}' (options: ${names || 'none'})`;
     }
+  }
+  for (const [option, needs] of Object.entries(known.onlyWith ?? {})) {
+    if (args.includes(option) && !args.includes(needs)) return `${option} only goes with ${needs}`;
+  }
+  for (const group of known.exclusive ?? []) {
+    const given = group.filter((o) => args.includes(o));
+    if (given.length > 1) return `${given.join(' and ')}: give one of them`;
   }
   return undefined;
 }

@@ -642,7 +642,7 @@ async function main(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
-  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool', '--timeline', '--policy', '--until-s'], flags: ['--probe', '--no-first-inference', '--at-probe-speed'], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --timeline FILE [--policy cut:63] [--until-s 4] | --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]' });
+  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool', '--timeline', '--policy', '--until-s'], flags: ['--probe', '--no-first-inference', '--at-probe-speed'], onlyWith: { '--policy': '--timeline', '--until-s': '--timeline', '--no-first-inference': '--pool', '--at-probe-speed': '--pool' }, exclusive: [['--resimulate', '--per-request', '--timeline', '--pool'], ['--no-first-inference', '--at-probe-speed']], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --timeline FILE [--policy cut:63] [--until-s 4] | --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

@@ -27,6 +27,21 @@ describe('argsProblem', () => {
   it('takes a negative number as a value, not as an option', () => {
     expect(argsProblem(['--rate', '-1'], known)).toBeUndefined();
   });
+
+  it('names an option given without the one it goes with, which would otherwise be ignored', () => {
+    const modes = { values: ['--timeline', '--pool', '--policy'], flags: ['--fast', '--slow'], usage: 'x', onlyWith: { '--policy': '--timeline', '--fast': '--pool' } };
+    expect(argsProblem(['--policy', 'cut:63'], modes)).toBe('--policy only goes with --timeline');
+    expect(argsProblem(['--pool', 'a.json', '--policy', 'cut:63'], modes)).toBe('--policy only goes with --timeline');
+    expect(argsProblem(['--timeline', 'a.json', '--policy', 'cut:63'], modes)).toBeUndefined();
+    expect(argsProblem(['--pool', 'a,b', '--fast'], modes)).toBeUndefined();
+  });
+
+  it('names the options of an exclusive group given together', () => {
+    const modes = { values: ['--timeline', '--pool'], flags: ['--fast', '--slow'], usage: 'x', exclusive: [['--timeline', '--pool'], ['--fast', '--slow']] };
+    expect(argsProblem(['--timeline', 'a.json', '--pool', 'a,b'], modes)).toBe('--timeline and --pool: give one of them');
+    expect(argsProblem(['--fast', '--slow'], modes)).toBe('--fast and --slow: give one of them');
+    expect(argsProblem(['--pool', 'a,b', '--slow'], modes)).toBeUndefined();
+  });
 });
 
 describe('a bench script given an unknown option', () => {
@@ -41,6 +56,13 @@ describe('a bench script given an unknown option', () => {
       'error: unknown option --reqests (known: --url, --requests, --rate, --timeout-ms, --seed, --json, --resimulate, --per-request, --pool, --timeline, --policy, --until-s, --probe, --no-first-inference, --at-probe-speed)',
     );
     expect(err?.stderr).not.toMatch(/\n\s+at /);
+    // A flag of --pool alone would have started a whole validation run on a fresh stack, the flag unread.
+    const alone = await run('npx', ['tsx', 'bench/sim-validation.ts', '--at-probe-speed'], { timeout: 60_000 }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(alone?.code).toBe(2);
+    expect(alone?.stderr?.split('\n')[0]).toBe('error: --at-probe-speed only goes with --pool');
   }, 60_000);
 
   it('prints its usage on --help and exits 0', async () => {
