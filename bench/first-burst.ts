@@ -30,13 +30,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OffloadApi } from '../client/api';
-import { DeviceModel } from '../client/device';
 import { inferRoute } from '../core/catalog';
 import { LOCAL_HOST } from '../core/sim/host';
-import { encodeTensors } from '../core/wire';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 import { simulateLikeTheStack } from './sim-validation';
 import { childrenOf, cpuMsOf } from './stack-cpu';
+import { headPayloads, writeLocalConfig } from './local-stack-setup';
 import { argValue, checkArgs, formatTable, isMain, median } from './report';
 
 const MODEL = 'mobilenetv2';
@@ -136,16 +135,8 @@ export function simulatedBurst(b: Burst, host = LOCAL_HOST): number[] {
 
 async function run(orders: Burst[][]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'first-burst-'));
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
-  const config = join(dir, 'offload.config.json');
-  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads } }, null, 2));
-  const cuts = [...new Set(orders.flat().map((b) => b.cut))];
-  const device = await DeviceModel.load(MODEL);
-  const input = device.randomInput(7);
-  const payloads = new Map<number, Uint8Array>();
-  for (const cut of cuts) payloads.set(cut, encodeTensors(await device.runHead(cut, input), 'float32'));
-  input.dispose();
-  device.dispose();
+  const config = writeLocalConfig(dir, { wasmThreads: LOCAL_HOST.wasmThreads });
+  const payloads = await headPayloads(MODEL, [...new Set(orders.flat().map((b) => b.cut))]);
   const load0 = loadavg();
   const samples: ColdSample[] = [];
   for (let s = 0; s < orders.length; s++) {

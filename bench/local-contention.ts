@@ -27,11 +27,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OffloadApi } from '../client/api';
-import { DeviceModel } from '../client/device';
 import { inferRoute } from '../core/catalog';
 import { tailWasmThreads } from '../core/profiles';
-import { encodeTensors } from '../core/wire';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
+import { headPayloads, writeLocalConfig } from './local-stack-setup';
 import { argValue, checkArgs, isMain, median, overlap } from './report';
 
 const MODEL = 'mobilenetv2';
@@ -241,17 +240,8 @@ async function main(): Promise<void> {
   const threadsArg = argValue('--threads');
   const threads = tailWasmThreads(TAIL_MEMORY_MB, threadsArg === undefined ? undefined : Number(threadsArg));
   const dir = mkdtempSync(join(tmpdir(), 'local-contention-'));
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as Record<string, unknown>;
-  const config = join(dir, 'offload.config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({ ...local, tail: { ...(local.tail as object), memoryMB: TAIL_MEMORY_MB, reservedConcurrency: maxK + 1, wasmThreads: threads }, models: { [MODEL]: { cuts: [0] } } }, null, 2),
-  );
-  const device = await DeviceModel.load(MODEL);
-  const input = device.randomInput(7);
-  const payload = encodeTensors(await device.runHead(0, input), 'float32');
-  input.dispose();
-  device.dispose();
+  const config = writeLocalConfig(dir, { memoryMB: TAIL_MEMORY_MB, reservedConcurrency: maxK + 1, wasmThreads: threads }, { models: { [MODEL]: { cuts: [0] } } });
+  const payload = (await headPayloads(MODEL, [0])).get(0)!;
   const route = inferRoute(MODEL, 0);
 
   let stack: OffloadLocalProcess | undefined;
@@ -418,15 +408,8 @@ async function loneColdStarts(cuts: number[], repeats: number): Promise<void> {
   const threadsArg = argValue('--threads');
   const threads = tailWasmThreads(TAIL_MEMORY_MB, threadsArg === undefined ? undefined : Number(threadsArg));
   const dir = mkdtempSync(join(tmpdir(), 'local-contention-'));
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as Record<string, unknown>;
-  const config = join(dir, 'offload.config.json');
-  writeFileSync(config, JSON.stringify({ ...local, tail: { ...(local.tail as object), memoryMB: TAIL_MEMORY_MB, wasmThreads: threads }, models: { [MODEL]: { cuts } } }, null, 2));
-  const device = await DeviceModel.load(MODEL);
-  const input = device.randomInput(7);
-  const payloads = new Map<number, Uint8Array>();
-  for (const cut of cuts) payloads.set(cut, encodeTensors(await device.runHead(cut, input), 'float32'));
-  input.dispose();
-  device.dispose();
+  const config = writeLocalConfig(dir, { memoryMB: TAIL_MEMORY_MB, wasmThreads: threads }, { models: { [MODEL]: { cuts } } });
+  const payloads = await headPayloads(MODEL, cuts);
   const load0 = loadavg();
   const pairs: { cut: number; coldRoundTripMs: number; warmRoundTripMs: number; initMs: number | null; coldComputeMs: number | null; warmComputeMs: number | null }[] = [];
   let stack: OffloadLocalProcess | undefined;

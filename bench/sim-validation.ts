@@ -60,6 +60,7 @@ import { simulate, type SimulationInput } from '../core/sim/simulator';
 import { formatTrace, generateWorkload, makeDevices, parseTrace, type Arrival } from '../core/workload';
 import { loadProfile } from '../models/profile-files';
 import { runNode, startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
+import { writeLocalConfig } from './local-stack-setup';
 import { argValue, checkArgs, isMain, median } from './report';
 
 /**
@@ -587,9 +588,7 @@ async function main(): Promise<void> {
   writeFileSync(trace, formatTrace(arrivals));
   let stack: OffloadLocalProcess | undefined;
   // The local configuration with the tails pinned to the engine threads the host model was measured with.
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
-  const config = join(dir, 'offload.config.json');
-  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads } }, null, 2));
+  const config = writeLocalConfig(dir, { wasmThreads: LOCAL_HOST.wasmThreads });
   const url =
     argValue('--url') ??
     (stack = await startOffloadLocal(['--config', config, '--models', MODEL, '--port', '0', '--keep-alive-ms', String(KEEP_ALIVE_MS), '--state-dir', join(dir, 'state'), '--json', '--quiet'], { echoStderr: true })).url;

@@ -55,6 +55,7 @@ import { simDeployment } from '../core/sim/deployment';
 import { generateWorkload, makeDevices } from '../core/workload';
 import { loadProfile } from '../models/profile-files';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
+import { headPayloads, writeLocalConfig } from './local-stack-setup';
 import { argValue, checkArgs, isMain, median, overlap } from './report';
 
 const MODEL = 'mobilenetv2';
@@ -275,9 +276,7 @@ async function bursty(rate: number, requests: number, seed: number, runs: number
   const dep = simDeployment({ models: [{ profile: loadProfile(MODEL), cuts: LOCAL_CUTS, tail: { memoryMB: LOCAL_MEMORY_MB, reservedConcurrency: LOCAL_RESERVED, provisionedConcurrency: 0 } }], predictor: predictorFromProfiles([loadProfile(MODEL)]), ...onHost(LOCAL_HOST) });
   const cut0 = dep.functions.find((f) => f.cut === 0)!;
   const dir = mkdtempSync(join(tmpdir(), 'stack-cpu-'));
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
-  const config = join(dir, 'offload.config.json');
-  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads } }, null, 2));
+  const config = writeLocalConfig(dir, { wasmThreads: LOCAL_HOST.wasmThreads });
   const load0 = loadavg();
   const arrivals = burstyPhoneArrivals(rate, seed, requests);
   const all: Served[][] = [];
@@ -340,9 +339,7 @@ async function hold(cuts: number[], warmPerCold: number, rounds: number): Promis
   const { initBackend } = await import('../models/backend');
   await initBackend();
   const dir = mkdtempSync(join(tmpdir(), 'stack-hold-'));
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
-  const config = join(dir, 'offload.config.json');
-  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads } }, null, 2));
+  const config = writeLocalConfig(dir, { wasmThreads: LOCAL_HOST.wasmThreads });
   const load0 = loadavg();
   const stack = await startLocalStack({ port: 0, logs: 'ignore', configFile: config, models: [MODEL], keepAliveMs: KEEP_ALIVE_MS, stateDir: join(dir, 'state') });
   const rows: { cut: number; cold: boolean; roundTripMs: number; computeMs: number; initMs: number; heldMs: number }[] = [];
@@ -352,13 +349,7 @@ async function hold(cuts: number[], warmPerCold: number, rounds: number): Promis
       if (e.type === 'invoked') held.push(e.durationMs);
     });
     const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 120_000 });
-    const device = await DeviceModel.load(MODEL);
-    const input = device.randomInput(7);
-    const { encodeTensors } = await import('../core/wire');
-    const payloads = new Map<number, Uint8Array>();
-    for (const cut of cuts) payloads.set(cut, encodeTensors(await device.runHead(cut, input), 'float32'));
-    input.dispose();
-    device.dispose();
+    const payloads = await headPayloads(MODEL, cuts);
     for (let r = 0; r < rounds; r++) {
       for (const cut of cuts) {
         const tail = stack.tails.find((t) => t.model === MODEL && t.cut === cut)!;
@@ -429,10 +420,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const dir = mkdtempSync(join(tmpdir(), 'stack-cpu-'));
-  const local = JSON.parse(readFileSync('local/offload.local.json', 'utf8')) as { tail: object };
-  const config = join(dir, 'offload.config.json');
   // As the validation runs it (1 wasm thread), with room for more environments than the trace should need.
-  writeFileSync(config, JSON.stringify({ ...local, tail: { ...local.tail, wasmThreads: LOCAL_HOST.wasmThreads, reservedConcurrency: 8 }, models: { [MODEL]: { cuts: [0] } } }, null, 2));
+  const config = writeLocalConfig(dir, { wasmThreads: LOCAL_HOST.wasmThreads, reservedConcurrency: 8 }, { models: { [MODEL]: { cuts: [0] } } });
   const load0 = loadavg();
   let stack: OffloadLocalProcess | undefined;
   const phases = [];
@@ -441,11 +430,7 @@ async function main(): Promise<void> {
     const watch = new CpuWatch(stack.child.pid!);
     watch.start();
     const api = new OffloadApi({ baseUrl: stack.url, timeoutMs: 120_000 });
-    const device = await DeviceModel.load(MODEL);
-    const input = device.randomInput(7);
-    const payload = (await import('../core/wire')).encodeTensors(await device.runHead(0, input), 'float32');
-    input.dispose();
-    device.dispose();
+    const payload = (await headPayloads(MODEL, [0])).get(0)!;
     // Warm environments, then the lone compute (sequential requests on a quiet stack).
     await Promise.all(Array.from({ length: WARM_ENVS }, () => api.infer(inferRoute(MODEL, 0), payload)));
     const lone: number[] = [];
