@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { OffloadError } from '../core/errors';
 import { predictorFromProfiles } from '../core/profile-scenario';
+import type { ColdStartModel } from '../core/presets';
 import type { ModelProfile } from '../core/profiles';
 import { simDeployment, type ModelDeploymentSpec, type SimDeployment } from '../core/sim/deployment';
 import { DEFAULT_ACCOUNT_CONCURRENCY } from '../core/sim/fleet';
@@ -102,14 +103,17 @@ export async function deploymentSpecs(
 
 /**
  * The simulated deployment for `models` (functions and scenario factory) and the account quota. On a shared `host`
- * (core/sim/host.ts) the tails take this machine's profiled times and the host's lone cold starts.
+ * (core/sim/host.ts) the tails take this machine's profiled times and the host's lone cold starts; on Lambda, `cold`
+ * (default the local calibration) for the fleet and the planner.
  */
 export async function buildSimDeployment(
   models: readonly string[],
   flags: DeploymentFlags,
   host?: HostModel,
+  cold?: ColdStartModel,
 ): Promise<SimDeployment & { accountConcurrency: number; specs: ModelDeploymentSpec[] }> {
   const { profiles, predictor } = await loadProfilesAndPredictor();
   const { specs, accountConcurrency, stackName, backend } = await deploymentSpecs(models, profiles, flags);
-  return { ...simDeployment({ models: specs, predictor, stackName, backend, ...(host ? onHost(host) : {}) }), accountConcurrency, specs };
+  const where = host ? onHost(host) : cold ? { cold } : {};
+  return { ...simDeployment({ models: specs, predictor, stackName, backend, ...where }), accountConcurrency, specs };
 }

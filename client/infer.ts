@@ -28,6 +28,12 @@ export interface CollaborativeInferOptions {
   input?: tf.Tensor;
   /** Wait for the plan before running anything on the device. Default false: the head runs while the plan is in flight. */
   waitForPlan?: boolean;
+  /**
+   * When the whole model is done on the device before the plan's answer is read, wait for it after the answer (off
+   * the clock: `measured` is as at the answer, `planMs` null) so that `plan` and `predicted` are there to report.
+   * Default false: a caller that only wants the answer gets it at once.
+   */
+  settlePlan?: boolean;
 }
 
 /** Measured times of one inference, in ms. Cloud figures are null when no cloud call completed. */
@@ -131,25 +137,32 @@ export async function collaborativeInfer(opts: CollaborativeInferOptions): Promi
       }
     }
     const cut = ahead.cut;
-    const planNow = plan as PlanResponse | null;
     const failure = planFailure as ApiError | null;
-    const predicted = planNow?.candidates.find((r) => r.cut === cut) ?? null;
-    const base = { model: device.name, cut, plan: planNow, predicted };
     const asking = { planMs: planMs as number | null, planWaitMs };
+    const baseOf = () => {
+      const planNow = plan as PlanResponse | null;
+      return { model: device.name, cut, plan: planNow, predicted: planNow?.candidates.find((r) => r.cut === cut) ?? null };
+    };
 
     // The whole model on the device: the plan said so, there was none, or the model was done before it came.
     if (ahead.output) {
+      const measured = timing({ ...asking, deviceHeadMs: 0, deviceTailMs: ahead.headMs, totalMs: performance.now() - started });
+      // A plan already answered but not yet read (the model's last chunk held the event loop) or still in flight:
+      // awaited only for the report; a plan that fails now changes nothing about an answer already had.
+      if (opts.settlePlan && plan === null && failure === null) await asked.catch(() => undefined);
       return {
-        ...base,
+        ...baseOf(),
         target: 'device',
         function: null,
         cold: null,
         instance: null,
         fallback: failure && opts.cut === undefined ? { reason: failure.failure, message: failure.message } : null,
         output: ahead.output,
-        measured: timing({ ...asking, deviceHeadMs: 0, deviceTailMs: ahead.headMs, totalMs: performance.now() - started }),
+        measured,
       };
     }
+    const base = baseOf();
+    const planNow = base.plan;
 
     const crossing = ahead.crossing;
     const deviceHeadMs = ahead.headMs;

@@ -144,6 +144,81 @@ export const CLOUD_DEFAULTS: Readonly<CloudDefaults> = Object.freeze({
   gbSecondUSD: LAMBDA_PRICES.x86_64.gbSecondUSD,
 });
 
+/** The cold-start formula's two figures (docs/cost-model.md §3: base + per MiB of tail weights). */
+export interface ColdStartModel {
+  coldBaseMs: number;
+  coldMsPerMB: number;
+}
+
+/** What {@link lambdaColdEstimate} is composed from: two cited Lambda/S3 figures and two measured on this machine. */
+export interface LambdaColdSources {
+  /** S3 throughput of one GET, MB/s (10^6 bytes). */
+  s3MBps: number;
+  /** Lambda's init duration of a Node.js hello-world zip function, ms. */
+  lambdaNodeInitMs: number;
+  /** The local stack's Node bootstrap in a cold start, ms (what Lambda's init replaces). */
+  localNodeBootstrapMs: number;
+  /** What a tail's build (setting weights, creating and packing the operators) grows per MiB on its JavaScript thread here, ms. */
+  localBuildMsPerMiB: number;
+}
+
+/**
+ * The inputs of {@link LAMBDA_COLD_ESTIMATE}. Each range is taken at its
+ * midpoint: neither end is more likely, and the slower end would flatter a
+ * planner that avoids cold starts.
+ * - `s3MBps` 87.5: "one request per ≈85–90 MB/s" (AWS S3 performance
+ *   whitepaper, docs/reference-facts.md "Lambda lifecycle details").
+ * - `lambdaNodeInitMs` 130.5: Node.js hello-world init duration, zip,
+ *   ≈114–147 ms average (maxday lambda-perf, Aug 2026, same section).
+ * - `localNodeBootstrapMs` 27.5: "Node bootstrap" 32 and 23 ms in the
+ *   cold-phases table of docs/local-stack.md ("Where a cold start goes",
+ *   MobileNetV2 and ResNet-50 cut 0, 2026-11-30, this Xeon).
+ * - `localBuildMsPerMiB` 3.0: "what grows per MiB on the JavaScript thread
+ *   fell from 4.1 to 3.0 ms/MiB" (docs/local-stack.md, round 10's cold-path
+ *   changes, this Xeon, 2026-12-01).
+ */
+export const LAMBDA_COLD_SOURCES: Readonly<LambdaColdSources> = Object.freeze({
+  s3MBps: (85 + 90) / 2,
+  lambdaNodeInitMs: (114 + 147) / 2,
+  localNodeBootstrapMs: (32 + 23) / 2,
+  localBuildMsPerMiB: 3.0,
+});
+
+/**
+ * A Lambda cold start composed from its parts (see {@link LAMBDA_COLD_ESTIMATE}):
+ * - base = the local base − the local Node bootstrap + Lambda's hello-world
+ *   init (Lambda's runtime start takes the place of the emulator's Node);
+ * - per MiB = the slower of the download at one S3 request's rate and the
+ *   local build per MiB: the tail builds each layer as its bytes arrive
+ *   (models/streamed-load.ts) and on Lambda the download costs the function
+ *   little CPU, so the two overlap and the slower one sets the pace.
+ */
+export function lambdaColdEstimate(s: LambdaColdSources, localBaseMs: number = CLOUD_DEFAULTS.coldBaseMs): ColdStartModel {
+  const downloadMsPerMiB = (1_048_576 / (s.s3MBps * 1e6)) * 1000;
+  return {
+    coldBaseMs: localBaseMs - s.localNodeBootstrapMs + s.lambdaNodeInitMs,
+    coldMsPerMB: Math.max(downloadMsPerMiB, s.localBuildMsPerMiB),
+  };
+}
+
+/**
+ * An ESTIMATE of a tail's cold start on Lambda, NOT measured on Lambda:
+ * 184 − 27.5 + 130.5 = 287 ms base; max(2^20 B / 87.5 MB/s = 11.98 ms, 3.0 ms)
+ * = 11.98 ms per MiB of tail weights (ResNet-50 cut 0, 97.7 MiB: ~1.46 s,
+ * against the local calibration's ~0.73 s). What it leaves out, each a reason
+ * it may be wrong either way: sandbox creation and the code download before
+ * init (not in Init Duration, not cited); the eight ranged GETs the tail
+ * keeps in flight (it assumes they add up to one request's rate; a
+ * function's own network bandwidth is not cited); Lambda's vCPU speed (taken
+ * as this Xeon's; below 1,769 MB the CPU-bound base and build slow with the
+ * CPU share, not modelled, as in CLOUD_DEFAULTS); the harness part of the
+ * local module load, counted on top of Lambda's init. The simulator takes it
+ * with `--cold-start lambda-estimate`; a deployment's planner with
+ * `COLD_BASE_MS` / `COLD_MS_PER_MB`. A user with CloudWatch Init Duration
+ * and first-request figures of their own tails should fit their own line.
+ */
+export const LAMBDA_COLD_ESTIMATE: Readonly<ColdStartModel> = Object.freeze(lambdaColdEstimate(LAMBDA_COLD_SOURCES));
+
 export { DEFAULT_MAX_BATCH } from './tail-api';
 
 /** A device class: the power figures a scenario's `device` group needs (radio comes from the network). */

@@ -71,6 +71,8 @@ export function register(program: Command): void {
           input,
           ...(flags.cut === undefined ? {} : { cut: flags.cut }),
           waitForPlan: flags.waitForPlan === true,
+          // The prediction is half of what this command prints: wait for a plan slower than the device, after its answer.
+          settlePlan: true,
           request: {
             device: deviceArg(flags.device),
             network: networkArg(flags.network),
@@ -99,6 +101,7 @@ export function register(program: Command): void {
         const where = result.target === 'cloud' ? `cloud (${result.cold ? 'cold' : 'warm'}${result.instance ? `, instance ${result.instance}` : ''})` : 'device';
         console.log(`${result.model}: cut ${result.cut} of ${device.layerCount}, tail ran on the ${where}`);
         if (result.fallback) console.log(`fallback: ${result.fallback.reason} — ${result.fallback.message}`);
+        if (result.plan && result.measured.planMs === null) console.log('the plan came after the device had the answer: not waited for, its prediction shown');
         console.log(table(timingRows(result, device.layerCount), ['part', 'measuredMs', 'predictedMs']));
         console.log(`output: shape [${result.output.shape.join(', ')}], top class ${top.index} (${top.value.toPrecision(4)})`);
       } finally {

@@ -14,7 +14,7 @@ import { progressBar } from '../model-command';
 import { integer, positiveInt, positiveNumber } from '../options';
 import { note, printJson, table } from '../output';
 import { defaultCuts, loadProfilesAndPredictor } from '../sim-deployment';
-import { hostFlagsError, hostOptions, modelArg, simOptions, type SimFlags } from '../sim-flags';
+import { describeColdStart, hostFlagsError, hostOptions, modelArg, simOptions, type SimFlags } from '../sim-flags';
 import { arrivalsOf, parseDevices, parseTraffic, type DeviceMix, type Traffic } from '../traffic';
 import { simulationOptions } from './simulate';
 
@@ -118,6 +118,7 @@ export function register(program: Command): void {
         prewarm: options.prewarm,
         waitForPlan: options.waitForPlan,
         ...(host ? { host } : {}),
+        ...(flags.coldStart ? { cold: { coldBaseMs: flags.coldStart.coldBaseMs, coldMsPerMB: flags.coldStart.coldMsPerMB } } : {}),
         ...(jitter ? { jitter } : {}),
         onProgress: (done, total, stage) => progress.update(done, total, stage),
       });
@@ -131,10 +132,11 @@ export function register(program: Command): void {
     // A promise for a shared host holds for the engine threads its slowdowns were measured with.
     const snippet = configSnippet(flags.model, best, host ? { wasmThreads: host.wasmThreads } : {});
     if (flags.json) {
-      printJson({ model: flags.model, traffic: flags.traffic.text, devices: flags.devices.text, requests: arrivals.length, host: host ?? 'lambda', ...(jitter ? { jitter } : {}), ...result, snippet });
+      printJson({ model: flags.model, traffic: flags.traffic.text, devices: flags.devices.text, requests: arrivals.length, host: host ?? 'lambda', ...(flags.coldStart ? { coldStart: flags.coldStart } : {}), ...(jitter ? { jitter } : {}), ...result, snippet });
       return;
     }
     console.log(`${flags.model}: ${flags.traffic.text}, ${arrivals.length} requests over ${(spanMs / 3_600_000).toFixed(2)} h; devices ${flags.devices.text}`);
+    if (flags.coldStart) console.log(`cold starts: ${describeColdStart(flags.coldStart)}`);
     if (host) console.log(`for host ${host.name}: the tails share its cores at this machine's profiled speed (not Lambda's vCPUs); the snippet pins ${host.wasmThreads} wasm thread`);
     console.log(`cuts the warm planner uses: ${result.usefulCuts.join(', ') || 'none (the devices are faster)'}; provisioned concurrency tried on cut ${result.mostUsedCut}; reserved concurrency sized from the simulated peak${result.reservedCaps.length ? ` and capped at ${result.reservedCaps.join(', ')}` : ''}`);
     console.log(table(rows(result.best)));

@@ -18,7 +18,7 @@ import { integer, nonNegativeInt, policiesArg, positiveInt, positiveNumber } fro
 import { note, printJson, table } from '../output';
 import { buildSimDeployment, cutsArg, type DeploymentFlags } from '../sim-deployment';
 import { arrivalsOf, parseDevices, parseTraffic, type DeviceMix, type Traffic } from '../traffic';
-import { hostFlagsError, hostOptions, modelArg, simOptions, type SimFlags } from '../sim-flags';
+import { describeColdStart, hostFlagsError, hostOptions, modelArg, simOptions, type SimFlags } from '../sim-flags';
 
 interface SimulateFlags extends DeploymentFlags, SimFlags {
   model?: string;
@@ -96,7 +96,8 @@ export function register(program: Command): void {
       }
     }
     const { host, jitter } = hostOptions(flags, flags.seed);
-    const deployment = await buildSimDeployment(models, flags, host);
+    const cold = flags.coldStart ? { coldBaseMs: flags.coldStart.coldBaseMs, coldMsPerMB: flags.coldStart.coldMsPerMB } : undefined;
+    const deployment = await buildSimDeployment(models, flags, host, cold);
     const options = { ...simulationOptions(flags, deployment.accountConcurrency), ...(host ? { host } : {}), ...(jitter ? { jitter } : {}) };
     const writer = flags.out ? new JsonlWriter(flags.out) : undefined;
     const results: { policy: string; result: SimulationResult; wallMs: number }[] = [];
@@ -132,6 +133,7 @@ export function register(program: Command): void {
         requests: arrivals.length,
         simulatedSeconds: spanS,
         host: host ?? 'lambda',
+        ...(flags.coldStart ? { coldStart: flags.coldStart } : {}),
         ...(jitter ? { jitter } : {}),
         waitForPlan: options.waitForPlan,
         functions: deployment.functions,
@@ -141,6 +143,7 @@ export function register(program: Command): void {
     }
     console.log(`${flags.traffic.text}; ${arrivals.length} requests from ${new Set(arrivals.map((a) => a.device)).size} devices over ${formatSpan(spanS)} simulated`);
     console.log(`tails: ${describeTails(deployment.functions)}`);
+    if (flags.coldStart) console.log(`cold starts: ${describeColdStart(flags.coldStart)}`);
     if (host) console.log(`host: ${host.name} (the tails share its cores; ${host.wasmThreads} wasm thread per environment, this machine's profiled speed)`);
     if (jitter) console.log(`spread: tail ${jitter.tailFloor ? `${jitter.tailFloor} + ${(1 - jitter.tailFloor).toFixed(2)} × lognormal of CV ${jitter.tailCv}` : `CV ${jitter.tailCv}`}, cold-start CV ${jitter.coldCv} (lognormal)`);
     if (options.waitForPlan && flags.policy.some((p) => p.kind === 'planner')) console.log('planner: the device waits for its plan before it starts its head (--wait-for-plan)');

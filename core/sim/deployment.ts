@@ -9,7 +9,7 @@
  */
 import { ValidationError } from '../errors';
 import { coldStartFromWeights } from '../cost';
-import { CLOUD_DEFAULTS, NETWORK_PRESETS, isNetworkPresetName } from '../presets';
+import { CLOUD_DEFAULTS, NETWORK_PRESETS, isNetworkPresetName, type ColdStartModel } from '../presets';
 import { defaultFunctionName } from '../planner';
 import { buildScenario } from '../profile-scenario';
 import { DEVICE_PROFILES, cloudLayerMs, type ModelProfile } from '../profiles';
@@ -43,8 +43,11 @@ export interface ModelDeploymentSpec {
 export interface DeploymentInput {
   models: readonly ModelDeploymentSpec[];
   predictor: Predictor;
-  /** Cold-start formula (docs/cost-model.md §3); default CLOUD_DEFAULTS (the local calibration). */
-  cold?: { coldBaseMs: number; coldMsPerMB: number };
+  /**
+   * Cold-start formula (docs/cost-model.md §3), for the fleet's true cold starts and the planner's pricing alike (a
+   * deployed planner takes it as COLD_BASE_MS / COLD_MS_PER_MB); default CLOUD_DEFAULTS (the local calibration).
+   */
+  cold?: ColdStartModel;
   prices?: { requestUSD: number; gbSecondUSD: number };
   /** Names the functions as `cdk deploy` does (core/planner.ts defaultFunctionName); default stack `offload`, backend `wasm`. */
   stackName?: string;
@@ -77,6 +80,9 @@ export interface SimDeployment {
  */
 export function simDeployment(input: DeploymentInput): SimDeployment {
   const cold = input.cold ?? { coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB };
+  for (const k of ['coldBaseMs', 'coldMsPerMB'] as const) {
+    if (!(Number.isFinite(cold[k]) && cold[k] >= 0)) throw new ValidationError(`cold.${k}`, `must be a number >= 0 (got ${cold[k]})`);
+  }
   const prices = input.prices ?? { requestUSD: CLOUD_DEFAULTS.requestUSD, gbSecondUSD: CLOUD_DEFAULTS.gbSecondUSD };
   const tailScale = input.tailScale ?? 1;
   if (!(Number.isFinite(tailScale) && tailScale > 0)) throw new ValidationError('tailScale', `must be a number > 0 (got ${tailScale})`);

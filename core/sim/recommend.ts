@@ -38,6 +38,7 @@ import { plan } from '../planner';
 import type { Policy } from '../policies';
 import type { Predictor } from '../predictor';
 import type { ModelProfile } from '../profiles';
+import type { ColdStartModel } from '../presets';
 import type { Arrival } from '../workload';
 import { simDeployment, type ModelDeploymentSpec } from './deployment';
 import { UNRESERVED_MINIMUM } from './fleet';
@@ -115,6 +116,11 @@ export interface RecommendInput {
    * (simDeployment `tailTimes: 'this-machine'`) and share the host's cores. Default: Lambda.
    */
   host?: HostModel;
+  /**
+   * The tails' cold-start formula on Lambda (simDeployment `cold`: the fleet's and the planner's); default the local
+   * calibration (CLOUD_DEFAULTS). Not with `host`, whose measured cold starts apply.
+   */
+  cold?: ColdStartModel;
   /** Per-request spread of tail and cold-start times (./jitter.ts). */
   jitter?: JitterSpec;
   /** Called after each simulated configuration: (done, total, stage). */
@@ -204,6 +210,7 @@ function rank(a: Evaluated, b: Evaluated, byCost: boolean): number {
  */
 export function recommend(input: RecommendInput): Recommendation {
   const policy = input.policy ?? { kind: 'planner' };
+  if (input.cold && input.host) throw new ValidationError('cold', `applies to tails on Lambda; on host ${input.host.name} its measured cold starts apply`);
   const caps = input.reserved ?? (input.host ? DEFAULT_HOST_CAPS : []);
   const badCap = caps.find((r) => !Number.isInteger(r) || r < 1);
   if (badCap !== undefined) throw new ValidationError('reserved', `reserved concurrency caps are whole numbers >= 1, got ${badCap}`);
@@ -225,7 +232,7 @@ export function recommend(input: RecommendInput): Recommendation {
       tail: { memoryMB: c.memoryMB, reservedConcurrency: c.reservedConcurrency, provisionedConcurrency: 0 },
       functions: Object.fromEntries(Object.entries(c.provisioned).map(([cut, n]) => [Number(cut), { provisionedConcurrency: n }])),
     };
-    const dep = simDeployment({ models: [spec], predictor: input.predictor, ...(input.host ? onHost(input.host) : {}) });
+    const dep = simDeployment({ models: [spec], predictor: input.predictor, ...(input.cold ? { cold: input.cold } : {}), ...(input.host ? onHost(input.host) : {}) });
     const result = simulate({
       arrivals,
       policy,

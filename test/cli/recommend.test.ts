@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OffloadConfigSchema } from '../../cdk/config';
+import { LAMBDA_COLD_ESTIMATE } from '../../core/presets';
 import { offload } from './spawn-offload';
 
 const args = ['recommend', '--model', 'resnet50', '--traffic', 'steady:rate=1.5', '--devices', '200:low-end-phone/wifi', '--requests', '3000', '--duration', '3600', '--memory', '1769', '--provisioned', '0,4,16', '--search-requests', '1500'];
@@ -35,6 +36,27 @@ describe('offload recommend', () => {
     const cap = await offload([...args, '--reserved', '2,0']);
     expect(cap.code).toBe(2);
     expect(cap.stderr).toMatch(/--reserved/);
+    const cold = await offload([...args, '--cold-start', '300+x']);
+    expect(cold.code).toBe(2);
+    expect(cold.stderr).toMatch(/--cold-start must be local, lambda-estimate or BASE\+PERMIB/);
+    const onHost = await offload([...args, '--host', 'local', '--cold-start', 'lambda-estimate']);
+    expect(onHost.code).toBe(2);
+    expect(onHost.stderr.split('\n')[0]).toBe("error: --cold-start: applies to --host lambda; with --host local the host's measured cold starts apply");
+  });
+
+  it('--cold-start prices the search\'s cold starts with another formula and says which', async () => {
+    const r = await offload([...args, '--p95', '1500', '--cold-start', 'lambda-estimate', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { coldStart: { name: string; coldBaseMs: number }; searched: { provisioned: Record<string, number>; monthlyUSD: { total: number } }[] };
+    expect(out.coldStart).toMatchObject({ name: 'lambda-estimate', coldBaseMs: LAMBDA_COLD_ESTIMATE.coldBaseMs });
+    const plain = JSON.parse((await offload([...args, '--p95', '1500', '--json'])).stdout) as typeof out;
+    expect(plain.coldStart).toBeUndefined();
+    // Steady traffic: the planner's prewarm keeps every request warm, and the on-demand configuration pays for the
+    // prewarms' init, now longer; with provisioned environments only, nothing starts cold.
+    const onDemand = (o: typeof out) => o.searched.find((e) => Object.keys(e.provisioned).length === 0)!.monthlyUSD.total;
+    expect(onDemand(out)).toBeGreaterThan(onDemand(plain));
+    const human = await offload([...args, '--p95', '1500', '--cold-start', '400+10']);
+    expect(human.stdout).toMatch(/^cold starts: 400 ms \+ 10 ms\/MiB of tail weights \(given\); the planner prices cold tails with the same formula$/m);
   });
 
   it('--reserved adds capped configurations to the search and says which caps it tried', async () => {

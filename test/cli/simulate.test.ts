@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LoadRecordSchema, summarize, type LoadSummary } from '../../core/load-record';
+import { CLOUD_DEFAULTS, LAMBDA_COLD_ESTIMATE } from '../../core/presets';
 import { LOCAL_HOST } from '../../core/sim/host';
 import { offload } from './spawn-offload';
 
@@ -122,6 +123,47 @@ describe('offload simulate', () => {
     expectUsage(await offload([...args, '--host', 'local', '--host-cores', '2']), /--host-cores: give --host local or --host-cores N, not both/);
     expectUsage(await offload([...args, '--jitter', 'tail=-1']), /--jitter must be tail=CV,cold=CV/);
     expectUsage(await offload([...args, '--jitter', 'warm=0.2']), /--jitter must be tail=CV,cold=CV/);
+  });
+
+  it('--cold-start gives the tails another cold start: the default is the local calibration, and a slower one slows every cold request by the formula', async () => {
+    // ResNet-50 requests 11-13 min apart (Lambda keeps an idle environment 10 min): every tail fleet-blind sends is cold.
+    const args = ['simulate', '--model', 'resnet50', '--traffic', 'sparse:gap=660000,extra=120000', '--devices', '6:low-end-phone/wifi', '--requests', '12', '--policy', 'fleet-blind,planner', '--seed', '3'];
+    type Out = { coldStart?: { name: string }; functions: { cut: number; coldStartMs: number }[]; results: { summary: LoadSummary }[] };
+    const run = async (extra: string[], out?: string) => {
+      const r = await offload([...args, ...extra, ...(out ? ['--out', out] : []), '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as Out;
+    };
+    const plain = await run([], join(dir, 'cold-default.jsonl'));
+    // The default output has no cold-start line: it is what it was before the flag.
+    expect(plain.coldStart).toBeUndefined();
+    const profile = JSON.parse(readFileSync('profiles/resnet50.wasm.json', 'utf8')) as { candidates: { cut: number; tailWeightBytes: number }[] };
+    const mib = (cut: number) => profile.candidates.find((c) => c.cut === cut)!.tailWeightBytes / 2 ** 20;
+    for (const f of plain.functions) expect(f.coldStartMs).toBeCloseTo(CLOUD_DEFAULTS.coldBaseMs + CLOUD_DEFAULTS.coldMsPerMB * mib(f.cut), 9);
+    for (const same of ['local', `${CLOUD_DEFAULTS.coldBaseMs}+${CLOUD_DEFAULTS.coldMsPerMB}`]) {
+      const r = await run(['--cold-start', same]);
+      expect(r.coldStart).toMatchObject({ coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB });
+      expect(r.results.map((x) => x.summary)).toEqual(plain.results.map((x) => x.summary));
+    }
+    const slow = await run(['--cold-start', '400+20'], join(dir, 'cold-slow.jsonl'));
+    for (const f of slow.functions) expect(f.coldStartMs).toBeCloseTo(400 + 20 * mib(f.cut), 9);
+    const records = (file: string) => readFileSync(join(dir, file), 'utf8').trimEnd().split('\n').map((l) => LoadRecordSchema.parse(JSON.parse(l))).filter((r) => r.policy === 'fleet-blind');
+    const [before, after] = [records('cold-default.jsonl'), records('cold-slow.jsonl')];
+    const cold = before.filter((r) => r.cold);
+    expect(cold.length).toBeGreaterThan(5);
+    for (const r of cold) {
+      // Fleet-blind prices every tail warm: the same cut either way, each cold request slower by the formula's difference.
+      const s = after.find((x) => x.i === r.i)!;
+      expect(s).toMatchObject({ cut: r.cut, cold: true });
+      expect(s.measured.latencyMs - r.measured.latencyMs).toBeCloseTo(400 - CLOUD_DEFAULTS.coldBaseMs + (20 - CLOUD_DEFAULTS.coldMsPerMB) * mib(r.cut), 6);
+    }
+    const human = await offload([...args, '--cold-start', 'lambda-estimate']);
+    expect(human.stdout).toMatch(new RegExp(`^cold starts: ${LAMBDA_COLD_ESTIMATE.coldBaseMs} ms \\+ ${LAMBDA_COLD_ESTIMATE.coldMsPerMB.toFixed(2)} ms/MiB of tail weights \\(lambda-estimate: .*NOT measured on Lambda\\)`, 'm'));
+    expectUsage(await offload([...args, '--cold-start', 'lambda']), /^error: option .*--cold-start must be local, lambda-estimate or BASE\+PERMIB .*\(got "lambda"\)/);
+    expectUsage(await offload([...args, '--cold-start', '300']), /--cold-start must be local, lambda-estimate or BASE\+PERMIB/);
+    expectUsage(await offload([...args, '--cold-start', '-5+12']), /--cold-start: BASE and PERMIB must be >= 0 \(got "-5\+12"\)/);
+    expectUsage(await offload([...args, '--cold-start', '300+12', '--host', 'local']), /^error: --cold-start: applies to --host lambda; with --host local the host's measured cold starts apply/);
+    expectUsage(await offload([...args, '--cold-start', 'local', '--host-cores', '2']), /^error: --cold-start: applies to --host lambda; with --host-cores the host's measured cold starts apply/);
   });
 
   it('refuses bad input with a one-line usage error naming the field', async () => {

@@ -156,6 +156,20 @@ describe('collaborativeInfer with a slow planner', () => {
     expect(seen.filter((s) => s.startsWith('POST /infer'))).toEqual([]);
     x.dispose();
   }, 30_000);
+
+  it('settlePlan: the answer is timed as without it, and the late plan and its prediction come with it', async () => {
+    const request = { device: 'flagship-phone', network: '4g' } as const;
+    const x = dag.randomInput();
+    const t0 = performance.now();
+    const r = await collaborativeInfer({ api: new OffloadApi({ baseUrl }), device: dag, request, input: x, settlePlan: true });
+    const wall = performance.now() - t0;
+    expect([r.cut, r.target, r.plan?.cut, r.predicted?.cut, r.predicted?.latencyMs]).toEqual([dag.layerCount, 'device', dag.layerCount, dag.layerCount, 5]);
+    // Timed at the answer: the plan was not had within the request.
+    expect([r.measured.planMs, r.measured.planWaitMs]).toEqual([null, 0]);
+    expect(r.measured.totalMs).toBeLessThan(PLAN_DELAY_MS);
+    expect(wall).toBeGreaterThanOrEqual(PLAN_DELAY_MS - 1);
+    x.dispose();
+  }, 30_000);
 });
 
 describe('collaborativeInfer with a planner faster than the model', () => {

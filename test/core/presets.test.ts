@@ -1,12 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../core/planner';
 import {
   CLOUD_DEFAULTS,
   DEVICE_CLASSES,
+  LAMBDA_COLD_ESTIMATE,
+  LAMBDA_COLD_SOURCES,
   LAMBDA_PRICES,
   NETWORK_PRESETS,
   NETWORK_PRESET_NAMES,
   isNetworkPresetName,
+  lambdaColdEstimate,
 } from '../../core/presets';
 import { DEFAULT_LIMITS, parseScenario } from '../../core/scenario';
 import { handScenario } from './hand-scenario';
@@ -70,4 +74,43 @@ describe('presets make valid scenarios', () => {
       expect(device.source.length).toBeGreaterThan(0);
     },
   );
+});
+
+describe('the Lambda cold-start estimate', () => {
+  // Its sources, read where they are cited: the reference facts and this machine's measured phases.
+  const oneLine = (file: string) => readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  const facts = oneLine('reference-facts.md');
+  const stack = oneLine('local-stack.md');
+  const range = (m: RegExpExecArray | null) => {
+    expect(m).not.toBeNull();
+    return [Number(m![1]), Number(m![2])] as const;
+  };
+
+  it('takes its inputs from the cited figures: the midpoints of the ranges, this machine\'s phases', () => {
+    const [s3Low, s3High] = range(/S3: one request per ≈(\d+)–(\d+) MB\/s/.exec(facts));
+    const [initLow, initHigh] = range(/Node\.js hello-world init duration, zip: ≈(\d+)–(\d+) ms average/.exec(facts));
+    const [bootMobileNet, bootResNet] = range(/\| Node bootstrap \| (\d+) \| (\d+) \|/.exec(stack));
+    const build = /what grows per MiB on the JavaScript thread fell from [\d.]+ to ([\d.]+) ms\/MiB/.exec(stack);
+    expect(build).not.toBeNull();
+    expect(LAMBDA_COLD_SOURCES).toEqual({
+      s3MBps: (s3Low + s3High) / 2,
+      lambdaNodeInitMs: (initLow + initHigh) / 2,
+      localNodeBootstrapMs: (bootMobileNet + bootResNet) / 2,
+      localBuildMsPerMiB: Number(build![1]),
+    });
+  });
+
+  it('composes them: Lambda\'s init instead of the local Node bootstrap, and per MiB the slower of the S3 download and the build', () => {
+    const s = LAMBDA_COLD_SOURCES;
+    expect(LAMBDA_COLD_ESTIMATE.coldBaseMs).toBeCloseTo(CLOUD_DEFAULTS.coldBaseMs + s.lambdaNodeInitMs - s.localNodeBootstrapMs, 9);
+    // 1 MiB at s3MBps × 10^6 bytes/s, in ms.
+    const downloadMsPerMiB = 1000 / ((s.s3MBps * 1e6) / 2 ** 20);
+    expect(downloadMsPerMiB).toBeGreaterThan(s.localBuildMsPerMiB);
+    expect(LAMBDA_COLD_ESTIMATE.coldMsPerMB).toBeCloseTo(downloadMsPerMiB, 9);
+    // A build slower than the download sets the pace instead.
+    expect(lambdaColdEstimate({ ...s, localBuildMsPerMiB: 20 }).coldMsPerMB).toBe(20);
+    // Slower than the local calibration on both counts: S3 over the network, not loopback.
+    expect(LAMBDA_COLD_ESTIMATE.coldBaseMs).toBeGreaterThan(CLOUD_DEFAULTS.coldBaseMs);
+    expect(LAMBDA_COLD_ESTIMATE.coldMsPerMB).toBeGreaterThan(CLOUD_DEFAULTS.coldMsPerMB);
+  });
 });
