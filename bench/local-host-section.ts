@@ -18,7 +18,7 @@ import { firstInferenceFactor, LOCAL_HOST, type HostModel } from '../core/sim/ho
 import { poolRuns, type ContentionRun, type LoneColdRun } from './local-contention';
 import { floorLognormalFit, overlapRatios, phaseRatios, phaseTable, type Served } from './stack-cpu';
 import { argValue, checkArgs, isMain, median } from './report';
-import { validationMarkdown, type ValidationRow } from './sim-validation';
+import { validationMarkdown, type SweepCell, type ValidationRow } from './sim-validation';
 import { byCutTable, type ColdSample } from './first-burst';
 
 const results = fileURLToPath(new URL('./results/', import.meta.url));
@@ -73,6 +73,16 @@ export interface PooledValidation {
   requests: number;
   simSeeds: number;
   rows: ValidationRow[];
+}
+
+/** What bench/sim-validation.ts --pool … --sweep … --json writes. */
+export interface SweepResult {
+  date: string;
+  wallS: number;
+  simSeeds: number;
+  runs: number;
+  requests: number;
+  cells: SweepCell[];
 }
 
 /** What bench/recommend-replay.ts --json writes. */
@@ -141,6 +151,8 @@ const EPYC_ONE_THREAD_RUNS = ['a', 'b', 'c', 'd', 'e'].map((x) => `local-content
 const NOW_RUNS = ['run1', 'run2', 'run3'].map((n) => `sim-validation-r11-rate4-${n}.json`);
 const NOW_POOLED = 'sim-validation-r11-rate4-pooled.json';
 const NOW_POOLED_PROBE = 'sim-validation-r11-rate4-pooled-probe.json';
+/** The same 3 runs pooled on LOCAL_HOST at other speeds (--sweep): how far the simulated figures move with the host's speed. */
+const NOW_SWEEP = 'sim-validation-r11-rate4-sweep.json';
 export const NOW_RATE2 = 'sim-validation-r11-rate2-run1.json';
 /** Earlier rounds' validation, shown as history (each round's records stay in bench/results/sim-validation-records/). */
 const R8_POOLED = 'sim-validation-r8-pooled.json';
@@ -168,7 +180,7 @@ export function committedResults(): {
   /** The current 2/s run (round 11's; evaluation-at-scale's --validation replaces it). */
   validation?: Validation;
   /** Round 11's 4/s runs with the probe, pooled as committed and at each run's probe speed. */
-  now?: { runs: Validation[]; pooled?: PooledValidation; pooledProbe?: PooledValidation };
+  now?: { runs: Validation[]; pooled?: PooledValidation; pooledProbe?: PooledValidation; sweep?: SweepResult };
   /** Rounds 8–10's pooled results, for the history paragraphs. */
   history: { r8?: PooledValidation; r8Rate4?: PooledValidation; r9Rate4?: PooledValidation; r9Rate2?: Validation; r10?: PooledValidation; r10Probe?: PooledValidation; firstBurst: FirstBurstRun[] };
   /** Round 11's re-check of the host model's cold-path figures on the current tail. */
@@ -186,6 +198,7 @@ export function committedResults(): {
   const nowRuns = NOW_RUNS.flatMap((f) => readJson<Validation>(`${results}${f}`) ?? []);
   const nowPooled = readJson<PooledValidation>(`${results}${NOW_POOLED}`);
   const nowProbe = readJson<PooledValidation>(`${results}${NOW_POOLED_PROBE}`);
+  const nowSweep = readJson<SweepResult>(`${results}${NOW_SWEEP}`);
   const replay = readJson<Replay>(`${results}recommend-replay.json`);
   const pooled = (f: string) => readJson<PooledValidation>(`${results}${f}`);
   const firstBurst = FIRST_BURST_RUNS.flatMap((f) => {
@@ -199,7 +212,7 @@ export function committedResults(): {
   const steady = STACK_CPU_RUNS.flatMap((f) => readJson<StackCpuRun>(`${results}${f}`) ?? []);
   const bursty = readJson<StackCpuBursty>(`${results}${STACK_CPU_BURSTY}`);
   return {
-    ...(nowRuns.length ? { now: { runs: nowRuns, ...(nowPooled ? { pooled: nowPooled } : {}), ...(nowProbe ? { pooledProbe: nowProbe } : {}) } } : {}),
+    ...(nowRuns.length ? { now: { runs: nowRuns, ...(nowPooled ? { pooled: nowPooled } : {}), ...(nowProbe ? { pooledProbe: nowProbe } : {}), ...(nowSweep ? { sweep: nowSweep } : {}) } } : {}),
     history,
     ...(recheckRuns.length && recheckLone.length ? { recheck: { contention: recheckRuns, mixed: read(RECHECK_MIXED), loneCold: recheckLone, loneColdBefore: LONE_COLD_NOW.flatMap((f) => readJson<LoneColdRun>(`${results}${f}`) ?? []) } } : {}),
     ...(steady.length ? { stackCpu: { steady, ...(bursty ? { bursty } : {}) } } : {}),
@@ -431,6 +444,151 @@ ${RECHECK_FINDINGS}
 `;
 }
 
+/** A simulated figure of a sweep's cell for one policy. */
+type SweepFigure = 'throttled' | 'meanThrottled' | 'p95' | 'p50';
+
+/**
+ * How far `policy`'s simulated `figure` moves per 5 % of host speed along `axis`: over every pair of neighbouring
+ * cells on that axis (the other axis fixed), |change| / the figure at 1.00 / 1.00, scaled to a 5 % step; the mean and
+ * the largest, in %. NaN when the grid has no 1.00 / 1.00 cell, the figure is 0 there, or the axis has one value.
+ */
+export function movementPer5(cells: readonly SweepCell[], policy: string, figure: SweepFigure, axis: 'cold' | 'compute'): { mean: number; max: number } {
+  const of = (c: SweepCell) => (figure === 'meanThrottled' ? (c.meanThrottled?.[policy] ?? NaN) : c.rows.find((r) => r.policy === policy)!.sim[figure]);
+  const ref = cells.find((c) => c.cold === 1 && c.compute === 1);
+  const base = ref ? of(ref) : 0;
+  const other = axis === 'cold' ? 'compute' : 'cold';
+  const moves: number[] = [];
+  for (const fixed of new Set(cells.map((c) => c[other]))) {
+    const line = cells.filter((c) => c[other] === fixed).sort((a, b) => a[axis] - b[axis]);
+    for (let i = 1; i < line.length; i++) moves.push((Math.abs(of(line[i]!) - of(line[i - 1]!)) / base) * (0.05 / (line[i]![axis] - line[i - 1]![axis])));
+  }
+  if (!(base > 0) || moves.length === 0) return { mean: NaN, max: NaN };
+  return { mean: (100 * moves.reduce((a, b) => a + b, 0)) / moves.length, max: 100 * Math.max(...moves) };
+}
+
+/**
+ * The cold-start scale at which `policy`'s simulated 429 count (the mean over seeds where kept, else the validated
+ * one) equals `real`, on the sweep's line at the model's computes: interpolated between neighbouring speeds, or
+ * extrapolated from the two at the nearer end and marked `beyond` ('<' below the grid, '>' above). Undefined without that line.
+ */
+export function matchingCold(cells: readonly SweepCell[], policy: string, real: number): { at: number; beyond?: '<' | '>' } | undefined {
+  const line = cells.filter((c) => c.compute === 1).sort((a, b) => a.cold - b.cold);
+  if (line.length < 2) return undefined;
+  const of = (c: SweepCell) => c.meanThrottled?.[policy] ?? c.rows.find((r) => r.policy === policy)!.sim.throttled;
+  for (let i = 1; i < line.length; i++) {
+    const [a, b] = [of(line[i - 1]!), of(line[i]!)];
+    if ((a - real) * (b - real) <= 0 && a !== b) return { at: line[i - 1]!.cold + ((real - a) / (b - a)) * (line[i]!.cold - line[i - 1]!.cold) };
+    if (a === real) return { at: line[i - 1]!.cold };
+  }
+  // Beyond the grid: extrapolated from the two speeds at that end, and marked so.
+  const lo = [line[0]!, line[1]!] as const;
+  const hi = [line[line.length - 2]!, line[line.length - 1]!] as const;
+  const nearLo = Math.abs(of(lo[0]) - real) < Math.abs(of(hi[1]) - real);
+  const [a, b] = nearLo ? lo : hi;
+  if (of(a) === of(b)) return { at: nearLo ? a.cold : b.cold, beyond: nearLo ? '<' : '>' };
+  return { at: a.cold + ((real - of(a)) / (of(b) - of(a))) * (b.cold - a.cold), beyond: nearLo ? '<' : '>' };
+}
+
+/**
+ * The sweep as the docs show it: the two lines through 1.00 / 1.00 (cold starts at the model's computes, computes at
+ * its cold starts) as a table of 429s and p95 for the policies that send to a tail, then sentences generated from
+ * the whole grid: how far a count moves per 5 % of each speed against p50/p95, its range, and what that means for the
+ * ±15 % count target on this trace (with `stackRuns`, the stack's count per run and the probe's cold-start range).
+ */
+export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[] = []): string {
+  const policies = sweep.cells[0]!.rows.filter((r) => r.real.throttled > 0 || r.sim.throttled > 0 || r.real.coldStarts > 0).map((r) => r.policy);
+  const line = [...sweep.cells.filter((c) => c.compute === 1).sort((a, b) => a.cold - b.cold), ...sweep.cells.filter((c) => c.cold === 1 && c.compute !== 1).sort((a, b) => a.compute - b.compute)];
+  const row = (c: SweepCell, p: string) => c.rows.find((r) => r.policy === p)!;
+  const colds = [...new Set(sweep.cells.map((c) => c.cold))].sort((a, b) => a - b);
+  const computes = [...new Set(sweep.cells.map((c) => c.compute))].sort((a, b) => a - b);
+  const span = (xs: number[]) => `×${xs[0]!.toFixed(2)}–${xs[xs.length - 1]!.toFixed(2)}`;
+  const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+  const hasMean = sweep.cells.every((c) => c.meanThrottled !== undefined);
+  const table = [
+    `| cold starts × | computes × | ${policies.map((p) => `${p} 429 | ${p} p95 ms`).join(' | ')} |`,
+    `|---:|---:|${policies.map(() => '---:|---:').join('|')}|`,
+    `| **stack** | | ${policies.map((p) => `**${row(sweep.cells[0]!, p).real.throttled}** | **${f0(row(sweep.cells[0]!, p).real.p95)}**`).join(' | ')} |`,
+    ...line.map((c) => `| ${c.cold.toFixed(2)} | ${c.compute.toFixed(2)} | ${policies.map((p) => `${row(c, p).sim.throttled}${hasMean ? ` (${c.meanThrottled![p]!.toFixed(1)})` : ''} | ${f0(row(c, p).sim.p95)}`).join(' | ')} |`),
+  ];
+  const per = policies.map((p) => {
+    const m = (f: SweepFigure, a: 'cold' | 'compute') => movementPer5(sweep.cells, p, f, a);
+    const count: SweepFigure = hasMean ? 'meanThrottled' : 'throttled';
+    const counts = sweep.cells.map((c) => row(c, p).sim.throttled);
+    const real = row(sweep.cells[0]!, p).real.throttled;
+    const ref = sweep.cells.find((c) => c.cold === 1 && c.compute === 1);
+    return {
+      p,
+      count: { cold: m(count, 'cold').mean, compute: m(count, 'compute').mean },
+      p95: { cold: m('p95', 'cold').mean, compute: m('p95', 'compute').mean },
+      p50: { cold: m('p50', 'cold').mean, compute: m('p50', 'compute').mean },
+      lo: Math.min(...counts),
+      hi: Math.max(...counts),
+      real,
+      perRun: stackRuns.map((g) => g.rows.find((r) => r.policy === p)?.real.throttled),
+      at1: ref ? row(ref, p).sim.throttled : NaN,
+      within: sweep.cells.filter((c) => within15(row(c, p).sim.throttled, real)).length,
+    };
+  });
+  // The runs share the trace and the simulator's seeds: when every cell's count is a multiple of the runs, the
+  // validated count moves in steps of one request per run, and a stack count between two steps cannot be met.
+  const stepped = sweep.runs > 1 && sweep.cells.every((c) => c.rows.every((r) => r.sim.throttled % sweep.runs === 0));
+  const sentence = (x: (typeof per)[number]) =>
+    `**${x.p}**: per 5 % of speed its simulated 429 count${hasMean ? ' (mean over seeds)' : ''} moves by ${f1(x.count.cold)} % with the cold starts and ${f1(x.count.compute)} % with the computes, its p95 by ${f1(x.p95.cold)} % and ${f1(x.p95.compute)} %, its p50 by ${f1(x.p50.cold)} % and ${f1(x.p50.compute)} %; over the grid the validated count runs ${x.lo}–${x.hi} (${x.at1} at the model's speed) against the stack's ${x.real}${x.perRun.length ? ` (its runs: ${x.perRun.map((n) => n ?? '–').join(', ')})` : ''}, within 15 % of it at ${x.within} of ${sweep.cells.length} speeds.`;
+  const coldMoves = per.map((x) => x.count.cold).filter(Number.isFinite);
+  const computeMoves = per.map((x) => x.count.compute).filter(Number.isFinite);
+  const latencyMoves = per.flatMap((x) => [x.p95.cold, x.p95.compute, x.p50.cold, x.p50.compute]).filter(Number.isFinite);
+  const probeColds = stackRuns.flatMap((g) => (g.probe?.speed ? [g.probe.speed.coldScale] : []));
+  const probeComputes = stackRuns.flatMap((g) => (g.probe?.speed ? [g.probe.speed.computeScale] : []));
+  const rng = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+  const sensitive = (xs: number[]) => xs.length > 0 && Math.min(...xs) >= 15 / 2;
+  const pcts = (lo: number, hi: number) => (f1(lo) === f1(hi) ? f1(lo) : `${f1(lo)}–${f1(hi)}`);
+  const matched = per.flatMap((x) => {
+    const m = matchingCold(sweep.cells, x.p, x.real);
+    return m ? [{ ...m, p: x.p, real: x.real }] : [];
+  });
+  const matches = matched.map((m) => `×${m.at.toFixed(2)}${m.beyond ? ' (beyond the grid, extrapolated)' : ''} (${m.p}'s ${m.real})`);
+  const opposite = matched.some((m) => m.at > 1.025) && matched.some((m) => m.at < 0.975);
+  const minCold = Math.min(...coldMoves);
+  const maxCold = Math.max(...coldMoves);
+  const meaning = [
+    `**What that means for the ±15 % count target on this trace:**`,
+    sensitive(coldMoves)
+      ? `the 429 counts follow the cold starts' speed, ${pcts(minCold, maxCold)} % per 5 %, while the p50 and p95 move by ${f1(Math.max(...latencyMoves))} % at most per 5 % of either speed; for a count to land within 15 %, the model's cold starts in these bursts must be right to about ${pcts((5 * 15) / maxCold, (5 * 15) / minCold)} %. At the model's computes the mean simulated counts reach the stack's at cold starts ${matches.join(' and ')} the model's${probeColds.length ? `; the probe read this session's lone cold starts at ×${rng(probeColds)}` : ''}.`
+      : `the counts move by less than half the target per 5 % of the cold starts' speed (${f1(maxCold)} % at most).`,
+    computeMoves.length && Math.max(...computeMoves) < 15 / 2
+      ? `The computes' speed, which drifts most on this machine${probeComputes.length ? ` (the probe: ×${rng(probeComputes)} the morning's)` : ''}, moves the counts by ${f1(Math.max(...computeMoves))} % per 5 % at most: the day's compute drift does not explain a count.`
+      : `The computes' speed moves them by ${f1(Math.max(...computeMoves))} % per 5 %.`,
+    stepped
+      ? `And the runs share the trace and the simulator's seeds, so the validated count (the median per run, summed) moves in steps of ${sweep.runs}, one request per run: ${per.filter((x) => x.real % sweep.runs !== 0 && !within15(Math.round(x.real / sweep.runs) * sweep.runs, x.real)).map((x) => `${x.p}'s ${x.real}`).join(' and ') || 'no stack count here'} cannot be met within 15 % at any speed.`
+      : '',
+    sensitive(coldMoves)
+      ? `So a simulated 429 count near the concurrency limit is as good as the cold starts behind it, a few % of which move it by a sixth or more: the p50 and p95 are the figures to hold the model to, and a count's miss is read as how far the bursts' cold starts are off${opposite ? "; here the two policies want them moved opposite ways (slower at one cut, faster at the other), which no speed of the day does: that miss is the model's, per cut" : ''}.`
+      : `So the host's drift does not explain a count missed by more than 15 %: that miss is the model's.`,
+  ]
+    .filter((x) => x !== '')
+    .join(' ');
+  return [
+    `**How far the counts move with the host's speed** (\`npx tsx bench/sim-validation.ts --pool …run1.json,…run2.json,…run3.json --sweep cold=${colds[0]}:${colds[colds.length - 1]}:…,compute=${computes[0]}:${computes[computes.length - 1]}:…\`, bench/results/${NOW_SWEEP}, simulated ${sweep.date.slice(0, 16).replace('T', ' ')} UTC): the same three runs pooled, the simulator on \`LOCAL_HOST\` with its lone cold starts scaled ${span(colds)} (× > 1: slower) and its computes ${span(computes)} (${sweep.cells.length} speeds, ${sweep.simSeeds} seeds per run each; sharing tables and overheads unchanged; core/sim/host.ts \`atSpeed\`). The lines through the model's speed; 429s as validated (the median over seeds per run, summed)${hasMean ? ' and, in brackets, the mean over seeds' : ''}:`,
+    '',
+    ...table,
+    '',
+    per.map(sentence).join(' '),
+    '',
+    meaning,
+    '',
+  ].join('\n');
+}
+
+/** The sweep in one sentence for the verdict: how far the counts and the latencies move per 5 % of each speed. */
+export function sweepHeadline(sweep: SweepResult): string {
+  const policies = sweep.cells[0]!.rows.filter((r) => r.real.throttled > 0 || r.sim.throttled > 0).map((r) => r.policy);
+  const count: SweepFigure = sweep.cells.every((c) => c.meanThrottled !== undefined) ? 'meanThrottled' : 'throttled';
+  const of = (f: SweepFigure, a: 'cold' | 'compute') => policies.map((p) => movementPer5(sweep.cells, p, f, a).mean).filter(Number.isFinite);
+  const span = (xs: number[]) => (xs.length ? (Math.min(...xs).toFixed(0) === Math.max(...xs).toFixed(0) ? Math.min(...xs).toFixed(0) : `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`) : '–');
+  const latency = [...of('p50', 'cold'), ...of('p95', 'cold'), ...of('p50', 'compute'), ...of('p95', 'compute')];
+  return `How far that is the host's speed (below, "How far the counts move"): per 5 % of the cold starts' speed the simulated 429 counts move by ${span(of(count, 'cold'))} %, per 5 % of the computes' by ${span(of(count, 'compute'))} %, the p50 and p95 by ${latency.length ? Math.max(...latency).toFixed(0) : '–'} % at most.`;
+}
+
 /** The current answer: round 11's runs at 4/s (per run, pooled as committed and at each run's probe speed) and at 2/s. */
 export function currentMarkdown(now: NonNullable<ReturnType<typeof committedResults>['now']>, rate2: Validation | undefined, heading: string): string {
   const f2 = (v: number) => v.toFixed(2);
@@ -441,12 +599,13 @@ export function currentMarkdown(now: NonNullable<ReturnType<typeof committedResu
   const lines = [
     `${heading} The simulator against the local stack: where it stands (round 11)
 `,
-    ...(now.pooled ? [`**At 4/s, pooled over ${now.pooled.runs} runs, with the host model as committed: ${verdict(now.pooled.rows)}**${now.pooledProbe ? ` At each run's probe speed: ${verdict(now.pooledProbe.rows)}` : ''}${rate2 ? ` At 2/s (one run): ${verdict(rate2.rows)}` : ''} (target: p50, p95, 429s and cold starts per policy within 15 %, or each difference explained.) Pooled as committed: ${briefOf(now.pooled.rows)}.`, ''] : []),
+    ...(now.pooled ? [`**At 4/s, pooled over ${now.pooled.runs} runs, with the host model as committed: ${verdict(now.pooled.rows)}**${now.pooledProbe ? ` At each run's probe speed: ${verdict(now.pooledProbe.rows)}` : ''}${rate2 ? ` At 2/s (one run): ${verdict(rate2.rows)}` : ''} (target: p50, p95, 429s and cold starts per policy within 15 %, or each difference explained.) Pooled as committed: ${briefOf(now.pooled.rows)}.${now.sweep ? ` ${sweepHeadline(now.sweep)}` : ''}`, ''] : []),
     `One seeded trace (${r.trace.requests} requests per policy: ${r.trace.process}) through \`offload load\` on the local stack (tails pinned to 1 wasm thread) and through the simulator with the host model as committed (\`LOCAL_HOST\`, what \`offload simulate|recommend --host local\` use, below) and its spread, each simulated figure the median over ${r.simSeeds ?? 1} seeds. Nothing is taken from the trace's tails; only the plan and 429 round trips are the run's medians (run 1: ${f0(cal.planMs ?? NaN)} and ${f0(cal.throttleOverheadMs ?? NaN)} ms); device times are scaled as the deployed planner scales them. On main after the Xeon profiles and cold-start defaults and the tail's new cold path (weights written once into the engine's memory, 1×1 convolutions as products), all on this Intel Xeon (2 vCPUs), ${r.date.slice(0, 10)}, each run alone under the measurement lock: \`npx tsx bench/sim-validation.ts --requests ${r.trace.requests} --rate 4 --probe\` (${now.runs.map(runLine).join('; ')}). The probe (other requests than the trace, on the same stack first) put the session's host at ${probe.map((s) => `cold starts ×${f2(s.coldScale)}, computes ×${f2(s.computeScale)}`).join('; ')} the model.`,
     '',
     ...now.runs.flatMap((g, i) => [`Run ${i + 1} (bench/results/${NOW_RUNS[i]}):`, '', validationMarkdown(g.rows), '']),
     ...(now.pooled ? [`Pooled (\`--pool\`, bench/results/${NOW_POOLED}: counts summed over the runs, the simulator's median per run):`, '', validationMarkdown(now.pooled.rows), '', `**${verdict(now.pooled.rows)}**`, ''] : []),
     ...(now.pooledProbe ? [`Pooled, each run on the host at its own probe's speed (\`--pool … --at-probe-speed\`, bench/results/${NOW_POOLED_PROBE}):`, '', validationMarkdown(now.pooledProbe.rows), '', `**${verdict(now.pooledProbe.rows)}**`, ''] : []),
+    ...(now.sweep ? [sweepSection(now.sweep, now.runs)] : []),
     ...(rate2
       ? [`At 2/s, where this machine serves almost every request (\`npx tsx bench/sim-validation.ts --requests ${rate2.trace.requests} --rate 2\`, ended ${rate2.date.slice(11, 16)} UTC, ${rate2.wallS.toFixed(0)} s, load average ${la(rate2.loadAverage)} at the end; bench/results/${NOW_RATE2}):`, '', validationMarkdown(rate2.rows), '', `**${verdict(rate2.rows)}**`, '']
       : []),

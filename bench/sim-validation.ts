@@ -45,6 +45,7 @@
  *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator; per policy the medians of real / simulated
  *   npx tsx bench/sim-validation.ts --timeline FILE [--policy cut:63] [--until-s 4]  # one policy's first requests: when each reached its tail, its init, its answer; stack beside the simulator's medians over seeds
  *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]  # kept runs of one trace pooled, stack beside simulator (optionally the host less its first-inference model, or each run at its probe's speed)
+ *   npx tsx bench/sim-validation.ts --pool A,B,C --sweep cold=0.9:1.1:0.05,compute=0.9:1.3:0.1 [--json FILE]  # the same pooled on LOCAL_HOST at each speed of the grid (~30 s a cell, Xeon): how far the simulated figures move with the host's speed
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -354,36 +355,158 @@ export function simulateRun(dir: string, requests: number, seed: number) {
   };
 }
 
-/**
- * Several kept runs of the same trace (their JSON files) pooled: per policy, the stack's p50/p95 over all the runs'
- * requests beside the simulator's over as many seeded simulations per run as {@link SIM_SEEDS}, and the counts summed
- * (the stack's) against the simulated median per run × runs.
- * `host` 'probe': each run on the host at its own session's speed (its probe; {@link readKeptRun}).
- */
-export function poolValidations(files: readonly string[], host: HostModel | 'probe' = LOCAL_HOST): { runs: number; requests: number; rows: ValidationRow[] } {
-  const kept = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { records: string; trace: { requests: number; seed: number } });
+/** A kept run read once for pooling: its trace, the stack's records, their calibration and the probe's host. */
+interface PoolRun {
+  file: string;
+  seed: number;
+  trace: Arrival[];
+  records: LoadRecord[];
+  cal: Calibration;
+  sessionHost: HostModel | null;
+}
+
+/** Kept runs of the same trace (their JSON files), read once; throws when they replay different traces. */
+export function readPool(files: readonly string[]): { requests: number; runs: PoolRun[] } {
+  const kept = files.map((f) => ({ file: f, ...(JSON.parse(readFileSync(f, 'utf8')) as { records: string; trace: { requests: number; seed: number } }) }));
   const seeds = new Set(kept.map((k) => k.trace.seed));
   const lengths = new Set(kept.map((k) => k.trace.requests));
   if (seeds.size !== 1 || lengths.size !== 1) throw new Error(`--pool: the runs must replay the same trace (seeds ${[...seeds].join(', ')}, requests ${[...lengths].join(', ')})`);
+  const runs = kept.map((k) => {
+    const { records, trace, sessionHost } = readKeptRun(k.records);
+    return { file: k.file, seed: k.trace.seed, trace, records, cal: calibrate(records), sessionHost };
+  });
+  return { requests: [...lengths][0]!, runs };
+}
+
+/**
+ * The pooled rows of `pool` with each run simulated on `hostOf(run)`: per policy, the stack's p50/p95 over all the
+ * runs' requests beside the simulator's over `seeds` seeded simulations per run, and the counts summed (the stack's)
+ * against the simulated median per run × runs.
+ */
+function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) => HostModel, seeds = SIM_SEEDS): { rows: ValidationRow[]; meanThrottled: Record<string, number> } {
   const real = new Map<string, LoadRecord[]>();
   const sim = new Map<string, LoadRecord[]>();
   const simCounts = new Map<string, { throttled: number; coldStarts: number }>();
-  for (const k of kept) {
-    const { records, trace, sessionHost } = readKeptRun(k.records);
-    if (host === 'probe' && !sessionHost) throw new Error(`--at-probe-speed: ${k.records} has no probe (run with --probe)`);
-    const simHost = host === 'probe' ? sessionHost! : host;
-    for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
-    const rows = simulatedRows(trace, calibrate(records), simHost, k.trace.seed, SIM_SEEDS, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
+  for (const k of pool.runs) {
+    for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...k.records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
+    const rows = simulatedRows(k.trace, k.cal, hostOf(k), k.seed, seeds, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
     for (const [p, r] of rows) {
       const c = simCounts.get(p) ?? { throttled: 0, coldStarts: 0 };
       simCounts.set(p, { throttled: c.throttled + r.throttled, coldStarts: c.coldStarts + r.coldStarts });
     }
   }
-  const rows = POLICIES.map((p) => {
-    const s = summarize(sim.get(p)!);
-    return { policy: p, requests: real.get(p)!.length, real: pick(summarize(real.get(p)!)), sim: { p50: s.latencyMs.p50, p95: s.latencyMs.p95, ...simCounts.get(p)! } };
-  });
-  return { runs: kept.length, requests: [...lengths][0]!, rows };
+  const summaries = new Map(POLICIES.map((p) => [p, summarize(sim.get(p)!)]));
+  return {
+    rows: POLICIES.map((p) => {
+      const s = summaries.get(p)!;
+      return { policy: p, requests: real.get(p)!.length, real: pick(summarize(real.get(p)!)), sim: { p50: s.latencyMs.p50, p95: s.latencyMs.p95, ...simCounts.get(p)! } };
+    }),
+    // Every seed's 429s over the seeds: per run the mean, summed over the runs (the rows hold the median per run, an integer).
+    meanThrottled: Object.fromEntries(POLICIES.map((p) => [p, summaries.get(p)!.throttled / seeds])),
+  };
+}
+
+/**
+ * Several kept runs of the same trace (their JSON files) pooled (see {@link pooledRows}).
+ * `host` 'probe': each run on the host at its own session's speed (its probe; {@link readKeptRun}).
+ */
+export function poolValidations(files: readonly string[], host: HostModel | 'probe' = LOCAL_HOST, seeds = SIM_SEEDS): { runs: number; requests: number; rows: ValidationRow[] } {
+  const pool = readPool(files);
+  const { rows } = pooledRows(
+    pool,
+    (k) => {
+      if (host !== 'probe') return host;
+      if (!k.sessionHost) throw new Error(`--at-probe-speed: ${k.file} has no probe (run with --probe)`);
+      return k.sessionHost;
+    },
+    seeds,
+  );
+  return { runs: pool.runs.length, requests: pool.requests, rows };
+}
+
+/** The host speeds a `--sweep` tries: every cold-start scale × every compute scale (core/sim/host.ts atSpeed). */
+export interface SweepAxes {
+  cold: number[];
+  compute: number[];
+}
+
+/** More cells than this is a typo (each costs a pooled validation, ~30 s on this machine), not a sweep. */
+export const MAX_SWEEP_CELLS = 64;
+
+/**
+ * `--sweep cold=0.9:1.1:0.05,compute=0.9:1.3:0.1`: per axis `from:to:step` (both ends kept) or one value; an axis not
+ * given stays at 1. The values are rounded to 1e-6 so 0.9 + 2 × 0.05 is 1, the cell the plain pooled result is.
+ */
+export function parseSweep(spec: string): SweepAxes {
+  const axes: SweepAxes = { cold: [1], compute: [1] };
+  const seen = new Set<string>();
+  const bad = (what: string) => new Error(`--sweep: ${what} (expected e.g. cold=0.9:1.1:0.05,compute=0.9:1.3:0.1)`);
+  for (const part of spec.split(',')) {
+    const m = /^(cold|compute)=(.+)$/.exec(part.trim());
+    if (!m) throw bad(`'${part}' is not cold=… or compute=…`);
+    const [, axis, range] = m as unknown as [string, 'cold' | 'compute', string];
+    if (seen.has(axis)) throw bad(`${axis} given twice`);
+    seen.add(axis);
+    const nums = range.split(':').map(Number);
+    if (!(nums.length === 1 || nums.length === 3) || nums.some((x) => !Number.isFinite(x))) throw bad(`${axis}: '${range}' is not a number or from:to:step`);
+    const [from, to = from, step = 1] = nums as [number, number?, number?];
+    if (!(from > 0) || !(to >= from) || !(step > 0)) throw bad(`${axis}: needs 0 < from <= to and step > 0 (got '${range}')`);
+    const n = Math.floor((to - from) / step + 1e-9) + 1;
+    if (n > MAX_SWEEP_CELLS) throw bad(`${axis}: ${n} values`);
+    axes[axis] = Array.from({ length: n }, (_, i) => Math.round((from + i * step) * 1e6) / 1e6);
+  }
+  const cells = axes.cold.length * axes.compute.length;
+  if (cells > MAX_SWEEP_CELLS) throw bad(`${cells} cells, at most ${MAX_SWEEP_CELLS}`);
+  return axes;
+}
+
+/**
+ * One speed of a sweep: the host's lone cold starts × `cold`, its computes × `compute`, the pooled rows there, and per
+ * policy the 429s as the mean over seeds (summed over the runs): runs of one trace share the seeds, so the rows' count
+ * (the median per run, summed) moves in steps of one request per run; the mean shows the slope between the steps.
+ */
+export interface SweepCell {
+  cold: number;
+  compute: number;
+  rows: ValidationRow[];
+  meanThrottled?: Record<string, number>;
+}
+
+/**
+ * The pooled validation (as {@link poolValidations}) on LOCAL_HOST at every speed of `axes`: how far the simulated
+ * figures move when the host is a few % faster or slower than the model, as this machine is from hour to hour. The
+ * sharing tables are ratios and stay; the per-cut invoke overheads stay (atSpeed without a session overhead).
+ */
+export function sweepValidations(files: readonly string[], axes: SweepAxes, seeds = SIM_SEEDS): { runs: number; requests: number; cells: SweepCell[] } {
+  const pool = readPool(files);
+  const cells = axes.cold.flatMap((cold) =>
+    axes.compute.map((compute) => {
+      const host = atSpeed(LOCAL_HOST, { coldScale: cold, computeScale: compute });
+      return { cold, compute, ...pooledRows(pool, () => host, seeds) };
+    }),
+  );
+  return { runs: pool.runs.length, requests: pool.requests, cells };
+}
+
+/** A sweep as a table per policy that sends to a tail: simulated p50, p95, 429s and cold starts by speed, the stack's first. */
+export function sweepMarkdown(cells: readonly SweepCell[]): string {
+  const policies = POLICIES.filter((p) => cells.some((c) => c.rows.some((r) => r.policy === p && (r.real.coldStarts > 0 || r.real.throttled > 0 || r.sim.coldStarts > 0))));
+  const out: string[] = [];
+  for (const p of policies) {
+    const real = cells[0]!.rows.find((r) => r.policy === p)!.real;
+    out.push(
+      `${p} (stack: p50 ${real.p50.toFixed(0)}, p95 ${real.p95.toFixed(0)} ms, ${real.throttled} × 429, ${real.coldStarts} cold):`,
+      '',
+      '| cold × | compute × | p50 ms | p95 ms | 429 | 429 (mean over seeds) | cold |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
+      ...cells.map((c) => {
+        const s = c.rows.find((r) => r.policy === p)!.sim;
+        return `| ${c.cold.toFixed(2)} | ${c.compute.toFixed(2)} | ${s.p50.toFixed(0)} | ${s.p95.toFixed(0)} | ${s.throttled} | ${c.meanThrottled?.[p]?.toFixed(1) ?? '–'} | ${s.coldStarts} |`;
+      }),
+      '',
+    );
+  }
+  return out.join('\n');
 }
 
 /**
@@ -571,6 +694,16 @@ async function main(): Promise<void> {
     const plain = process.argv.includes('--no-first-inference');
     const atProbe = process.argv.includes('--at-probe-speed');
     const { firstInference: _f, initWeight: _w, ...withoutFirst } = LOCAL_HOST;
+    const sweep = argValue('--sweep');
+    if (sweep) {
+      const axes = parseSweep(sweep);
+      const started = Date.now();
+      const x = sweepValidations(pool.split(','), axes);
+      console.log(`${x.runs} runs of the same trace pooled (${x.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run) on LOCAL_HOST at ${x.cells.length} speeds:\n\n${sweepMarkdown(x.cells)}`);
+      const json = argValue('--json');
+      if (json) writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), files: pool.split(','), simSeeds: SIM_SEEDS, wallS: (Date.now() - started) / 1000, axes, ...x }, null, 2)}\n`);
+      return;
+    }
     const p = poolValidations(pool.split(','), atProbe ? 'probe' : plain ? { ...withoutFirst, name: 'local-without-first-inference' } : LOCAL_HOST);
     console.log(`${p.runs} runs of the same trace pooled (${p.requests} requests per policy each; the simulator: ${SIM_SEEDS} seeds per run${plain ? '; host without the first inference and the weights' : ''}${atProbe ? "; each run on the host at its session's speed (its probe)" : ''}):\n${validationMarkdown(p.rows)}`);
     const json = argValue('--json');
@@ -641,7 +774,7 @@ async function main(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
-  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool', '--timeline', '--policy', '--until-s'], flags: ['--probe', '--no-first-inference', '--at-probe-speed'], onlyWith: { '--policy': '--timeline', '--until-s': '--timeline', '--no-first-inference': '--pool', '--at-probe-speed': '--pool' }, exclusive: [['--resimulate', '--per-request', '--timeline', '--pool'], ['--no-first-inference', '--at-probe-speed']], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --timeline FILE [--policy cut:63] [--until-s 4] | --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]' });
+  checkArgs({ values: ['--url', '--requests', '--rate', '--timeout-ms', '--seed', '--json', '--resimulate', '--per-request', '--pool', '--timeline', '--policy', '--until-s', '--sweep'], flags: ['--probe', '--no-first-inference', '--at-probe-speed'], onlyWith: { '--policy': '--timeline', '--until-s': '--timeline', '--no-first-inference': '--pool', '--at-probe-speed': '--pool', '--sweep': '--pool' }, exclusive: [['--resimulate', '--per-request', '--timeline', '--pool'], ['--no-first-inference', '--at-probe-speed', '--sweep']], usage: 'npx tsx bench/sim-validation.ts [--url URL] [--requests 24] [--rate 1] [--timeout-ms 120000] [--seed 3] [--probe] [--json FILE] | --resimulate FILE | --per-request FILE | --timeline FILE [--policy cut:63] [--until-s 4] | --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed | --sweep cold=0.9:1.1:0.05,compute=0.9:1.3:0.1]' });
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { briefOf, committedResults, localHostMarkdown, loneByCut, verdict } from '../../bench/local-host-section';
-import type { ValidationRow } from '../../bench/sim-validation';
+import { briefOf, committedResults, localHostMarkdown, loneByCut, matchingCold, movementPer5, sweepHeadline, sweepSection, verdict } from '../../bench/local-host-section';
+import type { SweepCell, ValidationRow } from '../../bench/sim-validation';
 
 const row = (policy: string, real: ValidationRow['real'], sim: ValidationRow['sim']): ValidationRow => ({ policy, requests: 80, real, sim });
 const cut63 = row('cut:63', { p50: 100, p95: 1000, throttled: 10, coldStarts: 40 }, { p50: 114, p95: 870, throttled: 9, coldStarts: 46 });
@@ -32,5 +32,56 @@ describe('bench/local-host-section: the validation as the docs show it', () => {
     expect(md.startsWith('### The simulator against the local stack: where it stands (round 11)')).toBe(true);
     expect(md.indexOf('### Earlier rounds of the validation')).toBeGreaterThan(md.indexOf('### The host model on the current tail (round 11)'));
     expect(md).not.toContain('TODO');
+  });
+});
+
+describe('bench/local-host-section: how far the simulated figures move with the host\'s speed (--sweep)', () => {
+  /** A grid whose cloud-only 429 count is 10 at the model's speed and grows by 2 per 0.05 of cold start, p95 by 1 % per 0.1 of compute. */
+  const cells: SweepCell[] = [0.95, 1, 1.05].flatMap((cold) =>
+    [1, 1.1].map((compute) => ({
+      cold,
+      compute,
+      rows: [
+        { policy: 'planner', requests: 80, real: { p50: 100, p95: 100, throttled: 0, coldStarts: 0 }, sim: { p50: 100, p95: 100, throttled: 0, coldStarts: 0 } },
+        {
+          policy: 'cloud-only',
+          requests: 80,
+          real: { p50: 300, p95: 1000, throttled: 12, coldStarts: 40 },
+          sim: { p50: 300, p95: 1000 * (1 + (compute - 1) / 10), throttled: Math.round(10 + 40 * (cold - 1)), coldStarts: 40 },
+        },
+      ],
+    })),
+  );
+
+  it('gives the change per 5 % of speed along each axis, relative to the 1.00 / 1.00 cell', () => {
+    expect(movementPer5(cells, 'cloud-only', 'throttled', 'cold').mean).toBeCloseTo(20, 6);
+    expect(movementPer5(cells, 'cloud-only', 'throttled', 'compute').mean).toBe(0);
+    expect(movementPer5(cells, 'cloud-only', 'p95', 'compute').mean).toBeCloseTo(0.5, 6);
+    expect(movementPer5(cells, 'planner', 'throttled', 'cold').mean).toBeNaN();
+    // the mean over seeds, where the sweep kept it: 9.6 / 10 / 10.4 along cold starts is 4 % per 5 %
+    const withMean = cells.map((c) => ({ ...c, meanThrottled: { planner: 0, 'cloud-only': 10 + 8 * (c.cold - 1) } }));
+    expect(movementPer5(withMean, 'cloud-only', 'meanThrottled', 'cold').mean).toBeCloseTo(4, 6);
+    expect(movementPer5(cells, 'cloud-only', 'meanThrottled', 'cold').mean).toBeNaN();
+  });
+
+  it('finds the cold-start scale where the simulated count meets the stack\'s, between speeds or beyond the grid', () => {
+    expect(matchingCold(cells, 'cloud-only', 12)!.at).toBeCloseTo(1.05, 6);
+    expect(matchingCold(cells, 'cloud-only', 11)!.at).toBeCloseTo(1.025, 6);
+    expect(matchingCold(cells, 'cloud-only', 14)).toEqual({ at: expect.closeTo(1.1, 6) as number, beyond: '>' });
+    expect(matchingCold(cells, 'cloud-only', 6)).toEqual({ at: expect.closeTo(0.9, 6) as number, beyond: '<' });
+  });
+
+  it('tables the lines through the model\'s speed and says the count is too unstable for the target when it moves by half of it per 5 %', () => {
+    const md = sweepSection({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells });
+    expect(md).toContain('| **stack** | | **12** | **1000** |');
+    expect(md).toContain('| 1.05 | 1.00 | 12 | 1000 |');
+    expect(md).not.toContain('| planner');
+    expect(md).toContain("**cloud-only**: per 5 % of speed its simulated 429 count moves by 20 % with the cold starts and 0 % with the computes");
+    expect(md).toContain('within 15 % of it at 2 of 6 speeds');
+    expect(md).toContain('must be right to about 4 %');
+    expect(md).toContain("at cold starts ×1.05 (cloud-only's 12)");
+    const flat = cells.map((c) => ({ ...c, rows: c.rows.map((r) => ({ ...r, sim: { ...r.sim, throttled: r.policy === 'planner' ? 0 : 12 } })) }));
+    expect(sweepSection({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells: flat })).toContain("that miss is the model's");
+    expect(sweepHeadline({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells })).toContain("the cold starts' speed the simulated 429 counts move by 20 %, per 5 % of the computes' by 0 %, the p50 and p95 by 0 % at most");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRecord } from '../../core/load-record';
 import { LOCAL_HOST } from '../../core/sim/host';
-import { bootstrapSpread, burstyPhoneArrivals, perRequestSummary, simulatedRows, simulateLikeTheStack, timelineRows, type Calibration } from '../../bench/sim-validation';
+import { bootstrapSpread, burstyPhoneArrivals, MAX_SWEEP_CELLS, parseSweep, perRequestSummary, poolValidations, simulatedRows, simulateLikeTheStack, sweepValidations, timelineRows, type Calibration } from '../../bench/sim-validation';
 
 const cal: Calibration = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 20, planMs: 45 };
 
@@ -83,5 +83,30 @@ describe('sim-validation --timeline: a policy\'s first requests, stack beside si
       else expect(r.sim.answerMs).toBeNaN();
       if (rec.cold) expect(r.sim.initMs).toBeCloseTo(rec.measured.initMs!, 9);
     }
+  });
+});
+
+describe('sim-validation --pool --sweep: the pooled validation at other host speeds', () => {
+  it('parses from:to:step per axis with both ends, one value, and 1 for an axis not given', () => {
+    expect(parseSweep('cold=0.9:1.1:0.05,compute=0.9:1.3:0.1')).toEqual({ cold: [0.9, 0.95, 1, 1.05, 1.1], compute: [0.9, 1, 1.1, 1.2, 1.3] });
+    expect(parseSweep('compute=1.2')).toEqual({ cold: [1], compute: [1.2] });
+    expect(parseSweep('cold=0.95:1:0.1')).toEqual({ cold: [0.95], compute: [1] });
+  });
+
+  it('refuses an unknown axis, one given twice, an empty or reversed range, a zero step and too many cells, naming --sweep', () => {
+    for (const bad of ['warm=1', 'cold=1,cold=1.1', 'cold=', 'cold=1.1:0.9:0.1', 'cold=0.9:1.1:0', 'cold=0:1:0.1', 'cold=1:2', 'compute=a']) expect(() => parseSweep(bad), bad).toThrow(/^--sweep: /);
+    expect(() => parseSweep(`cold=0.01:${MAX_SWEEP_CELLS / 100}:0.01,compute=1:1.1:0.1`)).toThrow(/cells, at most/);
+  });
+
+  it('its 1.00 / 1.00 cell is the plain pooled result, figure for figure, and the stack\'s side is the same in every cell', () => {
+    const files = ['bench/results/sim-validation-r11-rate4-run1.json'];
+    const x = sweepValidations(files, { cold: [0.9, 1], compute: [1, 1.2] }, 2);
+    expect(x.cells.map((c) => [c.cold, c.compute])).toEqual([[0.9, 1], [0.9, 1.2], [1, 1], [1, 1.2]]);
+    const plain = poolValidations(files, LOCAL_HOST, 2);
+    expect(x.cells[2]!.rows).toEqual(plain.rows);
+    for (const c of x.cells) expect(c.rows.map((r) => r.real)).toEqual(plain.rows.map((r) => r.real));
+    // the speed reaches the simulation: computes 1.2 × slower move cloud-only's simulated p50
+    const p50 = (i: number) => x.cells[i]!.rows.find((r) => r.policy === 'cloud-only')!.sim.p50;
+    expect(p50(3)).toBeGreaterThan(p50(2));
   });
 });
