@@ -108,7 +108,9 @@ export interface ContentionRun {
 /** What --lone-cold-cuts --json writes, the part {@link poolRuns} reads: lone cold starts per cut. */
 export interface LoneColdRun {
   /** coldComputeMs and warmComputeMs: the cold call's first inference and the warm call's compute (absent before round 8). */
-  pairs: { cut: number; initMs: number | null; coldComputeMs?: number | null; warmComputeMs?: number | null }[];
+  pairs: { cut: number; initMs: number | null; coldComputeMs?: number | null; warmComputeMs?: number | null; coldRoundTripMs?: number; warmRoundTripMs?: number }[];
+  date?: string;
+  loadAverage?: { start: number[]; end: number[] };
 }
 
 export function poolRuns(runs: readonly ContentionRun[], loneCold: readonly LoneColdRun[] = []): {

@@ -10,7 +10,8 @@
  *
  * Usage (pure computation, a second):
  *   npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file A.json[,B.json…]]   (default: both seed-11 files, r9-a on
- *   the tail before 098079b, r9-b on the tail after it; each replayed on its own tail's figures)
+ *   the tail before 098079b, r9-b on the tail after it; each replayed on its own tail's figures; a name ending in
+ *   @now: on LOCAL_HOST's cut-0 figures as they are now, for a run made on the current tail before the model took them)
  */
 import { readFileSync } from 'node:fs';
 import { firstInferenceFactor, HostCpu, LOCAL_HOST, type HostModel } from '../core/sim/host';
@@ -102,7 +103,7 @@ export function byRank(xs: readonly BurstColdStart[]): { rank: number; n: number
 /** Cut 0's first-inference factor of round 8's lone pairs: the tail of the first seed-11 runs (r9-a), which predate the file's own field. */
 const FIRST_THEN = 1.61;
 
-interface BurstyFile {
+export interface BurstyFile {
   backMs: number;
   loneComputeMs: number;
   coldStartMs: number;
@@ -123,11 +124,31 @@ export function replayFiles(files: readonly BurstyFile[], k: number): BurstColdS
   });
 }
 
+/** LOCAL_HOST's cut-0 figures, as a bursty file carries the host's of its day. */
+export function cut0Now(host: HostModel = LOCAL_HOST): Pick<BurstyFile, 'coldStartMs' | 'loneComputeMs' | 'firstInferenceFactor'> {
+  const coldStartMs = host.coldStartMs.mobilenetv2?.[0];
+  const loneComputeMs = host.warmComputeMs?.mobilenetv2?.[0];
+  if (coldStartMs === undefined || loneComputeMs === undefined) throw new Error('the host has no cut-0 MobileNetV2 cold start or compute');
+  return { coldStartMs, loneComputeMs, firstInferenceFactor: firstInferenceFactor(host, 'mobilenetv2', 0) };
+}
+
+/**
+ * Bursty files by name; a name ending in `@now` (a run made on the current tail before `host` took that tail's
+ * figures) is replayed on `host`'s cut-0 figures ({@link cut0Now}) rather than those the file carries.
+ */
+export function readBurstyFiles(paths: readonly string[], host: HostModel = LOCAL_HOST): BurstyFile[] {
+  return paths.map((f) => {
+    const now = f.endsWith('@now');
+    const d = JSON.parse(readFileSync(now ? f.slice(0, -'@now'.length) : f, 'utf8')) as BurstyFile;
+    return now ? { ...d, ...cut0Now(host) } : d;
+  });
+}
+
 function main(): void {
-  const usage = 'npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file A.json[,B.json…]]';
+  const usage = 'npx tsx bench/stagger-replay.ts [--scale 1.3] [--scan] [--file A.json[,B.json@now…]]';
   checkArgs({ values: ['--scale', '--file'], flags: ['--scan'], usage });
   const paths = (argValue('--file') ?? 'bench/results/stack-cpu-bursty-r9-a.json,bench/results/stack-cpu-bursty-r9-b.json').split(',');
-  const files = paths.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BurstyFile);
+  const files = readBurstyFiles(paths);
   const scaleArg = argValue('--scale');
   const scale = scaleArg === undefined ? (LOCAL_HOST.initBurstScale ?? 1) : Number(scaleArg);
   if (!(Number.isFinite(scale) && scale >= 0)) {

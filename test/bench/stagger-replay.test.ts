@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { byRank, replayBursts, replayFiles } from '../../bench/stagger-replay';
-import { sharedCores } from '../../core/sim/host';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { byRank, cut0Now, readBurstyFiles, replayBursts, replayFiles } from '../../bench/stagger-replay';
+import { LOCAL_HOST, sharedCores } from '../../core/sim/host';
 
 // Two cold starts on one core, the second's init beginning 50 ms into the first's (measured: 150 and 200 ms of init,
 // 10 ms of compute each; no hand-off back), and a refused request the replay leaves out.
@@ -42,5 +45,18 @@ describe('bench/stagger-replay: a burst of cold starts on the model', () => {
     expect(pooled[2]!.modelInitMs).toBeLessThan(pooled[0]!.modelInitMs);
     expect(replayFiles([older], 1.1)).toEqual(replayFiles([{ ...older, firstInferenceFactor: 1.61 }], 1.1));
     expect(replayFiles([older], 1.1)).not.toEqual(replayFiles([{ ...older, firstInferenceFactor: 1.2 }], 1.1));
+  });
+
+  it('a file named with @now is replayed on the host\'s cut-0 figures of now, the others on their own', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stagger-')), 'bursty.json');
+    // as read back from JSON (a refused request's NaN compute is written as null)
+    const then = JSON.parse(JSON.stringify({ backMs: 3, loneComputeMs: 26.9, coldStartMs: 321, firstInferenceFactor: 1.58, runs })) as { runs: unknown };
+    writeFileSync(file, JSON.stringify(then));
+    const host = { ...LOCAL_HOST, coldStartMs: { mobilenetv2: { 0: 250 } }, warmComputeMs: { mobilenetv2: { 0: 20 } }, firstInference: { factor: 1.3, weight: 1, factorByCut: { mobilenetv2: { 0: 1.7 } } } };
+    const [own, now] = readBurstyFiles([file, `${file}@now`], host);
+    expect(own).toEqual(then);
+    expect(now).toEqual({ ...then, coldStartMs: 250, loneComputeMs: 20, firstInferenceFactor: 1.7 });
+    expect(cut0Now(LOCAL_HOST).coldStartMs).toBe(LOCAL_HOST.coldStartMs.mobilenetv2![0]);
+    expect(() => cut0Now({ ...host, warmComputeMs: {} })).toThrow(/no cut-0 MobileNetV2/);
   });
 });
