@@ -172,7 +172,10 @@ export interface LambdaColdSources {
  *   ≈114–147 ms average (maxday lambda-perf, Aug 2026, same section).
  * - `localNodeBootstrapMs` 27.5: "Node bootstrap" 32 and 23 ms in the
  *   cold-phases table of docs/local-stack.md ("Where a cold start goes",
- *   MobileNetV2 and ResNet-50 cut 0, 2026-11-30, this Xeon).
+ *   MobileNetV2 and ResNet-50 cut 0, 2026-11-30): measured on round 7's
+ *   AMD EPYC, the only split of the phases in the docs; Node starts faster
+ *   on this Xeon, so the base may be low by up to these 27.5 ms (at most
+ *   ~2 % of a ResNet-50 cut 0 estimate).
  * - `localBuildMsPerMiB` 3.0: "what grows per MiB on the JavaScript thread
  *   fell from 4.1 to 3.0 ms/MiB" (docs/local-stack.md, round 10's cold-path
  *   changes, this Xeon, 2026-12-01).
