@@ -53,7 +53,7 @@ describe('a bench script given an unknown option', () => {
     );
     expect(err?.code).toBe(2);
     expect(err?.stderr?.split('\n')[0]).toBe(
-      'error: unknown option --reqests (known: --url, --requests, --rate, --timeout-ms, --seed, --json, --resimulate, --per-request, --pool, --timeline, --policy, --until-s, --probe, --no-first-inference, --at-probe-speed)',
+      'error: unknown option --reqests (known: --url, --requests, --rate, --timeout-ms, --seed, --json, --resimulate, --per-request, --pool, --timeline, --policy, --until-s, --sweep, --probe, --no-first-inference, --at-probe-speed)',
     );
     expect(err?.stderr).not.toMatch(/\n\s+at /);
     // A flag of --pool alone would have started a whole validation run on a fresh stack, the flag unread.
@@ -63,6 +63,12 @@ describe('a bench script given an unknown option', () => {
     );
     expect(alone?.code).toBe(2);
     expect(alone?.stderr?.split('\n')[0]).toBe('error: --at-probe-speed only goes with --pool');
+    const sweepAlone = await run('npx', ['tsx', 'bench/sim-validation.ts', '--sweep', 'cold=0.9:1.1:0.05'], { timeout: 60_000 }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(sweepAlone?.code).toBe(2);
+    expect(sweepAlone?.stderr?.split('\n')[0]).toBe('error: --sweep only goes with --pool');
   }, 60_000);
 
   it('prints its usage on --help and exits 0', async () => {
