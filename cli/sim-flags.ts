@@ -58,7 +58,7 @@ export function coldStartArg(value: string): ColdStartChoice {
   return { name: `${coldBaseMs}+${coldMsPerMB}`, coldBaseMs, coldMsPerMB };
 }
 
-/** `287 ms + 11.98 ms/MiB (lambda-estimate: …)`: what a run's cold starts are, for its output. */
+/** `296.5 ms + 11.98 ms/MiB (lambda-estimate: …)`: what a run's cold starts are, for its output. */
 export function describeColdStart(c: ColdStartChoice): string {
   const formula = `${+c.coldBaseMs.toFixed(1)} ms + ${+c.coldMsPerMB.toFixed(2)} ms/MiB of tail weights`;
   const what =

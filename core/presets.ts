@@ -170,12 +170,9 @@ export interface LambdaColdSources {
  *   whitepaper, docs/reference-facts.md "Lambda lifecycle details").
  * - `lambdaNodeInitMs` 130.5: Node.js hello-world init duration, zip,
  *   ≈114–147 ms average (maxday lambda-perf, Aug 2026, same section).
- * - `localNodeBootstrapMs` 27.5: "Node bootstrap" 32 and 23 ms in the
+ * - `localNodeBootstrapMs` 18: "Node bootstrap" 19 and 17 ms in the
  *   cold-phases table of docs/local-stack.md ("Where a cold start goes",
- *   MobileNetV2 and ResNet-50 cut 0, 2026-11-30): measured on round 7's
- *   AMD EPYC, the only split of the phases in the docs; Node starts faster
- *   on this Xeon, so the base may be low by up to these 27.5 ms (at most
- *   ~2 % of a ResNet-50 cut 0 estimate).
+ *   MobileNetV2 and ResNet-50 cut 0, this Xeon, 2026-12-01 17:56 UTC).
  * - `localBuildMsPerMiB` 3.0: "what grows per MiB on the JavaScript thread
  *   fell from 4.1 to 3.0 ms/MiB" (docs/local-stack.md, round 10's cold-path
  *   changes, this Xeon, 2026-12-01).
@@ -183,7 +180,7 @@ export interface LambdaColdSources {
 export const LAMBDA_COLD_SOURCES: Readonly<LambdaColdSources> = Object.freeze({
   s3MBps: (85 + 90) / 2,
   lambdaNodeInitMs: (114 + 147) / 2,
-  localNodeBootstrapMs: (32 + 23) / 2,
+  localNodeBootstrapMs: (19 + 17) / 2,
   localBuildMsPerMiB: 3.0,
 });
 
@@ -206,8 +203,8 @@ export function lambdaColdEstimate(s: LambdaColdSources, localBaseMs: number = C
 
 /**
  * An ESTIMATE of a tail's cold start on Lambda, NOT measured on Lambda:
- * 184 − 27.5 + 130.5 = 287 ms base; max(2^20 B / 87.5 MB/s = 11.98 ms, 3.0 ms)
- * = 11.98 ms per MiB of tail weights (ResNet-50 cut 0, 97.7 MiB: ~1.46 s,
+ * 184 − 18 + 130.5 = 296.5 ms base; max(2^20 B / 87.5 MB/s = 11.98 ms, 3.0 ms)
+ * = 11.98 ms per MiB of tail weights (ResNet-50 cut 0, 97.7 MiB: ~1.47 s,
  * against the local calibration's ~0.73 s). What it leaves out, each a reason
  * it may be wrong either way: sandbox creation and the code download before
  * init (not in Init Duration, not cited); the eight ranged GETs the tail
