@@ -489,6 +489,14 @@ export function matchingCold(cells: readonly SweepCell[], policy: string, real: 
   return { at: a.cold + ((real - of(a)) / (of(b) - of(a))) * (b.cold - a.cold), beyond: nearLo ? '<' : '>' };
 }
 
+/** Where the stack's per-run counts fall against the simulator's per-run range over seeds at the model's speed. */
+export function seedVerdict(stack: readonly number[], [lo, hi]: readonly [number, number]): string {
+  const inside = stack.filter((n) => n >= lo && n <= hi).length;
+  if (stack.length && stack.every((n) => n > hi)) return `every stack run (${stack.join(', ')}) above its highest draw, so the difference is not the simulator's draw`;
+  if (stack.length && stack.every((n) => n < lo)) return `every stack run (${stack.join(', ')}) below its lowest draw, so the difference is not the simulator's draw`;
+  return `${inside} of the ${stack.length} stack runs (${stack.join(', ')}) inside it`;
+}
+
 /**
  * The sweep as the docs show it: the two lines through 1.00 / 1.00 (cold starts at the model's computes, computes at
  * its cold starts) as a table of 429s and p95 for the policies that send to a tail, then sentences generated from
@@ -527,13 +535,14 @@ export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[
       perRun: stackRuns.map((g) => g.rows.find((r) => r.policy === p)?.real.throttled),
       at1: ref ? row(ref, p).sim.throttled : NaN,
       within: sweep.cells.filter((c) => within15(row(c, p).sim.throttled, real)).length,
+      seedRange: ref?.seedRange?.[p],
     };
   });
   // The runs share the trace and the simulator's seeds: when every cell's count is a multiple of the runs, the
   // validated count moves in steps of one request per run, and a stack count between two steps cannot be met.
   const stepped = sweep.runs > 1 && sweep.cells.every((c) => c.rows.every((r) => r.sim.throttled % sweep.runs === 0));
   const sentence = (x: (typeof per)[number]) =>
-    `**${x.p}**: per 5 % of speed its simulated 429 count${hasMean ? ' (mean over seeds)' : ''} moves by ${f1(x.count.cold)} % with the cold starts and ${f1(x.count.compute)} % with the computes, its p95 by ${f1(x.p95.cold)} % and ${f1(x.p95.compute)} %, its p50 by ${f1(x.p50.cold)} % and ${f1(x.p50.compute)} %; over the grid the validated count runs ${x.lo}–${x.hi} (${x.at1} at the model's speed) against the stack's ${x.real}${x.perRun.length ? ` (its runs: ${x.perRun.map((n) => n ?? '–').join(', ')})` : ''}, within 15 % of it at ${x.within} of ${sweep.cells.length} speeds.`;
+    `**${x.p}**: per 5 % of speed its simulated 429 count${hasMean ? ' (mean over seeds)' : ''} moves by ${f1(x.count.cold)} % with the cold starts and ${f1(x.count.compute)} % with the computes, its p95 by ${f1(x.p95.cold)} % and ${f1(x.p95.compute)} %, its p50 by ${f1(x.p50.cold)} % and ${f1(x.p50.compute)} %; over the grid the validated count runs ${x.lo}–${x.hi} (${x.at1} at the model's speed) against the stack's ${x.real}${x.perRun.length ? ` (its runs: ${x.perRun.map((n) => n ?? '–').join(', ')})` : ''}, within 15 % of it at ${x.within} of ${sweep.cells.length} speeds.${x.seedRange ? ` At the model's speed one run's simulated count goes ${x.seedRange[0]}–${x.seedRange[1]} over the seeds${x.perRun.length ? `: ${seedVerdict(x.perRun.flatMap((n) => (n === undefined ? [] : [n])), x.seedRange)}` : ''}.` : ''}`;
   const coldMoves = per.map((x) => x.count.cold).filter(Number.isFinite);
   const computeMoves = per.map((x) => x.count.compute).filter(Number.isFinite);
   const latencyMoves = per.flatMap((x) => [x.p95.cold, x.p95.compute, x.p50.cold, x.p50.compute]).filter(Number.isFinite);
@@ -547,7 +556,10 @@ export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[
     return m ? [{ ...m, p: x.p, real: x.real }] : [];
   });
   const matches = matched.map((m) => `×${m.at.toFixed(2)}${m.beyond ? ' (beyond the grid, extrapolated)' : ''} (${m.p}'s ${m.real})`);
-  const opposite = matched.some((m) => m.at > 1.025) && matched.some((m) => m.at < 0.975);
+  // A policy whose every stack run lies inside the simulator's own per-run draw says nothing about which way to move.
+  const inDraw = new Set(per.filter((x) => x.seedRange && x.perRun.length && x.perRun.every((n) => n !== undefined && n >= x.seedRange![0] && n <= x.seedRange![1])).map((x) => x.p));
+  const readable = matched.filter((m) => !inDraw.has(m.p));
+  const opposite = readable.some((m) => m.at > 1.025) && readable.some((m) => m.at < 0.975);
   const minCold = Math.min(...coldMoves);
   const maxCold = Math.max(...coldMoves);
   const meaning = [
@@ -564,6 +576,7 @@ export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[
     sensitive(coldMoves)
       ? `So a simulated 429 count near the concurrency limit is as good as the cold starts behind it, a few % of which move it by a sixth or more: the p50 and p95 are the figures to hold the model to, and a count's miss is read as how far the bursts' cold starts are off${opposite ? "; here the two policies want them moved opposite ways (slower at one cut, faster at the other), which no speed of the day does: that miss is the model's, per cut" : ''}.`
       : `So the host's drift does not explain a count missed by more than 15 %: that miss is the model's.`,
+    inDraw.size ? `${[...inDraw].join(' and ')}: every stack run inside the simulator's own per-run draw at the model's speed, so its pooled miss is that draw and the steps of ${sweep.runs}, nothing to fit.` : '',
   ]
     .filter((x) => x !== '')
     .join(' ');

@@ -272,7 +272,7 @@ export const SIM_SEEDS = 15;
 
 /**
  * Per policy, the median over {@link SIM_SEEDS} seeded simulations of the trace on `host` of p50, p95, 429s and cold
- * starts; `onRecord` receives every simulated record (all seeds).
+ * starts; `onRecord` receives every simulated record (all seeds), `onCounts` each policy's 429 count seed by seed.
  */
 export function simulatedRows(
   arrivals: readonly Arrival[],
@@ -281,8 +281,10 @@ export function simulatedRows(
   seed: number,
   seeds = SIM_SEEDS,
   onRecord?: (policy: string, record: LoadRecord) => void,
+  onCounts?: (policy: string, throttledPerSeed: number[]) => void,
 ): Map<string, ValidationRow['sim']> {
   const runs = Array.from({ length: seeds }, (_, i) => simulateLikeTheStack(arrivals, cal, POLICIES, { kind: 'host', host, seed: seed + i }, {}, onRecord));
+  if (onCounts) for (const p of POLICIES) onCounts(p, runs.map((r) => r.get(p)!.throttled));
   return new Map(
     POLICIES.map((p) => {
       const of = (f: (s: LoadSummary) => number) => median(runs.map((r) => f(r.get(p)!)));
@@ -383,13 +385,22 @@ export function readPool(files: readonly string[]): { requests: number; runs: Po
  * runs' requests beside the simulator's over `seeds` seeded simulations per run, and the counts summed (the stack's)
  * against the simulated median per run × runs.
  */
-function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) => HostModel, seeds = SIM_SEEDS): { rows: ValidationRow[]; meanThrottled: Record<string, number> } {
+function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) => HostModel, seeds = SIM_SEEDS): { rows: ValidationRow[]; meanThrottled: Record<string, number>; seedRange: Record<string, [number, number]> } {
   const real = new Map<string, LoadRecord[]>();
   const sim = new Map<string, LoadRecord[]>();
   const simCounts = new Map<string, { throttled: number; coldStarts: number }>();
+  const perSeed = new Map<string, number[]>();
   for (const k of pool.runs) {
     for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...k.records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
-    const rows = simulatedRows(k.trace, k.cal, hostOf(k), k.seed, seeds, (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]));
+    const rows = simulatedRows(
+      k.trace,
+      k.cal,
+      hostOf(k),
+      k.seed,
+      seeds,
+      (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]),
+      (p, counts) => perSeed.set(p, [...(perSeed.get(p) ?? []), ...counts]),
+    );
     for (const [p, r] of rows) {
       const c = simCounts.get(p) ?? { throttled: 0, coldStarts: 0 };
       simCounts.set(p, { throttled: c.throttled + r.throttled, coldStarts: c.coldStarts + r.coldStarts });
@@ -403,6 +414,8 @@ function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) =>
     }),
     // Every seed's 429s over the seeds: per run the mean, summed over the runs (the rows hold the median per run, an integer).
     meanThrottled: Object.fromEntries(POLICIES.map((p) => [p, summaries.get(p)!.throttled / seeds])),
+    // One run's 429 count, lowest and highest over every seed of every run: the simulator's own spread of the count.
+    seedRange: Object.fromEntries(POLICIES.map((p) => [p, [Math.min(...perSeed.get(p)!), Math.max(...perSeed.get(p)!)] as [number, number]])),
   };
 }
 
@@ -470,6 +483,8 @@ export interface SweepCell {
   compute: number;
   rows: ValidationRow[];
   meanThrottled?: Record<string, number>;
+  /** Per policy, one run's simulated 429 count, lowest and highest over the seeds of all runs (the simulator's own spread). */
+  seedRange?: Record<string, [number, number]>;
 }
 
 /**

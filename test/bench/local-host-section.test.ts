@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { briefOf, committedResults, localHostMarkdown, loneByCut, matchingCold, movementPer5, sweepHeadline, sweepSection, verdict } from '../../bench/local-host-section';
+import { briefOf, committedResults, localHostMarkdown, loneByCut, matchingCold, movementPer5, seedVerdict, sweepHeadline, sweepSection, verdict, type Validation } from '../../bench/local-host-section';
 import type { SweepCell, ValidationRow } from '../../bench/sim-validation';
 
 const row = (policy: string, real: ValidationRow['real'], sim: ValidationRow['sim']): ValidationRow => ({ policy, requests: 80, real, sim });
@@ -64,6 +64,12 @@ describe('bench/local-host-section: how far the simulated figures move with the 
     expect(movementPer5(cells, 'cloud-only', 'meanThrottled', 'cold').mean).toBeNaN();
   });
 
+  it('places the stack\'s runs against the simulator\'s per-run range over seeds', () => {
+    expect(seedVerdict([7, 5, 6], [2, 4])).toBe("every stack run (7, 5, 6) above its highest draw, so the difference is not the simulator's draw");
+    expect(seedVerdict([2, 2, 1], [1, 4])).toBe('3 of the 3 stack runs (2, 2, 1) inside it');
+    expect(seedVerdict([5, 2], [2, 4])).toBe('1 of the 2 stack runs (5, 2) inside it');
+  });
+
   it('finds the cold-start scale where the simulated count meets the stack\'s, between speeds or beyond the grid', () => {
     expect(matchingCold(cells, 'cloud-only', 12)!.at).toBeCloseTo(1.05, 6);
     expect(matchingCold(cells, 'cloud-only', 11)!.at).toBeCloseTo(1.025, 6);
@@ -82,6 +88,13 @@ describe('bench/local-host-section: how far the simulated figures move with the 
     expect(md).toContain("at cold starts ×1.05 (cloud-only's 12)");
     const flat = cells.map((c) => ({ ...c, rows: c.rows.map((r) => ({ ...r, sim: { ...r.sim, throttled: r.policy === 'planner' ? 0 : 12 } })) }));
     expect(sweepSection({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells: flat })).toContain("that miss is the model's");
+    // with the simulator's per-run draw at the model's speed and the stack's runs: a miss inside the draw is read as the draw
+    const drawn = cells.map((c) => ({ ...c, seedRange: { planner: [0, 0] as [number, number], 'cloud-only': [3, 5] as [number, number] } }));
+    const runs = [4, 4, 4].map((n) => ({ rows: [{ policy: 'cloud-only', real: { throttled: n } }] }) as unknown as Validation);
+    const inside = sweepSection({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells: drawn }, runs);
+    expect(inside).toContain('one run\'s simulated count goes 3–5 over the seeds: 3 of the 3 stack runs (4, 4, 4) inside it');
+    expect(inside).toContain("cloud-only: every stack run inside the simulator's own per-run draw");
+    expect(sweepSection({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells: drawn }, [6, 7, 6].map((n) => ({ rows: [{ policy: 'cloud-only', real: { throttled: n } }] }) as unknown as Validation))).not.toContain('inside the simulator');
     expect(sweepHeadline({ date: '2026-12-01T18:00:00.000Z', wallS: 1, simSeeds: 15, runs: 3, requests: 80, cells })).toContain("the cold starts' speed the simulated 429 counts move by 20 %, per 5 % of the computes' by 0 %, the p50 and p95 by 0 % at most");
   });
 });

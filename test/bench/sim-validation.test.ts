@@ -105,6 +105,14 @@ describe('sim-validation --pool --sweep: the pooled validation at other host spe
     const plain = poolValidations(files, LOCAL_HOST, 2);
     expect(x.cells[2]!.rows).toEqual(plain.rows);
     for (const c of x.cells) expect(c.rows.map((r) => r.real)).toEqual(plain.rows.map((r) => r.real));
+    // the per-seed range brackets the median per run (one run here) and the mean over seeds
+    for (const r of x.cells[2]!.rows) {
+      const [lo, hi] = x.cells[2]!.seedRange![r.policy]!;
+      expect(r.sim.throttled).toBeGreaterThanOrEqual(lo);
+      expect(r.sim.throttled).toBeLessThanOrEqual(hi);
+      expect(x.cells[2]!.meanThrottled![r.policy]!).toBeGreaterThanOrEqual(lo);
+      expect(x.cells[2]!.meanThrottled![r.policy]!).toBeLessThanOrEqual(hi);
+    }
     // the speed reaches the simulation: computes 1.2 × slower move cloud-only's simulated p50
     const p50 = (i: number) => x.cells[i]!.rows.find((r) => r.policy === 'cloud-only')!.sim.p50;
     expect(p50(3)).toBeGreaterThan(p50(2));
