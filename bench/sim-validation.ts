@@ -382,21 +382,23 @@ export function readPool(files: readonly string[]): { requests: number; runs: Po
 
 /**
  * The pooled rows of `pool` with each run simulated on `hostOf(run)`: per policy, the stack's p50/p95 over all the
- * runs' requests beside the simulator's over `seeds` seeded simulations per run, and the counts summed (the stack's)
- * against the simulated median per run × runs.
+ * runs' requests beside the simulator's over `seeds` seeded simulations per run (run r: seeds seed + r × seeds …,
+ * so no two runs share a draw), and the counts summed (the stack's) against the simulated medians per run summed.
  */
 function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) => HostModel, seeds = SIM_SEEDS): { rows: ValidationRow[]; meanThrottled: Record<string, number>; seedRange: Record<string, [number, number]> } {
   const real = new Map<string, LoadRecord[]>();
   const sim = new Map<string, LoadRecord[]>();
   const simCounts = new Map<string, { throttled: number; coldStarts: number }>();
   const perSeed = new Map<string, number[]>();
-  for (const k of pool.runs) {
+  for (const [run, k] of pool.runs.entries()) {
     for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...k.records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
     const rows = simulatedRows(
       k.trace,
       k.cal,
       hostOf(k),
-      k.seed,
+      // Each run its own seeds (the first run's are a single run's): with the same ones, runs of one trace simulate
+      // the same counts and the pooled count is runs × one median, in steps of the number of runs.
+      k.seed + run * seeds,
       seeds,
       (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]),
       (p, counts) => perSeed.set(p, [...(perSeed.get(p) ?? []), ...counts]),

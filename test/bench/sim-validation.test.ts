@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRecord } from '../../core/load-record';
 import { LOCAL_HOST } from '../../core/sim/host';
-import { bootstrapSpread, burstyPhoneArrivals, MAX_SWEEP_CELLS, parseSweep, perRequestSummary, poolValidations, simulatedRows, simulateLikeTheStack, sweepValidations, timelineRows, type Calibration } from '../../bench/sim-validation';
+import { bootstrapSpread, burstyPhoneArrivals, MAX_SWEEP_CELLS, parseSweep, perRequestSummary, POLICIES, poolValidations, readPool, simulatedRows, simulateLikeTheStack, sweepValidations, timelineRows, type Calibration } from '../../bench/sim-validation';
 
 const cal: Calibration = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 20, planMs: 45 };
 
@@ -117,4 +117,27 @@ describe('sim-validation --pool --sweep: the pooled validation at other host spe
     const p50 = (i: number) => x.cells[i]!.rows.find((r) => r.policy === 'cloud-only')!.sim.p50;
     expect(p50(3)).toBeGreaterThan(p50(2));
   });
+});
+
+describe('sim-validation --pool: each run its own simulator seeds', () => {
+  it('a run pooled twice sums two disjoint sets of seeds, not one set twice', () => {
+    const file = 'bench/results/sim-validation-r11-rate4-run1.json';
+    const seeds = 3;
+    const run = readPool([file]).runs[0]!;
+    const counts = (seed: number) => {
+      const perSeed = new Map<string, number[]>();
+      const rows = simulatedRows(run.trace, run.cal, LOCAL_HOST, seed, seeds, undefined, (p, c) => perSeed.set(p, c));
+      return { rows, perSeed };
+    };
+    const [first, second] = [counts(run.seed), counts(run.seed + seeds)];
+    // The two sets draw differently (else this test could not tell them apart).
+    expect(POLICIES.some((p) => first.perSeed.get(p)!.join() !== second.perSeed.get(p)!.join())).toBe(true);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const pooled = poolValidations([file, file], LOCAL_HOST, seeds);
+    const cell = sweepValidations([file, file], { cold: [1], compute: [1] }, seeds).cells[0]!;
+    for (const p of POLICIES) {
+      expect(pooled.rows.find((r) => r.policy === p)!.sim.throttled, p).toBe(first.rows.get(p)!.throttled + second.rows.get(p)!.throttled);
+      expect(cell.meanThrottled![p], p).toBeCloseTo(mean(first.perSeed.get(p)!) + mean(second.perSeed.get(p)!), 9);
+    }
+  }, 120_000);
 });
