@@ -103,6 +103,12 @@ export function register(program: Command): void {
         if (result.fallback) console.log(`fallback: ${result.fallback.reason} — ${result.fallback.message}`);
         if (result.plan && result.measured.planMs === null) console.log('the plan came after the device had the answer: not waited for, its prediction shown');
         console.log(table(timingRows(result, device.layerCount), ['part', 'measuredMs', 'predictedMs']));
+        // A device row is this machine running the model for the first time in this process; its prediction is for the
+        // device class asked for (a warm phone's profile): say so, or the two read as the planner being far off.
+        if (result.measured.deviceHeadMs > 0 || result.measured.deviceTailMs !== null) {
+          const asked = flags.device.endsWith('.json') ? `the device in ${flags.device}` : `a ${flags.device}, warm`;
+          console.log(`measured: device rows on this machine, the model's first run in this process (setup included); predicted: ${asked}`);
+        }
         console.log(`output: shape [${result.output.shape.join(', ')}], top class ${top.index} (${top.value.toPrecision(4)})`);
       } finally {
         device.dispose();

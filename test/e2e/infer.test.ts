@@ -167,5 +167,7 @@ describe('collaborative inference through the local stack', () => {
     expect(whole[1]).toBeGreaterThan(0);
     expect(total[1]).toBeCloseTo(whole[1] as number, 3);
     expect(total[0]).toBeGreaterThanOrEqual(whole[0] as number);
+    // the device row is this machine's first run, the prediction the class asked for (the default, a flagship phone)
+    expect(local.stdout).toContain("measured: device rows on this machine, the model's first run in this process (setup included); predicted: a flagship-phone, warm");
   });
 });
