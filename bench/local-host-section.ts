@@ -514,7 +514,6 @@ export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[
   const colds = [...new Set(sweep.cells.map((c) => c.cold))].sort((a, b) => a - b);
   const computes = [...new Set(sweep.cells.map((c) => c.compute))].sort((a, b) => a - b);
   const span = (xs: number[]) => `×${xs[0]!.toFixed(2)}–${xs[xs.length - 1]!.toFixed(2)}`;
-  const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
   const hasMean = sweep.cells.every((c) => c.meanThrottled !== undefined);
   const table = [
     `| cold starts × | computes × | ${policies.map((p) => `${p} 429 | ${p} p95 ms`).join(' | ')} |`,
@@ -546,15 +545,14 @@ export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[
   // simulator's seeds, every cell's count was a multiple of the runs, and a stack count between two steps could not be met.
   const stepped = sweep.runs > 1 && sweep.cells.every((c) => c.rows.every((r) => r.sim.throttled % sweep.runs === 0));
   const sentence = (x: (typeof per)[number]) =>
-    `**${x.p}**: per 5 % of speed its simulated 429 count${hasMean ? ' (mean over seeds)' : ''} moves by ${f1(x.count.cold)} % with the cold starts and ${f1(x.count.compute)} % with the computes, its p95 by ${f1(x.p95.cold)} % and ${f1(x.p95.compute)} %, its p50 by ${f1(x.p50.cold)} % and ${f1(x.p50.compute)} %; over the grid the validated count runs ${x.lo}–${x.hi} (${x.at1} at the model's speed) against the stack's ${x.real}${x.perRun.length ? ` (its runs: ${x.perRun.map((n) => n ?? '–').join(', ')})` : ''}, within 15 % of it at ${x.within} of ${sweep.cells.length} speeds.${x.seedRange ? ` At the model's speed one run's simulated count goes ${x.seedRange[0]}–${x.seedRange[1]} over the seeds${x.perRun.length ? `: ${seedVerdict(x.perRun.flatMap((n) => (n === undefined ? [] : [n])), x.seedRange)}` : ''}.` : ''}`;
+    `**${x.p}**: per 5 % of speed its simulated 429 count${hasMean ? ' (mean over seeds)' : ''} moves by ${f0(x.count.cold)} % with the cold starts and ${f0(x.count.compute)} % with the computes, its p95 by ${f0(x.p95.cold)} % and ${f0(x.p95.compute)} %, its p50 by ${f0(x.p50.cold)} % and ${f0(x.p50.compute)} %; over the grid the validated count runs ${x.lo}–${x.hi} (${x.at1} at the model's speed) against the stack's ${x.real}${x.perRun.length ? ` (its runs: ${x.perRun.map((n) => n ?? '–').join(', ')})` : ''}, within 15 % of it at ${x.within} of ${sweep.cells.length} speeds.${x.seedRange ? ` At the model's speed one run's simulated count goes ${x.seedRange[0]}–${x.seedRange[1]} over the seeds${x.perRun.length ? `: ${seedVerdict(x.perRun.flatMap((n) => (n === undefined ? [] : [n])), x.seedRange)}` : ''}.` : ''}`;
   const coldMoves = per.map((x) => x.count.cold).filter(Number.isFinite);
   const computeMoves = per.map((x) => x.count.compute).filter(Number.isFinite);
   const latencyMoves = per.flatMap((x) => [x.p95.cold, x.p95.compute, x.p50.cold, x.p50.compute]).filter(Number.isFinite);
   const probeColds = stackRuns.flatMap((g) => (g.probe?.speed ? [g.probe.speed.coldScale] : []));
   const probeComputes = stackRuns.flatMap((g) => (g.probe?.speed ? [g.probe.speed.computeScale] : []));
-  const rng = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
   const sensitive = (xs: number[]) => xs.length > 0 && Math.min(...xs) >= 15 / 2;
-  const pcts = (lo: number, hi: number) => (f1(lo) === f1(hi) ? f1(lo) : `${f1(lo)}–${f1(hi)}`);
+  const pcts = (lo: number, hi: number) => (f0(lo) === f0(hi) ? f0(lo) : `${f0(lo)}–${f0(hi)}`);
   const matched = per.flatMap((x) => {
     const m = matchingCold(sweep.cells, x.p, x.real);
     return m ? [{ ...m, p: x.p, real: x.real }] : [];
@@ -569,11 +567,11 @@ export function sweepSection(sweep: SweepResult, stackRuns: readonly Validation[
   const meaning = [
     `**What that means for the ±15 % count target on this trace:**`,
     sensitive(coldMoves)
-      ? `the 429 counts follow the cold starts' speed, ${pcts(minCold, maxCold)} % per 5 %, while the p50 and p95 move by ${f1(Math.max(...latencyMoves))} % at most per 5 % of either speed; for a count to land within 15 %, the model's cold starts in these bursts must be right to about ${pcts((5 * 15) / maxCold, (5 * 15) / minCold)} %. At the model's computes the mean simulated counts reach the stack's at cold starts ${matches.join(' and ')} the model's${probeColds.length ? `; the probe read this session's lone cold starts at ×${rng(probeColds)}` : ''}.`
-      : `the counts move by less than half the target per 5 % of the cold starts' speed (${f1(maxCold)} % at most).`,
+      ? `the 429 counts follow the cold starts' speed, ${pcts(minCold, maxCold)} % per 5 %, while the p50 and p95 move by ${f0(Math.max(...latencyMoves))} % at most per 5 % of either speed; for a count to land within 15 %, the model's cold starts in these bursts must be right to about ${pcts((5 * 15) / maxCold, (5 * 15) / minCold)} %. At the model's computes the mean simulated counts reach the stack's at cold starts ${matches.join(' and ')} the model's${probeColds.length ? `; the probe read this session's lone cold starts at ×${range(probeColds)}` : ''}.`
+      : `the counts move by less than half the target per 5 % of the cold starts' speed (${f0(maxCold)} % at most).`,
     computeMoves.length && Math.max(...computeMoves) < 15 / 2
-      ? `The computes' speed, which drifts most on this machine${probeComputes.length ? ` (the probe: ×${rng(probeComputes)} the morning's)` : ''}, moves the counts by ${f1(Math.max(...computeMoves))} % per 5 % at most: the day's compute drift does not explain a count.`
-      : `The computes' speed moves them by ${f1(Math.max(...computeMoves))} % per 5 %.`,
+      ? `The computes' speed, which drifts most on this machine${probeComputes.length ? ` (the probe: ×${range(probeComputes)} the morning's)` : ''}, moves the counts by ${f0(Math.max(...computeMoves))} % per 5 % at most: the day's compute drift does not explain a count.`
+      : `The computes' speed moves them by ${f0(Math.max(...computeMoves))} % per 5 %.`,
     stepped
       ? `And the runs share the trace and the simulator's seeds, so the validated count (the median per run, summed) moves in steps of ${sweep.runs}, one request per run: ${per.filter((x) => x.real % sweep.runs !== 0 && !within15(Math.round(x.real / sweep.runs) * sweep.runs, x.real)).map((x) => `${x.p}'s ${x.real}`).join(' and ') || 'no stack count here'} cannot be met within 15 % at any speed.`
       : '',
