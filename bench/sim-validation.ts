@@ -45,7 +45,7 @@
  *   npx tsx bench/sim-validation.ts --per-request FILE  # its requests sent to a tail, phase by phase, stack beside simulator; per policy the medians of real / simulated
  *   npx tsx bench/sim-validation.ts --timeline FILE [--policy cut:63] [--until-s 4]  # one policy's first requests: when each reached its tail, its init, its answer; stack beside the simulator's medians over seeds
  *   npx tsx bench/sim-validation.ts --pool A,B,C [--json FILE] [--no-first-inference | --at-probe-speed]  # kept runs of one trace pooled, stack beside simulator (optionally the host less its first-inference model, or each run at its probe's speed)
- *   npx tsx bench/sim-validation.ts --pool A,B,C --sweep cold=0.9:1.1:0.05,compute=0.9:1.3:0.1 [--json FILE]  # the same pooled on LOCAL_HOST at each speed of the grid (~30 s a cell, Xeon): how far the simulated figures move with the host's speed
+ *   npx tsx bench/sim-validation.ts --pool A,B,C --sweep cold=0.9:1.1:0.05,compute=0.9:1.3:0.1 [--json FILE]  # the same pooled on LOCAL_HOST at each speed of the grid (40 cells of 3 runs in ~8 s, Xeon): how far the simulated figures move with the host's speed
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -386,12 +386,12 @@ export function readPool(files: readonly string[]): { requests: number; runs: Po
  * so no two runs share a draw), and the counts summed (the stack's) against the simulated medians per run summed.
  */
 function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) => HostModel, seeds = SIM_SEEDS): { rows: ValidationRow[]; meanThrottled: Record<string, number>; seedRange: Record<string, [number, number]> } {
-  const real = new Map<string, LoadRecord[]>();
-  const sim = new Map<string, LoadRecord[]>();
+  const real = new Map<string, LoadRecord[]>(POLICIES.map((p) => [p, []]));
+  const sim = new Map<string, LoadRecord[]>(POLICIES.map((p) => [p, []]));
   const simCounts = new Map<string, { throttled: number; coldStarts: number }>();
-  const perSeed = new Map<string, number[]>();
+  const perSeed = new Map<string, number[]>(POLICIES.map((p) => [p, []]));
   for (const [run, k] of pool.runs.entries()) {
-    for (const p of POLICIES) real.set(p, [...(real.get(p) ?? []), ...k.records.filter((r) => r.policy === policyName(parsePolicy(p)))]);
+    for (const p of POLICIES) real.get(p)!.push(...k.records.filter((r) => r.policy === policyName(parsePolicy(p))));
     const rows = simulatedRows(
       k.trace,
       k.cal,
@@ -400,8 +400,9 @@ function pooledRows(pool: ReturnType<typeof readPool>, hostOf: (run: PoolRun) =>
       // the same counts and the pooled count is runs × one median, in steps of the number of runs.
       k.seed + run * seeds,
       seeds,
-      (p, r) => sim.set(p, [...(sim.get(p) ?? []), r]),
-      (p, counts) => perSeed.set(p, [...(perSeed.get(p) ?? []), ...counts]),
+      // Appended in place: a copy per record made pooling quadratic in the simulated records (runs × seeds × requests).
+      (p, r) => void sim.get(p)!.push(r),
+      (p, counts) => void perSeed.get(p)!.push(...counts),
     );
     for (const [p, r] of rows) {
       const c = simCounts.get(p) ?? { throttled: 0, coldStarts: 0 };
@@ -445,7 +446,7 @@ export interface SweepAxes {
   compute: number[];
 }
 
-/** More cells than this is a typo (each costs a pooled validation, ~30 s on this machine), not a sweep. */
+/** More cells than this is a typo, not a sweep (each cell is a pooled validation: 3 runs × 15 seeds). */
 export const MAX_SWEEP_CELLS = 64;
 
 /**
@@ -477,8 +478,8 @@ export function parseSweep(spec: string): SweepAxes {
 
 /**
  * One speed of a sweep: the host's lone cold starts × `cold`, its computes × `compute`, the pooled rows there, and per
- * policy the 429s as the mean over seeds (summed over the runs): runs of one trace share the seeds, so the rows' count
- * (the median per run, summed) moves in steps of one request per run; the mean shows the slope between the steps.
+ * policy the 429s as the mean over seeds (summed over the runs): the rows' count is a median per run, an integer, and
+ * moves in steps; the mean shows the slope between them.
  */
 export interface SweepCell {
   cold: number;
