@@ -118,7 +118,7 @@ export function register(program: Command): void {
         prewarm: options.prewarm,
         waitForPlan: options.waitForPlan,
         ...(host ? { host } : {}),
-        ...(flags.coldStart ? { cold: { coldBaseMs: flags.coldStart.coldBaseMs, coldMsPerMB: flags.coldStart.coldMsPerMB } } : {}),
+        ...(flags.coldStart ? { cold: flags.coldStart } : {}),
         ...(jitter ? { jitter } : {}),
         onProgress: (done, total, stage) => progress.update(done, total, stage),
       });

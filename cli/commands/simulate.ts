@@ -96,8 +96,7 @@ export function register(program: Command): void {
       }
     }
     const { host, jitter } = hostOptions(flags, flags.seed);
-    const cold = flags.coldStart ? { coldBaseMs: flags.coldStart.coldBaseMs, coldMsPerMB: flags.coldStart.coldMsPerMB } : undefined;
-    const deployment = await buildSimDeployment(models, flags, host, cold);
+    const deployment = await buildSimDeployment(models, flags, host, flags.coldStart);
     const options = { ...simulationOptions(flags, deployment.accountConcurrency), ...(host ? { host } : {}), ...(jitter ? { jitter } : {}) };
     const writer = flags.out ? new JsonlWriter(flags.out) : undefined;
     const results: { policy: string; result: SimulationResult; wallMs: number }[] = [];

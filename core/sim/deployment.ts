@@ -79,7 +79,8 @@ export interface SimDeployment {
  * const { functions, scenarioFor } = simDeployment({ models: [{ profile, cuts: [0, 93], tail: { memoryMB: 1769, reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor });
  */
 export function simDeployment(input: DeploymentInput): SimDeployment {
-  const cold = input.cold ?? { coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: CLOUD_DEFAULTS.coldMsPerMB };
+  const { coldBaseMs, coldMsPerMB } = input.cold ?? CLOUD_DEFAULTS;
+  const cold = { coldBaseMs, coldMsPerMB };
   for (const k of ['coldBaseMs', 'coldMsPerMB'] as const) {
     if (!(Number.isFinite(cold[k]) && cold[k] >= 0)) throw new ValidationError(`cold.${k}`, `must be a number >= 0 (got ${cold[k]})`);
   }
