@@ -126,7 +126,11 @@ async function main(): Promise<void> {
 
   // 1. Speed: a day of 10^6 requests from 10^4 devices, the planner on every request.
   const day = generateWorkload({ process: { kind: 'steady', ratePerS: 1e6 / 86_400 }, devices: makeDevices(10_000, MIX), model: MODEL, seed: 1, durationMs: DAY_MS, maxRequests: 1_000_000 });
-  const defaultDep = simDeployment({ models: [{ profile, cuts, tail: { memoryMB: 3008, reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor });
+  // cdk/offload.config.json's tails (3008 MB, reserved 10) at the default cuts; per function provisioned concurrency and
+  // the cold-start formula as given (default: none, and the local calibration).
+  const deploymentWith = (o: { functions?: Record<number, { provisionedConcurrency: number }>; cold?: ColdStartModel } = {}) =>
+    simDeployment({ models: [{ profile, cuts, tail: { memoryMB: 3008, reservedConcurrency: 10, provisionedConcurrency: 0 }, ...(o.functions ? { functions: o.functions } : {}) }], predictor, ...(o.cold ? { cold: o.cold } : {}) });
+  const defaultDep = deploymentWith();
   const t0 = performance.now();
   const speedRun = simulate({ arrivals: day, policy: { kind: 'planner' }, ...defaultDep });
   const speedS = (performance.now() - t0) / 1000;
@@ -140,27 +144,21 @@ async function main(): Promise<void> {
   ];
   const cells: Cell[] = [];
   const wls = workloads(requests);
-  for (const d of deployments) {
-    const dep = simDeployment({ models: [{ profile, cuts, tail: { memoryMB: 3008, reservedConcurrency: 10, provisionedConcurrency: 0 }, functions: d.functions }], predictor });
+  /** Every policy variant on every workload in `dep`, as the cells of `short`. */
+  const runVariants = (dep: ReturnType<typeof deploymentWith>, short: string) => {
     for (const w of wls) {
       for (const v of VARIANTS) {
         const r = simulate({ arrivals: w.arrivals, policy: parsePolicy(v.policy), ...dep, view: v.view, prewarm: v.prewarm, waitForPlan: v.waitForPlan === true });
-        cells.push({ deployment: d.short, workload: w.name, policy: v.label, summary: r.summary, provisionedUSD: r.provisionedUSD, prewarmUSD: r.prewarm.costUSD, prewarmSent: r.prewarm.sent, prewarmCold: r.prewarm.cold });
+        cells.push({ deployment: short, workload: w.name, policy: v.label, summary: r.summary, provisionedUSD: r.provisionedUSD, prewarmUSD: r.prewarm.costUSD, prewarmSent: r.prewarm.sent, prewarmCold: r.prewarm.cold });
       }
-      console.error(`${d.short} ${w.name}: done`);
+      console.error(`${short} ${w.name}: done`);
     }
-  }
+  };
+  for (const d of deployments) runVariants(deploymentWith({ functions: d.functions }), d.short);
 
   // 2b. The default deployment under the Lambda cold-start estimate (its fleet and its planner), then the
   // sensitivity of the ratios to the per-MiB figure on the workloads where cold starts decide.
-  const lambdaDep = simDeployment({ models: [{ profile, cuts, tail: { memoryMB: 3008, reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor, cold: LAMBDA_COLD.cold });
-  for (const w of wls) {
-    for (const v of VARIANTS) {
-      const r = simulate({ arrivals: w.arrivals, policy: parsePolicy(v.policy), ...lambdaDep, view: v.view, prewarm: v.prewarm, waitForPlan: v.waitForPlan === true });
-      cells.push({ deployment: 'lambda-estimate', workload: w.name, policy: v.label, summary: r.summary, provisionedUSD: r.provisionedUSD, prewarmUSD: r.prewarm.costUSD, prewarmSent: r.prewarm.sent, prewarmCold: r.prewarm.cold });
-    }
-    console.error(`lambda-estimate ${w.name}: done`);
-  }
+  runVariants(deploymentWith({ cold: LAMBDA_COLD.cold }), 'lambda-estimate');
   const calibrations: Calibration[] = [
     LOCAL_COLD,
     ...SENSITIVITY_PER_MIB.map((m) => ({ label: `${CLOUD_DEFAULTS.coldBaseMs} + ${m}`, cold: { coldBaseMs: CLOUD_DEFAULTS.coldBaseMs, coldMsPerMB: m } })),
@@ -168,7 +166,7 @@ async function main(): Promise<void> {
   ];
   const sensitivity: Sensitivity[] = [];
   for (const c of calibrations) {
-    const dep = simDeployment({ models: [{ profile, cuts, tail: { memoryMB: 3008, reservedConcurrency: 10, provisionedConcurrency: 0 } }], predictor, cold: c.cold });
+    const dep = deploymentWith({ cold: c.cold });
     for (const name of SENSITIVITY_WORKLOADS) {
       const w = wls.find((x) => x.name === name)!;
       const of = (policy: string) => simulate({ arrivals: w.arrivals, policy: parsePolicy(policy), ...dep }).summary.latencyMs;
