@@ -44,7 +44,7 @@ import { DEFAULT_PREWARM_OPTIONS, PrewarmMemory, prewarmCandidate, type PrewarmC
 import { EventQueue } from './event-queue';
 import { Fleet, type Acquired, type FleetOptions, type FunctionCounters, type TailFunctionSpec } from './fleet';
 import { FleetView, PLANNER_KEEPALIVE_MS, type ArrivalWindow, type FleetViewOptions, type Reservation } from './fleet-view';
-import { checkHost, firstInferenceFactor, HostCpu, invokeOverheadOf, type HostModel } from './host';
+import { checkHost, firstInferenceFactor, HostCpu, initBurstScaleOf, invokeOverheadOf, type HostModel } from './host';
 import { Jitter, type JitterSpec } from './jitter';
 import { SummaryAccumulator } from './summary';
 
@@ -463,7 +463,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     const invocation: PrewarmInvocation = { fleetIndex, how, billedMs, view, viewPos, busyMark: now + billedMs };
     view.busyFrom(viewPos, invocation.busyMark);
     if (cpu && how === 'cold') {
-      cpu.add({ phase: 'init', work: billedMs, phaseStart: now, item: { prewarm: invocation, invokeAt: now } }, now);
+      cpu.add({ phase: 'init', work: billedMs, phaseStart: now, item: { prewarm: invocation, invokeAt: now }, burstScale: initBurstScaleOf(cpu.host, spec.model, spec.cut) }, now);
       scheduleHost();
       return;
     }
@@ -554,7 +554,8 @@ export function simulate(input: SimulationInput): SimulationResult {
       const first = cold ? cpu.host.firstInference : undefined;
       const extra = first ? Math.min(initMs, (firstInferenceFactor(cpu.host, spec.model, spec.cut) - 1) * tailMs) : 0;
       const item = { req, invokeAt: now, initMs: null, tailMs: tailMs + extra };
-      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs - extra : tailMs, phaseStart: now, item, ...(first ? { weight: first.weight } : {}) }, now);
+      const burstScale = cold ? { burstScale: initBurstScaleOf(cpu.host, spec.model, spec.cut) } : {};
+      cpu.add({ phase: cold ? 'init' : 'compute', work: cold ? initMs - extra : tailMs, phaseStart: now, item, ...burstScale, ...(first ? { weight: first.weight } : {}) }, now);
       scheduleHost();
       return;
     }

@@ -3,7 +3,7 @@ import type { LoadRecord } from '../../../core/load-record';
 import type { Policy } from '../../../core/policies';
 import { predictorFromProfiles } from '../../../core/profile-scenario';
 import { simDeployment } from '../../../core/sim/deployment';
-import { atSpeed, checkHost, firstInferenceFactor, HostCpu, invokeOverheadOf, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
+import { atSpeed, checkHost, firstInferenceFactor, HostCpu, initBurstScaleOf, invokeOverheadOf, LOCAL_HOST, onHost, sharedCores, slowdownAt, speedFromProbe, type HostModel, type ProbePair } from '../../../core/sim/host';
 import { Jitter, lognormalSigma } from '../../../core/sim/jitter';
 import { simulate, type SimulationInput } from '../../../core/sim/simulator';
 import { generateWorkload, makeDevices, type Arrival } from '../../../core/workload';
@@ -102,6 +102,18 @@ describe('host model: processor sharing', () => {
     mixed.remove(mixed.next()!.job);
     expect(mixed.next()!.at).toBeCloseTo(60 + (100 - 60 / 2.5), 9);
     expect(() => checkHost({ ...LOCAL_HOST, initBurstScale: -1 })).toThrow(/host\.initBurstScale: must be a number >= 0 \(got -1\)/);
+  });
+
+  it("a job's own burstScale (its cut's) wins over the host's initBurstScale; initBurstScaleOf picks the cut's, else the host's, else 1", () => {
+    // One core, two inits together: 100 ms of work each; the one that carries 2 reads 1 + 2 × (2 − 1) = 3, the other the host's 1.5 → 2.5.
+    const cpu = new HostCpu<string>({ ...sharedCores(1), initBurstScale: 1.5 });
+    cpu.add({ phase: 'init', work: 100, phaseStart: 0, item: 'host' }, 0);
+    cpu.add({ phase: 'init', work: 100, phaseStart: 0, item: 'own', burstScale: 2 }, 0);
+    expect([cpu.next()!.job.item, cpu.next()!.at]).toEqual(['host', 250]);
+    const host: HostModel = { ...LOCAL_HOST, initBurstScale: 1.2, initBurstScaleByCut: { mobilenetv2: { 0: 1.4 } } };
+    expect([initBurstScaleOf(host, 'mobilenetv2', 0), initBurstScaleOf(host, 'mobilenetv2', 63), initBurstScaleOf(host, 'resnet50', 0)]).toEqual([1.4, 1.2, 1.2]);
+    expect(initBurstScaleOf(sharedCores(2), 'mobilenetv2', 0)).toBe(1);
+    expect(() => checkHost({ ...LOCAL_HOST, initBurstScaleByCut: { mobilenetv2: { 0: -0.5 } } })).toThrow(/host\.initBurstScaleByCut\.mobilenetv2\.0: must be a number >= 0 \(got -0\.5\)/);
   });
 
   it('refuses a table that does not start at 1 or decreases, naming the entry', () => {
@@ -331,6 +343,17 @@ describe("a host at a session's speed", () => {
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 0, coldScale: 1 })).toThrow(/speed\.computeScale: must be a number > 0 \(got 0\)/);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: Number.NaN })).toThrow(/speed\.coldScale/);
     expect(() => atSpeed(LOCAL_HOST, { computeScale: 1, coldScale: 1, invokeOverheadMs: -1 })).toThrow(/speed\.invokeOverheadMs: must be a number >= 0/);
+  });
+
+  it("a cut's own init burst scale stretches that cut's bursts of cold starts only, never a lone cold start", () => {
+    const burst = phone([0, 0, 0, 0]);
+    const slowAt0: HostModel = { ...LOCAL_HOST, initBurstScaleByCut: { mobilenetv2: { 0: (LOCAL_HOST.initBurstScale ?? 1) + 0.5 } } };
+    const plain: HostModel = { ...LOCAL_HOST, initBurstScaleByCut: {} };
+    const rts = (host: HostModel, arrivals: Arrival[], policy?: Policy) => onTheHost(host, arrivals, policy).map((r) => r.measured.roundTripMs!);
+    const [a, b] = [rts(slowAt0, burst), rts(plain, burst)];
+    for (const [i, x] of a.entries()) expect(x).toBeGreaterThan(b[i]! + 50);
+    expect(rts(slowAt0, burst, { kind: 'cut', cut: 63 })).toEqual(rts(plain, burst, { kind: 'cut', cut: 63 }));
+    expect(rts(slowAt0, phone([0]))).toEqual(rts(plain, phone([0])));
   });
 
   it('per-cut warm compute and overhead win over the profile and the one overhead, for their tails only, and scale with the speed', () => {
