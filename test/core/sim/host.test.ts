@@ -105,11 +105,11 @@ describe('host model: processor sharing', () => {
   });
 
   it("a job's own burstScale (its cut's) wins over the host's initBurstScale; initBurstScaleOf picks the cut's, else the host's, else 1", () => {
-    // One core, two inits together: 100 ms of work each; the one that carries 2 reads 1 + 2 × (2 − 1) = 3, the other the host's 1.5 → 2.5.
+    // One core, two inits together: 100 ms of work each; the one that carries 0.5 reads 1 + 0.5 × (2 − 1) = 1.5, the other the host's 1.5 → 2.5.
     const cpu = new HostCpu<string>({ ...sharedCores(1), initBurstScale: 1.5 });
     cpu.add({ phase: 'init', work: 100, phaseStart: 0, item: 'host' }, 0);
-    cpu.add({ phase: 'init', work: 100, phaseStart: 0, item: 'own', burstScale: 2 }, 0);
-    expect([cpu.next()!.job.item, cpu.next()!.at]).toEqual(['host', 250]);
+    cpu.add({ phase: 'init', work: 100, phaseStart: 0, item: 'own', burstScale: 0.5 }, 0);
+    expect([cpu.next()!.job.item, cpu.next()!.at]).toEqual(['own', 150]);
     const host: HostModel = { ...LOCAL_HOST, initBurstScale: 1.2, initBurstScaleByCut: { mobilenetv2: { 0: 1.4 } } };
     expect([initBurstScaleOf(host, 'mobilenetv2', 0), initBurstScaleOf(host, 'mobilenetv2', 63), initBurstScaleOf(host, 'resnet50', 0)]).toEqual([1.4, 1.2, 1.2]);
     expect(initBurstScaleOf(sharedCores(2), 'mobilenetv2', 0)).toBe(1);
