@@ -25,6 +25,7 @@
  * after other work (core/sim/host.ts LOCAL_HOST).
  */
 import { DeviceModel } from '../client/device';
+import { fitLine, type LinearFit } from '../core/cold-fit';
 import { encodeTensors } from '../core/wire';
 import type { LocalTail } from '../local/stack';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
@@ -73,16 +74,6 @@ export interface ColdStartRow {
   samples: number[];
 }
 
-export interface LinearFit {
-  /** ms */
-  coldBaseMs: number;
-  /** ms per MiB of tail weights */
-  coldMsPerMB: number;
-  /** Coefficient of determination over the samples. */
-  r2: number;
-  n: number;
-}
-
 export interface ColdStartReport {
   rows: ColdStartRow[];
   fit: LinearFit;
@@ -91,25 +82,6 @@ export interface ColdStartReport {
   idleMs: number;
   /** Local stack start, ms. */
   stackStartMs: number;
-}
-
-/** Ordinary least squares of y on x. */
-export function fitLine(points: readonly { x: number; y: number }[]): LinearFit {
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (const p of points) {
-    sxx += (p.x - mx) ** 2;
-    sxy += (p.x - mx) * (p.y - my);
-    syy += (p.y - my) ** 2;
-  }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const intercept = my - slope * mx;
-  const sse = points.reduce((s, p) => s + (p.y - (intercept + slope * p.x)) ** 2, 0);
-  return { coldBaseMs: intercept, coldMsPerMB: slope, r2: syy === 0 ? 1 : 1 - sse / syy, n };
 }
 
 /** Runs the benchmark; the stack is started and stopped here. */

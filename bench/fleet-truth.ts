@@ -47,13 +47,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OffloadApi, ApiError } from '../client/api';
 import { DeviceModel } from '../client/device';
+import { fitLine, type LinearFit } from '../core/cold-fit';
 import { CLOUD_DEFAULTS } from '../core/presets';
 import { encodeTensors } from '../core/wire';
 import { DEFAULT_FLEET_CACHE_MS, FleetReader } from '../functions/commons/registry';
 import type { EmulatorStats } from '../local/emulator';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack, type LocalTail } from '../local/stack';
 import { coldThenWarm, startBenchStack } from '../testkit/bench-stack';
-import { fitLine, type LinearFit } from './cold-start';
 import { formatTable, isMain, median, parseArgsOrExit } from './report';
 
 export type FleetTruthPart = 'agreement' | 'lag' | 'kill' | 'cold';
