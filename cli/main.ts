@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError } from '../client/api';
 import { isOffloadError } from '../core/errors';
 import { register as registerCheckSplit } from './commands/check-split';
+import { register as registerColdFit } from './commands/cold-fit';
 import { register as registerCuts } from './commands/cuts';
 import { register as registerExport } from './commands/export';
 import { register as registerInfer } from './commands/infer';
@@ -30,6 +31,7 @@ export type RegisterCommand = (program: Command) => void;
  */
 export const COMMANDS: Readonly<Record<string, RegisterCommand>> = {
   'check-split': registerCheckSplit,
+  'cold-fit': registerColdFit,
   cuts: registerCuts,
   export: registerExport,
   infer: registerInfer,

@@ -61,7 +61,7 @@ export interface ColdFit {
   /** The cuts with both a cold and a warm served request, by model then cut. */
   points: ColdFitPoint[];
   /** Cuts left out, with why (only cold, or only warm, requests served). */
-  skipped: { model: string; cut: number; cold: number; warm: number }[];
+  skipped: { model: string; cut: number; tailMiB: number; cold: number; warm: number }[];
 }
 
 /**
@@ -97,19 +97,21 @@ export function fitColdStarts(records: readonly LoadRecord[], tailMiB: (model: s
   const points: ColdFitPoint[] = [];
   const skipped: ColdFit['skipped'] = [];
   for (const g of sorted) {
+    // Asked of every served cut, not only the complete ones: a model or cut the caller cannot size is its error, not a gap.
+    const mib = tailMiB(g.model, g.cut);
     if (g.cold.length === 0 || g.warm.length === 0) {
-      skipped.push({ model: g.model, cut: g.cut, cold: g.cold.length, warm: g.warm.length });
+      skipped.push({ model: g.model, cut: g.cut, tailMiB: mib, cold: g.cold.length, warm: g.warm.length });
       continue;
     }
     const coldRoundTripMs = quantile(g.cold, 0.5);
     const warmRoundTripMs = quantile(g.warm, 0.5);
-    points.push({ model: g.model, cut: g.cut, tailMiB: tailMiB(g.model, g.cut), cold: g.cold.length, warm: g.warm.length, coldRoundTripMs, warmRoundTripMs, coldStartMs: coldRoundTripMs - warmRoundTripMs });
+    points.push({ model: g.model, cut: g.cut, tailMiB: mib, cold: g.cold.length, warm: g.warm.length, coldRoundTripMs, warmRoundTripMs, coldStartMs: coldRoundTripMs - warmRoundTripMs });
   }
   const sizes = new Set(points.map((p) => p.tailMiB));
   if (sizes.size < 2) {
     const per = [
       ...points.map((p) => `${p.model} cut ${p.cut} (${p.tailMiB.toFixed(2)} MiB): ${p.cold} cold, ${p.warm} warm`),
-      ...skipped.map((s) => `${s.model} cut ${s.cut}: ${s.cold} cold, ${s.warm} warm (needs ${s.cold === 0 ? 'a cold' : 'a warm'} one)`),
+      ...skipped.map((s) => `${s.model} cut ${s.cut} (${s.tailMiB.toFixed(2)} MiB): ${s.cold} cold, ${s.warm} warm (needs ${s.cold === 0 ? 'a cold' : 'a warm'} one)`),
     ];
     throw new OffloadError(
       'invalid-input',

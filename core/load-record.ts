@@ -8,6 +8,7 @@
  * simulator can be compared record by record and summary by summary.
  */
 import * as z from 'zod';
+import { ValidationError } from './errors';
 import { quantile } from './predictor';
 import { parseWith } from './validation';
 
@@ -118,7 +119,17 @@ export function parseLoadRecord(input: unknown, source = 'record'): LoadRecord {
 
 /** The records of a JSONL file `offload load --out` wrote (blank lines skipped); `file` names it in errors, with the line. */
 export function parseLoadRecords(jsonl: string, file: string): LoadRecord[] {
-  return jsonl.split('\n').flatMap((line, i) => (line.trim() === '' ? [] : [parseLoadRecord(JSON.parse(line), `${file} line ${i + 1}`)]));
+  return jsonl.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      // A bare SyntaxError names neither the file nor the line of a file that may hold a million.
+      throw new ValidationError(`${file} line ${i + 1}`, `not JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    return [parseLoadRecord(json, `${file} line ${i + 1}`)];
+  });
 }
 
 /** Power and prices to turn measured times into device energy and cloud cost (docs/cost-model.md §3 formulas). */

@@ -117,7 +117,7 @@ describe('fitColdStarts: the cold-start line from served requests', () => {
     // cut 0 complete, cut 156 only warm (its cold call was throttled), cut 125 only cold
     const records = [...served(0, 2, 2), ...served(156, 0, 4), ...served(125, 1, 0), record({ cut: 156, cold: false, roundTripMs: 3, status: 429, fallback: 'throttled', target: 'device' })];
     expect(() => fitColdStarts(records, tailMiB)).toThrow(
-      'a cold-start line needs served cold and warm requests at cuts of at least two different tail sizes; served: m cut 0 (13.50 MiB): 2 cold, 2 warm; m cut 125: 1 cold, 0 warm (needs a warm one); m cut 156: 0 cold, 4 warm (needs a cold one)',
+      'a cold-start line needs served cold and warm requests at cuts of at least two different tail sizes; served: m cut 0 (13.50 MiB): 2 cold, 2 warm; m cut 125 (10.77 MiB): 1 cold, 0 warm (needs a warm one); m cut 156 (4.89 MiB): 0 cold, 4 warm (needs a cold one)',
     );
   });
 

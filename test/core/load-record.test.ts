@@ -131,4 +131,9 @@ describe('parseLoadRecords', () => {
     const bad = `${JSON.stringify(a)}\n${JSON.stringify({ ...b, fallback: 'bored' })}\n`;
     expect(() => parseLoadRecords(bad, 'run.jsonl')).toThrow(/^run\.jsonl line 2\.fallback:/);
   });
+
+  it('names the file and line of a line that is not JSON (a cut-off write, say)', () => {
+    const text = `${JSON.stringify(record({ latencyMs: 10 }))}\n\n{"i":1,"t":0,"star\n`;
+    expect(() => parseLoadRecords(text, 'run.jsonl')).toThrow(/^run\.jsonl line 3: not JSON \(/);
+  });
 });
