@@ -272,7 +272,7 @@ async function main(): Promise<void> {
       console.error(`--scales must be increasing numbers >= 0 (got ${argValue('--scales')})`);
       process.exit(2);
     }
-    const bursts = fitFiles.split(',').flatMap((f) => measuredBursts(JSON.parse(readFileSync(f, 'utf8')) as Parameters<typeof measuredBursts>[0]));
+    const bursts = fitFiles.split(',').filter((f) => f.trim() !== '').flatMap((f) => measuredBursts(JSON.parse(readFileSync(f, 'utf8')) as Parameters<typeof measuredBursts>[0]));
     console.log(`${bursts.length} bursts of cold starts (${fitFiles}); simulated / measured answer time, median over their requests, by the cut's init burst scale (LOCAL_HOST otherwise):`);
     console.log(
       formatTable(
