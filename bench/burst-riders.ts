@@ -77,34 +77,41 @@ async function sendAt(api: OffloadApi, route: string, payload: Uint8Array, t0: n
   }
 }
 
+/** One request of {@link simulatedSends}: its status, whether it met a cold environment, its init and first compute, and when its answer came back (ms after the first send; null when refused). */
+export interface SimulatedSend {
+  status: number;
+  cold: boolean;
+  initMs: number | null;
+  computeMs: number | null;
+  answerAt: number | null;
+}
+
 /**
- * The simulator's answer to one burst (LOCAL_HOST, no spread): the colds' inits and answer times, ms after the first
- * cold reached the tail, and how many riders it refused. The arrivals are the validation's phones, so every request
- * takes the same time to reach the tail and the offsets hold there.
+ * The simulator's answers (`host`, no spread) to the validation's phones sending at `offsets` (ms after the first) to
+ * the tail at `cut`, by send. Every request takes the same time to reach the tail, so the offsets hold there, and an
+ * answer comes back its round trip after its offset, as on the stack.
  */
-export function simulatedRiderBurst(riders: boolean, host = LOCAL_HOST, cut = 0): { inits: number[]; computes: number[]; answersAt: number[]; refused: number } {
-  const offsets = [...COLD_OFFSETS_MS, ...(riders ? RIDER_OFFSETS_MS : [])];
+export function simulatedSends(offsets: readonly number[], cut: number, host: HostModel = LOCAL_HOST): SimulatedSend[] {
   const arrivals = offsets.map((t, i) => ({ t, device: `d${i}`, class: 'low-end-phone', network: 'wifi', model: MODEL }));
   const cal = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 0, planMs: 0 };
-  const inits: number[] = [];
-  const computes: number[] = [];
-  const answersAt: number[] = [];
-  let refused = 0;
-  let reachFirst: number | null = null;
-  const served: { i: number; reach: number; rt: number; init: number | null; compute: number | null }[] = [];
+  const out: SimulatedSend[] = [];
   simulateLikeTheStack(arrivals, cal, [cut === 0 ? 'cloud-only' : `cut:${cut}`], { kind: 'host', host, spread: false }, {}, (_p, r) => {
-    if (r.status === 429) refused++;
-    // startMs is when the client started; the request reaches the tail after the upload, the same for every request here.
-    else if (r.cold && r.measured.roundTripMs !== null) served.push({ i: r.i, reach: r.t, rt: r.measured.roundTripMs, init: r.measured.initMs, compute: r.measured.computeMs });
+    const served = r.status !== 429 && r.measured.roundTripMs !== null;
+    out[r.i] = { status: r.status ?? 0, cold: r.cold, initMs: r.measured.initMs, computeMs: r.measured.computeMs, answerAt: served ? offsets[r.i]! + r.measured.roundTripMs! : null };
   });
-  served.sort((a, b) => a.i - b.i);
-  for (const s of served) {
-    reachFirst ??= s.reach;
-    if (s.init !== null) inits.push(s.init);
-    if (s.compute !== null) computes.push(s.compute);
-    answersAt.push(s.reach - reachFirst + s.rt);
-  }
-  return { inits, computes, answersAt, refused };
+  return out;
+}
+
+/** The simulator's burst at the trace's offsets (with the riders or not): the cold requests' inits, first inferences and answer times, and how many riders it refused. */
+export function simulatedRiderBurst(riders: boolean, host = LOCAL_HOST, cut = 0): { inits: number[]; computes: number[]; answersAt: number[]; refused: number } {
+  const sends = simulatedSends([...COLD_OFFSETS_MS, ...(riders ? RIDER_OFFSETS_MS : [])], cut, host);
+  const colds = sends.filter((x) => x.cold && x.answerAt !== null);
+  return {
+    inits: colds.flatMap((x) => (x.initMs === null ? [] : [x.initMs])),
+    computes: colds.flatMap((x) => (x.computeMs === null ? [] : [x.computeMs])),
+    answersAt: colds.map((x) => x.answerAt!),
+    refused: sends.filter((x) => x.status === 429).length,
+  };
 }
 
 async function run(rounds: number, cut: number): Promise<RiderBurst[]> {
@@ -208,15 +215,9 @@ export function measuredBursts(file: { cut?: number; bursts: RiderBurst[] } | { 
   return [...by.values()].filter((xs) => xs.every((x) => x.cold)).map((xs) => ({ cut: xs[0]!.cut, offsets: xs.map(() => 0), answersAt: xs.map((x) => x.roundTripMs) }));
 }
 
-/** The simulator's answer times (ms after the first send, LOCAL_HOST-like `host`, no spread) for cold requests sent at `offsets` to the tail at `cut`. */
+/** The simulator's answer times (ms after the first send; NaN for a refused request) to cold requests sent at `offsets` to the tail at `cut`. */
 export function simulatedAnswers(offsets: readonly number[], cut: number, host: HostModel): number[] {
-  const arrivals = offsets.map((t, i) => ({ t, device: `d${i}`, class: 'low-end-phone', network: 'wifi', model: MODEL }));
-  const cal = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 0, planMs: 0 };
-  const at: number[] = [];
-  simulateLikeTheStack(arrivals, cal, [cut === 0 ? 'cloud-only' : `cut:${cut}`], { kind: 'host', host, spread: false }, {}, (_p, r) => {
-    if (r.measured.roundTripMs !== null) at[r.i] = offsets[r.i]! + r.measured.roundTripMs;
-  });
-  return at;
+  return simulatedSends(offsets, cut, host).map((x) => x.answerAt ?? Number.NaN);
 }
 
 /**
@@ -271,7 +272,7 @@ async function main(): Promise<void> {
       console.error(`--scales must be increasing numbers >= 0 (got ${argValue('--scales')})`);
       process.exit(2);
     }
-    const bursts = fitFiles.split(',').flatMap((f) => measuredBursts(JSON.parse(readFileSync(f, 'utf8')) as Parameters<typeof measuredBursts>[0]));
+    const bursts = fitFiles.split(',').filter((f) => f.trim() !== '').flatMap((f) => measuredBursts(JSON.parse(readFileSync(f, 'utf8')) as Parameters<typeof measuredBursts>[0]));
     console.log(`${bursts.length} bursts of cold starts (${fitFiles}); simulated / measured answer time, median over their requests, by the cut's init burst scale (LOCAL_HOST otherwise):`);
     console.log(
       formatTable(
