@@ -214,8 +214,9 @@ export function lambdaColdEstimate(s: LambdaColdSources, localBaseMs: number = C
  * CPU share, not modelled, as in CLOUD_DEFAULTS); the harness part of the
  * local module load, counted on top of Lambda's init. The simulator takes it
  * with `--cold-start lambda-estimate`; a deployment's planner with
- * `COLD_BASE_MS` / `COLD_MS_PER_MB`. A user with CloudWatch Init Duration
- * and first-request figures of their own tails should fit their own line.
+ * `COLD_BASE_MS` / `COLD_MS_PER_MB`. A user with a deployment should fit
+ * their own line: `offload load` at a few cuts, then `offload cold-fit`
+ * (core/cold-fit.ts), which prints both forms.
  */
 export const LAMBDA_COLD_ESTIMATE: Readonly<ColdStartModel> = Object.freeze(lambdaColdEstimate(LAMBDA_COLD_SOURCES));
 
