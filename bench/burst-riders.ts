@@ -32,11 +32,11 @@ import { join } from 'node:path';
 import { ApiError, OffloadApi } from '../client/api';
 import { inferRoute } from '../core/catalog';
 import { LOCAL_HOST, type HostModel } from '../core/sim/host';
-import type { ColdSample } from './first-burst';
+import { burstsOf, type ColdSample } from './first-burst';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
 import { headPayloads, writeLocalConfig } from './local-stack-setup';
 import { argValue, checkArgs, formatTable, isMain, median } from './report';
-import { KEEP_ALIVE_MS, LOCAL_CUTS, MODEL, simulateLikeTheStack } from './sim-validation';
+import { KEEP_ALIVE_MS, LOCAL_CUTS, MODEL, simulatedSends } from './sim-validation';
 import { cpuMsOf } from './stack-cpu';
 
 /** When the validation trace's cloud-only requests 0–3 reached the tail, ms after the first (r11 rate-4 runs, all three). */
@@ -75,31 +75,6 @@ async function sendAt(api: OffloadApi, route: string, payload: Uint8Array, t0: n
     if (e instanceof ApiError && e.failure === 'throttled') return { status: 429, cold: false, initMs: null, computeMs: null, at: performance.now() - t0 };
     throw e;
   }
-}
-
-/** One request of {@link simulatedSends}: its status, whether it met a cold environment, its init and first compute, and when its answer came back (ms after the first send; null when refused). */
-export interface SimulatedSend {
-  status: number;
-  cold: boolean;
-  initMs: number | null;
-  computeMs: number | null;
-  answerAt: number | null;
-}
-
-/**
- * The simulator's answers (`host`, no spread) to the validation's phones sending at `offsets` (ms after the first) to
- * the tail at `cut`, by send. Every request takes the same time to reach the tail, so the offsets hold there, and an
- * answer comes back its round trip after its offset, as on the stack.
- */
-export function simulatedSends(offsets: readonly number[], cut: number, host: HostModel = LOCAL_HOST): SimulatedSend[] {
-  const arrivals = offsets.map((t, i) => ({ t, device: `d${i}`, class: 'low-end-phone', network: 'wifi', model: MODEL }));
-  const cal = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 0, planMs: 0 };
-  const out: SimulatedSend[] = [];
-  simulateLikeTheStack(arrivals, cal, [cut === 0 ? 'cloud-only' : `cut:${cut}`], { kind: 'host', host, spread: false }, {}, (_p, r) => {
-    const served = r.status !== 429 && r.measured.roundTripMs !== null;
-    out[r.i] = { status: r.status ?? 0, cold: r.cold, initMs: r.measured.initMs, computeMs: r.measured.computeMs, answerAt: served ? offsets[r.i]! + r.measured.roundTripMs! : null };
-  });
-  return out;
 }
 
 /** The simulator's burst at the trace's offsets (with the riders or not): the cold requests' inits, first inferences and answer times, and how many riders it refused. */
@@ -176,7 +151,7 @@ export function ridersTable(bursts: readonly RiderBurst[], cut = 0, host = LOCAL
     const sim = simulatedRiderBurst(riders, host, cut);
     const inits = xs.flatMap((b) => b.inits.filter((x): x is number => x !== null));
     const ans = xs.flatMap((b) => b.answersAt);
-    const lastAns = xs.map((b) => Math.min(...b.answersAt));
+    const firstFree = xs.map((b) => Math.min(...b.answersAt));
     const m = median(inits);
     const sm = median(sim.inits);
     const comps = xs.flatMap((b) => (b.computes ?? []).filter((x): x is number => x !== null));
@@ -190,7 +165,7 @@ export function ridersTable(bursts: readonly RiderBurst[], cut = 0, host = LOCAL
       median(sim.computes).toFixed(0),
       median(ans).toFixed(0),
       median(sim.answersAt).toFixed(0),
-      median(lastAns).toFixed(0),
+      median(firstFree).toFixed(0),
       Math.min(...sim.answersAt).toFixed(0),
       xs.length ? answerRatio(xs, sim.answersAt).toFixed(2) : '–',
       riders ? `${median(xs.map((b) => b.riderStatus.filter((s) => s === 429).length)).toFixed(0)} / ${sim.refused}` : '–',
@@ -210,9 +185,7 @@ export interface MeasuredBurst {
 /** The bursts of a kept burst-riders run (the four colds; riders are not cold starts) and of a first-burst run (k sent together). */
 export function measuredBursts(file: { cut?: number; bursts: RiderBurst[] } | { samples: ColdSample[] }): MeasuredBurst[] {
   if ('bursts' in file) return file.bursts.filter((b) => b.colds.every(Boolean)).map((b) => ({ cut: file.cut ?? 0, offsets: COLD_OFFSETS_MS, answersAt: b.answersAt }));
-  const by = new Map<string, ColdSample[]>();
-  for (const x of file.samples) by.set(`${x.stack}/${x.burst}`, [...(by.get(`${x.stack}/${x.burst}`) ?? []), x]);
-  return [...by.values()].filter((xs) => xs.every((x) => x.cold)).map((xs) => ({ cut: xs[0]!.cut, offsets: xs.map(() => 0), answersAt: xs.map((x) => x.roundTripMs) }));
+  return burstsOf(file.samples).filter((xs) => xs.every((x) => x.cold)).map((xs) => ({ cut: xs[0]!.cut, offsets: xs.map(() => 0), answersAt: xs.map((x) => x.roundTripMs) }));
 }
 
 /** The simulator's answer times (ms after the first send; NaN for a refused request) to cold requests sent at `offsets` to the tail at `cut`. */

@@ -33,7 +33,7 @@ import { OffloadApi } from '../client/api';
 import { inferRoute } from '../core/catalog';
 import { LOCAL_HOST } from '../core/sim/host';
 import { startOffloadLocal, type OffloadLocalProcess } from '../testkit/node-process';
-import { simulateLikeTheStack } from './sim-validation';
+import { simulatedSends } from './sim-validation';
 import { childrenOf, cpuMsOf } from './stack-cpu';
 import { headPayloads, writeLocalConfig } from './local-stack-setup';
 import { argValue, checkArgs, formatTable, isMain, median } from './report';
@@ -121,16 +121,10 @@ export function byCutOrder(cuts: readonly number[], sizes: readonly number[], ro
 
 /**
  * The simulator's inits of one burst (the host as committed, no spread): `k` requests of the validation's phones sent
- * together to the tail at `cut`, in the order the simulator starts them.
+ * together to the tail at `cut`.
  */
 export function simulatedBurst(b: Burst, host = LOCAL_HOST): number[] {
-  const arrivals = Array.from({ length: b.k }, (_, i) => ({ t: 0, device: `d${i}`, class: 'low-end-phone', network: 'wifi', model: MODEL }));
-  const inits: number[] = [];
-  const cal = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 0, planMs: 0 };
-  simulateLikeTheStack(arrivals, cal, [b.cut === 0 ? 'cloud-only' : `cut:${b.cut}`], { kind: 'host', host, spread: false }, {}, (_p, r) => {
-    if (r.cold && r.measured.initMs !== null) inits.push(r.measured.initMs);
-  });
-  return inits;
+  return simulatedSends(Array.from({ length: b.k }, () => 0), b.cut, host).flatMap((x) => (x.cold && x.initMs !== null ? [x.initMs] : []));
 }
 
 async function run(orders: Burst[][]): Promise<void> {
@@ -214,6 +208,18 @@ async function run(orders: Burst[][]): Promise<void> {
   if (json) writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
 }
 
+/** Samples by the burst they were sent in (its stack and its place there), in the order first seen. */
+export function burstsOf(samples: readonly ColdSample[]): ColdSample[][] {
+  const by = new Map<string, ColdSample[]>();
+  for (const x of samples) {
+    const key = `${x.stack}/${x.burst}`;
+    const group = by.get(key);
+    if (group) group.push(x);
+    else by.set(key, [x]);
+  }
+  return [...by.values()];
+}
+
 /** Per (first on the stack / first on its function / later) burst: medians of the inits and of the timeline's steps. */
 export function firstBurstTable(samples: readonly ColdSample[]): { kind: string; n: number; initMs: number; steps: Record<string, number> }[] {
   const kindOf = (x: ColdSample) => (x.burst === 0 ? 'first on the stack' : x.firstOnFunction ? 'first on its function' : 'later');
@@ -249,12 +255,10 @@ export function byCutTable(samples: readonly ColdSample[], host = LOCAL_HOST): {
 function report(result: { date: string; loadAverage: { start: number[]; end: number[] }; samples: ColdSample[] }): void {
   const colds = result.samples.filter((x) => x.cold);
   console.log(`${colds.length} cold requests of ${result.samples.length}; ${result.date}, load ${result.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} → ${result.loadAverage.end.map((x) => x.toFixed(2)).join(' ')}`);
-  const byBurst = new Map<string, ColdSample[]>();
-  for (const x of colds) byBurst.set(`${x.stack}/${x.burst}`, [...(byBurst.get(`${x.stack}/${x.burst}`) ?? []), x]);
   console.log(
     formatTable(
       ['stack', 'burst', 'cut', 'cold', 'first on function', 'inits (ms)', 'median'],
-      [...byBurst.values()].map((xs) => [String(xs[0]!.stack + 1), String(xs[0]!.burst + 1), String(xs[0]!.cut), String(xs.length), xs[0]!.firstOnFunction ? 'yes' : '', xs.map((x) => (x.initMs ?? NaN).toFixed(0)).join(', '), median(xs.map((x) => x.initMs ?? NaN)).toFixed(0)]),
+      burstsOf(colds).map((xs) => [String(xs[0]!.stack + 1), String(xs[0]!.burst + 1), String(xs[0]!.cut), String(xs.length), xs[0]!.firstOnFunction ? 'yes' : '', xs.map((x) => (x.initMs ?? NaN).toFixed(0)).join(', '), median(xs.map((x) => x.initMs ?? NaN)).toFixed(0)]),
     ),
   );
   const table = firstBurstTable(colds);

@@ -175,6 +175,31 @@ export function simulateLikeTheStack(
   return out;
 }
 
+/** One request of {@link simulatedSends}: its status, whether it met a cold environment, its init and first compute, and when its answer came back (ms after the first send; null when refused). */
+export interface SimulatedSend {
+  status: number;
+  cold: boolean;
+  initMs: number | null;
+  computeMs: number | null;
+  answerAt: number | null;
+}
+
+/**
+ * The simulator's answers (`host`, no spread) to the validation's phones sending at `offsets` (ms after the first) to
+ * the tail at `cut`, by send. Every request takes the same time to reach the tail, so the offsets hold there, and an
+ * answer comes back its round trip after its offset, as on the stack.
+ */
+export function simulatedSends(offsets: readonly number[], cut: number, host: HostModel = LOCAL_HOST): SimulatedSend[] {
+  const arrivals = offsets.map((t, i) => ({ t, device: `d${i}`, class: 'low-end-phone', network: 'wifi', model: MODEL }));
+  const cal = { tailMs: {}, coldStartMs: {}, invokeOverheadMs: 0, throttleOverheadMs: 0, planMs: 0 };
+  const out: SimulatedSend[] = [];
+  simulateLikeTheStack(arrivals, cal, [cut === 0 ? 'cloud-only' : `cut:${cut}`], { kind: 'host', host, spread: false }, {}, (_p, r) => {
+    const served = r.status !== 429 && r.measured.roundTripMs !== null;
+    out[r.i] = { status: r.status ?? 0, cold: r.cold, initMs: r.measured.initMs, computeMs: r.measured.computeMs, answerAt: served ? offsets[r.i]! + r.measured.roundTripMs! : null };
+  });
+  return out;
+}
+
 /** The policies of the host probe: the two validated cuts (the whole tail and cut 63). */
 export const PROBE_POLICIES = ['cloud-only', 'cut:63'];
 
