@@ -253,7 +253,8 @@ export function committedResults(): {
 
 type ContentionResults = ReturnType<typeof committedResults>['contention'];
 
-const when = (c: Contention) => `ended ${c.date.slice(11, 16)} UTC, load ${la(c.loadAverage.start)} → ${la(c.loadAverage.end)}`;
+/** When a kept run ended and the load average at its start and end (any run file with a date and its load). */
+const when = (c: { date: string; loadAverage: { start: number[]; end: number[] } }) => `ended ${c.date.slice(11, 16)} UTC, load ${la(c.loadAverage.start)} → ${la(c.loadAverage.end)}`;
 
 /** Why the local tails slow down in bursts: the pooled 1-thread runs (what LOCAL_HOST holds) beside the 2-thread run. */
 export function contentionMarkdown(x: ContentionResults): string {
@@ -295,7 +296,6 @@ const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...x
  * arrivals, the spread of the warm computes that ran alone, and the bursty run's phases against the host model.
  */
 export function overlapMarkdown(x: NonNullable<ReturnType<typeof committedResults>['stackCpu']>): string {
-  const when = (r: { date: string; loadAverage: { start: number[]; end: number[] } }) => `ended ${r.date.slice(11, 16)} UTC, load ${la(r.loadAverage.start)} → ${la(r.loadAverage.end)}`;
   const rates = [...new Set(x.steady.flatMap((r) => r.phases.map((p) => p.rate)))].sort((a, b) => a - b);
   const f1 = (v: number) => v.toFixed(1);
   // The computes of a phase's requests that overlapped no other's, read against the lone compute of the run it is in.
@@ -418,7 +418,6 @@ export function burstsMarkdown(b: BurstRuns, host: HostModel = LOCAL_HOST): stri
   const all = [...b.riders.flatMap((r) => measuredBursts(r)), ...b.together.flatMap((r) => measuredBursts(r))];
   const fits = fitScales(all, [1, 1.1, 1.15, 1.2, 1.3, 1.35, 1.4, 1.5], host);
   const byCut = host.initBurstScaleByCut?.mobilenetv2 ?? {};
-  const when = (r: BurstRuns['riders'][number]) => `${r.date.slice(11, 16)} UTC, load ${r.loadAverage.start[0]!.toFixed(1)} → ${r.loadAverage.end[0]!.toFixed(1)}`;
   // The first pair's first inferences (they run beside the later pair's inits) at cut 0, where the runs kept them.
   const firstPair = runs(0).flatMap((r) => r.bursts.filter((x) => !x.riders && x.colds.every(Boolean)).flatMap((x) => (x.computes ?? []).slice(0, 2).filter((c): c is number => c !== null)));
   const simFirstPair = simulatedRiderBurst(false, one).computes.slice(0, 2);
@@ -429,7 +428,7 @@ export function burstsMarkdown(b: BurstRuns, host: HostModel = LOCAL_HOST): stri
       const kind = (riders: boolean) => ratio(measuredBursts({ ...r, bursts: r.bursts.filter((x) => x.riders === riders) }), cutOf(r), one);
       return `${kind(false)} / ${kind(true)}`;
     });
-  return `- **Whole bursts, measured apart from the trace** (\`npx tsx bench/burst-riders.ts --rounds 6 [--cut 63]\`: four cold requests on a fresh stack at the offsets where the trace's first burst reached the tail, 0, 4, 160 and 180 ms, and nothing else of the trace; every other burst with five more requests at the offsets of the trace's refused ones; each burst after every environment was reaped). Round 11 checked bursts by their inits only (four sent together: cut 0 1.02–1.03 × the model); what frees an environment is its answer, after the first inference, which runs long beside the later inits${firstPair.length ? ` (at cut 0 the first two environments' first inferences took a median ${f0(median(firstPair))} ms on the stack, ${firstPair.length} of them, against ${f0(median(simFirstPair))} simulated)` : ''}. On the model with one init burst scale for every cut (${host.initBurstScale ?? 1}, round 11's) the simulator answered at ${perRun(0, one)} × the stack's time at cut 0 (${runs(0).length} runs, ended ${runs(0).map(when).join('; ')}) and ${perRun(63, one)} × at cut 63 (ended ${runs(63).map(when).join('; ')}); round 11's bursts sent together (${b.together.map((r) => r.file).join(', ')}) ${togetherAt(0, one)} × at cut 0 and ${togetherAt(63, one)} × at cut 63. The refused requests changed no burst beyond the runs' spread (alone / with them: ${ridersEffect.join('; ')}), so a refusal stays latency for its client only, as the simulator has it.
+  return `- **Whole bursts, measured apart from the trace** (\`npx tsx bench/burst-riders.ts --rounds 6 [--cut 63]\`: four cold requests on a fresh stack at the offsets where the trace's first burst reached the tail, 0, 4, 160 and 180 ms, and nothing else of the trace; every other burst with five more requests at the offsets of the trace's refused ones; each burst after every environment was reaped). Round 11 checked bursts by their inits only (four sent together: cut 0 1.02–1.03 × the model); what frees an environment is its answer, after the first inference, which runs long beside the later inits${firstPair.length ? ` (at cut 0 the first two environments' first inferences took a median ${f0(median(firstPair))} ms on the stack, ${firstPair.length} of them, against ${f0(median(simFirstPair))} simulated)` : ''}. On the model with one init burst scale for every cut (${host.initBurstScale ?? 1}, round 11's) the simulator answered at ${perRun(0, one)} × the stack's time at cut 0 (${runs(0).length} runs: ${runs(0).map(when).join('; ')}) and ${perRun(63, one)} × at cut 63 (${runs(63).map(when).join('; ')}); round 11's bursts sent together (${b.together.map((r) => r.file).join(', ')}) ${togetherAt(0, one)} × at cut 0 and ${togetherAt(63, one)} × at cut 63. The refused requests changed no burst beyond the runs' spread (alone / with them: ${ridersEffect.join('; ')}), so a refusal stays latency for its client only, as the simulator has it.
 - **The fit** (\`--fit\` over those ${b.riders.length + b.together.length} files, pure computation): the median ratio is 1 at ${fits.map((f) => `${f.fit === null ? 'no scale in 1–1.5' : f.fit.toFixed(2)} at cut ${f.cut} (${f.n} requests)`).join(' and ')}. \`LOCAL_HOST.initBurstScaleByCut\` holds ${Object.entries(byCut).map(([c, k]) => `${k} at cut ${c}`).join(' and ')}; other tails keep the one ${host.initBurstScale ?? 1}. Lone cold starts do not change: the scale reads only beside other jobs. As committed the same runs read ${perRun(0, host)} × (cut 0) and ${perRun(63, host)} × (cut 63).`;
 }
 
